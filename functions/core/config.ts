@@ -1,0 +1,196 @@
+/**
+ * The configuration contract (design.md): schema, defaults applied in one place, and
+ * validation errors that name the path of what is wrong (`targets[1].port: ...`).
+ */
+import { z } from 'zod';
+import { isIP } from 'node:net';
+import { DEFAULTS } from './constants.ts';
+
+/** A configuration that failed validation; `issues` are `path: message` lines. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly issues: string[],
+    readonly source?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${source ? `${source}: ` : ''}invalid configuration\n  ${issues.join('\n  ')}`, options);
+  }
+}
+
+const HOSTNAME_RE = /^(?=.{1,253}$)(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?$/;
+
+const hostName = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((h) => isIP(h) !== 0 || HOSTNAME_RE.test(h), 'expected a DNS name or an IP address');
+
+const port = z
+  .number({ error: 'expected a port number 1-65535' })
+  .int('expected a port number 1-65535')
+  .min(1, 'expected a port number 1-65535')
+  .max(65535, 'expected a port number 1-65535');
+
+const resolverAddress = z.string().refine((s) => parseResolver(s) !== undefined, {
+  message: 'expected an IP address, optionally with :port ("10.0.0.2", "127.0.0.1:5353", "[::1]:53")',
+});
+
+const positiveInt = (what: string) => z.number().int(`expected a whole number of ${what}`).positive(`expected a positive number of ${what}`);
+
+const targetName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+/** Options every target has; defaults applied here and nowhere else. */
+const common = {
+  name: targetName,
+  timeoutMs: positiveInt('milliseconds').max(60_000, 'must be at most 60000').default(DEFAULTS.timeoutMs),
+  retainRetiredMinutes: positiveInt('minutes').max(43_200, 'must be at most 43200 (30 days)').default(DEFAULTS.retainRetiredMinutes),
+  renotifyMinutes: positiveInt('minutes').default(DEFAULTS.renotifyMinutes),
+  resolveAfterChecks: positiveInt('checks').max(100, 'must be at most 100').default(DEFAULTS.resolveAfterChecks),
+};
+
+const urlPath = z.string().regex(/^\/[^\s]*$/, 'expected a path starting with "/"');
+
+const probeSchema = z.strictObject({
+  protocol: z.enum(['tcp', 'tls', 'http', 'https'], { error: 'expected one of tcp, tls, http, https' }),
+  path: urlPath.default('/'),
+  /** HTTP statuses that count as healthy. */
+  expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+});
+
+const elbTarget = z.strictObject({
+  ...common,
+  type: z.literal('elb'),
+  host: hostName,
+  port,
+  probe: probeSchema.default({ protocol: 'tcp', path: '/' }),
+});
+
+const httpUrl = z.string().refine((s) => {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '';
+  } catch {
+    return false;
+  }
+}, 'expected an http:// or https:// URL without credentials');
+
+const webTierTarget = z.strictObject({
+  ...common,
+  type: z.literal('web-tier'),
+  url: httpUrl,
+  /** Name of the `elb` target this web tier proxies to. */
+  upstream: targetName,
+  echo: z.strictObject({ path: urlPath }).optional(),
+  /** Which server the web tier runs, when its `Server` header does not say. */
+  server: z.enum(['apache', 'nginx', 'haproxy']).optional(),
+});
+
+const auroraTarget = z.strictObject({
+  ...common,
+  type: z.literal('aurora'),
+  host: hostName,
+  port,
+  engine: z.enum(['mysql', 'postgres'], { error: 'expected "mysql" or "postgres"' }),
+  clusterIdentifier: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,62}$/, 'expected an RDS cluster identifier'),
+  readerHost: hostName.optional(),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as "ap-northeast-2"').optional(),
+  dnsLagWarnSeconds: z.number().positive('expected a positive number of seconds').default(DEFAULTS.dnsLagWarnSeconds),
+});
+
+const targetSchema = z.discriminatedUnion('type', [elbTarget, webTierTarget, auroraTarget], {
+  error: 'expected "type" to be one of "elb", "web-tier", "aurora"',
+});
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    resolvers: z.array(resolverAddress).min(1, 'must list at least one resolver when given').optional(),
+    /** Whole-check deadline; the Lambda uses its remaining time instead. */
+    deadlineMs: positiveInt('milliseconds').max(900_000).default(DEFAULTS.checkDeadlineMs),
+    targets: z.array(targetSchema).min(1, 'must list at least one target'),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    cfg.targets.forEach((t, i) => {
+      const first = seen.get(t.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name "${t.name}" (also targets[${first}])` });
+      } else seen.set(t.name, i);
+    });
+    cfg.targets.forEach((t, i) => {
+      if (t.type !== 'web-tier') return;
+      const up = cfg.targets.find((u) => u.name === t.upstream);
+      if (!up) ctx.addIssue({ code: 'custom', path: ['targets', i, 'upstream'], message: `no target named "${t.upstream}"` });
+      else if (up.type !== 'elb') ctx.addIssue({ code: 'custom', path: ['targets', i, 'upstream'], message: `"${t.upstream}" is a ${up.type} target; expected an elb target` });
+    });
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type TargetConfig = Config['targets'][number];
+export type ElbTarget = Extract<TargetConfig, { type: 'elb' }>;
+export type WebTierTarget = Extract<TargetConfig, { type: 'web-tier' }>;
+export type AuroraTarget = Extract<TargetConfig, { type: 'aurora' }>;
+
+/** `targets[1].port` from a zod path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+/** Validates a parsed JSON value; throws ConfigError listing every problem with its path. */
+export function parseConfig(value: unknown, source?: string): Config {
+  const result = configSchema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => {
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    return `${formatPath(issue.path)}: ${message}`;
+  });
+  throw new ConfigError(issues, source);
+}
+
+/** Parses JSON text then validates it; JSON syntax errors carry the line and column. */
+export function parseConfigText(text: string, source?: string): Config {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new ConfigError([`(root): malformed JSON: ${describeJsonError(text, msg)}`], source, { cause: err });
+  }
+  return parseConfig(value, source);
+}
+
+function describeJsonError(text: string, msg: string): string {
+  const m = /position (\d+)/.exec(msg);
+  if (!m) return msg;
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const col = pos - before.lastIndexOf('\n');
+  return `${msg.replace(/ in JSON at position \d+.*$/, '')} at line ${line}, column ${col}`;
+}
+
+/** Splits `host`, `host:port`, `[v6]:port` into a resolver address Node's dns accepts; undefined when invalid. */
+export function parseResolver(spec: string): { host: string; port: number } | undefined {
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(spec);
+  if (v6) return checked(v6[1]!, v6[2]);
+  if (isIP(spec) === 6) return { host: spec, port: 53 };
+  const idx = spec.lastIndexOf(':');
+  if (idx === -1) return checked(spec, undefined);
+  return checked(spec.slice(0, idx), spec.slice(idx + 1));
+
+  function checked(host: string, portText: string | undefined) {
+    if (isIP(host) === 0) return undefined;
+    const p = portText === undefined ? 53 : Number(portText);
+    if (!Number.isInteger(p) || p < 1 || p > 65535) return undefined;
+    return { host, port: p };
+  }
+}

@@ -1,0 +1,37 @@
+/** Named defaults and limits of the engine. One place, so docs, config and code agree. */
+export const DEFAULTS = {
+  timeoutMs: 2000,
+  retainRetiredMinutes: 1440,
+  renotifyMinutes: 60,
+  resolveAfterChecks: 2,
+  dnsLagWarnSeconds: 10,
+  /** Whole-check deadline when the caller gives none (CLI). */
+  checkDeadlineMs: 25_000,
+  /** A web tier is "slow" when its latency exceeds this multiple of its recent median. */
+  slowFactor: 3,
+} as const;
+
+export const LIMITS = {
+  /** Bytes of a response body a probe reads before it stops (bounded memory per probe). */
+  maxBodyBytes: 64 * 1024,
+  /** Latency samples kept per web tier for the recent median. */
+  latencySamples: 20,
+  /** Minimum samples before "3x the median" means anything. */
+  minLatencySamples: 3,
+  /** ELB DNS answers hold at most 8 addresses; 8 means "maybe truncated". */
+  elbAnswerCap: 8,
+  /** Lookups unioned when an answer may be incomplete. */
+  incompleteLookups: 3,
+  /** Checks an address must be missing from an incomplete answer before it is retired. */
+  missingChecksToRetire: 2,
+  /** Retired addresses kept per target, whatever the retention (bounds the state item). */
+  maxRetiredAddresses: 256,
+  /** DNS resolver settings per query. */
+  dnsTimeoutMs: 1500,
+  dnsTries: 2,
+  /** Change records kept per target in the local file store. */
+  maxChangesKept: 500,
+} as const;
+
+/** Schema version of the persisted target state. */
+export const STATE_SCHEMA_VERSION = 1 as const;

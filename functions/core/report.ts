@@ -1,0 +1,51 @@
+/** What one check produced: per-target observations, findings, metrics and alert transitions. */
+import type { AlertTransition, Finding, ProbeResult, Resolution, WebTierObservation } from './types.ts';
+
+/**
+ * Metric names per target (CloudWatch namespace `ipdrift`, dimension `Target` only).
+ * Kept to a handful: every series costs money.
+ */
+export const METRICS = {
+  Addresses: 'Count',
+  AddressesRetired: 'Count',
+  RetiredAnswering: 'Count',
+  RetiredDead: 'Count',
+  ProbeFailures: 'Count',
+  ResolutionFailed: 'Count',
+  StaleSuspected: 'Count',
+  StaleConfirmed: 'Count',
+  WebLatencyMs: 'Milliseconds',
+  DnsLagSeconds: 'Seconds',
+} as const;
+export type MetricName = keyof typeof METRICS;
+export type MetricUnit = (typeof METRICS)[MetricName];
+
+/** Everything a check saw and concluded about one target. */
+export interface TargetReport {
+  target: string;
+  type: 'elb' | 'web-tier' | 'aurora';
+  resolution?: Resolution;
+  probes: ProbeResult[];
+  web?: WebTierObservation;
+  current: string[];
+  retired: string[];
+  findings: Finding[];
+  metrics: Partial<Record<MetricName, number>>;
+  /** False when the deadline cut the target's work short (its history was not changed). */
+  completed: boolean;
+}
+
+/** One check of every target. */
+export interface CheckReport {
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  targets: TargetReport[];
+  findings: Finding[];
+  transitions: AlertTransition[];
+  /** Transitions the notifier accepted / refused (refused ones are re-sent next check). */
+  delivered: number;
+  undelivered: number;
+  /** Problems that did not stop the check (metrics sink down, store conflict retried...). */
+  errors: string[];
+}

@@ -1,0 +1,204 @@
+/**
+ * Shared engine types: observations (resolutions, probes), persisted state, findings and alerts.
+ * Everything here is plain data so that it serialises to JSON unchanged (file store, DynamoDB, --json).
+ */
+
+/** Finding severities, lowest first. */
+export const SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Stable finding identifiers (design.md table); the CLI's --json and SNS messages use them. */
+export const FINDING_KINDS = {
+  'address-set-changed': 'info',
+  'retired-address-answering': 'info',
+  'retired-address-dead': 'warning',
+  'retired-address-reassigned': 'critical',
+  'current-address-unhealthy': 'warning',
+  'resolution-failed': 'warning',
+  'stale-address-suspected': 'critical',
+  'stale-address-confirmed': 'critical',
+  'writer-changed': 'info',
+  'dns-lag': 'warning',
+} as const satisfies Record<string, Severity>;
+export type FindingKind = keyof typeof FINDING_KINDS;
+
+/** Kinds that are one-off events: notified once, never open, never resolved. */
+export const EVENT_KINDS: ReadonlySet<FindingKind> = new Set(['address-set-changed', 'writer-changed']);
+
+/** One resolved address with the TTL the resolver reported. */
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+  ttl: number;
+}
+
+/** Why a lookup failed; never read as "no addresses". */
+export type ResolutionErrorCode = 'timeout' | 'servfail' | 'nxdomain' | 'refused' | 'nodata' | 'error';
+
+export interface ResolutionOk {
+  ok: true;
+  host: string;
+  /** The name whose answer was used (`all.<host>` for ELBs when it answered). */
+  queried: string;
+  addresses: ResolvedAddress[];
+  /** CNAME chain from the queried name to the final name, in order. */
+  cname: string[];
+  /** True when the answer lists every address (from `all.` or under the 8-address cap). */
+  complete: boolean;
+  lookups: number;
+  durationMs: number;
+}
+
+export interface ResolutionFailed {
+  ok: false;
+  host: string;
+  code: ResolutionErrorCode;
+  message: string;
+  durationMs: number;
+}
+
+export type Resolution = ResolutionOk | ResolutionFailed;
+
+/** Why a probe failed. */
+export type ProbeErrorCode =
+  | 'timeout'
+  | 'refused'
+  | 'reset'
+  | 'unreachable'
+  | 'tls'
+  | 'cert-name-mismatch'
+  | 'http-status'
+  | 'protocol'
+  | 'too-large'
+  | 'aborted'
+  | 'error';
+
+/** TLS facts a probe saw; used to notice a retired address that now serves someone else. */
+export interface TlsInfo {
+  subject?: string;
+  altNames: string[];
+  nameMatches: boolean;
+  fingerprint256?: string;
+  validTo?: string;
+}
+
+/** What one probe of one address saw. The runner fills address, protocol, latency and timing. */
+export interface ProbeResult {
+  ok: boolean;
+  address: string;
+  port: number;
+  protocol: string;
+  latencyMs: number;
+  error?: { code: ProbeErrorCode; message: string };
+  /** HTTP status, when the protocol has one. */
+  status?: number;
+  /** HTTP `Server` header, when present. */
+  server?: string;
+  /** A short identity string (e.g. Server header, TLS fingerprint, DB greeting) for reassignment checks. */
+  identity?: string;
+  tls?: TlsInfo;
+  /** Protocol details (e.g. a database greeting). */
+  details?: Record<string, unknown>;
+}
+
+/** What the web-tier probe saw through the web tier. */
+export interface WebTierObservation {
+  url: string;
+  ok: boolean;
+  status?: number;
+  latencyMs: number;
+  server?: string;
+  error?: { code: ProbeErrorCode; message: string };
+  /** Upstream address reported by the echo path, when configured and answered. */
+  echo?: { ok: true; address: string } | { ok: false; message: string };
+}
+
+/** History of one address behind a name. ISO-8601 timestamps. */
+export interface AddressRecord {
+  address: string;
+  firstSeen: string;
+  lastSeen: string;
+  /** Set once the address left the answer. */
+  retiredAt?: string;
+  /** Consecutive incomplete answers that did not list the address (retire at LIMITS.missingChecksToRetire). */
+  missingChecks?: number;
+  /** Identity seen while the address was current (for reassignment detection). */
+  identity?: string;
+  lastProbe?: { at: string; ok: boolean; latencyMs: number; error?: string };
+}
+
+/** Alert lifecycle for one finding key. */
+export interface AlertState {
+  key: string;
+  target: string;
+  kind: FindingKind;
+  severity: Severity;
+  openedAt: string;
+  lastSeenAt: string;
+  /** Set when the "opened" notice was delivered; absent means it must be (re)sent. */
+  lastNotifiedAt?: string;
+  notifications: number;
+  /** Consecutive checks in which the finding was absent. */
+  absentChecks: number;
+  /** True once the finding has been gone long enough; the alert is deleted when the notice is delivered. */
+  resolving?: boolean;
+  summary: string;
+}
+
+/** A notable change kept for `ipdrift history` (DynamoDB `change#<iso>` items). */
+export interface ChangeRecord {
+  at: string;
+  target: string;
+  kind: FindingKind | 'alert-opened' | 'alert-resolved';
+  summary: string;
+  added?: string[];
+  removed?: string[];
+}
+
+/** Persisted state of one target (one DynamoDB state item + alert items; one file locally). */
+export interface TargetState {
+  schemaVersion: 1;
+  target: string;
+  /** Optimistic-locking counter; 0 means "never saved". */
+  version: number;
+  updatedAt?: string;
+  addresses: AddressRecord[];
+  /** Recent successful web-tier latencies (ms), newest last. */
+  latencies?: number[];
+  /** Aurora: the writer instance as the API and DNS last named it. */
+  aurora?: { apiWriter?: string; dnsWriter?: string; mismatchSince?: string; writerChangedAt?: string };
+  alerts: Record<string, AlertState>;
+}
+
+/** One finding, as the CLI's --json and SNS messages carry it. */
+export interface Finding {
+  /** Alert key: stable across checks for the same condition. */
+  key: string;
+  target: string;
+  kind: FindingKind;
+  severity: Severity;
+  summary: string;
+  evidence: Record<string, unknown>;
+  advice: string;
+}
+
+export type TransitionType = 'opened' | 'reminder' | 'resolved' | 'event';
+
+/** An alert transition to notify on-call about. */
+export interface AlertTransition {
+  type: TransitionType;
+  key: string;
+  target: string;
+  kind: FindingKind;
+  severity: Severity;
+  at: string;
+  /** The finding behind it (absent for "resolved"). */
+  finding?: Finding;
+  summary: string;
+  openedAt?: string;
+}
+
+/** Clock injected into the engine: the only source of "now". */
+export interface Clock {
+  now(): Date;
+}
