@@ -142,7 +142,11 @@ export interface AlertState {
   absentChecks: number;
   /** True once the finding has been gone long enough; the alert is deleted when the notice is delivered. */
   resolving?: boolean;
+  /** One-off event (address-set-changed, writer-changed): deleted once delivered. */
+  event?: boolean;
   summary: string;
+  /** The latest finding, so a notice re-sent after a failed delivery still carries evidence and advice. */
+  finding?: Finding;
 }
 
 /** A notable change kept for `ipdrift history` (DynamoDB `change#<iso>` items). */

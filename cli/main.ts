@@ -1,0 +1,60 @@
+/** The `ipdrift` command: dispatches to subcommands and maps failures to exit codes. */
+import { ConfigError } from '../functions/core/config.ts';
+import { StateError } from '../functions/core/ports.ts';
+import { EXIT, UsageError } from './errors.ts';
+
+export const USAGE = `ipdrift: watch DNS-based high-availability endpoints (ELB, Aurora) and the web tiers
+that cache their addresses.
+
+Usage: ipdrift <command> [options]
+
+Commands:
+  demo        replay the stale-address incident in an offline lab (default for npm start)
+  check       one check of every target in a config
+  watch       checks every interval, printing alert transitions
+  validate    validate a config file
+  history     address changes and alerts of one target
+
+Run "ipdrift <command> --help" for a command's options.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  check: async () => (await import('./commands/check.ts')).checkCommand,
+  watch: async () => (await import('./commands/watch.ts')).watchCommand,
+  validate: async () => (await import('./commands/validate.ts')).validateCommand,
+  history: async () => (await import('./commands/history.ts')).historyCommand,
+  demo: async () => (await import('./commands/demo.ts')).demoCommand,
+};
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === '--version' || name === '-V') {
+    console.log('ipdrift 0.1.0');
+    return EXIT.ok;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`ipdrift: unknown command "${name}"\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`ipdrift ${name}: ${err.message}${err.usage ? `\n\n${err.usage}` : ''}`);
+      return EXIT.usage;
+    }
+    if (err instanceof ConfigError || err instanceof StateError) {
+      console.error(`ipdrift ${name}: ${err.message}`);
+      return EXIT.usage;
+    }
+    console.error(`ipdrift ${name}: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return EXIT.internal;
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * One check of every target: load state, resolve, diff, probe (all concurrently, under one
+ * deadline), assess, alert, publish metrics and notices, then save (publish before save: a crash
+ * may repeat a notice, never lose one).
+ */
+import type { Resolver } from 'node:dns/promises';
+import { performance } from 'node:perf_hooks';
+import { LIMITS, STATE_SCHEMA_VERSION } from './constants.ts';
+import type { AuroraTarget, Config, ElbTarget, TargetConfig, WebTierTarget } from './config.ts';
+import { createResolver, resolveElb, resolveName } from './resolve.ts';
+import { currentOf, diffAddresses } from './diff.ts';
+import type { AddressDiff } from './diff.ts';
+import { assessElb, assessWebTier } from './assess.ts';
+import { evaluateAlerts, markDelivered } from './alerts.ts';
+import { runProbe } from './probe/run.ts';
+import { probeUrl, parseEcho } from './probe/web.ts';
+import type { ProbeSpec } from './probe/types.ts';
+import type { EngineLogger, MetricsSink, Notifier, Store } from './ports.ts';
+import { VersionConflictError } from './ports.ts';
+import type { CheckReport, TargetReport } from './report.ts';
+import type { AddressRecord, AlertTransition, ChangeRecord, Clock, Finding, ProbeResult, Resolution, TargetState, WebTierObservation } from './types.ts';
+
+/** What a check needs from the outside world. */
+export interface CheckDeps {
+  store: Store;
+  notifier: Notifier;
+  metrics?: MetricsSink;
+  clock: Clock;
+  logger?: EngineLogger;
+  /** Whole-check deadline (ms); defaults to the config's `deadlineMs`. */
+  deadlineMs?: number;
+  /** Aborts the check from outside (Ctrl-C, Lambda shutdown). */
+  signal?: AbortSignal;
+  /** Accept self-signed certificates (the lab); names are still checked. */
+  insecureTls?: boolean;
+  /** Resolver factory (tests); defaults to a fresh resolver on the config's resolvers. */
+  newResolver?: () => Resolver;
+}
+
+/** Attempts at saving one target when another writer saved first. */
+const SAVE_ATTEMPTS = 3;
+
+/** A fresh, never-saved state. */
+export function emptyState(target: string): TargetState {
+  return { schemaVersion: STATE_SCHEMA_VERSION, target, version: 0, addresses: [], alerts: {} };
+}
+
+/** Probe spec for an ELB target's addresses. */
+function elbSpec(t: ElbTarget, insecureTls: boolean | undefined): ProbeSpec {
+  return { protocol: t.probe.protocol, host: t.host, port: t.port, path: t.probe.path, maxBodyBytes: LIMITS.maxBodyBytes, ...(t.probe.expectStatus ? { expectStatus: t.probe.expectStatus } : {}), ...(insecureTls ? { insecureTls } : {}) };
+}
+
+/** Probe spec for an Aurora endpoint: a plain TCP connect until the database probes exist. */
+function auroraSpec(t: AuroraTarget): ProbeSpec {
+  return { protocol: 'tcp', host: t.host, port: t.port, path: '/', maxBodyBytes: LIMITS.maxBodyBytes };
+}
+
+/** Per-target observation gathered during the check. */
+interface Observed {
+  target: TargetConfig;
+  previous: TargetState;
+  resolution?: Resolution;
+  diff?: AddressDiff;
+  records: AddressRecord[];
+  probes: Map<string, ProbeResult>;
+  web?: WebTierObservation;
+}
+
+/** Runs one check of every target in `config`. Never throws for a target's failure; throws for store errors on load. */
+export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckReport> {
+  const t0 = performance.now();
+  const startedAt = deps.clock.now();
+  const errors: string[] = [];
+  const deadline = AbortSignal.any([AbortSignal.timeout(deps.deadlineMs ?? config.deadlineMs), ...(deps.signal ? [deps.signal] : [])]);
+  const newResolver = deps.newResolver ?? (() => createResolver(config.resolvers ? { resolvers: config.resolvers } : {}));
+
+  // 1. State.
+  const loaded = await deps.store.load(config.targets.map((t) => t.name));
+  const observed = new Map<string, Observed>(
+    config.targets.map((t) => {
+      const previous = loaded.get(t.name) ?? emptyState(t.name);
+      return [t.name, { target: t, previous, records: previous.addresses.map((a) => ({ ...a })), probes: new Map() }];
+    }),
+  );
+
+  // 2-3. Resolve every name concurrently, then diff (a failed lookup changes no history).
+  await Promise.all(
+    config.targets.map(async (t) => {
+      if (t.type === 'web-tier') return;
+      const o = observed.get(t.name)!;
+      o.resolution = t.type === 'elb' ? await resolveElb(t.host, newResolver) : await resolveName(t.host, newResolver());
+      if (o.resolution.ok) {
+        o.diff = diffAddresses(o.previous.addresses, o.resolution, startedAt, t.retainRetiredMinutes);
+        o.records = o.diff.addresses;
+      }
+    }),
+  );
+
+  // 4. Probe every current and retained retired address, and every web tier, all at once.
+  const jobs: Promise<void>[] = [];
+  for (const o of observed.values()) {
+    const t = o.target;
+    if (t.type === 'web-tier') {
+      jobs.push(observeWebTier(t, deadline, deps.insecureTls).then((w) => void (o.web = w)));
+      continue;
+    }
+    const spec = t.type === 'elb' ? elbSpec(t, deps.insecureTls) : auroraSpec(t);
+    for (const r of o.records) {
+      jobs.push(runProbe(r.address, spec, { timeoutMs: t.timeoutMs, signal: deadline }).then((p) => void o.probes.set(r.address, stripBody(p))));
+    }
+  }
+  await Promise.all(jobs);
+
+  // 5. Assess, alert.
+  const now = deps.clock.now();
+  const reports: TargetReport[] = [];
+  const work: { o: Observed; state: TargetState; findings: Finding[]; transitions: AlertTransition[]; changes: ChangeRecord[]; completed: boolean }[] = [];
+  for (const o of observed.values()) {
+    const { findings, metrics } = assessTarget(o, observed);
+    const completed = !deadline.aborted || ![...o.probes.values()].some((p) => p.error?.code === 'aborted');
+    const state = nextState(o, now);
+    let transitions: AlertTransition[] = [];
+    if (completed) {
+      const evaluated = evaluateAlerts(o.previous.alerts, findings, now, o.target);
+      state.alerts = evaluated.alerts;
+      transitions = evaluated.transitions;
+    }
+    const changes = changeRecords(o, findings, now);
+    work.push({ o, state, findings, transitions, changes, completed });
+    reports.push({
+      target: o.target.name,
+      type: o.target.type,
+      ...(o.resolution ? { resolution: o.resolution } : {}),
+      probes: [...o.probes.values()],
+      ...(o.web ? { web: o.web } : {}),
+      current: currentOf(o.records).map((r) => r.address),
+      retired: o.records.filter((r) => r.retiredAt !== undefined).map((r) => r.address),
+      findings,
+      metrics,
+      completed,
+    });
+  }
+
+  const findings = reports.flatMap((r) => r.findings);
+  const transitions = work.flatMap((w) => w.transitions);
+  const partial: CheckReport = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: now.toISOString(),
+    durationMs: Math.round(performance.now() - t0),
+    targets: reports,
+    findings,
+    transitions,
+    delivered: 0,
+    undelivered: 0,
+    errors,
+  };
+
+  // 6. Publish: metrics (a failure is logged, never stops alerts), then notices one by one.
+  if (deps.metrics) {
+    try {
+      await deps.metrics.publishMetrics(partial);
+    } catch (err) {
+      errors.push(`metrics: ${errorText(err)}`);
+      deps.logger?.error('metrics publish failed', { error: errorText(err) });
+    }
+  }
+  const delivered: AlertTransition[] = [];
+  const failedKeys = new Set<string>();
+  for (const t of transitions) {
+    // Keep order per alert: never "resolved" after an undelivered "opened".
+    if (failedKeys.has(t.key)) continue;
+    try {
+      await deps.notifier.notify(t);
+      delivered.push(t);
+    } catch (err) {
+      failedKeys.add(t.key);
+      errors.push(`notify ${t.key}: ${errorText(err)}`);
+      deps.logger?.error('notification failed; it will be re-sent next check', { key: t.key, type: t.type, error: errorText(err) });
+    }
+  }
+  partial.delivered = delivered.length;
+  partial.undelivered = transitions.length - delivered.length;
+
+  // 7. Save, with optimistic locking; on conflict re-read and re-apply on the fresh state.
+  const deliveredAt = deps.clock.now();
+  await Promise.all(
+    work.map(async (w) => {
+      let state = applyDeliveries(w.state, delivered, deliveredAt);
+      let expected = w.o.previous.version;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await deps.store.save({ ...state, version: expected + 1, updatedAt: now.toISOString() }, expected, attempt === 1 ? w.changes : []);
+          return;
+        } catch (err) {
+          if (!(err instanceof VersionConflictError) || attempt >= SAVE_ATTEMPTS) {
+            errors.push(`save ${w.o.target.name}: ${errorText(err)}`);
+            deps.logger?.error('state save failed', { target: w.o.target.name, error: errorText(err) });
+            return;
+          }
+          const fresh = (await deps.store.load([w.o.target.name])).get(w.o.target.name) ?? emptyState(w.o.target.name);
+          state = applyDeliveries(reapply(w.o, fresh, w.findings, now, w.completed), delivered, deliveredAt);
+          expected = fresh.version;
+        }
+      }
+    }),
+  );
+  partial.durationMs = Math.round(performance.now() - t0);
+  partial.finishedAt = deps.clock.now().toISOString();
+  return partial;
+}
+
+const stripBody = (p: ProbeResult & { body?: string }): ProbeResult => {
+  const { body: _body, ...rest } = p;
+  return rest;
+};
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Probes a web tier's URL and, with `echo`, asks which upstream address served it. */
+async function observeWebTier(t: WebTierTarget, signal: AbortSignal, insecureTls: boolean | undefined): Promise<WebTierObservation> {
+  const opts = { timeoutMs: t.timeoutMs, signal, maxBodyBytes: LIMITS.maxBodyBytes, ...(insecureTls ? { insecureTls } : {}) };
+  const echoUrl = t.echo ? new URL(t.echo.path, t.url).toString() : undefined;
+  const [main, echo] = await Promise.all([probeUrl(t.url, opts), echoUrl ? probeUrl(echoUrl, opts) : undefined]);
+  const obs: WebTierObservation = {
+    url: t.url,
+    ok: main.ok,
+    latencyMs: main.latencyMs,
+    ...(main.status !== undefined ? { status: main.status } : {}),
+    ...(main.server !== undefined ? { server: main.server } : {}),
+    ...(main.error ? { error: main.error } : {}),
+  };
+  if (echo) {
+    const address = echo.ok && echo.body !== undefined ? parseEcho(echo.body) : undefined;
+    obs.echo = address ? { ok: true, address } : { ok: false, message: echo.error?.message ?? `no address in the echo answer (HTTP ${echo.status})` };
+    obs.server ??= echo.server;
+  }
+  return obs;
+}
+
+function assessTarget(o: Observed, all: ReadonlyMap<string, Observed>) {
+  const t = o.target;
+  if (t.type === 'web-tier') {
+    const up = all.get(t.upstream)!;
+    return assessWebTier({
+      target: t,
+      web: o.web!,
+      recentLatencies: o.previous.latencies ?? [],
+      upstream: { records: up.records, probes: up.probes, resolutionOk: up.resolution?.ok === true },
+    });
+  }
+  return assessElb({ target: t, resolution: o.resolution!, ...(o.diff && o.previous.version > 0 ? { diff: o.diff } : {}), records: o.records, probes: o.probes });
+}
+
+/** The target's next state (alerts filled in by the caller). */
+function nextState(o: Observed, now: Date): TargetState {
+  const at = now.toISOString();
+  const addresses = o.records.map((r) => {
+    const p = o.probes.get(r.address);
+    if (!p || p.error?.code === 'aborted') return r;
+    const rec: AddressRecord = { ...r, lastProbe: { at, ok: p.ok, latencyMs: p.latencyMs, ...(p.error ? { error: p.error.message } : {}) } };
+    // Remember who a current address is, to notice a retired one answering as someone else.
+    if (p.ok && r.retiredAt === undefined && p.identity) rec.identity = p.identity;
+    return rec;
+  });
+  const state: TargetState = { ...o.previous, addresses, alerts: o.previous.alerts };
+  if (o.web?.ok) state.latencies = [...(o.previous.latencies ?? []), o.web.latencyMs].slice(-LIMITS.latencySamples);
+  return state;
+}
+
+/** Re-applies this check to a state another writer saved meanwhile. */
+function reapply(o: Observed, fresh: TargetState, findings: Finding[], now: Date, completed: boolean): TargetState {
+  const redo: Observed = { ...o, previous: fresh, records: fresh.addresses.map((a) => ({ ...a })) };
+  if (o.resolution?.ok && o.target.type !== 'web-tier') {
+    redo.records = diffAddresses(fresh.addresses, o.resolution, now, o.target.retainRetiredMinutes).addresses;
+  }
+  const state = nextState(redo, now);
+  if (completed) state.alerts = evaluateAlerts(fresh.alerts, findings, now, o.target).alerts;
+  return state;
+}
+
+function applyDeliveries(state: TargetState, delivered: readonly AlertTransition[], at: Date): TargetState {
+  let alerts = state.alerts;
+  for (const t of delivered) if (t.target === state.target) alerts = markDelivered(alerts, t, at);
+  return { ...state, alerts };
+}
+
+function changeRecords(o: Observed, findings: Finding[], now: Date): ChangeRecord[] {
+  const at = now.toISOString();
+  const out: ChangeRecord[] = [];
+  if (o.diff && (o.diff.added.length || o.diff.retired.length)) {
+    const first = o.previous.version === 0;
+    out.push({
+      at,
+      target: o.target.name,
+      kind: 'address-set-changed',
+      summary: first ? `first seen: ${o.diff.added.join(', ')}` : (findings.find((f) => f.kind === 'address-set-changed')?.summary ?? 'addresses changed'),
+      added: o.diff.added,
+      removed: o.diff.retired,
+    });
+  }
+  for (const f of findings) {
+    if (f.severity === 'info' || o.previous.alerts[f.key]) continue;
+    out.push({ at, target: f.target, kind: f.kind, summary: f.summary });
+  }
+  return out;
+}

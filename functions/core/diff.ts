@@ -1,0 +1,86 @@
+/**
+ * Address history: which addresses came, which left, first/last seen, retirement and retention.
+ * Pure: the caller passes `now`. A failed lookup never reaches here (it changes no history).
+ */
+import { LIMITS } from './constants.ts';
+import type { AddressRecord, ResolutionOk } from './types.ts';
+
+/** The outcome of one diff. */
+export interface AddressDiff {
+  addresses: AddressRecord[];
+  /** Addresses new in this answer (including ones that came back after retirement). */
+  added: string[];
+  /** Addresses retired in this check. */
+  retired: string[];
+  /** Retired addresses dropped because their retention ended (or the retired list was full). */
+  dropped: string[];
+}
+
+const MS_PER_MINUTE = 60_000;
+
+/** Current (not retired) records. */
+export const currentOf = (records: readonly AddressRecord[]) => records.filter((r) => r.retiredAt === undefined);
+/** Retired records still retained. */
+export const retiredOf = (records: readonly AddressRecord[]) => records.filter((r) => r.retiredAt !== undefined);
+
+/**
+ * Applies one successful resolution to the history. An address missing from a complete answer
+ * is retired at once; from an incomplete one (capped ELB answer) only after it is missing from
+ * LIMITS.missingChecksToRetire checks in a row.
+ */
+export function diffAddresses(previous: readonly AddressRecord[], resolution: ResolutionOk, now: Date, retainRetiredMinutes: number): AddressDiff {
+  const at = now.toISOString();
+  const answer = new Set(resolution.addresses.map((a) => a.address));
+  const added: string[] = [];
+  const retired: string[] = [];
+  const dropped: string[] = [];
+  const next: AddressRecord[] = [];
+  const known = new Set<string>();
+
+  for (const prev of previous) {
+    known.add(prev.address);
+    if (answer.has(prev.address)) {
+      const { retiredAt, missingChecks: _m, ...rest } = prev;
+      if (retiredAt !== undefined) added.push(prev.address);
+      next.push({ ...rest, lastSeen: at });
+      continue;
+    }
+    if (prev.retiredAt !== undefined) {
+      const expired = now.getTime() - Date.parse(prev.retiredAt) > retainRetiredMinutes * MS_PER_MINUTE;
+      if (expired) dropped.push(prev.address);
+      else next.push(prev);
+      continue;
+    }
+    const missing = (prev.missingChecks ?? 0) + 1;
+    if (resolution.complete || missing >= LIMITS.missingChecksToRetire) {
+      const { missingChecks: _m, ...rest } = prev;
+      next.push({ ...rest, retiredAt: at });
+      retired.push(prev.address);
+    } else {
+      next.push({ ...prev, missingChecks: missing });
+    }
+  }
+  for (const a of resolution.addresses) {
+    if (known.has(a.address)) continue;
+    next.push({ address: a.address, firstSeen: at, lastSeen: at });
+    added.push(a.address);
+  }
+  return { addresses: capRetired(next, dropped), added, retired, dropped };
+}
+
+/** Keeps at most LIMITS.maxRetiredAddresses retired records (newest retirements win): bounded state. */
+function capRetired(records: AddressRecord[], dropped: string[]): AddressRecord[] {
+  const retired = retiredOf(records);
+  if (retired.length <= LIMITS.maxRetiredAddresses) return records;
+  const keep = new Set(
+    retired
+      .sort((a, b) => Date.parse(b.retiredAt!) - Date.parse(a.retiredAt!))
+      .slice(0, LIMITS.maxRetiredAddresses)
+      .map((r) => r.address),
+  );
+  return records.filter((r) => {
+    if (r.retiredAt === undefined || keep.has(r.address)) return true;
+    dropped.push(r.address);
+    return false;
+  });
+}

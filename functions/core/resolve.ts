@@ -1,0 +1,165 @@
+/**
+ * Name resolution with a fresh resolver per check (some Node 20/22 releases cache answers per
+ * Resolver), A and AAAA with TTLs, the CNAME chain, typed failures, and the ELB rules:
+ * ask `all.<host>` first (it lists every node), fall back to the plain name, and union several
+ * lookups when a plain answer may be capped at 8 addresses.
+ */
+import { Resolver } from 'node:dns/promises';
+import { performance } from 'node:perf_hooks';
+import { LIMITS } from './constants.ts';
+import type { ResolutionErrorCode, Resolution, ResolvedAddress, ResolutionOk } from './types.ts';
+import { parseResolver } from './config.ts';
+
+/** How to reach DNS: explicit servers (`host`/`host:port`) or the system's. */
+export interface ResolveOptions {
+  resolvers?: readonly string[];
+  timeoutMs?: number;
+  tries?: number;
+}
+
+/** A lookup failure with its typed code. */
+export class LookupError extends Error {
+  override readonly name = 'LookupError';
+  constructor(readonly code: ResolutionErrorCode, readonly host: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+const DNS_ERROR_CODES: Record<string, ResolutionErrorCode> = {
+  ETIMEOUT: 'timeout',
+  ECONNREFUSED: 'refused',
+  EREFUSED: 'refused',
+  ESERVFAIL: 'servfail',
+  ENOTFOUND: 'nxdomain',
+  ENODATA: 'nodata',
+};
+
+const CODE_TEXT: Record<ResolutionErrorCode, string> = {
+  timeout: 'no answer from the resolver (timeout)',
+  refused: 'the resolver refused the query',
+  servfail: 'the resolver answered SERVFAIL',
+  nxdomain: 'the name does not exist (NXDOMAIN)',
+  nodata: 'the name has no A or AAAA records',
+  error: 'lookup failed',
+};
+
+const MAX_CNAME_HOPS = 8;
+
+/** Creates the resolver for one check. */
+export function createResolver(opts: ResolveOptions = {}): Resolver {
+  const resolver = new Resolver({ timeout: opts.timeoutMs ?? LIMITS.dnsTimeoutMs, tries: opts.tries ?? LIMITS.dnsTries });
+  if (opts.resolvers?.length) {
+    resolver.setServers(
+      opts.resolvers.map((spec) => {
+        const r = parseResolver(spec);
+        if (!r) throw new Error(`invalid resolver "${spec}"`);
+        return r.host.includes(':') ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`;
+      }),
+    );
+  }
+  return resolver;
+}
+
+function toLookupError(err: unknown, host: string): LookupError {
+  const code = DNS_ERROR_CODES[(err as { code?: string })?.code ?? ''] ?? 'error';
+  const detail = code === 'error' && err instanceof Error ? `: ${err.message}` : '';
+  return new LookupError(code, host, `${host}: ${CODE_TEXT[code]}${detail}`, { cause: err });
+}
+
+/** A and AAAA of one name; NODATA on one family is normal, on both is a failure. */
+async function lookupAddresses(resolver: Resolver, name: string): Promise<ResolvedAddress[]> {
+  const [v4, v6] = await Promise.allSettled([resolver.resolve4(name, { ttl: true }), resolver.resolve6(name, { ttl: true })]);
+  const out: ResolvedAddress[] = [];
+  if (v4.status === 'fulfilled') out.push(...v4.value.map((r) => ({ address: r.address, family: 4 as const, ttl: r.ttl })));
+  if (v6.status === 'fulfilled') out.push(...v6.value.map((r) => ({ address: r.address, family: 6 as const, ttl: r.ttl })));
+  if (out.length > 0) return out;
+  // Prefer the IPv4 error: it is the one that says why (NXDOMAIN, SERVFAIL, timeout).
+  const failure = v4.status === 'rejected' ? v4.reason : v6.status === 'rejected' ? v6.reason : undefined;
+  throw failure ? toLookupError(failure, name) : new LookupError('nodata', name, `${name}: ${CODE_TEXT.nodata}`);
+}
+
+/** Follows CNAMEs from `name`; returns the chain of targets (empty when `name` is not an alias). */
+export async function cnameChain(resolver: Resolver, name: string): Promise<string[]> {
+  const chain: string[] = [];
+  let current = name;
+  for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
+    let next: string[];
+    try {
+      next = await resolver.resolveCname(current);
+    } catch {
+      break; // ENODATA: not an alias; other errors surface through the address lookup.
+    }
+    const target = next[0];
+    if (!target || chain.includes(target)) break;
+    chain.push(target);
+    current = target;
+  }
+  return chain;
+}
+
+function union(lists: ResolvedAddress[][]): ResolvedAddress[] {
+  const byAddress = new Map<string, ResolvedAddress>();
+  for (const list of lists) for (const a of list) if (!byAddress.has(a.address)) byAddress.set(a.address, a);
+  return [...byAddress.values()].sort(compareAddresses);
+}
+
+/** Sorts addresses numerically-ish so output is stable. */
+export function compareAddresses(a: ResolvedAddress, b: ResolvedAddress): number {
+  return a.family - b.family || a.address.localeCompare(b.address, 'en', { numeric: true });
+}
+
+/**
+ * Resolves a plain name (Aurora endpoints, anything that is not an ELB): one lookup with its
+ * CNAME chain. Never throws: failures come back as `{ ok: false, code }`.
+ */
+export async function resolveName(host: string, resolver: Resolver): Promise<Resolution> {
+  const start = performance.now();
+  try {
+    const [addresses, cname] = await Promise.all([lookupAddresses(resolver, host), cnameChain(resolver, host)]);
+    return { ok: true, host, queried: host, addresses: addresses.sort(compareAddresses), cname, complete: true, lookups: 1, durationMs: Math.round(performance.now() - start) };
+  } catch (err) {
+    return failed(host, err, start);
+  }
+}
+
+function failed(host: string, err: unknown, start: number): Resolution {
+  const e = err instanceof LookupError ? err : toLookupError(err, host);
+  return { ok: false, host, code: e.code, message: e.message, durationMs: Math.round(performance.now() - start) };
+}
+
+/**
+ * Resolves an ELB name: `all.<host>` first; the plain name when `all.` has no answer. A plain
+ * answer with 8 or more addresses may be capped, so it is the union of several lookups and
+ * marked incomplete (the diff then retires an address only after repeated absence).
+ */
+export async function resolveElb(host: string, newResolver: () => Resolver): Promise<Resolution> {
+  const start = performance.now();
+  const bare = host.replace(/\.$/, '');
+  const allName = `all.${bare}`;
+  try {
+    const resolver = newResolver();
+    const all = await lookupAddresses(resolver, allName).catch((err: unknown) => {
+      const e = err instanceof LookupError ? err : toLookupError(err, allName);
+      // Only "no such answer" means "fall back"; a timeout or SERVFAIL says the resolver is unwell,
+      // but the plain name may still answer, so try it as well.
+      return e;
+    });
+    if (Array.isArray(all)) {
+      const cname = await cnameChain(resolver, allName);
+      return ok(allName, all, cname, true, 1);
+    }
+    const [first, cname] = await Promise.all([lookupAddresses(resolver, bare), cnameChain(resolver, bare)]);
+    if (first.length < LIMITS.elbAnswerCap) return ok(bare, first, cname, true, 2);
+    const more = await Promise.all(
+      Array.from({ length: LIMITS.incompleteLookups - 1 }, () => lookupAddresses(newResolver(), bare)),
+    );
+    return ok(bare, union([first, ...more]), cname, false, 1 + LIMITS.incompleteLookups);
+  } catch (err) {
+    return failed(host, err, start);
+  }
+
+  function ok(queried: string, addresses: ResolvedAddress[], cname: string[], complete: boolean, lookups: number): ResolutionOk {
+    return { ok: true, host, queried, addresses: union([addresses]), cname, complete, lookups, durationMs: Math.round(performance.now() - start) };
+  }
+}
+

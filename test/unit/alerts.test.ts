@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateAlerts, markDelivered } from '../../functions/core/alerts.ts';
+import { finding } from '../../functions/core/assess.ts';
+import type { AlertState, AlertTransition, Finding } from '../../functions/core/types.ts';
+
+const POLICY = { renotifyMinutes: 60, resolveAfterChecks: 2 };
+const T0 = Date.parse('2026-11-25T00:00:00Z');
+const at = (minutes: number) => new Date(T0 + minutes * 60_000);
+const stale = finding('web', 'stale-address-confirmed', 'web reached 10.0.0.1', { echoAddress: '10.0.0.1' });
+const changed = finding('app', 'address-set-changed', 'app: +10.0.0.2; -10.0.0.1', {});
+const answering = finding('app', 'retired-address-answering', 'app: 10.0.0.1 still answers', {});
+
+/** Runs one check's alert step and delivers every transition unless `deliver` says no. */
+function step(alerts: Record<string, AlertState>, findings: Finding[], minute: number, deliver = true) {
+  const { alerts: next, transitions } = evaluateAlerts(alerts, findings, at(minute), POLICY);
+  let out = next;
+  if (deliver) for (const t of transitions) out = markDelivered(out, t, at(minute));
+  return { alerts: out, types: transitions.map((t: AlertTransition) => `${t.type}:${t.kind}`) };
+}
+
+describe('alerts', () => {
+  it('opens, reminds every renotifyMinutes, resolves after resolveAfterChecks absent checks', () => {
+    // Prepare / Act
+    const s1 = step({}, [stale], 0);
+    const s2 = step(s1.alerts, [stale], 30);
+    const s3 = step(s2.alerts, [stale], 60);
+    const s4 = step(s3.alerts, [], 61);
+    const s5 = step(s4.alerts, [], 62);
+    // Assess
+    expect(s1.types).toEqual(['opened:stale-address-confirmed']);
+    expect(s2.types).toEqual([]);
+    expect(s3.types).toEqual(['reminder:stale-address-confirmed']);
+    expect(s4.types).toEqual([]);
+    expect(s5.types).toEqual(['resolved:stale-address-confirmed']);
+    expect(s5.alerts).toEqual({});
+  });
+
+  it('does not alert on info conditions, but notifies events once', () => {
+    const s1 = step({}, [answering, changed], 0);
+    const s2 = step(s1.alerts, [answering], 1);
+    expect(s1.types).toEqual(['event:address-set-changed']);
+    expect(s2.types).toEqual([]);
+    expect(s2.alerts).toEqual({});
+  });
+
+  it('re-sends an undelivered "opened" on the next check (no lost alert)', () => {
+    const s1 = step({}, [stale], 0, false);
+    const s2 = step(s1.alerts, [stale], 1);
+    const s3 = step(s2.alerts, [stale], 2);
+    expect(s1.types).toEqual(['opened:stale-address-confirmed']);
+    expect(s2.types).toEqual(['opened:stale-address-confirmed']);
+    expect(s3.types).toEqual([]);
+  });
+
+  it('re-sends an undelivered event', () => {
+    const s1 = step({}, [changed], 0, false);
+    const s2 = step(s1.alerts, [], 1);
+    expect(s2.types).toEqual(['event:address-set-changed']);
+    expect(s2.alerts).toEqual({});
+  });
+
+  it('sends "opened" before "resolved" when the opening was never delivered', () => {
+    const s1 = step({}, [stale], 0, false);
+    const s2 = step(s1.alerts, [], 1, false);
+    const s3 = step(s2.alerts, [], 2);
+    expect(s3.types).toEqual(['opened:stale-address-confirmed', 'resolved:stale-address-confirmed']);
+    expect(s3.alerts).toEqual({});
+  });
+
+  it('keeps retrying "resolved" until delivered, and reopens silently if the finding returns first', () => {
+    const s1 = step({}, [stale], 0);
+    const s2 = step(s1.alerts, [], 1);
+    const s3 = step(s2.alerts, [], 2, false);
+    const s4 = step(s3.alerts, [], 3, false);
+    const s5 = step(s4.alerts, [stale], 4);
+    expect(s3.types).toEqual(['resolved:stale-address-confirmed']);
+    expect(s4.types).toEqual(['resolved:stale-address-confirmed']);
+    expect(s5.types).toEqual([]);
+    expect(s5.alerts[stale.key]?.resolving).toBeUndefined();
+  });
+
+  it('a finding that flaps back within resolveAfterChecks does not resolve', () => {
+    const s1 = step({}, [stale], 0);
+    const s2 = step(s1.alerts, [], 1);
+    const s3 = step(s2.alerts, [stale], 2);
+    const s4 = step(s3.alerts, [], 3);
+    expect([s2.types, s3.types, s4.types]).toEqual([[], [], []]);
+  });
+});

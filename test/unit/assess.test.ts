@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { assessElb, assessWebTier, median } from '../../functions/core/assess.ts';
+import { SERVER_FIX } from '../../functions/core/advice.ts';
+import type { AddressRecord, ProbeResult, WebTierObservation } from '../../functions/core/types.ts';
+
+const NOW = '2026-11-25T00:10:00Z';
+const rec = (address: string, retired = false, extra: Partial<AddressRecord> = {}): AddressRecord => ({ address, firstSeen: NOW, lastSeen: NOW, ...(retired ? { retiredAt: NOW } : {}), ...extra });
+const ok = (address: string, extra: Partial<ProbeResult> = {}): ProbeResult => ({ ok: true, address, port: 80, protocol: 'http', latencyMs: 3, identity: 'http:awselb/2.0', ...extra });
+const fail = (address: string, code: 'timeout' | 'refused' | 'cert-name-mismatch' = 'timeout'): ProbeResult => ({ ok: false, address, port: 80, protocol: 'http', latencyMs: 2000, error: { code, message: code } });
+const probes = (...list: ProbeResult[]) => new Map(list.map((p) => [p.address, p]));
+const target = { name: 'app', host: 'app.elb', port: 80 };
+const resolved = { ok: true as const, host: 'app.elb', queried: 'all.app.elb', addresses: [], cname: [], complete: true, lookups: 1, durationMs: 1 };
+
+describe('assessElb', () => {
+  it.each([
+    ['healthy, nothing retired', [rec('10.0.0.2')], probes(ok('10.0.0.2')), []],
+    ['a current address fails', [rec('10.0.0.2')], probes(fail('10.0.0.2')), ['current-address-unhealthy']],
+    ['a retired address still answers', [rec('10.0.0.1', true), rec('10.0.0.2')], probes(ok('10.0.0.1'), ok('10.0.0.2')), ['retired-address-answering']],
+    ['a retired address is dead', [rec('10.0.0.1', true), rec('10.0.0.2')], probes(fail('10.0.0.1', 'refused'), ok('10.0.0.2')), ['retired-address-dead']],
+    ['a retired address serves another certificate', [rec('10.0.0.1', true), rec('10.0.0.2')], probes(fail('10.0.0.1', 'cert-name-mismatch'), ok('10.0.0.2')), ['retired-address-reassigned']],
+    ['a retired address answers with another identity', [rec('10.0.0.1', true, { identity: 'http:awselb/2.0' }), rec('10.0.0.2')], probes(ok('10.0.0.1', { identity: 'http:nginx' }), ok('10.0.0.2')), ['retired-address-reassigned']],
+    ['a retired probe cut by the deadline says nothing', [rec('10.0.0.1', true), rec('10.0.0.2')], probes({ ...fail('10.0.0.1'), error: { code: 'aborted', message: 'aborted' } }, ok('10.0.0.2')), []],
+  ])('%s', (_name, records, probeMap, kinds) => {
+    // Act
+    const { findings } = assessElb({ target, resolution: resolved, records, probes: probeMap });
+    // Assess
+    expect(findings.map((f) => f.kind)).toEqual(kinds);
+  });
+
+  it('reports a failed lookup, never "no addresses"', () => {
+    const { findings, metrics } = assessElb({ target, resolution: { ok: false, host: 'app.elb', code: 'servfail', message: 'SERVFAIL', durationMs: 3 }, records: [rec('10.0.0.2')], probes: probes(ok('10.0.0.2')) });
+    expect(findings.map((f) => [f.kind, f.severity])).toEqual([['resolution-failed', 'warning']]);
+    expect(metrics).toMatchObject({ Addresses: 1, ResolutionFailed: 1 });
+  });
+
+  it('reports the address change with what came and what left', () => {
+    const { findings } = assessElb({ target, resolution: resolved, diff: { addresses: [], added: ['10.0.0.3'], retired: ['10.0.0.1'], dropped: [] }, records: [rec('10.0.0.1', true), rec('10.0.0.3')], probes: probes(ok('10.0.0.1'), ok('10.0.0.3')) });
+    const changed = findings.find((f) => f.kind === 'address-set-changed');
+    expect(changed?.summary).toBe('app: addresses changed (+10.0.0.3; -10.0.0.1)');
+    expect(changed?.evidence).toMatchObject({ added: ['10.0.0.3'], retired: ['10.0.0.1'], current: ['10.0.0.3'] });
+  });
+});
+
+describe('assessWebTier', () => {
+  const webTarget = { name: 'web', url: 'http://web/', upstream: 'app', timeoutMs: 2000 };
+  const up = (records: AddressRecord[], probeMap: Map<string, ProbeResult>) => ({ records, probes: probeMap, resolutionOk: true });
+  const web = (extra: Partial<WebTierObservation>): WebTierObservation => ({ url: 'http://web/', ok: true, status: 200, latencyMs: 10, ...extra });
+  const retiredUp = up([rec('10.0.0.1', true), rec('10.0.0.2')], probes(fail('10.0.0.1'), ok('10.0.0.2')));
+
+  it.each([
+    ['echo names a retired address', web({ echo: { ok: true, address: '10.0.0.1' } }), [], retiredUp, ['stale-address-confirmed']],
+    ['echo names a current address', web({ echo: { ok: true, address: '10.0.0.2' } }), [], retiredUp, []],
+    ['fails while upstream healthy and retired recently', web({ ok: false, status: 504, error: { code: 'http-status', message: 'HTTP 504' } }), [], retiredUp, ['stale-address-suspected']],
+    ['times out while upstream healthy and retired recently', web({ ok: false, latencyMs: 2000, error: { code: 'timeout', message: 'no answer' } }), [], retiredUp, ['stale-address-suspected']],
+    ['slow (over 3x median) while upstream healthy and retired', web({ latencyMs: 400 }), [10, 12, 11], retiredUp, ['stale-address-suspected']],
+    ['slow but too few samples for a median', web({ latencyMs: 400 }), [10], retiredUp, []],
+    ['fails while nothing retired: not stale', web({ ok: false, error: { code: 'refused', message: 'refused' } }), [], up([rec('10.0.0.2')], probes(ok('10.0.0.2'))), ['current-address-unhealthy']],
+    ['fails while upstream unhealthy: not stale', web({ ok: false, error: { code: 'refused', message: 'refused' } }), [], up([rec('10.0.0.1', true), rec('10.0.0.2')], probes(ok('10.0.0.1'), fail('10.0.0.2'))), ['current-address-unhealthy']],
+  ])('%s', (_name, obs, latencies, upstream, kinds) => {
+    // Act
+    const { findings } = assessWebTier({ target: webTarget, web: obs, recentLatencies: latencies, upstream });
+    // Assess
+    expect(findings.map((f) => f.kind)).toEqual(kinds);
+  });
+
+  it.each([
+    ['Apache/2.4.58 (Unix)', undefined, SERVER_FIX.apache],
+    ['nginx/1.22.1', undefined, SERVER_FIX.nginx],
+    [undefined, 'haproxy' as const, SERVER_FIX.haproxy],
+  ])('advice names the fix of the server (%s / hint %s)', (server, hint, advice) => {
+    const { findings } = assessWebTier({ target: { ...webTarget, ...(hint ? { server: hint } : {}) }, web: web({ ...(server ? { server } : {}), echo: { ok: true, address: '10.0.0.1' } }), recentLatencies: [], upstream: retiredUp });
+    expect(findings[0]?.advice).toBe(advice);
+    expect(findings[0]?.advice).toMatch(/addressttl|resolver|resolvers/);
+  });
+
+  it('median', () => {
+    expect([median([]), median([3]), median([3, 1, 2]), median([4, 1, 3, 2])]).toEqual([undefined, 3, 2, 2.5]);
+  });
+});

@@ -1,0 +1,86 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, formatPath, parseConfigText, parseResolver } from '../../functions/core/config.ts';
+import { DEFAULTS } from '../../functions/core/constants.ts';
+
+const FIXTURES = join(import.meta.dirname, '../fixtures/config');
+const read = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
+
+/** Every invalid-* fixture with the exact errors it must produce (blackbox_exporter style). */
+const INVALID: Record<string, string[]> = {
+  'invalid-duplicate-name.json': ['targets[1].name: duplicate target name "a" (also targets[0])'],
+  'invalid-engine.json': ['targets[0].engine: expected "mysql" or "postgres"'],
+  'invalid-host.json': ['targets[0].host: expected a DNS name or an IP address'],
+  'invalid-malformed.json': ['(root): malformed JSON: Expected double-quoted property name at line 2, column 16'],
+  'invalid-no-targets.json': ['targets: must list at least one target'],
+  'invalid-port.json': ['targets[1].port: expected a port number 1-65535'],
+  'invalid-protocol.json': ['targets[0].probe.protocol: expected one of tcp, tls, http, https'],
+  'invalid-resolver.json': ['resolvers[0]: expected an IP address, optionally with :port ("10.0.0.2", "127.0.0.1:5353", "[::1]:53")'],
+  'invalid-timeout.json': ['targets[0].timeoutMs: expected a positive number of milliseconds'],
+  'invalid-type.json': ['targets[0].type: expected "type" to be one of "elb", "web-tier", "aurora"'],
+  'invalid-unknown-key.json': ['targets[0]: unknown key "colour"'],
+  'invalid-upstream.json': ['targets[1].upstream: no target named "nope"'],
+  'invalid-url-credentials.json': ['targets[0].url: expected an http:// or https:// URL without credentials', 'targets[0].upstream: no target named "x"'],
+  'invalid-url.json': ['targets[0].url: expected an http:// or https:// URL without credentials', 'targets[0].upstream: "w" is a web-tier target; expected an elb target'],
+};
+
+describe('config', () => {
+  it('has an expectation for every invalid-* fixture', () => {
+    // Prepare
+    const files = readdirSync(FIXTURES).filter((f) => f.startsWith('invalid-')).sort();
+    // Assess
+    expect(files).toEqual(Object.keys(INVALID).sort());
+  });
+
+  it.each(Object.entries(INVALID))('%s fails with the exact path-named errors', (file, expected) => {
+    // Prepare
+    const text = read(file);
+    // Act
+    let error: unknown;
+    try {
+      parseConfigText(text, file);
+    } catch (err) {
+      error = err;
+    }
+    // Assess
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual(expected);
+    expect((error as ConfigError).message).toContain(`${file}: invalid configuration`);
+  });
+
+  it('applies every default in one place', () => {
+    // Act
+    const config = parseConfigText(read('valid-full.json'));
+    // Assess
+    expect(config.deadlineMs).toBe(DEFAULTS.checkDeadlineMs);
+    for (const t of config.targets) {
+      expect(t).toMatchObject({ timeoutMs: 2000, retainRetiredMinutes: 1440, renotifyMinutes: 60, resolveAfterChecks: 2 });
+    }
+    const db = config.targets[2];
+    expect(db?.type === 'aurora' && db.dnsLagWarnSeconds).toBe(10);
+    const elb = parseConfigText('{"targets":[{"name":"a","type":"elb","host":"a.example.com","port":443}]}').targets[0];
+    expect(elb?.type === 'elb' && elb.probe).toEqual({ protocol: 'tcp', path: '/' });
+  });
+
+  it.each([
+    ['10.0.0.2', { host: '10.0.0.2', port: 53 }],
+    ['127.0.0.1:5353', { host: '127.0.0.1', port: 5353 }],
+    ['[::1]:5300', { host: '::1', port: 5300 }],
+    ['::1', { host: '::1', port: 53 }],
+    ['dns.google', undefined],
+    ['10.0.0.2:0', undefined],
+    ['10.0.0.2:99999', undefined],
+  ])('parseResolver(%s)', (spec, expected) => {
+    // Act / Assess
+    expect(parseResolver(spec)).toEqual(expected);
+  });
+
+  it.each([
+    [['targets', 1, 'port'], 'targets[1].port'],
+    [['resolvers', 0], 'resolvers[0]'],
+    [[], '(root)'],
+  ] as const)('formatPath(%j) = %s', (path, expected) => {
+    expect(formatPath(path)).toBe(expected);
+  });
+});
