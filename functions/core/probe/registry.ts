@@ -1,0 +1,21 @@
+/** Protocol -> probe function, as blackbox_exporter's prober map. mysql/postgres register here later. */
+import { probeHttp } from './http.ts';
+import { probeHttps } from './https.ts';
+import { probeTcp } from './tcp.ts';
+import { probeTls } from './tls.ts';
+import type { ProbeFn, ProbeProtocol } from './types.ts';
+
+/** The registered probes. Partial: a protocol may be configurable before its probe exists. */
+export const PROBES: Partial<Record<ProbeProtocol, ProbeFn>> = {
+  tcp: probeTcp,
+  tls: probeTls,
+  http: probeHttp,
+  https: probeHttps,
+};
+
+/** The probe for `protocol`; throws when none is registered. */
+export function probeFor(protocol: string): ProbeFn {
+  const fn = Object.hasOwn(PROBES, protocol) ? PROBES[protocol as ProbeProtocol] : undefined;
+  if (!fn) throw new Error(`no probe for protocol "${protocol}" (available: ${Object.keys(PROBES).join(', ')})`);
+  return fn;
+}
