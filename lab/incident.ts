@@ -1,0 +1,166 @@
+/**
+ * The seed incident as a lab scenario (incident.md, incident 1): an internal ELB name served by
+ * the lab DNS server, two ELB-like nodes that get replaced, a web tier that resolved the name once
+ * (like Apache httpd <= 2.4.58 mod_proxy) and one that honours the TTL. Used by `ipdrift demo`,
+ * the end-to-end test and the benchmark, so all three replay exactly the same story.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ConfigInput } from '../functions/core/config.ts';
+import type { FindingKind } from '../functions/core/types.ts';
+import { LabDnsServer } from './dns-server.ts';
+import { LabNode } from './nodes.ts';
+import { LabWebTier } from './web-tier.ts';
+import type { WebTierOptions } from './web-tier.ts';
+
+/** Names and timings of the scenario. Short TTLs so the story plays in seconds, not hours. */
+export const INCIDENT = {
+  elbName: 'internal-app-1234567890.ap-northeast-2.elb.amazonaws.com',
+  ttlSeconds: 2,
+  /** The stale tier's own upstream timeout (httpd's is 60 s); longer than ipdrift's web timeout. */
+  webUpstreamTimeoutMs: 3000,
+  /** ipdrift's probe timeouts in the scenario's config. */
+  elbTimeoutMs: 800,
+  webTimeoutMs: 1500,
+} as const;
+
+/** A running incident lab. */
+export interface IncidentLab {
+  dns: LabDnsServer;
+  oldNodes: LabNode[];
+  newNodes: LabNode[];
+  stale: LabWebTier;
+  fresh: LabWebTier;
+  port: number;
+  /** The ipdrift configuration that watches this lab. */
+  config: ConfigInput;
+  /** Restarts the stale tier (what on-call does once told); it resolves the name afresh. */
+  restartStale(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Loopback addresses of one lab instance: `127.0.<block>.x`, so parallel users never collide. */
+export function labAddresses(block: number) {
+  const a = (host: number) => `127.0.${block}.${host}`;
+  return { dns: a(1), old: [a(11), a(12)], new: [a(21), a(22)], stale: a(31), fresh: a(32) };
+}
+
+/** Starts DNS, the old and new nodes, and both web tiers. */
+export async function startIncidentLab(opts: { block?: number } = {}): Promise<IncidentLab> {
+  const addr = labAddresses(opts.block ?? 10);
+  const dns = await LabDnsServer.start({ host: addr.dns, port: 0 });
+  const started: { stop(): Promise<void> }[] = [dns];
+  try {
+    const first = await LabNode.start({ host: addr.old[0]!, port: 0, name: 'old-a' });
+    started.push(first);
+    const port = first.port;
+    const rest = await Promise.all([
+      LabNode.start({ host: addr.old[1]!, port, name: 'old-b' }),
+      LabNode.start({ host: addr.new[0]!, port, name: 'new-a' }),
+      LabNode.start({ host: addr.new[1]!, port, name: 'new-b' }),
+    ]);
+    started.push(...rest);
+    const oldNodes = [first, rest[0]];
+    const newNodes = [rest[1], rest[2]];
+    setElbAddresses(dns, addr.old);
+    const tierOptions = (host: string, mode: 'stale' | 'fresh'): WebTierOptions => ({
+      host,
+      port: 0,
+      upstreamHost: INCIDENT.elbName,
+      upstreamPort: port,
+      resolver: dns.address,
+      mode,
+      upstreamTimeoutMs: INCIDENT.webUpstreamTimeoutMs,
+    });
+    let stale = await LabWebTier.start(tierOptions(addr.stale, 'stale'));
+    const fresh = await LabWebTier.start(tierOptions(addr.fresh, 'fresh'));
+    const stalePort = stale.port;
+    const lab: IncidentLab = {
+      dns,
+      oldNodes,
+      newNodes,
+      get stale() {
+        return stale;
+      },
+      fresh,
+      port,
+      config: {
+        resolvers: [dns.address],
+        deadlineMs: 10_000,
+        targets: [
+          { name: 'app-alb', type: 'elb', host: INCIDENT.elbName, port, timeoutMs: INCIDENT.elbTimeoutMs, probe: { protocol: 'http', path: '/health' } },
+          { name: 'web-stale', type: 'web-tier', url: `${stale.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: INCIDENT.webTimeoutMs },
+          { name: 'web-fresh', type: 'web-tier', url: `${fresh.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: INCIDENT.webTimeoutMs },
+        ],
+      },
+      async restartStale() {
+        await stale.stop();
+        stale = await LabWebTier.start({ ...tierOptions(addr.stale, 'stale'), port: stalePort });
+      },
+      async stop() {
+        await Promise.allSettled([stale.stop(), fresh.stop(), ...started.map((s) => s.stop())]);
+      },
+    };
+    return lab;
+  } catch (err) {
+    await Promise.allSettled(started.map((s) => s.stop()));
+    throw err;
+  }
+}
+
+/** Points the ELB name (and `all.<name>`, as Route 53 does for ELBs) at `addresses`. */
+export function setElbAddresses(dns: LabDnsServer, addresses: readonly string[]) {
+  dns.setA(INCIDENT.elbName, addresses, INCIDENT.ttlSeconds);
+  dns.setA(`all.${INCIDENT.elbName}`, addresses, INCIDENT.ttlSeconds);
+}
+
+/** One step of the story: what happens, and what ipdrift must report afterwards, per target. */
+export interface IncidentStep {
+  id: string;
+  title: string;
+  act(lab: IncidentLab): Promise<void>;
+  expect: Record<'app-alb' | 'web-stale' | 'web-fresh', FindingKind[]>;
+}
+
+/** Waits out the TTL so TTL-honouring clients (the fresh tier) can follow. */
+const waitTtl = () => sleep(INCIDENT.ttlSeconds * 1000 + 300);
+
+/** The incident, step by step. */
+export const INCIDENT_STEPS: readonly IncidentStep[] = [
+  {
+    id: 'baseline',
+    title: 'Baseline: the internal ELB answers with two nodes; both web tiers are healthy',
+    act: async () => undefined,
+    expect: { 'app-alb': [], 'web-stale': [], 'web-fresh': [] },
+  },
+  {
+    id: 'replace',
+    title: 'The ELB replaces its nodes: DNS moves to two new addresses; the old nodes keep draining',
+    act: async (lab) => {
+      setElbAddresses(lab.dns, lab.newNodes.map((n) => n.host));
+      await waitTtl();
+    },
+    expect: { 'app-alb': ['address-set-changed', 'retired-address-answering'], 'web-stale': ['stale-address-confirmed'], 'web-fresh': [] },
+  },
+  {
+    id: 'release',
+    title: 'The old addresses are released: they accept connections and never answer (the 14 s stalls)',
+    act: async (lab) => {
+      await Promise.all(lab.oldNodes.map((n) => n.setMode('swallow')));
+    },
+    expect: { 'app-alb': ['retired-address-dead'], 'web-stale': ['stale-address-suspected'], 'web-fresh': [] },
+  },
+  {
+    id: 'restart',
+    title: 'On-call follows the advice and restarts the stale web tier; it resolves the name afresh',
+    act: async (lab) => {
+      await lab.restartStale();
+    },
+    expect: { 'app-alb': ['retired-address-dead'], 'web-stale': [], 'web-fresh': [] },
+  },
+  {
+    id: 'settled',
+    title: 'Quiet check: the stale-address alerts resolve',
+    act: async () => undefined,
+    expect: { 'app-alb': ['retired-address-dead'], 'web-stale': [], 'web-fresh': [] },
+  },
+];
