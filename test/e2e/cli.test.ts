@@ -1,0 +1,133 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LabDnsServer } from '../../lab/dns-server.ts';
+import { LabNode } from '../../lab/nodes.ts';
+
+const BIN = join(import.meta.dirname, '../../bin/ipdrift.mjs');
+const FIXTURES = join(import.meta.dirname, '../fixtures/config');
+
+/** Runs the real CLI; resolves with its exit code and output (never rejects on exit != 0). */
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 30_000, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('ipdrift CLI: usage and bad input', () => {
+  it.each([['check'], ['watch'], ['validate'], ['history'], ['demo']])('%s --help prints usage and exits 0', async (cmd) => {
+    const r = await cli([cmd, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Usage: ipdrift ${cmd}`);
+  });
+
+  it('no command: usage on stdout, exit 2; unknown command: exit 2', async () => {
+    const none = await cli([]);
+    const unknown = await cli(['frobnicate']);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toContain('Commands:');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+  });
+
+  it('an unknown flag is a usage error naming the flag', async () => {
+    const r = await cli(['check', '--config', 'x.json', '--bogus']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Unknown option '--bogus'");
+  });
+
+  it('validate: an invalid config exits 2 with the path of each problem and no stack trace', async () => {
+    const r = await cli(['validate', join(FIXTURES, 'invalid-port.json')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('targets[1].port: expected a port number 1-65535');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('validate: a valid config exits 0 and lists the targets', async () => {
+    const r = await cli(['validate', join(FIXTURES, 'valid-full.json')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('valid, 3 target(s)');
+  });
+
+  it('check: a missing config file exits 2 naming the file', async () => {
+    const r = await cli(['check', '--config', '/nonexistent/ipdrift.json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('/nonexistent/ipdrift.json: invalid configuration');
+    expect(r.stderr).toContain('no such file');
+  });
+
+  it('check --deadline with a bad duration exits 2', async () => {
+    const r = await cli(['check', '--config', join(FIXTURES, 'valid-full.json'), '--deadline', 'soon']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--deadline: expected a duration');
+  });
+});
+
+describe('ipdrift check against a lab ELB', () => {
+  // Addresses of this file: 127.0.51.0/24.
+  const NAME = 'internal-cli.elb.test';
+  let dns: LabDnsServer;
+  let nodes: LabNode[];
+  let dir: string;
+  let configPath: string;
+
+  beforeAll(async () => {
+    dns = await LabDnsServer.start({ host: '127.0.51.1', port: 0 });
+    const first = await LabNode.start({ host: '127.0.51.11', port: 0 });
+    nodes = [first, await LabNode.start({ host: '127.0.51.12', port: first.port })];
+    dns.setA(`all.${NAME}`, ['127.0.51.11'], 60);
+    dir = await mkdtemp(join(tmpdir(), 'ipdrift-cli-'));
+    configPath = join(dir, 'config.json');
+    await writeFile(configPath, JSON.stringify({ resolvers: [dns.address], targets: [{ name: 'app', type: 'elb', host: NAME, port: first.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } }] }));
+  });
+  afterAll(async () => {
+    await Promise.all([dns.stop(), ...nodes.map((n) => n.stop())]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports changes across checks, exits 1 on a warning, and keeps history', async () => {
+    const state = join(dir, 'state');
+    // Act 1: baseline.
+    const first = await cli(['check', '--config', configPath, '--state', state, '--json']);
+    // Act 2: the name moves; the old node keeps answering.
+    dns.setA(`all.${NAME}`, ['127.0.51.12'], 60);
+    const second = await cli(['check', '--config', configPath, '--state', state, '--json']);
+    // Act 3: the current node refuses.
+    await nodes[1]!.setMode('refuse');
+    const third = await cli(['check', '--config', configPath, '--state', state]);
+    await nodes[1]!.setMode('serve');
+    const history = await cli(['history', 'app', '--state', state]);
+
+    // Assess
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout).findings).toEqual([]);
+    expect(second.code).toBe(0);
+    const kinds = JSON.parse(second.stdout).findings.map((f: { kind: string }) => f.kind);
+    expect(kinds).toEqual(['address-set-changed', 'retired-address-answering']);
+    expect(third.code).toBe(1);
+    expect(third.stdout).toMatch(/WARN\s+app\s+current-address-unhealthy/);
+    expect(history.code).toBe(0);
+    expect(history.stdout).toContain('127.0.51.11');
+    expect(history.stdout).toMatch(/retired 20\d\d-/);
+    expect(history.stdout).toContain('address-set-changed');
+  });
+
+  it('a corrupt state file: exit 2, its path named, the file left untouched', async () => {
+    // Prepare
+    const state = join(dir, 'corrupt');
+    await mkdir(state, { recursive: true });
+    const file = join(state, 'app.json');
+    await writeFile(file, '{"schemaVersion":1,"state":{"addr');
+    // Act
+    const r = await cli(['check', '--config', configPath, '--state', state]);
+    // Assess
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(file);
+    expect(r.stderr).toContain('corrupt state file');
+    expect(await readFile(file, 'utf8')).toBe('{"schemaVersion":1,"state":{"addr');
+  });
+});
