@@ -9,6 +9,7 @@ that cache their addresses.
 Usage: ipdrift <command> [options]
 
 Commands:
+  start       the main job: "watch" with --config FILE, otherwise "demo" (what npm start runs)
   demo        replay the stale-address incident in an offline lab (default for npm start)
   check       one check of every target in a config
   watch       checks every interval, printing alert transitions
@@ -25,6 +26,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./commands/validate.ts')).validateCommand,
   history: async () => (await import('./commands/history.ts')).historyCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
+  // npm start: real endpoints when given a config, the offline lab otherwise.
+  start: async () => (argv) => (argv.some((a) => a === '--config' || a === '-c' || a.startsWith('--config=')) ? COMMANDS.watch!() : COMMANDS.demo!()).then((cmd) => cmd(argv)),
 };
 
 /** Runs the CLI; returns the exit code. */

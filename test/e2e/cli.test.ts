@@ -116,6 +116,21 @@ describe('ipdrift check against a lab ELB', () => {
     expect(history.stdout).toContain('address-set-changed');
   });
 
+  it('npm start with --config watches: bounded by --count, transitions printed as they happen', async () => {
+    // Prepare: a fresh state dir, the name pointing at a node that refuses (a warning opens).
+    const state = join(dir, 'watch');
+    dns.setA(`all.${NAME}`, ['127.0.51.12'], 60);
+    await nodes[1]!.setMode('refuse');
+    // Act
+    const r = await cli(['start', '--config', configPath, '--state', state, '--count', '2', '--interval', '100ms']);
+    await nodes[1]!.setMode('serve');
+    // Assess
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/OPENED/g)?.length).toBe(1);
+    expect(r.stdout).toContain('current address(es) fail: 127.0.51.12');
+    expect(r.stdout).toMatch(/check 2: 1 finding\(s\), no change/);
+  });
+
   it('a corrupt state file: exit 2, its path named, the file left untouched', async () => {
     // Prepare
     const state = join(dir, 'corrupt');
