@@ -160,7 +160,8 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
     );
   } else {
     const med = recentLatencies.length >= LIMITS.minLatencySamples ? median(recentLatencies) : undefined;
-    const slow = web.ok && (web.latencyMs > target.timeoutMs || (med !== undefined && web.latencyMs > DEFAULTS.slowFactor * med));
+    const slowVsMedian = med !== undefined && web.latencyMs > DEFAULTS.slowFactor * med && web.latencyMs - med > DEFAULTS.slowMinExtraMs;
+    const slow = web.ok && (web.latencyMs > target.timeoutMs || slowVsMedian);
     const failing = !web.ok || slow;
     const upstreamHealthy = upstream.resolutionOk && current.length > 0 && current.every((r) => upstream.probes.get(r.address)?.ok === true);
     if (failing && upstreamHealthy && retired.length > 0) {

@@ -9,6 +9,8 @@ export const DEFAULTS = {
   checkDeadlineMs: 25_000,
   /** A web tier is "slow" when its latency exceeds this multiple of its recent median. */
   slowFactor: 3,
+  /** ...and by at least this much: a 4 ms answer after a 1 ms median is jitter, not a stall. */
+  slowMinExtraMs: 250,
 } as const;
 
 export const LIMITS = {
