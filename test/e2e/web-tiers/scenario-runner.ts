@@ -1,0 +1,61 @@
+/**
+ * Entry point of one scenario, run by harness.ts as
+ * `unshare -m -n -p -f --mount-proc --kill-child -- node --import tsx scenario-runner.ts '<spec json>'`.
+ * It is PID 1 of its namespaces: when it exits, the kernel ends every process left in them and
+ * the network namespace and bind mounts go away. Prints exactly one JSON line (ScenarioResult).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ScenarioResult, ScenarioSpec } from './layout.ts';
+import { CONFIG_KINDS, SCENARIOS, SERVERS, TIMING, specId } from './layout.ts';
+import { runScenario } from './scenario.ts';
+
+/** Exit codes: 0 result printed (even a failed scenario), 2 bad arguments, 3 deadline or signal. */
+const EXIT = { bad: 2, aborted: 3 } as const;
+
+function parseSpec(arg: string | undefined): ScenarioSpec {
+  const v = JSON.parse(arg ?? 'null') as Partial<ScenarioSpec> | null;
+  if (
+    !v ||
+    !SERVERS.includes(v.server as never) ||
+    !CONFIG_KINDS.includes(v.config as never) ||
+    !SCENARIOS.includes(v.scenario as never)
+  ) {
+    throw new Error(`expected {"server":${SERVERS.join('|')},"config":${CONFIG_KINDS.join('|')},"scenario":${SCENARIOS.join('|')}}, got ${arg}`);
+  }
+  return { server: v.server!, config: v.config!, scenario: v.scenario! };
+}
+
+let spec: ScenarioSpec;
+try {
+  spec = parseSpec(process.argv[2]);
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(EXIT.bad);
+}
+
+const dir = mkdtempSync(join(tmpdir(), `ipdrift-web-tiers-${spec.server}-`));
+const log = (msg: string) => process.stderr.write(`[${specId(spec)}] ${msg}\n`);
+const cleanup = () => rmSync(dir, { recursive: true, force: true });
+
+// PID 1 ignores signals it has no handler for: exit on them, the kernel then reaps the rest.
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    log(`${sig}: exiting`);
+    cleanup();
+    process.exit(EXIT.aborted);
+  });
+}
+const deadline = setTimeout(() => {
+  log(`deadline of ${TIMING.runnerDeadlineMs} ms reached: exiting`);
+  cleanup();
+  process.exit(EXIT.aborted);
+}, TIMING.runnerDeadlineMs);
+deadline.unref();
+
+const result: ScenarioResult = await runScenario(spec, dir, log);
+cleanup();
+process.stdout.write(`${JSON.stringify(result)}\n`);
+// Exit at once: the namespace (and anything a server left behind) ends with this process.
+process.exit(0);

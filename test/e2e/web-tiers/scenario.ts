@@ -1,0 +1,256 @@
+/**
+ * One scenario, inside its own namespaces: the lab DNS server on 127.0.0.1:53 (the system
+ * resolver's only server), four ELB-like nodes, one real web server proxying to the ELB name,
+ * background client traffic, and ipdrift checking the ELB and the web tier. The story:
+ *
+ *   baseline (DNS -> old nodes) -> DNS moves to the new nodes -> after the drain the old nodes
+ *   keep serving / refuse / swallow -> ipdrift checks once per TTL until its findings settle.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { runCheck } from '../../../functions/core/check.ts';
+import { parseConfig } from '../../../functions/core/config.ts';
+import type { Config } from '../../../functions/core/config.ts';
+import type { CheckReport } from '../../../functions/core/report.ts';
+import { MemoryStore } from '../../../functions/local/memory-store.ts';
+import { LabDnsServer } from '../../../lab/dns-server.ts';
+import { LabNode } from '../../../lab/nodes.ts';
+import { waitFor } from '../../../lab/client.ts';
+import type { CheckSample, ScenarioResult, ScenarioSpec, TrafficSummary } from './layout.ts';
+import { NS, TARGETS, TIMING } from './layout.ts';
+import { ProcessGroup, prepareNamespace } from './namespace.ts';
+import type { Managed } from './namespace.ts';
+import { SERVER_DEFS, findBinary, renderConfig } from './servers.ts';
+import { Traffic, clientGet, summarize } from './traffic.ts';
+
+const execFileP = promisify(execFile);
+
+/** Bound on `-v` / `-t` runs of a server binary. */
+const SERVER_COMMAND_TIMEOUT_MS = 10_000;
+/** Poll interval while waiting for the server to proxy. */
+const HEALTH_POLL_MS = 50;
+/** Characters of the server's error log kept in the result. */
+const LOG_TAIL_CHARS = 3000;
+
+/** The ipdrift configuration of a scenario: the ELB name via the lab DNS server, and the web tier with echo. */
+export function scenarioConfig(spec: ScenarioSpec): Config {
+  const def = SERVER_DEFS[spec.server];
+  return parseConfig({
+    resolvers: [`${NS.dnsHost}:${NS.dnsPort}`],
+    deadlineMs: TIMING.webProbeTimeoutMs * 4,
+    targets: [
+      { name: TARGETS.elb, type: 'elb', host: NS.elbName, port: NS.nodePort, timeoutMs: TIMING.elbProbeTimeoutMs, probe: { protocol: 'http', path: '/health' } },
+      {
+        name: TARGETS.web,
+        type: 'web-tier',
+        url: `http://${NS.webHost}:${NS.webPort}/health`,
+        upstream: TARGETS.elb,
+        echo: { path: '/whoami' },
+        timeoutMs: TIMING.webProbeTimeoutMs,
+        ...(def.needsHint ? { server: spec.server } : {}),
+      },
+    ],
+  });
+}
+
+/** Points the ELB name and `all.<name>` (Route 53 has both for ELBs) at `addresses`. */
+function setElb(dns: LabDnsServer, addresses: readonly string[]): void {
+  dns.setA(NS.elbName, addresses, TIMING.ttlSeconds);
+  dns.setA(`all.${NS.elbName}`, addresses, TIMING.ttlSeconds);
+}
+
+/** The part of a check report the result keeps; times in ms after `origin` (performance.now()). */
+function sample(report: CheckReport, start: number, end: number, origin: number): CheckSample {
+  const web = report.targets.find((t) => t.target === TARGETS.web)?.web;
+  return {
+    startMs: Math.round(start - origin),
+    endMs: Math.round(end - origin),
+    web: web
+      ? {
+          ok: web.ok,
+          latencyMs: web.latencyMs,
+          ...(web.status !== undefined ? { status: web.status } : {}),
+          ...(web.server !== undefined ? { server: web.server } : {}),
+          ...(web.error ? { error: web.error.message } : {}),
+          ...(web.echo ? { echo: web.echo.ok ? web.echo.address : `(${web.echo.message})` } : {}),
+        }
+      : { ok: false, latencyMs: 0, error: 'no web observation' },
+    findings: report.findings.map((f) => ({ target: f.target, kind: f.kind, advice: f.advice })),
+  };
+}
+
+/** The web tier's stale-kind set of a check, as a sortable key. */
+const webKinds = (c: CheckSample) =>
+  c.findings
+    .filter((f) => f.target === TARGETS.web)
+    .map((f) => f.kind)
+    .sort()
+    .join(',');
+
+/** True once the last `TIMING.stableChecks` checks saw the same web-tier findings. */
+function settled(checks: readonly CheckSample[]): boolean {
+  if (checks.length < Math.max(TIMING.minChecks, TIMING.stableChecks)) return false;
+  const last = checks.slice(-TIMING.stableChecks).map(webKinds);
+  return last.every((k) => k === last[0]);
+}
+
+const EMPTY_TRAFFIC: TrafficSummary = { requests: 0, outcomes: {}, viaOld: 0, viaNew: 0, stalls: 0, maxMs: 0 };
+
+/** Runs one scenario; `dir` is a private temp dir. Must run inside the namespaces (see namespace.ts). */
+export async function runScenario(spec: ScenarioSpec, dir: string, log: (msg: string) => void): Promise<ScenarioResult> {
+  const started = performance.now();
+  const def = SERVER_DEFS[spec.server];
+  const result: ScenarioResult = {
+    spec,
+    ok: false,
+    baseline: [],
+    checks: [],
+    traffic: { baseline: EMPTY_TRAFFIC, drain: EMPTY_TRAFFIC, after: EMPTY_TRAFFIC },
+    durationMs: 0,
+    ...(def.needsHint ? { serverHint: spec.server } : {}),
+  };
+  const procs = new ProcessGroup();
+  const stoppers: { stop(): Promise<void> }[] = [];
+  let server: Managed | undefined;
+  let traffic: Traffic | undefined;
+  const config = scenarioConfig(spec);
+  const store = new MemoryStore();
+  // Check times are taken from `started` here and shifted to "ms after the DNS change" at the end.
+  const check = async (): Promise<CheckSample> => {
+    const start = performance.now();
+    const report = await runCheck(config, { store, notifier: { notify: async () => undefined }, clock: { now: () => new Date() } });
+    return sample(report, start, performance.now(), started);
+  };
+
+  try {
+    // Prepare: namespace, DNS, nodes, the real server.
+    prepareNamespace(dir);
+    const dns = await LabDnsServer.start({ host: NS.dnsHost, port: NS.dnsPort });
+    stoppers.push(dns);
+    setElb(dns, NS.oldNodes);
+    const nodes = await Promise.all([...NS.oldNodes, ...NS.newNodes].map((host) => LabNode.start({ host, port: NS.nodePort })));
+    stoppers.push(...nodes);
+    const oldNodes = nodes.slice(0, NS.oldNodes.length);
+
+    const bin = findBinary(def.binaries);
+    if (!bin) throw new Error(`${def.label} not found`);
+    result.serverVersion = await serverVersion(bin, def.versionArgs, def.versionPattern);
+    const confPath = join(dir, def.configFile);
+    writeFileSync(confPath, renderConfig(spec.server, spec.config, dir));
+    for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub), { recursive: true });
+    result.configTest = (await configTest(bin, def.testArgs(confPath, dir))).replaceAll(dir, '<dir>');
+    log(`${def.label} ${result.serverVersion}: config test: ${result.configTest}`);
+    server = procs.start(spec.server, bin, def.startArgs(confPath, dir), { cwd: dir });
+    const url = `http://${NS.webHost}:${NS.webPort}`;
+    const exitedEarly = server.exited.then((code) => {
+      throw new Error(`${def.label} exited (${code}) before it served: ${server?.output().slice(-500)}`);
+    });
+    exitedEarly.catch(() => undefined);
+    await Promise.race([
+      waitFor(async () => (await clientGet(`${url}/whoami`, TIMING.clientTimeoutMs)).outcome === '200', {
+        timeoutMs: TIMING.startTimeoutMs,
+        intervalMs: HEALTH_POLL_MS,
+        what: `${def.label} proxying to the old nodes`,
+      }),
+      exitedEarly,
+    ]);
+    // Every httpd child resolves on first use: warm them all while DNS still names the old nodes.
+    await Promise.all(Array.from({ length: TIMING.warmupRequests }, () => clientGet(`${url}/whoami`, TIMING.clientTimeoutMs)));
+
+    // Act 1: baseline, with traffic.
+    traffic = new Traffic(`${url}/whoami`);
+    const trafficStart = performance.now();
+    traffic.start();
+    for (let i = 0; i < TIMING.baselineChecks; i++) {
+      if (i > 0) await sleep(TIMING.baselineIntervalMs);
+      result.baseline.push(await check());
+    }
+
+    // Act 2: the ELB replaces its nodes: DNS moves; the old nodes drain, then do what the scenario says.
+    const t0 = performance.now();
+    setElb(dns, NS.newNodes);
+    log(`DNS moved to ${NS.newNodes.join(', ')}`);
+    const oldModeChange = (async () => {
+      if (spec.scenario === 'drain') return;
+      await sleep(TIMING.drainMs - (performance.now() - t0));
+      await Promise.all(oldNodes.map((n) => n.setMode(spec.scenario === 'refuse' ? 'refuse' : 'swallow')));
+      result.oldNodesChangedAtMs = Math.round(performance.now() - t0);
+      log(`old nodes: ${spec.scenario} at +${result.oldNodesChangedAtMs} ms`);
+    })();
+    await sleep(TIMING.earlyCheckMs);
+    result.early = await check();
+    await oldModeChange;
+
+    // Act 3: checks once per TTL until the web tier's findings settle (bounded).
+    const wait = TIMING.firstCheckMs - (performance.now() - t0);
+    if (wait > 0) await sleep(wait);
+    while (result.checks.length < TIMING.maxChecks && !settled(result.checks)) {
+      const next = performance.now() + TIMING.checkIntervalMs;
+      result.checks.push(await check());
+      const pause = next - performance.now();
+      if (pause > 0 && !settled(result.checks)) await sleep(pause);
+    }
+    await traffic.stop();
+    const end = performance.now();
+    const changeAt = t0 + (result.oldNodesChangedAtMs ?? TIMING.drainMs);
+    result.traffic = {
+      baseline: traffic.summary(trafficStart, t0, NS.oldNodes, NS.newNodes),
+      drain: traffic.summary(t0, changeAt, NS.oldNodes, NS.newNodes),
+      after: summarize(traffic.samples.filter((s) => s.at >= changeAt && s.at <= end), NS.oldNodes, NS.newNodes),
+    };
+    const shift = Math.round(t0 - started);
+    for (const c of [...result.baseline, ...(result.early ? [result.early] : []), ...result.checks]) {
+      c.startMs -= shift;
+      c.endMs -= shift;
+    }
+    result.ok = true;
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    await traffic?.stop({ cut: true }).catch(() => undefined);
+    await procs.stopAll();
+    await Promise.allSettled(stoppers.map((s) => s.stop()));
+    if (!result.ok || process.env.WEB_TIERS_LOGS) result.serverLog = readTail(def.errorLog(dir), server);
+    result.durationMs = Math.round(performance.now() - started);
+  }
+  return result;
+}
+
+async function serverVersion(bin: string, args: readonly string[], pattern: RegExp): Promise<string> {
+  // nginx prints its version on stderr.
+  const { stdout, stderr } = await execFileP(bin, [...args], { timeout: SERVER_COMMAND_TIMEOUT_MS });
+  const text = `${stdout}\n${stderr}`;
+  return pattern.exec(text)?.[0] ?? text.trim().split('\n')[0] ?? 'unknown';
+}
+
+/** Runs the server's configuration test; throws with its output when it rejects the file. */
+async function configTest(bin: string, args: readonly string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await execFileP(bin, [...args], { timeout: SERVER_COMMAND_TIMEOUT_MS });
+    return oneLine(`${stdout}\n${stderr}`);
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`configuration rejected: ${oneLine(`${e.stdout ?? ''}\n${e.stderr ?? e.message}`)}`);
+  }
+}
+
+const oneLine = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' | ');
+
+function readTail(path: string, proc: Managed | undefined): string {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    // no log file: the process output is all there is
+  }
+  return `${text}${proc ? proc.output() : ''}`.slice(-LOG_TAIL_CHARS);
+}
