@@ -1,0 +1,95 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import type {} from 'aws-sdk-client-mock-vitest/extend';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoStore, DynamoStoreError, dynamoItemSize } from '../../functions/aws/dynamo-store.ts';
+import { VersionConflictError } from '../../functions/core/ports.ts';
+import type { TargetState } from '../../functions/core/types.ts';
+
+expect.extend(allCustomMatcher);
+
+const TABLE = 'ipdrift';
+const state = (version: number): TargetState => ({ schemaVersion: 1, target: 'app', version, updatedAt: '2026-03-01T00:00:00.000Z', addresses: [], alerts: {} });
+const cancelled = (codes: string[]) =>
+  new TransactionCanceledException({ message: `Transaction cancelled [${codes.join(', ')}]`, $metadata: {}, CancellationReasons: codes.map((Code) => ({ Code })) });
+
+describe('DynamoStore request shapes and error mapping', () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+  beforeEach(() => {
+    ddb.reset();
+  });
+
+  it('creates a target with attribute_not_exists and updates it with a version condition', async () => {
+    // Prepare
+    ddb.on(TransactWriteCommand).resolves({});
+    // A fresh store reads the state item once to learn the alerts of the version it replaces.
+    ddb.on(GetCommand).resolvesOnce({}).resolves({ Item: { pk: 'target#app', sk: 'state', schemaVersion: 1, target: 'app', version: 1, addresses: [], alertIndex: {} } });
+    const store = new DynamoStore(doc, TABLE);
+    // Act
+    await store.save(state(1), 0, []);
+    await new DynamoStore(doc, TABLE).save(state(2), 1, []);
+    // Assess
+    const [create, update] = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input);
+    expect(create!.TransactItems).toEqual([
+      {
+        Put: {
+          TableName: TABLE,
+          Item: { pk: 'target#app', sk: 'state', schemaVersion: 1, target: 'app', version: 1, updatedAt: '2026-03-01T00:00:00.000Z', addresses: [], alertIndex: {} },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        },
+      },
+    ]);
+    expect(create!.ClientRequestToken).toMatch(/^[0-9a-f-]{36}$/);
+    expect(update!.TransactItems![0]!.Put).toMatchObject({ ConditionExpression: '#v = :expected', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':expected': 1 }, Item: { version: 2 } });
+  });
+
+  it.each([
+    ['ConditionalCheckFailed on the state item', ['ConditionalCheckFailed', 'None']],
+    ['TransactionConflict (another writer mid-transaction)', ['None', 'TransactionConflict']],
+  ])('maps %s to VersionConflictError', async (_what, codes) => {
+    // Prepare
+    ddb.on(GetCommand).resolves({});
+    ddb.on(TransactWriteCommand).rejects(cancelled(codes));
+    // Act
+    const save = new DynamoStore(doc, TABLE).save(state(1), 0, []);
+    // Assess
+    await expect(save).rejects.toBeInstanceOf(VersionConflictError);
+  });
+
+  it('fails fast with VersionConflictError when the stored version is not the expected one', async () => {
+    // Prepare
+    ddb.on(GetCommand).resolves({ Item: { pk: 'target#app', sk: 'state', schemaVersion: 1, target: 'app', version: 5, addresses: [], alertIndex: {} } });
+    // Act
+    const save = new DynamoStore(doc, TABLE).save(state(4), 3, []);
+    // Assess
+    await expect(save).rejects.toBeInstanceOf(VersionConflictError);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('reports any other failure as DynamoStoreError with the SDK error as cause', async () => {
+    // Prepare
+    const throttled = Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ThrottlingException' });
+    ddb.on(TransactWriteCommand).rejects(throttled);
+    ddb.on(GetCommand).rejects(throttled);
+    // Act
+    const save = new DynamoStore(doc, TABLE).save(state(1), 0, []);
+    const load = new DynamoStore(doc, TABLE).load(['app']);
+    // Assess
+    await expect(save).rejects.toBeInstanceOf(DynamoStoreError);
+    await expect(save).rejects.toMatchObject({ operation: 'save', target: 'app', cause: throttled });
+    await expect(load).rejects.toMatchObject({ name: 'DynamoStoreError', operation: 'load', cause: throttled });
+  });
+
+  it('estimates item sizes the way DynamoDB counts them', () => {
+    // Prepare / Act / Assess: names + UTF-8 values; numbers by digits; containers with overhead.
+    expect(dynamoItemSize({ pk: 'abc' })).toBe(2 + 3);
+    expect(dynamoItemSize({ n: 12345 })).toBe(1 + 3 + 1);
+    expect(dynamoItemSize({ l: ['a', 'b'] })).toBe(1 + 3 + 2 * (1 + 1));
+    expect(dynamoItemSize({ m: { k: true } })).toBe(1 + 3 + 1 + 1 + 1);
+    expect(dynamoItemSize({ s: '한' })).toBe(1 + 3);
+  });
+});
