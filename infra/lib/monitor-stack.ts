@@ -1,0 +1,539 @@
+/**
+ * The ipdrift monitor on AWS: a scheduled Lambda that runs one check of every target per
+ * minute, its DynamoDB state table, the on-call SNS topic (KMS), alarms and a dashboard.
+ * Layout and contracts: shared/docs/design.md, "AWS deployment".
+ */
+import { ArnFormat, CfnOutput, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import type { StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { parseConfig, parseResolver } from '../../functions/core/config.ts';
+import type { Config, ConfigInput, TargetConfig } from '../../functions/core/config.ts';
+import { BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
+import { FINDINGS_PERIOD_MINUTES, METRIC_NAMESPACE, TARGET_ALARMS, TARGET_DIMENSION, TARGET_GRAPHS } from './target-metrics.ts';
+
+/** Defaults of {@link MonitorStackProps}. */
+export const MONITOR_DEFAULTS = {
+  memorySize: 256,
+  schedule: 'rate(1 minute)',
+  /** Under the one-minute schedule, so two checks never overlap. */
+  functionTimeoutSeconds: 55,
+  codePath: 'dist',
+  logRetention: logs.RetentionDays.ONE_MONTH,
+} as const;
+
+/** Fixed shape of the function; the design pins these. */
+export const FUNCTION_SETTINGS = {
+  runtime: lambda.Runtime.NODEJS_22_X,
+  architecture: lambda.Architecture.ARM_64,
+  handler: 'monitor.handler',
+  /** One check at a time: two concurrent checks would race on the same state items. */
+  reservedConcurrency: 1,
+  /** A check that failed is superseded by the next one a minute later; never replay it. */
+  retryAttempts: 0,
+  /** The minimum Lambda allows; a queued (throttled) check older than this is stale. */
+  maxEventAgeSeconds: 60,
+  /** The Duration alarm fires at this fraction of the timeout: checks are about to be cut. */
+  durationAlarmFraction: 0.8,
+} as const;
+
+/** The state table's key and TTL attribute names (design.md, "State"). */
+export const TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Epoch seconds; set on `change#` history items so DynamoDB expires them. */
+  ttlAttribute: 'expiresAt',
+} as const;
+
+/** Environment variables the monitor function reads. */
+export const ENV = {
+  configFile: 'IPDRIFT_CONFIG_FILE',
+  table: 'IPDRIFT_TABLE',
+  topicArn: 'IPDRIFT_TOPIC_ARN',
+} as const;
+
+/**
+ * DynamoDB actions of the store (functions/aws/dynamo-store.ts), and only those: GetItem and
+ * Query to load; TransactWriteItems, which IAM authorises per contained operation (Put of the
+ * state and alert items with a version condition, Delete of closed alerts); BatchWriteItem for
+ * history overflow. A new operation in the store (Update, ConditionCheck) must be added here.
+ */
+export const TABLE_ACTIONS = [
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+] as const;
+
+/** What a publisher needs on the topic's key (SNS encrypts each message with a data key). */
+export const TOPIC_KEY_PUBLISHER_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'] as const;
+/** What CloudWatch alarms need on the topic's key to publish (documented AWS form). */
+export const TOPIC_KEY_CLOUDWATCH_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey*'] as const;
+
+/** Ports the created security group may reach besides the targets' own. */
+export const EGRESS = {
+  /** AWS APIs (DynamoDB, SNS, CloudWatch, RDS) through a NAT gateway or VPC endpoints. */
+  https: 443,
+  dns: 53,
+} as const;
+
+/** The cdk-nag (AwsSolutions) findings this stack acknowledges, by finding id. */
+export const NAG_FINDINGS = {
+  putMetricDataWildcard: 'AwsSolutions-IAM5[Resource::*]',
+  vpcAccessManagedPolicy: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+  notLatestRuntime: 'AwsSolutions-L1',
+} as const;
+
+/** CDK (not cdk-nag) warnings about imported VPC parts that this stack acknowledges. */
+export const CDK_WARNINGS = {
+  vpcAzListToken: '@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
+  subnetNoRouteTable: '@aws-cdk/aws-ec2:noSubnetRouteTableId',
+} as const;
+
+/** An existing VPC to run the function in; nothing is looked up, so synth stays offline. */
+export interface MonitorVpcOptions {
+  readonly vpcId: string;
+  /** Private subnets (with a route to the AWS APIs: NAT gateway or VPC endpoints). */
+  readonly subnetIds: readonly string[];
+  /** The subnets' availability zones, in the same order; optional, used for display only. */
+  readonly availabilityZones?: readonly string[];
+  /**
+   * An existing security group that may reach the targets' ports. When absent, the stack
+   * creates one whose egress is limited to the targets' ports, DNS and HTTPS.
+   */
+  readonly securityGroupId?: string;
+}
+
+/** Where alarm and finding notifications go, besides the topic itself. */
+export interface AlarmSubscriptions {
+  readonly email?: string;
+  /** An HTTPS endpoint (e.g. an incident tool's SNS webhook); must confirm the subscription. */
+  readonly httpsUrl?: string;
+}
+
+/** Props of {@link MonitorStack}. */
+export interface MonitorStackProps extends StackProps {
+  /** The ipdrift configuration, as written; validated here and bundled verbatim. */
+  readonly config: ConfigInput;
+  /** Run in an existing VPC (private subnets + security group); default: no VPC. */
+  readonly vpc?: MonitorVpcOptions;
+  readonly alarmSubscriptions?: AlarmSubscriptions;
+  /** Default 256 MB. */
+  readonly memorySize?: number;
+  /** EventBridge schedule expression; default `rate(1 minute)`. */
+  readonly schedule?: string;
+  /** Default 55 s (under the schedule's minute). */
+  readonly functionTimeout?: Duration;
+  /** Directory holding the esbuild output `monitor.mjs`; default `dist`. */
+  readonly codePath?: string;
+  /** Default one month. */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The ipdrift monitor stack. Public members expose the resources so tests and callers can
+ * reference them without digging through the construct tree.
+ */
+export class MonitorStack extends Stack {
+  /** The validated configuration (defaults applied). */
+  readonly config: Config;
+  readonly table: dynamodb.Table;
+  readonly topicKey: kms.Key;
+  readonly topic: sns.Topic;
+  readonly logGroup: logs.LogGroup;
+  readonly role: iam.Role;
+  readonly fn: lambda.Function;
+  readonly schedule: events.Rule;
+  readonly dashboard: cloudwatch.Dashboard;
+  /** Every alarm, by a stable key (`<target>/<metric>` or `function/<metric>`). */
+  readonly alarms: ReadonlyMap<string, cloudwatch.Alarm>;
+  /** Name prefix of every alarm; the topic policy admits alarms by this prefix. */
+  readonly alarmNamePrefix: string;
+  /** The security group the function uses, when it runs in a VPC. */
+  readonly securityGroup?: ec2.ISecurityGroup;
+
+  constructor(scope: Construct, id: string, props: MonitorStackProps) {
+    super(scope, id, props);
+    // Fail the synth, not the first check at 3 a.m., on a bad config.
+    this.config = parseConfig(props.config, 'MonitorStack config');
+    const timeout = props.functionTimeout ?? Duration.seconds(MONITOR_DEFAULTS.functionTimeoutSeconds);
+    this.alarmNamePrefix = `${this.stackName}-`;
+
+    this.table = new dynamodb.Table(this, 'StateTable', {
+      partitionKey: { name: TABLE_SCHEMA.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_SCHEMA.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: TABLE_SCHEMA.ttlAttribute,
+      // AWS managed key: encrypted with KMS, auditable in CloudTrail, no key to pay for or
+      // grant on (the aws/dynamodb key admits the account's principals via DynamoDB).
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    });
+
+    this.topicKey = new kms.Key(this, 'TopicKey', {
+      description: `ipdrift ${this.stackName}: encrypts the on-call SNS topic`,
+      enableKeyRotation: true,
+    });
+    // CloudWatch calls KMS itself when an alarm publishes to an encrypted topic; the
+    // account-root statement does not cover service principals. No condition keys: the
+    // documented form; which alarms may publish at all is gated by the topic policy below.
+    this.topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToUseTheKey',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: [...TOPIC_KEY_CLOUDWATCH_ACTIONS],
+        resources: ['*'],
+      }),
+    );
+
+    this.topic = new sns.Topic(this, 'AlertTopic', {
+      displayName: 'ipdrift alerts',
+      masterKey: this.topicKey,
+      enforceSSL: true,
+    });
+    // enforceSSL creates an explicit topic policy, which replaces SNS's default one: without
+    // this statement CloudWatch alarms could no longer publish. Only this stack's alarms.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowThisStacksAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: {
+            'aws:SourceArn': this.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: `${this.alarmNamePrefix}*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
+    const subs = props.alarmSubscriptions ?? {};
+    if (subs.email !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(checkEmail(subs.email)));
+    if (subs.httpsUrl !== undefined) this.topic.addSubscription(new subscriptions.UrlSubscription(checkHttpsUrl(subs.httpsUrl), { protocol: sns.SubscriptionProtocol.HTTPS }));
+
+    this.logGroup = new logs.LogGroup(this, 'FunctionLogs', {
+      retention: props.logRetention ?? MONITOR_DEFAULTS.logRetention,
+    });
+
+    this.role = new iam.Role(this, 'FunctionRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'ipdrift monitor: state table, alert topic, ipdrift metrics, its own logs',
+    });
+    for (const statement of this.functionStatements()) this.role.addToPrincipalPolicy(statement);
+
+    let vpcProps: Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> = {};
+    if (props.vpc) {
+      const { vpc, subnets, securityGroup } = this.importVpc(props.vpc);
+      this.securityGroup = securityGroup;
+      vpcProps = { vpc, vpcSubnets: { subnets }, securityGroups: [securityGroup] };
+      // Lambda creates and deletes the function's ENIs with the execution role.
+      this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+    }
+
+    const asset = stageLambdaBundle(props.codePath ?? MONITOR_DEFAULTS.codePath, `${JSON.stringify(props.config, null, 2)}\n`);
+    this.fn = new lambda.Function(this, 'MonitorFunction', {
+      description: 'ipdrift: one check of every target (resolve, diff, probe, assess, alert)',
+      runtime: FUNCTION_SETTINGS.runtime,
+      architecture: FUNCTION_SETTINGS.architecture,
+      handler: FUNCTION_SETTINGS.handler,
+      code: lambda.Code.fromAsset(asset),
+      memorySize: props.memorySize ?? MONITOR_DEFAULTS.memorySize,
+      timeout,
+      reservedConcurrentExecutions: FUNCTION_SETTINGS.reservedConcurrency,
+      retryAttempts: FUNCTION_SETTINGS.retryAttempts,
+      maxEventAge: Duration.seconds(FUNCTION_SETTINGS.maxEventAgeSeconds),
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        [ENV.configFile]: `${LAMBDA_TASK_ROOT}/${BUNDLE_FILES.config}`,
+        [ENV.table]: this.table.tableName,
+        [ENV.topicArn]: this.topic.topicArn,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      ...vpcProps,
+    });
+
+    this.schedule = new events.Rule(this, 'Schedule', {
+      description: 'ipdrift: run one check',
+      schedule: events.Schedule.expression(props.schedule ?? MONITOR_DEFAULTS.schedule),
+      targets: [new eventTargets.LambdaFunction(this.fn)],
+    });
+
+    this.alarms = this.createAlarms(timeout);
+    this.dashboard = this.createDashboard();
+    this.acknowledgeNagFindings(props.vpc !== undefined);
+
+    new CfnOutput(this, 'FunctionName', { value: this.fn.functionName, description: 'The monitor function (invoke it to run a check now)' });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'State table (IPDRIFT_TABLE for `ipdrift history`)' });
+    new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn, description: 'On-call topic: subscribe more endpoints here' });
+    new CfnOutput(this, 'LogGroupName', { value: this.logGroup.logGroupName, description: 'One JSON line per check' });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboardName, description: 'CloudWatch dashboard, a row per target' });
+  }
+
+  /** The function's permissions: each scoped to the one resource it needs. */
+  private functionStatements(): iam.PolicyStatement[] {
+    const statements = [
+      new iam.PolicyStatement({ sid: 'StateTable', actions: [...TABLE_ACTIONS], resources: [this.table.tableArn] }),
+      new iam.PolicyStatement({ sid: 'AlertTopic', actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
+      new iam.PolicyStatement({ sid: 'AlertTopicKey', actions: [...TOPIC_KEY_PUBLISHER_ACTIONS], resources: [this.topicKey.keyArn] }),
+      // PutMetricData has no resource type: `*` is the only resource IAM accepts; the
+      // namespace condition is what scopes it.
+      new iam.PolicyStatement({
+        sid: 'Metrics',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
+      }),
+      // Our own log group instead of AWSLambdaBasicExecutionRole's logs:* on every group.
+      new iam.PolicyStatement({ sid: 'Logs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
+    ];
+    const clusters = this.config.targets.filter((t) => t.type === 'aurora');
+    if (clusters.length > 0) {
+      const arns = [...new Set(clusters.map((t) => this.formatArn({
+        service: 'rds',
+        resource: 'cluster',
+        resourceName: t.clusterIdentifier,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        ...(t.region !== undefined ? { region: t.region } : {}),
+      })))];
+      statements.push(new iam.PolicyStatement({ sid: 'AuroraWriterLookup', actions: ['rds:DescribeDBClusters'], resources: arns }));
+    }
+    return statements;
+  }
+
+  /** Imports the VPC, subnets and security group by id: no context lookup, no AWS call. */
+  private importVpc(opts: MonitorVpcOptions): { vpc: ec2.IVpc; subnets: ec2.ISubnet[]; securityGroup: ec2.ISecurityGroup } {
+    if (opts.subnetIds.length === 0) throw new Error('vpc.subnetIds: at least one private subnet id is required with a VPC');
+    const azs = opts.availabilityZones;
+    if (azs !== undefined && azs.length !== opts.subnetIds.length) {
+      throw new Error(`vpc.availabilityZones: expected one per subnet (${opts.subnetIds.length}), got ${azs.length}`);
+    }
+    // The subnets are passed explicitly, so the VPC's AZ list is never used to pick any; it
+    // must merely be non-empty. Without the AZs we defer to the region's ({"Fn::GetAZs": ""}).
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: opts.vpcId, availabilityZones: azs ? [...new Set(azs)] : Fn.getAzs() });
+    if (!azs) {
+      Validations.of(vpc).acknowledge({
+        id: CDK_WARNINGS.vpcAzListToken,
+        reason: 'The function gets its subnets explicitly; nothing selects subnets from this VPC\'s AZ list, so a deploy-time list is fine.',
+      });
+    }
+    const subnets = opts.subnetIds.map((subnetId, i) => {
+      const az = azs?.[i];
+      const subnet = az === undefined
+        ? ec2.Subnet.fromSubnetId(this, `Subnet${i}`, subnetId)
+        : ec2.Subnet.fromSubnetAttributes(this, `Subnet${i}`, { subnetId, availabilityZone: az });
+      Validations.of(subnet).acknowledge({
+        id: CDK_WARNINGS.subnetNoRouteTable,
+        reason: 'Only the subnet id is used (the function\'s VpcConfig); nothing here reads its route table.',
+      });
+      return subnet;
+    });
+    if (opts.securityGroupId !== undefined) {
+      // Someone else's group: never add rules to it.
+      return { vpc, subnets, securityGroup: ec2.SecurityGroup.fromSecurityGroupId(this, 'SecurityGroup', opts.securityGroupId, { mutable: false }) };
+    }
+    const sg = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc,
+      description: 'ipdrift monitor: egress to the targets ports, DNS and HTTPS (AWS APIs); no ingress',
+      allowAllOutbound: false,
+    });
+    for (const { protocol, port } of egressPorts(this.config)) {
+      const p = protocol === 'udp' ? ec2.Port.udp(port) : ec2.Port.tcp(port);
+      sg.addEgressRule(ec2.Peer.anyIpv4(), p, `ipdrift ${protocol}/${port}`);
+    }
+    return { vpc, subnets, securityGroup: sg };
+  }
+
+  private createAlarms(timeout: Duration): Map<string, cloudwatch.Alarm> {
+    const alarms = new Map<string, cloudwatch.Alarm>();
+    const action = new cwActions.SnsAction(this.topic);
+    const add = (key: string, id: string, props: cloudwatch.AlarmProps): void => {
+      const alarm = new cloudwatch.Alarm(this, id, props);
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action); // on-call learns it is over, not only that it began
+      alarms.set(key, alarm);
+    };
+
+    this.config.targets.forEach((target, i) => {
+      for (const spec of TARGET_ALARMS) {
+        if (!spec.appliesTo.includes(target.type)) continue;
+        add(`${target.name}/${spec.metric}`, `Target${i}${spec.metric}Alarm`, {
+          alarmName: `${this.alarmNamePrefix}${target.name}-${spec.metric}`,
+          alarmDescription: `ipdrift ${target.type} "${target.name}": ${spec.meaning}. The SNS finding message carries the evidence and the advice.`,
+          metric: targetMetric(target, spec.metric, cloudwatch.Stats.MAXIMUM),
+          threshold: spec.threshold(target),
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: spec.evaluationPeriods,
+          datapointsToAlarm: spec.datapointsToAlarm,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+      }
+    });
+
+    const fnAlarmPeriod = Duration.minutes(5);
+    const fnAlarm = (metric: string, statistic: string) => this.fn.metric(metric, { statistic, period: fnAlarmPeriod });
+    // Errors/Throttles/Duration only have data when the function runs; "it does not run" is
+    // the Invocations alarm's, so missing data is not a breach for these three.
+    add('function/Errors', 'FunctionErrorsAlarm', {
+      alarmName: `${this.alarmNamePrefix}monitor-Errors`,
+      alarmDescription: 'ipdrift monitor failed a check: the monitor itself is broken (a target being down is a finding, not an error). Read the function log.',
+      metric: fnAlarm('Errors', cloudwatch.Stats.SUM),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    add('function/Throttles', 'FunctionThrottlesAlarm', {
+      alarmName: `${this.alarmNamePrefix}monitor-Throttles`,
+      alarmDescription: 'ipdrift monitor was throttled: a check overlapped the previous one (reserved concurrency 1) or the account hit its concurrency limit; checks are being skipped.',
+      metric: fnAlarm('Throttles', cloudwatch.Stats.SUM),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const durationThresholdMs = Math.round(timeout.toMilliseconds() * FUNCTION_SETTINGS.durationAlarmFraction);
+    add('function/Duration', 'FunctionDurationAlarm', {
+      alarmName: `${this.alarmNamePrefix}monitor-Duration`,
+      alarmDescription: `ipdrift monitor took >= ${FUNCTION_SETTINGS.durationAlarmFraction * 100}% of its ${timeout.toSeconds()} s timeout: checks are about to be cut short (slow probes, too many targets, or a slow resolver).`,
+      metric: fnAlarm('Duration', cloudwatch.Stats.MAXIMUM),
+      threshold: durationThresholdMs,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // A monitor that stopped running reports nothing, so every other alarm stays OK: this is
+    // the dead man's switch, and no data at all is exactly the case it must catch.
+    add('function/Invocations', 'FunctionNotRunningAlarm', {
+      alarmName: `${this.alarmNamePrefix}monitor-NotRunning`,
+      alarmDescription: 'ipdrift monitor did not run for 5 minutes (schedule disabled or deleted, function deleted, or account-level throttling): nothing is being watched.',
+      metric: fnAlarm('Invocations', cloudwatch.Stats.SUM),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    return alarms;
+  }
+
+  private createDashboard(): cloudwatch.Dashboard {
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: this.stackName,
+      defaultInterval: Duration.hours(3),
+    });
+    const fnGraph = (title: string, metrics: Array<[string, string]>) =>
+      new cloudwatch.GraphWidget({ title, width: 8, left: metrics.map(([m, stat]) => this.fn.metric(m, { statistic: stat, period: Duration.minutes(1) })) });
+    dashboard.addWidgets(
+      new cloudwatch.TextWidget({ markdown: '## ipdrift monitor', width: 24, height: 1 }),
+    );
+    dashboard.addWidgets(
+      fnGraph('monitor: runs', [['Invocations', cloudwatch.Stats.SUM], ['Errors', cloudwatch.Stats.SUM], ['Throttles', cloudwatch.Stats.SUM]]),
+      fnGraph('monitor: duration (ms)', [['Duration', cloudwatch.Stats.MAXIMUM], ['Duration', cloudwatch.Stats.AVERAGE]]),
+      new cloudwatch.AlarmStatusWidget({ title: 'alarms', width: 8, alarms: [...this.alarms.values()] }),
+    );
+    for (const target of this.config.targets) {
+      const graphs = TARGET_GRAPHS[target.type];
+      const width = Math.floor(20 / graphs.length);
+      dashboard.addWidgets(
+        new cloudwatch.TextWidget({ markdown: `### ${target.name}\n${target.type}`, width: 4, height: 6 }),
+        ...graphs.map((g) => new cloudwatch.GraphWidget({
+          title: `${target.name}: ${g.title}`,
+          width,
+          left: g.metrics.map((m) => targetMetric(target, m, cloudwatch.Stats.MAXIMUM)),
+        })),
+      );
+    }
+    return dashboard;
+  }
+
+  /**
+   * cdk-nag acknowledgments (v3: CDK's `Validations.acknowledge`), each on the one construct
+   * it concerns and for one finding id, with the reason it is acceptable.
+   */
+  private acknowledgeNagFindings(inVpc: boolean): void {
+    Validations.of(this.role).acknowledge(
+      {
+        id: NAG_FINDINGS.putMetricDataWildcard,
+        reason: 'cloudwatch:PutMetricData supports no resource-level permission, so IAM only accepts Resource "*"; the statement is scoped by the condition cloudwatch:namespace = "ipdrift". Every other statement names its one resource.',
+      },
+      ...(inVpc
+        ? [{
+            id: NAG_FINDINGS.vpcAccessManagedPolicy,
+            reason: 'AWSLambdaVPCAccessExecutionRole is what Lambda needs to create and delete the function\'s network interfaces in the VPC (ec2:Describe* cannot be scoped); AWS maintains it as Lambda networking changes. Attached only when the function runs in a VPC.',
+          }]
+        : []),
+    );
+    Validations.of(this.fn).acknowledge({
+      id: NAG_FINDINGS.notLatestRuntime,
+      reason: 'nodejs22.x is pinned by the design (the Node line the project is tested on; the bundle targets node20). cdk-nag flags any runtime but the newest of its family (nodejs24.x); 22.x is an LTS supported by Lambda until 2027.',
+    });
+  }
+}
+
+/** A per-target ipdrift metric at one-minute resolution (one datapoint per check). */
+function targetMetric(target: TargetConfig, metricName: string, statistic: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRIC_NAMESPACE,
+    metricName,
+    dimensionsMap: { [TARGET_DIMENSION]: target.name },
+    statistic,
+    period: Duration.minutes(FINDINGS_PERIOD_MINUTES),
+  });
+}
+
+/** Egress the created security group allows: targets' ports, DNS to the resolvers, HTTPS. */
+export function egressPorts(config: Config): Array<{ protocol: 'tcp' | 'udp'; port: number }> {
+  const tcp = new Set<number>([EGRESS.https]);
+  const dns = new Set<number>();
+  for (const t of config.targets) {
+    if (t.type === 'web-tier') {
+      const u = new URL(t.url);
+      tcp.add(u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80);
+    } else tcp.add(t.port);
+  }
+  for (const r of config.resolvers ?? []) {
+    const parsed = parseResolver(r);
+    if (parsed) dns.add(parsed.port);
+  }
+  if (dns.size === 0) dns.add(EGRESS.dns); // the VPC resolver
+  // DNS falls back to TCP for truncated answers.
+  for (const p of dns) tcp.add(p);
+  const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);
+  return [
+    ...sorted(tcp).map((port) => ({ protocol: 'tcp' as const, port })),
+    ...sorted(dns).map((port) => ({ protocol: 'udp' as const, port })),
+  ];
+}
+
+function checkEmail(email: string): string {
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new Error(`alarm email: "${email}" is not an email address`);
+  return email;
+}
+
+function checkHttpsUrl(url: string): string {
+  let ok = false;
+  try {
+    ok = new URL(url).protocol === 'https:';
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new Error(`alarm HTTPS URL: "${url}" is not an https:// URL`);
+  return url;
+}
