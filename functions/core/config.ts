@@ -50,7 +50,84 @@ const common = {
   resolveAfterChecks: positiveInt('checks').max(100, 'must be at most 100').default(DEFAULTS.resolveAfterChecks),
 };
 
-const urlPath = z.string().regex(/^\/[^\s]*$/, 'expected a path starting with "/"');
+/** How a secret-looking config value is refused; the value itself is never repeated. */
+const SECRET_ADVICE = 'keep secrets out of the config (it is logged, bundled and shown)';
+
+/**
+ * Words that make a query parameter (or a `name=value` path segment) a secret. Names are split
+ * into words (`accessToken`, `X-Amz-Security-Token`, `api_key`) and compared word by word, so
+ * `author` or `passage` do not match.
+ */
+const SECRET_WORDS: ReadonlySet<string> = new Set([
+  'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'token', 'apikey', 'auth', 'authorization',
+  'credential', 'credentials', 'signature', 'sig', 'jsessionid', 'phpsessid', 'sessionid',
+]);
+/** Two-word names that are secrets together (`api_key`, `accessKey`, `private-key`, `session_id`). */
+const SECRET_WORD_PAIRS: readonly (readonly [string, string])[] = [['api', 'key'], ['access', 'key'], ['private', 'key'], ['secret', 'key'], ['session', 'id']];
+/** A parameter named exactly this is an API key (`?key=AIza...`). */
+const SECRET_EXACT_NAMES: ReadonlySet<string> = new Set(['key']);
+
+/** Well-known credential formats, wherever they appear in a URL or path. */
+const SECRET_PATTERNS: readonly { what: string; re: RegExp }[] = [
+  { what: 'an AWS access key id', re: /(?<![A-Z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}(?![A-Z0-9])/ },
+  { what: 'a GitHub token', re: /\bgh[pousr]_[A-Za-z0-9]{36,}/ },
+  { what: 'a Slack token', re: /\bxox[abprs]-[A-Za-z0-9-]{10,}/ },
+  { what: 'a JSON Web Token', re: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\./ },
+];
+
+/** True when a parameter name says its value is a secret. */
+function isSecretName(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  if (words.length === 1 && SECRET_EXACT_NAMES.has(words[0]!)) return true;
+  if (words.some((w) => SECRET_WORDS.has(w))) return true;
+  return words.some((w, i) => SECRET_WORD_PAIRS.some(([a, b]) => w === a && words[i + 1] === b));
+}
+
+const decode = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+/**
+ * Describes the first secret-looking part of a URL or URL path (query parameters, `name=value`
+ * path segments, the fragment, known credential formats), without repeating its value;
+ * undefined when none. Credentials in the authority (`user:pw@`) are refused by the URL rule.
+ */
+export function findSecret(urlOrPath: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(urlOrPath, 'http://config.invalid');
+  } catch {
+    return undefined;
+  }
+  const decoded = decode(urlOrPath);
+  for (const { what, re } of SECRET_PATTERNS) if (re.test(urlOrPath) || re.test(decoded)) return `contains what looks like ${what}`;
+  for (const name of u.searchParams.keys()) if (isSecretName(name)) return `query parameter "${name}" looks like a secret`;
+  for (const name of new URLSearchParams(u.hash.slice(1)).keys()) if (isSecretName(name)) return `fragment parameter "${name}" looks like a secret`;
+  for (const segment of u.pathname.split('/')) {
+    // Matrix parameters and `name=value` / `name:value` segments: `/v1;jsessionid=...`, `/token=...`.
+    for (const part of decode(segment).split(';')) {
+      const m = /^([^=:]+)[=:]/.exec(part);
+      if (m && isSecretName(m[1]!)) return `path segment "${m[1]}=..." looks like a secret`;
+    }
+  }
+  return undefined;
+}
+
+/** Zod check: refuses a URL or path that carries a secret, naming what without repeating it. */
+const noSecret = (value: string, ctx: z.RefinementCtx) => {
+  const found = findSecret(value);
+  if (found) ctx.addIssue({ code: 'custom', message: `${found}: ${SECRET_ADVICE}` });
+};
+
+const urlPath = z.string().regex(/^\/[^\s]*$/, 'expected a path starting with "/"').superRefine(noSecret);
 
 const probeSchema = z.strictObject({
   protocol: z.enum(['tcp', 'tls', 'http', 'https'], { error: 'expected one of tcp, tls, http, https' }),
@@ -74,7 +151,7 @@ const httpUrl = z.string().refine((s) => {
   } catch {
     return false;
   }
-}, 'expected an http:// or https:// URL without credentials');
+}, 'expected an http:// or https:// URL without credentials').superRefine(noSecret);
 
 const webTierTarget = z.strictObject({
   ...common,
@@ -169,13 +246,16 @@ export function parseConfigText(text: string, source?: string): Config {
 }
 
 function describeJsonError(text: string, msg: string): string {
-  const m = /position (\d+)/.exec(msg);
-  if (!m) return msg;
+  // V8 quotes the text around the error (`Unexpected token 'x', "...text..." is not valid JSON`):
+  // drop it, as that text may hold a secret the user is about to remove.
+  const safe = msg.replace(/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, '');
+  const m = /position (\d+)/.exec(safe);
+  if (!m) return safe;
   const pos = Number(m[1]);
   const before = text.slice(0, pos);
   const line = before.split('\n').length;
   const col = pos - before.lastIndexOf('\n');
-  return `${msg.replace(/ in JSON at position \d+.*$/, '')} at line ${line}, column ${col}`;
+  return `${safe.replace(/ in JSON at position \d+.*$/, '')} at line ${line}, column ${col}`;
 }
 
 /** Splits `host`, `host:port`, `[v6]:port` into a resolver address Node's dns accepts; undefined when invalid. */
