@@ -50,3 +50,24 @@ export interface EngineLogger {
   warn(message: string, extra?: Record<string, unknown>): void;
   error(message: string, extra?: Record<string, unknown>): void;
 }
+
+/** One member of an Aurora cluster as the RDS API lists it. */
+export interface ClusterMember {
+  /** DB instance identifier (the first label of its endpoint name). */
+  id: string;
+  isWriter: boolean;
+}
+
+/** The writer of an Aurora cluster according to the RDS API (`DBClusterMembers[].IsClusterWriter`). */
+export interface WriterInfo {
+  writer: string;
+  members: ClusterMember[];
+}
+
+/**
+ * Source of truth for "which instance is the Aurora writer" (the RDS API; the lab fakes it).
+ * Throws a `WriterLookupError` subclass (core/aurora/errors.ts) when it cannot tell.
+ */
+export interface WriterLookup {
+  writer(clusterIdentifier: string, region?: string): Promise<WriterInfo>;
+}
