@@ -136,15 +136,15 @@ describe('helpers', () => {
 });
 
 describe('registry', () => {
-  it('has the four network probes and throws clearly for others', () => {
+  it('has every configurable protocol and throws clearly for others', () => {
     // Prepare
     const known = Object.keys(PROBES).sort();
     // Act
-    const lookups = ['tcp', 'tls', 'http', 'https'].map((p) => probeFor(p));
+    const lookups = ['tcp', 'tls', 'http', 'https', 'mysql', 'postgres'].map((p) => probeFor(p));
     // Assess
-    expect(known).toEqual(['http', 'https', 'tcp', 'tls']);
+    expect(known).toEqual(['http', 'https', 'mysql', 'postgres', 'tcp', 'tls']);
     expect(lookups.every((fn) => typeof fn === 'function')).toBe(true);
-    expect(() => probeFor('mysql')).toThrow('no probe for protocol "mysql" (available: tcp, tls, http, https)');
+    expect(() => probeFor('redis')).toThrow('no probe for protocol "redis" (available: tcp, tls, http, https, mysql, postgres)');
     expect(() => probeFor('constructor')).toThrow('no probe for protocol "constructor"');
   });
 });

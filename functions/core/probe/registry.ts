@@ -1,6 +1,8 @@
-/** Protocol -> probe function, as blackbox_exporter's prober map. mysql/postgres register here later. */
+/** Protocol -> probe function, as blackbox_exporter's prober map. */
 import { probeHttp } from './http.ts';
 import { probeHttps } from './https.ts';
+import { probeMysql } from './mysql.ts';
+import { probePostgres } from './postgres.ts';
 import { probeTcp } from './tcp.ts';
 import { probeTls } from './tls.ts';
 import type { ProbeFn, ProbeProtocol } from './types.ts';
@@ -11,6 +13,8 @@ export const PROBES: Partial<Record<ProbeProtocol, ProbeFn>> = {
   tls: probeTls,
   http: probeHttp,
   https: probeHttps,
+  mysql: probeMysql,
+  postgres: probePostgres,
 };
 
 /** The probe for `protocol`; throws when none is registered. */
