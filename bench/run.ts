@@ -1,0 +1,367 @@
+/**
+ * `npm run bench`: the cost of one check at scale, side by side with Prometheus
+ * blackbox_exporter, and the Lambda's shape. Prints a table and writes bench/results.json.
+ *
+ *   A  100 ELB-like targets x 5 addresses = 500 HTTP probes, all healthy
+ *   B  the same with 50 addresses that accept and never answer (probe timeout 2 s)
+ *   C  1,000 targets x 8 addresses = 8,000 probes (how cost grows)
+ *   peer  blackbox_exporter /probe on A's 500 address:port pairs, all concurrent
+ *   lambda  dist/monitor.mjs size and cold init
+ *
+ * Every process measured is a fresh one of its own: the lab (DNS server and listeners) runs in
+ * one child, each engine measurement in another, the peer's client in a third. Loopback only.
+ *
+ * Options: --runs N (engine processes / peer rounds per workload, default 3),
+ *          --wait-quiet SECONDS (wait, at most that long, for the machine's load to drop first),
+ *          --only A,B,C,peer,lambda, --profile (CPU profile of each measured check, written to
+ *          bench/profiles/ and summarised; profiled figures are inflated by the profiler).
+ */
+import { cpus, freemem, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { HEALTH_PATH, median, parseResult, round } from './common.ts';
+import type { CheckFigures, EngineRun, LabSet } from './common.ts';
+import { LabClient, PROFILE_DIR, ROOT, bundleChildren, childPath, runToEnd, spawnNode } from './children.ts';
+import { runPeer } from './peer.ts';
+import type { PeerResult } from './peer.ts';
+import { lambdaShape } from './lambda.ts';
+import type { LambdaResult } from './lambda.ts';
+import { formatSummary, summarise } from './profile.ts';
+import type { ProfileSummary } from './profile.ts';
+
+/** The workloads' shapes. */
+export const WORKLOADS = {
+  A: { label: 'A', octet: 1, targets: 100, addressesPerTarget: 5 },
+  C: { label: 'C', octet: 2, targets: 1000, addressesPerTarget: 8 },
+  /** A small set for the Lambda cold init. */
+  L: { label: 'L', octet: 3, targets: 3, addressesPerTarget: 3 },
+} as const;
+/** Workload B: addresses of A that swallow (one in ten: one per target in 50 of the 100). */
+export const B_SWALLOWED = 50;
+/** Every probe's own timeout (the config default); B's wall is reported against it. */
+export const PROBE_TIMEOUT_MS = 2000;
+/** Engine processes (and peer rounds) per workload unless --runs says otherwise. */
+export const DEFAULT_RUNS = 5;
+
+/** Goals from the issue (reported, never asserted). */
+export const GOALS = {
+  peerWallRatio: 1.0,
+  peerCpuRatio: 1.0,
+  bWallPerTimeout: 1.15,
+  peakRssMb: 128,
+} as const;
+
+/** Workload C's engine processes: at most this many, whatever --runs says (each takes seconds). */
+export const C_MAX_RUNS = 3;
+/** "Quiet" machine: 1-minute load average below this fraction of the cores. */
+const QUIET_LOAD_PER_CORE = 0.5;
+const QUIET_POLL_MS = 5000;
+
+/** An engine process may take this long (C's two checks included) before it is killed. */
+const ENGINE_TIMEOUT_MS = 180_000;
+const RESULTS_FILE = join(ROOT, 'bench', 'results.json');
+
+/** Medians over the runs of one workload; peak RSS is the highest seen. */
+interface WorkloadResult {
+  label: string;
+  shape: string;
+  probes: number;
+  runs: number;
+  cold: Summary;
+  warm: Summary;
+  baselineRssMb: number;
+  maxRssMb: number;
+  all: EngineRun[];
+  profiles?: ProfileSummary[];
+}
+interface Summary {
+  wallMs: number;
+  cpuMs: number;
+  cpuUserMs: number;
+  cpuSystemMs: number;
+  peakRssMb: number;
+  eldP99Ms: number;
+  eldMaxMs: number;
+  phasesMs: CheckFigures['phasesMs'];
+  probesOk: number;
+  failures: Record<string, number>;
+  errors: string[];
+}
+
+function summarise1(runs: EngineRun[], pick: (r: EngineRun) => CheckFigures): Summary {
+  const xs = runs.map(pick);
+  const med = (f: (c: CheckFigures) => number) => round(median(xs.map(f)));
+  return {
+    wallMs: med((c) => c.wallMs),
+    cpuMs: med((c) => c.cpuMs),
+    cpuUserMs: med((c) => c.cpuUserMs),
+    cpuSystemMs: med((c) => c.cpuSystemMs),
+    peakRssMb: Math.max(...xs.map((c) => c.peakRssMb)),
+    eldP99Ms: med((c) => c.eventLoopDelayMs.p99),
+    eldMaxMs: Math.max(...xs.map((c) => c.eventLoopDelayMs.max)),
+    phasesMs: {
+      load: med((c) => c.phasesMs.load),
+      resolve: med((c) => c.phasesMs.resolve),
+      probeAssess: med((c) => c.phasesMs.probeAssess),
+      save: med((c) => c.phasesMs.save),
+      rest: med((c) => c.phasesMs.rest),
+    },
+    probesOk: Math.min(...xs.map((c) => c.probesOk)),
+    failures: xs[0]!.failures,
+    errors: xs.flatMap((c) => c.errors).slice(0, 5),
+  };
+}
+
+function writeConfig(set: LabSet, path: string): void {
+  const config = {
+    resolvers: [set.dns],
+    targets: set.targets.map((t) => ({ name: t.name, type: 'elb', host: t.host, port: t.port, probe: { protocol: 'http', path: HEALTH_PATH }, timeoutMs: PROBE_TIMEOUT_MS })),
+  };
+  writeFileSync(path, JSON.stringify(config));
+}
+
+/** Runs `runs` fresh engine processes on `set`, each a cold then a warm check with its own file store. */
+async function runEngine(label: string, set: LabSet, runs: number, workDir: string, profile: boolean): Promise<WorkloadResult> {
+  const configPath = join(workDir, `config-${label}.json`);
+  writeConfig(set, configPath);
+  const all: EngineRun[] = [];
+  const profiles: ProfileSummary[] = [];
+  for (let i = 0; i < runs; i++) {
+    const stateDir = mkdtempSync(join(workDir, `state-${label}-`));
+    const prefix = join(PROFILE_DIR, `engine-${label}-${i + 1}`);
+    const out = await runToEnd(spawnNode(childPath('engine'), [configPath, stateDir, ...(profile ? [prefix] : [])], [], { stdio: ['ignore', 'pipe', 'pipe'] }), `engine ${label} run ${i + 1}`, ENGINE_TIMEOUT_MS);
+    all.push(parseResult<EngineRun>(out, `engine ${label}`));
+    rmSync(stateDir, { recursive: true, force: true });
+    if (profile) profiles.push(summarise(`${prefix}-cold.cpuprofile`), summarise(`${prefix}-warm.cpuprofile`));
+    process.stderr.write(`  ${label} run ${i + 1}/${runs}: cold ${all.at(-1)!.cold.wallMs} ms, warm ${all.at(-1)!.warm.wallMs} ms\n`);
+  }
+  const probes = all[0]!.warm.probes;
+  return {
+    label,
+    shape: `${set.targets.length} x ${set.targets[0]!.addresses.length}`,
+    probes,
+    runs,
+    cold: summarise1(all, (r) => r.cold),
+    warm: summarise1(all, (r) => r.warm),
+    baselineRssMb: round(median(all.map((r) => r.baselineRssMb))),
+    maxRssMb: Math.max(...all.map((r) => r.maxRssMb)),
+    all,
+    ...(profile ? { profiles } : {}),
+  };
+}
+
+function machineFacts() {
+  const cpuList = cpus();
+  let kernel = release();
+  try {
+    kernel = execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim();
+  } catch {
+    // uname missing: os.release() it is
+  }
+  return {
+    cpuModel: cpuList[0]?.model ?? 'unknown',
+    cores: cpuList.length,
+    node: process.version,
+    kernel,
+    memoryGb: round(totalmem() / 1024 ** 3, 1),
+    freeMemoryGb: round(freemem() / 1024 ** 3, 1),
+    /** 1-minute load average when the run started and ended: other work on the machine skews every figure. */
+    loadAtStart: round(loadavg()[0]!, 2),
+    loadAtEnd: 0,
+  };
+}
+
+/** Waits up to `seconds` for the 1-minute load average to drop below QUIET_LOAD_PER_CORE per core. */
+async function waitQuiet(seconds: number): Promise<void> {
+  const limit = cpus().length * QUIET_LOAD_PER_CORE;
+  const until = Date.now() + seconds * 1000;
+  while (loadavg()[0]! >= limit && Date.now() < until) {
+    process.stderr.write(`waiting for a quieter machine: load ${loadavg()[0]!.toFixed(2)} >= ${limit}\n`);
+    await sleep(QUIET_POLL_MS);
+  }
+}
+
+// ---------------------------------------------------------------- output
+
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+const padEnd = (s: string | number, n: number) => String(s).padEnd(n);
+const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+
+function table(results: Results): string {
+  const lines: string[] = [];
+  const m = results.machine;
+  lines.push(`ipdrift bench: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GB, ${m.kernel}, node ${m.node}; loopback; medians of ${results.runs} run(s) (C: ${Math.min(results.runs, C_MAX_RUNS)})`);
+  const busy = m.cores * QUIET_LOAD_PER_CORE;
+  if (m.loadAtStart >= busy || m.loadAtEnd >= busy) lines.push(`WARNING: the machine was busy (load ${m.loadAtStart} at start, ${m.loadAtEnd} at end, ${m.cores} cores): figures are skewed; see --wait-quiet`);
+  if (results.profiled) lines.push('PROFILED RUN: the profiler inflates every engine figure; use it for where the time goes, not for how much.');
+  lines.push('');
+  const header = `${padEnd('workload', 22)}${pad('probes', 7)}${pad('ok', 6)}${pad('wall ms', 10)}${pad('CPU ms', 9)}${pad('peak RSS MB', 13)}${pad('ELD p99/max ms', 16)}`;
+  lines.push(header);
+  lines.push('-'.repeat(header.length));
+  for (const w of Object.values(results.workloads)) {
+    for (const phase of ['cold', 'warm'] as const) {
+      const s = w[phase];
+      lines.push(
+        `${padEnd(`${w.label} ${w.shape} ${phase}`, 22)}${pad(w.probes, 7)}${pad(s.probesOk, 6)}${pad(s.wallMs, 10)}${pad(s.cpuMs, 9)}${pad(s.peakRssMb, 13)}${pad(`${s.eldP99Ms}/${s.eldMaxMs}`, 16)}`,
+      );
+    }
+  }
+  const p = results.peer;
+  if (p && !p.skipped) {
+    lines.push(`${padEnd('blackbox_exporter', 22)}${pad(p.probes, 7)}${pad(p.ok, 6)}${pad(p.wallMs, 10)}${pad(p.totalCpuMs, 9)}${pad(p.exporterRssMb, 13)}${pad('-', 16)}`);
+    lines.push(`  (exporter ${p.exporterCpuMs} ms CPU + client ${p.clientCpuMs} ms; ${p.version})`);
+  } else if (p?.skipped) lines.push(`blackbox_exporter: skipped: ${p.reason}`);
+  lines.push('');
+  lines.push('where the wall time goes (ms: load state / resolve / probe+assess / save / rest):');
+  for (const w of Object.values(results.workloads)) {
+    const f = (s: Summary) => `${s.phasesMs.load} / ${s.phasesMs.resolve} / ${s.phasesMs.probeAssess} / ${s.phasesMs.save} / ${s.phasesMs.rest}`;
+    lines.push(`  ${padEnd(w.label, 3)} cold ${padEnd(f(w.cold), 36)} warm ${f(w.warm)}`);
+  }
+  lines.push('');
+  const r = results.ratios;
+  if (r.peerWall !== undefined) {
+    lines.push(`A warm / blackbox_exporter: wall ${r.peerWall}, CPU ${r.peerCpu} (vs exporter alone ${r.peerCpuExporterOnly})   goal <= ${GOALS.peerWallRatio}: wall ${verdict(r.peerWall <= GOALS.peerWallRatio)}, CPU ${verdict(r.peerCpu! <= GOALS.peerCpuRatio)}`);
+  }
+  if (r.bWallPerTimeout !== undefined) lines.push(`B warm wall / probe timeout (${PROBE_TIMEOUT_MS} ms): ${r.bWallPerTimeout}   goal <= ${GOALS.bWallPerTimeout}: ${verdict(r.bWallPerTimeout <= GOALS.bWallPerTimeout)}`);
+  if (r.peakRssAB !== undefined) lines.push(`peak RSS in A and B: ${r.peakRssAB} MB   goal < ${GOALS.peakRssMb}: ${verdict(r.peakRssAB < GOALS.peakRssMb)}`);
+  if (r.cGrowth) {
+    const g = r.cGrowth;
+    lines.push(
+      `C vs A (x${g.probes} probes): wall x${g.wall}, CPU x${g.cpu}, RSS above baseline x${g.rss}; per probe: CPU ${g.cpuUsPerProbeA} -> ${g.cpuUsPerProbeC} us   linear or better: ${verdict(g.wall <= g.probes && g.cpu <= g.probes && g.rss <= g.probes)}`,
+    );
+  }
+  const l = results.lambda;
+  if (l) {
+    if (l.bundleBytes !== undefined) lines.push(`Lambda bundle dist/monitor.mjs: ${round(l.bundleBytes / 1024, 1)} KiB (${round(l.bundleGzipBytes! / 1024, 1)} KiB gzip)`);
+    if (l.composition) lines.push(`  largest parts (KiB): ${l.composition.map((c) => `${c.module} ${round(c.bytes / 1024, 0)}`).join(', ')}`);
+    if (l.init) {
+      lines.push(
+        `Lambda cold init (median of ${l.init.runs}, ${WORKLOADS.L.targets} x ${WORKLOADS.L.addressesPerTarget} lab): node boot ${l.init.bootMs} + bundle import ${l.init.importMs} + first handler call ${l.init.handlerMs} = ${l.init.coldMs} ms; spawn->exit ${l.init.processMs} ms; RSS ${l.init.rssMb} MB`,
+      );
+    }
+    if (l.status !== 'measured') lines.push(`Lambda: ${l.status}${l.detail ? `: ${l.detail}` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+interface Results {
+  at: string;
+  machine: ReturnType<typeof machineFacts>;
+  runs: number;
+  profiled: boolean;
+  workloads: Partial<Record<'A' | 'B' | 'C', WorkloadResult>>;
+  peer?: PeerResult;
+  lambda?: LambdaResult;
+  ratios: {
+    peerWall?: number;
+    peerCpu?: number;
+    peerCpuExporterOnly?: number;
+    bWallPerTimeout?: number;
+    bColdWallPerTimeout?: number;
+    peakRssAB?: number;
+    cGrowth?: { probes: number; wall: number; cpu: number; rss: number; cpuUsPerProbeA: number; cpuUsPerProbeC: number };
+  };
+  goals: typeof GOALS;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: String(DEFAULT_RUNS) },
+      only: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      'wait-quiet': { type: 'string', default: '0' },
+    },
+  });
+  await waitQuiet(Number(values['wait-quiet']) || 0);
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a positive whole number, got ${values.runs}`);
+  const only = new Set((values.only ?? 'A,B,C,peer,lambda').split(',').map((s) => s.trim()));
+  const profile = values.profile ?? false;
+  if (profile) {
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    for (const f of readdirSync(PROFILE_DIR)) if (f.endsWith('.cpuprofile')) rmSync(join(PROFILE_DIR, f));
+  }
+
+  const results: Results = { at: new Date().toISOString(), machine: machineFacts(), runs, profiled: profile, workloads: {}, ratios: {}, goals: GOALS };
+  process.stderr.write('bundling the bench children...\n');
+  await bundleChildren();
+  const workDir = mkdtempSync(join(tmpdir(), 'ipdrift-bench-'));
+  const lab = LabClient.start();
+  try {
+    if (only.has('A') || only.has('B') || only.has('peer')) {
+      process.stderr.write('starting lab set A (500 listeners)...\n');
+      const setA = await lab.startSet(WORKLOADS.A);
+      if (only.has('A')) results.workloads.A = await runEngine('A', setA, runs, workDir, profile);
+      if (only.has('peer')) {
+        process.stderr.write('peer: blackbox_exporter...\n');
+        results.peer = await runPeer(setA, runs, workDir);
+      }
+      if (only.has('B')) {
+        // One address in ten swallows: 50 targets each get one address that never answers.
+        const swallowed = setA.targets.flatMap((t) => t.addresses).filter((_, k) => k % (WORKLOADS.A.targets * WORKLOADS.A.addressesPerTarget / B_SWALLOWED) === 0);
+        await lab.setMode('A', swallowed, 'swallow');
+        results.workloads.B = await runEngine('B', setA, runs, workDir, profile);
+        results.workloads.B.shape += ` (${swallowed.length} swallow)`;
+      }
+      await lab.stopSet('A');
+    }
+    if (only.has('C')) {
+      process.stderr.write('starting lab set C (8,000 listeners)...\n');
+      const setC = await lab.startSet(WORKLOADS.C);
+      results.workloads.C = await runEngine('C', setC, Math.min(runs, C_MAX_RUNS), workDir, profile);
+      await lab.stopSet('C');
+    }
+    if (only.has('lambda')) {
+      process.stderr.write('lambda shape...\n');
+      const setL = await lab.startSet(WORKLOADS.L);
+      results.lambda = await lambdaShape(setL, workDir);
+      await lab.stopSet('L');
+    }
+  } finally {
+    await lab.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+
+  const { A, B, C } = results.workloads;
+  const p = results.peer;
+  if (A && p && !p.skipped) {
+    results.ratios.peerWall = round(A.warm.wallMs / p.wallMs, 2);
+    results.ratios.peerCpu = round(A.warm.cpuMs / p.totalCpuMs, 2);
+    results.ratios.peerCpuExporterOnly = round(A.warm.cpuMs / p.exporterCpuMs, 2);
+  }
+  if (B) {
+    results.ratios.bWallPerTimeout = round(B.warm.wallMs / PROBE_TIMEOUT_MS, 3);
+    results.ratios.bColdWallPerTimeout = round(B.cold.wallMs / PROBE_TIMEOUT_MS, 3);
+  }
+  if (A || B) results.ratios.peakRssAB = Math.max(A?.maxRssMb ?? 0, B?.maxRssMb ?? 0);
+  if (A && C) {
+    const above = (w: WorkloadResult) => Math.max(w.warm.peakRssMb, w.cold.peakRssMb) - w.baselineRssMb;
+    results.ratios.cGrowth = {
+      probes: round(C.probes / A.probes, 1),
+      wall: round(C.warm.wallMs / A.warm.wallMs, 1),
+      cpu: round(C.warm.cpuMs / A.warm.cpuMs, 1),
+      rss: round(above(C) / above(A), 1),
+      cpuUsPerProbeA: round((A.warm.cpuMs * 1000) / A.probes, 0),
+      cpuUsPerProbeC: round((C.warm.cpuMs * 1000) / C.probes, 0),
+    };
+  }
+
+  results.machine.loadAtEnd = round(loadavg()[0]!, 2);
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(table(results));
+  if (profile) {
+    for (const w of Object.values(results.workloads)) for (const s of w.profiles ?? []) console.log(`\n${formatSummary(s)}`);
+  }
+  console.log(`\nwritten: ${RESULTS_FILE}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exitCode = 1;
+});
