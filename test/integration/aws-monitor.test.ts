@@ -1,0 +1,313 @@
+/**
+ * The Lambda handler end to end: lab DNS + loopback ELB nodes + a stale web tier, DynamoDB on
+ * dynalite, SNS and CloudWatch mocked. Then its failure modes: what throws (the monitor is
+ * broken) and what does not (a target is down).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import type {} from 'aws-sdk-client-mock-vitest/extend';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { LabDnsServer } from '../../lab/dns-server.ts';
+import { LabNode } from '../../lab/nodes.ts';
+import { LabWebTier } from '../../lab/web-tier.ts';
+import type { WebTierOptions } from '../../lab/web-tier.ts';
+import { CheckFailedError, DeliveryFailureError, MonitorSetupError, StoreFailureError, awsDeps, createHandler } from '../../functions/monitor.ts';
+import type { CheckSummary, MonitorDeps } from '../../functions/monitor.ts';
+import { DynamoStore } from '../../functions/aws/dynamo-store.ts';
+import { SnsNotifier } from '../../functions/aws/sns-notifier.ts';
+import { CloudWatchSink } from '../../functions/aws/cloudwatch-sink.ts';
+import { fileConfigLoader, ssmConfigLoader } from '../../functions/aws/config-source.ts';
+import { ConfigError, parseConfig } from '../../functions/core/config.ts';
+import type { ConfigInput } from '../../functions/core/config.ts';
+import type { EngineLogger, Store } from '../../functions/core/ports.ts';
+import { MemoryStore } from '../../functions/local/memory-store.ts';
+import { startLocalDynamo } from './aws-dynalite.ts';
+import type { LocalDynamo } from './aws-dynalite.ts';
+
+expect.extend(allCustomMatcher);
+
+// Addresses of this file: 127.0.62.0/24.
+const ADDR = { dns: '127.0.62.1', old: ['127.0.62.11', '127.0.62.12'], new: ['127.0.62.21', '127.0.62.22'], stale: '127.0.62.31' } as const;
+const ELB = 'internal-app-62.elb.test';
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:oncall';
+const TABLE = 'ipdrift-monitor';
+const MINUTE_MS = 60_000;
+const LAMBDA_REMAINING_MS = 60_000;
+const TTL_SECONDS = 1;
+
+/** A logger that keeps what it is given. */
+function recordingLogger() {
+  const lines: { level: string; message: string; extra?: Record<string, unknown> }[] = [];
+  const at = (level: string) => (message: string, extra?: Record<string, unknown>) => void lines.push({ level, message, ...(extra ? { extra } : {}) });
+  const logger: EngineLogger = { info: at('info'), warn: at('warn'), error: at('error') };
+  return { lines, logger, checks: () => lines.filter((l) => l.message === 'check') };
+}
+
+const context = (remaining = LAMBDA_REMAINING_MS) => ({ getRemainingTimeInMillis: () => remaining, awsRequestId: 'req-1' });
+
+describe('monitor handler', () => {
+  const sns = mockClient(SNSClient);
+  const cw = mockClient(CloudWatchClient);
+  const ssm = mockClient(SSMClient);
+  let dns: LabDnsServer;
+  let nodes: LabNode[];
+  let port: number;
+  let local: LocalDynamo;
+  let dir: string;
+
+  beforeAll(async () => {
+    dns = await LabDnsServer.start({ host: ADDR.dns });
+    const first = await LabNode.start({ host: ADDR.old[0] });
+    port = first.port;
+    nodes = [first, ...(await Promise.all([ADDR.old[1], ...ADDR.new].map((host) => LabNode.start({ host, port }))))];
+    local = await startLocalDynamo();
+    await local.createTable(TABLE);
+    dir = await mkdtemp(join(tmpdir(), 'ipdrift-monitor-'));
+  });
+  afterAll(async () => {
+    await Promise.all([...nodes.map((n) => n.stop()), dns.stop(), local.stop(), rm(dir, { recursive: true, force: true })]);
+  });
+  beforeEach(() => {
+    sns.reset();
+    cw.reset();
+    ssm.reset();
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    cw.on(PutMetricDataCommand).resolves({});
+    dns.setA(ELB, ADDR.old, TTL_SECONDS);
+    dns.setA(`all.${ELB}`, ADDR.old, TTL_SECONDS);
+  });
+
+  const setElb = (addresses: readonly string[]) => {
+    dns.setA(ELB, addresses, TTL_SECONDS);
+    dns.setA(`all.${ELB}`, addresses, TTL_SECONDS);
+  };
+  const elbTarget = { name: 'app-alb', type: 'elb', host: ELB, port: 0, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } } as const;
+  const published = () =>
+    sns.commandCalls(PublishCommand).map((c) => {
+      const a = c.args[0].input.MessageAttributes!;
+      return `${a.transition!.StringValue} ${a.target!.StringValue} ${a.kind!.StringValue}`;
+    });
+
+  async function configFile(name: string, config: ConfigInput): Promise<string> {
+    const path = join(dir, name);
+    await writeFile(path, JSON.stringify(config));
+    return path;
+  }
+
+  it('end to end: an ELB address change and a stale web tier, notified once each, then resolved', async () => {
+    // Prepare: the stale tier resolves the ELB name once (like httpd <= 2.4.58) and keeps it.
+    const tierOptions: WebTierOptions = { host: ADDR.stale, port: 0, upstreamHost: ELB, upstreamPort: port, resolver: dns.address, mode: 'stale', upstreamTimeoutMs: 1000 };
+    let tier = await LabWebTier.start(tierOptions);
+    await configFile('e2e.json', {
+      resolvers: [dns.address],
+      targets: [
+        { ...elbTarget, port },
+        { name: 'web', type: 'web-tier', url: `${tier.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: 1500 },
+      ],
+    });
+    let minute = 0;
+    const clock = { now: () => new Date(Date.UTC(2026, 2, 1) + minute * MINUTE_MS) };
+    const log = recordingLogger();
+    // The store's clock hides expired history: it must be the check's clock.
+    const store = new DynamoStore(local.doc, TABLE, { clock });
+    const handler = createHandler({
+      store,
+      notifier: new SnsNotifier(new SNSClient({ region: 'us-east-1' }), TOPIC),
+      metrics: new CloudWatchSink(new CloudWatchClient({ region: 'us-east-1' })),
+      loadConfig: fileConfigLoader('e2e.json', dir),
+      clock,
+      logger: log.logger,
+    });
+    const invoke = async () => {
+      minute++;
+      return handler({ 'detail-type': 'Scheduled Event' }, context());
+    };
+    try {
+      // Act
+      const baseline = await invoke();
+      const afterBaseline = published();
+      setElb(ADDR.new); // the ELB's nodes were replaced; the old ones still answer for now
+      const changed = await invoke();
+      const afterChange = published();
+      const again = await invoke(); // same situation: nothing new to say
+      const afterAgain = published();
+      const tierPort = tier.port; // read before stop(): a stopped tier no longer knows its port
+      await tier.stop(); // on-call restarts the web tier: it resolves the name afresh
+      tier = await LabWebTier.start({ ...tierOptions, port: tierPort });
+      const restarted = await invoke();
+      const settled = await invoke();
+      // Assess
+      expect(afterBaseline).toEqual([]);
+      expect(baseline).toMatchObject({ ok: true, targets: 2, targetsCompleted: 2, findings: 0, transitions: 0 });
+      expect(afterChange.sort()).toEqual(['event app-alb address-set-changed', 'opened web stale-address-confirmed']);
+      expect(changed).toMatchObject({ ok: true, delivered: 2, undelivered: 0, transitionsByType: { event: 1, opened: 1 } });
+      expect(changed.findingsByKind).toMatchObject({ 'address-set-changed': 1, 'stale-address-confirmed': 1, 'retired-address-answering': 1 });
+      expect(afterAgain).toEqual(afterChange);
+      expect(again.transitions).toBe(0);
+      expect(restarted).toMatchObject({ ok: true, transitions: 0 });
+      expect(settled).toMatchObject({ ok: true, transitionsByType: { resolved: 1 } });
+      expect(published()).toEqual([...afterChange, 'resolved web stale-address-confirmed']);
+      const staleNotice = sns.commandCalls(PublishCommand).find((c) => c.args[0].input.MessageAttributes!.kind!.StringValue === 'stale-address-confirmed')!.args[0].input;
+      expect(staleNotice.Subject).toMatch(/^\[CRITICAL\] web: stale address confirmed \(127\.0\.62\.1[12]\)$/);
+      expect(staleNotice.Message).toContain('addressttl=');
+      // One structured line per invocation, with the figures.
+      expect(log.checks()).toHaveLength(5);
+      expect(log.checks().every((l) => l.level === 'info' && l.extra?.requestId === 'req-1' && typeof l.extra?.checkMs === 'number')).toBe(true);
+      expect(log.checks()[0]!.extra!.deadlineMs).toBe(LAMBDA_REMAINING_MS - 5_000);
+      // State and history in DynamoDB.
+      const saved = (await new DynamoStore(local.doc, TABLE).load(['app-alb', 'web'])) as Map<string, { version: number; alerts: object }>;
+      expect(saved.get('app-alb')).toMatchObject({ version: 5, alerts: {} });
+      expect(saved.get('web')).toMatchObject({ version: 5, alerts: {} });
+      expect((await store.history('app-alb', 10)).map((c) => c.kind)).toEqual(['address-set-changed', 'address-set-changed']);
+      expect(cw).toHaveReceivedCommandTimes(PutMetricDataCommand, 5);
+    } finally {
+      await tier.stop();
+    }
+  });
+
+  /** Local adapters around one ELB target; `over` replaces any of them. */
+  function localDeps(over: Partial<MonitorDeps> = {}) {
+    const log = recordingLogger();
+    const config = parseConfig({ resolvers: [dns.address], targets: [{ ...elbTarget, port }] });
+    const notices: string[] = [];
+    const deps: MonitorDeps = {
+      store: new MemoryStore(),
+      notifier: { notify: async (t) => void notices.push(`${t.type} ${t.kind}`) },
+      loadConfig: async () => config,
+      logger: log.logger,
+      ...over,
+    };
+    return { deps, log, notices };
+  }
+
+  it('takes the deadline from the remaining time minus the safety margin, never under 1 s', async () => {
+    // Prepare
+    const { deps, log } = localDeps();
+    const handler = createHandler(deps);
+    // Act
+    const roomy = await handler({}, context(30_000));
+    const tight = await handler({}, context(2_000));
+    // Assess
+    expect(roomy.deadlineMs).toBe(25_000);
+    expect(tight.deadlineMs).toBe(1_000);
+    expect(log.checks().map((l) => l.extra!.remainingMsAtStart)).toEqual([30_000, 2_000]);
+  });
+
+  it('does not throw when a target is down: that is a finding', async () => {
+    // Prepare: every node refuses.
+    await Promise.all(nodes.slice(0, 2).map((n) => n.setMode('refuse')));
+    const { deps, notices } = localDeps();
+    try {
+      // Act
+      const summary: CheckSummary = await createHandler(deps)({}, context());
+      // Assess
+      expect(summary).toMatchObject({ ok: true, findingsByKind: { 'current-address-unhealthy': 1 } });
+      expect(notices).toEqual(['opened current-address-unhealthy']);
+    } finally {
+      await Promise.all(nodes.slice(0, 2).map((n) => n.setMode('serve')));
+    }
+  });
+
+  it('throws the ConfigError for a bad configuration, after logging why', async () => {
+    // Prepare
+    const path = await configFile('bad.json', { targets: [{ ...elbTarget, port: 70_000 }] } as unknown as ConfigInput);
+    const { deps, log } = localDeps({ loadConfig: fileConfigLoader(path, dir) });
+    // Act
+    const run = createHandler(deps)({}, context());
+    // Assess
+    await expect(run).rejects.toBeInstanceOf(ConfigError);
+    await expect(run).rejects.toThrow('targets[0].port: expected a port number 1-65535');
+    expect(log.checks()).toEqual([expect.objectContaining({ level: 'error', extra: expect.objectContaining({ ok: false, errors: [expect.stringContaining('targets[0].port')] }) })]);
+  });
+
+  it('throws when the store cannot be read (the monitor is broken)', async () => {
+    // Prepare
+    const outage = new Error('connect ECONNREFUSED dynamodb');
+    const broken: Store = { load: async () => Promise.reject(outage), save: async () => undefined };
+    const { deps, log } = localDeps({ store: broken });
+    // Act
+    const run = createHandler(deps)({}, context());
+    // Assess
+    await expect(run).rejects.toBeInstanceOf(CheckFailedError);
+    await expect(run).rejects.toMatchObject({ stage: 'check', cause: outage });
+    expect(log.checks()[0]).toMatchObject({ level: 'error', extra: { errors: ['check: Error: connect ECONNREFUSED dynamodb'] } });
+  });
+
+  it('throws after the check when state could not be saved, but not for a version conflict', async () => {
+    // Prepare
+    const memory = new MemoryStore();
+    const failing: Store = { load: (t) => memory.load(t), save: async () => Promise.reject(new Error('ProvisionedThroughputExceededException')) };
+    const { deps, log, notices } = localDeps({ store: failing });
+    // Act
+    const run = createHandler(deps)({}, context());
+    // Assess
+    await expect(run).rejects.toBeInstanceOf(StoreFailureError);
+    await expect(run).rejects.toMatchObject({ targets: ['app-alb'] });
+    expect(log.checks()[0]).toMatchObject({ level: 'error', extra: { saveFailures: 1, targets: 1 } });
+    expect(notices).toEqual([]);
+  });
+
+  it('throws after the check when a notice was not delivered (it is re-sent next time)', async () => {
+    // Prepare: the target is down, so there is something to say, and SNS refuses.
+    await nodes[0]!.setMode('refuse');
+    const { deps, log } = localDeps({ notifier: new SnsNotifier(new SNSClient({ region: 'us-east-1' }), TOPIC) });
+    sns.on(PublishCommand).rejects(new Error('KMS key disabled'));
+    try {
+      // Act
+      const run = createHandler(deps)({}, context());
+      // Assess
+      await expect(run).rejects.toBeInstanceOf(DeliveryFailureError);
+      expect(log.checks()[0]).toMatchObject({ level: 'error', extra: { undelivered: 1, delivered: 0 } });
+      expect(log.lines.some((l) => l.message.startsWith('notification failed'))).toBe(true);
+    } finally {
+      await nodes[0]!.setMode('serve');
+    }
+  });
+
+  it('reports a missing environment variable as MonitorSetupError, and recovers once it is set', async () => {
+    // Prepare
+    const env: NodeJS.ProcessEnv = {};
+    const { deps, log } = localDeps();
+    const handler = createHandler(() => ({ ...awsDeps(env), ...deps }), { logger: log.logger });
+    // Act
+    const first = handler({}, context());
+    await expect(first).rejects.toBeInstanceOf(MonitorSetupError);
+    await expect(first).rejects.toThrow('IPDRIFT_TABLE');
+    expect(log.checks()[0]).toMatchObject({ level: 'error', extra: { errors: ['config: MonitorSetupError: environment variable IPDRIFT_TABLE is not set'] } });
+    Object.assign(env, { IPDRIFT_TABLE: TABLE, IPDRIFT_TOPIC_ARN: TOPIC });
+    // Assess
+    await expect(handler({}, context())).resolves.toMatchObject({ ok: true });
+  });
+
+  it('reads the config from SSM with decryption, once per cache period, and retries a failed read', async () => {
+    // Prepare
+    const json = JSON.stringify({ resolvers: [dns.address], targets: [{ ...elbTarget, port }] });
+    ssm.on(GetParameterCommand).rejectsOnce(new Error('throttled')).resolves({ Parameter: { Value: json } });
+    const load = ssmConfigLoader(new SSMClient({ region: 'us-east-1' }), '/ipdrift/config');
+    // Act
+    await expect(load()).rejects.toThrow('ssm:/ipdrift/config: invalid configuration');
+    const a = await load();
+    const b = await load();
+    // Assess
+    expect(a).toBe(b);
+    expect(a.targets[0]!.name).toBe('app-alb');
+    expect(ssm).toHaveReceivedCommandTimes(GetParameterCommand, 2);
+    expect(ssm).toHaveReceivedCommandWith(GetParameterCommand, { Name: '/ipdrift/config', WithDecryption: true });
+  });
+
+  it('reports an invalid SSM value with its source', async () => {
+    // Prepare
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: '{"targets": []}' } });
+    // Act
+    const load = ssmConfigLoader(new SSMClient({ region: 'us-east-1' }), '/ipdrift/bad')();
+    // Assess
+    await expect(load).rejects.toBeInstanceOf(ConfigError);
+    await expect(load).rejects.toThrow(/ssm:\/ipdrift\/bad: invalid configuration\n {2}targets: must list at least one target/);
+  });
+});
