@@ -1,0 +1,140 @@
+/** The app's context parsing and the Lambda asset staging: no synth, milliseconds each. */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../functions/core/config.ts';
+import { CONTEXT_DEFAULTS, ContextError, contextFromArgv, settingsFromContext } from '../lib/app-context.ts';
+import { BUNDLE_FILES, stageLambdaBundle } from '../lib/lambda-bundle.ts';
+import { EXAMPLE_CONFIG, VPC_IDS } from './helpers.ts';
+
+/** The repository root: the app resolves relative paths from the working directory. */
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const reader = (ctx: Record<string, unknown>) => (key: string) => ctx[key];
+
+/** Temp directories this file made, removed at the end. */
+const made: string[] = [];
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('settingsFromContext', () => {
+  it('defaults to the example config, stack "Ipdrift", no VPC, no subscription', () => {
+    // Act
+    const settings = settingsFromContext(reader({}), ROOT);
+
+    // Assess
+    expect(settings.stackName).toBe(CONTEXT_DEFAULTS.stackName);
+    expect(settings.configPath).toBe(join(ROOT, 'infra/example.config.json'));
+    expect(settings.props).toEqual({ config: EXAMPLE_CONFIG, alarmSubscriptions: {} });
+  });
+
+  it('reads the VPC ids, comma lists (spaces tolerated), subscriptions, codePath and stack name', () => {
+    const ctx = {
+      vpcId: VPC_IDS.vpcId,
+      subnetIds: ` ${VPC_IDS.subnetIds.join(' , ')} `,
+      availabilityZones: VPC_IDS.availabilityZones.join(','),
+      securityGroupId: VPC_IDS.securityGroupId,
+      alarmEmail: 'oncall@example.com',
+      alarmHttpsUrl: 'https://events.example.com/sns',
+      codePath: 'build/lambda',
+      stackName: 'IpdriftProd',
+    };
+
+    const settings = settingsFromContext(reader(ctx), ROOT);
+
+    expect(settings.stackName).toBe('IpdriftProd');
+    expect(settings.props.vpc).toEqual({ ...VPC_IDS, subnetIds: [...VPC_IDS.subnetIds], availabilityZones: [...VPC_IDS.availabilityZones] });
+    expect(settings.props.alarmSubscriptions).toEqual({ email: 'oncall@example.com', httpsUrl: 'https://events.example.com/sns' });
+    expect(settings.props.codePath).toBe(join(ROOT, 'build/lambda'));
+  });
+
+  it('accepts lists as JSON arrays too (cdk.json context)', () => {
+    const settings = settingsFromContext(reader({ vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds] }), ROOT);
+
+    expect(settings.props.vpc).toEqual({ vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds] });
+  });
+
+  it.each([
+    [{ subnetIds: 'subnet-1' }, /without vpcId/],
+    [{ securityGroupId: 'sg-1' }, /without vpcId/],
+    [{ vpcId: 'vpc-1' }, /needs subnetIds/],
+    [{ vpcId: 'vpc-1', subnetIds: ' , ' }, /needs subnetIds/],
+    [{ alarmEmail: 42 }, /alarmEmail: expected a string/],
+    [{ config: 'no/such/file.json' }, /cannot read/],
+  ])('refuses %j', (ctx, message) => {
+    const act = () => settingsFromContext(reader(ctx), ROOT);
+
+    expect(act).toThrow(ContextError);
+    expect(act).toThrow(message);
+  });
+
+  it('refuses an invalid config file, naming the file and the path in it', () => {
+    const dir = tempDir('ipdrift-ctx-');
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ targets: [{ name: 'a', type: 'elb', host: 'h.example', port: 0 }] }));
+
+    const act = () => settingsFromContext(reader({ config: file }), ROOT);
+
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(/bad\.json[\s\S]*targets\[0\]\.port/);
+  });
+});
+
+describe('contextFromArgv', () => {
+  it('takes -c, --context and --context= pairs like the aws-cdk CLI; values may contain "="', () => {
+    const argv = ['-c', 'config=my.json', '--context', 'vpcId=vpc-1', '--context=alarmHttpsUrl=https://h.example/?a=b', 'ignored'];
+
+    expect(contextFromArgv(argv)).toEqual({ config: 'my.json', vpcId: 'vpc-1', alarmHttpsUrl: 'https://h.example/?a=b' });
+  });
+
+  it.each([[['-c']], [['-c', 'novalue']], [['-c', '=x']]])('refuses %j', (argv) => {
+    expect(() => contextFromArgv(argv)).toThrow(ContextError);
+  });
+});
+
+describe('stageLambdaBundle', () => {
+  const makeDist = (withMap: boolean) => {
+    const dist = tempDir('ipdrift-dist-');
+    writeFileSync(join(dist, BUNDLE_FILES.entry), 'export const handler = async () => {};\n');
+    if (withMap) writeFileSync(join(dist, BUNDLE_FILES.sourceMap), '{"version":3}');
+    writeFileSync(join(dist, 'failover-watch.mjs'), '// another entry: not part of this function\n');
+    return dist;
+  };
+
+  it('puts the bundle, its source map and the config side by side, and nothing else', () => {
+    const dist = makeDist(true);
+
+    const staged = stageLambdaBundle(dist, '{"targets":[]}\n');
+    made.push(staged);
+
+    expect(readdirSync(staged).sort()).toEqual([BUNDLE_FILES.config, BUNDLE_FILES.entry, BUNDLE_FILES.sourceMap].sort());
+    expect(readFileSync(join(staged, BUNDLE_FILES.config), 'utf8')).toBe('{"targets":[]}\n');
+    expect(readFileSync(join(staged, BUNDLE_FILES.entry), 'utf8')).toBe(readFileSync(join(dist, BUNDLE_FILES.entry), 'utf8'));
+  });
+
+  it('works without a source map', () => {
+    const staged = stageLambdaBundle(makeDist(false), '{}');
+    made.push(staged);
+
+    expect(readdirSync(staged).sort()).toEqual([BUNDLE_FILES.config, BUNDLE_FILES.entry].sort());
+  });
+
+  it('is content-addressed: same inputs, same directory; another config, another directory', () => {
+    const dist = makeDist(false);
+
+    const a = stageLambdaBundle(dist, '{"a":1}');
+    const b = stageLambdaBundle(dist, '{"a":1}');
+    const c = stageLambdaBundle(dist, '{"a":2}');
+    made.push(a, c);
+
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
+  });
+});

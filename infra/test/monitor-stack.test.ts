@@ -1,0 +1,547 @@
+/**
+ * MonitorStack: the synthesized template, resource by resource, and cdk-nag AwsSolutions.
+ * Each describe synthesizes once (a synth takes seconds) and its tests only read.
+ */
+import { App, Duration, Validations } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../functions/core/config.ts';
+import { BundleNotFoundError } from '../lib/lambda-bundle.ts';
+import { MonitorStack, NAG_FINDINGS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';
+import {
+  EXAMPLE_CONFIG,
+  NO_AURORA_CONFIG,
+  TWO_CLUSTERS_CONFIG,
+  VPC_IDS,
+  actionsOf,
+  dashboardBody,
+  identityStatements,
+  nagViolations,
+  onlyResource,
+  stubCodePath,
+  synth,
+} from './helpers.ts';
+import type { Statement, Synth } from './helpers.ts';
+
+const ref = (id: string) => ({ Ref: id });
+const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+/** arn:PARTITION:rds:REGION:ACCOUNT:cluster:ID as CloudFormation builds it (region: the stack's unless given). */
+const clusterArn = (id: string, region?: string) => ({
+  'Fn::Join': ['', region === undefined
+    ? ['arn:', ref('AWS::Partition'), ':rds:', ref('AWS::Region'), ':', ref('AWS::AccountId'), `:cluster:${id}`]
+    : ['arn:', ref('AWS::Partition'), `:rds:${region}:`, ref('AWS::AccountId'), `:cluster:${id}`]],
+});
+
+describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email subscription', () => {
+  let s: Synth;
+  let ids: { table: string; topic: string; key: string; fn: string; logGroup: string; role: string };
+
+  beforeAll(() => {
+    s = synth({ alarmSubscriptions: { email: 'oncall@example.com' } });
+    const id = (c: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(c.node.defaultChild as never);
+    ids = {
+      table: id(s.stack.table),
+      topic: id(s.stack.topic),
+      key: id(s.stack.topicKey),
+      fn: id(s.stack.fn),
+      logGroup: id(s.stack.logGroup),
+      role: id(s.stack.role),
+    };
+  });
+
+  describe('Lambda', () => {
+    it('runs nodejs22.x on arm64 with the bundle handler, 256 MB, 55 s, reserved concurrency 1', () => {
+      // Prepare / Act: synthesized once above.
+      // Assess
+      s.template.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'monitor.handler',
+        MemorySize: 256,
+        Timeout: 55,
+        ReservedConcurrentExecutions: 1,
+        Role: arnOf(ids.role),
+        LoggingConfig: { LogGroup: ref(ids.logGroup) },
+      });
+      s.template.resourceCountIs('AWS::Lambda::Function', 1);
+    });
+
+    it('gets exactly the four environment variables', () => {
+      const { resource } = onlyResource(s.template, 'AWS::Lambda::Function');
+
+      const env = (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+
+      expect(env).toEqual({
+        IPDRIFT_CONFIG_FILE: '/var/task/ipdrift.config.json',
+        IPDRIFT_TABLE: ref(ids.table),
+        IPDRIFT_TOPIC_ARN: ref(ids.topic),
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    });
+
+    it('ships the bundle with the config next to it as ipdrift.config.json', () => {
+      const { resource } = onlyResource(s.template, 'AWS::Lambda::Function');
+      const key = (resource.Properties.Code as { S3Key: string }).S3Key;
+
+      const assetDir = join(s.app.outdir, `asset.${key.replace(/\.zip$/, '')}`);
+
+      expect(readFileSync(join(assetDir, 'monitor.mjs'), 'utf8')).toBe(readFileSync(join(stubCodePath(), 'monitor.mjs'), 'utf8'));
+      expect(JSON.parse(readFileSync(join(assetDir, 'ipdrift.config.json'), 'utf8'))).toEqual(EXAMPLE_CONFIG);
+    });
+
+    it('is not in a VPC when none is given', () => {
+      const { resource } = onlyResource(s.template, 'AWS::Lambda::Function');
+
+      expect(resource.Properties.VpcConfig).toBeUndefined();
+      s.template.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+    });
+
+    it('never retries a failed or stale check (the next one comes in a minute)', () => {
+      s.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: ref(ids.fn),
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 60,
+      });
+    });
+
+    it('logs to its own log group with a retention', () => {
+      s.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+      s.template.resourceCountIs('AWS::Logs::LogGroup', 1);
+    });
+  });
+
+  describe('schedule', () => {
+    it('invokes the function at rate(1 minute), and EventBridge may invoke it', () => {
+      s.template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        State: 'ENABLED',
+        Targets: [Match.objectLike({ Arn: arnOf(ids.fn) })],
+      });
+      s.template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: arnOf(ids.fn),
+        Principal: 'events.amazonaws.com',
+      });
+    });
+  });
+
+  describe('state table', () => {
+    it('has pk/sk strings, on-demand billing, PITR, TTL on expiresAt and KMS encryption', () => {
+      s.template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        // SSEEnabled without a key id: KMS with the AWS managed key (aws/dynamodb).
+        SSESpecification: { SSEEnabled: true, KMSMasterKeyId: Match.absent() },
+      });
+    });
+
+    it('is retained when the stack is deleted (history and open alerts)', () => {
+      s.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    });
+  });
+
+  describe('alert topic', () => {
+    it('is encrypted with a customer-managed key that rotates', () => {
+      s.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: arnOf(ids.key) });
+      s.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    });
+
+    it('lets CloudWatch alarms use the key (Decrypt, GenerateDataKey*)', () => {
+      s.template.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            {
+              Sid: 'AllowCloudWatchAlarmsToUseTheKey',
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+              Resource: '*',
+            },
+          ]),
+        },
+      });
+    });
+
+    it('denies publishing without TLS and admits only this stack\'s alarms from this account', () => {
+      const { resource } = onlyResource(s.template, 'AWS::SNS::TopicPolicy');
+
+      const statements = (resource.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+
+      expect(resource.Properties.Topics).toEqual([ref(ids.topic)]);
+      expect(statements).toEqual([
+        {
+          Sid: 'AllowPublishThroughSSLOnly',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'sns:Publish',
+          Resource: ref(ids.topic),
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        },
+        {
+          Sid: 'AllowThisStacksAlarmsToPublish',
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: 'sns:Publish',
+          Resource: ref(ids.topic),
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+            ArnLike: {
+              'aws:SourceArn': {
+                'Fn::Join': ['', ['arn:', ref('AWS::Partition'), ':cloudwatch:', ref('AWS::Region'), ':', ref('AWS::AccountId'), ':alarm:Ipdrift-*']],
+              },
+            },
+          },
+        },
+      ]);
+    });
+
+    it('has the email subscription and no other', () => {
+      s.template.resourceCountIs('AWS::SNS::Subscription', 1);
+      s.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: ref(ids.topic) });
+    });
+  });
+
+  describe('alarms', () => {
+    /** [alarm name suffix, metric, target, threshold, M of N] per findings alarm. */
+    const FINDINGS_ALARMS = [
+      ['app-alb-RetiredDead', 'RetiredDead', 'app-alb', 1, 1],
+      ['app-alb-ResolutionFailed', 'ResolutionFailed', 'app-alb', 1, 3],
+      ['web-StaleConfirmed', 'StaleConfirmed', 'web', 1, 1],
+      ['web-StaleSuspected', 'StaleSuspected', 'web', 1, 1],
+      ['orders-db-RetiredDead', 'RetiredDead', 'orders-db', 1, 1],
+      ['orders-db-ResolutionFailed', 'ResolutionFailed', 'orders-db', 1, 3],
+      ['orders-db-DnsLagSeconds', 'DnsLagSeconds', 'orders-db', 10, 1],
+    ] as const;
+
+    it.each(FINDINGS_ALARMS)('%s: %s of target %s >= %d in %d of as many periods', (suffix, metric, target, threshold, n) => {
+      s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `Ipdrift-${suffix}`,
+        Namespace: 'ipdrift',
+        MetricName: metric,
+        Dimensions: [{ Name: 'Target', Value: target }],
+        Statistic: 'Maximum',
+        Period: 60,
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: n,
+        DatapointsToAlarm: n,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [ref(ids.topic)],
+        OKActions: [ref(ids.topic)],
+      });
+    });
+
+    it('alarms on a target only for metrics its type emits (no StaleSuspected on an ELB, no DNS lag on a web tier)', () => {
+      const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { Namespace?: string; MetricName: string; Dimensions?: Array<{ Value: string }> } }>;
+
+      const findings = alarms
+        .filter((a) => a.Properties.Namespace === 'ipdrift')
+        .map((a) => `${a.Properties.Dimensions?.[0]?.Value}/${a.Properties.MetricName}`)
+        .sort();
+
+      expect(findings).toEqual(FINDINGS_ALARMS.map(([, metric, target]) => `${target}/${metric}`).sort());
+    });
+
+    it.each([
+      ['Errors', 'Sum', 'GreaterThanOrEqualToThreshold', 1, 'notBreaching'],
+      ['Throttles', 'Sum', 'GreaterThanOrEqualToThreshold', 1, 'notBreaching'],
+      ['Duration', 'Maximum', 'GreaterThanOrEqualToThreshold', 44_000, 'notBreaching'],
+      // The dead man's switch: no data means the monitor stopped, which must alarm.
+      ['Invocations', 'Sum', 'LessThanThreshold', 1, 'breaching'],
+    ] as const)('the function\'s own %s (%s over 5 min) %s %d, missing data %s', (metric, statistic, op, threshold, missing) => {
+      s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: metric,
+        Dimensions: [{ Name: 'FunctionName', Value: ref(ids.fn) }],
+        Statistic: statistic,
+        Period: 300,
+        EvaluationPeriods: 1,
+        ComparisonOperator: op,
+        Threshold: threshold,
+        TreatMissingData: missing,
+        AlarmActions: [ref(ids.topic)],
+        OKActions: [ref(ids.topic)],
+      });
+    });
+
+    it('has 7 findings alarms + 4 function alarms, every one named under the prefix the topic policy admits', () => {
+      const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { AlarmName: string; AlarmActions: unknown[]; OKActions: unknown[] } }>;
+
+      expect(alarms).toHaveLength(11);
+      for (const a of alarms) {
+        expect(a.Properties.AlarmName.startsWith(s.stack.alarmNamePrefix)).toBe(true);
+        expect(a.Properties.AlarmActions).toEqual([ref(ids.topic)]);
+        expect(a.Properties.OKActions).toEqual([ref(ids.topic)]);
+      }
+    });
+  });
+
+  describe('IAM', () => {
+    it('gives the function exactly these statements, each on its one resource', () => {
+      const { resource } = onlyResource(s.template, 'AWS::IAM::Policy');
+
+      const statements = (resource.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+
+      expect(resource.Properties.Roles).toEqual([ref(ids.role)]);
+      expect(statements).toEqual([
+        { Sid: 'StateTable', Effect: 'Allow', Action: [...TABLE_ACTIONS], Resource: arnOf(ids.table) },
+        { Sid: 'AlertTopic', Effect: 'Allow', Action: 'sns:Publish', Resource: ref(ids.topic) },
+        { Sid: 'AlertTopicKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: arnOf(ids.key) },
+        {
+          Sid: 'Metrics',
+          Effect: 'Allow',
+          Action: 'cloudwatch:PutMetricData',
+          Resource: '*',
+          Condition: { StringEquals: { 'cloudwatch:namespace': 'ipdrift' } },
+        },
+        { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(ids.logGroup) },
+        { Sid: 'AuroraWriterLookup', Effect: 'Allow', Action: 'rds:DescribeDBClusters', Resource: clusterArn('orders') },
+      ]);
+    });
+
+    it('grants the table only the operations the store uses', () => {
+      expect([...TABLE_ACTIONS]).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    });
+
+    it('has no `*` resource except PutMetricData under its namespace condition', () => {
+      const wildcard = identityStatements(s.template).filter((st) => st.Resource === '*' || (Array.isArray(st.Resource) && st.Resource.includes('*')));
+
+      expect(wildcard).toEqual([
+        { Sid: 'Metrics', Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'ipdrift' } } },
+      ]);
+    });
+
+    it('attaches no managed policy outside a VPC (no AWSLambdaBasicExecutionRole logs:* on every group)', () => {
+      const { resource } = onlyResource(s.template, 'AWS::IAM::Role');
+
+      expect(resource.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(resource.Properties.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }],
+      });
+    });
+  });
+
+  describe('dashboard and outputs', () => {
+    it('has the monitor row, then one row per target with that target\'s metrics', () => {
+      const { widgets } = dashboardBody(s.template);
+
+      const rows = new Map<number, Array<Record<string, any>>>();
+      for (const w of widgets) rows.set(w.y, [...(rows.get(w.y) ?? []), w]);
+      const metricsOfRow = (row: Array<Record<string, any>>) =>
+        row.flatMap((w) => (w.properties.metrics ?? []) as unknown[][]).filter((m) => m[0] === 'ipdrift').map((m) => `${m[3]}/${m[1]}`);
+      const targetRows = [...rows.entries()].sort(([a], [b]) => a - b).map(([, row]) => row).filter((row) => metricsOfRow(row).length > 0);
+
+      expect(targetRows.map(metricsOfRow)).toEqual([
+        ['app-alb/Addresses', 'app-alb/AddressesRetired', 'app-alb/RetiredAnswering', 'app-alb/RetiredDead', 'app-alb/ProbeFailures', 'app-alb/ResolutionFailed'],
+        ['web/StaleSuspected', 'web/StaleConfirmed', 'web/ProbeFailures', 'web/WebLatencyMs'],
+        ['orders-db/Addresses', 'orders-db/AddressesRetired', 'orders-db/RetiredAnswering', 'orders-db/RetiredDead', 'orders-db/ProbeFailures', 'orders-db/ResolutionFailed', 'orders-db/DnsLagSeconds'],
+      ]);
+      expect(widgets.some((w) => w.type === 'alarm' && w.properties.alarms.length === 11)).toBe(true);
+    });
+
+    it('exports the function, table, topic, log group and dashboard names', () => {
+      for (const [name, value] of [
+        ['FunctionName', ref(ids.fn)],
+        ['TableName', ref(ids.table)],
+        ['TopicArn', ref(ids.topic)],
+        ['LogGroupName', ref(ids.logGroup)],
+      ] as const) {
+        s.template.hasOutput(name, { Value: value });
+      }
+      s.template.hasOutput('DashboardName', {});
+    });
+  });
+
+  describe('cdk-nag AwsSolutions', () => {
+    it('leaves no unacknowledged error or warning', () => {
+      // Act
+      const violations = nagViolations(s.stack);
+
+      // Assess: print what is left, so a failure says which rule on which resource.
+      expect(violations.map((v) => `${v.ruleName} (${v.severity}) at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    });
+
+    it('acknowledges exactly IAM5[Resource::*] on the role and L1 on the function, each with a reason', () => {
+      const acks = acknowledgments(s.stack);
+
+      expect(acks.map(({ path, id }) => `${path} ${id}`).sort()).toEqual([
+        `Ipdrift/FunctionRole ${NAG_FINDINGS.putMetricDataWildcard}`,
+        `Ipdrift/MonitorFunction ${NAG_FINDINGS.notLatestRuntime}`,
+      ]);
+      for (const a of acks) expect(a.reason.length).toBeGreaterThan(80);
+    });
+  });
+});
+
+describe('MonitorStack without Aurora targets', () => {
+  let s: Synth;
+  beforeAll(() => {
+    s = synth({ config: NO_AURORA_CONFIG });
+  });
+
+  it('grants no rds action at all', () => {
+    const rds = identityStatements(s.template).filter((st) => actionsOf(st).some((a) => a.startsWith('rds:')));
+
+    expect(rds).toEqual([]);
+  });
+
+  it('creates no DNS lag alarm, no email or HTTPS subscription', () => {
+    s.template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'DnsLagSeconds' }, 0);
+    s.template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('passes cdk-nag', () => {
+    expect(nagViolations(s.stack)).toEqual([]);
+  });
+});
+
+describe('MonitorStack with two Aurora clusters (one in another region), custom timeout, memory and schedule', () => {
+  let s: Synth;
+  beforeAll(() => {
+    s = synth({
+      config: TWO_CLUSTERS_CONFIG,
+      functionTimeout: Duration.seconds(40),
+      memorySize: 128,
+      schedule: 'rate(2 minutes)',
+      alarmSubscriptions: { httpsUrl: 'https://events.example.com/sns' },
+    });
+  });
+
+  it('scopes rds:DescribeDBClusters to both cluster ARNs, each in its own region', () => {
+    const rds = identityStatements(s.template).filter((st) => actionsOf(st).some((a) => a.startsWith('rds:')));
+
+    expect(rds).toEqual([
+      { Sid: 'AuroraWriterLookup', Effect: 'Allow', Action: 'rds:DescribeDBClusters', Resource: [clusterArn('orders'), clusterArn('users', 'us-east-2')] },
+    ]);
+  });
+
+  it('takes each cluster\'s DNS lag threshold from its config (default 10 s, here 30 s)', () => {
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DnsLagSeconds', Dimensions: [{ Name: 'Target', Value: 'orders-db' }], Threshold: 10 });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DnsLagSeconds', Dimensions: [{ Name: 'Target', Value: 'users-db' }], Threshold: 30 });
+  });
+
+  it('applies the props: 128 MB, 40 s, rate(2 minutes), Duration alarm at 80% of 40 s', () => {
+    s.template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 128, Timeout: 40 });
+    s.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(2 minutes)' });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Duration', Threshold: 32_000 });
+  });
+
+  it('subscribes the HTTPS endpoint', () => {
+    s.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'https', Endpoint: 'https://events.example.com/sns' });
+  });
+});
+
+describe('MonitorStack in a VPC, with a security group it creates', () => {
+  let s: Synth;
+  beforeAll(() => {
+    s = synth({ config: TWO_CLUSTERS_CONFIG, vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds] } });
+  });
+
+  it('runs the function in the given private subnets with the created group', () => {
+    const sg = onlyResource(s.template, 'AWS::EC2::SecurityGroup');
+
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: { SubnetIds: [...VPC_IDS.subnetIds], SecurityGroupIds: [{ 'Fn::GetAtt': [sg.id, 'GroupId'] }] },
+    });
+    expect(sg.resource.Properties.VpcId).toBe(VPC_IDS.vpcId);
+    expect(sg.resource.Properties.SecurityGroupIngress).toBeUndefined();
+  });
+
+  it('lets the group reach only the targets\' ports, DNS (the resolvers\' ports) and HTTPS', () => {
+    const { resource } = onlyResource(s.template, 'AWS::EC2::SecurityGroup');
+
+    const egress = (resource.Properties.SecurityGroupEgress as Array<{ IpProtocol: string; FromPort: number; ToPort: number }>).map((r) => `${r.IpProtocol}/${r.FromPort}-${r.ToPort}`);
+
+    expect(egress).toEqual(['tcp/53-53', 'tcp/443-443', 'tcp/3306-3306', 'tcp/5353-5353', 'tcp/5432-5432', 'udp/53-53', 'udp/5353-5353']);
+  });
+
+  it('attaches AWSLambdaVPCAccessExecutionRole (ENI management) and nothing else managed', () => {
+    const { resource } = onlyResource(s.template, 'AWS::IAM::Role');
+
+    expect(resource.Properties.ManagedPolicyArns).toEqual([
+      { 'Fn::Join': ['', ['arn:', ref('AWS::Partition'), ':iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']] },
+    ]);
+  });
+
+  it('passes cdk-nag, with IAM4 acknowledged on the role for that policy only', () => {
+    expect(nagViolations(s.stack)).toEqual([]);
+    expect(acknowledgments(s.stack).filter((a) => a.id.startsWith('AwsSolutions-IAM4')).map((a) => `${a.path} ${a.id}`)).toEqual([
+      `Ipdrift/FunctionRole ${NAG_FINDINGS.vpcAccessManagedPolicy}`,
+    ]);
+  });
+});
+
+describe('MonitorStack in a VPC with an existing security group and known AZs', () => {
+  let s: Synth;
+  beforeAll(() => {
+    s = synth({ vpc: { ...VPC_IDS, subnetIds: [...VPC_IDS.subnetIds], availabilityZones: [...VPC_IDS.availabilityZones] } });
+  });
+
+  it('uses the given group and creates none (it is someone else\'s: no rule added)', () => {
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: { SubnetIds: [...VPC_IDS.subnetIds], SecurityGroupIds: [VPC_IDS.securityGroupId] },
+    });
+    s.template.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+    s.template.resourceCountIs('AWS::EC2::SecurityGroupEgress', 0);
+    s.template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+  });
+
+  it('passes cdk-nag', () => {
+    expect(nagViolations(s.stack)).toEqual([]);
+  });
+});
+
+describe('MonitorStack refuses bad input before synthesizing anything', () => {
+  const build = (props: Partial<ConstructorParameters<typeof MonitorStack>[2]>) => () =>
+    new MonitorStack(new App(), 'Bad', { config: EXAMPLE_CONFIG, codePath: stubCodePath(), ...props });
+
+  it('a config that does not validate, naming the path', () => {
+    const act = build({ config: { targets: [{ name: 'x', type: 'elb', host: 'h.example', port: 70000 }] } as never });
+
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(/targets\[0\]\.port/);
+  });
+
+  it('a missing bundle, saying how to build it', () => {
+    const act = build({ codePath: join(stubCodePath(), 'nowhere') });
+
+    expect(act).toThrow(BundleNotFoundError);
+    expect(act).toThrow(/npm run build/);
+  });
+
+  it.each([
+    [{ alarmSubscriptions: { email: 'not-an-address' } }, /alarm email/],
+    [{ alarmSubscriptions: { httpsUrl: 'http://plain.example.com' } }, /https:\/\//],
+    [{ vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [] } }, /subnet/],
+    [{ vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds], availabilityZones: ['eu-west-1a'] } }, /one per subnet/],
+  ] as const)('%j', (props, message) => {
+    expect(build(props as never)).toThrow(message);
+  });
+});
+
+/** Acknowledged findings in a stack: construct path, finding id, reason. */
+function acknowledgments(stack: MonitorStack): Array<{ path: string; id: string; reason: string }> {
+  const out: Array<{ path: string; id: string; reason: string }> = [];
+  for (const c of stack.node.findAll()) {
+    for (const m of c.node.metadata) {
+      if (m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [id, reason] of Object.entries(m.data as Record<string, string>)) {
+        const bare = id.replace(/^annotation::/i, '');
+        if (bare.startsWith('AwsSolutions-')) out.push({ path: c.node.path, id: bare, reason });
+      }
+    }
+  }
+  return out;
+}
