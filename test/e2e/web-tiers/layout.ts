@@ -85,7 +85,8 @@ export const TIMING = {
   webProbeTimeoutMs: 1500,
   /** Bound on one client request: longer than the web tier's own timeout (so its answer is seen). */
   clientTimeoutMs: 8000,
-  /** Pause between background client requests. */
+  /** Background clients (request loops) through the tier, and each one's pause between requests. */
+  clients: 2,
   clientPauseMs: 100,
   /** Concurrent requests that warm every httpd child before the baseline (each resolves on first use). */
   warmupRequests: 16,
@@ -137,6 +138,11 @@ export interface ScenarioResult {
   early?: CheckSample;
   /** Counted checks after the change. */
   checks: CheckSample[];
+  /**
+   * Client requests: `baseline` started before the DNS change; `drain` started after it and ended
+   * before the old nodes changed mode (for `drain`: before TIMING.drainMs); `after` ended later
+   * (a request stalled by the change counts here even if it started before).
+   */
   traffic: { baseline: TrafficSummary; drain: TrafficSummary; after: TrafficSummary };
   /** Tail of the server's error log, for the reader of a failure. */
   serverLog?: string;

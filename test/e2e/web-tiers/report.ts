@@ -51,8 +51,8 @@ export interface Verdict {
   checks: number;
   /** The check inside the TTL flagged the tier (a fresh tier may legitimately still use the old answer then). */
   earlyFlagged: boolean;
-  /** Whose fix the advice of the settled finding gives. */
-  advice?: WebServer | 'generic';
+  /** Whose fix the advice gives, per flagged counted check. */
+  advice: (WebServer | 'generic')[];
 }
 
 /** Reduces a result to its verdict. */
@@ -60,7 +60,7 @@ export function verdictOf(r: ScenarioResult): Verdict {
   const first = r.checks.findIndex((c) => staleKinds(c).length > 0);
   const hit = first >= 0 ? r.checks[first]! : undefined;
   const last = r.checks.at(-1);
-  const advice = last?.findings.find((f) => f.target === TARGETS.web && STALE_KINDS.has(f.kind))?.advice;
+  const advice = r.checks.flatMap((c) => c.findings.filter((f) => f.target === TARGETS.web && STALE_KINDS.has(f.kind)).map((f) => adviceServer(f.advice)));
   return {
     spec: r.spec,
     ok: r.ok,
@@ -78,7 +78,7 @@ export function verdictOf(r: ScenarioResult): Verdict {
     flaggedChecks: r.checks.filter((c) => staleKinds(c).length > 0).length,
     checks: r.checks.length,
     earlyFlagged: r.early ? staleKinds(r.early).length > 0 : false,
-    ...(advice ? { advice: adviceServer(advice) } : {}),
+    advice,
   };
 }
 
@@ -103,7 +103,15 @@ function describeFindings(r: ScenarioResult, v: Verdict): string {
   const def = SERVER_DEFS[r.spec.server];
   const elb = r.checks.at(-1) ? kindsOf(r.checks.at(-1)!, TARGETS.elb).filter((k) => k !== 'address-set-changed') : [];
   const web = v.settled.length > 0 ? `**${v.settled.join(' + ')}** in ${v.flaggedChecks}/${v.checks} checks` : `no stale finding (${v.checks} checks)`;
-  const advice = v.advice === undefined ? '' : v.advice === 'generic' ? '; advice generic (no Server header seen)' : `; advice names \`${def.fixWord}\``;
+  const own = v.advice.filter((a) => a === r.spec.server).length;
+  const advice =
+    v.advice.length === 0
+      ? ''
+      : own === v.advice.length
+        ? `; advice names \`${def.fixWord}\``
+        : own === 0
+          ? '; advice generic (no Server header seen)'
+          : `; advice names \`${def.fixWord}\` in ${own}/${v.advice.length}, generic when the check saw no Server header`;
   return `${web}${advice}${elb.length ? `; ELB: ${elb.join(', ')}` : ''}`;
 }
 

@@ -25,7 +25,8 @@ import { NS, TARGETS, TIMING } from './layout.ts';
 import { ProcessGroup, prepareNamespace } from './namespace.ts';
 import type { Managed } from './namespace.ts';
 import { SERVER_DEFS, findBinary, renderConfig } from './servers.ts';
-import { Traffic, clientGet, summarize } from './traffic.ts';
+import { Traffic, clientGet } from './traffic.ts';
+import type { ClientSample } from './traffic.ts';
 
 const execFileP = promisify(execFile);
 
@@ -138,12 +139,12 @@ export async function runScenario(spec: ScenarioSpec, dir: string, log: (msg: st
 
     const bin = findBinary(def.binaries);
     if (!bin) throw new Error(`${def.label} not found`);
-    result.serverVersion = await serverVersion(bin, def.versionArgs, def.versionPattern);
+    result.serverVersion = `${def.label} ${await serverVersion(bin, def.versionArgs, def.versionPattern)}`;
     const confPath = join(dir, def.configFile);
     writeFileSync(confPath, renderConfig(spec.server, spec.config, dir));
     for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub), { recursive: true });
     result.configTest = (await configTest(bin, def.testArgs(confPath, dir))).replaceAll(dir, '<dir>');
-    log(`${def.label} ${result.serverVersion}: config test: ${result.configTest}`);
+    log(`${result.serverVersion}: config test: ${result.configTest}`);
     server = procs.start(spec.server, bin, def.startArgs(confPath, dir), { cwd: dir });
     const url = `http://${NS.webHost}:${NS.webPort}`;
     const exitedEarly = server.exited.then((code) => {
@@ -163,7 +164,6 @@ export async function runScenario(spec: ScenarioSpec, dir: string, log: (msg: st
 
     // Act 1: baseline, with traffic.
     traffic = new Traffic(`${url}/whoami`);
-    const trafficStart = performance.now();
     traffic.start();
     for (let i = 0; i < TIMING.baselineChecks; i++) {
       if (i > 0) await sleep(TIMING.baselineIntervalMs);
@@ -195,12 +195,12 @@ export async function runScenario(spec: ScenarioSpec, dir: string, log: (msg: st
       if (pause > 0 && !settled(result.checks)) await sleep(pause);
     }
     await traffic.stop();
-    const end = performance.now();
     const changeAt = t0 + (result.oldNodesChangedAtMs ?? TIMING.drainMs);
+    const ended = (c: ClientSample) => c.at + c.ms;
     result.traffic = {
-      baseline: traffic.summary(trafficStart, t0, NS.oldNodes, NS.newNodes),
-      drain: traffic.summary(t0, changeAt, NS.oldNodes, NS.newNodes),
-      after: summarize(traffic.samples.filter((s) => s.at >= changeAt && s.at <= end), NS.oldNodes, NS.newNodes),
+      baseline: traffic.summary((c) => c.at < t0, NS.oldNodes, NS.newNodes),
+      drain: traffic.summary((c) => c.at >= t0 && ended(c) <= changeAt, NS.oldNodes, NS.newNodes),
+      after: traffic.summary((c) => ended(c) > changeAt, NS.oldNodes, NS.newNodes),
     };
     const shift = Math.round(t0 - started);
     for (const c of [...result.baseline, ...(result.early ? [result.early] : []), ...result.checks]) {
@@ -224,7 +224,7 @@ async function serverVersion(bin: string, args: readonly string[], pattern: RegE
   // nginx prints its version on stderr.
   const { stdout, stderr } = await execFileP(bin, [...args], { timeout: SERVER_COMMAND_TIMEOUT_MS });
   const text = `${stdout}\n${stderr}`;
-  return pattern.exec(text)?.[0] ?? text.trim().split('\n')[0] ?? 'unknown';
+  return pattern.exec(text)?.[1] ?? text.trim().split('\n')[0] ?? 'unknown';
 }
 
 /** Runs the server's configuration test; throws with its output when it rejects the file. */

@@ -28,7 +28,7 @@ export interface ServerDef {
   templates: Record<ConfigKind, string>;
   /** What the config file is called in the scenario's temp dir. */
   configFile: string;
-  /** Arguments that print the version; the version is the first line matching `versionPattern`. */
+  /** Arguments that print the version; `versionPattern`'s first group is the version number. */
   versionArgs: readonly string[];
   versionPattern: RegExp;
   /** Arguments that check the configuration without starting. */
@@ -54,7 +54,7 @@ export const SERVER_DEFS: Record<ServerId, ServerDef> = {
     templates: { stale: 'httpd-stale.conf', fresh: 'httpd-fresh.conf' },
     configFile: 'httpd.conf',
     versionArgs: ['-v'],
-    versionPattern: /Apache\/[\d.]+/,
+    versionPattern: /Apache\/([\d.]+)/,
     testArgs: (conf) => ['-t', '-f', conf],
     // -DFOREGROUND: the parent stays attached (no daemon), children forked as usual.
     startArgs: (conf) => ['-DFOREGROUND', '-f', conf],
@@ -69,7 +69,7 @@ export const SERVER_DEFS: Record<ServerId, ServerDef> = {
     templates: { stale: 'nginx-stale.conf', fresh: 'nginx-fresh.conf' },
     configFile: 'nginx.conf',
     versionArgs: ['-v'],
-    versionPattern: /nginx\/[\d.]+/,
+    versionPattern: /nginx\/([\d.]+)/,
     // -p: relative paths and the default temp paths under the temp dir; -e: the start-up log too.
     testArgs: (conf, dir) => ['-t', '-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;'],
     startArgs: (conf, dir) => ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;'],
@@ -84,7 +84,7 @@ export const SERVER_DEFS: Record<ServerId, ServerDef> = {
     templates: { stale: 'haproxy-stale.cfg', fresh: 'haproxy-fresh.cfg' },
     configFile: 'haproxy.cfg',
     versionArgs: ['-v'],
-    versionPattern: /HAProxy version [\d.]+/,
+    versionPattern: /HAProxy version ([\d.]+)/,
     testArgs: (conf) => ['-c', '-f', conf],
     // -db: foreground, no daemon; logs go to stderr (global `log stderr`).
     startArgs: (conf) => ['-db', '-f', conf],

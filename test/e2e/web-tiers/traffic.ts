@@ -50,7 +50,7 @@ export function clientGet(url: string, timeoutMs: number, signal?: AbortSignal):
   });
 }
 
-/** A background client: sequential requests with a short pause, until stopped. */
+/** Background clients: each sends requests one at a time with a short pause, until stopped. */
 export class Traffic {
   readonly samples: ClientSample[] = [];
   /** Ends the pause between requests. */
@@ -61,16 +61,18 @@ export class Traffic {
 
   constructor(private readonly url: string) {}
 
-  /** Starts the loop (once). */
-  start(): void {
-    this.#loop ??= (async () => {
-      while (!this.#stopping.signal.aborted) {
-        const at = performance.now();
-        const sample = await clientGet(this.url, TIMING.clientTimeoutMs, this.#cut.signal);
-        this.samples.push({ at, ...sample });
-        await sleep(TIMING.clientPauseMs, undefined, { signal: this.#stopping.signal }).catch(() => undefined);
-      }
-    })();
+  /** Starts `clients` request loops (once), each one request at a time. */
+  start(clients: number = TIMING.clients): void {
+    this.#loop ??= Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (!this.#stopping.signal.aborted) {
+          const at = performance.now();
+          const sample = await clientGet(this.url, TIMING.clientTimeoutMs, this.#cut.signal);
+          this.samples.push({ at, ...sample });
+          await sleep(TIMING.clientPauseMs, undefined, { signal: this.#stopping.signal }).catch(() => undefined);
+        }
+      }),
+    ).then(() => undefined);
   }
 
   /**
@@ -83,9 +85,9 @@ export class Traffic {
     await this.#loop;
   }
 
-  /** Requests started in [from, to) (performance.now() times), summarised. */
-  summary(from: number, to: number, oldNodes: readonly string[], newNodes: readonly string[]): TrafficSummary {
-    return summarize(this.samples.filter((s) => s.at >= from && s.at < to), oldNodes, newNodes);
+  /** The requests `which` selects, summarised. */
+  summary(which: (s: ClientSample) => boolean, oldNodes: readonly string[], newNodes: readonly string[]): TrafficSummary {
+    return summarize(this.samples.filter(which), oldNodes, newNodes);
   }
 }
 
