@@ -1,0 +1,60 @@
+// Bundles the Lambda entry points to dist/*.mjs: ESM, node20, minified, with source maps.
+// The AWS SDK is bundled (tree-shaken) rather than taken from the runtime, so the deployed
+// code runs exactly the SDK version tested here. `npm run build` prints each bundle's size.
+import { build } from 'esbuild';
+import { existsSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = dirname(fileURLToPath(import.meta.url));
+const OUT_DIR = join(ROOT, 'dist');
+const BYTES_PER_KB = 1024;
+
+/** Entry points; one that does not exist yet is skipped (failover-watch comes with a later issue). */
+export const ENTRIES = [
+  { in: 'functions/monitor.ts', out: 'monitor' },
+  { in: 'functions/failover-watch.ts', out: 'failover-watch' },
+];
+
+/** Some dependencies still `require()` node builtins; ESM output needs a real `require` for them. */
+const BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+/** Builds every existing entry; returns [{ entry, file, bytes }]. */
+export async function buildAll({ outDir = OUT_DIR, quiet = false } = {}) {
+  const entries = ENTRIES.filter((e) => existsSync(join(ROOT, e.in)));
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: entries.map((e) => ({ in: e.in, out: e.out })),
+    outdir: outDir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    minify: true,
+    sourcemap: true,
+    treeShaking: true,
+    // Only node builtins stay external; everything else, the AWS SDK included, is bundled.
+    external: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
+    banner: { js: BANNER },
+    // Prefer ESM builds of dependencies: better tree-shaking.
+    mainFields: ['module', 'main'],
+    legalComments: 'none',
+    logLevel: quiet ? 'silent' : 'warning',
+  });
+  const results = entries.map((e) => {
+    const file = join(outDir, `${e.out}.mjs`);
+    return { entry: e.in, file, bytes: statSync(file).size };
+  });
+  if (!quiet) {
+    for (const r of results) console.log(`${relative(process.cwd(), r.file)}  ${(r.bytes / BYTES_PER_KB).toFixed(1)} KB`);
+  }
+  return results;
+}
+
+// Run as a script (`node esbuild.config.mjs [--outdir DIR]`), not when imported.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const at = process.argv.indexOf('--outdir');
+  await buildAll(at > 0 && process.argv[at + 1] ? { outDir: resolve(process.argv[at + 1]) } : {});
+}

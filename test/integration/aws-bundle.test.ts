@@ -1,0 +1,148 @@
+/**
+ * The deployable artefact: `node esbuild.config.mjs` builds dist/monitor.mjs, and the bundle's
+ * own default `handler` runs checks under plain `node` in child processes (two cold starts),
+ * with its bundled AWS SDK pointed by the standard AWS_ENDPOINT_URL_* variables at dynalite and
+ * at small fake SNS and CloudWatch endpoints on loopback.
+ */
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LabDnsServer } from '../../lab/dns-server.ts';
+import { LabNode } from '../../lab/nodes.ts';
+import { DynamoStore } from '../../functions/aws/dynamo-store.ts';
+import { startLocalDynamo, TEST_CREDENTIALS, TEST_REGION } from './aws-dynalite.ts';
+import type { LocalDynamo } from './aws-dynalite.ts';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '../..');
+// Addresses of this file: 127.0.63.0/24.
+const ADDR = { dns: '127.0.63.1', old: '127.0.63.11', new: '127.0.63.12', fakes: '127.0.63.2' } as const;
+const ELB = 'internal-bundle.elb.test';
+const TABLE = 'ipdrift-bundle';
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:oncall';
+const CHILD_TIMEOUT_MS = 15_000;
+/** Lambda's own limit for a zipped deployment is 50 MB; we want to stay far below. */
+const MAX_BUNDLE_KB = 5 * 1024;
+
+/** One request a fake AWS endpoint received. */
+interface Received {
+  service: 'sns' | 'cloudwatch';
+  body: string;
+}
+
+/** SNS (query protocol, XML) and CloudWatch (JSON 1.0) answering success on one port, keeping what they got. */
+async function startFakeAws(): Promise<{ server: Server; received: Received[]; endpoint: string }> {
+  const received: Received[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      // The SDK gzips large PutMetricData bodies.
+      const body = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
+      if (String(req.headers['x-amz-target'] ?? '').startsWith('GraniteServiceVersion20100801.')) {
+        received.push({ service: 'cloudwatch', body });
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end('{}');
+        return;
+      }
+      received.push({ service: 'sns', body });
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      res.end(
+        '<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult>' +
+          '<ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>',
+      );
+    });
+  });
+  server.listen(0, ADDR.fakes);
+  await once(server, 'listening');
+  return { server, received, endpoint: `http://${ADDR.fakes}:${(server.address() as AddressInfo).port}` };
+}
+
+describe('the bundle (dist/monitor.mjs) under plain node', () => {
+  let dir: string;
+  let dns: LabDnsServer;
+  let oldNode: LabNode;
+  let newNode: LabNode;
+  let local: LocalDynamo;
+  let fake: Awaited<ReturnType<typeof startFakeAws>>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ipdrift-bundle-'));
+    dns = await LabDnsServer.start({ host: ADDR.dns });
+    oldNode = await LabNode.start({ host: ADDR.old });
+    newNode = await LabNode.start({ host: ADDR.new, port: oldNode.port });
+    local = await startLocalDynamo();
+    await local.createTable(TABLE);
+    fake = await startFakeAws();
+  });
+  afterAll(async () => {
+    fake.server.closeAllConnections();
+    await Promise.all([oldNode.stop(), newNode.stop(), dns.stop(), local.stop(), new Promise((r) => fake.server.close(r)), rm(dir, { recursive: true, force: true })]);
+  });
+
+  it('builds, prints its size, and runs checks with the real adapters across two cold starts', async () => {
+    // Prepare: build into a temporary directory (dist/ may be in use by others).
+    const out = join(dir, 'dist');
+    const built = await run(process.execPath, [join(ROOT, 'esbuild.config.mjs'), '--outdir', out], { cwd: ROOT, timeout: CHILD_TIMEOUT_MS });
+    const bundle = join(out, 'monitor.mjs');
+    const configPath = join(dir, 'ipdrift.config.json');
+    await writeFile(configPath, JSON.stringify({ resolvers: [dns.address], targets: [{ name: 'app-alb', type: 'elb', host: ELB, port: oldNode.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } }] }));
+    dns.setA(ELB, [ADDR.old], 1);
+    const env = {
+      PATH: process.env.PATH ?? '',
+      AWS_REGION: TEST_REGION,
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: local.endpoint,
+      AWS_ENDPOINT_URL_SNS: fake.endpoint,
+      AWS_ENDPOINT_URL_CLOUDWATCH: fake.endpoint,
+      IPDRIFT_TABLE: TABLE,
+      IPDRIFT_TOPIC_ARN: TOPIC,
+      IPDRIFT_CONFIG_FILE: configPath,
+      // The SDK warns about node 20 on stderr; Lambda runs 22.
+      NODE_NO_WARNINGS: '1',
+    };
+    const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(bundle).href)});
+      const summary = await handler({ source: 'aws.events' }, { getRemainingTimeInMillis: () => 20000, awsRequestId: process.argv[1] });
+      process.stderr.write('summary ' + JSON.stringify(summary) + '\\n');`;
+    const invoke = (id: string) => run(process.execPath, ['--input-type=module', '-e', script, id], { cwd: dir, env, timeout: CHILD_TIMEOUT_MS });
+
+    // Act: a baseline check, then the ELB's node is replaced and the old one refuses.
+    const first = await invoke('cold-1');
+    dns.setA(ELB, [ADDR.new], 1);
+    await oldNode.setMode('refuse');
+    const second = await invoke('cold-2');
+
+    // Assess: the build printed the size; each process logged one JSON line for its check.
+    const size = /monitor\.mjs\s+([\d.]+) KB/.exec(built.stdout);
+    expect(size).not.toBeNull();
+    const kb = Number(size![1]);
+    console.log(`bundle: ${kb} KB (${(await stat(`${bundle}.map`)).size >> 10} KB source map)`);
+    expect(kb).toBeLessThan(MAX_BUNDLE_KB);
+    const checkLine = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === 'check');
+    expect(checkLine(first.stdout)).toEqual([expect.objectContaining({ level: 'INFO', service: 'ipdrift', ok: true, requestId: 'cold-1', targets: 1, findings: 0, transitions: 0 })]);
+    expect(checkLine(second.stdout)).toEqual([
+      expect.objectContaining({ ok: true, requestId: 'cold-2', delivered: 2, undelivered: 0, findingsByKind: { 'address-set-changed': 1, 'retired-address-dead': 1 } }),
+    ]);
+    // What reached the fake SNS: two Publish calls with the attributes, to the topic.
+    const publishes = fake.received.filter((r) => r.service === 'sns').map((r) => new URLSearchParams(r.body));
+    expect(publishes.map((p) => p.get('Action'))).toEqual(['Publish', 'Publish']);
+    expect(publishes.every((p) => p.get('TopicArn') === TOPIC)).toBe(true);
+    expect(publishes.map((p) => p.get('Subject')).sort()).toEqual(['[INFO] app-alb: address set changed (+127.0.63.12, -127.0.63.11)', '[WARNING] app-alb: retired address dead (127.0.63.11)']);
+    const metrics = fake.received.filter((r) => r.service === 'cloudwatch').map((r) => JSON.parse(r.body) as { Namespace: string; MetricData: unknown[] });
+    expect(metrics).toHaveLength(2);
+    expect(metrics.every((m) => m.Namespace === 'ipdrift' && m.MetricData.length > 0)).toBe(true);
+    // State survived the cold start: it lives in DynamoDB.
+    expect((await new DynamoStore(local.doc, TABLE).load(['app-alb'])).get('app-alb')).toMatchObject({ version: 2 });
+  });
+});
