@@ -64,8 +64,11 @@ const TRANSITION_TEXT: Record<TransitionType, string> = {
 const MS_PER_MINUTE = 60_000;
 const MINUTES_PER_HOUR = 60;
 const ELLIPSIS = '...';
-const IPV4_RE = /\b(?:\d{1,3}\.){3}\d{1,3}\b/g;
-const IPV6_RE = /\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b/gi;
+/**
+ * An IPv4 or IPv6 address in a summary, with the "+"/"-" the address-set summary puts before it.
+ * Not part of a longer token; a ":port" or a sentence's final "." may follow.
+ */
+const ADDRESS_RE = /(?<![\w.:])[+-]?(?:(?:\d{1,3}\.){3}\d{1,3}(?![\w])(?!\.\d)|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])(?!\.\w))/gi;
 
 const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -91,9 +94,9 @@ export function noticeSubject(t: AlertTransition): string {
   return toSubject(`[${label}] ${t.target}: ${t.kind.replace(/-/g, ' ')}${detail}`);
 }
 
-/** Unique IP addresses in a text, in order of appearance. */
+/** Unique IP addresses in a text, in order of appearance, keeping a leading "+" (came) or "-" (left). */
 function addressesIn(text: string): string[] {
-  const found = [...(text.match(IPV4_RE) ?? []), ...(text.match(IPV6_RE) ?? []).filter((s) => s.includes('::') || s.split(':').length > 3)];
+  const found = (text.match(ADDRESS_RE) ?? []).filter((s) => s.includes('.') || s.includes('::') || s.split(':').length > 3);
   return [...new Set(found)];
 }
 

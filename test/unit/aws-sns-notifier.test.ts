@@ -79,6 +79,18 @@ describe('SnsNotifier', () => {
     expect(formatNotice(t).attributes.transition).toBe(type);
   });
 
+  it.each([
+    ['app-alb: addresses changed (+10.0.0.3; -10.0.0.1)', '(+10.0.0.3, -10.0.0.1)'],
+    ['web: fails (connection refused by 10.0.1.10:8080) at 2026-03-01T03:12:00.000Z', '(10.0.1.10)'],
+    ['db: writer at fd00:1:2::3, not 2001:db8::1.', '(fd00:1:2::3, 2001:db8::1)'],
+    ['web: slow (2100 ms, recent median 12 ms) at 03:12:00', ''],
+  ])('names the addresses of "%s" in the subject as "%s"', (summary, detail) => {
+    // Prepare / Act
+    const subject = noticeSubject({ ...opened, summary });
+    // Assess
+    expect(subject).toBe(`[CRITICAL] web: stale address confirmed${detail ? ` ${detail}` : ''}`);
+  });
+
   it('keeps the subject under 100 printable ASCII characters for a long, multi-line, non-ASCII summary', () => {
     // Prepare
     const addresses = Array.from({ length: 40 }, (_, i) => `10.0.${i}.1`);
