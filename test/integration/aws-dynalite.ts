@@ -2,8 +2,8 @@
  * Test helper: DynamoDB on loopback, for the DynamoStore tests, the handler end to end and the
  * bundle test. dynalite (in-process, random port) does the storage and evaluates condition
  * expressions; it has no TransactWriteItems, so a small front proxy adds one: it checks the
- * request as DynamoDB does (1-100 items, one operation per item), applies the operations in
- * order with their conditions, rolls back on the first failure and answers exactly as DynamoDB
+ * request as DynamoDB does (1-100 items, one operation per item), applies the conditional
+ * operations first, then the rest, rolls back on the first failure and answers exactly as DynamoDB
  * does (TransactionCanceledException with CancellationReasons), so the SDK parses a real error.
  * Transactions are serialised, which is all the atomicity these tests rely on.
  */
@@ -143,30 +143,53 @@ async function transact(db: DynamoDBClient, input: { TransactItems?: Op[] }): Pr
     ...(o.ExpressionAttributeNames ? { ExpressionAttributeNames: o.ExpressionAttributeNames } : {}),
     ...(o.ExpressionAttributeValues ? { ExpressionAttributeValues: o.ExpressionAttributeValues } : {}),
   });
-  for (const [i, o] of ops.entries()) {
-    try {
-      if (o.type === 'Put') await db.send(new PutItemCommand({ TableName: o.op.TableName, Item: o.op.Item!, ...conditions(o.op) }));
-      else await db.send(new DeleteItemCommand({ TableName: o.op.TableName, Key: o.key, ...conditions(o.op) }));
-    } catch (err) {
-      // Undo what was applied, newest first.
-      for (let j = i - 1; j >= 0; j--) {
+  // Conditional operations first, one by one, so a failed condition stops before the rest;
+  // then the unconditional ones all at once (they can only fail validation).
+  const apply = async (o: (typeof ops)[number]) => {
+    if (o.type === 'Put') await db.send(new PutItemCommand({ TableName: o.op.TableName, Item: o.op.Item!, ...conditions(o.op) }));
+    else await db.send(new DeleteItemCommand({ TableName: o.op.TableName, Key: o.key, ...conditions(o.op) }));
+  };
+  const applied = new Set<number>();
+  const undo = async () => {
+    await Promise.all(
+      [...applied].map(async (j) => {
         const prev = before[j];
         const u = ops[j]!;
         if (prev) await db.send(new PutItemCommand({ TableName: u.op.TableName, Item: prev }));
         else await db.send(new DeleteItemCommand({ TableName: u.op.TableName, Key: u.key }));
-      }
-      const name = (err as Error).name;
-      if (name !== 'ConditionalCheckFailedException') return { status: 400, body: { __type: `com.amazonaws.dynamodb.v20120810#${name}`, message: (err as Error).message } };
-      const reasons = ops.map((_, j) => (j === i ? { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' } : { Code: 'None' }));
-      return {
-        status: 400,
-        body: {
-          __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
-          Message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
-          CancellationReasons: reasons,
-        },
-      };
+      }),
+    );
+  };
+  const conditional = [...ops.keys()].filter((i) => ops[i]!.op.ConditionExpression);
+  const plain = [...ops.keys()].filter((i) => !ops[i]!.op.ConditionExpression);
+  let failed: { index: number; err: unknown } | undefined;
+  for (const i of conditional) {
+    try {
+      await apply(ops[i]!);
+      applied.add(i);
+    } catch (err) {
+      failed = { index: i, err };
+      break;
     }
+  }
+  if (!failed) {
+    const results = await Promise.allSettled(plain.map(async (i) => (await apply(ops[i]!), applied.add(i))));
+    const bad = results.findIndex((r) => r.status === 'rejected');
+    if (bad >= 0) failed = { index: plain[bad]!, err: (results[bad] as PromiseRejectedResult).reason };
+  }
+  if (failed) {
+    await undo();
+    const name = (failed.err as Error).name;
+    if (name !== 'ConditionalCheckFailedException') return { status: 400, body: { __type: `com.amazonaws.dynamodb.v20120810#${name}`, message: (failed.err as Error).message } };
+    const reasons = ops.map((_, j) => (j === failed.index ? { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' } : { Code: 'None' }));
+    return {
+      status: 400,
+      body: {
+        __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+        Message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
+        CancellationReasons: reasons,
+      },
+    };
   }
   return { status: 200, body: {} };
 }
