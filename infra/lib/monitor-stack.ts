@@ -3,7 +3,7 @@
  * minute, its DynamoDB state table, the on-call SNS topic (KMS), alarms and a dashboard.
  * Layout and contracts: shared/docs/design.md, "AWS deployment".
  */
-import { ArnFormat, CfnOutput, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -21,12 +21,13 @@ import type { Construct } from 'constructs';
 import { parseConfig, parseResolver } from '../../functions/core/config.ts';
 import type { Config, ConfigInput, TargetConfig } from '../../functions/core/config.ts';
 import { BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
-import { FINDINGS_PERIOD_MINUTES, METRIC_NAMESPACE, TARGET_ALARMS, TARGET_DIMENSION, TARGET_GRAPHS } from './target-metrics.ts';
+import { METRIC_NAMESPACE, TARGET_ALARMS, TARGET_DIMENSION, TARGET_GRAPHS } from './target-metrics.ts';
 
 /** Defaults of {@link MonitorStackProps}. */
 export const MONITOR_DEFAULTS = {
   memorySize: 256,
-  schedule: 'rate(1 minute)',
+  /** One check a minute: EventBridge `rate(1 minute)`. */
+  scheduleMinutes: 1,
   /** Under the one-minute schedule, so two checks never overlap. */
   functionTimeoutSeconds: 55,
   codePath: 'dist',
@@ -46,6 +47,18 @@ export const FUNCTION_SETTINGS = {
   maxEventAgeSeconds: 60,
   /** The Duration alarm fires at this fraction of the timeout: checks are about to be cut. */
   durationAlarmFraction: 0.8,
+} as const;
+
+/** Bounds and periods that follow from the check interval. */
+export const SCHEDULE_LIMITS = {
+  /** EventBridge's finest rate; metrics are standard resolution (whole minutes) too. */
+  minMinutes: 1,
+  /** Beyond an hour the dead man's switch (2 intervals) nears CloudWatch's one-day cap. */
+  maxMinutes: 60,
+  /** The function's own alarms look at no less than this (one bad minute is not a trend). */
+  functionAlarmMinMinutes: 5,
+  /** "Not running" means no invocation in this many intervals (and at least 5 minutes). */
+  notRunningIntervals: 2,
 } as const;
 
 /** The state table's key and TTL attribute names (design.md, "State"). */
@@ -76,6 +89,9 @@ export const TABLE_ACTIONS = [
   'dynamodb:PutItem',
   'dynamodb:Query',
 ] as const;
+
+/** Days KMS waits before deleting the topic key after the stack is deleted (7-30; cancellable). */
+export const TOPIC_KEY_PENDING_WINDOW_DAYS = 7 as const;
 
 /** What a publisher needs on the topic's key (SNS encrypts each message with a data key). */
 export const TOPIC_KEY_PUBLISHER_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'] as const;
@@ -132,8 +148,11 @@ export interface MonitorStackProps extends StackProps {
   readonly alarmSubscriptions?: AlarmSubscriptions;
   /** Default 256 MB. */
   readonly memorySize?: number;
-  /** EventBridge schedule expression; default `rate(1 minute)`. */
-  readonly schedule?: string;
+  /**
+   * Interval between checks, whole minutes from 1 to 60; default 1 minute (`rate(1 minute)`).
+   * A Duration, not a cron expression: the alarms' periods are derived from it.
+   */
+  readonly schedule?: Duration;
   /** Default 55 s (under the schedule's minute). */
   readonly functionTimeout?: Duration;
   /** Directory holding the esbuild output `monitor.mjs`; default `dist`. */
@@ -161,6 +180,8 @@ export class MonitorStack extends Stack {
   readonly alarms: ReadonlyMap<string, cloudwatch.Alarm>;
   /** Name prefix of every alarm; the topic policy admits alarms by this prefix. */
   readonly alarmNamePrefix: string;
+  /** Time between two checks (the schedule's rate). */
+  readonly checkInterval: Duration;
   /** The security group the function uses, when it runs in a VPC. */
   readonly securityGroup?: ec2.ISecurityGroup;
 
@@ -169,6 +190,9 @@ export class MonitorStack extends Stack {
     // Fail the synth, not the first check at 3 a.m., on a bad config.
     this.config = parseConfig(props.config, 'MonitorStack config');
     const timeout = props.functionTimeout ?? Duration.seconds(MONITOR_DEFAULTS.functionTimeoutSeconds);
+    const interval = props.schedule ?? Duration.minutes(MONITOR_DEFAULTS.scheduleMinutes);
+    checkSchedule(interval, timeout);
+    this.checkInterval = interval;
     this.alarmNamePrefix = `${this.stackName}-`;
 
     this.table = new dynamodb.Table(this, 'StateTable', {
@@ -185,6 +209,10 @@ export class MonitorStack extends Stack {
     this.topicKey = new kms.Key(this, 'TopicKey', {
       description: `ipdrift ${this.stackName}: encrypts the on-call SNS topic`,
       enableKeyRotation: true,
+      // SNS keeps no messages, so the key protects nothing once the topic is gone: delete it
+      // with the stack (after KMS's waiting period) rather than pay $1/month for an orphan.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(TOPIC_KEY_PENDING_WINDOW_DAYS),
     });
     // CloudWatch calls KMS itself when an alarm publishes to an encrypted topic; the
     // account-root statement does not cover service principals. No condition keys: the
@@ -272,11 +300,11 @@ export class MonitorStack extends Stack {
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: 'ipdrift: run one check',
-      schedule: events.Schedule.expression(props.schedule ?? MONITOR_DEFAULTS.schedule),
+      schedule: events.Schedule.rate(interval),
       targets: [new eventTargets.LambdaFunction(this.fn)],
     });
 
-    this.alarms = this.createAlarms(timeout);
+    this.alarms = this.createAlarms(timeout, interval);
     this.dashboard = this.createDashboard();
     this.acknowledgeNagFindings(props.vpc !== undefined);
 
@@ -361,7 +389,7 @@ export class MonitorStack extends Stack {
     return { vpc, subnets, securityGroup: sg };
   }
 
-  private createAlarms(timeout: Duration): Map<string, cloudwatch.Alarm> {
+  private createAlarms(timeout: Duration, interval: Duration): Map<string, cloudwatch.Alarm> {
     const alarms = new Map<string, cloudwatch.Alarm>();
     const action = new cwActions.SnsAction(this.topic);
     const add = (key: string, id: string, props: cloudwatch.AlarmProps): void => {
@@ -377,7 +405,7 @@ export class MonitorStack extends Stack {
         add(`${target.name}/${spec.metric}`, `Target${i}${spec.metric}Alarm`, {
           alarmName: `${this.alarmNamePrefix}${target.name}-${spec.metric}`,
           alarmDescription: `ipdrift ${target.type} "${target.name}": ${spec.meaning}. The SNS finding message carries the evidence and the advice.`,
-          metric: targetMetric(target, spec.metric, cloudwatch.Stats.MAXIMUM),
+          metric: targetMetric(target, spec.metric, cloudwatch.Stats.MAXIMUM, interval),
           threshold: spec.threshold(target),
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
           evaluationPeriods: spec.evaluationPeriods,
@@ -387,8 +415,10 @@ export class MonitorStack extends Stack {
       }
     });
 
-    const fnAlarmPeriod = Duration.minutes(5);
-    const fnAlarm = (metric: string, statistic: string) => this.fn.metric(metric, { statistic, period: fnAlarmPeriod });
+    const minutes = interval.toMinutes();
+    const fnAlarmPeriod = Duration.minutes(Math.max(SCHEDULE_LIMITS.functionAlarmMinMinutes, minutes));
+    const notRunningPeriod = Duration.minutes(Math.max(SCHEDULE_LIMITS.functionAlarmMinMinutes, SCHEDULE_LIMITS.notRunningIntervals * minutes));
+    const fnAlarm = (metric: string, statistic: string, period = fnAlarmPeriod) => this.fn.metric(metric, { statistic, period });
     // Errors/Throttles/Duration only have data when the function runs; "it does not run" is
     // the Invocations alarm's, so missing data is not a breach for these three.
     add('function/Errors', 'FunctionErrorsAlarm', {
@@ -423,8 +453,8 @@ export class MonitorStack extends Stack {
     // the dead man's switch, and no data at all is exactly the case it must catch.
     add('function/Invocations', 'FunctionNotRunningAlarm', {
       alarmName: `${this.alarmNamePrefix}monitor-NotRunning`,
-      alarmDescription: 'ipdrift monitor did not run for 5 minutes (schedule disabled or deleted, function deleted, or account-level throttling): nothing is being watched.',
-      metric: fnAlarm('Invocations', cloudwatch.Stats.SUM),
+      alarmDescription: `ipdrift monitor did not run for ${notRunningPeriod.toMinutes()} minutes (schedule disabled or deleted, function deleted, or account-level throttling): nothing is being watched.`,
+      metric: fnAlarm('Invocations', cloudwatch.Stats.SUM, notRunningPeriod),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -456,7 +486,7 @@ export class MonitorStack extends Stack {
         ...graphs.map((g) => new cloudwatch.GraphWidget({
           title: `${target.name}: ${g.title}`,
           width,
-          left: g.metrics.map((m) => targetMetric(target, m, cloudwatch.Stats.MAXIMUM)),
+          left: g.metrics.map((m) => targetMetric(target, m, cloudwatch.Stats.MAXIMUM, this.checkInterval)),
         })),
       );
     }
@@ -487,15 +517,27 @@ export class MonitorStack extends Stack {
   }
 }
 
-/** A per-target ipdrift metric at one-minute resolution (one datapoint per check). */
-function targetMetric(target: TargetConfig, metricName: string, statistic: string): cloudwatch.Metric {
+/** A per-target ipdrift metric with one period per check. */
+function targetMetric(target: TargetConfig, metricName: string, statistic: string, period: Duration): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRIC_NAMESPACE,
     metricName,
     dimensionsMap: { [TARGET_DIMENSION]: target.name },
     statistic,
-    period: Duration.minutes(FINDINGS_PERIOD_MINUTES),
+    period,
   });
+}
+
+/** Whole minutes within bounds, and a timeout under the interval so checks never overlap. */
+function checkSchedule(interval: Duration, timeout: Duration): void {
+  const seconds = interval.toSeconds();
+  const { minMinutes, maxMinutes } = SCHEDULE_LIMITS;
+  if (seconds % 60 !== 0 || seconds < minMinutes * 60 || seconds > maxMinutes * 60) {
+    throw new Error(`schedule: expected whole minutes from ${minMinutes} to ${maxMinutes}, got ${seconds} s`);
+  }
+  if (timeout.toSeconds() >= seconds) {
+    throw new Error(`functionTimeout (${timeout.toSeconds()} s) must be shorter than the schedule (${seconds} s): two checks would overlap`);
+  }
 }
 
 /** Egress the created security group allows: targets' ports, DNS to the resolvers, HTTPS. */

@@ -47,15 +47,12 @@ export interface TargetAlarmSpec {
   readonly appliesTo: readonly TargetType[];
   /** The threshold for a given target (Aurora's DNS lag takes the target's own setting). */
   readonly threshold: (target: TargetConfig) => number;
-  /** M of N one-minute periods (one period = one check). */
+  /** M of N periods; a period is the check interval, so one datapoint is one check. */
   readonly datapointsToAlarm: number;
   readonly evaluationPeriods: number;
   /** What it means, for the alarm description on-call reads. */
   readonly meaning: string;
 }
-
-/** Period of the findings alarms: the schedule's, so one datapoint is one check. */
-export const FINDINGS_PERIOD_MINUTES = 1 as const;
 
 /**
  * Findings alarms. Missing data is `notBreaching` for all of them: a target leaves no

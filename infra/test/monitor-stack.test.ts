@@ -157,6 +157,10 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
       s.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     });
 
+    it('deletes the key with the stack, after a 7-day waiting period (SNS keeps no messages)', () => {
+      s.template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete', Properties: Match.objectLike({ PendingWindowInDays: 7 }) });
+    });
+
     it('lets CloudWatch alarms use the key (Decrypt, GenerateDataKey*)', () => {
       s.template.hasResourceProperties('AWS::KMS::Key', {
         KeyPolicy: {
@@ -414,7 +418,7 @@ describe('MonitorStack with two Aurora clusters (one in another region), custom 
       config: TWO_CLUSTERS_CONFIG,
       functionTimeout: Duration.seconds(40),
       memorySize: 128,
-      schedule: 'rate(2 minutes)',
+      schedule: Duration.minutes(3),
       alarmSubscriptions: { httpsUrl: 'https://events.example.com/sns' },
     });
   });
@@ -432,10 +436,19 @@ describe('MonitorStack with two Aurora clusters (one in another region), custom 
     s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DnsLagSeconds', Dimensions: [{ Name: 'Target', Value: 'users-db' }], Threshold: 30 });
   });
 
-  it('applies the props: 128 MB, 40 s, rate(2 minutes), Duration alarm at 80% of 40 s', () => {
+  it('applies the props: 128 MB, 40 s, rate(3 minutes), Duration alarm at 80% of 40 s', () => {
     s.template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 128, Timeout: 40 });
-    s.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(2 minutes)' });
+    s.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(3 minutes)' });
     s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Duration', Threshold: 32_000 });
+  });
+
+  it('derives alarm periods from the interval: one check per findings period, "not running" after 2 intervals', () => {
+    // 3 of 3 one-check periods: with 1-minute periods and a check every 3 minutes, two of
+    // every three periods would be empty and ResolutionFailed could never alarm.
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ResolutionFailed', Period: 180, EvaluationPeriods: 3, DatapointsToAlarm: 3 });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DnsLagSeconds', Period: 180 });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocations', Period: 360, ComparisonOperator: 'LessThanThreshold' });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Period: 300 });
   });
 
   it('subscribes the HTTPS endpoint', () => {
@@ -526,6 +539,9 @@ describe('MonitorStack refuses bad input before synthesizing anything', () => {
     [{ alarmSubscriptions: { httpsUrl: 'http://plain.example.com' } }, /https:\/\//],
     [{ vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [] } }, /subnet/],
     [{ vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds], availabilityZones: ['eu-west-1a'] } }, /one per subnet/],
+    [{ schedule: Duration.seconds(90) }, /whole minutes/],
+    [{ schedule: Duration.hours(2) }, /whole minutes from 1 to 60/],
+    [{ functionTimeout: Duration.seconds(60) }, /shorter than the schedule/],
   ] as const)('%j', (props, message) => {
     expect(build(props as never)).toThrow(message);
   });
