@@ -64,6 +64,8 @@ const TRANSITION_TEXT: Record<TransitionType, string> = {
 const MS_PER_MINUTE = 60_000;
 const MINUTES_PER_HOUR = 60;
 const ELLIPSIS = '...';
+/** A subject is cut at a word boundary unless that would drop more than this share of the room. */
+const WORD_CUT_MIN_SHARE = 0.75;
 /**
  * An IPv4 or IPv6 address in a summary, with the "+"/"-" the address-set summary puts before it.
  * Not part of a longer token; a ":port" or a sentence's final "." may follow.
@@ -113,8 +115,7 @@ export function toSubject(text: string): string {
   const room = NOTICE_LIMITS.subjectMaxChars - ELLIPSIS.length;
   const cut = subject.slice(0, room);
   const space = cut.lastIndexOf(' ');
-  // Cut at a word boundary unless that throws away more than a quarter of the room.
-  return `${(space > room * 0.75 ? cut.slice(0, space) : cut).trimEnd()}${ELLIPSIS}`;
+  return `${(space > room * WORD_CUT_MIN_SHARE ? cut.slice(0, space) : cut).trimEnd()}${ELLIPSIS}`;
 }
 
 /** "12 min", "3 h 5 min". */
