@@ -48,11 +48,12 @@ export function evaluateAlerts(
   const transitions: AlertTransition[] = [];
   const present = new Map(findings.filter(isAlertable).map((f) => [f.key, f]));
 
+  // Events not yet delivered, by key; at most one per finding key, so an outage of the notifier
+  // cannot grow the state without bound (a newer event absorbs the older ones).
+  const pendingEvents = new Map<string, AlertState>();
   for (const [key, prev] of Object.entries(previous)) {
     if (prev.event) {
-      // An event not yet delivered: send it again.
-      alerts[key] = prev;
-      transitions.push(transition('event', prev, at, prev.finding));
+      pendingEvents.set(key, prev);
       continue;
     }
     const f = present.get(key);
@@ -77,7 +78,14 @@ export function evaluateAlerts(
 
   for (const f of present.values()) {
     const isEvent = EVENT_KINDS.has(f.kind);
-    const key = isEvent ? `${f.key}@${at}` : f.key;
+    const key = isEvent ? `${f.key}@event` : f.key;
+    const earlier = isEvent ? pendingEvents.get(key) : undefined;
+    if (earlier) {
+      const merged = (earlier.mergedEvents ?? 0) + 1;
+      const summary = `${f.summary} (+${merged} earlier undelivered)`;
+      pendingEvents.set(key, { ...earlier, lastSeenAt: at, summary, mergedEvents: merged, finding: { ...f, summary } });
+      continue;
+    }
     const alert: AlertState = {
       key,
       target: f.target,
@@ -91,8 +99,16 @@ export function evaluateAlerts(
       finding: f,
       ...(isEvent ? { event: true } : {}),
     };
+    if (isEvent) {
+      pendingEvents.set(key, alert);
+      continue;
+    }
     alerts[key] = alert;
-    transitions.push(transition(isEvent ? 'event' : 'opened', alert, at, f));
+    transitions.push(transition('opened', alert, at, f));
+  }
+  for (const [key, event] of pendingEvents) {
+    alerts[key] = event;
+    transitions.push(transition('event', event, at, event.finding));
   }
   return { alerts, transitions };
 }

@@ -66,7 +66,11 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
   }
 
   const current = currentOf(records);
-  const unhealthy = current.filter((r) => probes.get(r.address)?.ok === false);
+  // A probe the check's deadline stopped says nothing about the address: not a failure.
+  const unhealthy = current.filter((r) => {
+    const p = probes.get(r.address);
+    return p?.ok === false && p.error?.code !== 'aborted';
+  });
   if (unhealthy.length > 0) {
     findings.push(
       finding(name, 'current-address-unhealthy', `${name}: ${unhealthy.length} of ${current.length} current address(es) fail: ${unhealthy.map((r) => r.address).join(', ')}`, {
@@ -134,6 +138,15 @@ export function median(values: readonly number[]): number | undefined {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** Statuses a proxy answers when its upstream connection failed or timed out. */
+const GATEWAY_STATUSES: ReadonlySet<number> = new Set([500, 502, 503, 504]);
+
+/** True when a web tier's failure can come from its upstream: a gateway status or a stall. */
+function isGatewayFailure(web: WebTierObservation): boolean {
+  if (web.error?.code === 'timeout') return true;
+  return web.status !== undefined && GATEWAY_STATUSES.has(web.status);
+}
+
 /** Findings and metrics of one web tier: stale-address confirmed (echo) or suspected (correlation). */
 export function assessWebTier(input: WebTierInput): { findings: Finding[]; metrics: Metrics } {
   const { target, web, recentLatencies, upstream } = input;
@@ -162,7 +175,9 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
     const med = recentLatencies.length >= LIMITS.minLatencySamples ? median(recentLatencies) : undefined;
     const slowVsMedian = med !== undefined && web.latencyMs > DEFAULTS.slowFactor * med && web.latencyMs - med > DEFAULTS.slowMinExtraMs;
     const slow = web.ok && (web.latencyMs > target.timeoutMs || slowVsMedian);
-    const failing = !web.ok || slow;
+    // Only what a stale upstream cache produces: the tier's own gateway errors, a stall, or slowness.
+    // A refused or TLS-failing web tier is broken itself, whatever its upstream did.
+    const failing = slow || (!web.ok && isGatewayFailure(web));
     const upstreamHealthy = upstream.resolutionOk && current.length > 0 && current.every((r) => upstream.probes.get(r.address)?.ok === true);
     if (failing && upstreamHealthy && retired.length > 0) {
       staleSuspected = 1;

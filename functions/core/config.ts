@@ -2,7 +2,7 @@
  * The configuration contract (design.md): schema, defaults applied in one place, and
  * validation errors that name the path of what is wrong (`targets[1].port: ...`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isIP } from 'node:net';
 import { DEFAULTS } from './constants.ts';
 

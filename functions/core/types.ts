@@ -144,6 +144,8 @@ export interface AlertState {
   resolving?: boolean;
   /** One-off event (address-set-changed, writer-changed): deleted once delivered. */
   event?: boolean;
+  /** Earlier undelivered events of the same key folded into this one. */
+  mergedEvents?: number;
   summary: string;
   /** The latest finding, so a notice re-sent after a failed delivery still carries evidence and advice. */
   finding?: Finding;

@@ -59,6 +59,16 @@ describe('alerts', () => {
     expect(s2.alerts).toEqual({});
   });
 
+  it('folds events that pile up while the notifier is down into one per kind (bounded state)', () => {
+    // Prepare / Act: 50 address changes, none delivered.
+    let alerts: Record<string, AlertState> = {};
+    for (let i = 0; i < 50; i++) alerts = step(alerts, [{ ...changed, summary: `change ${i}` }], i, false).alerts;
+    const recovered = evaluateAlerts(alerts, [], at(51), POLICY);
+    // Assess
+    expect(Object.keys(alerts)).toHaveLength(1);
+    expect(recovered.transitions.map((t) => t.summary)).toEqual(['change 49 (+49 earlier undelivered)']);
+  });
+
   it('sends "opened" before "resolved" when the opening was never delivered', () => {
     const s1 = step({}, [stale], 0, false);
     const s2 = step(s1.alerts, [], 1, false);

@@ -55,6 +55,8 @@ describe('assessWebTier', () => {
     ['slow (over 3x median) while upstream healthy and retired', web({ latencyMs: 400 }), [10, 12, 11], retiredUp, ['stale-address-suspected']],
     ['slow but too few samples for a median', web({ latencyMs: 400 }), [10], retiredUp, []],
     ['over 3x median but only by jitter (< 250 ms more)', web({ latencyMs: 40 }), [10, 12, 11], retiredUp, []],
+    ['the web tier itself refuses: broken, not stale', web({ ok: false, error: { code: 'refused', message: 'refused' } }), [], retiredUp, ['current-address-unhealthy']],
+    ['the web tier answers 404: not a gateway failure', web({ ok: false, status: 404, error: { code: 'http-status', message: 'HTTP 404' } }), [], retiredUp, ['current-address-unhealthy']],
     ['fails while nothing retired: not stale', web({ ok: false, error: { code: 'refused', message: 'refused' } }), [], up([rec('10.0.0.2')], probes(ok('10.0.0.2'))), ['current-address-unhealthy']],
     ['fails while upstream unhealthy: not stale', web({ ok: false, error: { code: 'refused', message: 'refused' } }), [], up([rec('10.0.0.1', true), rec('10.0.0.2')], probes(ok('10.0.0.1'), fail('10.0.0.2'))), ['current-address-unhealthy']],
   ])('%s', (_name, obs, latencies, upstream, kinds) => {
