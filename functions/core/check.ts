@@ -4,6 +4,7 @@
  * may repeat a notice, never lose one).
  */
 import type { Resolver } from 'node:dns/promises';
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { LIMITS, STATE_SCHEMA_VERSION } from './constants.ts';
 import type { AuroraTarget, Config, ElbTarget, TargetConfig, WebTierTarget } from './config.ts';
@@ -64,6 +65,8 @@ interface Observed {
   records: AddressRecord[];
   probes: Map<string, ProbeResult>;
   web?: WebTierObservation;
+  /** The check's deadline stopped this target's lookup. */
+  resolutionCut?: boolean;
 }
 
 /** Runs one check of every target in `config`. Never throws for a target's failure; throws for store errors on load. */
@@ -72,6 +75,9 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   const startedAt = deps.clock.now();
   const errors: string[] = [];
   const deadline = AbortSignal.any([AbortSignal.timeout(deps.deadlineMs ?? config.deadlineMs), ...(deps.signal ? [deps.signal] : [])]);
+  // Every probe listens on the deadline (a 500-address answer: 500 listeners, each removed when
+  // its probe ends): not a leak, so no MaxListenersExceededWarning in the logs.
+  setMaxListeners(0, deadline);
   const newResolver = deps.newResolver ?? (() => createResolver(config.resolvers ? { resolvers: config.resolvers } : {}));
 
   // 1. State.
@@ -88,7 +94,9 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     config.targets.map(async (t) => {
       if (t.type === 'web-tier') return;
       const o = observed.get(t.name)!;
-      o.resolution = t.type === 'elb' ? await resolveElb(t.host, newResolver) : await resolveName(t.host, newResolver());
+      o.resolution = t.type === 'elb' ? await resolveElb(t.host, newResolver, deadline) : await resolveName(t.host, newResolver(), deadline);
+      // A lookup the deadline stopped proves nothing: the target's check is cut.
+      if (!o.resolution.ok && deadline.aborted) o.resolutionCut = true;
       if (o.resolution.ok) {
         o.diff = diffAddresses(o.previous.addresses, o.resolution, startedAt, t.retainRetiredMinutes);
         o.records = o.diff.addresses;
@@ -115,9 +123,13 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   const now = deps.clock.now();
   const reports: TargetReport[] = [];
   const work: { o: Observed; state: TargetState; findings: Finding[]; transitions: AlertTransition[]; changes: ChangeRecord[]; completed: boolean }[] = [];
+  // Cut by the deadline: a lookup, a probe or the web-tier GET was stopped; a web tier is judged
+  // against its upstream's probes, so it is cut when its upstream is. A cut target's alerts stay as they were.
+  const stopped = (o: Observed) => o.resolutionCut === true || o.web?.error?.code === 'aborted' || [...o.probes.values()].some((p) => p.error?.code === 'aborted');
+  const isCut = (o: Observed) => stopped(o) || (o.target.type === 'web-tier' && observed.has(o.target.upstream) && stopped(observed.get(o.target.upstream)!));
   for (const o of observed.values()) {
     const { findings, metrics } = assessTarget(o, observed);
-    const completed = !deadline.aborted || ![...o.probes.values()].some((p) => p.error?.code === 'aborted');
+    const completed = !deadline.aborted || !isCut(o);
     const state = nextState(o, now);
     let transitions: AlertTransition[] = [];
     if (completed) {

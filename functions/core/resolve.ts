@@ -60,15 +60,37 @@ export function createResolver(opts: ResolveOptions = {}): Resolver {
   return resolver;
 }
 
+/** The failure of a lookup the check's deadline stopped (in flight, or before it started). */
+function deadlineError(name: string): LookupError {
+  return new LookupError('timeout', name, `${name}: no answer before the check's deadline`);
+}
+
+/**
+ * Ties `resolver` to the check's deadline: queries in flight are cancelled when `signal` aborts
+ * (lookups then refuse to start, see {@link lookupAddresses}). Returns the unbinding.
+ */
+function bindDeadline(resolver: Resolver, signal: AbortSignal | undefined): () => void {
+  if (!signal) return () => undefined;
+  const cancel = () => resolver.cancel();
+  signal.addEventListener('abort', cancel, { once: true });
+  return () => signal.removeEventListener('abort', cancel);
+}
+
 function toLookupError(err: unknown, host: string): LookupError {
   const code = DNS_ERROR_CODES[(err as { code?: string })?.code ?? ''] ?? 'error';
   const detail = code === 'error' && err instanceof Error ? `: ${err.message}` : '';
   return new LookupError(code, host, `${host}: ${CODE_TEXT[code]}${detail}`, { cause: err });
 }
 
-/** A and AAAA of one name; NODATA on one family is normal, on both is a failure. */
-async function lookupAddresses(resolver: Resolver, name: string): Promise<ResolvedAddress[]> {
+/**
+ * A and AAAA of one name; NODATA on one family is normal, on both is a failure. Once `signal`
+ * has aborted no query starts, and an answer a cancel cut short is a deadline failure (never
+ * half an answer read as "these are all the addresses").
+ */
+async function lookupAddresses(resolver: Resolver, name: string, signal?: AbortSignal): Promise<ResolvedAddress[]> {
+  if (signal?.aborted) throw deadlineError(name);
   const [v4, v6] = await Promise.allSettled([resolver.resolve4(name, { ttl: true }), resolver.resolve6(name, { ttl: true })]);
+  if (signal?.aborted && (v4.status === 'rejected' || v6.status === 'rejected')) throw deadlineError(name);
   const out: ResolvedAddress[] = [];
   if (v4.status === 'fulfilled') out.push(...v4.value.map((r) => ({ address: r.address, family: 4 as const, ttl: r.ttl })));
   if (v6.status === 'fulfilled') out.push(...v6.value.map((r) => ({ address: r.address, family: 6 as const, ttl: r.ttl })));
@@ -79,10 +101,11 @@ async function lookupAddresses(resolver: Resolver, name: string): Promise<Resolv
 }
 
 /** Follows CNAMEs from `name`; returns the chain of targets (empty when `name` is not an alias). */
-export async function cnameChain(resolver: Resolver, name: string): Promise<string[]> {
+export async function cnameChain(resolver: Resolver, name: string, signal?: AbortSignal): Promise<string[]> {
   const chain: string[] = [];
   let current = name;
   for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
+    if (signal?.aborted) break;
     let next: string[];
     try {
       next = await resolver.resolveCname(current);
@@ -110,15 +133,19 @@ export function compareAddresses(a: ResolvedAddress, b: ResolvedAddress): number
 
 /**
  * Resolves a plain name (Aurora endpoints, anything that is not an ELB): one lookup with its
- * CNAME chain. Never throws: failures come back as `{ ok: false, code }`.
+ * CNAME chain. Never throws: failures come back as `{ ok: false, code }`. `signal` (the check's
+ * deadline) cancels the lookup: code 'timeout'.
  */
-export async function resolveName(host: string, resolver: Resolver): Promise<Resolution> {
+export async function resolveName(host: string, resolver: Resolver, signal?: AbortSignal): Promise<Resolution> {
   const start = performance.now();
+  const unbind = bindDeadline(resolver, signal);
   try {
-    const [addresses, cname] = await Promise.all([lookupAddresses(resolver, host), cnameChain(resolver, host)]);
+    const [addresses, cname] = await Promise.all([lookupAddresses(resolver, host, signal), cnameChain(resolver, host, signal)]);
     return { ok: true, host, queried: host, addresses: addresses.sort(compareAddresses), cname, complete: true, lookups: 1, durationMs: Math.round(performance.now() - start) };
   } catch (err) {
     return failed(host, err, start);
+  } finally {
+    unbind();
   }
 }
 
@@ -130,32 +157,41 @@ function failed(host: string, err: unknown, start: number): Resolution {
 /**
  * Resolves an ELB name: `all.<host>` first; the plain name when `all.` has no answer. A plain
  * answer with 8 or more addresses may be capped, so it is the union of several lookups and
- * marked incomplete (the diff then retires an address only after repeated absence).
+ * marked incomplete (the diff then retires an address only after repeated absence). `signal`
+ * (the check's deadline) cancels every lookup, and no fallback starts after it: code 'timeout'.
  */
-export async function resolveElb(host: string, newResolver: () => Resolver): Promise<Resolution> {
+export async function resolveElb(host: string, newResolver: () => Resolver, signal?: AbortSignal): Promise<Resolution> {
   const start = performance.now();
   const bare = host.replace(/\.$/, '');
   const allName = `all.${bare}`;
+  const unbinds: (() => void)[] = [];
+  const bound = () => {
+    const r = newResolver();
+    unbinds.push(bindDeadline(r, signal));
+    return r;
+  };
   try {
-    const resolver = newResolver();
-    const all = await lookupAddresses(resolver, allName).catch((err: unknown) => {
+    const resolver = bound();
+    const all = await lookupAddresses(resolver, allName, signal).catch((err: unknown) => {
       const e = err instanceof LookupError ? err : toLookupError(err, allName);
       // Only "no such answer" means "fall back"; a timeout or SERVFAIL says the resolver is unwell,
       // but the plain name may still answer, so try it as well.
       return e;
     });
     if (Array.isArray(all)) {
-      const cname = await cnameChain(resolver, allName);
+      const cname = await cnameChain(resolver, allName, signal);
       return ok(allName, all, cname, true, 1);
     }
-    const [first, cname] = await Promise.all([lookupAddresses(resolver, bare), cnameChain(resolver, bare)]);
+    const [first, cname] = await Promise.all([lookupAddresses(resolver, bare, signal), cnameChain(resolver, bare, signal)]);
     if (first.length < LIMITS.elbAnswerCap) return ok(bare, first, cname, true, 2);
     const more = await Promise.all(
-      Array.from({ length: LIMITS.incompleteLookups - 1 }, () => lookupAddresses(newResolver(), bare)),
+      Array.from({ length: LIMITS.incompleteLookups - 1 }, () => lookupAddresses(bound(), bare, signal)),
     );
     return ok(bare, union([first, ...more]), cname, false, 1 + LIMITS.incompleteLookups);
   } catch (err) {
     return failed(host, err, start);
+  } finally {
+    for (const unbind of unbinds) unbind();
   }
 
   function ok(queried: string, addresses: ResolvedAddress[], cname: string[], complete: boolean, lookups: number): ResolutionOk {
