@@ -12,11 +12,14 @@ import { createResolver, resolveElb, resolveName } from './resolve.ts';
 import { currentOf, diffAddresses } from './diff.ts';
 import type { AddressDiff } from './diff.ts';
 import { assessElb, assessWebTier } from './assess.ts';
+import { assessAurora } from './aurora/assess.ts';
+import type { AuroraState, WriterObservation } from './aurora/assess.ts';
+import { WriterLookupError } from './aurora/errors.ts';
 import { evaluateAlerts, markDelivered } from './alerts.ts';
 import { runProbe } from './probe/run.ts';
 import { probeUrl, parseEcho } from './probe/web.ts';
 import type { ProbeSpec } from './probe/types.ts';
-import type { EngineLogger, MetricsSink, Notifier, Store } from './ports.ts';
+import type { EngineLogger, MetricsSink, Notifier, Store, WriterLookup } from './ports.ts';
 import { VersionConflictError } from './ports.ts';
 import type { CheckReport, TargetReport } from './report.ts';
 import type { AddressRecord, AlertTransition, ChangeRecord, Clock, Finding, ProbeResult, Resolution, TargetState, WebTierObservation } from './types.ts';
@@ -36,6 +39,8 @@ export interface CheckDeps {
   insecureTls?: boolean;
   /** Resolver factory (tests); defaults to a fresh resolver on the config's resolvers. */
   newResolver?: () => Resolver;
+  /** Aurora writer truth (RDS API, or the lab's). Absent: no writer-changed, no dns-lag. */
+  writerLookup?: WriterLookup;
 }
 
 /** Attempts at saving one target when another writer saved first. */
@@ -51,9 +56,24 @@ function elbSpec(t: ElbTarget, insecureTls: boolean | undefined): ProbeSpec {
   return { protocol: t.probe.protocol, host: t.host, port: t.port, path: t.probe.path, maxBodyBytes: LIMITS.maxBodyBytes, ...(t.probe.expectStatus ? { expectStatus: t.probe.expectStatus } : {}), ...(insecureTls ? { insecureTls } : {}) };
 }
 
-/** Probe spec for an Aurora endpoint: a plain TCP connect until the database probes exist. */
+/** Probe spec for an Aurora endpoint: the engine's own greeting (MySQL) or SSLRequest (PostgreSQL). */
 function auroraSpec(t: AuroraTarget): ProbeSpec {
-  return { protocol: 'tcp', host: t.host, port: t.port, path: '/', maxBodyBytes: LIMITS.maxBodyBytes };
+  return { protocol: t.engine, host: t.host, port: t.port, path: '/', maxBodyBytes: LIMITS.maxBodyBytes };
+}
+
+/** The reader endpoint's lookup and the API's writer of an Aurora target; a lookup failure is data, not a throw. */
+async function observeAurora(t: AuroraTarget, lookup: WriterLookup | undefined, newResolver: () => Resolver): Promise<{ reader?: Resolution; api?: WriterObservation }> {
+  const api = async (): Promise<WriterObservation | undefined> => {
+    if (!lookup) return undefined;
+    try {
+      const w = await lookup.writer(t.clusterIdentifier, t.region);
+      return { ok: true, writer: w.writer, members: w.members };
+    } catch (err) {
+      return { ok: false, code: err instanceof WriterLookupError ? err.code : 'error', message: errorText(err) };
+    }
+  };
+  const [reader, writer] = await Promise.all([t.readerHost ? resolveName(t.readerHost, newResolver()) : undefined, api()]);
+  return { ...(reader ? { reader } : {}), ...(writer ? { api: writer } : {}) };
 }
 
 /** Per-target observation gathered during the check. */
@@ -67,6 +87,10 @@ interface Observed {
   web?: WebTierObservation;
   /** The check's deadline stopped this target's lookup. */
   resolutionCut?: boolean;
+  /** Aurora: the reader endpoint, the API's writer, and the writer state this check concluded. */
+  reader?: Resolution;
+  api?: WriterObservation;
+  aurora?: AuroraState;
 }
 
 /** Runs one check of every target in `config`. Never throws for a target's failure; throws for store errors on load. */
@@ -94,9 +118,15 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     config.targets.map(async (t) => {
       if (t.type === 'web-tier') return;
       const o = observed.get(t.name)!;
+      const aurora = t.type === 'aurora' ? observeAurora(t, deps.writerLookup, newResolver) : undefined;
       o.resolution = t.type === 'elb' ? await resolveElb(t.host, newResolver, deadline) : await resolveName(t.host, newResolver(), deadline);
       // A lookup the deadline stopped proves nothing: the target's check is cut.
       if (!o.resolution.ok && deadline.aborted) o.resolutionCut = true;
+      if (aurora) Object.assign(o, await aurora);
+      if (o.api?.ok === false) {
+        errors.push(`writer lookup ${t.name}: ${o.api.message}`);
+        deps.logger?.warn('writer lookup failed; no writer-changed or dns-lag this check', { target: t.name, code: o.api.code, error: o.api.message });
+      }
       if (o.resolution.ok) {
         o.diff = diffAddresses(o.previous.addresses, o.resolution, startedAt, t.retainRetiredMinutes);
         o.records = o.diff.addresses;
@@ -128,7 +158,8 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   const stopped = (o: Observed) => o.resolutionCut === true || o.web?.error?.code === 'aborted' || [...o.probes.values()].some((p) => p.error?.code === 'aborted');
   const isCut = (o: Observed) => stopped(o) || (o.target.type === 'web-tier' && observed.has(o.target.upstream) && stopped(observed.get(o.target.upstream)!));
   for (const o of observed.values()) {
-    const { findings, metrics } = assessTarget(o, observed);
+    const { findings, metrics, aurora } = assessTarget(o, observed, now);
+    if (aurora) o.aurora = aurora;
     const completed = !deadline.aborted || !isCut(o);
     const state = nextState(o, now);
     let transitions: AlertTransition[] = [];
@@ -249,7 +280,7 @@ async function observeWebTier(t: WebTierTarget, signal: AbortSignal, insecureTls
   return obs;
 }
 
-function assessTarget(o: Observed, all: ReadonlyMap<string, Observed>) {
+function assessTarget(o: Observed, all: ReadonlyMap<string, Observed>, now: Date): { findings: Finding[]; metrics: TargetReport['metrics']; aurora?: AuroraState } {
   const t = o.target;
   if (t.type === 'web-tier') {
     const up = all.get(t.upstream)!;
@@ -260,7 +291,11 @@ function assessTarget(o: Observed, all: ReadonlyMap<string, Observed>) {
       upstream: { records: up.records, probes: up.probes, resolutionOk: up.resolution?.ok === true },
     });
   }
-  return assessElb({ target: t, resolution: o.resolution!, ...(o.diff && o.previous.version > 0 ? { diff: o.diff } : {}), records: o.records, probes: o.probes });
+  const diff = o.diff && o.previous.version > 0 ? { diff: o.diff } : {};
+  if (t.type === 'aurora') {
+    return assessAurora({ target: t, resolution: o.resolution!, ...diff, records: o.records, probes: o.probes, now, ...(o.reader ? { reader: o.reader } : {}), ...(o.previous.aurora ? { previous: o.previous.aurora } : {}), ...(o.api ? { api: o.api } : {}) });
+  }
+  return assessElb({ target: t, resolution: o.resolution!, ...diff, records: o.records, probes: o.probes });
 }
 
 /** The target's next state (alerts filled in by the caller). */
@@ -276,6 +311,7 @@ function nextState(o: Observed, now: Date): TargetState {
   });
   const state: TargetState = { ...o.previous, addresses, alerts: o.previous.alerts };
   if (o.web?.ok) state.latencies = [...(o.previous.latencies ?? []), o.web.latencyMs].slice(-LIMITS.latencySamples);
+  if (o.aurora) state.aurora = o.aurora;
   return state;
 }
 
@@ -311,7 +347,8 @@ function changeRecords(o: Observed, findings: Finding[], now: Date): ChangeRecor
     });
   }
   for (const f of findings) {
-    if (f.severity === 'info' || o.previous.alerts[f.key]) continue;
+    // A writer change is info, but exactly what `ipdrift history` is for.
+    if ((f.severity === 'info' && f.kind !== 'writer-changed') || o.previous.alerts[f.key]) continue;
     out.push({ at, target: f.target, kind: f.kind, summary: f.summary });
   }
   return out;

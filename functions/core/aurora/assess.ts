@@ -1,0 +1,119 @@
+/**
+ * Findings of an Aurora target (pure): the address findings an ELB gets (the cluster endpoint's
+ * address moves on every failover), plus the writer as the RDS API and as DNS name it:
+ * `writer-changed` (info event) when the API names another writer than last check, `dns-lag`
+ * (warning) when the cluster endpoint has named another instance than the API's writer for
+ * longer than `dnsLagWarnSeconds`, and the `DnsLagSeconds` metric (0 when they agree).
+ *
+ * With a check every minute, the lag is counted from the first check that saw the mismatch:
+ * a lower bound. The failover watcher measures it to the quarter second.
+ */
+import type { AuroraTarget } from '../config.ts';
+import type { AddressDiff } from '../diff.ts';
+import { assessElb, finding } from '../assess.ts';
+import type { ClusterMember } from '../ports.ts';
+import type { MetricName } from '../report.ts';
+import type { AddressRecord, Finding, ProbeResult, Resolution, TargetState } from '../types.ts';
+import { dnsWriterOf } from './cname.ts';
+
+/** What the state remembers about an Aurora target's writer. */
+export type AuroraState = NonNullable<TargetState['aurora']>;
+
+/** The writer lookup of this check: its answer, or why there is none. */
+export type WriterObservation = { ok: true; writer: string; members: ClusterMember[] } | { ok: false; code: string; message: string };
+
+/** Everything assessAurora looks at. */
+export interface AuroraInput {
+  target: Pick<AuroraTarget, 'name' | 'host' | 'port' | 'clusterIdentifier' | 'dnsLagWarnSeconds'>;
+  resolution: Resolution;
+  /** The reader endpoint's lookup, when `readerHost` is configured (evidence only). */
+  reader?: Resolution;
+  /** Undefined when the lookup failed or on the target's first check. */
+  diff?: AddressDiff;
+  records: readonly AddressRecord[];
+  probes: ReadonlyMap<string, ProbeResult>;
+  previous?: AuroraState;
+  /** Undefined when no writer lookup is configured: no API truth, no dns-lag. */
+  api?: WriterObservation;
+  now: Date;
+}
+
+const MS_PER_SECOND = 1000;
+/** Lags are reported to a tenth of a second. */
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** For Aurora the retired address is the old writer: answering means cached clients write to a reader. */
+const AURORA_ADVICE: Partial<Record<Finding['kind'], string>> = {
+  'retired-address-answering':
+    'The old writer still answers, most likely as a reader: clients that cached it get read-only errors on writes. Make clients re-resolve (JVM networkaddress.cache.ttl at most 5 s) or use a failover-aware driver (AWS Advanced JDBC Wrapper).',
+  'retired-address-dead':
+    'The old writer no longer answers: clients that cached it fail until they resolve again. Make clients re-resolve (JVM networkaddress.cache.ttl at most 5 s) or use a failover-aware driver (AWS Advanced JDBC Wrapper).',
+};
+
+/** The reader endpoint's chain and instance, for evidence. */
+function readerEvidence(r: Resolution | undefined) {
+  if (!r) return undefined;
+  if (!r.ok) return { host: r.host, error: r.message };
+  return { host: r.host, instance: dnsWriterOf(r.cname), chain: r.cname, addresses: r.addresses.map((a) => a.address) };
+}
+
+/** Findings, metrics and the next writer state of one Aurora target. */
+export function assessAurora(input: AuroraInput): { findings: Finding[]; metrics: Partial<Record<MetricName, number>>; aurora: AuroraState } {
+  const { target, resolution, api, now } = input;
+  const name = target.name;
+  const base = assessElb({ target, resolution, ...(input.diff ? { diff: input.diff } : {}), records: input.records, probes: input.probes });
+  const findings = base.findings.map((f) => (AURORA_ADVICE[f.kind] ? { ...f, advice: AURORA_ADVICE[f.kind]! } : f));
+  const metrics: Partial<Record<MetricName, number>> = { ...base.metrics };
+  const previous = input.previous ?? {};
+  const next: AuroraState = { ...previous };
+
+  const dnsWriter = resolution.ok ? dnsWriterOf(resolution.cname) : undefined;
+  if (dnsWriter !== undefined) next.dnsWriter = dnsWriter;
+  if (!api?.ok) return { findings, metrics, aurora: next };
+
+  const members = api.members.map((m) => `${m.id}${m.isWriter ? ' (writer)' : ''}`);
+  const reader = readerEvidence(input.reader);
+  if (previous.apiWriter !== undefined && previous.apiWriter !== api.writer) {
+    next.writerChangedAt = now.toISOString();
+    const dnsState = dnsWriter === undefined ? 'DNS writer unknown' : dnsWriter === api.writer ? 'DNS already follows' : `DNS still names ${dnsWriter}`;
+    findings.push(
+      finding(name, 'writer-changed', `${name}: writer moved ${previous.apiWriter} -> ${api.writer} (${dnsState})`, {
+        cluster: target.clusterIdentifier,
+        from: previous.apiWriter,
+        to: api.writer,
+        dnsWriter,
+        members,
+        ...(reader ? { readerEndpoint: reader } : {}),
+      }),
+    );
+  }
+  next.apiWriter = api.writer;
+  if (dnsWriter === undefined) return { findings, metrics, aurora: next };
+
+  if (dnsWriter === api.writer) {
+    delete next.mismatchSince;
+    metrics.DnsLagSeconds = 0;
+    return { findings, metrics, aurora: next };
+  }
+  const since = previous.mismatchSince ?? now.toISOString();
+  next.mismatchSince = since;
+  const lagSeconds = round1(Math.max(0, now.getTime() - Date.parse(since)) / MS_PER_SECOND);
+  metrics.DnsLagSeconds = lagSeconds;
+  if (lagSeconds > target.dnsLagWarnSeconds) {
+    findings.push(
+      finding(name, 'dns-lag', `${name}: ${target.host} still names ${dnsWriter}; the writer is ${api.writer} (for ${lagSeconds} s at least)`, {
+        host: target.host,
+        dnsWriter,
+        apiWriter: api.writer,
+        mismatchSince: since,
+        lagSeconds,
+        warnAfterSeconds: target.dnsLagWarnSeconds,
+        chain: resolution.ok ? resolution.cname : [],
+        addresses: resolution.ok ? resolution.addresses.map((a) => a.address) : [],
+        members,
+        ...(reader ? { readerEndpoint: reader } : {}),
+      }),
+    );
+  }
+  return { findings, metrics, aurora: next };
+}
