@@ -229,10 +229,11 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   await Promise.all(
     work.map(async (w) => {
       let state = applyDeliveries(w.state, delivered, deliveredAt);
+      let changes = w.changes;
       let expected = w.o.previous.version;
       for (let attempt = 1; ; attempt++) {
         try {
-          await deps.store.save({ ...state, version: expected + 1, updatedAt: now.toISOString() }, expected, attempt === 1 ? w.changes : []);
+          await deps.store.save({ ...state, version: expected + 1, updatedAt: now.toISOString() }, expected, changes);
           return;
         } catch (err) {
           if (!(err instanceof VersionConflictError) || attempt >= SAVE_ATTEMPTS) {
@@ -241,7 +242,10 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
             return;
           }
           const fresh = (await deps.store.load([w.o.target.name])).get(w.o.target.name) ?? emptyState(w.o.target.name);
-          state = applyDeliveries(reapply(w.o, fresh, w.findings, now, w.completed), delivered, deliveredAt);
+          // A conflict wrote nothing: re-apply this check, history included, on what the other writer saved.
+          const redo = reapply(w.o, fresh, w.findings, now, w.completed);
+          state = applyDeliveries(redo.state, delivered, deliveredAt);
+          changes = redo.changes;
           expected = fresh.version;
         }
       }
@@ -316,14 +320,17 @@ function nextState(o: Observed, now: Date): TargetState {
 }
 
 /** Re-applies this check to a state another writer saved meanwhile. */
-function reapply(o: Observed, fresh: TargetState, findings: Finding[], now: Date, completed: boolean): TargetState {
-  const redo: Observed = { ...o, previous: fresh, records: fresh.addresses.map((a) => ({ ...a })) };
+function reapply(o: Observed, fresh: TargetState, findings: Finding[], now: Date, completed: boolean): { state: TargetState; changes: ChangeRecord[] } {
+  const { diff: _stale, ...rest } = o;
+  const redo: Observed = { ...rest, previous: fresh, records: fresh.addresses.map((a) => ({ ...a })) };
   if (o.resolution?.ok && o.target.type !== 'web-tier') {
-    redo.records = diffAddresses(fresh.addresses, o.resolution, now, o.target.retainRetiredMinutes).addresses;
+    redo.diff = diffAddresses(fresh.addresses, o.resolution, now, o.target.retainRetiredMinutes);
+    redo.records = redo.diff.addresses;
   }
   const state = nextState(redo, now);
   if (completed) state.alerts = evaluateAlerts(fresh.alerts, findings, now, o.target).alerts;
-  return state;
+  // The change records too, against the fresh state: dropping them lost this check's address changes from the history.
+  return { state, changes: changeRecords(redo, findings, now) };
 }
 
 function applyDeliveries(state: TargetState, delivered: readonly AlertTransition[], at: Date): TargetState {

@@ -1,10 +1,12 @@
 /**
  * Local state: one JSON file per target under a directory (default `.ipdrift/`), written
  * atomically (temp file + rename), with a schema version. A corrupt or foreign file is reported
- * with its path and never overwritten.
+ * with its path and never overwritten. A save holds `<target>.json.lock` (created exclusively)
+ * from the version check to the rename, so two processes saving at once cannot both win.
  */
-import { mkdir, readFile, rename, writeFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, writeFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { LIMITS, STATE_SCHEMA_VERSION } from '../core/constants.ts';
 import type { Store } from '../core/ports.ts';
@@ -13,6 +15,14 @@ import type { ChangeRecord, TargetState } from '../core/types.ts';
 
 /** Largest state file read; anything bigger is not ours (state is bounded far below this). */
 export const MAX_STATE_FILE_BYTES = 8 * 1024 * 1024;
+
+/** The save lock: how often and how long a save waits for another writer, and when a lock is abandoned. */
+export const FILE_LOCK = {
+  retryMs: 5,
+  waitMs: 2000,
+  /** A lock older than this was left by a writer that died; a save takes it over. */
+  staleMs: 30_000,
+} as const;
 
 interface StateFile {
   schemaVersion: typeof STATE_SCHEMA_VERSION;
@@ -61,6 +71,40 @@ export class FileStore implements Store {
   }
 
   async save(state: TargetState, expectedVersion: number, changes: readonly ChangeRecord[]): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await this.locked(state.target, expectedVersion, () => this.saveLocked(state, expectedVersion, changes));
+  }
+
+  /**
+   * Runs `fn` holding the target's lock file. Another writer's lock is waited for, up to
+   * FILE_LOCK.waitMs (then: VersionConflictError, so the caller re-reads and retries).
+   */
+  private async locked(target: string, expectedVersion: number, fn: () => Promise<void>): Promise<void> {
+    const lock = `${this.pathOf(target)}.lock`;
+    const giveUpAt = Date.now() + FILE_LOCK.waitMs;
+    for (;;) {
+      try {
+        await (await open(lock, 'wx', 0o600)).close();
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateError(`cannot create the lock file: ${(err as Error).message}`, lock, { cause: err });
+        const held = await stat(lock).catch(() => undefined);
+        if (held && Date.now() - held.mtimeMs > FILE_LOCK.staleMs) {
+          await unlink(lock).catch(() => undefined);
+          continue;
+        }
+        if (Date.now() >= giveUpAt) throw new VersionConflictError(target, expectedVersion);
+        await sleep(FILE_LOCK.retryMs);
+      }
+    }
+    try {
+      await fn();
+    } finally {
+      await unlink(lock).catch(() => undefined);
+    }
+  }
+
+  private async saveLocked(state: TargetState, expectedVersion: number, changes: readonly ChangeRecord[]): Promise<void> {
     const current = await this.read(state.target);
     const version = current?.state.version ?? 0;
     if (version !== expectedVersion) throw new VersionConflictError(state.target, expectedVersion);
@@ -69,7 +113,6 @@ export class FileStore implements Store {
       state: { ...state, version: expectedVersion + 1 },
       changes: [...(current?.changes ?? []), ...changes].slice(-LIMITS.maxChangesKept),
     };
-    await mkdir(this.dir, { recursive: true });
     const tmp = `${this.pathOf(state.target)}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await writeFile(tmp, `${JSON.stringify(file, null, 1)}\n`, { mode: 0o600 });
