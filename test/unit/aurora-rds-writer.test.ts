@@ -72,8 +72,7 @@ describe('RdsWriterLookup', () => {
     // Assess
     await expect(lookup).rejects.toBeInstanceOf(type);
     await expect(lookup).rejects.toMatchObject({ code, clusterIdentifier: 'nope' });
-    const caught = await lookup.catch((e: unknown) => e as Error);
-    expect(caught.cause).toBe(err);
+    await expect(lookup).rejects.toMatchObject({ cause: err });
   });
 
   it('the real SDK fault class maps too', async () => {
