@@ -535,14 +535,14 @@ describe('MonitorStack refuses bad input before synthesizing anything', () => {
   });
 
   it.each([
-    [{ alarmSubscriptions: { email: 'not-an-address' } }, /alarm email/],
-    [{ alarmSubscriptions: { httpsUrl: 'http://plain.example.com' } }, /https:\/\//],
-    [{ vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [] } }, /subnet/],
-    [{ vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds], availabilityZones: ['eu-west-1a'] } }, /one per subnet/],
-    [{ schedule: Duration.seconds(90) }, /whole minutes/],
-    [{ schedule: Duration.hours(2) }, /whole minutes from 1 to 60/],
-    [{ functionTimeout: Duration.seconds(60) }, /shorter than the schedule/],
-  ] as const)('%j', (props, message) => {
+    ['an email that is not one', { alarmSubscriptions: { email: 'not-an-address' } }, /alarm email/],
+    ['a plain-http subscription URL', { alarmSubscriptions: { httpsUrl: 'http://plain.example.com' } }, /https:\/\//],
+    ['a VPC without subnets', { vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [] } }, /subnet/],
+    ['fewer AZs than subnets', { vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds], availabilityZones: ['eu-west-1a'] } }, /one per subnet/],
+    ['a schedule of 90 s', { schedule: Duration.seconds(90) }, /whole minutes/],
+    ['a schedule of 2 hours', { schedule: Duration.hours(2) }, /whole minutes from 1 to 60/],
+    ['a timeout as long as the schedule', { functionTimeout: Duration.seconds(60) }, /shorter than the schedule/],
+  ] as const)('%s', (_label, props, message) => {
     expect(build(props as never)).toThrow(message);
   });
 });
