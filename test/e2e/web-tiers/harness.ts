@@ -4,6 +4,8 @@
  * scenarios may run at once: each has its own network, mount and PID namespace.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ScenarioResult, ScenarioSpec, ServerId } from './layout.ts';
 import { TIMING, specId } from './layout.ts';
@@ -24,8 +26,13 @@ const UNSHARE_ARGS = ['--mount', '--net', '--pid', '--fork', '--mount-proc', '--
 const TRIAL_TIMEOUT_MS = 10_000;
 /** The parent kills a runner this long after its own deadline should have ended it. */
 const PARENT_GRACE_MS = 10_000;
-/** Scenarios run at once by default: each is mostly waiting, but the machine has 2 cores. */
-export const DEFAULT_CONCURRENCY = 3;
+/** Upper bound on scenarios at once (each starts node, a server, four nodes and a DNS server). */
+const MAX_CONCURRENCY = 8;
+/**
+ * Scenarios run at once: each is mostly waiting, but the machine has 2 cores. Override with
+ * `WEB_TIERS_CONCURRENCY` (1-8), e.g. 1 on a loaded machine.
+ */
+export const DEFAULT_CONCURRENCY = Math.min(MAX_CONCURRENCY, Math.max(1, Number(process.env.WEB_TIERS_CONCURRENCY) || 3));
 
 let namespaceReason: string | undefined | null = null;
 
@@ -54,11 +61,26 @@ function failed(spec: ScenarioSpec, error: string, started: number): ScenarioRes
   return { spec, ok: false, error, baseline: [], checks: [], traffic: { baseline: none, drain: none, after: none }, durationMs: Date.now() - started };
 }
 
-/** Runs one scenario in fresh namespaces. Never throws: a runner failure comes back as `ok: false`. */
-export function runInNamespace(spec: ScenarioSpec, opts: { onLog?: (line: string) => void } = {}): Promise<ScenarioResult> {
+/** Prefix of the scenarios' temp dirs (tests look for leftovers by it). */
+export const TEMP_PREFIX = 'ipdrift-web-tiers-';
+
+/**
+ * Runs one scenario in fresh namespaces, in a temp dir removed afterwards whatever happened.
+ * Never throws: a runner failure comes back as `ok: false`.
+ */
+export async function runInNamespace(spec: ScenarioSpec, opts: { onLog?: (line: string) => void } = {}): Promise<ScenarioResult> {
+  const dir = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${spec.server}-`));
+  try {
+    return await runRunner(spec, dir, opts.onLog);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function runRunner(spec: ScenarioSpec, dir: string, onLog: ((line: string) => void) | undefined): Promise<ScenarioResult> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(findBinary(['unshare']) ?? 'unshare', [...UNSHARE_ARGS, '--', process.execPath, '--import', 'tsx', RUNNER, JSON.stringify(spec)], {
+    const child = spawn(findBinary(['unshare']) ?? 'unshare', [...UNSHARE_ARGS, '--', process.execPath, '--import', 'tsx', RUNNER, JSON.stringify(spec), dir], {
       cwd: PROJECT_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -67,8 +89,9 @@ export function runInNamespace(spec: ScenarioSpec, opts: { onLog?: (line: string
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => {
       stderr += c;
-      if (opts.onLog) for (const line of c.split('\n').filter(Boolean)) opts.onLog(line);
+      if (onLog) for (const line of c.split('\n').filter(Boolean)) onLog(line);
     });
+    // SIGKILL: unshare ignores SIGTERM while it waits; killed, it takes the runner (--kill-child) with it.
     const timer = setTimeout(() => child.kill('SIGKILL'), TIMING.runnerDeadlineMs + PARENT_GRACE_MS);
     child.on('error', (err) => {
       clearTimeout(timer);

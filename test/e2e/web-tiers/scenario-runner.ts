@@ -1,12 +1,11 @@
 /**
  * Entry point of one scenario, run by harness.ts as
- * `unshare -m -n -p -f --mount-proc --kill-child -- node --import tsx scenario-runner.ts '<spec json>'`.
+ * `unshare -m -n -p -f --mount-proc --kill-child -- node --import tsx scenario-runner.ts '<spec json>' <temp dir>`.
  * It is PID 1 of its namespaces: when it exits, the kernel ends every process left in them and
  * the network namespace and bind mounts go away. Prints exactly one JSON line (ScenarioResult).
+ * The temp dir (server config, logs, pid files) belongs to the caller, who removes it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import type { ScenarioResult, ScenarioSpec } from './layout.ts';
 import { CONFIG_KINDS, SCENARIOS, SERVERS, TIMING, specId } from './layout.ts';
 import { runScenario } from './scenario.ts';
@@ -35,27 +34,27 @@ try {
   process.exit(EXIT.bad);
 }
 
-const dir = mkdtempSync(join(tmpdir(), `ipdrift-web-tiers-${spec.server}-`));
+const dir = process.argv[3] ?? '';
+if (!dir || !statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+  process.stderr.write(`expected an existing temp dir as the second argument, got "${dir}"\n`);
+  process.exit(EXIT.bad);
+}
 const log = (msg: string) => process.stderr.write(`[${specId(spec)}] ${msg}\n`);
-const cleanup = () => rmSync(dir, { recursive: true, force: true });
 
 // PID 1 ignores signals it has no handler for: exit on them, the kernel then reaps the rest.
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.on(sig, () => {
     log(`${sig}: exiting`);
-    cleanup();
     process.exit(EXIT.aborted);
   });
 }
 const deadline = setTimeout(() => {
   log(`deadline of ${TIMING.runnerDeadlineMs} ms reached: exiting`);
-  cleanup();
   process.exit(EXIT.aborted);
 }, TIMING.runnerDeadlineMs);
 deadline.unref();
 
 const result: ScenarioResult = await runScenario(spec, dir, log);
-cleanup();
 process.stdout.write(`${JSON.stringify(result)}\n`);
 // Exit at once: the namespace (and anything a server left behind) ends with this process.
 process.exit(0);

@@ -8,6 +8,7 @@
  * missing server is a failure.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { afterAll, describe, expect as globalExpect, it } from 'vitest';
 import type { ExpectStatic } from 'vitest';
 import { detectServer } from '../../../functions/core/advice.ts';
@@ -16,7 +17,7 @@ import type { FindingKind } from '../../../functions/core/types.ts';
 import { LAB_NODE_SERVER_HEADER } from '../../../lab/nodes.ts';
 import type { CheckSample, ScenarioResult, ScenarioSpec } from './layout.ts';
 import { CONFIG_KINDS, SCENARIOS, SERVERS, STALE_KINDS, TARGETS, TIMING, specId } from './layout.ts';
-import { DEFAULT_CONCURRENCY, limiter, runInNamespace, serverMissing } from './harness.ts';
+import { DEFAULT_CONCURRENCY, TEMP_PREFIX, limiter, runInNamespace, serverMissing } from './harness.ts';
 import { adviceServer, describeTraffic, kindsOf, staleKinds, verdictOf } from './report.ts';
 import { SERVER_DEFS } from './servers.ts';
 
@@ -122,7 +123,7 @@ function leftovers(): string[] {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmd.includes('ipdrift-web-tiers-') || cmd.includes('scenario-runner.ts')) out.push(`${pid}: ${cmd}`);
+      if (cmd.includes(TEMP_PREFIX) || cmd.includes('scenario-runner.ts')) out.push(`${pid}: ${cmd}`);
     } catch {
       // the process ended while we looked
     }
@@ -168,4 +169,5 @@ afterAll(() => {
   // Assess: the namespaces took their bind mounts and processes with them.
   globalExpect(readFileSync('/etc/resolv.conf', 'utf8')).toBe(resolvConfBefore);
   globalExpect(leftovers()).toEqual([]);
+  globalExpect(readdirSync(tmpdir()).filter((n) => n.startsWith(TEMP_PREFIX))).toEqual([]);
 });
