@@ -21,6 +21,7 @@ import { probeUrl, parseEcho } from './probe/web.ts';
 import type { ProbeSpec } from './probe/types.ts';
 import type { EngineLogger, MetricsSink, Notifier, Store, WriterLookup } from './ports.ts';
 import { VersionConflictError } from './ports.ts';
+import { checkTargetState } from './state.ts';
 import type { CheckReport, TargetReport } from './report.ts';
 import type { AddressRecord, AlertTransition, ChangeRecord, Clock, Finding, ProbeResult, Resolution, TargetState, WebTierObservation } from './types.ts';
 
@@ -106,6 +107,8 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
 
   // 1. State.
   const loaded = await deps.store.load(config.targets.map((t) => t.name));
+  // Persisted state is input too: a damaged one stops the check before anything is probed or saved.
+  for (const [name, state] of loaded) if (state !== undefined) checkTargetState(state, name, `state of target "${name}"`);
   const observed = new Map<string, Observed>(
     config.targets.map((t) => {
       const previous = loaded.get(t.name) ?? emptyState(t.name);

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { LIMITS, STATE_SCHEMA_VERSION } from '../core/constants.ts';
 import type { Store } from '../core/ports.ts';
 import { StateError, VersionConflictError } from '../core/ports.ts';
+import { checkTargetState } from '../core/state.ts';
 import type { ChangeRecord, TargetState } from '../core/types.ts';
 
 /** Largest state file read; anything bigger is not ours (state is bounded far below this). */
@@ -62,7 +63,10 @@ export class FileStore implements Store {
       throw new StateError(`not an ipdrift state file of schema version ${STATE_SCHEMA_VERSION}; left untouched`, path);
     }
     if (file.state.target !== target) throw new StateError(`state file belongs to target "${String(file.state.target)}", not "${target}"; left untouched`, path);
-    return { schemaVersion: STATE_SCHEMA_VERSION, state: { ...file.state, alerts: file.state.alerts ?? {} }, changes: Array.isArray(file.changes) ? file.changes : [] };
+    // The envelope is ours; its content must be too, field by field (a damaged file is never saved back).
+    const state = checkTargetState({ ...file.state, alerts: file.state.alerts ?? {} }, target, path);
+    if (file.changes !== undefined && !Array.isArray(file.changes)) throw new StateError('corrupt state (left untouched): changes: expected an array', path);
+    return { schemaVersion: STATE_SCHEMA_VERSION, state, changes: file.changes ?? [] };
   }
 
   async load(targets: readonly string[]): Promise<Map<string, TargetState | undefined>> {
