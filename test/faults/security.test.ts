@@ -1,0 +1,265 @@
+/**
+ * Security: an address AWS handed to someone else must be called out (critical), whoever
+ * answers there must not steer the probes (no redirects followed, bodies capped), and nothing
+ * secret may reach a notice or a log line. TLS listeners use self-signed certificates made here.
+ */
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Server as TlsServer } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCheck } from '../../functions/core/check.ts';
+import type { CheckDeps } from '../../functions/core/check.ts';
+import { ConfigError, parseConfig } from '../../functions/core/config.ts';
+import type { Config } from '../../functions/core/config.ts';
+import { formatNotice } from '../../functions/core/notice.ts';
+import type { EngineLogger } from '../../functions/core/ports.ts';
+import { MemoryStore } from '../../functions/local/memory-store.ts';
+import { formatFindings } from '../../functions/local/console.ts';
+import { LabDnsServer } from '../../lab/dns-server.ts';
+import { Loopback, selfSignedCert } from '../integration/probe-servers.ts';
+import type { TestCert } from '../integration/probe-servers.ts';
+import { FAULT_BLOCKS, ManualClock, MS_PER_MINUTE, RecordingNotifier, config, credentialsIn, labResolvers, listenSamePort, loopbackAddress, targetReport } from './harness.ts';
+import type { SamePortServers } from './harness.ts';
+
+const BLOCK = FAULT_BLOCKS.security;
+const DNS_HOST = loopbackAddress(BLOCK, 1);
+const OLD = loopbackAddress(BLOCK, 11);
+const NEW = loopbackAddress(BLOCK, 12);
+const REDIRECTOR = loopbackAddress(BLOCK, 21);
+const ELSEWHERE = loopbackAddress(BLOCK, 22);
+const WEB = loopbackAddress(BLOCK, 23);
+const SVC_NAME = 'svc.security.elb.test';
+const INTRUDER_NAME = 'intruder.example';
+const DNS_TIMEOUT_MS = 500;
+const PROBE_TIMEOUT_MS = 1000;
+const APP_SERVER = 'svc-app/1.4';
+const OTHER_SERVER = 'other-tenant/9.9';
+/** A body far over the probe's cap (LIMITS.maxBodyBytes = 64 KB). */
+const BIG_BODY_BYTES = 8 * 1024 * 1024;
+
+describe('security', () => {
+  const lo = new Loopback();
+  let dns: LabDnsServer;
+  let svcCert: TestCert;
+  let intruderCert: TestCert;
+  const resolver = () => labResolvers(dns.address, DNS_TIMEOUT_MS);
+
+  beforeAll(async () => {
+    dns = await LabDnsServer.start({ host: DNS_HOST });
+    [svcCert, intruderCert] = await Promise.all([selfSignedCert(SVC_NAME), selfSignedCert(INTRUDER_NAME)]);
+  });
+  afterAll(async () => {
+    await lo.close();
+    await dns.stop();
+  });
+
+  /** An ELB target on SVC_NAME over `protocol` at `port`. */
+  const svc = (name: string, protocol: 'tls' | 'https' | 'http', port: number): Config =>
+    config({ targets: [{ name, type: 'elb', host: SVC_NAME, port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol, path: '/health' } }] });
+
+  describe('retired-address-reassigned is critical', () => {
+    it.each(['tls', 'https'] as const)('%s: a retired address now presents a certificate for another name', async (protocol) => {
+      // Prepare: OLD and NEW serve SVC_NAME's certificate on one port (self-signed: insecureTls, names still checked).
+      const ok: RequestListener = (_req, res) => res.writeHead(200, { server: APP_SERVER }).end('ok');
+      const make = () => (protocol === 'tls' ? createTlsServer(svcCert, (s) => s.end()) : createHttpsServer(svcCert, ok));
+      const servers: SamePortServers = await listenSamePort([OLD, NEW], () => {
+        const s = make();
+        s.on('tlsClientError', () => undefined);
+        return s;
+      });
+      try {
+        const cfg = svc(`reassigned-${protocol}`, protocol, servers.port);
+        const store = new MemoryStore();
+        const clock = new ManualClock();
+        const notifier = new RecordingNotifier();
+        const deps: CheckDeps = { store, notifier, clock, newResolver: resolver(), insecureTls: true };
+        dns.setA(SVC_NAME, [OLD]);
+        const first = await runCheck(cfg, deps);
+        expect(first.findings).toEqual([]);
+        // Act: the name moves to NEW; OLD is handed to someone else and presents their certificate.
+        dns.setA(SVC_NAME, [NEW]);
+        (servers.servers[0] as TlsServer | HttpsServer).setSecureContext(intruderCert);
+        clock.advance(MS_PER_MINUTE);
+        const second = await runCheck(cfg, deps);
+        // Assess: critical, with the certificate as evidence; the current address (right name) is fine.
+        const f = second.findings.find((x) => x.kind === 'retired-address-reassigned');
+        expect(f?.severity).toBe('critical');
+        expect(f?.evidence).toMatchObject({ addresses: [{ address: OLD, certificate: { nameMatches: false, altNames: [INTRUDER_NAME] } }] });
+        expect(second.findings.some((x) => x.kind === 'current-address-unhealthy')).toBe(false);
+        const opened = notifier.delivered.find((t) => t.type === 'opened' && t.kind === 'retired-address-reassigned');
+        expect(opened?.severity).toBe('critical');
+        const notice = formatNotice(opened!);
+        expect(notice.subject).toMatch(/^\[CRITICAL\] reassigned-/);
+        expect(notice.attributes).toMatchObject({ severity: 'critical', kind: 'retired-address-reassigned' });
+        expect(notice.body).toContain(INTRUDER_NAME);
+      } finally {
+        await servers.close();
+      }
+    });
+
+    it('http: a retired address still answering as itself is info; answering as another service is critical', async () => {
+      // Prepare: OLD's Server header is what the test says; NEW is the app.
+      let oldServer = APP_SERVER;
+      const servers = await listenSamePort([OLD, NEW], (host) =>
+        createHttpServer((_req: IncomingMessage, res: ServerResponse) => res.writeHead(200, { server: host === OLD ? oldServer : APP_SERVER }).end('ok')),
+      );
+      try {
+        const cfg = svc('reassigned-http', 'http', servers.port);
+        const store = new MemoryStore();
+        const clock = new ManualClock();
+        const notifier = new RecordingNotifier();
+        const deps: CheckDeps = { store, notifier, clock, newResolver: resolver() };
+        dns.setA(SVC_NAME, [OLD]);
+        await runCheck(cfg, deps);
+        // Act: the name moves; OLD first still answers as the app, then as another service.
+        dns.setA(SVC_NAME, [NEW]);
+        clock.advance(MS_PER_MINUTE);
+        const same = await runCheck(cfg, deps);
+        oldServer = OTHER_SERVER;
+        clock.advance(MS_PER_MINUTE);
+        const other = await runCheck(cfg, deps);
+        // Assess
+        expect(same.findings.map((f) => `${f.kind}:${f.severity}`).sort()).toEqual(['address-set-changed:info', 'retired-address-answering:info']);
+        const f = other.findings.find((x) => x.kind === 'retired-address-reassigned');
+        expect(f?.severity).toBe('critical');
+        expect(f?.evidence).toMatchObject({ addresses: [{ address: OLD, expectedIdentity: `http:${APP_SERVER}`, seenIdentity: `http:${OTHER_SERVER}` }] });
+        expect(notifier.delivered.filter((t) => t.type === 'opened').map((t) => `${t.kind}:${t.severity}`)).toEqual(['retired-address-reassigned:critical']);
+      } finally {
+        await servers.close();
+      }
+    });
+  });
+
+  it('no probe follows a redirect to another host (ELB address probe and web-tier GET)', async () => {
+    // Prepare: a counting server elsewhere, and two servers that redirect there.
+    let elsewhereHits = 0;
+    const elsewherePort = await lo.http((_req, res) => {
+      elsewhereHits++;
+      res.end('elsewhere');
+    }, ELSEWHERE);
+    const redirect: RequestListener = (_req, res) => res.writeHead(302, { location: `http://${ELSEWHERE}:${elsewherePort}/health` }).end();
+    const elbPort = await lo.http(redirect, REDIRECTOR);
+    const webPort = await lo.http(redirect, WEB);
+    dns.setA('redirect.security.elb.test', [REDIRECTOR]);
+    const cfg = config({
+      targets: [
+        { name: 'redir', type: 'elb', host: 'redirect.security.elb.test', port: elbPort, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } },
+        { name: 'redir-web', type: 'web-tier', url: `http://${WEB}:${webPort}/health`, upstream: 'redir', echo: { path: '/whoami' }, timeoutMs: PROBE_TIMEOUT_MS },
+      ],
+    });
+    // Act
+    const report = await runCheck(cfg, { store: new MemoryStore(), notifier: new RecordingNotifier(), clock: new ManualClock(), newResolver: resolver() });
+    // Assess: the 302 is just a status; nobody went elsewhere.
+    expect(targetReport(report, 'redir').probes).toMatchObject([{ address: REDIRECTOR, ok: true, status: 302 }]);
+    expect(targetReport(report, 'redir-web').web).toMatchObject({ ok: true, status: 302 });
+    expect(elsewhereHits).toBe(0);
+  });
+
+  it('web-tier bodies are read with a cap: an 8 MB page and an endless echo end the check quickly', async () => {
+    // Prepare
+    const big = Buffer.alloc(BIG_BODY_BYTES, 'z');
+    const port = await lo.http((req, res) => {
+      if (req.url === '/whoami') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const drip = () => {
+          if (!res.destroyed && res.write(Buffer.alloc(16 * 1024, 'w'))) setImmediate(drip);
+          else if (!res.destroyed) res.once('drain', drip);
+        };
+        res.once('close', () => res.removeAllListeners('drain'));
+        return drip();
+      }
+      res.writeHead(200, { 'content-length': big.length }).end(big);
+    }, WEB);
+    dns.setA('capped.security.elb.test', [REDIRECTOR]);
+    const cfg = config({
+      targets: [
+        { name: 'up', type: 'elb', host: 'capped.security.elb.test', port: 1, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'tcp', path: '/' } },
+        { name: 'capped-web', type: 'web-tier', url: `http://${WEB}:${port}/index`, upstream: 'up', echo: { path: '/whoami' }, timeoutMs: PROBE_TIMEOUT_MS },
+      ],
+    });
+    // Act
+    const report = await runCheck(cfg, { store: new MemoryStore(), notifier: new RecordingNotifier(), clock: new ManualClock(), newResolver: resolver() });
+    // Assess: the page is fine (truncated read), the echo is "no address", and both ended well within the timeout.
+    const web = targetReport(report, 'capped-web').web!;
+    expect(web).toMatchObject({ ok: true, status: 200 });
+    expect(web.latencyMs).toBeLessThan(PROBE_TIMEOUT_MS);
+    expect(web.echo).toMatchObject({ ok: false });
+    expect(JSON.stringify(report).length).toBeLessThan(BIG_BODY_BYTES / 100);
+  });
+
+  describe('no secrets in logs, notices or reports', () => {
+    const HARMLESS_URL_DATA = 'build=2024.06&lang=en';
+
+    it('a config carrying a secret is refused, and the error does not repeat it', () => {
+      // Prepare
+      const secret = 'hunter2-d0nt-l0g-me';
+      const inputs = [
+        { url: `http://web.example.com/status?token=${secret}`, where: 'targets[1].url' },
+        { url: `http://web.example.com/status/AKIAIOSFODNN7EXAMPLE?x=${secret}`, where: 'targets[1].url' },
+        { url: `http://user:${secret}@web.example.com/status`, where: 'targets[1].url' },
+      ];
+      for (const { url, where } of inputs) {
+        // Act
+        let error: unknown;
+        try {
+          parseConfig({ targets: [{ name: 'app', type: 'elb', host: 'app.example.com', port: 80 }, { name: 'web', type: 'web-tier', url, upstream: 'app' }] });
+        } catch (err) {
+          error = err;
+        }
+        // Assess
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).issues.every((i) => i.startsWith(`${where}: `))).toBe(true);
+        expect((error as ConfigError).message).not.toContain(secret);
+        expect((error as ConfigError).message).not.toContain('AKIA');
+      }
+    });
+
+    it('checks of a config whose URLs carry harmless data produce notices, logs and reports without credential-looking strings', async () => {
+      // Prepare: an ELB whose only node refuses, then moves; a web tier answering 502 at a URL with query data.
+      const closedPort = await lo.closedPort(OLD);
+      const webPort = await lo.http((_req, res) => res.writeHead(502, { server: 'nginx/1.25' }).end('bad gateway'), WEB);
+      dns.setA('logs.security.elb.test', [OLD]);
+      const cfg = config({
+        targets: [
+          { name: 'app', type: 'elb', host: 'logs.security.elb.test', port: closedPort, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health/check?shard=7&region=eu-west-1' } },
+          { name: 'web', type: 'web-tier', url: `http://${WEB}:${webPort}/status?${HARMLESS_URL_DATA}`, upstream: 'app', echo: { path: '/whoami?format=text' }, timeoutMs: PROBE_TIMEOUT_MS },
+        ],
+      });
+      const lines: string[] = [];
+      const logger: EngineLogger = {
+        info: (m, e) => lines.push(JSON.stringify({ level: 'info', m, e })),
+        warn: (m, e) => lines.push(JSON.stringify({ level: 'warn', m, e })),
+        error: (m, e) => lines.push(JSON.stringify({ level: 'error', m, e })),
+      };
+      let failFirst = true;
+      const notifier = new RecordingNotifier(() => {
+        const fail = failFirst;
+        failFirst = false;
+        return fail;
+      });
+      const clock = new ManualClock();
+      const deps: CheckDeps = { store: new MemoryStore(), notifier, clock, logger, newResolver: resolver() };
+      // Act: two checks; the address moves in between; one notice fails (logged).
+      const first = await runCheck(cfg, deps);
+      dns.setA('logs.security.elb.test', [NEW]);
+      clock.advance(MS_PER_MINUTE);
+      const second = await runCheck(cfg, deps);
+      // Assess: everything a person or a log pipeline sees.
+      const notices = notifier.delivered.map(formatNotice);
+      const text = [
+        ...notices.flatMap((n) => [n.subject, n.body, JSON.stringify(n.attributes)]),
+        ...lines,
+        JSON.stringify(first),
+        JSON.stringify(second),
+        formatFindings([...first.findings, ...second.findings], false),
+      ].join('\n');
+      expect(notices.length).toBeGreaterThanOrEqual(3);
+      expect(lines.length).toBeGreaterThan(0);
+      expect(text).toContain(HARMLESS_URL_DATA); // the URL's data did flow through...
+      expect(credentialsIn(text)).toEqual([]); // ...and nothing credential-like did
+    });
+  });
+});
