@@ -131,7 +131,7 @@ export interface ScenarioResult {
   configTest?: string;
   /** Whether the target config carried the `server` hint. */
   serverHint?: ServerId;
-  /** The old nodes' mode change, ms after the DNS change (absent for `drain`). */
+  /** When the old nodes began to refuse or swallow, ms after the DNS change (absent for `drain`). */
   oldNodesChangedAtMs?: number;
   baseline: CheckSample[];
   /** The one check inside the TTL after the change (see TIMING.earlyCheckMs). */
@@ -139,9 +139,9 @@ export interface ScenarioResult {
   /** Counted checks after the change. */
   checks: CheckSample[];
   /**
-   * Client requests: `baseline` started before the DNS change; `drain` started after it and ended
-   * before the old nodes changed mode (for `drain`: before TIMING.drainMs); `after` ended later
-   * (a request stalled by the change counts here even if it started before).
+   * Client requests: `baseline` started before the DNS change; `after` started once the old nodes
+   * began to change mode (for `drain`: at TIMING.drainMs), or was in flight then and stalled;
+   * `drain` is the rest after the DNS change.
    */
   traffic: { baseline: TrafficSummary; drain: TrafficSummary; after: TrafficSummary };
   /** Tail of the server's error log, for the reader of a failure. */

@@ -37,6 +37,8 @@ export interface Detection {
   afterDnsMs: number;
   /** End of that check, ms after the old nodes started refusing or swallowing (refuse, swallow). */
   afterFailureMs?: number;
+  /** How long that check took (a stalled tier costs ipdrift its web probe timeout). */
+  checkMs: number;
 }
 
 /** What one scenario amounts to. */
@@ -71,6 +73,7 @@ export function verdictOf(r: ScenarioResult): Verdict {
             kind: staleKinds(hit).join('+'),
             check: first + 1,
             afterDnsMs: hit.endMs,
+            checkMs: hit.endMs - hit.startMs,
             ...(r.oldNodesChangedAtMs !== undefined ? { afterFailureMs: hit.endMs - r.oldNodesChangedAtMs } : {}),
           },
         }
@@ -160,9 +163,9 @@ export interface Figures {
   scenarios: number;
   failedToRun: string[];
   /** Stale configurations: detection per scenario kind (ms after the DNS change; after the failure for refuse/swallow). */
-  detection: Record<string, { n: number; minMs: number; maxMs: number; checks: number[] }>;
-  /** Stale configurations that were never flagged, with what their clients got. */
-  missed: string[];
+  detection: Record<string, { n: number; ms: number[]; checkMs: number[]; checks: number[] }>;
+  /** Stale configurations never flagged: how often, and what their clients got the last time. */
+  missed: Record<string, { n: number; clients: string }>;
   /** Fresh configurations: counted checks that flagged them (false positives) of all counted checks. */
   freshFalsePositives: number;
   freshChecks: number;
@@ -173,7 +176,7 @@ export interface Figures {
 
 /** Aggregates results (pass every run's results together). */
 export function figuresOf(results: readonly ScenarioResult[], runs = 1): Figures {
-  const f: Figures = { runs, scenarios: results.length, failedToRun: [], detection: {}, missed: [], freshFalsePositives: 0, freshChecks: 0, freshEarlyFlagged: 0, freshScenarios: 0 };
+  const f: Figures = { runs, scenarios: results.length, failedToRun: [], detection: {}, missed: {}, freshFalsePositives: 0, freshChecks: 0, freshEarlyFlagged: 0, freshScenarios: 0 };
   for (const r of results) {
     if (!r.ok) {
       f.failedToRun.push(`${specId(r.spec)}: ${r.error ?? 'unknown'}`);
@@ -188,36 +191,46 @@ export function figuresOf(results: readonly ScenarioResult[], runs = 1): Figures
       continue;
     }
     if (!v.detection) {
-      f.missed.push(`${specId(r.spec)} (clients: ${describeTraffic(r.traffic.after)})`);
+      const m = (f.missed[specId(r.spec)] ??= { n: 0, clients: '' });
+      m.n++;
+      m.clients = describeTraffic(r.traffic.after);
       continue;
     }
-    const key = `${r.spec.server}/${r.spec.scenario}`;
-    const ms = v.detection.afterFailureMs ?? v.detection.afterDnsMs;
-    const d = (f.detection[key] ??= { n: 0, minMs: Number.POSITIVE_INFINITY, maxMs: 0, checks: [] });
+    const d = (f.detection[`${r.spec.server}/${r.spec.scenario}`] ??= { n: 0, ms: [], checkMs: [], checks: [] });
     d.n++;
-    d.minMs = Math.min(d.minMs, ms);
-    d.maxMs = Math.max(d.maxMs, ms);
+    d.ms.push(v.detection.afterFailureMs ?? v.detection.afterDnsMs);
+    d.checkMs.push(v.detection.checkMs);
     d.checks.push(v.detection.check);
   }
   return f;
 }
 
+/** `15 ms` under a second, `1.8 s` from there. */
+const duration = (ms: number) => (ms < MS_PER_S ? `${Math.round(ms)} ms` : seconds(ms));
+
+/** `1.8 s`, or `1.8 s – 2.0 s` over several runs. */
+function range(values: readonly number[], format: (ms: number) => string = seconds): string {
+  const lo = format(Math.min(...values));
+  const hi = format(Math.max(...values));
+  return lo === hi ? lo : `${lo} – ${hi}`;
+}
+
 /** The figures as Markdown. */
 export function figuresMarkdown(f: Figures): string {
   const rows = Object.entries(f.detection).map(([key, d]) => {
-    const range = d.minMs === d.maxMs ? seconds(d.minMs) : `${seconds(d.minMs)}–${seconds(d.maxMs)}`;
     const from = key.endsWith('/drain') ? 'after the DNS change' : 'after the old nodes failed';
-    return `| ${key} | ${range} ${from} | ${[...new Set(d.checks)].sort().join(', ')} | ${d.n} |`;
+    return `| ${key} | ${range(d.ms)} ${from} | ${range(d.checkMs, duration)} | ${[...new Set(d.checks)].sort().join(', ')} | ${d.n} |`;
   });
+  const missed = Object.entries(f.missed).map(([id, m]) => `${id} ×${m.n} (clients: ${m.clients})`);
   return [
-    `Figures over ${f.runs} run(s), ${f.scenarios} scenario runs${f.failedToRun.length ? `; did not run: ${f.failedToRun.length}` : ''}:`,
+    `Figures over ${f.runs} run(s), ${f.scenarios} scenario runs${f.failedToRun.length ? `; did not run: ${f.failedToRun.join('; ')}` : ''}:`,
     '',
     `- False positives on fresh tiers (counted checks): **${f.freshFalsePositives} of ${f.freshChecks}** checks.`,
     `- Fresh tiers flagged by the check inside the TTL: ${f.freshEarlyFlagged} of ${f.freshScenarios} scenario runs.`,
-    `- Stale tiers never flagged: ${f.missed.length ? f.missed.join(', ') : 'none'}.`,
+    `- Stale tiers never flagged: ${missed.length ? missed.join(', ') : 'none'}.`,
     '',
-    '| stale config / scenario | detection (end of the flagging check) | checks needed | runs |',
-    '| --- | --- | --- | --- |',
+    '| stale config / scenario | detection (end of the flagging check) | the flagging check took | checks needed | runs |',
+    '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
   ].join('\n');

@@ -177,9 +177,9 @@ export async function runScenario(spec: ScenarioSpec, dir: string, log: (msg: st
     const oldModeChange = (async () => {
       if (spec.scenario === 'drain') return;
       await sleep(TIMING.drainMs - (performance.now() - t0));
-      await Promise.all(oldNodes.map((n) => n.setMode(spec.scenario === 'refuse' ? 'refuse' : 'swallow')));
       result.oldNodesChangedAtMs = Math.round(performance.now() - t0);
-      log(`old nodes: ${spec.scenario} at +${result.oldNodesChangedAtMs} ms`);
+      await Promise.all(oldNodes.map((n) => n.setMode(spec.scenario === 'refuse' ? 'refuse' : 'swallow')));
+      log(`old nodes: ${spec.scenario} from +${result.oldNodesChangedAtMs} ms`);
     })();
     await sleep(TIMING.earlyCheckMs);
     result.early = await check();
@@ -195,12 +195,14 @@ export async function runScenario(spec: ScenarioSpec, dir: string, log: (msg: st
       if (pause > 0 && !settled(result.checks)) await sleep(pause);
     }
     await traffic.stop();
+    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${def.label} exited during the scenario: ${server.output().slice(-500)}`);
     const changeAt = t0 + (result.oldNodesChangedAtMs ?? TIMING.drainMs);
-    const ended = (c: ClientSample) => c.at + c.ms;
+    // A request stalled by the change belongs to "after" even if it started before.
+    const after = (c: ClientSample) => c.at >= changeAt || (c.at + c.ms > changeAt && c.ms > TIMING.stallMs);
     result.traffic = {
       baseline: traffic.summary((c) => c.at < t0, NS.oldNodes, NS.newNodes),
-      drain: traffic.summary((c) => c.at >= t0 && ended(c) <= changeAt, NS.oldNodes, NS.newNodes),
-      after: traffic.summary((c) => ended(c) > changeAt, NS.oldNodes, NS.newNodes),
+      drain: traffic.summary((c) => c.at >= t0 && !after(c), NS.oldNodes, NS.newNodes),
+      after: traffic.summary(after, NS.oldNodes, NS.newNodes),
     };
     const shift = Math.round(t0 - started);
     for (const c of [...result.baseline, ...(result.early ? [result.early] : []), ...result.checks]) {

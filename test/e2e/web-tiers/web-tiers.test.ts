@@ -113,7 +113,7 @@ function assess(expect: ExpectStatic, r: ScenarioResult): void {
   }
   // The ELB side: the old addresses answer while draining, are dead once they refuse or swallow.
   expect(kindsOf(r.checks.at(-1)!, TARGETS.elb)).toContain(spec.scenario === 'drain' ? 'retired-address-answering' : 'retired-address-dead');
-  // A stale tier is already flagged inside the TTL; a fresh one may be too (reported, not asserted: see README).
+  // A stale tier is already flagged inside the TTL; a fresh one may be too (reported, not asserted: see the notes in MATRIX.md).
   if (spec.config === 'stale') expect(v.earlyFlagged).toBe(true);
 }
 
