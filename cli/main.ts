@@ -10,11 +10,13 @@ Usage: ipdrift <command> [options]
 
 Commands:
   start       the main job: "watch" with --config FILE, otherwise "demo" (what npm start runs)
-  demo        replay the stale-address incident in an offline lab (default for npm start)
+  demo        replay the stale-address incident in an offline lab (default for npm start);
+              "demo aurora": an Aurora failover and its DNS lag, in the lab
   check       one check of every target in a config
   watch       checks every interval, printing alert transitions
   validate    validate a config file
   history     address changes and alerts of one target
+  failover-drill  fail an Aurora cluster over and measure the timeline (dry run without --yes)
 
 Run "ipdrift <command> --help" for a command's options.`;
 
@@ -26,6 +28,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./commands/validate.ts')).validateCommand,
   history: async () => (await import('./commands/history.ts')).historyCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
+  'failover-drill': async () => (await import('./commands/failover-drill.ts')).failoverDrillCommand,
   // npm start: real endpoints when given a config, the offline lab otherwise.
   start: async () => (argv) => (argv.some((a) => a === '--config' || a === '-c' || a.startsWith('--config=')) ? COMMANDS.watch!() : COMMANDS.demo!()).then((cmd) => cmd(argv)),
 };

@@ -7,6 +7,7 @@ import { EXIT } from '../errors.ts';
 import { systemClock } from '../clock.ts';
 
 export const DEMO_USAGE = `Usage: ipdrift demo [--json]
+       ipdrift demo aurora [--lag 3s] [--engine mysql|postgres] [--json]   (an Aurora failover; see "demo aurora --help")
 
 Replays the incident offline, on loopback: a lab DNS server serves an internal ELB name, two
 ELB-like nodes get replaced, a web tier that resolved the name once (like Apache httpd <= 2.4.58)
@@ -18,6 +19,7 @@ Options:
   -h       this help`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'aurora') return (await import('./failover-drill.ts')).demoAuroraCommand(argv.slice(1));
   const { values } = parse(argv, { json: { type: 'boolean', default: false } }, DEMO_USAGE);
   if (values.help) {
     console.log(DEMO_USAGE);
