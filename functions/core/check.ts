@@ -36,6 +36,8 @@ export interface CheckDeps {
   deadlineMs?: number;
   /** Aborts the check from outside (Ctrl-C, Lambda shutdown). */
   signal?: AbortSignal;
+  /** Time metrics and notices may take after the probes; defaults to LIMITS.publishBudgetMs. */
+  publishBudgetMs?: number;
   /** Accept self-signed certificates (the lab); names are still checked. */
   insecureTls?: boolean;
   /** Resolver factory (tests); defaults to a fresh resolver on the config's resolvers. */
@@ -201,10 +203,13 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     errors,
   };
 
-  // 6. Publish: metrics (a failure is logged, never stops alerts), then notices one by one.
+  // 6. Publish: metrics (a failure is logged, never stops alerts), then notices one by one, all
+  // within the publish budget (a sink that hangs counts as failed; its notices go out next check).
+  const publishBy = performance.now() + (deps.publishBudgetMs ?? LIMITS.publishBudgetMs);
+  const inBudget = <T>(work: Promise<T>, what: string) => withTimeout(work, Math.max(0, publishBy - performance.now()), what);
   if (deps.metrics) {
     try {
-      await deps.metrics.publishMetrics(partial);
+      await inBudget(deps.metrics.publishMetrics(partial), 'metrics publish');
     } catch (err) {
       errors.push(`metrics: ${errorText(err)}`);
       deps.logger?.error('metrics publish failed', { error: errorText(err) });
@@ -216,7 +221,9 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     // Keep order per alert: never "resolved" after an undelivered "opened".
     if (failedKeys.has(t.key)) continue;
     try {
-      await deps.notifier.notify(t);
+      // Spent budget: do not start a notice that would count as undelivered and be sent twice.
+      if (performance.now() >= publishBy) throw new Error('publish budget spent before this notice; it is sent next check');
+      await inBudget(deps.notifier.notify(t), `notice ${t.type} ${t.key}`);
       delivered.push(t);
     } catch (err) {
       failedKeys.add(t.key);
@@ -265,6 +272,15 @@ const stripBody = (p: ProbeResult & { body?: string }): ProbeResult => {
 };
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** `work`, or a rejection once `ms` have passed (the work goes on unobserved; a late success only repeats a notice). */
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within the publish budget (${ms} ms left)`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 
 /** Probes a web tier's URL and, with `echo`, asks which upstream address served it. */
 async function observeWebTier(t: WebTierTarget, signal: AbortSignal, insecureTls: boolean | undefined): Promise<WebTierObservation> {

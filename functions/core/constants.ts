@@ -33,6 +33,12 @@ export const LIMITS = {
   dnsTries: 2,
   /** Change records kept per target in the local file store. */
   maxChangesKept: 500,
+  /**
+   * Time metrics and notices may take after the probes (the Lambda keeps 5 s for publishing and
+   * saving): a hanging sink must not keep the state from being saved. What has not gone out by
+   * then is re-sent next check.
+   */
+  publishBudgetMs: 3000,
 } as const;
 
 /** Schema version of the persisted target state. */

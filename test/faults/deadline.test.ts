@@ -30,6 +30,10 @@ const PROBE_TIMEOUT_MS = 5000;
 const SHORT_DEADLINE_MS = 400;
 /** A normal check's deadline. */
 const NORMAL_DEADLINE_MS = 4000;
+/** Time a check may spend publishing (metrics, notices) after its probes. */
+const PUBLISH_BUDGET_MS = 300;
+/** What a healthy check's lookups and probes take on loopback, at most (refused nodes answer at once). */
+const PROBE_SLACK_MS = 500;
 
 type WebMode = 'fail' | 'swallow' | 'ok';
 
@@ -126,6 +130,37 @@ describe('Lambda deadline hit mid-check', () => {
     expect(good2.report.transitions.map((t) => `${t.type}:${t.key}`).sort()).toEqual(['resolved:cut/current-address-unhealthy', 'resolved:web/current-address-unhealthy']);
     expect(store.states.get('cut')!.alerts).toEqual({});
     expect(store.states.get('web')!.alerts).toEqual({});
+  });
+
+  it('a notifier and a metrics sink that hang: the check still saves within its publish budget, and the notice goes out next check', async () => {
+    // Prepare: one "cut" node refuses (an alert to send); SNS and CloudWatch accept and never answer.
+    await setCut('refuse');
+    webMode = 'ok';
+    let release: () => void = () => undefined;
+    const never = new Promise<void>((resolve) => (release = resolve));
+    const hanging = { notify: () => never, publishMetrics: () => never };
+    const store = new MemoryStore();
+    const clock = new ManualClock();
+    const base = { store, clock, newResolver: labResolvers(dns.address, DNS_TIMEOUT_MS), deadlineMs: NORMAL_DEADLINE_MS, publishBudgetMs: PUBLISH_BUDGET_MS };
+    try {
+      // Act
+      const t0 = performance.now();
+      const stuck = await runCheck(cfg, { ...base, notifier: hanging, metrics: hanging });
+      const elapsedMs = performance.now() - t0;
+      clock.advance(MS_PER_MINUTE);
+      const notifier = new RecordingNotifier();
+      const next = await runCheck(cfg, { ...base, notifier });
+      // Assess: bounded, saved, nothing marked as delivered; then delivered exactly once.
+      expect(elapsedMs).toBeLessThan(PUBLISH_BUDGET_MS + DEADLINE_GRACE_MS + PROBE_SLACK_MS);
+      expect(stuck.delivered).toBe(0);
+      expect(stuck.undelivered).toBe(stuck.transitions.length);
+      expect(stuck.errors.some((e) => e.startsWith('metrics: ') && e.includes('publish budget'))).toBe(true);
+      expect(store.states.get('cut')?.version).toBe(2);
+      expect(next.delivered).toBe(next.transitions.length);
+      expect(notifier.delivered.filter((t) => t.type === 'opened').map((t) => t.key)).toEqual(['cut/current-address-unhealthy']);
+    } finally {
+      release();
+    }
   });
 
   it('bounds DNS lookups too: a resolver that never answers cannot hold the check past its deadline', async () => {
