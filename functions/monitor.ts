@@ -22,6 +22,7 @@ import type { Config } from './core/config.ts';
 import type { EngineLogger, MetricsSink, Notifier, Store } from './core/ports.ts';
 import { VersionConflictError } from './core/ports.ts';
 import type { CheckReport } from './core/report.ts';
+import { withMetricSet } from './core/metric-sets.ts';
 import type { ChangeRecord, Clock, TargetState } from './core/types.ts';
 import { CloudWatchSink } from './aws/cloudwatch-sink.ts';
 import { fileConfigLoader, ssmConfigLoader } from './aws/config-source.ts';
@@ -207,7 +208,8 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
         ...d.check,
         store,
         notifier: d.notifier,
-        ...(d.metrics ? { metrics: d.metrics } : {}),
+        // Only the config's metric set reaches CloudWatch (core/metric-sets.ts): each series is billed.
+        ...(d.metrics ? { metrics: withMetricSet(d.metrics, config.metrics) } : {}),
         clock: d.clock ?? { now: () => new Date() },
         logger,
         deadlineMs: summary.deadlineMs,

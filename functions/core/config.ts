@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { isIP } from 'node:net';
 import { DEFAULTS } from './constants.ts';
+import { DEFAULT_METRIC_SET, METRIC_SETS } from './metric-sets.ts';
 
 /** A configuration that failed validation; `issues` are `path: message` lines. */
 export class ConfigError extends Error {
@@ -186,6 +187,8 @@ export const configSchema = z
     resolvers: z.array(resolverAddress).min(1, 'must list at least one resolver when given').optional(),
     /** Whole-check deadline; the Lambda uses its remaining time instead. */
     deadlineMs: positiveInt('milliseconds').max(900_000).default(DEFAULTS.checkDeadlineMs),
+    /** CloudWatch metrics published (core/metric-sets.ts): "minimal" keeps only what the alarms watch. */
+    metrics: z.enum(METRIC_SETS, { error: 'expected "standard" or "minimal"' }).default(DEFAULT_METRIC_SET),
     targets: z.array(targetSchema).min(1, 'must list at least one target'),
   })
   .superRefine((cfg, ctx) => {

@@ -12,6 +12,7 @@ const INVALID: Record<string, string[]> = {
   'invalid-duplicate-name.json': ['targets[1].name: duplicate target name "a" (also targets[0])'],
   'invalid-engine.json': ['targets[0].engine: expected "mysql" or "postgres"'],
   'invalid-host.json': ['targets[0].host: expected a DNS name or an IP address'],
+  'invalid-metrics.json': ['metrics: expected "standard" or "minimal"'],
   'invalid-malformed.json': ['(root): malformed JSON: Expected double-quoted property name at line 2, column 16'],
   'invalid-no-targets.json': ['targets: must list at least one target'],
   'invalid-port.json': ['targets[1].port: expected a port number 1-65535'],
