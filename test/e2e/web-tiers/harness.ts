@@ -61,8 +61,16 @@ function failed(spec: ScenarioSpec, error: string, started: number): ScenarioRes
   return { spec, ok: false, error, baseline: [], checks: [], traffic: { baseline: none, drain: none, after: none }, durationMs: Date.now() - started };
 }
 
-/** Prefix of the scenarios' temp dirs (tests look for leftovers by it). */
+/** Prefix of the scenarios' temp dirs. */
 export const TEMP_PREFIX = 'ipdrift-web-tiers-';
+
+/** Temp dirs of the scenarios this process ran: they name every process a scenario started. */
+const ownDirs = new Set<string>();
+
+/** The temp dirs of every scenario this process ran (for leftover checks: other runs are not ours). */
+export function scenarioDirs(): readonly string[] {
+  return [...ownDirs];
+}
 
 /**
  * Runs one scenario in fresh namespaces, in a temp dir removed afterwards whatever happened.
@@ -70,6 +78,7 @@ export const TEMP_PREFIX = 'ipdrift-web-tiers-';
  */
 export async function runInNamespace(spec: ScenarioSpec, opts: { onLog?: (line: string) => void } = {}): Promise<ScenarioResult> {
   const dir = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${spec.server}-`));
+  ownDirs.add(dir);
   try {
     return await runRunner(spec, dir, opts.onLog);
   } finally {

@@ -7,8 +7,7 @@
  * Skipped, with the reason printed, when a server or namespaces are unavailable; under CI a
  * missing server is a failure.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect as globalExpect, it } from 'vitest';
 import type { ExpectStatic } from 'vitest';
 import { detectServer } from '../../../functions/core/advice.ts';
@@ -17,7 +16,7 @@ import type { FindingKind } from '../../../functions/core/types.ts';
 import { LAB_NODE_SERVER_HEADER } from '../../../lab/nodes.ts';
 import type { CheckSample, ScenarioResult, ScenarioSpec } from './layout.ts';
 import { CONFIG_KINDS, SCENARIOS, SERVERS, STALE_KINDS, TARGETS, TIMING, specId } from './layout.ts';
-import { DEFAULT_CONCURRENCY, TEMP_PREFIX, limiter, runInNamespace, serverMissing } from './harness.ts';
+import { DEFAULT_CONCURRENCY, limiter, runInNamespace, scenarioDirs, serverMissing } from './harness.ts';
 import { adviceServer, describeTraffic, kindsOf, staleKinds, verdictOf } from './report.ts';
 import { SERVER_DEFS } from './servers.ts';
 
@@ -117,13 +116,16 @@ function assess(expect: ExpectStatic, r: ScenarioResult): void {
   if (spec.config === 'stale') expect(v.earlyFlagged).toBe(true);
 }
 
-/** Processes left with the scenarios' temp dirs on their command line (there must be none). */
-function leftovers(): string[] {
+/**
+ * Processes with one of this file's scenario dirs on their command line: unshare, the runner and
+ * every server name it (there must be none left). Other runs' scenarios are not ours to judge.
+ */
+function leftovers(dirs: readonly string[]): string[] {
   const out: string[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmd.includes(TEMP_PREFIX) || cmd.includes('scenario-runner.ts')) out.push(`${pid}: ${cmd}`);
+      if (dirs.some((d) => cmd.includes(d))) out.push(`${pid}: ${cmd}`);
     } catch {
       // the process ended while we looked
     }
@@ -133,7 +135,6 @@ function leftovers(): string[] {
 
 const schedule = limiter(DEFAULT_CONCURRENCY);
 const resolvConfBefore = readFileSync('/etc/resolv.conf', 'utf8');
-let ran = 0;
 
 describe.each(SERVERS)('web tier: %s', (server) => {
   const missing = serverMissing(server);
@@ -153,7 +154,6 @@ describe.each(SERVERS)('web tier: %s', (server) => {
 
           // Act
           const result = await schedule(() => runInNamespace(spec));
-          ran++;
 
           // Assess
           assess(expect, result);
@@ -165,9 +165,10 @@ describe.each(SERVERS)('web tier: %s', (server) => {
 });
 
 afterAll(() => {
-  if (ran === 0) return;
-  // Assess: the namespaces took their bind mounts and processes with them.
+  const dirs = scenarioDirs();
+  if (dirs.length === 0) return;
+  // Assess: the namespaces took their bind mounts and processes with them; the temp dirs are gone.
   globalExpect(readFileSync('/etc/resolv.conf', 'utf8')).toBe(resolvConfBefore);
-  globalExpect(leftovers()).toEqual([]);
-  globalExpect(readdirSync(tmpdir()).filter((n) => n.startsWith(TEMP_PREFIX))).toEqual([]);
+  globalExpect(leftovers(dirs)).toEqual([]);
+  globalExpect(dirs.filter((d) => existsSync(d))).toEqual([]);
 });
