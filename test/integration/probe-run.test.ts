@@ -16,10 +16,13 @@ const FIRST_SWALLOW_OCTET = 10;
 
 const spec = (protocol: ProbeSpec['protocol'], port: number): ProbeSpec => ({ protocol, host: 'app.internal', port, path: '/', maxBodyBytes: LIMITS.maxBodyBytes });
 
+/** The real registrations, restored after tests that replace or remove one. */
+const REGISTERED = { ...PROBES };
+
 describe('runProbe', () => {
   const lo = new Loopback();
   afterEach(async () => {
-    delete PROBES.mysql;
+    Object.assign(PROBES, REGISTERED);
     await lo.close();
   });
 
@@ -62,7 +65,8 @@ describe('runProbe', () => {
   });
 
   it('turns an unregistered protocol into an error result instead of throwing', async () => {
-    // Prepare
+    // Prepare: every configurable protocol has a probe, so take one away.
+    delete PROBES.postgres;
     const s = spec('postgres', 5432);
     // Act
     const r = await runProbe('127.0.0.1', s, { timeoutMs: TIMEOUT_MS });
