@@ -201,9 +201,14 @@ export function failoverTransition(target: AuroraTarget, t: FailoverTimeline, ev
       steps: doc.steps.map((s) => ({ step: s.label, offsetMs: s.offsetMs ?? 'not seen', withinMs: s.precisionMs, detail: s.detail })),
       samples: t.counts,
     },
-    advice: adviceFor(kind),
+    advice: lagged && t.dnsLagMs !== undefined ? pastLagAdvice(t.dnsLagMs) : adviceFor(kind),
   };
   return { type: 'event', key, target: target.name, kind, severity, at: now.toISOString(), summary, finding, openedAt: doc.eventAt };
+}
+
+/** Advice for a lag that is over (the stock dns-lag advice speaks of one still going on). */
+function pastLagAdvice(lagMs: number): string {
+  return `DNS named the new writer ${(lagMs / MS_PER_SECOND).toFixed(1)} s after the API did: clients connecting through the cluster endpoint in that window reached the old writer (now a reader) or nothing. DNS cannot be made faster from outside; to take it out of the failover path, use a driver that follows the cluster topology (AWS Advanced JDBC Wrapper failover plugin) or RDS Proxy.`;
 }
 
 /** The target's state after the failover: the writer as measured, the mismatch start if DNS never followed. */

@@ -9,11 +9,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CloudWatchTimelineMetrics, createFailoverWatchHandler, FAILOVER_WATCH_ENV, FailoverWatchDeliveryError, timelineMetricInput, UnexpectedEventError } from '../../functions/failover-watch.ts';
+import { CloudWatchTimelineMetrics, createFailoverWatchHandler, FAILOVER_WATCH_ENV, failoverTransition, FailoverWatchDeliveryError, timelineMetricInput, UnexpectedEventError } from '../../functions/failover-watch.ts';
 import type { FailoverWatchDeps, RdsClusterEvent, TimelineMetrics } from '../../functions/failover-watch.ts';
 import { MONITOR_ENV } from '../../functions/monitor.ts';
 import { runCheck } from '../../functions/core/check.ts';
 import { parseConfig } from '../../functions/core/config.ts';
+import type { AuroraTarget } from '../../functions/core/config.ts';
 import { buildTimeline } from '../../functions/core/aurora/timeline.ts';
 import type { FailoverTimeline } from '../../functions/core/aurora/timeline.ts';
 import type { AlertTransition } from '../../functions/core/types.ts';
@@ -186,5 +187,28 @@ describe('timeline metrics', () => {
     // Assess
     expect(clamped?.MetricData?.[0]).toMatchObject({ MetricName: 'DnsLagSeconds', Value: 0 });
     expect(empty).toBeUndefined();
+  });
+});
+
+describe('failoverTransition: the one notice', () => {
+  const T0 = Date.parse('2026-01-15T03:00:00.000Z');
+  const target = parseConfig({ targets: [{ name: 'orders-db', type: 'aurora', host: 'orders.cluster-abc.rds.test', port: 3306, engine: 'mysql', clusterIdentifier: 'orders', dnsLagWarnSeconds: 2 }] }).targets[0] as AuroraTarget;
+  const dnsAt = (ms: number | undefined) =>
+    ms === undefined ? [] : [{ at: T0 + ms, ok: true, writer: B, addresses: ['10.0.2.12'], chain: [`${B}.abc.rds.test`], durationMs: 1 }];
+  const timeline = (apiWriter: string, dnsMs: number | undefined) =>
+    buildTimeline({ cluster: 'orders', host: target.host, eventAt: T0, startedAt: T0, endedAt: T0 + 9000, endReason: dnsMs === undefined ? 'deadline' : 'settled', previousWriter: A, api: [{ at: T0 + 1000, writer: apiWriter }], dns: dnsAt(dnsMs), probes: [] });
+
+  it.each([
+    ['DNS lag under the threshold', timeline(B, 2500), 'writer-changed', 'info', /No action needed/],
+    ['DNS lag over the threshold', timeline(B, 4000), 'dns-lag', 'warning', /DNS named the new writer 3\.0 s after the API did/],
+    ['DNS never followed', timeline(B, undefined), 'dns-lag', 'warning', /still names the old writer/],
+    ['the writer never changed', timeline(A, undefined), 'writer-changed', 'info', /No action needed/],
+  ] as const)('%s: %s (%s)', (_name, t, kind, severity, advice) => {
+    // Prepare: the table row's timeline.
+    // Act
+    const n = failoverTransition(target, t, event('RDS-EVENT-0072'), new Date(T0 + 10_000));
+    // Assess
+    expect(n).toMatchObject({ type: 'event', kind, severity, target: 'orders-db', key: 'orders-db/failover@2026-01-15T03:00:00.000Z', openedAt: '2026-01-15T03:00:00.000Z' });
+    expect(n.finding?.advice).toMatch(advice);
   });
 });
