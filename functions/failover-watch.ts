@@ -168,6 +168,7 @@ export function timelineMetricInput(target: string, t: FailoverTimeline): PutMet
 /** TimelineMetrics on CloudWatch. */
 export class CloudWatchTimelineMetrics implements TimelineMetrics {
   constructor(private readonly client: CloudWatchClient) {}
+  /** One PutMetricData with the timeline's figures (nothing when it has none). */
   async publishTimeline(target: string, t: FailoverTimeline): Promise<void> {
     const input = timelineMetricInput(target, t);
     if (input) await this.client.send(new PutMetricDataCommand(input));

@@ -138,18 +138,22 @@ export class LabDbListener {
     return l;
   }
 
+  /** Bound loopback address. */
   get host(): string {
     return this.#opts.host;
   }
 
+  /** Bound port (kept while refusing). */
   get port(): number {
     return this.#port;
   }
 
+  /** The instance identifier, else `host:port`. */
   get name(): string {
     return this.#opts.name ?? `${this.host}:${this.#port}`;
   }
 
+  /** What the listener does now. */
   get mode(): DbListenerMode {
     return this.#mode;
   }

@@ -17,6 +17,7 @@ import { painter } from '../../functions/local/console.ts';
 import { parse, parseCount, parseDuration } from '../args.ts';
 import { EXIT, UsageError } from '../errors.ts';
 
+/** Help text of `ipdrift failover-drill`. */
 export const FAILOVER_DRILL_USAGE = `Usage: ipdrift failover-drill --cluster ID [--region R] [--host ENDPOINT] [--port P]
                               [--engine mysql|postgres] [--resolver IP[:PORT]] [--deadline 120s] [--yes] [--json]
 
@@ -46,6 +47,7 @@ Exit codes: 0 settled (or plan printed), 1 not settled before the deadline, 2 ba
 unknown cluster, 3 RDS refused or failed.
 Needs rds:DescribeDBClusters and rds:FailoverDBCluster on the cluster.`;
 
+/** Help text of `ipdrift demo aurora`. */
 export const DEMO_AURORA_USAGE = `Usage: ipdrift demo aurora [--lag 3s] [--engine mysql|postgres] [--json]
 
 Plays an Aurora failover offline, on loopback: two database instances that speak the MySQL

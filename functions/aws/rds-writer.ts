@@ -120,6 +120,7 @@ export async function describeCluster(clusterIdentifier: string, region?: string
 export class RdsWriterLookup implements WriterLookup {
   constructor(private readonly clientFor: (region?: string) => RDSClient = rdsClientFor) {}
 
+  /** The member marked writer; typed errors for every failure. */
   async writer(clusterIdentifier: string, region?: string): Promise<WriterInfo> {
     const d = await describeCluster(clusterIdentifier, region, this.clientFor(region));
     if (!d.writer) throw new NoWriterError(clusterIdentifier, d.members);
@@ -135,6 +136,7 @@ export class RdsFailoverStarter implements FailoverStarter {
     private readonly targetInstance?: string,
   ) {}
 
+  /** Sends FailoverDBCluster; ClusterNotFoundError or FailoverRefusedError when RDS says no. */
   async failover(clusterIdentifier: string, region?: string): Promise<void> {
     try {
       await this.clientFor(region).send(new FailoverDBClusterCommand(failoverInput(clusterIdentifier, this.targetInstance)));

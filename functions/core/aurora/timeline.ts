@@ -64,6 +64,7 @@ export interface TimelineInput {
 
 /** Timeline steps, in the order a failover normally shows them. */
 export const TIMELINE_STEPS = ['event', 'first-probe-failed', 'api-no-writer', 'api-writer-changed', 'dns-names-new-writer', 'first-probe-ok-new-writer'] as const;
+/** One of {@link TIMELINE_STEPS}. */
 export type TimelineStepKind = (typeof TIMELINE_STEPS)[number];
 
 /** The steps every failover must show; the others appear when observed. */
