@@ -21,7 +21,7 @@ const MAX_RUNS = 20;
 const MAX_CONCURRENCY = 8;
 
 /** Observed behaviour the table alone does not explain; web-tiers.test.ts asserts each of them. */
-const NOTES = `Notes (each asserted by \`test/e2e/web-tiers/web-tiers.test.ts\`):
+const NOTES = `Notes (the first three are asserted by \`test/e2e/web-tiers/web-tiers.test.ts\`; the last is measured):
 
 - **httpd 2.4.71, stale, old nodes refuse**: once every cached address refuses, mod_proxy logs
   AH00957, resolves the name again and sends the request to a new node. Clients saw no error and
