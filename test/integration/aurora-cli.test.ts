@@ -80,11 +80,13 @@ afterAll(async () => {
 
 describe('ipdrift failover-drill', () => {
   it('prints its usage; refuses bad arguments with exit 2', async () => {
-    // Prepare / Act
-    const help = await cli(['failover-drill', '--help']);
-    const missing = await cli(['failover-drill']);
-    const engine = await cli(['failover-drill', '--cluster', 'orders', '--engine', 'oracle']);
-    const resolver = await cli(['failover-drill', '--cluster', 'orders', '--resolver', 'dns.example']);
+    // Prepare / Act: independent runs, side by side.
+    const [help, missing, engine, resolver] = await Promise.all([
+      cli(['failover-drill', '--help']),
+      cli(['failover-drill']),
+      cli(['failover-drill', '--cluster', 'orders', '--engine', 'oracle']),
+      cli(['failover-drill', '--cluster', 'orders', '--resolver', 'dns.example']),
+    ]);
     // Assess
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: ipdrift failover-drill');
@@ -97,9 +99,11 @@ describe('ipdrift failover-drill', () => {
     // Prepare
     const before = rds.requests.length;
     // Act
-    const text = await cli(['failover-drill', '--cluster', 'orders', '--region', 'ap-northeast-2'], { noSdk: true, env: awsEnv });
-    const json = await cli(['failover-drill', '--cluster', 'orders', '--json', '--deadline', '30s'], { noSdk: true, env: awsEnv });
-    const control = await cli(['failover-drill', '--cluster', 'orders', '--yes'], { noSdk: true, env: awsEnv });
+    const [text, json, control] = await Promise.all([
+      cli(['failover-drill', '--cluster', 'orders', '--region', 'ap-northeast-2'], { noSdk: true, env: awsEnv }),
+      cli(['failover-drill', '--cluster', 'orders', '--json', '--deadline', '30s'], { noSdk: true, env: awsEnv }),
+      cli(['failover-drill', '--cluster', 'orders', '--yes'], { noSdk: true, env: awsEnv }),
+    ]);
     // Assess
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('Dry run: nothing was called');
@@ -147,8 +151,7 @@ describe('ipdrift failover-drill', () => {
 describe('ipdrift demo aurora', () => {
   it('plays a failover in the lab and measures the injected lag, without the AWS SDK', async () => {
     // Prepare / Act
-    const json = await cli(['demo', 'aurora', '--lag', '0.5s', '--json'], { noSdk: true });
-    const text = await cli(['demo', 'aurora', '--lag', '500ms', '--engine', 'postgres'], { noSdk: true });
+    const [json, text] = await Promise.all([cli(['demo', 'aurora', '--lag', '0.5s', '--json'], { noSdk: true }), cli(['demo', 'aurora', '--lag', '500ms', '--engine', 'postgres'], { noSdk: true })]);
     // Assess
     expect(json.code).toBe(0);
     const doc = JSON.parse(json.stdout);
