@@ -8,10 +8,12 @@ import type { FindingKind } from '../../../functions/core/types.ts';
 
 /** The real servers under test; the ids are the config contract's `server` hint values. */
 export const SERVERS = ['apache', 'nginx', 'haproxy'] as const satisfies readonly WebServer[];
+/** One of {@link SERVERS}. */
 export type ServerId = (typeof SERVERS)[number];
 
 /** `stale`: the configuration that caches the upstream's addresses; `fresh`: the one that follows DNS. */
 export const CONFIG_KINDS = ['stale', 'fresh'] as const;
+/** One of {@link CONFIG_KINDS}. */
 export type ConfigKind = (typeof CONFIG_KINDS)[number];
 
 /**
@@ -19,6 +21,7 @@ export type ConfigKind = (typeof CONFIG_KINDS)[number];
  * refuse connections, `swallow` accept and never answer (a released address: the seed's stalls).
  */
 export const SCENARIOS = ['drain', 'refuse', 'swallow'] as const;
+/** One of {@link SCENARIOS}. */
 export type ScenarioKind = (typeof SCENARIOS)[number];
 
 /** One cell of the matrix. */

@@ -46,6 +46,7 @@ export interface ServerDef {
   needsHint: boolean;
 }
 
+/** The three servers, by id. */
 export const SERVER_DEFS: Record<ServerId, ServerDef> = {
   apache: {
     id: 'apache',
