@@ -16,6 +16,7 @@ Commands:
   watch       checks every interval, printing alert transitions
   validate    validate a config file
   history     address changes and alerts of one target
+  cost        monthly AWS cost of the stack for a config, line by line
   failover-drill  fail an Aurora cluster over and measure the timeline (dry run without --yes)
 
 Run "ipdrift <command> --help" for a command's options.`;
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./commands/validate.ts')).validateCommand,
   history: async () => (await import('./commands/history.ts')).historyCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
+  cost: async () => (await import('./commands/cost.ts')).costCommand,
   'failover-drill': async () => (await import('./commands/failover-drill.ts')).failoverDrillCommand,
   // npm start: real endpoints when given a config, the offline lab otherwise.
   start: async () => (argv) => (argv.some((a) => a === '--config' || a === '-c' || a.startsWith('--config=')) ? COMMANDS.watch!() : COMMANDS.demo!()).then((cmd) => cmd(argv)),
