@@ -46,11 +46,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   console.log(`\n${paint('bold', 'What happened')}`);
-  const replaced = outcomes.find((o) => o.step.id === 'replace');
+  const replaced = outcomes.find((o) => o.step.id === 'linger');
   const fresh = outcomes.every((o) => o.report.findings.every((f) => f.target !== 'web-fresh'));
   if (replaced) {
     const confirmed = replaced.report.findings.some((f) => f.kind === 'stale-address-confirmed');
-    console.log(`  - stale web tier ${confirmed ? 'confirmed on a retired address in the first check after the DNS change' : 'NOT confirmed (unexpected)'}`);
+    console.log(`  - stale web tier ${confirmed ? 'confirmed on a retired address in the first check after the TTL ran out' : 'NOT confirmed (unexpected)'}`);
   }
   console.log(`  - fresh web tier (honours the TTL): ${fresh ? 'never flagged' : 'FLAGGED (unexpected)'}`);
   console.log(`  - alerts sent: ${outcomes.reduce((s, o) => s + o.transitions.length, 0)} (${outcomes.flatMap((o) => o.transitions.map((t) => t.type)).join(', ')})`);

@@ -127,6 +127,9 @@ export interface WebTierInput {
   web: WebTierObservation;
   /** Successful latencies of earlier checks (ms), newest last. */
   recentLatencies: readonly number[];
+  /** The `Server` header an earlier check saw (used when this check saw none: a stall has no headers). */
+  knownServer?: string;
+  now: Date;
   upstream: { records: readonly AddressRecord[]; probes: ReadonlyMap<string, ProbeResult>; resolutionOk: boolean };
 }
 
@@ -136,6 +139,14 @@ export function median(values: readonly number[]): number | undefined {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** True once `now` is past the address's retirement plus its TTL and a grace. */
+export function pastTtlGrace(record: AddressRecord, now: Date): boolean {
+  if (record.retiredAt === undefined) return false;
+  const ttlMs = (record.ttl ?? LIMITS.defaultTtlSeconds) * 1000;
+  const grace = Math.max(LIMITS.staleGraceMinMs, ttlMs * LIMITS.staleGraceTtlFraction);
+  return now.getTime() - Date.parse(record.retiredAt) >= ttlMs + grace;
 }
 
 /** Statuses a proxy answers when its upstream connection failed or timed out. */
@@ -149,12 +160,14 @@ function isGatewayFailure(web: WebTierObservation): boolean {
 
 /** Findings and metrics of one web tier: stale-address confirmed (echo) or suspected (correlation). */
 export function assessWebTier(input: WebTierInput): { findings: Finding[]; metrics: Metrics } {
-  const { target, web, recentLatencies, upstream } = input;
+  const { target, web, recentLatencies, upstream, now } = input;
   const name = target.name;
-  const server = detectServer(web.server, target.server);
+  const server = detectServer(web.server ?? input.knownServer, target.server);
   const findings: Finding[] = [];
   const current = currentOf(upstream.records);
-  const retired = retiredOf(upstream.records);
+  // Only addresses whose cached answers have expired for every client that honours the TTL:
+  // a tier still on an address inside that window is behaving correctly.
+  const retired = retiredOf(upstream.records).filter((r) => pastTtlGrace(r, now));
   const echoAddress = web.echo?.ok ? web.echo.address : undefined;
   const echoRetired = echoAddress ? retired.find((r) => r.address === echoAddress) : undefined;
   const base = { url: web.url, status: web.status, latencyMs: web.latencyMs, server: web.server, error: web.error?.message };

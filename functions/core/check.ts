@@ -311,6 +311,8 @@ function assessTarget(o: Observed, all: ReadonlyMap<string, Observed>, now: Date
       target: t,
       web: o.web!,
       recentLatencies: o.previous.latencies ?? [],
+      ...(o.previous.webServer ? { knownServer: o.previous.webServer } : {}),
+      now,
       upstream: { records: up.records, probes: up.probes, resolutionOk: up.resolution?.ok === true },
     });
   }
@@ -333,6 +335,7 @@ function nextState(o: Observed, now: Date): TargetState {
     return rec;
   });
   const state: TargetState = { ...o.previous, addresses, alerts: o.previous.alerts };
+  if (o.web?.server) state.webServer = o.web.server;
   if (o.web?.ok) state.latencies = [...(o.previous.latencies ?? []), o.web.latencyMs].slice(-LIMITS.latencySamples);
   if (o.aurora) state.aurora = o.aurora;
   return state;

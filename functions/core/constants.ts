@@ -28,6 +28,14 @@ export const LIMITS = {
   missingChecksToRetire: 2,
   /** Retired addresses kept per target, whatever the retention (bounds the state item). */
   maxRetiredAddresses: 256,
+  /**
+   * A client that honours the TTL may still use a retired address until its cached answer expires:
+   * stale-address verdicts wait for the TTL plus this grace (the larger of a floor and a fraction).
+   */
+  staleGraceMinMs: 1000,
+  staleGraceTtlFraction: 0.1,
+  /** TTL assumed for records saved before TTLs were kept (the ELB record TTL). */
+  defaultTtlSeconds: 60,
   /** DNS resolver settings per query. */
   dnsTimeoutMs: 1500,
   dnsTries: 2,

@@ -30,7 +30,8 @@ export const retiredOf = (records: readonly AddressRecord[]) => records.filter((
  */
 export function diffAddresses(previous: readonly AddressRecord[], resolution: ResolutionOk, now: Date, retainRetiredMinutes: number): AddressDiff {
   const at = now.toISOString();
-  const answer = new Set(resolution.addresses.map((a) => a.address));
+  const ttls = new Map(resolution.addresses.map((a) => [a.address, a.ttl]));
+  const answer = new Set(ttls.keys());
   const added: string[] = [];
   const retired: string[] = [];
   const dropped: string[] = [];
@@ -42,7 +43,7 @@ export function diffAddresses(previous: readonly AddressRecord[], resolution: Re
     if (answer.has(prev.address)) {
       const { retiredAt, missingChecks: _m, ...rest } = prev;
       if (retiredAt !== undefined) added.push(prev.address);
-      next.push({ ...rest, lastSeen: at });
+      next.push({ ...rest, lastSeen: at, ttl: ttls.get(prev.address)! });
       continue;
     }
     if (prev.retiredAt !== undefined) {
@@ -62,7 +63,7 @@ export function diffAddresses(previous: readonly AddressRecord[], resolution: Re
   }
   for (const a of resolution.addresses) {
     if (known.has(a.address)) continue;
-    next.push({ address: a.address, firstSeen: at, lastSeen: at });
+    next.push({ address: a.address, firstSeen: at, lastSeen: at, ttl: a.ttl });
     added.push(a.address);
   }
   return { addresses: capRetired(next, dropped), added, retired, dropped };

@@ -120,6 +120,8 @@ export interface AddressRecord {
   lastSeen: string;
   /** Set once the address left the answer. */
   retiredAt?: string;
+  /** TTL (s) of the last answer that listed the address: how long a well-behaved cache may keep it. */
+  ttl?: number;
   /** Consecutive incomplete answers that did not list the address (retire at LIMITS.missingChecksToRetire). */
   missingChecks?: number;
   /** Identity seen while the address was current (for reassignment detection). */
@@ -169,6 +171,8 @@ export interface TargetState {
   version: number;
   updatedAt?: string;
   addresses: AddressRecord[];
+  /** Web tiers: the server the `Server` header last named (a stalled probe sees no header). */
+  webServer?: string;
   /** Recent successful web-tier latencies (ms), newest last. */
   latencies?: number[];
   /** Aurora: the writer instance as the API and DNS last named it. */

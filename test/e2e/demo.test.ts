@@ -31,16 +31,16 @@ describe('ipdrift demo (the CLI against the lab incident)', () => {
     // The fresh tier is never flagged, in any step.
     expect(steps.flatMap((s) => s.findings).filter((f) => f.target === 'web-fresh')).toEqual([]);
     // The stale tier's advice names httpd's own fix (its Server header says Apache).
-    const confirmed = steps[1]!.findings.find((f) => f.kind === 'stale-address-confirmed');
+    const confirmed = steps[2]!.findings.find((f) => f.kind === 'stale-address-confirmed');
     expect(confirmed?.advice).toContain('addressttl=');
     // Users saw what the incident is about: a stall through the stale tier once old addresses swallow.
-    expect(steps[2]!.clients.find((c) => c.tier === 'web-stale')?.status).toBe(504);
-    expect(steps[2]!.clients.find((c) => c.tier === 'web-fresh')?.status).toBe(200);
+    expect(steps[3]!.clients.find((c) => c.tier === 'web-stale')?.status).toBe(504);
+    expect(steps[3]!.clients.find((c) => c.tier === 'web-fresh')?.status).toBe(200);
     // Alerts: opened once each, then resolved after the restart.
     const transitions = steps.flatMap((s) => s.transitions.map((t) => `${s.step}:${t.type}:${t.target}:${t.kind}`));
     expect(transitions).toEqual([
       'replace:event:app-alb:address-set-changed',
-      'replace:opened:web-stale:stale-address-confirmed',
+      'linger:opened:web-stale:stale-address-confirmed',
       'release:opened:app-alb:retired-address-dead',
       'release:opened:web-stale:stale-address-suspected',
       'restart:resolved:web-stale:stale-address-confirmed',

@@ -4,6 +4,8 @@ import { SERVER_FIX } from '../../functions/core/advice.ts';
 import type { AddressRecord, ProbeResult, WebTierObservation } from '../../functions/core/types.ts';
 
 const NOW = '2026-11-25T00:10:00Z';
+/** Well past NOW + TTL (60 s default) + grace: retired addresses count as stale by then. */
+const LATER = new Date(Date.parse(NOW) + 10 * 60_000);
 const rec = (address: string, retired = false, extra: Partial<AddressRecord> = {}): AddressRecord => ({ address, firstSeen: NOW, lastSeen: NOW, ...(retired ? { retiredAt: NOW } : {}), ...extra });
 const ok = (address: string, extra: Partial<ProbeResult> = {}): ProbeResult => ({ ok: true, address, port: 80, protocol: 'http', latencyMs: 3, identity: 'http:awselb/2.0', ...extra });
 const fail = (address: string, code: 'timeout' | 'refused' | 'cert-name-mismatch' = 'timeout'): ProbeResult => ({ ok: false, address, port: 80, protocol: 'http', latencyMs: 2000, error: { code, message: code } });
@@ -61,7 +63,7 @@ describe('assessWebTier', () => {
     ['fails while upstream unhealthy: not stale', web({ ok: false, error: { code: 'refused', message: 'refused' } }), [], up([rec('10.0.0.1', true), rec('10.0.0.2')], probes(ok('10.0.0.1'), fail('10.0.0.2'))), ['current-address-unhealthy']],
   ])('%s', (_name, obs, latencies, upstream, kinds) => {
     // Act
-    const { findings } = assessWebTier({ target: webTarget, web: obs, recentLatencies: latencies, upstream });
+    const { findings } = assessWebTier({ target: webTarget, web: obs, recentLatencies: latencies, upstream, now: LATER });
     // Assess
     expect(findings.map((f) => f.kind)).toEqual(kinds);
   });
@@ -71,9 +73,29 @@ describe('assessWebTier', () => {
     ['nginx/1.22.1', undefined, SERVER_FIX.nginx],
     [undefined, 'haproxy' as const, SERVER_FIX.haproxy],
   ])('advice names the fix of the server (%s / hint %s)', (server, hint, advice) => {
-    const { findings } = assessWebTier({ target: { ...webTarget, ...(hint ? { server: hint } : {}) }, web: web({ ...(server ? { server } : {}), echo: { ok: true, address: '10.0.0.1' } }), recentLatencies: [], upstream: retiredUp });
+    const { findings } = assessWebTier({ target: { ...webTarget, ...(hint ? { server: hint } : {}) }, web: web({ ...(server ? { server } : {}), echo: { ok: true, address: '10.0.0.1' } }), recentLatencies: [], upstream: retiredUp, now: LATER });
     expect(findings[0]?.advice).toBe(advice);
     expect(findings[0]?.advice).toMatch(/addressttl|resolver|resolvers/);
+  });
+
+  it.each([
+    ['10 s after retirement, TTL 60 s: a cache may still hold it', 10_000, 60, []],
+    ['65 s after retirement, TTL 60 s: inside the 6 s grace', 65_000, 60, []],
+    ['67 s after retirement, TTL 60 s: stale', 67_000, 60, ['stale-address-confirmed']],
+    ['1.5 s after retirement, TTL 1 s: inside the 1 s floor', 1_500, 1, []],
+    ['2.1 s after retirement, TTL 1 s: stale', 2_100, 1, ['stale-address-confirmed']],
+  ] as const)('TTL grace: %s', (_name, afterMs, ttl, kinds) => {
+    // Prepare
+    const upstream = up([rec('10.0.0.1', true, { ttl }), rec('10.0.0.2')], probes(ok('10.0.0.1'), ok('10.0.0.2')));
+    // Act
+    const { findings } = assessWebTier({ target: webTarget, web: web({ echo: { ok: true, address: '10.0.0.1' } }), recentLatencies: [], upstream, now: new Date(Date.parse(NOW) + afterMs) });
+    // Assess
+    expect(findings.map((f) => f.kind)).toEqual(kinds);
+  });
+
+  it('advice remembers the server an earlier check named (a stall shows no header)', () => {
+    const { findings } = assessWebTier({ target: webTarget, web: web({ ok: false, error: { code: 'timeout', message: 'no answer' } }), recentLatencies: [], knownServer: 'nginx/1.22.1', upstream: retiredUp, now: LATER });
+    expect(findings[0]?.advice).toBe(SERVER_FIX.nginx);
   });
 
   it('median', () => {

@@ -28,6 +28,7 @@ function assessedMetricNames(): Record<TargetType, string[]> {
     web: { url: 'http://w/', ok: true, status: 200, latencyMs: 5 },
     recentLatencies: [],
     upstream: { records, probes, resolutionOk: true },
+    now: new Date(),
   });
   const aurora = assessAurora({
     target: { name: 'db', host: 'h', port: 5432, clusterIdentifier: 'c', dnsLagWarnSeconds: 10 },
