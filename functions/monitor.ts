@@ -28,6 +28,7 @@ import { CloudWatchSink } from './aws/cloudwatch-sink.ts';
 import { fileConfigLoader, ssmConfigLoader } from './aws/config-source.ts';
 import type { ConfigLoader } from './aws/config-source.ts';
 import { DynamoStore } from './aws/dynamo-store.ts';
+import { RdsWriterLookup } from './aws/rds-writer.ts';
 import { SnsNotifier } from './aws/sns-notifier.ts';
 
 /** Environment variables the function reads. */
@@ -93,7 +94,7 @@ export interface MonitorDeps {
   logger?: EngineLogger;
   safetyMarginMs?: number;
   /** Passed to the engine as is (tests: a resolver factory, lab certificates). */
-  check?: Pick<CheckDeps, 'insecureTls' | 'newResolver' | 'signal'>;
+  check?: Pick<CheckDeps, 'insecureTls' | 'newResolver' | 'signal' | 'writerLookup'>;
 }
 
 /** The part of the Lambda context the handler uses. */
@@ -256,9 +257,14 @@ function defaultLogger(): EngineLogger {
   }
   return powertools;
 }
-const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-const snsClient = new SNSClient({});
-const cloudWatchClient = new CloudWatchClient({});
+/**
+ * Every AWS call is bounded: a service that accepts and never answers must not hold the check
+ * past its deadline (the engine also bounds publishing with its own budget).
+ */
+const AWS_HTTP = { requestHandler: { requestTimeout: 5000, connectionTimeout: 2000 } } as const;
+const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient(AWS_HTTP));
+const snsClient = new SNSClient(AWS_HTTP);
+const cloudWatchClient = new CloudWatchClient(AWS_HTTP);
 const ssmClient = new SSMClient({});
 
 const required = (env: NodeJS.ProcessEnv, name: string) => {
@@ -277,6 +283,8 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): MonitorDeps {
     metrics: new CloudWatchSink(cloudWatchClient),
     loadConfig: parameter ? ssmConfigLoader(ssmClient, parameter) : fileConfigLoader(env[MONITOR_ENV.configFile] ?? MONITOR_DEFAULTS.configFile, bundleDir),
     logger: defaultLogger(),
+    // Aurora writer truth; only called for aurora targets (IAM grants it only then).
+    check: { writerLookup: new RdsWriterLookup() },
   };
 }
 

@@ -135,7 +135,8 @@ describe('monitor handler', () => {
       setElb(ADDR.new); // the ELB's nodes were replaced; the old ones still answer for now
       const changed = await invoke();
       const afterChange = published();
-      const again = await invoke(); // same situation: nothing new to say
+      // A minute later the record's TTL has run out for every cache: the tier is judged now.
+      const again = await invoke();
       const afterAgain = published();
       const tierPort = tier.port; // read before stop(): a stopped tier no longer knows its port
       await tier.stop(); // on-call restarts the web tier: it resolves the name afresh
@@ -145,14 +146,16 @@ describe('monitor handler', () => {
       // Assess
       expect(afterBaseline).toEqual([]);
       expect(baseline).toMatchObject({ ok: true, targets: 2, targetsCompleted: 2, findings: 0, transitions: 0 });
-      expect(afterChange.sort()).toEqual(['event app-alb address-set-changed', 'opened web stale-address-confirmed']);
-      expect(changed).toMatchObject({ ok: true, delivered: 2, undelivered: 0, transitionsByType: { event: 1, opened: 1 } });
-      expect(changed.findingsByKind).toMatchObject({ 'address-set-changed': 1, 'stale-address-confirmed': 1, 'retired-address-answering': 1 });
-      expect(afterAgain).toEqual(afterChange);
-      expect(again.transitions).toBe(0);
+      // Inside the TTL a cache may still hold the old answer: the change is news, the tier is not judged yet.
+      expect(afterChange).toEqual(['event app-alb address-set-changed']);
+      expect(changed).toMatchObject({ ok: true, delivered: 1, undelivered: 0, transitionsByType: { event: 1 } });
+      expect(changed.findingsByKind).toMatchObject({ 'address-set-changed': 1, 'retired-address-answering': 1 });
+      expect(changed.findingsByKind['stale-address-confirmed']).toBeUndefined();
+      expect(afterAgain).toEqual([...afterChange, 'opened web stale-address-confirmed']);
+      expect(again).toMatchObject({ ok: true, delivered: 1, transitionsByType: { opened: 1 } });
       expect(restarted).toMatchObject({ ok: true, transitions: 0 });
       expect(settled).toMatchObject({ ok: true, transitionsByType: { resolved: 1 } });
-      expect(published()).toEqual([...afterChange, 'resolved web stale-address-confirmed']);
+      expect(published()).toEqual([...afterAgain, 'resolved web stale-address-confirmed']);
       const staleNotice = sns.commandCalls(PublishCommand).find((c) => c.args[0].input.MessageAttributes!.kind!.StringValue === 'stale-address-confirmed')!.args[0].input;
       expect(staleNotice.Subject).toMatch(/^\[CRITICAL\] web: stale address confirmed \(127\.0\.62\.1[12]\)$/);
       expect(staleNotice.Message).toContain('addressttl=');
