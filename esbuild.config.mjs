@@ -15,6 +15,9 @@ const BYTES_PER_KB = 1024;
 export const ENTRIES = [
   { in: 'functions/monitor.ts', out: 'monitor' },
   { in: 'functions/failover-watch.ts', out: 'failover-watch' },
+  // Fan-out past one invocation (infra/lib/fan-out.ts): the Step Functions scheduler and its workers.
+  { in: 'functions/scheduler.ts', out: 'scheduler' },
+  { in: 'functions/worker.ts', out: 'worker' },
 ];
 
 /** Some dependencies still `require()` node builtins; ESM output needs a real `require` for them. */

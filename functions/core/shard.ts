@@ -13,7 +13,7 @@
  * - shards are bounded: a group goes to the first shard in its order that has room, and shards
  *   are filled to SHARD_DEFAULTS.fillFactor of the size on average, so the bound rarely bites.
  */
-import type { TargetConfig } from './config.ts';
+import type { Config, TargetConfig } from './config.ts';
 
 /** Defaults of sharding. */
 export const SHARD_DEFAULTS = {
@@ -119,11 +119,19 @@ export function planShards(targets: readonly ShardableTarget[], shardSize: numbe
 function place(groups: readonly (readonly [string, readonly string[]])[], count: number, shardSize: number): string[][] | undefined {
   const shards: string[][] = Array.from({ length: count }, () => []);
   for (const [key, members] of groups) {
-    const preference = Array.from({ length: count }, (_, i) => i).sort((a, b) => hash32(`${key}#${b}`) - hash32(`${key}#${a}`) || a - b);
     // An oversized group needs an empty shard; any other group, room for all its members.
     const fits = (s: string[]) => (members.length > shardSize ? s.length === 0 : s.length + members.length <= shardSize);
-    const chosen = preference.find((i) => fits(shards[i]!));
-    if (chosen === undefined) return undefined;
+    // The group's most preferred shard with room: the highest score (ties: the lower index).
+    let chosen = -1;
+    let best = -1;
+    for (let i = 0; i < count; i++) {
+      const score = hash32(`${key}#${i}`);
+      if (score > best && fits(shards[i]!)) {
+        chosen = i;
+        best = score;
+      }
+    }
+    if (chosen < 0) return undefined;
     shards[chosen]!.push(...members);
   }
   return shards;
@@ -131,4 +139,33 @@ function place(groups: readonly (readonly [string, readonly string[]])[], count:
 
 function checkShardSize(shardSize: number): void {
   if (!Number.isInteger(shardSize) || shardSize < 1) throw new ShardSizeError(`shard size: expected a positive whole number of targets, got ${shardSize}`);
+}
+
+/** One shard's part of a config, and what did not fit it. */
+export interface ShardSelection {
+  readonly config: Config;
+  /** Names the shard lists that the config does not have (it changed since the split). */
+  readonly missing: readonly string[];
+  /** Web tiers listed without their upstream: skipped, as they cannot be judged alone. */
+  readonly orphaned: readonly string[];
+}
+
+/**
+ * The part of `config` a shard checks: the targets it names, in config order. A web tier whose
+ * upstream the shard does not list is left out (the split never does that; a config changed
+ * between the split and the check can).
+ */
+export function selectShard(config: Config, names: readonly string[]): ShardSelection {
+  const wanted = new Set(names);
+  const present = new Set(config.targets.map((t) => t.name));
+  const orphaned: string[] = [];
+  const targets = config.targets.filter((t) => {
+    if (!wanted.has(t.name)) return false;
+    if (t.type === 'web-tier' && !wanted.has(t.upstream)) {
+      orphaned.push(t.name);
+      return false;
+    }
+    return true;
+  });
+  return { config: { ...config, targets }, missing: names.filter((n) => !present.has(n)), orphaned };
 }
