@@ -19,6 +19,8 @@ export const CONTEXT_KEYS = {
   alarmEmail: 'alarmEmail',
   alarmHttpsUrl: 'alarmHttpsUrl',
   codePath: 'codePath',
+  /** Targets per invocation before the check fans out (MonitorStackProps.shardSize). */
+  shardSize: 'shardSize',
 } as const;
 
 /** Defaults of the app's context. */
@@ -89,6 +91,12 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
   const email = str(CONTEXT_KEYS.alarmEmail);
   const httpsUrl = str(CONTEXT_KEYS.alarmHttpsUrl);
   const codePath = str(CONTEXT_KEYS.codePath);
+  const shardText = read(CONTEXT_KEYS.shardSize);
+  let shardSize: number | undefined;
+  if (shardText !== undefined && shardText !== null && shardText !== '') {
+    shardSize = Number(shardText);
+    if (!Number.isInteger(shardSize) || shardSize < 1) throw new ContextError(`context shardSize: expected a positive whole number of targets, got ${JSON.stringify(shardText)}`);
+  }
   return {
     stackName: str(CONTEXT_KEYS.stackName) ?? CONTEXT_DEFAULTS.stackName,
     configPath,
@@ -99,6 +107,7 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
         : {}),
       alarmSubscriptions: { ...(email !== undefined ? { email } : {}), ...(httpsUrl !== undefined ? { httpsUrl } : {}) },
       ...(codePath !== undefined ? { codePath: resolve(cwd, codePath) } : {}),
+      ...(shardSize !== undefined ? { shardSize } : {}),
     },
   };
 }

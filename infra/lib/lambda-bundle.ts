@@ -30,24 +30,34 @@ export class BundleNotFoundError extends Error {
   override readonly name = 'BundleNotFoundError';
 }
 
+/** The esbuild outputs a function can ship (esbuild.config.mjs `ENTRIES`); `<name>.handler` is its handler. */
+export const BUNDLE_ENTRIES = {
+  monitor: 'monitor',
+  scheduler: 'scheduler',
+  worker: 'worker',
+} as const;
+export type BundleEntry = (typeof BUNDLE_ENTRIES)[keyof typeof BUNDLE_ENTRIES];
+
 /**
- * Copies `<codePath>/monitor.mjs` (and its source map when present) and writes `configJson`
+ * Copies `<codePath>/<entry>.mjs` (and its source map when present) and writes `configJson`
  * as `ipdrift.config.json` into a content-addressed directory; returns that directory.
  *
- * @throws BundleNotFoundError when `<codePath>/monitor.mjs` does not exist.
+ * @throws BundleNotFoundError when `<codePath>/<entry>.mjs` does not exist.
  */
-export function stageLambdaBundle(codePath: string, configJson: string): string {
+export function stageLambdaBundle(codePath: string, configJson: string, name: BundleEntry = BUNDLE_ENTRIES.monitor): string {
   const dir = resolve(codePath);
-  const entry = join(dir, BUNDLE_FILES.entry);
+  const file = `${name}.mjs`;
+  const entry = join(dir, file);
   if (!existsSync(entry)) {
     throw new BundleNotFoundError(
-      `${entry} not found: run \`npm run build\` first, or point the codePath prop / \`-c codePath=DIR\` at a directory holding ${BUNDLE_FILES.entry}`,
+      `${entry} not found: run \`npm run build\` first, or point the codePath prop / \`-c codePath=DIR\` at a directory holding ${file}`,
     );
   }
-  const map = join(dir, BUNDLE_FILES.sourceMap);
+  const mapFile = `${file}.map`;
+  const map = join(dir, mapFile);
   const files: Array<[name: string, content: Buffer]> = [
-    [BUNDLE_FILES.entry, readFileSync(entry)],
-    ...(existsSync(map) ? [[BUNDLE_FILES.sourceMap, readFileSync(map)] as [string, Buffer]] : []),
+    [file, readFileSync(entry)],
+    ...(existsSync(map) ? [[mapFile, readFileSync(map)] as [string, Buffer]] : []),
     [BUNDLE_FILES.config, Buffer.from(configJson, 'utf8')],
   ];
 

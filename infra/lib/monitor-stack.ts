@@ -1,9 +1,10 @@
 /**
  * The ipdrift monitor on AWS: a scheduled Lambda that runs one check of every target per
  * minute, its DynamoDB state table, the on-call SNS topic (KMS), alarms and a dashboard.
- * Layout and contracts: shared/docs/design.md, "AWS deployment".
+ * Past `shardSize` targets the check fans out (lib/fan-out.ts): a Step Functions execution per
+ * tick, a worker per shard. Layout and contracts: shared/docs/design.md, "AWS deployment".
  */
-import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, NestedStack, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -20,8 +21,13 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { parseConfig, parseResolver } from '../../functions/core/config.ts';
 import type { Config, ConfigInput, TargetConfig } from '../../functions/core/config.ts';
+import { emittedMetrics } from '../../functions/core/metric-sets.ts';
+import type { MetricName } from '../../functions/core/report.ts';
+import { SHARD_DEFAULTS, planShards } from '../../functions/core/shard.ts';
+import type { ShardPlan } from '../../functions/core/shard.ts';
+import { FanOut } from './fan-out.ts';
 import { BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
-import { METRIC_NAMESPACE, TARGET_ALARMS, TARGET_DIMENSION, TARGET_GRAPHS } from './target-metrics.ts';
+import { METRIC_NAMESPACE, TARGET_DIMENSION, alarmSpecsFor, graphsFor } from './target-metrics.ts';
 
 /** Defaults of {@link MonitorStackProps}. */
 export const MONITOR_DEFAULTS = {
@@ -59,6 +65,25 @@ export const SCHEDULE_LIMITS = {
   functionAlarmMinMinutes: 5,
   /** "Not running" means no invocation in this many intervals (and at least 5 minutes). */
   notRunningIntervals: 2,
+} as const;
+
+/**
+ * CloudFormation takes at most 500 resources per template: past a few hundred target alarms
+ * they go into nested stacks of their own, so 500 load balancers still deploy as one stack.
+ */
+export const ALARM_LAYOUT = {
+  /** Target alarms kept in the stack itself (the stack's own resources are ~40). */
+  maxInRoot: 300,
+  /** Target alarms per nested stack. */
+  perNestedStack: 400,
+} as const;
+
+/** The dashboard stays within CloudWatch's limits (500 widgets, 100 alarms in an alarm widget). */
+export const DASHBOARD_LIMITS = {
+  /** Up to this many targets get a row each; past it, one graph per metric over every target (a SEARCH). */
+  maxTargetRows: 50,
+  /** An alarm status widget shows at most this many alarms; past it, only the monitor's own. */
+  maxAlarmsInWidget: 100,
 } as const;
 
 /** The state table's key and TTL attribute names (design.md, "State"). */
@@ -159,6 +184,12 @@ export interface MonitorStackProps extends StackProps {
   readonly codePath?: string;
   /** Default one month. */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Targets one invocation checks. Up to this many, one function checks them all; past it, the
+   * check fans out over a Step Functions execution with one worker per shard (lib/fan-out.ts).
+   * Default: core/shard.ts SHARD_DEFAULTS.targetsPerInvocation (from the benchmark).
+   */
+  readonly shardSize?: number;
 }
 
 /**
@@ -173,7 +204,12 @@ export class MonitorStack extends Stack {
   readonly topic: sns.Topic;
   readonly logGroup: logs.LogGroup;
   readonly role: iam.Role;
+  /** The function that checks targets: the monitor, or the fan-out's worker. */
   readonly fn: lambda.Function;
+  /** How the targets split at synth (one shard: no fan-out); the scheduler splits again each tick. */
+  readonly shardPlan: ShardPlan;
+  /** The scheduler, workers and workflow, when the targets are more than one invocation checks. */
+  readonly fanOut?: FanOut;
   readonly schedule: events.Rule;
   readonly dashboard: cloudwatch.Dashboard;
   /** Every alarm, by a stable key (`<target>/<metric>` or `function/<metric>`). */
@@ -275,18 +311,15 @@ export class MonitorStack extends Stack {
       this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
     }
 
-    const asset = stageLambdaBundle(props.codePath ?? MONITOR_DEFAULTS.codePath, `${JSON.stringify(props.config, null, 2)}\n`);
-    this.fn = new lambda.Function(this, 'MonitorFunction', {
-      description: 'ipdrift: one check of every target (resolve, diff, probe, assess, alert)',
+    const shardSize = props.shardSize ?? SHARD_DEFAULTS.targetsPerInvocation;
+    this.shardPlan = planShards(this.config.targets, shardSize);
+    const configJson = `${JSON.stringify(props.config, null, 2)}\n`;
+    const codePath = props.codePath ?? MONITOR_DEFAULTS.codePath;
+    const checker = {
       runtime: FUNCTION_SETTINGS.runtime,
       architecture: FUNCTION_SETTINGS.architecture,
-      handler: FUNCTION_SETTINGS.handler,
-      code: lambda.Code.fromAsset(asset),
       memorySize: props.memorySize ?? MONITOR_DEFAULTS.memorySize,
       timeout,
-      reservedConcurrentExecutions: FUNCTION_SETTINGS.reservedConcurrency,
-      retryAttempts: FUNCTION_SETTINGS.retryAttempts,
-      maxEventAge: Duration.seconds(FUNCTION_SETTINGS.maxEventAgeSeconds),
       role: this.role,
       logGroup: this.logGroup,
       environment: {
@@ -296,19 +329,47 @@ export class MonitorStack extends Stack {
         NODE_OPTIONS: '--enable-source-maps',
       },
       ...vpcProps,
-    });
+    } satisfies Partial<lambda.FunctionProps>;
+
+    let target: events.IRuleTarget;
+    if (this.shardPlan.shards.length > 1) {
+      this.fanOut = new FanOut(this, 'FanOut', {
+        shards: this.shardPlan.shards.length,
+        shardSize,
+        interval,
+        configJson,
+        codePath,
+        table: this.table,
+        worker: checker,
+        logRetention: props.logRetention ?? MONITOR_DEFAULTS.logRetention,
+      });
+      this.fn = this.fanOut.worker;
+      target = this.fanOut.scheduleTarget();
+    } else {
+      this.fn = new lambda.Function(this, 'MonitorFunction', {
+        ...checker,
+        description: 'ipdrift: one check of every target (resolve, diff, probe, assess, alert)',
+        handler: FUNCTION_SETTINGS.handler,
+        code: lambda.Code.fromAsset(stageLambdaBundle(codePath, configJson)),
+        reservedConcurrentExecutions: FUNCTION_SETTINGS.reservedConcurrency,
+        retryAttempts: FUNCTION_SETTINGS.retryAttempts,
+        maxEventAge: Duration.seconds(FUNCTION_SETTINGS.maxEventAgeSeconds),
+      });
+      target = new eventTargets.LambdaFunction(this.fn);
+    }
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: 'ipdrift: run one check',
       schedule: events.Schedule.rate(interval),
-      targets: [new eventTargets.LambdaFunction(this.fn)],
+      targets: [target],
     });
 
     this.alarms = this.createAlarms(timeout, interval);
     this.dashboard = this.createDashboard();
     this.acknowledgeNagFindings(props.vpc !== undefined);
 
-    new CfnOutput(this, 'FunctionName', { value: this.fn.functionName, description: 'The monitor function (invoke it to run a check now)' });
+    new CfnOutput(this, 'FunctionName', { value: this.fn.functionName, description: this.fanOut ? 'The worker function (one shard per invocation)' : 'The monitor function (invoke it to run a check now)' });
+    if (this.fanOut) new CfnOutput(this, 'StateMachineArn', { value: this.fanOut.stateMachine.stateMachineArn, description: 'One execution per check: start one to run a check now' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'State table (IPDRIFT_TABLE for `ipdrift history`)' });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn, description: 'On-call topic: subscribe more endpoints here' });
     new CfnOutput(this, 'LogGroupName', { value: this.logGroup.logGroupName, description: 'One JSON line per check' });
@@ -392,38 +453,39 @@ export class MonitorStack extends Stack {
   private createAlarms(timeout: Duration, interval: Duration): Map<string, cloudwatch.Alarm> {
     const alarms = new Map<string, cloudwatch.Alarm>();
     const action = new cwActions.SnsAction(this.topic);
-    const add = (key: string, id: string, props: cloudwatch.AlarmProps): void => {
-      const alarm = new cloudwatch.Alarm(this, id, props);
+    const add = (key: string, id: string, props: cloudwatch.AlarmProps, scope: Construct = this): void => {
+      const alarm = new cloudwatch.Alarm(scope, id, props);
       alarm.addAlarmAction(action);
       alarm.addOkAction(action); // on-call learns it is over, not only that it began
       alarms.set(key, alarm);
     };
 
-    this.config.targets.forEach((target, i) => {
-      for (const spec of TARGET_ALARMS) {
-        if (!spec.appliesTo.includes(target.type)) continue;
-        add(`${target.name}/${spec.metric}`, `Target${i}${spec.metric}Alarm`, {
-          alarmName: `${this.alarmNamePrefix}${target.name}-${spec.metric}`,
-          alarmDescription: `ipdrift ${target.type} "${target.name}": ${spec.meaning}. The SNS finding message carries the evidence and the advice.`,
-          metric: targetMetric(target, spec.metric, cloudwatch.Stats.MAXIMUM, interval),
-          threshold: spec.threshold(target),
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: spec.evaluationPeriods,
-          datapointsToAlarm: spec.datapointsToAlarm,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        });
-      }
+    // Target alarms: in the stack itself, or in nested stacks when there are too many for one template.
+    const specs = this.config.targets.flatMap((target, i) => alarmSpecsFor(target.type).map((spec) => ({ target, i, spec })));
+    const scopeOf = alarmScopes(this, specs.length);
+    specs.forEach(({ target, i, spec }, n) => {
+      add(`${target.name}/${spec.metric}`, `Target${i}${spec.metric}Alarm`, {
+        alarmName: `${this.alarmNamePrefix}${target.name}-${spec.metric}`,
+        alarmDescription: `ipdrift ${target.type} "${target.name}": ${spec.meaning}. The SNS finding message carries the evidence and the advice.`,
+        metric: targetMetric(target, spec.metric, cloudwatch.Stats.MAXIMUM, interval),
+        threshold: spec.threshold(target),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: spec.evaluationPeriods,
+        datapointsToAlarm: spec.datapointsToAlarm,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }, scopeOf(n));
     });
 
     const minutes = interval.toMinutes();
     const fnAlarmPeriod = Duration.minutes(Math.max(SCHEDULE_LIMITS.functionAlarmMinMinutes, minutes));
     const notRunningPeriod = Duration.minutes(Math.max(SCHEDULE_LIMITS.functionAlarmMinMinutes, SCHEDULE_LIMITS.notRunningIntervals * minutes));
     const fnAlarm = (metric: string, statistic: string, period = fnAlarmPeriod) => this.fn.metric(metric, { statistic, period });
+    const fnLabel = this.fanOut ? 'worker' : 'monitor';
     // Errors/Throttles/Duration only have data when the function runs; "it does not run" is
     // the Invocations alarm's, so missing data is not a breach for these three.
     add('function/Errors', 'FunctionErrorsAlarm', {
-      alarmName: `${this.alarmNamePrefix}monitor-Errors`,
-      alarmDescription: 'ipdrift monitor failed a check: the monitor itself is broken (a target being down is a finding, not an error). Read the function log.',
+      alarmName: `${this.alarmNamePrefix}${fnLabel}-Errors`,
+      alarmDescription: `ipdrift ${fnLabel} failed a check: the monitor itself is broken (a target being down is a finding, not an error). Read the function log.`,
       metric: fnAlarm('Errors', cloudwatch.Stats.SUM),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -431,8 +493,10 @@ export class MonitorStack extends Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     add('function/Throttles', 'FunctionThrottlesAlarm', {
-      alarmName: `${this.alarmNamePrefix}monitor-Throttles`,
-      alarmDescription: 'ipdrift monitor was throttled: a check overlapped the previous one (reserved concurrency 1) or the account hit its concurrency limit; checks are being skipped.',
+      alarmName: `${this.alarmNamePrefix}${fnLabel}-Throttles`,
+      alarmDescription: this.fanOut
+        ? 'ipdrift worker was throttled: more shards at once than its reserved concurrency (one per shard), or the account hit its concurrency limit; throttled shards skip a tick.'
+        : 'ipdrift monitor was throttled: a check overlapped the previous one (reserved concurrency 1) or the account hit its concurrency limit; checks are being skipped.',
       metric: fnAlarm('Throttles', cloudwatch.Stats.SUM),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -441,8 +505,8 @@ export class MonitorStack extends Stack {
     });
     const durationThresholdMs = Math.round(timeout.toMilliseconds() * FUNCTION_SETTINGS.durationAlarmFraction);
     add('function/Duration', 'FunctionDurationAlarm', {
-      alarmName: `${this.alarmNamePrefix}monitor-Duration`,
-      alarmDescription: `ipdrift monitor took >= ${FUNCTION_SETTINGS.durationAlarmFraction * 100}% of its ${timeout.toSeconds()} s timeout: checks are about to be cut short (slow probes, too many targets, or a slow resolver).`,
+      alarmName: `${this.alarmNamePrefix}${fnLabel}-Duration`,
+      alarmDescription: `ipdrift ${fnLabel} took >= ${FUNCTION_SETTINGS.durationAlarmFraction * 100}% of its ${timeout.toSeconds()} s timeout: checks are about to be cut short (slow probes, too many targets${this.fanOut ? ' in a shard: lower shardSize' : ''}, or a slow resolver).`,
       metric: fnAlarm('Duration', cloudwatch.Stats.MAXIMUM),
       threshold: durationThresholdMs,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -451,15 +515,30 @@ export class MonitorStack extends Stack {
     });
     // A monitor that stopped running reports nothing, so every other alarm stays OK: this is
     // the dead man's switch, and no data at all is exactly the case it must catch.
+    const started = this.fanOut
+      ? this.fanOut.stateMachine.metricStarted({ statistic: cloudwatch.Stats.SUM, period: notRunningPeriod })
+      : fnAlarm('Invocations', cloudwatch.Stats.SUM, notRunningPeriod);
     add('function/Invocations', 'FunctionNotRunningAlarm', {
-      alarmName: `${this.alarmNamePrefix}monitor-NotRunning`,
-      alarmDescription: `ipdrift monitor did not run for ${notRunningPeriod.toMinutes()} minutes (schedule disabled or deleted, function deleted, or account-level throttling): nothing is being watched.`,
-      metric: fnAlarm('Invocations', cloudwatch.Stats.SUM, notRunningPeriod),
+      alarmName: `${this.alarmNamePrefix}${this.fanOut ? 'fanout' : 'monitor'}-NotRunning`,
+      alarmDescription: `ipdrift monitor did not run for ${notRunningPeriod.toMinutes()} minutes (schedule disabled or deleted, ${this.fanOut ? 'state machine' : 'function'} deleted, or account-level throttling): nothing is being watched.`,
+      metric: started,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
+    if (this.fanOut) {
+      // A failed execution: the scheduler could not split (config, DynamoDB, payload size).
+      add('fanout/ExecutionsFailed', 'FanOutFailedAlarm', {
+        alarmName: `${this.alarmNamePrefix}fanout-ExecutionsFailed`,
+        alarmDescription: 'ipdrift fan-out execution failed: the scheduler could not claim or split the tick (configuration, DynamoDB, or a shard list too large); no shard was checked. Read the scheduler log.',
+        metric: this.fanOut.stateMachine.metricFailed({ statistic: cloudwatch.Stats.SUM, period: fnAlarmPeriod }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
     return alarms;
   }
 
@@ -470,26 +549,50 @@ export class MonitorStack extends Stack {
     });
     const fnGraph = (title: string, metrics: Array<[string, string]>) =>
       new cloudwatch.GraphWidget({ title, width: 8, left: metrics.map(([m, stat]) => this.fn.metric(m, { statistic: stat, period: Duration.minutes(1) })) });
+    const alarms = [...this.alarms.entries()];
+    const shown = alarms.length <= DASHBOARD_LIMITS.maxAlarmsInWidget ? alarms : alarms.filter(([key]) => !this.config.targets.some((t) => key.startsWith(`${t.name}/`)));
     dashboard.addWidgets(
-      new cloudwatch.TextWidget({ markdown: '## ipdrift monitor', width: 24, height: 1 }),
+      new cloudwatch.TextWidget({ markdown: `## ipdrift monitor${this.fanOut ? ` (${this.shardPlan.shards.length} shards)` : ''}`, width: 24, height: 1 }),
     );
+    const label = this.fanOut ? 'workers' : 'monitor';
     dashboard.addWidgets(
-      fnGraph('monitor: runs', [['Invocations', cloudwatch.Stats.SUM], ['Errors', cloudwatch.Stats.SUM], ['Throttles', cloudwatch.Stats.SUM]]),
-      fnGraph('monitor: duration (ms)', [['Duration', cloudwatch.Stats.MAXIMUM], ['Duration', cloudwatch.Stats.AVERAGE]]),
-      new cloudwatch.AlarmStatusWidget({ title: 'alarms', width: 8, alarms: [...this.alarms.values()] }),
+      fnGraph(`${label}: runs`, [['Invocations', cloudwatch.Stats.SUM], ['Errors', cloudwatch.Stats.SUM], ['Throttles', cloudwatch.Stats.SUM]]),
+      fnGraph(`${label}: duration (ms)`, [['Duration', cloudwatch.Stats.MAXIMUM], ['Duration', cloudwatch.Stats.AVERAGE]]),
+      new cloudwatch.AlarmStatusWidget({ title: shown.length === alarms.length ? 'alarms' : 'alarms of the monitor (the targets\' are in the CloudWatch alarm list)', width: 8, alarms: shown.map(([, a]) => a) }),
     );
-    for (const target of this.config.targets) {
-      const graphs = TARGET_GRAPHS[target.type];
-      const width = Math.floor(20 / graphs.length);
+    if (this.fanOut) {
+      const sm = this.fanOut.stateMachine;
+      const period = Duration.minutes(1);
       dashboard.addWidgets(
-        new cloudwatch.TextWidget({ markdown: `### ${target.name}\n${target.type}`, width: 4, height: 6 }),
-        ...graphs.map((g) => new cloudwatch.GraphWidget({
-          title: `${target.name}: ${g.title}`,
-          width,
-          left: g.metrics.map((m) => targetMetric(target, m, cloudwatch.Stats.MAXIMUM, this.checkInterval)),
-        })),
+        new cloudwatch.GraphWidget({ title: 'fan-out: executions', width: 12, left: [sm.metricStarted({ period }), sm.metricSucceeded({ period }), sm.metricFailed({ period }), sm.metricTimedOut({ period })] }),
+        new cloudwatch.GraphWidget({ title: 'fan-out: scheduler (ms)', width: 12, left: [this.fanOut.scheduler.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period }), this.fanOut.scheduler.metricErrors({ period })] }),
       );
     }
+    const set = this.config.metrics;
+    if (this.config.targets.length <= DASHBOARD_LIMITS.maxTargetRows) {
+      for (const target of this.config.targets) {
+        const graphs = graphsFor(target.type, set);
+        const width = Math.floor(20 / graphs.length);
+        dashboard.addWidgets(
+          new cloudwatch.TextWidget({ markdown: `### ${target.name}\n${target.type}`, width: 4, height: 6 }),
+          ...graphs.map((g) => new cloudwatch.GraphWidget({
+            title: `${target.name}: ${g.title}`,
+            width,
+            left: g.metrics.map((m) => targetMetric(target, m, cloudwatch.Stats.MAXIMUM, this.checkInterval)),
+          })),
+        );
+      }
+      return dashboard;
+    }
+    // Too many targets for a row each: one graph per published metric, every target's series found by a SEARCH.
+    const published = [...new Set(this.config.targets.flatMap((t) => emittedMetrics(t.type, set)))];
+    dashboard.addWidgets(
+      ...published.map((m) => new cloudwatch.GraphWidget({
+        title: `${m} (every target)`,
+        width: 8,
+        left: [searchMetric(m, this.checkInterval)],
+      })),
+    );
     return dashboard;
   }
 
@@ -510,6 +613,8 @@ export class MonitorStack extends Stack {
           }]
         : []),
     );
+    // The fan-out acknowledges its own functions (lib/fan-out.ts).
+    if (this.fanOut) return;
     Validations.of(this.fn).acknowledge({
       id: NAG_FINDINGS.notLatestRuntime,
       reason: 'nodejs22.x is pinned by the design (the Node line the project is tested on; the bundle targets node20). cdk-nag flags any runtime but the newest of its family (nodejs24.x); 22.x is an LTS supported by Lambda until 2027.',
@@ -526,6 +631,29 @@ function targetMetric(target: TargetConfig, metricName: string, statistic: strin
     statistic,
     period,
   });
+}
+
+/** Every target's series of one metric, by a SEARCH expression: one graph however many targets. */
+function searchMetric(metricName: MetricName, period: Duration): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: `SEARCH('{${METRIC_NAMESPACE},${TARGET_DIMENSION}} MetricName="${metricName}"', '${cloudwatch.Stats.MAXIMUM}', ${period.toSeconds()})`,
+    label: metricName,
+    period,
+  });
+}
+
+/**
+ * Where the n-th of `count` target alarms goes: the stack itself when they fit beside its own
+ * resources, nested stacks of ALARM_LAYOUT.perNestedStack otherwise.
+ */
+function alarmScopes(stack: Stack, count: number): (n: number) => Construct {
+  if (count <= ALARM_LAYOUT.maxInRoot) return () => stack;
+  const nested: NestedStack[] = [];
+  return (n) => {
+    const k = Math.floor(n / ALARM_LAYOUT.perNestedStack);
+    nested[k] ??= new NestedStack(stack, `TargetAlarms${k}`, { description: `ipdrift target alarms ${k * ALARM_LAYOUT.perNestedStack + 1}-${Math.min(count, (k + 1) * ALARM_LAYOUT.perNestedStack)} of ${count}` });
+    return nested[k];
+  };
 }
 
 /** Whole minutes within bounds, and a timeout under the interval so checks never overlap. */

@@ -1,9 +1,12 @@
 /**
- * Which ipdrift metrics each target type emits, which of them page someone, and how they are
- * drawn. One table so the alarms, the dashboard and the engine agree: metric names are typed
- * against the engine's own list (`functions/core/report.ts`), so a rename there breaks here.
+ * How the stack alarms on and draws each target's metrics. Which metrics a target type emits,
+ * and which of them are alarmed on, is not decided here: functions/core/metric-sets.ts holds
+ * that one table (the Lambda's metrics output and `ipdrift cost` read it too). This file adds
+ * the alarm thresholds and the graphs, typed against the engine's metric names.
  */
 import type { TargetConfig } from '../../functions/core/config.ts';
+import { alarmedMetrics, emittedMetrics } from '../../functions/core/metric-sets.ts';
+import type { MetricSet } from '../../functions/core/metric-sets.ts';
 import type { MetricName } from '../../functions/core/report.ts';
 
 /** CloudWatch namespace and dimension of every ipdrift metric (design.md, "Outputs"). */
@@ -21,8 +24,8 @@ export interface TargetGraph {
 }
 
 /**
- * Graphs per target type. The metric sets follow `functions/core/assess.ts`: ELB and Aurora
- * endpoints are names with addresses (Aurora adds its DNS lag), a web tier is one URL.
+ * Graphs per target type, drawing every metric of the `standard` set (infra/test checks that);
+ * under `minimal` each graph keeps only what is published ({@link graphsFor}).
  */
 export const TARGET_GRAPHS = {
   elb: [
@@ -43,8 +46,6 @@ export const TARGET_GRAPHS = {
 /** An alarm on one metric of one target (threshold: metric >= threshold). */
 export interface TargetAlarmSpec {
   readonly metric: MetricName;
-  /** Only targets of these types emit the metric; an alarm elsewhere would be a paid no-op. */
-  readonly appliesTo: readonly TargetType[];
   /** The threshold for a given target (Aurora's DNS lag takes the target's own setting). */
   readonly threshold: (target: TargetConfig) => number;
   /** M of N periods; a period is the check interval, so one datapoint is one check. */
@@ -55,50 +56,67 @@ export interface TargetAlarmSpec {
 }
 
 /**
- * Findings alarms. Missing data is `notBreaching` for all of them: a target leaves no
- * datapoint when the check's deadline cut it short or the monitor did not run at all, and
- * the latter is the monitor's own Invocations alarm's job, not a finding about the target.
+ * How each alarmed metric alarms. Missing data is `notBreaching` for all of them: a target
+ * leaves no datapoint when the check's deadline cut it short or the monitor did not run at
+ * all, and the latter is the monitor's own not-running alarm's job, not a finding about it.
  */
-export const TARGET_ALARMS: readonly TargetAlarmSpec[] = [
-  {
+export const TARGET_ALARM_SPECS: Readonly<Record<string, TargetAlarmSpec>> = {
+  StaleConfirmed: {
     metric: 'StaleConfirmed',
-    appliesTo: ['web-tier'],
     threshold: () => 1,
     datapointsToAlarm: 1,
     evaluationPeriods: 1,
     meaning: 'the echo shows the web tier reached a retired upstream address (stale-address-confirmed, critical)',
   },
-  {
+  StaleSuspected: {
     metric: 'StaleSuspected',
-    appliesTo: ['web-tier'],
     threshold: () => 1,
     datapointsToAlarm: 1,
     evaluationPeriods: 1,
     meaning: 'the web tier fails or slows while its upstream is healthy, soon after upstream addresses were retired (stale-address-suspected, critical)',
   },
-  {
+  RetiredDead: {
     metric: 'RetiredDead',
-    appliesTo: ['elb', 'aurora'],
     threshold: () => 1,
     datapointsToAlarm: 1,
     evaluationPeriods: 1,
     meaning: 'a retired address stopped answering or answers as another service: any client still caching it fails (retired-address-dead / -reassigned)',
   },
-  {
-    // One failed lookup is usually a blip; three checks in a row is an outage of the name.
+  // One failed lookup is usually a blip; three checks in a row is an outage of the name.
+  ResolutionFailed: {
     metric: 'ResolutionFailed',
-    appliesTo: ['elb', 'aurora'],
     threshold: () => 1,
     datapointsToAlarm: 3,
     evaluationPeriods: 3,
     meaning: 'the name failed to resolve (timeout, SERVFAIL, NXDOMAIN) on 3 checks in a row (resolution-failed)',
   },
-  {
+  DnsLagSeconds: {
     metric: 'DnsLagSeconds',
-    appliesTo: ['aurora'],
     threshold: (t) => (t.type === 'aurora' ? t.dnsLagWarnSeconds : Number.NaN),
     datapointsToAlarm: 1,
     evaluationPeriods: 1,
     meaning: 'the cluster endpoint still names the old writer after a failover (dns-lag)',
   },
-];
+};
+
+/** A metric the core table alarms on that has no spec here. */
+export class MissingAlarmSpecError extends Error {
+  override readonly name = 'MissingAlarmSpecError';
+}
+
+/** The alarms of a target of `type`: the core table's alarmed metrics, each with its spec. */
+export function alarmSpecsFor(type: TargetType): TargetAlarmSpec[] {
+  return alarmedMetrics(type).map((metric) => {
+    const spec = TARGET_ALARM_SPECS[metric];
+    if (!spec) throw new MissingAlarmSpecError(`functions/core/metric-sets.ts alarms on ${metric} for ${type} targets; infra/lib/target-metrics.ts has no TARGET_ALARM_SPECS entry for it`);
+    return spec;
+  });
+}
+
+/** The graphs of a target of `type` under `set`: only published metrics; a graph left empty is dropped. */
+export function graphsFor(type: TargetType, set: MetricSet): TargetGraph[] {
+  const published = new Set<MetricName>(emittedMetrics(type, set));
+  return TARGET_GRAPHS[type]
+    .map((g) => ({ title: g.title, metrics: g.metrics.filter((m) => published.has(m)) }))
+    .filter((g) => g.metrics.length > 0);
+}

@@ -55,6 +55,12 @@ describe('settingsFromContext', () => {
     expect(settings.props.codePath).toBe(join(ROOT, 'build/lambda'));
   });
 
+  it('takes the shard size from -c shardSize=N (a string) or cdk.json (a number)', () => {
+    // Act / Assess
+    expect(settingsFromContext(reader({ shardSize: '250' }), ROOT).props.shardSize).toBe(250);
+    expect(settingsFromContext(reader({ shardSize: 40 }), ROOT).props.shardSize).toBe(40);
+  });
+
   it('accepts lists as JSON arrays too (cdk.json context)', () => {
     const settings = settingsFromContext(reader({ vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds] }), ROOT);
 
@@ -68,6 +74,8 @@ describe('settingsFromContext', () => {
     [{ vpcId: 'vpc-1', subnetIds: ' , ' }, /needs subnetIds/],
     [{ alarmEmail: 42 }, /alarmEmail: expected a string/],
     [{ config: 'no/such/file.json' }, /cannot read/],
+    [{ shardSize: '0' }, /shardSize: expected a positive whole number of targets, got "0"/],
+    [{ shardSize: 'many' }, /shardSize: expected a positive whole number/],
   ])('refuses %j', (ctx, message) => {
     const act = () => settingsFromContext(reader(ctx), ROOT);
 

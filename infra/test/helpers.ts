@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigInput } from '../../functions/core/config.ts';
+import { BUNDLE_ENTRIES } from '../lib/lambda-bundle.ts';
 import { MonitorStack } from '../lib/monitor-stack.ts';
 import type { MonitorStackProps } from '../lib/monitor-stack.ts';
 
@@ -45,7 +46,7 @@ export const VPC_IDS = {
 
 let stubDir: string | undefined;
 /**
- * A directory with a stub `monitor.mjs`, standing in for `dist/` so the infra tests neither
+ * A directory with stub `monitor.mjs`, `scheduler.mjs` and `worker.mjs`, standing in for `dist/` so the infra tests neither
  * need nor wait for the esbuild bundle. The stack is given it as `codePath`, the same prop a
  * deployer uses: no test-only branch in the stack.
  */
@@ -54,7 +55,7 @@ export function stubCodePath(): string {
   // Fixed name and content: every run and worker reuses it, and so reuses the staged asset.
   stubDir = join(tmpdir(), 'ipdrift-infra-test-stub');
   mkdirSync(stubDir, { recursive: true });
-  writeFileSync(join(stubDir, 'monitor.mjs'), 'export const handler = async () => ({ stub: true });\n');
+  for (const entry of Object.values(BUNDLE_ENTRIES)) writeFileSync(join(stubDir, `${entry}.mjs`), 'export const handler = async () => ({ stub: true });\n');
   return stubDir;
 }
 
