@@ -74,7 +74,7 @@ const THOUSAND = 1_000;
 export const PRICE_TABLE: PriceTable = {
   region: 'us-east-1',
   date: '2025-06-01',
-  source: 'AWS public pricing pages (on-demand list prices, no free tier)',
+  source: 'AWS public pricing pages, on-demand list prices',
   prices: {
     lambdaRequest: { usd: 0.2 / MILLION, unit: 'request', source: PAGES.lambda },
     lambdaArmGbSecond: { usd: 0.0000133334, unit: 'GB-second (arm64, first 7.5 billion)', source: PAGES.lambda },
