@@ -3,6 +3,12 @@
  * dynalite), its split and its refusals; the worker's deadline cap, its skips and its logs.
  * Loopback lab in 127.0.60.100-127.0.60.120.
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { LabDnsServer } from '../../lab/dns-server.ts';
@@ -26,6 +32,9 @@ const TIME = '2026-03-01T03:12:00Z';
 const INTERVAL_MS = 60_000;
 const REMAINING_MS = 55_000;
 const MAX_NAME = 'x'.repeat(63);
+const ROOT = join(import.meta.dirname, '../..');
+const CHILD_TIMEOUT_MS = 60_000;
+const run = promisify(execFile);
 
 function recordingLogger() {
   const lines: Array<{ level: string; message: string; extra: Record<string, unknown> }> = [];
@@ -224,4 +233,32 @@ describe('worker', () => {
     // Act / Assess
     await expect(setup().handler(task(['a'], over as never), context)).rejects.toBeInstanceOf(WorkerEventError);
   });
+});
+
+describe('the bundles', () => {
+  let out: string;
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), 'ipdrift-fanout-bundle-'));
+    await run(process.execPath, [join(ROOT, 'esbuild.config.mjs'), '--outdir', out], { cwd: ROOT, timeout: CHILD_TIMEOUT_MS });
+  }, CHILD_TIMEOUT_MS);
+  afterAll(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('dist/scheduler.mjs and dist/worker.mjs load under plain node and fail an invocation, not the import, without their environment', async () => {
+    // Prepare: import each bundle in a fresh node, call its handler with no environment.
+    const script = `
+      const [file, event] = process.argv.slice(1);
+      const { handler } = await import(file);
+      try { await handler(JSON.parse(event), { getRemainingTimeInMillis: () => 1000 }); console.log('no error'); }
+      catch (err) { console.log(err.name + ': ' + err.message); }`;
+    const invoke = (name: string, event: unknown) =>
+      run(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(join(out, `${name}.mjs`)).href, JSON.stringify(event)], { env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1' }, timeout: CHILD_TIMEOUT_MS });
+    // Act
+    const scheduler = await invoke('scheduler', { id: 'e', time: TIME });
+    const worker = await invoke('worker', { tick: 'e', time: TIME, deadlineAt: new Date(Date.now() + 30_000).toISOString(), shard: 0, of: 1, targets: ['a'] });
+    // Assess
+    expect(scheduler.stdout.trim()).toBe('SchedulerSetupError: environment variable IPDRIFT_TABLE is not set');
+    expect(worker.stdout.trim()).toBe('MonitorSetupError: environment variable IPDRIFT_TABLE is not set');
+  }, CHILD_TIMEOUT_MS);
 });
