@@ -15,13 +15,9 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { MetricDatum, PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { adviceFor } from './core/advice.ts';
 import { emptyState } from './core/check.ts';
 import type { AuroraTarget, Config } from './core/config.ts';
@@ -38,6 +34,7 @@ import { fileConfigLoader, ssmConfigLoader } from './aws/config-source.ts';
 import type { ConfigLoader } from './aws/config-source.ts';
 import { DynamoStore } from './aws/dynamo-store.ts';
 import { RdsWriterLookup } from './aws/rds-writer.ts';
+import { cloudWatchClient, documentClient, powertoolsLogger, snsClient, ssmClient } from './aws/runtime.ts';
 import { SnsNotifier } from './aws/sns-notifier.ts';
 
 /** Environment variables: the monitor's names, so both functions share one config, table and topic. */
@@ -359,23 +356,7 @@ export function createFailoverWatchHandler(deps: FailoverWatchDeps | (() => Fail
   };
 }
 
-// SDK clients and the logger at module scope: created once per container.
-let powertools: EngineLogger | undefined;
-function defaultLogger(): EngineLogger {
-  if (!powertools) {
-    const l = new Logger({ serviceName: FAILOVER_WATCH_DEFAULTS.serviceName });
-    powertools = {
-      info: (message, extra) => l.info(message, extra ?? {}),
-      warn: (message, extra) => l.warn(message, extra ?? {}),
-      error: (message, extra) => l.error(message, extra ?? {}),
-    };
-  }
-  return powertools;
-}
-const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-const snsClient = new SNSClient({});
-const cloudWatchClient = new CloudWatchClient({});
-const ssmClient = new SSMClient({});
+const defaultLogger = (): EngineLogger => powertoolsLogger(FAILOVER_WATCH_DEFAULTS.serviceName);
 
 const required = (env: NodeJS.ProcessEnv, name: string) => {
   const value = env[name];

@@ -9,12 +9,6 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { Context } from 'aws-lambda';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { runCheck } from './core/check.ts';
 import type { CheckDeps } from './core/check.ts';
 import { ConfigError } from './core/config.ts';
@@ -29,6 +23,7 @@ import { fileConfigLoader, ssmConfigLoader } from './aws/config-source.ts';
 import type { ConfigLoader } from './aws/config-source.ts';
 import { DynamoStore } from './aws/dynamo-store.ts';
 import { RdsWriterLookup } from './aws/rds-writer.ts';
+import { cloudWatchClient, documentClient, powertoolsLogger, snsClient, ssmClient } from './aws/runtime.ts';
 import { SnsNotifier } from './aws/sns-notifier.ts';
 
 /** Environment variables the function reads. */
@@ -149,6 +144,29 @@ const countBy = <T>(items: readonly T[], key: (t: T) => string) => {
 
 const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
+/** A summary with every count at zero (a check that has not run, or a skipped one). */
+export function emptySummary(remainingMsAtStart: number): CheckSummary {
+  return {
+    ok: false,
+    targets: 0,
+    targetsCompleted: 0,
+    findings: 0,
+    findingsByKind: {},
+    findingsBySeverity: {},
+    transitions: 0,
+    transitionsByType: {},
+    delivered: 0,
+    undelivered: 0,
+    saveFailures: 0,
+    errors: [],
+    deadlineMs: 0,
+    remainingMsAtStart,
+    configMs: 0,
+    checkMs: 0,
+    totalMs: 0,
+  };
+}
+
 /**
  * Builds the handler around `deps`. Pass a function to build them on first use: a missing
  * variable is then an invocation error (logged, counted), not an import error.
@@ -159,26 +177,7 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
   return async function handler(_event: unknown, context: MonitorContext): Promise<CheckSummary> {
     const t0 = performance.now();
     const remainingMsAtStart = context.getRemainingTimeInMillis();
-    const summary: CheckSummary = {
-      ok: false,
-      ...(context.awsRequestId ? { requestId: context.awsRequestId } : {}),
-      targets: 0,
-      targetsCompleted: 0,
-      findings: 0,
-      findingsByKind: {},
-      findingsBySeverity: {},
-      transitions: 0,
-      transitionsByType: {},
-      delivered: 0,
-      undelivered: 0,
-      saveFailures: 0,
-      errors: [],
-      deadlineMs: 0,
-      remainingMsAtStart,
-      configMs: 0,
-      checkMs: 0,
-      totalMs: 0,
-    };
+    const summary: CheckSummary = { ...emptySummary(remainingMsAtStart), ...(context.awsRequestId ? { requestId: context.awsRequestId } : {}) };
     let logger: EngineLogger = options.logger ?? (typeof deps === 'function' ? defaultLogger() : (deps.logger ?? defaultLogger()));
     const finish = (level: 'info' | 'error') => {
       summary.totalMs = Math.round(performance.now() - t0);
@@ -244,28 +243,7 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
   };
 }
 
-// SDK clients and the logger live at module scope: created once per container, reused while warm.
-let powertools: EngineLogger | undefined;
-function defaultLogger(): EngineLogger {
-  if (!powertools) {
-    const l = new Logger({ serviceName: MONITOR_DEFAULTS.serviceName });
-    powertools = {
-      info: (message, extra) => l.info(message, extra ?? {}),
-      warn: (message, extra) => l.warn(message, extra ?? {}),
-      error: (message, extra) => l.error(message, extra ?? {}),
-    };
-  }
-  return powertools;
-}
-/**
- * Every AWS call is bounded: a service that accepts and never answers must not hold the check
- * past its deadline (the engine also bounds publishing with its own budget).
- */
-const AWS_HTTP = { requestHandler: { requestTimeout: 5000, connectionTimeout: 2000 } } as const;
-const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient(AWS_HTTP));
-const snsClient = new SNSClient(AWS_HTTP);
-const cloudWatchClient = new CloudWatchClient(AWS_HTTP);
-const ssmClient = new SSMClient({});
+const defaultLogger = (): EngineLogger => powertoolsLogger(MONITOR_DEFAULTS.serviceName);
 
 const required = (env: NodeJS.ProcessEnv, name: string) => {
   const value = env[name];

@@ -12,7 +12,7 @@ import type { Config } from './core/config.ts';
 import type { EngineLogger } from './core/ports.ts';
 import { selectShard } from './core/shard.ts';
 import type { ShardSelection } from './core/shard.ts';
-import { awsDeps, createHandler } from './monitor.ts';
+import { awsDeps, createHandler, emptySummary } from './monitor.ts';
 import type { CheckSummary, MonitorDeps } from './monitor.ts';
 import type { ShardTask } from './scheduler.ts';
 
@@ -76,25 +76,12 @@ export function createWorkerHandler(deps: MonitorDeps | (() => MonitorDeps), opt
     const deadline = Date.parse(event.deadlineAt);
     const window = deadline - now();
     const skip = (skipped: 'late' | 'empty', targets: number): WorkerSummary => ({
+      ...emptySummary(context.getRemainingTimeInMillis()),
       ...tags,
       skipped,
       ok: true,
       targets,
-      targetsCompleted: 0,
-      findings: 0,
-      findingsByKind: {},
-      findingsBySeverity: {},
-      transitions: 0,
-      transitionsByType: {},
-      delivered: 0,
-      undelivered: 0,
-      saveFailures: 0,
-      errors: [],
       deadlineMs: Math.max(0, window),
-      remainingMsAtStart: context.getRemainingTimeInMillis(),
-      configMs: 0,
-      checkMs: 0,
-      totalMs: 0,
     });
     if (window < WORKER_DEFAULTS.minWindowMs) {
       log?.warn('shard started too late for its tick: skipped, the next tick checks its targets', { windowMs: window, targets: event.targets.length });
