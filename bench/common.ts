@@ -182,3 +182,20 @@ export function procRssMb(pid: number): number {
   const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
   return round(kb / 1024, 1);
 }
+
+/**
+ * UDP datagrams the kernel dropped because a socket's receive buffer was full, machine-wide
+ * (/proc/net/snmp `Udp: RcvbufErrors`). A burst of DNS queries larger than the lab DNS server's
+ * buffer shows up here, and as c-ares retries (1.5 s each) in the resolve phase.
+ */
+export function udpReceiveDrops(): number | undefined {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]?.split(/\s+/) ?? [];
+    const values = lines[1]?.split(/\s+/) ?? [];
+    const i = names.indexOf('RcvbufErrors');
+    return i === -1 ? undefined : Number(values[i]);
+  } catch {
+    return undefined;
+  }
+}
