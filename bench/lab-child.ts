@@ -8,6 +8,8 @@ import { LabNode } from '../lab/nodes.ts';
 import { ANY_PORT, ELB_TTL_SECONDS, addressOf, hostOf } from './common.ts';
 import type { LabCommand, LabReply, LabSet, LabSetSpec, LabStats } from './common.ts';
 
+/** Addresses a plain ELB name answers with (Route 53 caps ELB answers at 8; `all.` lists every one). */
+const PLAIN_ANSWER_CAP = 8;
 /** Listeners started at once: bounded so that 8,000 binds do not queue 8,000 promises at a time. */
 const START_BATCH = 500;
 
@@ -39,7 +41,7 @@ async function startSet(spec: LabSetSpec): Promise<LabSet> {
       const host = hostOf(spec.label, i);
       // ipdrift asks `all.<name>` first: that is where an ELB lists every node.
       dns.setA(`all.${host}`, addresses, ELB_TTL_SECONDS);
-      dns.setA(host, addresses.slice(0, 8), ELB_TTL_SECONDS);
+      dns.setA(host, addresses.slice(0, PLAIN_ANSWER_CAP), ELB_TTL_SECONDS);
       return { name: `${spec.label.toLowerCase()}-${String(i).padStart(4, '0')}`, host, port, addresses };
     });
     const set: LabSet = { label: spec.label, dns: dns.address, port, targets };

@@ -11,7 +11,7 @@
  * Every process measured is a fresh one of its own: the lab (DNS server and listeners) runs in
  * one child, each engine measurement in another, the peer's client in a third. Loopback only.
  *
- * Options: --runs N (engine processes / peer rounds per workload, default 3),
+ * Options: --runs N (engine processes / peer rounds per workload, default 5; C at most 3),
  *          --wait-quiet SECONDS (wait, at most that long, for the machine's load to drop first),
  *          --only A,B,C,peer,lambda, --profile (CPU profile of each measured check, written to
  *          bench/profiles/ and summarised; profiled figures are inflated by the profiler).
@@ -41,6 +41,8 @@ export const WORKLOADS = {
 } as const;
 /** Workload B: addresses of A that swallow (one in ten: one per target in 50 of the 100). */
 export const B_SWALLOWED = 50;
+/** Every this-many-th address of A swallows in B (500 / 50). */
+const B_STRIDE = (WORKLOADS.A.targets * WORKLOADS.A.addressesPerTarget) / B_SWALLOWED;
 /** Every probe's own timeout (the config default); B's wall is reported against it. */
 export const PROBE_TIMEOUT_MS = 2000;
 /** Engine processes (and peer rounds) per workload unless --runs says otherwise. */
@@ -230,6 +232,7 @@ function table(results: Results): string {
   const r = results.ratios;
   if (r.peerWall !== undefined) {
     lines.push(`A warm / blackbox_exporter: wall ${r.peerWall}, CPU ${r.peerCpu} (vs exporter alone ${r.peerCpuExporterOnly})   goal <= ${GOALS.peerWallRatio}: wall ${verdict(r.peerWall <= GOALS.peerWallRatio)}, CPU ${verdict(r.peerCpu! <= GOALS.peerCpuRatio)}`);
+    lines.push(`  probe phase alone (what the exporter does: no DNS, no state) / blackbox_exporter wall: ${r.peerProbePhaseWall}`);
   }
   if (r.bWallPerTimeout !== undefined) lines.push(`B warm wall / probe timeout (${PROBE_TIMEOUT_MS} ms): ${r.bWallPerTimeout}   goal <= ${GOALS.bWallPerTimeout}: ${verdict(r.bWallPerTimeout <= GOALS.bWallPerTimeout)}`);
   if (r.peakRssAB !== undefined) lines.push(`peak RSS in A and B: ${r.peakRssAB} MB   goal < ${GOALS.peakRssMb}: ${verdict(r.peakRssAB < GOALS.peakRssMb)}`);
@@ -267,6 +270,8 @@ interface Results {
     peerWall?: number;
     peerCpu?: number;
     peerCpuExporterOnly?: number;
+    /** ipdrift's probe phase alone (no DNS, no state: what the exporter does) / the exporter's wall. */
+    peerProbePhaseWall?: number;
     bWallPerTimeout?: number;
     bColdWallPerTimeout?: number;
     peakRssAB?: number;
@@ -312,7 +317,7 @@ async function main(): Promise<void> {
       }
       if (only.has('B')) {
         // One address in ten swallows: 50 targets each get one address that never answers.
-        const swallowed = setA.targets.flatMap((t) => t.addresses).filter((_, k) => k % (WORKLOADS.A.targets * WORKLOADS.A.addressesPerTarget / B_SWALLOWED) === 0);
+        const swallowed = setA.targets.flatMap((t) => t.addresses).filter((_, k) => k % B_STRIDE === 0);
         await lab.setMode('A', swallowed, 'swallow');
         results.workloads.B = await runEngine('B', setA, runs, workDir, profile);
         results.workloads.B.shape += ` (${swallowed.length} swallow)`;
@@ -342,6 +347,7 @@ async function main(): Promise<void> {
     results.ratios.peerWall = round(A.warm.wallMs / p.wallMs, 2);
     results.ratios.peerCpu = round(A.warm.cpuMs / p.totalCpuMs, 2);
     results.ratios.peerCpuExporterOnly = round(A.warm.cpuMs / p.exporterCpuMs, 2);
+    results.ratios.peerProbePhaseWall = round(A.warm.phasesMs.probeAssess / p.wallMs, 2);
   }
   if (B) {
     results.ratios.bWallPerTimeout = round(B.warm.wallMs / PROBE_TIMEOUT_MS, 3);
