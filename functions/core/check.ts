@@ -139,20 +139,21 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     }),
   );
 
-  // 4. Probe every current and retained retired address, and every web tier, all at once.
-  const jobs: Promise<void>[] = [];
+  // 4. Probe every current and retained retired address, and every web tier: all concurrently,
+  // at most LIMITS.maxConcurrentProbes in flight, so each probe's timeout starts when it really starts.
+  const jobs: (() => Promise<void>)[] = [];
   for (const o of observed.values()) {
     const t = o.target;
     if (t.type === 'web-tier') {
-      jobs.push(observeWebTier(t, deadline, deps.insecureTls).then((w) => void (o.web = w)));
+      jobs.push(() => observeWebTier(t, deadline, deps.insecureTls).then((w) => void (o.web = w)));
       continue;
     }
     const spec = t.type === 'elb' ? elbSpec(t, deps.insecureTls) : auroraSpec(t);
     for (const r of o.records) {
-      jobs.push(runProbe(r.address, spec, { timeoutMs: t.timeoutMs, signal: deadline }).then((p) => void o.probes.set(r.address, stripBody(p))));
+      jobs.push(() => runProbe(r.address, spec, { timeoutMs: t.timeoutMs, signal: deadline }).then((p) => void o.probes.set(r.address, stripBody(p))));
     }
   }
-  await Promise.all(jobs);
+  await runPool(jobs, LIMITS.maxConcurrentProbes);
 
   // 5. Assess, alert.
   const now = deps.clock.now();
@@ -264,6 +265,15 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   partial.durationMs = Math.round(performance.now() - t0);
   partial.finishedAt = deps.clock.now().toISOString();
   return partial;
+}
+
+/** Runs thunks with at most `limit` in flight; resolves when all have settled (they never reject). */
+async function runPool(jobs: readonly (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < jobs.length) await jobs[next++]!();
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, lane));
 }
 
 const stripBody = (p: ProbeResult & { body?: string }): ProbeResult => {

@@ -36,6 +36,12 @@ export const LIMITS = {
   staleGraceTtlFraction: 0.1,
   /** TTL assumed for records saved before TTLs were kept (the ELB record TTL). */
   defaultTtlSeconds: 60,
+  /**
+   * Probes in flight at once in one check. Starting 8,000 at once blocked the event loop for seconds
+   * (healthy addresses timed out before their sockets were serviced) and would exceed Lambda's
+   * 1,024 file descriptors; 512 keeps a 500-address check in one wave (see bench/).
+   */
+  maxConcurrentProbes: 512,
   /** DNS resolver settings per query. */
   dnsTimeoutMs: 1500,
   dnsTries: 2,

@@ -57,6 +57,29 @@ export function classifyError(err: unknown, where: string): ProbeError {
   return { code: 'error', message: `probe of ${where} failed: ${message}` };
 }
 
+/** Callbacks waiting on each outer signal (the check's deadline). */
+const waiters = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `cb` when `signal` aborts; returns the unsubscribe. One real listener per signal: Node's
+ * addEventListener scans its list on every add, which grew with the square of the probe count.
+ */
+function onAbort(signal: AbortSignal, cb: () => void): () => void {
+  let set = waiters.get(signal);
+  if (!set) {
+    const created = new Set<() => void>();
+    waiters.set(signal, created);
+    signal.addEventListener('abort', () => {
+      for (const f of [...created]) f();
+      created.clear();
+    }, { once: true });
+    set = created;
+  }
+  const own = set;
+  own.add(cb);
+  return () => void own.delete(cb);
+}
+
 const round = (ms: number) => Math.round(ms * LATENCY_STEPS_PER_MS) / LATENCY_STEPS_PER_MS;
 
 /**
@@ -83,7 +106,7 @@ export async function runTimed(
   };
   const onOuterAbort = () => abort('aborted');
   const timer = setTimeout(() => abort('timeout'), opts.timeoutMs);
-  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const unsubscribe = opts.signal ? onAbort(opts.signal, onOuterAbort) : undefined;
   if (opts.signal?.aborted) abort('aborted');
 
   const t0 = performance.now();
@@ -95,7 +118,7 @@ export async function runTimed(
   } finally {
     clearTimeout(timer);
     clearTimeout(graceTimer);
-    opts.signal?.removeEventListener('abort', onOuterAbort);
+    unsubscribe?.();
   }
   const elapsed = performance.now() - t0;
   // Whatever the probe made of its abort, the runner knows why it aborted.
