@@ -35,31 +35,36 @@ export const BUNDLE_ENTRIES = {
   monitor: 'monitor',
   scheduler: 'scheduler',
   worker: 'worker',
+  /** The Aurora failover watcher (functions/failover-watch.ts), only with aurora targets. */
+  failoverWatch: 'failover-watch',
 } as const;
 export type BundleEntry = (typeof BUNDLE_ENTRIES)[keyof typeof BUNDLE_ENTRIES];
 
 /**
- * Copies `<codePath>/<entry>.mjs` (and its source map when present) and writes `configJson`
- * as `ipdrift.config.json` into a content-addressed directory; returns that directory.
+ * Copies `<codePath>/<entry>.mjs` (and its source map when present), and the same for each of
+ * `extras` (other entries sharing the asset: the failover watcher beside the monitor), and
+ * writes `configJson` as `ipdrift.config.json` into a content-addressed directory; returns
+ * that directory.
  *
- * @throws BundleNotFoundError when `<codePath>/<entry>.mjs` does not exist.
+ * @throws BundleNotFoundError when `<codePath>/<entry>.mjs` (or an extra's) does not exist.
  */
-export function stageLambdaBundle(codePath: string, configJson: string, name: BundleEntry = BUNDLE_ENTRIES.monitor): string {
+export function stageLambdaBundle(codePath: string, configJson: string, name: BundleEntry = BUNDLE_ENTRIES.monitor, extras: readonly BundleEntry[] = []): string {
   const dir = resolve(codePath);
-  const file = `${name}.mjs`;
-  const entry = join(dir, file);
-  if (!existsSync(entry)) {
-    throw new BundleNotFoundError(
-      `${entry} not found: run \`npm run build\` first, or point the codePath prop / \`-c codePath=DIR\` at a directory holding ${file}`,
-    );
+  const files: Array<[name: string, content: Buffer]> = [];
+  for (const entryName of [name, ...extras.filter((e) => e !== name)]) {
+    const file = `${entryName}.mjs`;
+    const entry = join(dir, file);
+    if (!existsSync(entry)) {
+      throw new BundleNotFoundError(
+        `${entry} not found: run \`npm run build\` first, or point the codePath prop / \`-c codePath=DIR\` at a directory holding ${file}`,
+      );
+    }
+    const mapFile = `${file}.map`;
+    const map = join(dir, mapFile);
+    files.push([file, readFileSync(entry)]);
+    if (existsSync(map)) files.push([mapFile, readFileSync(map)]);
   }
-  const mapFile = `${file}.map`;
-  const map = join(dir, mapFile);
-  const files: Array<[name: string, content: Buffer]> = [
-    [file, readFileSync(entry)],
-    ...(existsSync(map) ? [[mapFile, readFileSync(map)] as [string, Buffer]] : []),
-    [BUNDLE_FILES.config, Buffer.from(configJson, 'utf8')],
-  ];
+  files.push([BUNDLE_FILES.config, Buffer.from(configJson, 'utf8')]);
 
   const hash = createHash('sha256');
   for (const [name, content] of files) hash.update(name).update('\0').update(content).update('\0');

@@ -25,8 +25,9 @@ import { emittedMetrics } from '../../functions/core/metric-sets.ts';
 import type { MetricName } from '../../functions/core/report.ts';
 import { SHARD_DEFAULTS, planShards } from '../../functions/core/shard.ts';
 import type { ShardPlan } from '../../functions/core/shard.ts';
+import { FailoverWatch, FAILOVER_WATCH_METRICS, FAILOVER_WATCH_SETTINGS } from './failover-watch.ts';
 import { FanOut } from './fan-out.ts';
-import { BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
+import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
 import { METRIC_NAMESPACE, TARGET_DIMENSION, alarmSpecsFor, graphsFor } from './target-metrics.ts';
 
 /** Defaults of {@link MonitorStackProps}. */
@@ -137,6 +138,13 @@ export const NAG_FINDINGS = {
   notLatestRuntime: 'AwsSolutions-L1',
 } as const;
 
+/** Why each of {@link NAG_FINDINGS} is acceptable; the monitor's and the failover watcher's roles and functions share them. */
+export const NAG_REASONS = {
+  putMetricDataWildcard: 'cloudwatch:PutMetricData supports no resource-level permission, so IAM only accepts Resource "*"; the statement is scoped by the condition cloudwatch:namespace = "ipdrift". Every other statement names its one resource.',
+  vpcAccessManagedPolicy: 'AWSLambdaVPCAccessExecutionRole is what Lambda needs to create and delete the function\'s network interfaces in the VPC (ec2:Describe* cannot be scoped); AWS maintains it as Lambda networking changes. Attached only when the function runs in a VPC.',
+  notLatestRuntime: 'nodejs22.x is pinned by the design (the Node line the project is tested on; the bundle targets node20). cdk-nag flags any runtime but the newest of its family (nodejs24.x); 22.x is an LTS supported by Lambda until 2027.',
+} as const satisfies Record<keyof typeof NAG_FINDINGS, string>;
+
 /** CDK (not cdk-nag) warnings about imported VPC parts that this stack acknowledges. */
 export const CDK_WARNINGS = {
   vpcAzListToken: '@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
@@ -210,6 +218,8 @@ export class MonitorStack extends Stack {
   readonly shardPlan: ShardPlan;
   /** The scheduler, workers and workflow, when the targets are more than one invocation checks. */
   readonly fanOut?: FanOut;
+  /** The Aurora failover watcher (function, role, RDS event rule), when the config has aurora targets. */
+  readonly failoverWatch?: FailoverWatch;
   readonly schedule: events.Rule;
   readonly dashboard: cloudwatch.Dashboard;
   /** Every alarm, by a stable key (`<target>/<metric>` or `function/<metric>`). */
@@ -331,6 +341,9 @@ export class MonitorStack extends Stack {
       ...vpcProps,
     } satisfies Partial<lambda.FunctionProps>;
 
+    const auroraTargets = this.config.targets.filter((t) => t.type === 'aurora');
+    // Without fan-out the watcher ships in the monitor's asset (one upload); with it, in its own.
+    let watcherCode: lambda.Code | undefined;
     let target: events.IRuleTarget;
     if (this.shardPlan.shards.length > 1) {
       this.fanOut = new FanOut(this, 'FanOut', {
@@ -345,12 +358,15 @@ export class MonitorStack extends Stack {
       });
       this.fn = this.fanOut.worker;
       target = this.fanOut.scheduleTarget();
+      if (auroraTargets.length > 0) watcherCode = lambda.Code.fromAsset(stageLambdaBundle(codePath, configJson, BUNDLE_ENTRIES.failoverWatch));
     } else {
+      const code = lambda.Code.fromAsset(stageLambdaBundle(codePath, configJson, BUNDLE_ENTRIES.monitor, auroraTargets.length > 0 ? [BUNDLE_ENTRIES.failoverWatch] : []));
+      if (auroraTargets.length > 0) watcherCode = code;
       this.fn = new lambda.Function(this, 'MonitorFunction', {
         ...checker,
         description: 'ipdrift: one check of every target (resolve, diff, probe, assess, alert)',
         handler: FUNCTION_SETTINGS.handler,
-        code: lambda.Code.fromAsset(stageLambdaBundle(codePath, configJson)),
+        code,
         reservedConcurrentExecutions: FUNCTION_SETTINGS.reservedConcurrency,
         retryAttempts: FUNCTION_SETTINGS.retryAttempts,
         maxEventAge: Duration.seconds(FUNCTION_SETTINGS.maxEventAgeSeconds),
@@ -364,6 +380,29 @@ export class MonitorStack extends Stack {
       targets: [target],
     });
 
+    if (watcherCode) {
+      this.failoverWatch = new FailoverWatch(this, 'FailoverWatch', {
+        code: watcherCode,
+        runtime: FUNCTION_SETTINGS.runtime,
+        architecture: FUNCTION_SETTINGS.architecture,
+        environment: checker.environment,
+        vpcProps,
+        table: this.table,
+        topic: this.topic,
+        topicKey: this.topicKey,
+        topicKeyActions: TOPIC_KEY_PUBLISHER_ACTIONS,
+        clusterIdentifiers: auroraTargets.map((t) => t.clusterIdentifier),
+        clusterArns: this.auroraClusterArns(),
+        targetNames: auroraTargets.map((t) => t.name),
+        logRetention: props.logRetention ?? MONITOR_DEFAULTS.logRetention,
+        nag: {
+          putMetricDataWildcard: { id: NAG_FINDINGS.putMetricDataWildcard, reason: NAG_REASONS.putMetricDataWildcard },
+          notLatestRuntime: { id: NAG_FINDINGS.notLatestRuntime, reason: NAG_REASONS.notLatestRuntime },
+          vpcAccessManagedPolicy: { id: NAG_FINDINGS.vpcAccessManagedPolicy, reason: NAG_REASONS.vpcAccessManagedPolicy },
+        },
+      });
+    }
+
     this.alarms = this.createAlarms(timeout, interval);
     this.dashboard = this.createDashboard();
     this.acknowledgeNagFindings(props.vpc !== undefined);
@@ -373,6 +412,7 @@ export class MonitorStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'State table (IPDRIFT_TABLE for `ipdrift history`)' });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn, description: 'On-call topic: subscribe more endpoints here' });
     new CfnOutput(this, 'LogGroupName', { value: this.logGroup.logGroupName, description: 'One JSON line per check' });
+    if (this.failoverWatch) new CfnOutput(this, 'FailoverWatchFunctionName', { value: this.failoverWatch.fn.functionName, description: 'Samples an Aurora failover when RDS reports one (its log has the timeline)' });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboardName, description: 'CloudWatch dashboard, a row per target' });
   }
 
@@ -393,18 +433,21 @@ export class MonitorStack extends Stack {
       // Our own log group instead of AWSLambdaBasicExecutionRole's logs:* on every group.
       new iam.PolicyStatement({ sid: 'Logs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
     ];
-    const clusters = this.config.targets.filter((t) => t.type === 'aurora');
-    if (clusters.length > 0) {
-      const arns = [...new Set(clusters.map((t) => this.formatArn({
-        service: 'rds',
-        resource: 'cluster',
-        resourceName: t.clusterIdentifier,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        ...(t.region !== undefined ? { region: t.region } : {}),
-      })))];
-      statements.push(new iam.PolicyStatement({ sid: 'AuroraWriterLookup', actions: ['rds:DescribeDBClusters'], resources: arns }));
-    }
+    const arns = this.auroraClusterArns();
+    if (arns.length > 0) statements.push(new iam.PolicyStatement({ sid: 'AuroraWriterLookup', actions: ['rds:DescribeDBClusters'], resources: arns }));
     return statements;
+  }
+
+  /** ARNs of the aurora targets' clusters (each in its target's region, else the stack's); none without aurora targets. */
+  private auroraClusterArns(): string[] {
+    const clusters = this.config.targets.filter((t) => t.type === 'aurora');
+    return [...new Set(clusters.map((t) => this.formatArn({
+      service: 'rds',
+      resource: 'cluster',
+      resourceName: t.clusterIdentifier,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      ...(t.region !== undefined ? { region: t.region } : {}),
+    })))];
   }
 
   /** Imports the VPC, subnets and security group by id: no context lookup, no AWS call. */
@@ -527,6 +570,29 @@ export class MonitorStack extends Stack {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
+    if (this.failoverWatch) {
+      const watch = this.failoverWatch;
+      const period = Duration.minutes(FAILOVER_WATCH_SETTINGS.alarmPeriodMinutes);
+      // Missing data is normal: the watcher runs only when a cluster fails over.
+      add('failover-watch/Errors', 'FailoverWatchErrorsAlarm', {
+        alarmName: `${this.alarmNamePrefix}failover-watch-Errors`,
+        alarmDescription: 'ipdrift failover watcher failed: a failover timeline was not (fully) delivered (notice, metrics or history), or the watcher could not run. Read the watcher log: it holds the timeline.',
+        metric: watch.fn.metric('Errors', { statistic: cloudwatch.Stats.SUM, period }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      add('failover-watch/Duration', 'FailoverWatchDurationAlarm', {
+        alarmName: `${this.alarmNamePrefix}failover-watch-Duration`,
+        alarmDescription: `ipdrift failover watcher took >= ${FAILOVER_WATCH_SETTINGS.durationAlarmFraction * 100}% of its ${watch.timeout.toSeconds()} s timeout: the next timeline may be cut short (slow RDS or DNS answers, or publishing retries).`,
+        metric: watch.fn.metric('Duration', { statistic: cloudwatch.Stats.MAXIMUM, period }),
+        threshold: Math.round(watch.timeout.toMilliseconds() * FAILOVER_WATCH_SETTINGS.durationAlarmFraction),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
     if (this.fanOut) {
       // A failed execution: the scheduler could not split (config, DynamoDB, payload size).
       add('fanout/ExecutionsFailed', 'FanOutFailedAlarm', {
@@ -568,24 +634,36 @@ export class MonitorStack extends Stack {
         new cloudwatch.GraphWidget({ title: 'fan-out: scheduler (ms)', width: 12, left: [this.fanOut.scheduler.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period }), this.fanOut.scheduler.metricErrors({ period })] }),
       );
     }
+    if (this.failoverWatch) {
+      const watcher = this.failoverWatch.fn;
+      const period = Duration.minutes(1);
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({ title: 'failover watcher: runs', width: 12, left: [watcher.metric('Invocations', { statistic: cloudwatch.Stats.SUM, period }), watcher.metric('Errors', { statistic: cloudwatch.Stats.SUM, period })] }),
+        new cloudwatch.GraphWidget({ title: 'failover watcher: duration (ms)', width: 12, left: [watcher.metric('Duration', { statistic: cloudwatch.Stats.MAXIMUM, period })] }),
+      );
+    }
     const set = this.config.metrics;
     if (this.config.targets.length <= DASHBOARD_LIMITS.maxTargetRows) {
       for (const target of this.config.targets) {
-        const graphs = graphsFor(target.type, set);
+        const graphs = graphsFor(target.type, set).map((g) => ({
+          title: g.title,
+          metrics: g.metrics.map((m) => targetMetric(target, m, cloudwatch.Stats.MAXIMUM, this.checkInterval)),
+        }));
+        // The watcher publishes a point per failover (whatever the metric set): the client outage.
+        if (target.type === 'aurora' && this.failoverWatch) {
+          graphs.push({ title: 'failover: client outage (s)', metrics: [targetMetric(target, FAILOVER_WATCH_METRICS.failoverSeconds, cloudwatch.Stats.MAXIMUM, this.checkInterval)] });
+        }
         const width = Math.floor(20 / graphs.length);
         dashboard.addWidgets(
           new cloudwatch.TextWidget({ markdown: `### ${target.name}\n${target.type}`, width: 4, height: 6 }),
-          ...graphs.map((g) => new cloudwatch.GraphWidget({
-            title: `${target.name}: ${g.title}`,
-            width,
-            left: g.metrics.map((m) => targetMetric(target, m, cloudwatch.Stats.MAXIMUM, this.checkInterval)),
-          })),
+          ...graphs.map((g) => new cloudwatch.GraphWidget({ title: `${target.name}: ${g.title}`, width, left: g.metrics })),
         );
       }
       return dashboard;
     }
     // Too many targets for a row each: one graph per published metric, every target's series found by a SEARCH.
-    const published = [...new Set(this.config.targets.flatMap((t) => emittedMetrics(t.type, set)))];
+    const published: string[] = [...new Set(this.config.targets.flatMap((t) => emittedMetrics(t.type, set)))];
+    if (this.failoverWatch) published.push(FAILOVER_WATCH_METRICS.failoverSeconds);
     dashboard.addWidgets(
       ...published.map((m) => new cloudwatch.GraphWidget({
         title: `${m} (every target)`,
@@ -602,23 +680,12 @@ export class MonitorStack extends Stack {
    */
   private acknowledgeNagFindings(inVpc: boolean): void {
     Validations.of(this.role).acknowledge(
-      {
-        id: NAG_FINDINGS.putMetricDataWildcard,
-        reason: 'cloudwatch:PutMetricData supports no resource-level permission, so IAM only accepts Resource "*"; the statement is scoped by the condition cloudwatch:namespace = "ipdrift". Every other statement names its one resource.',
-      },
-      ...(inVpc
-        ? [{
-            id: NAG_FINDINGS.vpcAccessManagedPolicy,
-            reason: 'AWSLambdaVPCAccessExecutionRole is what Lambda needs to create and delete the function\'s network interfaces in the VPC (ec2:Describe* cannot be scoped); AWS maintains it as Lambda networking changes. Attached only when the function runs in a VPC.',
-          }]
-        : []),
+      { id: NAG_FINDINGS.putMetricDataWildcard, reason: NAG_REASONS.putMetricDataWildcard },
+      ...(inVpc ? [{ id: NAG_FINDINGS.vpcAccessManagedPolicy, reason: NAG_REASONS.vpcAccessManagedPolicy }] : []),
     );
     // The fan-out acknowledges its own functions (lib/fan-out.ts).
     if (this.fanOut) return;
-    Validations.of(this.fn).acknowledge({
-      id: NAG_FINDINGS.notLatestRuntime,
-      reason: 'nodejs22.x is pinned by the design (the Node line the project is tested on; the bundle targets node20). cdk-nag flags any runtime but the newest of its family (nodejs24.x); 22.x is an LTS supported by Lambda until 2027.',
-    });
+    Validations.of(this.fn).acknowledge({ id: NAG_FINDINGS.notLatestRuntime, reason: NAG_REASONS.notLatestRuntime });
   }
 }
 
@@ -634,7 +701,7 @@ function targetMetric(target: TargetConfig, metricName: string, statistic: strin
 }
 
 /** Every target's series of one metric, by a SEARCH expression: one graph however many targets. */
-function searchMetric(metricName: MetricName, period: Duration): cloudwatch.MathExpression {
+function searchMetric(metricName: string, period: Duration): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
     expression: `SEARCH('{${METRIC_NAMESPACE},${TARGET_DIMENSION}} MetricName="${metricName}"', '${cloudwatch.Stats.MAXIMUM}', ${period.toSeconds()})`,
     label: metricName,

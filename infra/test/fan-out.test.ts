@@ -14,7 +14,7 @@ import { SCHEDULER_DEFAULTS, SCHEDULER_ENV } from '../../functions/scheduler.ts'
 import { TICK_CLAIM_SCHEMA } from '../../functions/aws/tick-claims.ts';
 import { FANOUT_SETTINGS, SCHEDULER_ENV_NAMES, TICK_CLAIM_PARTITION } from '../lib/fan-out.ts';
 import { ALARM_LAYOUT, MONITOR_DEFAULTS, MonitorStack, NAG_FINDINGS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';
-import { EXAMPLE_CONFIG, actionsOf, dashboardBody, identityStatements, nagViolations, onlyResource, stubCodePath, synth } from './helpers.ts';
+import { EXAMPLE_CONFIG, actionsOf, dashboardBody, identityStatements, nagViolations, onlyResource, stubCodePath, synth, withoutFailoverWatch } from './helpers.ts';
 import type { Statement, Synth } from './helpers.ts';
 
 const ref = (id: string) => ({ Ref: id });
@@ -78,7 +78,9 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
   let ids: { worker: string; scheduler: string; schedulerRole: string; workerRole: string; sm: string; smRole: string; table: string; topic: string; key: string; logGroup: string; schedulerLogs: string };
 
   beforeAll(() => {
-    s = synth({ shardSize: FANOUT_SHARD_SIZE });
+    // The failover watcher (the example has an aurora target) is failover-watch.test.ts's.
+    const full = synth({ shardSize: FANOUT_SHARD_SIZE });
+    s = { ...full, template: withoutFailoverWatch(full.template) };
     const id = (c: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(c.node.defaultChild as never);
     const f = s.stack.fanOut!;
     ids = {
@@ -254,7 +256,7 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
       AlarmActions: [ref(ids.topic)],
     });
     // The targets' alarms do not change with the fan-out.
-    const targetAlarms = [...s.stack.alarms.keys()].filter((k) => !monitorAlarms(s).includes(k));
+    const targetAlarms = [...s.stack.alarms.keys()].filter((k) => !monitorAlarms(s).includes(k) && !k.startsWith('failover-watch/'));
     expect(targetAlarms.sort()).toEqual(['app-alb/ResolutionFailed', 'app-alb/RetiredDead', 'orders-db/DnsLagSeconds', 'orders-db/ResolutionFailed', 'orders-db/RetiredDead', 'web/StaleConfirmed', 'web/StaleSuspected']);
   });
 
@@ -271,6 +273,8 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
     // Assess
     expect(violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
     expect(acknowledged(s.stack)).toEqual([
+      `Ipdrift/FailoverWatch/Function ${NAG_FINDINGS.notLatestRuntime}`,
+      `Ipdrift/FailoverWatch/Role ${NAG_FINDINGS.putMetricDataWildcard}`,
       `Ipdrift/FanOut/SchedulerFunction ${NAG_FINDINGS.notLatestRuntime}`,
       'Ipdrift/FanOut/StateMachine AwsSolutions-SF1',
       'Ipdrift/FanOut/StateMachine AwsSolutions-SF2',
@@ -331,7 +335,8 @@ describe('up to the shard size: the single-function shape', () => {
     ['3 targets at shard size 3', { shardSize: 3 }],
   ])('%s', (_label, props) => {
     // Act
-    const s = synth(props);
+    const full = synth(props);
+    const s = { ...full, template: withoutFailoverWatch(full.template) };
     // Assess
     expect(s.stack.fanOut).toBeUndefined();
     s.template.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
@@ -354,8 +359,9 @@ describe('metrics "minimal" in one function', () => {
     const s = synth({ config: { ...EXAMPLE_CONFIG, metrics: 'minimal' } });
     // Assess
     const drawn = dashboardBody(s.template).widgets.flatMap((w) => ((w.properties.metrics ?? []) as unknown[][]).filter((m) => m[0] === 'ipdrift').map((m) => `${m[3]}/${m[1]}`));
-    expect(drawn).toEqual(['app-alb/RetiredDead', 'app-alb/ResolutionFailed', 'web/StaleSuspected', 'web/StaleConfirmed', 'orders-db/RetiredDead', 'orders-db/ResolutionFailed', 'orders-db/DnsLagSeconds']);
-    expect([...s.stack.alarms.keys()].filter((k) => !k.startsWith('function/'))).toHaveLength(7);
+    expect(drawn).toEqual(['app-alb/RetiredDead', 'app-alb/ResolutionFailed', 'web/StaleSuspected', 'web/StaleConfirmed', 'orders-db/RetiredDead', 'orders-db/ResolutionFailed', 'orders-db/DnsLagSeconds', 'orders-db/FailoverSeconds']);
+    // 7 of the targets + the failover watcher's Errors and Duration.
+    expect([...s.stack.alarms.keys()].filter((k) => !k.startsWith('function/'))).toHaveLength(9);
   });
 });
 

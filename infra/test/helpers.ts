@@ -1,5 +1,5 @@
 /** Shared fixtures of the infra tests: a stub bundle, configs, one synth per call. */
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { PolicyViolation } from 'aws-cdk-lib';
@@ -46,7 +46,8 @@ export const VPC_IDS = {
 
 let stubDir: string | undefined;
 /**
- * A directory with stub `monitor.mjs`, `scheduler.mjs` and `worker.mjs`, standing in for `dist/` so the infra tests neither
+ * A directory with a stub `<entry>.mjs` per BUNDLE_ENTRIES (`monitor.mjs`, `scheduler.mjs`, `worker.mjs`,
+ * `failover-watch.mjs`), standing in for `dist/` so the infra tests neither
  * need nor wait for the esbuild bundle. The stack is given it as `codePath`, the same prop a
  * deployer uses: no test-only branch in the stack.
  */
@@ -71,6 +72,20 @@ export function synth(props: Partial<MonitorStackProps> = {}, stackName = 'Ipdri
   const app = new App();
   const stack = new MonitorStack(app, stackName, { config: EXAMPLE_CONFIG, codePath: stubCodePath(), ...props });
   return { app, stack, template: Template.fromStack(stack) };
+}
+
+/** Logical ids of the failover watcher's resources, alarms and output all start with this (its construct id). */
+export const FAILOVER_WATCH_ID_PREFIX = 'FailoverWatch';
+
+/**
+ * The template without the failover watcher (present with aurora targets): the monitor's own
+ * resources, for the tests that count and compare them; infra/test/failover-watch.test.ts
+ * holds the watcher's. The dashboard is shared and stays.
+ */
+export function withoutFailoverWatch(template: Template): Template {
+  const json = template.toJSON() as { Resources?: Record<string, unknown>; Outputs?: Record<string, unknown> };
+  const drop = <T>(o: Record<string, T> | undefined) => (o ? Object.fromEntries(Object.entries(o).filter(([id]) => !id.startsWith(FAILOVER_WATCH_ID_PREFIX))) : o);
+  return Template.fromJSON({ ...json, Resources: drop(json.Resources), ...(json.Outputs ? { Outputs: drop(json.Outputs) } : {}) });
 }
 
 /** cdk-nag AwsSolutions findings left after the stack's acknowledgments (errors and warnings). */
@@ -118,4 +133,19 @@ export function dashboardBody(template: Template): { widgets: Array<Record<strin
   const body = resource.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] } | string;
   const text = typeof body === 'string' ? body : body['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
   return JSON.parse(text) as { widgets: Array<Record<string, any>> };
+}
+
+/** Acknowledged findings in a stack: construct path, finding id, reason. */
+export function acknowledgments(stack: MonitorStack): Array<{ path: string; id: string; reason: string }> {
+  const out: Array<{ path: string; id: string; reason: string }> = [];
+  for (const c of stack.node.findAll()) {
+    for (const m of c.node.metadata) {
+      if (m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [id, reason] of Object.entries(m.data as Record<string, string>)) {
+        const bare = id.replace(/^annotation::/i, '');
+        if (bare.startsWith('AwsSolutions-')) out.push({ path: c.node.path, id: bare, reason });
+      }
+    }
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
  * MonitorStack: the synthesized template, resource by resource, and cdk-nag AwsSolutions.
  * Each describe synthesizes once (a synth takes seconds) and its tests only read.
  */
-import { App, Duration, Validations } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +21,9 @@ import {
   nagViolations,
   onlyResource,
   stubCodePath,
+  acknowledgments,
   synth,
+  withoutFailoverWatch,
 } from './helpers.ts';
 import type { Statement, Synth } from './helpers.ts';
 
@@ -39,7 +41,9 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
   let ids: { table: string; topic: string; key: string; fn: string; logGroup: string; role: string };
 
   beforeAll(() => {
-    s = synth({ alarmSubscriptions: { email: 'oncall@example.com' } });
+    // The failover watcher (the example has an aurora target) is failover-watch.test.ts's.
+    const full = synth({ alarmSubscriptions: { email: 'oncall@example.com' } });
+    s = { ...full, template: withoutFailoverWatch(full.template) };
     const id = (c: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(c.node.defaultChild as never);
     ids = {
       table: id(s.stack.table),
@@ -338,7 +342,7 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
   });
 
   describe('dashboard and outputs', () => {
-    it('has the monitor row, then one row per target with that target\'s metrics', () => {
+    it('has the monitor row, then one row per target with that target\'s metrics (an aurora target\'s adds the watcher\'s FailoverSeconds)', () => {
       const { widgets } = dashboardBody(s.template);
 
       const rows = new Map<number, Array<Record<string, any>>>();
@@ -350,9 +354,10 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
       expect(targetRows.map(metricsOfRow)).toEqual([
         ['app-alb/Addresses', 'app-alb/AddressesRetired', 'app-alb/RetiredAnswering', 'app-alb/RetiredDead', 'app-alb/ProbeFailures', 'app-alb/ResolutionFailed'],
         ['web/StaleSuspected', 'web/StaleConfirmed', 'web/ProbeFailures', 'web/WebLatencyMs'],
-        ['orders-db/Addresses', 'orders-db/AddressesRetired', 'orders-db/RetiredAnswering', 'orders-db/RetiredDead', 'orders-db/ProbeFailures', 'orders-db/ResolutionFailed', 'orders-db/DnsLagSeconds'],
+        ['orders-db/Addresses', 'orders-db/AddressesRetired', 'orders-db/RetiredAnswering', 'orders-db/RetiredDead', 'orders-db/ProbeFailures', 'orders-db/ResolutionFailed', 'orders-db/DnsLagSeconds', 'orders-db/FailoverSeconds'],
       ]);
-      expect(widgets.some((w) => w.type === 'alarm' && w.properties.alarms.length === 11)).toBe(true);
+      // 11 of the monitor + 2 of the failover watcher.
+      expect(widgets.some((w) => w.type === 'alarm' && w.properties.alarms.length === 13)).toBe(true);
     });
 
     it('exports the function, table, topic, log group and dashboard names', () => {
@@ -377,10 +382,12 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
       expect(violations.map((v) => `${v.ruleName} (${v.severity}) at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
     });
 
-    it('acknowledges exactly IAM5[Resource::*] on the role and L1 on the function, each with a reason', () => {
+    it('acknowledges exactly IAM5[Resource::*] on the roles and L1 on the functions (monitor and failover watcher), each with a reason', () => {
       const acks = acknowledgments(s.stack);
 
       expect(acks.map(({ path, id }) => `${path} ${id}`).sort()).toEqual([
+        `Ipdrift/FailoverWatch/Function ${NAG_FINDINGS.notLatestRuntime}`,
+        `Ipdrift/FailoverWatch/Role ${NAG_FINDINGS.putMetricDataWildcard}`,
         `Ipdrift/FunctionRole ${NAG_FINDINGS.putMetricDataWildcard}`,
         `Ipdrift/MonitorFunction ${NAG_FINDINGS.notLatestRuntime}`,
       ]);
@@ -423,12 +430,11 @@ describe('MonitorStack with two Aurora clusters (one in another region), custom 
     });
   });
 
-  it('scopes rds:DescribeDBClusters to both cluster ARNs, each in its own region', () => {
+  it('scopes rds:DescribeDBClusters to both cluster ARNs, each in its own region (the monitor\'s role and the failover watcher\'s)', () => {
     const rds = identityStatements(s.template).filter((st) => actionsOf(st).some((a) => a.startsWith('rds:')));
 
-    expect(rds).toEqual([
-      { Sid: 'AuroraWriterLookup', Effect: 'Allow', Action: 'rds:DescribeDBClusters', Resource: [clusterArn('orders'), clusterArn('users', 'us-east-2')] },
-    ]);
+    const lookup = { Sid: 'AuroraWriterLookup', Effect: 'Allow', Action: 'rds:DescribeDBClusters', Resource: [clusterArn('orders'), clusterArn('users', 'us-east-2')] };
+    expect(rds).toEqual([lookup, lookup]);
   });
 
   it('takes each cluster\'s DNS lag threshold from its config (default 10 s, here 30 s)', () => {
@@ -481,17 +487,18 @@ describe('MonitorStack in a VPC, with a security group it creates', () => {
   });
 
   it('attaches AWSLambdaVPCAccessExecutionRole (ENI management) and nothing else managed', () => {
-    const { resource } = onlyResource(s.template, 'AWS::IAM::Role');
+    const { resource } = onlyResource(withoutFailoverWatch(s.template), 'AWS::IAM::Role');
 
     expect(resource.Properties.ManagedPolicyArns).toEqual([
       { 'Fn::Join': ['', ['arn:', ref('AWS::Partition'), ':iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']] },
     ]);
   });
 
-  it('passes cdk-nag, with IAM4 acknowledged on the role for that policy only', () => {
+  it('passes cdk-nag, with IAM4 acknowledged on the roles for that policy only (the monitor\'s and the failover watcher\'s)', () => {
     expect(nagViolations(s.stack)).toEqual([]);
     expect(acknowledgments(s.stack).filter((a) => a.id.startsWith('AwsSolutions-IAM4')).map((a) => `${a.path} ${a.id}`)).toEqual([
       `Ipdrift/FunctionRole ${NAG_FINDINGS.vpcAccessManagedPolicy}`,
+      `Ipdrift/FailoverWatch/Role ${NAG_FINDINGS.vpcAccessManagedPolicy}`,
     ]);
   });
 });
@@ -547,17 +554,3 @@ describe('MonitorStack refuses bad input before synthesizing anything', () => {
   });
 });
 
-/** Acknowledged findings in a stack: construct path, finding id, reason. */
-function acknowledgments(stack: MonitorStack): Array<{ path: string; id: string; reason: string }> {
-  const out: Array<{ path: string; id: string; reason: string }> = [];
-  for (const c of stack.node.findAll()) {
-    for (const m of c.node.metadata) {
-      if (m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
-      for (const [id, reason] of Object.entries(m.data as Record<string, string>)) {
-        const bare = id.replace(/^annotation::/i, '');
-        if (bare.startsWith('AwsSolutions-')) out.push({ path: c.node.path, id: bare, reason });
-      }
-    }
-  }
-  return out;
-}
