@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/core/config.ts';
 import { CONTEXT_DEFAULTS, ContextError, contextFromArgv, settingsFromContext } from '../lib/app-context.ts';
-import { BUNDLE_FILES, stageLambdaBundle } from '../lib/lambda-bundle.ts';
+import { BUNDLE_ENTRIES, BUNDLE_FILES, stageLambdaBundle } from '../lib/lambda-bundle.ts';
 import { EXAMPLE_CONFIG, VPC_IDS } from './helpers.ts';
 
 /** The repository root: the app resolves relative paths from the working directory. */
@@ -125,6 +125,18 @@ describe('stageLambdaBundle', () => {
     expect(readdirSync(staged).sort()).toEqual([BUNDLE_FILES.config, BUNDLE_FILES.entry, BUNDLE_FILES.sourceMap].sort());
     expect(readFileSync(join(staged, BUNDLE_FILES.config), 'utf8')).toBe('{"targets":[]}\n');
     expect(readFileSync(join(staged, BUNDLE_FILES.entry), 'utf8')).toBe(readFileSync(join(dist, BUNDLE_FILES.entry), 'utf8'));
+  });
+
+  it('adds an extra entry (the failover watcher beside the monitor) with its source map', () => {
+    const dist = makeDist(true);
+    writeFileSync(join(dist, 'failover-watch.mjs.map'), '{"version":3}');
+
+    const staged = stageLambdaBundle(dist, '{}', BUNDLE_ENTRIES.monitor, [BUNDLE_ENTRIES.failoverWatch]);
+    made.push(staged);
+
+    expect(readdirSync(staged).sort()).toEqual([BUNDLE_FILES.config, BUNDLE_FILES.entry, BUNDLE_FILES.sourceMap, 'failover-watch.mjs', 'failover-watch.mjs.map'].sort());
+    expect(readFileSync(join(staged, 'failover-watch.mjs'), 'utf8')).toBe(readFileSync(join(dist, 'failover-watch.mjs'), 'utf8'));
+    expect(stageLambdaBundle(dist, '{}')).not.toBe(staged);
   });
 
   it('works without a source map', () => {
