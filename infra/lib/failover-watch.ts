@@ -20,7 +20,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { BUNDLE_ENTRIES } from './lambda-bundle.ts';
-import { METRIC_NAMESPACE } from './target-metrics.ts';
+import { ownLogsStatement, putMetricsStatement } from './statements.ts';
 
 /** Fixed shape of the watcher; the design pins these. */
 export const FAILOVER_WATCH_SETTINGS = {
@@ -176,15 +176,8 @@ export class FailoverWatch extends Construct {
       }),
       new iam.PolicyStatement({ sid: 'AlertTopic', actions: ['sns:Publish'], resources: [props.topic.topicArn] }),
       new iam.PolicyStatement({ sid: 'AlertTopicKey', actions: [...props.topicKeyActions], resources: [props.topicKey.keyArn] }),
-      // PutMetricData has no resource type: `*` is the only resource IAM accepts; the
-      // namespace condition is what scopes it.
-      new iam.PolicyStatement({
-        sid: 'Metrics',
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
-      }),
-      new iam.PolicyStatement({ sid: 'Logs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
+      putMetricsStatement(),
+      ownLogsStatement(this.logGroup),
       new iam.PolicyStatement({ sid: 'AuroraWriterLookup', actions: ['rds:DescribeDBClusters'], resources: [...props.clusterArns] }),
     ];
   }

@@ -38,6 +38,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { STACK_SHAPE } from '../../functions/core/cost/estimate.ts';
+import { ownLogsStatement } from './statements.ts';
 import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
 
 /** Fixed settings of the fan-out. */
@@ -128,7 +129,7 @@ export class FanOut extends Construct {
         conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [TICK_CLAIM_PARTITION] } },
       }),
     );
-    this.schedulerRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'Logs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.schedulerLogGroup.logGroupArn] }));
+    this.schedulerRole.addToPrincipalPolicy(ownLogsStatement(this.schedulerLogGroup));
     // Outside any VPC: it talks to DynamoDB only, and needs no ENI or NAT.
     this.scheduler = new lambda.Function(this, 'SchedulerFunction', {
       description: 'ipdrift: claims the tick and splits the targets into shards (the workflow\'s first task)',

@@ -28,6 +28,7 @@ import type { ShardPlan } from '../../functions/core/shard.ts';
 import { FailoverWatch, FAILOVER_WATCH_METRICS, FAILOVER_WATCH_SETTINGS } from './failover-watch.ts';
 import { FanOut } from './fan-out.ts';
 import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
+import { ownLogsStatement, putMetricsStatement } from './statements.ts';
 import { METRIC_NAMESPACE, TARGET_DIMENSION, alarmSpecsFor, graphsFor } from './target-metrics.ts';
 
 /** Defaults of {@link MonitorStackProps}. */
@@ -422,16 +423,8 @@ export class MonitorStack extends Stack {
       new iam.PolicyStatement({ sid: 'StateTable', actions: [...TABLE_ACTIONS], resources: [this.table.tableArn] }),
       new iam.PolicyStatement({ sid: 'AlertTopic', actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
       new iam.PolicyStatement({ sid: 'AlertTopicKey', actions: [...TOPIC_KEY_PUBLISHER_ACTIONS], resources: [this.topicKey.keyArn] }),
-      // PutMetricData has no resource type: `*` is the only resource IAM accepts; the
-      // namespace condition is what scopes it.
-      new iam.PolicyStatement({
-        sid: 'Metrics',
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
-      }),
-      // Our own log group instead of AWSLambdaBasicExecutionRole's logs:* on every group.
-      new iam.PolicyStatement({ sid: 'Logs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
+      putMetricsStatement(),
+      ownLogsStatement(this.logGroup),
     ];
     const arns = this.auroraClusterArns();
     if (arns.length > 0) statements.push(new iam.PolicyStatement({ sid: 'AuroraWriterLookup', actions: ['rds:DescribeDBClusters'], resources: arns }));
