@@ -30,17 +30,12 @@ import {
   onlyResource,
   stubCodePath,
   synth,
+  arnOf,
+  clusterArn,
+  ref,
 } from './helpers.ts';
 import type { Statement, Synth } from './helpers.ts';
 
-const ref = (id: string) => ({ Ref: id });
-const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
-/** arn:PARTITION:rds:REGION:ACCOUNT:cluster:ID as CloudFormation builds it (region: the stack's unless given). */
-const clusterArn = (id: string, region?: string) => ({
-  'Fn::Join': ['', region === undefined
-    ? ['arn:', ref('AWS::Partition'), ':rds:', ref('AWS::Region'), ':', ref('AWS::AccountId'), `:cluster:${id}`]
-    : ['arn:', ref('AWS::Partition'), `:rds:${region}:`, ref('AWS::AccountId'), `:cluster:${id}`]],
-});
 type Resource = { Properties: Record<string, any> };
 const resourceOf = (s: Synth, id: string) => s.template.toJSON().Resources[id] as Resource;
 

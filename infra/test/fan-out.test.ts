@@ -14,11 +14,9 @@ import { SCHEDULER_DEFAULTS, SCHEDULER_ENV } from '../../functions/scheduler.ts'
 import { TICK_CLAIM_SCHEMA } from '../../functions/aws/tick-claims.ts';
 import { FANOUT_SETTINGS, SCHEDULER_ENV_NAMES, TICK_CLAIM_PARTITION } from '../lib/fan-out.ts';
 import { ALARM_LAYOUT, MONITOR_DEFAULTS, MonitorStack, NAG_FINDINGS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';
-import { EXAMPLE_CONFIG, actionsOf, dashboardBody, identityStatements, nagViolations, onlyResource, stubCodePath, synth, withoutFailoverWatch } from './helpers.ts';
+import { EXAMPLE_CONFIG, actionsOf, arnOf, dashboardBody, ref, identityStatements, nagViolations, onlyResource, stubCodePath, synth, withoutFailoverWatch } from './helpers.ts';
 import type { Statement, Synth } from './helpers.ts';
 
-const ref = (id: string) => ({ Ref: id });
-const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const FANOUT_SHARD_SIZE = 2;
 
 /** `n` ELB targets as a deployer would write them. */

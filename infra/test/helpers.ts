@@ -149,3 +149,14 @@ export function acknowledgments(stack: MonitorStack): Array<{ path: string; id: 
   }
   return out;
 }
+
+/** A CloudFormation `Ref`. */
+export const ref = (id: string) => ({ Ref: id });
+/** A CloudFormation `Fn::GetAtt [id, Arn]`. */
+export const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+/** arn:PARTITION:rds:REGION:ACCOUNT:cluster:ID as CloudFormation builds it (region: the stack's unless given). */
+export const clusterArn = (id: string, region?: string) => ({
+  'Fn::Join': ['', region === undefined
+    ? ['arn:', ref('AWS::Partition'), ':rds:', ref('AWS::Region'), ':', ref('AWS::AccountId'), `:cluster:${id}`]
+    : ['arn:', ref('AWS::Partition'), `:rds:${region}:`, ref('AWS::AccountId'), `:cluster:${id}`]],
+});
