@@ -1,11 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../functions/core/constants.ts';
 import { runProbe } from '../../functions/core/probe/run.ts';
 import type { ProbeSpec } from '../../functions/core/probe/types.ts';
-import { Loopback, selfSignedCert } from './probe-servers.ts';
-import type { TestCert } from './probe-servers.ts';
+import { Loopback, certPair } from './probe-servers.ts';
 
 const TIMEOUT_MS = 300;
 const HOST = 'app.internal';
@@ -141,17 +140,13 @@ describe('http probe', () => {
 
 describe('https probe', () => {
   const lo = new Loopback();
-  let appCert: TestCert;
-  let otherCert: TestCert;
-  beforeAll(async () => {
-    [appCert, otherCert] = await Promise.all([selfSignedCert(HOST), selfSignedCert('other.internal')]);
-  });
+  const certs = certPair(HOST);
   afterEach(() => lo.close());
 
   it('sends SNI and Host = the target name and reports the certificate', async () => {
     // Prepare
     const seen: { sni?: string | false | null; host?: string } = {};
-    const port = await lo.https(appCert, (req, res) => {
+    const port = await lo.https(certs.app, (req, res) => {
       seen.sni = (req.socket as TLSSocket).servername;
       seen.host = req.headers.host;
       res.writeHead(200, { Server: 'app' }).end('ok');
@@ -166,7 +161,7 @@ describe('https probe', () => {
 
   it('fails with cert-name-mismatch for a certificate of another name, keeping status and tls', async () => {
     // Prepare
-    const port = await lo.https(otherCert, (_req, res) => res.end('someone else'));
+    const port = await lo.https(certs.other, (_req, res) => res.end('someone else'));
     // Act
     const r = await runProbe('127.0.0.1', spec('https', port, { insecureTls: true }), { timeoutMs: TIMEOUT_MS });
     // Assess
@@ -178,7 +173,7 @@ describe('https probe', () => {
 
   it('fails with tls for an untrusted certificate without insecureTls', async () => {
     // Prepare
-    const port = await lo.https(appCert, (_req, res) => res.end('ok'));
+    const port = await lo.https(certs.app, (_req, res) => res.end('ok'));
     // Act
     const r = await runProbe('127.0.0.1', spec('https', port), { timeoutMs: TIMEOUT_MS });
     // Assess

@@ -9,6 +9,7 @@ import { createServer as createNetServer, isIP } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { generate } from 'selfsigned';
+import { beforeAll } from 'vitest';
 
 /** A key and a self-signed certificate for one DNS name. */
 export interface TestCert {
@@ -25,6 +26,18 @@ export async function selfSignedCert(name: string): Promise<TestCert> {
     extensions: [{ name: 'subjectAltName', altNames: [san] }],
   });
   return { key: pems.private, cert: pems.cert };
+}
+
+/**
+ * Certificates for the target name and for someone else, made once per describe block
+ * (read the fields inside tests, after beforeAll ran).
+ */
+export function certPair(name: string, other = 'other.internal'): { app: TestCert; other: TestCert } {
+  const certs = {} as { app: TestCert; other: TestCert };
+  beforeAll(async () => {
+    [certs.app, certs.other] = await Promise.all([selfSignedCert(name), selfSignedCert(other)]);
+  });
+  return certs;
 }
 
 /** Starts and tracks loopback servers; `close()` ends them all. */

@@ -1,9 +1,8 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../functions/core/constants.ts';
 import { runProbe } from '../../functions/core/probe/run.ts';
 import type { ProbeSpec } from '../../functions/core/probe/types.ts';
-import { Loopback, selfSignedCert } from './probe-servers.ts';
-import type { TestCert } from './probe-servers.ts';
+import { Loopback, certPair } from './probe-servers.ts';
 
 const TIMEOUT_MS = 300;
 const HOST = 'app.internal';
@@ -18,16 +17,12 @@ const spec = (port: number, insecureTls?: boolean): ProbeSpec => ({
 
 describe('tls probe', () => {
   const lo = new Loopback();
-  let appCert: TestCert;
-  let otherCert: TestCert;
-  beforeAll(async () => {
-    [appCert, otherCert] = await Promise.all([selfSignedCert(HOST), selfSignedCert('other.internal')]);
-  });
+  const certs = certPair(HOST);
   afterEach(() => lo.close());
 
   it('reports the certificate and a matching name with insecureTls', async () => {
     // Prepare
-    const port = await lo.tls(appCert, '127.0.0.3');
+    const port = await lo.tls(certs.app, '127.0.0.3');
     // Act
     const r = await runProbe('127.0.0.3', spec(port, true), { timeoutMs: TIMEOUT_MS });
     // Assess
@@ -40,7 +35,7 @@ describe('tls probe', () => {
 
   it('fails with cert-name-mismatch for another name, still reporting the certificate', async () => {
     // Prepare
-    const port = await lo.tls(otherCert);
+    const port = await lo.tls(certs.other);
     // Act
     const r = await runProbe('127.0.0.1', spec(port, true), { timeoutMs: TIMEOUT_MS });
     // Assess
@@ -53,7 +48,7 @@ describe('tls probe', () => {
 
   it('fails with tls for an untrusted certificate without insecureTls', async () => {
     // Prepare
-    const port = await lo.tls(appCert);
+    const port = await lo.tls(certs.app);
     // Act
     const r = await runProbe('127.0.0.1', spec(port), { timeoutMs: TIMEOUT_MS });
     // Assess
