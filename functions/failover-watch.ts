@@ -42,7 +42,10 @@ export const FAILOVER_WATCH_ENV = {
   configFile: 'IPDRIFT_CONFIG_FILE',
   configParameter: 'IPDRIFT_CONFIG_PARAMETER',
   table: 'IPDRIFT_TABLE',
+  /** The on-call topic: pages. */
   topicArn: 'IPDRIFT_TOPIC_ARN',
+  /** The events topic: information for reading later (address and writer changes, failover timelines). */
+  eventsTopicArn: 'IPDRIFT_EVENTS_TOPIC_ARN',
 } as const;
 
 /** RDS event IDs (incident.md). */
@@ -372,7 +375,7 @@ export function awsFailoverWatchDeps(env: NodeJS.ProcessEnv = process.env): Fail
     loadConfig: parameter ? ssmConfigLoader(ssmClient, parameter) : fileConfigLoader(env[FAILOVER_WATCH_ENV.configFile] ?? FAILOVER_WATCH_DEFAULTS.configFile, bundleDir),
     writers: new RdsWriterLookup(),
     store: new DynamoStore(documentClient, required(env, FAILOVER_WATCH_ENV.table)),
-    notifier: new SnsNotifier(snsClient, required(env, FAILOVER_WATCH_ENV.topicArn)),
+    notifier: new SnsNotifier(snsClient, { onCall: required(env, FAILOVER_WATCH_ENV.topicArn), events: required(env, FAILOVER_WATCH_ENV.eventsTopicArn) }),
     metrics: new CloudWatchTimelineMetrics(cloudWatchClient),
     logger: defaultLogger(),
   };

@@ -33,7 +33,10 @@ export const MONITOR_ENV = {
   /** SSM parameter holding the config JSON; wins over the file when set. */
   configParameter: 'IPDRIFT_CONFIG_PARAMETER',
   table: 'IPDRIFT_TABLE',
+  /** The on-call topic: pages. */
   topicArn: 'IPDRIFT_TOPIC_ARN',
+  /** The events topic: information for reading later (address and writer changes, failover timelines). */
+  eventsTopicArn: 'IPDRIFT_EVENTS_TOPIC_ARN',
 } as const;
 
 /** Defaults of the handler. */
@@ -257,7 +260,7 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): MonitorDeps {
   const bundleDir = dirname(fileURLToPath(import.meta.url));
   return {
     store: new DynamoStore(documentClient, required(env, MONITOR_ENV.table)),
-    notifier: new SnsNotifier(snsClient, required(env, MONITOR_ENV.topicArn)),
+    notifier: new SnsNotifier(snsClient, { onCall: required(env, MONITOR_ENV.topicArn), events: required(env, MONITOR_ENV.eventsTopicArn) }),
     metrics: new CloudWatchSink(cloudWatchClient),
     loadConfig: parameter ? ssmConfigLoader(ssmClient, parameter) : fileConfigLoader(env[MONITOR_ENV.configFile] ?? MONITOR_DEFAULTS.configFile, bundleDir),
     logger: defaultLogger(),

@@ -1,12 +1,15 @@
 /**
- * SNS notifier: one Publish per alert transition. The words come from core/notice.ts; this file
- * only maps them onto PublishCommand. A failed Publish throws, so the engine keeps the alert
- * unnotified and sends it again on the next check (no lost alert).
+ * SNS notifier: one Publish per alert transition, to the topic of its audience (core/notice.ts
+ * `audienceOf`): pages to the on-call topic, information to the events topic. Two topics rather
+ * than one with a filter policy: a subscription added by hand (console, a paging integration)
+ * to the on-call topic gets only pages without anyone remembering a filter. The words come from
+ * core/notice.ts; this file only maps them onto PublishCommand. A failed Publish throws, so the
+ * engine keeps the alert unnotified and sends it again on the next check (no lost alert).
  */
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { MessageAttributeValue, PublishCommandInput, SNSClient } from '@aws-sdk/client-sns';
-import { formatNotice } from '../core/notice.ts';
-import type { NoticeAttributes } from '../core/notice.ts';
+import { audienceOf, formatNotice } from '../core/notice.ts';
+import type { Audience, NoticeAttributes } from '../core/notice.ts';
 import type { Notifier } from '../core/ports.ts';
 import type { AlertTransition } from '../core/types.ts';
 
@@ -29,19 +32,33 @@ export function publishInput(topicArn: string, t: AlertTransition): PublishComma
   return { TopicArn: topicArn, Subject: notice.subject, Message: notice.body, MessageAttributes: attributes };
 }
 
-/** Notifier that publishes each transition to one SNS topic. */
+/** The topic of each audience. */
+export interface NoticeTopics {
+  /** Pages: warning and critical alerts (opened, updated, reminder, resolved). */
+  onCall: string;
+  /** For reading later: address changes, writer changes, failover timelines. */
+  events: string;
+}
+
+/** Notifier that publishes each transition to its audience's SNS topic. */
 export class SnsNotifier implements Notifier {
   constructor(
     private readonly client: SNSClient,
-    /** The on-call topic. */
-    readonly topicArn: string,
+    readonly topics: NoticeTopics,
   ) {}
 
+  /** The topic a transition goes to. */
+  topicFor(t: Pick<AlertTransition, 'type' | 'severity'>): string {
+    const audience: Audience = audienceOf(t);
+    return audience === 'on-call' ? this.topics.onCall : this.topics.events;
+  }
+
   async notify(t: AlertTransition): Promise<void> {
+    const topicArn = this.topicFor(t);
     try {
-      await this.client.send(new PublishCommand(publishInput(this.topicArn, t)));
+      await this.client.send(new PublishCommand(publishInput(topicArn, t)));
     } catch (err) {
-      throw new NoticePublishError(t.key, this.topicArn, { cause: err });
+      throw new NoticePublishError(t.key, topicArn, { cause: err });
     }
   }
 }

@@ -1,12 +1,13 @@
 /**
- * Alert state machine over finding keys (pure). A warning or critical finding opens an alert
- * (notify), reminds every `renotifyMinutes` while it stays, and resolves once it has been absent
- * for `resolveAfterChecks` checks. Events (address-set-changed, writer-changed) are notified once.
- * Nothing counts as notified until the notifier accepted it (markDelivered): a failed delivery is
- * re-sent on the next check, so no alert is lost.
+ * Alert state machine over condition keys (pure). A warning or critical finding opens an alert
+ * (notify), escalates it in place ("updated") when its evidence gets worse, reminds every
+ * `renotifyMinutes` while it stays, and resolves once every kind of evidence of the condition
+ * has been absent for `resolveAfterChecks` checks. Events (address-set-changed, writer-changed)
+ * are notified once. Nothing counts as notified until the notifier accepted it (markDelivered):
+ * a failed delivery is re-sent on the next check, so no alert is lost.
  */
-import type { AlertState, AlertTransition, Finding } from './types.ts';
-import { EVENT_KINDS } from './types.ts';
+import type { AlertState, AlertTransition, EvidenceSignal, Finding, Severity } from './types.ts';
+import { EVENT_KINDS, SEVERITIES, conditionKey } from './types.ts';
 
 /** Per-target alert options (config defaults apply). */
 export interface AlertPolicy {
@@ -15,6 +16,37 @@ export interface AlertPolicy {
 }
 
 const MS_PER_MINUTE = 60_000;
+
+const rank = (s: Severity) => SEVERITIES.indexOf(s);
+const higher = (a: Severity, b: Severity): Severity => (rank(a) >= rank(b) ? a : b);
+
+/** True when `f` shows on-call something worse than what the alert's notices said so far. */
+function isWorse(prev: AlertState, f: Finding): boolean {
+  if (rank(f.severity) > rank(prev.notifiedSeverity ?? prev.severity)) return true;
+  // An alert notified before signals existed counts as told of everything it shows now.
+  const known = new Set<EvidenceSignal>(prev.notifiedSignals ?? f.signals ?? []);
+  return (f.signals ?? []).some((s) => !known.has(s));
+}
+
+/**
+ * Alerts saved under an older key scheme (one key per kind) moved to their condition's key, so
+ * an upgrade neither resolves the old alert nor opens a second one. Two old alerts of one
+ * condition merge into the earlier one, notified if either was.
+ */
+export function rekeyAlerts(previous: Readonly<Record<string, AlertState>>): Record<string, AlertState> {
+  const out: Record<string, AlertState> = {};
+  for (const [key, alert] of Object.entries(previous)) {
+    const want = alert.event ? key : conditionKey(alert.target, alert.kind);
+    const other = out[want];
+    if (!other) {
+      out[want] = want === key ? alert : { ...alert, key: want };
+      continue;
+    }
+    const [first, second] = Date.parse(other.openedAt) <= Date.parse(alert.openedAt) ? [other, { ...alert, key: want }] : [{ ...alert, key: want }, other];
+    out[want] = first.lastNotifiedAt === undefined && second.lastNotifiedAt !== undefined ? { ...first, lastNotifiedAt: second.lastNotifiedAt, notifications: second.notifications } : first;
+  }
+  return out;
+}
 
 /** Findings that take part in alerting: warnings, criticals and one-off events. */
 export const isAlertable = (f: Finding) => f.severity !== 'info' || EVENT_KINDS.has(f.kind);
@@ -46,12 +78,17 @@ export function evaluateAlerts(
   const at = now.toISOString();
   const alerts: Record<string, AlertState> = {};
   const transitions: AlertTransition[] = [];
-  const present = new Map(findings.filter(isAlertable).map((f) => [f.key, f]));
+  const present = new Map<string, Finding>();
+  for (const f of findings.filter(isAlertable)) {
+    // Two findings of one condition in one check (never made by assess; cheap to guard): the worse one speaks.
+    const seen = present.get(f.key);
+    if (!seen || rank(f.severity) > rank(seen.severity)) present.set(f.key, f);
+  }
 
   // Events not yet delivered, by key; at most one per finding key, so an outage of the notifier
   // cannot grow the state without bound (a newer event absorbs the older ones).
   const pendingEvents = new Map<string, AlertState>();
-  for (const [key, prev] of Object.entries(previous)) {
+  for (const [key, prev] of Object.entries(rekeyAlerts(previous))) {
     if (prev.event) {
       pendingEvents.set(key, prev);
       continue;
@@ -59,10 +96,12 @@ export function evaluateAlerts(
     const f = present.get(key);
     if (f && !EVENT_KINDS.has(f.kind)) {
       present.delete(key);
-      const alert: AlertState = { ...prev, severity: f.severity, lastSeenAt: at, absentChecks: 0, summary: f.summary, finding: f };
+      // The incident keeps the worst severity it reached; its kind follows the latest evidence.
+      const alert: AlertState = { ...prev, kind: f.kind, severity: higher(prev.severity, f.severity), lastSeenAt: at, absentChecks: 0, summary: f.summary, finding: f };
       delete alert.resolving;
       alerts[key] = alert;
       if (alert.lastNotifiedAt === undefined) transitions.push(transition('opened', alert, at, f));
+      else if (isWorse(prev, f)) transitions.push(transition('updated', alert, at, f));
       else if (now.getTime() - Date.parse(alert.lastNotifiedAt) >= policy.renotifyMinutes * MS_PER_MINUTE) transitions.push(transition('reminder', alert, at, f));
       continue;
     }
@@ -114,8 +153,9 @@ export function evaluateAlerts(
 }
 
 /**
- * Records that the notifier accepted `t`: opened/reminder set lastNotifiedAt, resolved and event
- * notices remove the alert. Returns a new map.
+ * Records that the notifier accepted `t`: opened/updated/reminder set lastNotifiedAt and what
+ * on-call now knows (signals, severity); resolved and event notices remove the alert. Returns a
+ * new map.
  */
 export function markDelivered(alerts: Readonly<Record<string, AlertState>>, t: AlertTransition, at: Date): Record<string, AlertState> {
   const prev = alerts[t.key];
@@ -124,7 +164,14 @@ export function markDelivered(alerts: Readonly<Record<string, AlertState>>, t: A
   if (t.type === 'resolved' || t.type === 'event') {
     delete next[t.key];
   } else {
-    next[t.key] = { ...prev, lastNotifiedAt: at.toISOString(), notifications: prev.notifications + 1 };
+    const signals = new Set<EvidenceSignal>([...(prev.notifiedSignals ?? []), ...(t.finding?.signals ?? [])]);
+    next[t.key] = {
+      ...prev,
+      lastNotifiedAt: at.toISOString(),
+      notifications: prev.notifications + 1,
+      notifiedSignals: [...signals].sort(),
+      notifiedSeverity: higher(prev.notifiedSeverity ?? t.severity, t.severity),
+    };
   }
   return next;
 }

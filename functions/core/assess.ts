@@ -3,17 +3,18 @@
  * findings and metrics. Pure: no I/O, `now` is passed in.
  */
 import { DEFAULTS, LIMITS } from './constants.ts';
-import { adviceFor, detectServer } from './advice.ts';
+import { adviceFor, serverInfo } from './advice.ts';
+import type { AdviceTargetType } from './advice.ts';
 import { currentOf, retiredOf } from './diff.ts';
 import type { AddressDiff } from './diff.ts';
 import type { ElbTarget, WebTierTarget } from './config.ts';
 import type { MetricName } from './report.ts';
-import type { AddressRecord, Finding, FindingKind, ProbeResult, Resolution, WebTierObservation } from './types.ts';
-import { FINDING_KINDS } from './types.ts';
+import type { AddressRecord, EvidenceSignal, Finding, FindingKind, ProbeResult, Resolution, WebTierObservation } from './types.ts';
+import { FINDING_KINDS, conditionKey } from './types.ts';
 
-/** Builds a finding with its stable key, severity and advice. */
-export function finding(target: string, kind: FindingKind, summary: string, evidence: Record<string, unknown>, advice = adviceFor(kind)): Finding {
-  return { key: `${target}/${kind}`, target, kind, severity: FINDING_KINDS[kind], summary, evidence, advice };
+/** Builds a finding with its condition's stable key, its kind's severity and advice. */
+export function finding(target: string, kind: FindingKind, summary: string, evidence: Record<string, unknown>, advice = adviceFor(kind), signals?: EvidenceSignal[]): Finding {
+  return { key: conditionKey(target, kind), target, kind, severity: FINDING_KINDS[kind], summary, evidence, advice, ...(signals ? { signals } : {}) };
 }
 
 type Metrics = Partial<Record<MetricName, number>>;
@@ -21,6 +22,8 @@ type Metrics = Partial<Record<MetricName, number>>;
 /** What assess needs to know about an ELB target after this check's diff and probes. */
 export interface ElbInput {
   target: Pick<ElbTarget, 'name' | 'host' | 'port'>;
+  /** Whose words the advice uses (an Aurora endpoint is not a load balancer); default `elb`. */
+  targetType?: AdviceTargetType;
   resolution: Resolution;
   /** Undefined when the lookup failed (history unchanged) or on the target's first check. */
   diff?: AddressDiff;
@@ -43,9 +46,11 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
   const { target, resolution, diff, records, probes } = input;
   const name = target.name;
   const findings: Finding[] = [];
+  const targetType = input.targetType ?? 'elb';
+  const found = (kind: FindingKind, summary: string, evidence: Record<string, unknown>) => finding(name, kind, summary, evidence, adviceFor(kind, { targetType }));
   if (!resolution.ok) {
     findings.push(
-      finding(name, 'resolution-failed', `${name}: lookup of ${resolution.host} failed (${resolution.code}); address history unchanged`, {
+      found('resolution-failed', `${name}: lookup of ${resolution.host} failed (${resolution.code}); address history unchanged`, {
         host: resolution.host,
         code: resolution.code,
         message: resolution.message,
@@ -55,7 +60,7 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
   if (diff && (diff.added.length > 0 || diff.retired.length > 0)) {
     const parts = [diff.added.length ? `+${diff.added.join(', +')}` : '', diff.retired.length ? `-${diff.retired.join(', -')}` : ''].filter(Boolean);
     findings.push(
-      finding(name, 'address-set-changed', `${name}: addresses changed (${parts.join('; ')})`, {
+      found('address-set-changed', `${name}: addresses changed (${parts.join('; ')})`, {
         host: target.host,
         added: diff.added,
         retired: diff.retired,
@@ -73,7 +78,7 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
   });
   if (unhealthy.length > 0) {
     findings.push(
-      finding(name, 'current-address-unhealthy', `${name}: ${unhealthy.length} of ${current.length} current address(es) fail: ${unhealthy.map((r) => r.address).join(', ')}`, {
+      found('current-address-unhealthy', `${name}: ${unhealthy.length} of ${current.length} current address(es) fail: ${unhealthy.map((r) => r.address).join(', ')}`, {
         addresses: unhealthy.map((r) => ({ address: r.address, error: describeProbe(probes.get(r.address)) })),
       }),
     );
@@ -92,14 +97,14 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
   const retiredEvidence = (list: AddressRecord[]) =>
     list.map((r) => ({ address: r.address, retiredAt: r.retiredAt, probe: describeProbe(probes.get(r.address)) }));
   if (answering.length > 0) {
-    findings.push(finding(name, 'retired-address-answering', `${name}: retired ${answering.map((r) => r.address).join(', ')} still answer${answering.length === 1 ? 's' : ''}`, { addresses: retiredEvidence(answering) }));
+    findings.push(found('retired-address-answering', `${name}: retired ${answering.map((r) => r.address).join(', ')} still answer${answering.length === 1 ? 's' : ''}`, { addresses: retiredEvidence(answering) }));
   }
   if (dead.length > 0) {
-    findings.push(finding(name, 'retired-address-dead', `${name}: retired ${dead.map((r) => r.address).join(', ')} stopped answering`, { addresses: retiredEvidence(dead) }));
+    findings.push(found('retired-address-dead', `${name}: retired ${dead.map((r) => r.address).join(', ')} stopped answering`, { addresses: retiredEvidence(dead) }));
   }
   if (reassigned.length > 0) {
     findings.push(
-      finding(name, 'retired-address-reassigned', `${name}: retired ${reassigned.map((r) => r.address).join(', ')} now answer${reassigned.length === 1 ? 's' : ''} as another service`, {
+      found('retired-address-reassigned', `${name}: retired ${reassigned.map((r) => r.address).join(', ')} now answer${reassigned.length === 1 ? 's' : ''} as another service`, {
         addresses: reassigned.map((r) => {
           const p = probes.get(r.address);
           return { address: r.address, retiredAt: r.retiredAt, expectedIdentity: r.identity, seenIdentity: p?.identity, certificate: p?.tls };
@@ -131,6 +136,8 @@ export interface WebTierInput {
   knownServer?: string;
   now: Date;
   upstream: { records: readonly AddressRecord[]; probes: ReadonlyMap<string, ProbeResult>; resolutionOk: boolean };
+  /** The tier's stale-upstream alert is open (not resolving): since when. */
+  openIncident?: { since: string };
 }
 
 /** Median of a list (undefined when empty). */
@@ -158,11 +165,19 @@ function isGatewayFailure(web: WebTierObservation): boolean {
   return web.status !== undefined && GATEWAY_STATUSES.has(web.status);
 }
 
-/** Findings and metrics of one web tier: stale-address confirmed (echo) or suspected (correlation). */
+/**
+ * Findings and metrics of one web tier. The stale-upstream condition is one incident whatever
+ * the evidence this check: the echo proves it (confirmed), or the tier fails or slows while its
+ * upstream's current addresses are healthy past the TTL after a retirement (suspected). Once the
+ * incident is open, any failure or slowness of the tier keeps it open (users still fail), even
+ * after the retired addresses went silent or left the history; an echo naming a current address
+ * is evidence against staleness, so it never opens one.
+ */
 export function assessWebTier(input: WebTierInput): { findings: Finding[]; metrics: Metrics } {
   const { target, web, recentLatencies, upstream, now } = input;
   const name = target.name;
-  const server = detectServer(web.server ?? input.knownServer, target.server);
+  const server = serverInfo(web.server ?? input.knownServer, target.server);
+  const staleAdvice = (kind: FindingKind) => adviceFor(kind, server ? { server } : {});
   const findings: Finding[] = [];
   const current = currentOf(upstream.records);
   // Only addresses whose cached answers have expired for every client that honours the TTL:
@@ -170,50 +185,90 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
   const retired = retiredOf(upstream.records).filter((r) => pastTtlGrace(r, now));
   const echoAddress = web.echo?.ok ? web.echo.address : undefined;
   const echoRetired = echoAddress ? retired.find((r) => r.address === echoAddress) : undefined;
+  const echoCurrent = echoAddress !== undefined && current.some((r) => r.address === echoAddress);
   const base = { url: web.url, status: web.status, latencyMs: web.latencyMs, server: web.server, error: web.error?.message };
+
+  const med = recentLatencies.length >= LIMITS.minLatencySamples ? median(recentLatencies) : undefined;
+  const slowVsMedian = med !== undefined && web.latencyMs > DEFAULTS.slowFactor * med && web.latencyMs - med > DEFAULTS.slowMinExtraMs;
+  const slow = web.ok && (web.latencyMs > target.timeoutMs || slowVsMedian);
+  const cut = web.error?.code === 'aborted';
+  // Only what a stale upstream cache produces: the tier's own gateway errors, a stall, or slowness.
+  // A refused or TLS-failing web tier is broken itself, whatever its upstream did.
+  const gatewayFailing = !web.ok && isGatewayFailure(web);
+  const signals: EvidenceSignal[] = [];
+  if (!web.ok && !cut) signals.push('failing');
+  if (slow) signals.push('slow');
+  const how = web.ok ? `is slow (${web.latencyMs} ms, recent median ${med} ms)` : `fails (${web.error?.message ?? `HTTP ${web.status}`})`;
+  const upstreamHealthy = upstream.resolutionOk && current.length > 0 && current.every((r) => upstream.probes.get(r.address)?.ok === true);
+  const retiredEvidence = retired.map((r) => ({ address: r.address, retiredAt: r.retiredAt, probe: describeProbe(upstream.probes.get(r.address)) }));
 
   let staleSuspected = 0;
   let staleConfirmed = 0;
   if (echoRetired) {
     staleConfirmed = 1;
+    const failingNow = signals.length > 0 ? `; the tier ${how}` : '';
     findings.push(
-      finding(name, 'stale-address-confirmed', `${name}: web tier reached retired ${target.upstream} address ${echoRetired.address}`, {
+      finding(name, 'stale-address-confirmed', `${name}: web tier reached retired ${target.upstream} address ${echoRetired.address}${failingNow}`, {
         ...base,
         echoAddress: echoRetired.address,
         retiredAt: echoRetired.retiredAt,
         upstreamCurrent: current.map((r) => r.address),
-      }, adviceFor('stale-address-confirmed', server)),
+      }, staleAdvice('stale-address-confirmed'), ['echo', ...signals]),
     );
-  } else {
-    const med = recentLatencies.length >= LIMITS.minLatencySamples ? median(recentLatencies) : undefined;
-    const slowVsMedian = med !== undefined && web.latencyMs > DEFAULTS.slowFactor * med && web.latencyMs - med > DEFAULTS.slowMinExtraMs;
-    const slow = web.ok && (web.latencyMs > target.timeoutMs || slowVsMedian);
-    // Only what a stale upstream cache produces: the tier's own gateway errors, a stall, or slowness.
-    // A refused or TLS-failing web tier is broken itself, whatever its upstream did.
-    const failing = slow || (!web.ok && isGatewayFailure(web));
-    const upstreamHealthy = upstream.resolutionOk && current.length > 0 && current.every((r) => upstream.probes.get(r.address)?.ok === true);
-    if (failing && upstreamHealthy && retired.length > 0) {
-      staleSuspected = 1;
-      const how = web.ok ? `is slow (${web.latencyMs} ms, recent median ${med} ms)` : `fails (${web.error?.message ?? `HTTP ${web.status}`})`;
-      findings.push(
-        finding(name, 'stale-address-suspected', `${name}: web tier ${how} while every current ${target.upstream} address is healthy and ${retired.length} address(es) retired recently`, {
-          ...base,
-          recentMedianMs: med,
-          upstreamCurrent: current.map((r) => r.address),
-          upstreamRetired: retired.map((r) => ({ address: r.address, retiredAt: r.retiredAt, probe: describeProbe(upstream.probes.get(r.address)) })),
-        }, adviceFor('stale-address-suspected', server)),
-      );
-    } else if (!web.ok && web.error?.code !== 'aborted') {
-      findings.push(
-        finding(name, 'current-address-unhealthy', `${name}: ${web.url} fails (${web.error?.message ?? `HTTP ${web.status}`})`, {
-          ...base,
-          upstreamHealthy,
-        }),
-      );
-    }
+  } else if ((slow || gatewayFailing) && upstreamHealthy && retired.length > 0 && !echoCurrent) {
+    staleSuspected = 1;
+    findings.push(
+      finding(name, 'stale-address-suspected', `${name}: web tier ${how} while every current ${target.upstream} address is healthy and ${retired.length} address(es) retired recently`, {
+        ...base,
+        recentMedianMs: med,
+        upstreamCurrent: current.map((r) => r.address),
+        upstreamRetired: retiredEvidence,
+      }, staleAdvice('stale-address-suspected'), signals),
+    );
+  } else if (input.openIncident && signals.length > 0) {
+    // The open incident's evidence: users still fail through this tier. It stays one incident.
+    staleSuspected = 1;
+    findings.push(
+      finding(name, 'stale-address-suspected', `${name}: web tier still ${how}; stale-upstream incident open since ${input.openIncident.since}`, {
+        ...base,
+        recentMedianMs: med,
+        upstreamHealthy,
+        upstreamCurrent: current.map((r) => r.address),
+        upstreamRetired: retiredEvidence,
+        ...(echoAddress !== undefined ? { echoAddress } : {}),
+      }, staleAdvice('stale-address-suspected'), signals),
+    );
+  } else if (!web.ok && !cut) {
+    findings.push(
+      finding(name, 'current-address-unhealthy', `${name}: ${web.url} fails (${web.error?.message ?? `HTTP ${web.status}`})`, {
+        ...base,
+        upstreamHealthy,
+      }, adviceFor('current-address-unhealthy', { targetType: 'web-tier' })),
+    );
   }
   return {
     findings,
     metrics: { StaleSuspected: staleSuspected, StaleConfirmed: staleConfirmed, ProbeFailures: web.ok ? 0 : 1, ...(web.ok ? { WebLatencyMs: web.latencyMs } : {}) },
   };
+}
+
+/**
+ * `retired-address-reassigned` is a warning; it becomes critical only with evidence that a client
+ * still sends to the address: a web tier whose echo names it this check. Returns the ELB's
+ * findings with that escalation applied (the evidence names the tiers).
+ */
+export function escalateReassigned(elbFindings: readonly Finding[], tiers: readonly { name: string; web?: WebTierObservation }[]): Finding[] {
+  return elbFindings.map((f) => {
+    if (f.kind !== 'retired-address-reassigned') return f;
+    const addresses = new Set(((f.evidence.addresses ?? []) as { address: string }[]).map((a) => a.address));
+    const usedBy = tiers.filter((t) => t.web?.echo?.ok && addresses.has(t.web.echo.address)).map((t) => ({ tier: t.name, address: (t.web!.echo as { address: string }).address }));
+    if (usedBy.length === 0) return f;
+    return {
+      ...f,
+      severity: 'critical',
+      summary: `${f.summary}; still used by ${usedBy.map((u) => u.tier).join(', ')}`,
+      evidence: { ...f.evidence, usedBy },
+      signals: ['client'],
+    };
+  });
 }

@@ -11,11 +11,11 @@ import type { AuroraTarget, Config, ElbTarget, TargetConfig, WebTierTarget } fro
 import { createResolver, resolveElb, resolveName } from './resolve.ts';
 import { currentOf, diffAddresses } from './diff.ts';
 import type { AddressDiff } from './diff.ts';
-import { assessElb, assessWebTier } from './assess.ts';
+import { assessElb, assessWebTier, escalateReassigned } from './assess.ts';
 import { assessAurora } from './aurora/assess.ts';
 import type { AuroraState, WriterObservation } from './aurora/assess.ts';
 import { WriterLookupError } from './aurora/errors.ts';
-import { evaluateAlerts, markDelivered } from './alerts.ts';
+import { evaluateAlerts, markDelivered, rekeyAlerts } from './alerts.ts';
 import { runProbe } from './probe/run.ts';
 import { probeUrl, parseEcho } from './probe/web.ts';
 import type { ProbeSpec } from './probe/types.ts';
@@ -24,6 +24,7 @@ import { VersionConflictError } from './ports.ts';
 import { checkTargetState } from './state.ts';
 import type { CheckReport, TargetReport } from './report.ts';
 import type { AddressRecord, AlertTransition, ChangeRecord, Clock, Finding, ProbeResult, Resolution, TargetState, WebTierObservation } from './types.ts';
+import { conditionKey } from './types.ts';
 
 /** What a check needs from the outside world. */
 export interface CheckDeps {
@@ -163,8 +164,16 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   // against its upstream's probes, so it is cut when its upstream is. A cut target's alerts stay as they were.
   const stopped = (o: Observed) => o.resolutionCut === true || o.web?.error?.code === 'aborted' || [...o.probes.values()].some((p) => p.error?.code === 'aborted');
   const isCut = (o: Observed) => stopped(o) || (o.target.type === 'web-tier' && observed.has(o.target.upstream) && stopped(observed.get(o.target.upstream)!));
+  const assessed = new Map([...observed.values()].map((o) => [o, assessTarget(o, observed, now)]));
+  // A reassigned retired address is critical only when a web tier's echo shows a client still uses it.
+  for (const [o, a] of assessed) {
+    if (o.target.type !== 'elb') continue;
+    const upstreamName = o.target.name;
+    const tiers = [...observed.values()].flatMap((w) => (w.target.type === 'web-tier' && w.target.upstream === upstreamName ? [{ name: w.target.name, ...(w.web ? { web: w.web } : {}) }] : []));
+    a.findings = escalateReassigned(a.findings, tiers);
+  }
   for (const o of observed.values()) {
-    const { findings, metrics, aurora } = assessTarget(o, observed, now);
+    const { findings, metrics, aurora } = assessed.get(o)!;
     if (aurora) o.aurora = aurora;
     const completed = !deadline.aborted || !isCut(o);
     const state = nextState(o, now);
@@ -317,7 +326,9 @@ function assessTarget(o: Observed, all: ReadonlyMap<string, Observed>, now: Date
   const t = o.target;
   if (t.type === 'web-tier') {
     const up = all.get(t.upstream)!;
+    const incident = rekeyAlerts(o.previous.alerts)[conditionKey(t.name, 'stale-address-suspected')];
     return assessWebTier({
+      ...(incident && !incident.resolving ? { openIncident: { since: incident.openedAt } } : {}),
       target: t,
       web: o.web!,
       recentLatencies: o.previous.latencies ?? [],
@@ -385,9 +396,17 @@ function changeRecords(o: Observed, findings: Finding[], now: Date): ChangeRecor
       removed: o.diff.retired,
     });
   }
+  const alerts = rekeyAlerts(o.previous.alerts);
   for (const f of findings) {
+    if (f.kind === 'retired-address-dead') {
+      // Address lifecycle is history, not a page: record when an address goes silent, once.
+      const before = new Map(o.previous.addresses.map((r) => [r.address, r]));
+      const newlyDead = ((f.evidence.addresses ?? []) as { address: string }[]).map((a) => a.address).filter((a) => before.get(a)?.lastProbe?.ok !== false || before.get(a)?.retiredAt === undefined);
+      if (newlyDead.length > 0) out.push({ at, target: f.target, kind: f.kind, summary: `${f.target}: retired ${newlyDead.join(', ')} stopped answering` });
+      continue;
+    }
     // A writer change is info, but exactly what `ipdrift history` is for.
-    if ((f.severity === 'info' && f.kind !== 'writer-changed') || o.previous.alerts[f.key]) continue;
+    if ((f.severity === 'info' && f.kind !== 'writer-changed') || alerts[f.key]) continue;
     out.push({ at, target: f.target, kind: f.kind, summary: f.summary });
   }
   return out;

@@ -25,12 +25,23 @@ export const NOTICE_LIMITS = {
   subjectAddresses: 2,
 } as const;
 
+/**
+ * Who a notice is for. `on-call`: the transitions of warning and critical alerts (opened,
+ * updated, reminder, resolved), one message each: these page. `events`: information for reading
+ * later (address-set changes, writer changes, failover timelines): never a page.
+ */
+export type Audience = 'on-call' | 'events';
+
+/** The audience of a transition: one-off events and info findings are never pages. */
+export const audienceOf = (t: Pick<AlertTransition, 'type' | 'severity'>): Audience => (t.type === 'event' || t.severity === 'info' ? 'events' : 'on-call');
+
 /** SNS message attributes of a notice (all `String`); subscription filter policies match these. */
 export interface NoticeAttributes {
   severity: Severity;
   target: string;
   kind: FindingKind;
   transition: TransitionType;
+  audience: Audience;
 }
 
 /** A rendered notice. */
@@ -44,11 +55,11 @@ export interface Notice {
 export const KIND_MEANING: Record<FindingKind, string> = {
   'address-set-changed': "the name's addresses changed: which came, which left",
   'retired-address-answering': 'a retired address still accepts probes: cached clients still work, for now',
-  'retired-address-dead': 'a retired address stopped answering: any client still caching it fails',
-  'retired-address-reassigned': 'a retired address answers as someone else (certificate or identity mismatch)',
+  'retired-address-dead': 'a retired address stopped answering (the node was released): expected; it matters only with evidence that a client still uses it',
+  'retired-address-reassigned': 'a retired address answers as someone else (certificate or identity mismatch); critical only with evidence that a client still sends to it',
   'current-address-unhealthy': 'an address in the current answer fails its probe',
   'resolution-failed': 'the lookup failed (timeout, SERVFAIL, NXDOMAIN); never read as "no addresses"',
-  'stale-address-suspected': "the web tier fails or slows while its upstream's current addresses are healthy, soon after the upstream retired addresses",
+  'stale-address-suspected': "the web tier fails or slows while its upstream's current addresses are healthy, past the TTL after the upstream retired addresses",
   'stale-address-confirmed': 'the echo shows the web tier reached a retired upstream address',
   'writer-changed': 'the Aurora writer moved to another instance',
   'dns-lag': 'the cluster endpoint still names the old writer after the writer changed',
@@ -56,6 +67,7 @@ export const KIND_MEANING: Record<FindingKind, string> = {
 
 const TRANSITION_TEXT: Record<TransitionType, string> = {
   opened: 'OPENED',
+  updated: 'UPDATED (same incident, worse evidence)',
   reminder: 'STILL OPEN (reminder)',
   resolved: 'RESOLVED',
   event: 'EVENT',
@@ -79,7 +91,7 @@ export function formatNotice(t: AlertTransition): Notice {
   return {
     subject: noticeSubject(t),
     body: noticeBody(t),
-    attributes: { severity: t.severity, target: t.target, kind: t.kind, transition: t.type },
+    attributes: { severity: t.severity, target: t.target, kind: t.kind, transition: t.type, audience: audienceOf(t) },
   };
 }
 
@@ -88,7 +100,7 @@ export function formatNotice(t: AlertTransition): Notice {
  * first addresses the summary names. Printable ASCII only, under 100 characters.
  */
 export function noticeSubject(t: AlertTransition): string {
-  const label = t.type === 'resolved' ? 'RESOLVED' : t.type === 'reminder' ? 'REMINDER' : t.severity.toUpperCase();
+  const label = t.type === 'resolved' ? 'RESOLVED' : t.type === 'reminder' ? 'REMINDER' : t.type === 'updated' ? `${t.severity.toUpperCase()} UPDATE` : t.severity.toUpperCase();
   const addresses = addressesIn(t.summary);
   const shown = addresses.slice(0, NOTICE_LIMITS.subjectAddresses);
   const more = addresses.length - shown.length;
@@ -150,7 +162,8 @@ export function noticeBody(t: AlertTransition): string {
     else lines.push(`Open since:  ${t.openedAt ?? t.at}${open ? ` (${open})` : ''}`);
   }
   lines.push(`Alert key:   ${t.key}`);
-  if (t.type === 'resolved') lines.push('', 'The condition was not seen in the last checks. Nothing to do unless it comes back.');
+  if (t.type === 'resolved') lines.push('', 'No evidence of the condition in the last checks. Nothing to do unless it comes back.');
+  if (t.type === 'updated') lines.push('', 'The same incident as the alert opened earlier (no new page): its evidence got worse.');
   if (f) {
     lines.push('', 'What to do:', indent(f.advice), '', 'Evidence:', renderEvidence(f.evidence));
   }

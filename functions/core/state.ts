@@ -53,6 +53,8 @@ const alertState = z.looseObject({
   event: z.boolean().optional(),
   summary: z.string(),
   finding: findingSchema.optional(),
+  notifiedSignals: z.array(z.enum(['echo', 'failing', 'slow', 'client'])).optional(),
+  notifiedSeverity: z.enum(SEVERITIES).optional(),
 });
 
 const targetStateSchema = z

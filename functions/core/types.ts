@@ -11,8 +11,8 @@ export type Severity = (typeof SEVERITIES)[number];
 export const FINDING_KINDS = {
   'address-set-changed': 'info',
   'retired-address-answering': 'info',
-  'retired-address-dead': 'warning',
-  'retired-address-reassigned': 'critical',
+  'retired-address-dead': 'info',
+  'retired-address-reassigned': 'warning',
   'current-address-unhealthy': 'warning',
   'resolution-failed': 'warning',
   'stale-address-suspected': 'critical',
@@ -24,6 +24,26 @@ export type FindingKind = keyof typeof FINDING_KINDS;
 
 /** Kinds that are one-off events: notified once, never open, never resolved. */
 export const EVENT_KINDS: ReadonlySet<FindingKind> = new Set(['address-set-changed', 'writer-changed']);
+
+/**
+ * Kinds that are evidence of one shared condition: a web tier stuck on retired upstream
+ * addresses is one incident whether the echo proves it or failures suggest it, so both kinds
+ * share one alert key and escalate it in place (docs: "Incidents and notices").
+ */
+export const CONDITION_OF: Partial<Record<FindingKind, string>> = {
+  'stale-address-suspected': 'stale-upstream',
+  'stale-address-confirmed': 'stale-upstream',
+};
+
+/** The alert key of a finding kind on a target: one per condition. */
+export const conditionKey = (target: string, kind: FindingKind) => `${target}/${CONDITION_OF[kind] ?? kind}`;
+
+/**
+ * What a finding's evidence is made of, for escalation: an open alert sends an "updated" notice
+ * the first time its evidence shows a signal it had not shown before (the tier now fails, the
+ * echo now proves it), never a second "opened".
+ */
+export type EvidenceSignal = 'echo' | 'failing' | 'slow' | 'client';
 
 /** One resolved address with the TTL the resolver reported. */
 export interface ResolvedAddress {
@@ -151,6 +171,9 @@ export interface AlertState {
   summary: string;
   /** The latest finding, so a notice re-sent after a failed delivery still carries evidence and advice. */
   finding?: Finding;
+  /** Evidence signals and the highest severity that on-call has been told about (see EvidenceSignal). */
+  notifiedSignals?: EvidenceSignal[];
+  notifiedSeverity?: Severity;
 }
 
 /** A notable change kept for `ipdrift history` (DynamoDB `change#<iso>` items). */
@@ -190,9 +213,15 @@ export interface Finding {
   summary: string;
   evidence: Record<string, unknown>;
   advice: string;
+  /** What the evidence is made of (stale-upstream findings); new signals escalate an open alert. */
+  signals?: EvidenceSignal[];
 }
 
-export type TransitionType = 'opened' | 'reminder' | 'resolved' | 'event';
+/**
+ * `updated`: an open alert's evidence got worse (a new signal, a higher severity); the only
+ * notice besides the reminders that an alert sends between "opened" and "resolved".
+ */
+export type TransitionType = 'opened' | 'updated' | 'reminder' | 'resolved' | 'event';
 
 /** An alert transition to notify on-call about. */
 export interface AlertTransition {

@@ -29,7 +29,7 @@ export function formatFindings(findings: readonly Finding[], colour: boolean): s
 /** One line for an alert transition. */
 export function formatTransition(t: AlertTransition, colour: boolean): string {
   const paint = painter(colour);
-  const label = { opened: 'OPENED  ', reminder: 'REMINDER', resolved: 'RESOLVED', event: 'EVENT   ' }[t.type];
+  const label = { opened: 'OPENED  ', updated: 'UPDATED ', reminder: 'REMINDER', resolved: 'RESOLVED', event: 'EVENT   ' }[t.type];
   return `${paint(t.type === 'resolved' ? 'dim' : t.severity, label)} [${t.severity.toUpperCase()}] ${t.summary}`;
 }
 

@@ -1,5 +1,6 @@
 /**
- * Security: an address AWS handed to someone else must be called out (critical), whoever
+ * Security: an address AWS handed to someone else must be called out (a warning; critical once a
+ * client is seen still sending to it), whoever
  * answers there must not steer the probes (no redirects followed, bodies capped), and nothing
  * secret may reach a notice or a log line. TLS listeners use self-signed certificates made here.
  */
@@ -60,7 +61,7 @@ describe('security', () => {
   const svc = (name: string, protocol: 'tls' | 'https' | 'http', port: number): Config =>
     config({ targets: [{ name, type: 'elb', host: SVC_NAME, port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol, path: '/health' } }] });
 
-  describe('retired-address-reassigned is critical', () => {
+  describe('retired-address-reassigned: a warning, critical once a client still uses it', () => {
     it.each(['tls', 'https'] as const)('%s: a retired address now presents a certificate for another name', async (protocol) => {
       // Prepare: OLD and NEW serve SVC_NAME's certificate on one port (self-signed: insecureTls, names still checked).
       const ok: RequestListener = (_req, res) => res.writeHead(200, { server: APP_SERVER }).end('ok');
@@ -84,49 +85,68 @@ describe('security', () => {
         (servers.servers[0] as TlsServer | HttpsServer).setSecureContext(intruderCert);
         clock.advance(MS_PER_MINUTE);
         const second = await runCheck(cfg, deps);
-        // Assess: critical, with the certificate as evidence; the current address (right name) is fine.
+        // Assess: a warning (no client is seen using it), with the certificate as evidence; the current address (right name) is fine.
         const f = second.findings.find((x) => x.kind === 'retired-address-reassigned');
-        expect(f?.severity).toBe('critical');
+        expect(f?.severity).toBe('warning');
         expect(f?.evidence).toMatchObject({ addresses: [{ address: OLD, certificate: { nameMatches: false, altNames: [INTRUDER_NAME] } }] });
         expect(second.findings.some((x) => x.kind === 'current-address-unhealthy')).toBe(false);
         const opened = notifier.delivered.find((t) => t.type === 'opened' && t.kind === 'retired-address-reassigned');
-        expect(opened?.severity).toBe('critical');
+        expect(opened?.severity).toBe('warning');
         const notice = formatNotice(opened!);
-        expect(notice.subject).toMatch(/^\[CRITICAL\] reassigned-/);
-        expect(notice.attributes).toMatchObject({ severity: 'critical', kind: 'retired-address-reassigned' });
+        expect(notice.subject).toMatch(/^\[WARNING\] reassigned-/);
+        expect(notice.attributes).toMatchObject({ severity: 'warning', kind: 'retired-address-reassigned', audience: 'on-call' });
         expect(notice.body).toContain(INTRUDER_NAME);
       } finally {
         await servers.close();
       }
     });
 
-    it('http: a retired address still answering as itself is info; answering as another service is critical', async () => {
-      // Prepare: OLD's Server header is what the test says; NEW is the app.
+    it('http: a retired address still answering as itself is info; as another service a warning; critical, in place, once a web tier is seen using it', async () => {
+      // Prepare: OLD's Server header is what the test says; NEW is the app. A web tier in front
+      // of the name whose echo names OLD from the step the test says (it cached the old answer).
       let oldServer = APP_SERVER;
+      let tierUsesOld = false;
       const servers = await listenSamePort([OLD, NEW], (host) =>
         createHttpServer((_req: IncomingMessage, res: ServerResponse) => res.writeHead(200, { server: host === OLD ? oldServer : APP_SERVER }).end('ok')),
       );
+      const webPort = await lo.http((req, res) => res.writeHead(200).end(req.url === '/whoami' ? (tierUsesOld ? OLD : NEW) : 'ok'), WEB);
       try {
-        const cfg = svc('reassigned-http', 'http', servers.port);
+        const cfg = config({
+          targets: [
+            { name: 'reassigned-http', type: 'elb', host: SVC_NAME, port: servers.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } },
+            { name: 'reassigned-web', type: 'web-tier', url: `http://${WEB}:${webPort}/health`, upstream: 'reassigned-http', echo: { path: '/whoami' }, timeoutMs: PROBE_TIMEOUT_MS },
+          ],
+        });
         const store = new MemoryStore();
         const clock = new ManualClock();
         const notifier = new RecordingNotifier();
         const deps: CheckDeps = { store, notifier, clock, newResolver: resolver() };
         dns.setA(SVC_NAME, [OLD]);
         await runCheck(cfg, deps);
-        // Act: the name moves; OLD first still answers as the app, then as another service.
+        // Act: the name moves; OLD first still answers as the app, then as another service, then
+        // (past the TTL) the tier is seen sending to it.
         dns.setA(SVC_NAME, [NEW]);
         clock.advance(MS_PER_MINUTE);
         const same = await runCheck(cfg, deps);
         oldServer = OTHER_SERVER;
         clock.advance(MS_PER_MINUTE);
         const other = await runCheck(cfg, deps);
+        const openedBefore = notifier.delivered.length;
+        tierUsesOld = true;
+        clock.advance(MS_PER_MINUTE);
+        const used = await runCheck(cfg, deps);
         // Assess
         expect(same.findings.map((f) => `${f.kind}:${f.severity}`).sort()).toEqual(['address-set-changed:info', 'retired-address-answering:info']);
         const f = other.findings.find((x) => x.kind === 'retired-address-reassigned');
-        expect(f?.severity).toBe('critical');
+        expect(f?.severity).toBe('warning');
         expect(f?.evidence).toMatchObject({ addresses: [{ address: OLD, expectedIdentity: `http:${APP_SERVER}`, seenIdentity: `http:${OTHER_SERVER}` }] });
-        expect(notifier.delivered.filter((t) => t.type === 'opened').map((t) => `${t.kind}:${t.severity}`)).toEqual(['retired-address-reassigned:critical']);
+        expect(notifier.delivered.slice(0, openedBefore).filter((t) => t.type !== 'event').map((t) => `${t.type}:${t.kind}:${t.severity}`)).toEqual(['opened:retired-address-reassigned:warning']);
+        const g = used.findings.find((x) => x.kind === 'retired-address-reassigned');
+        expect(g?.severity).toBe('critical');
+        expect(g?.evidence).toMatchObject({ usedBy: [{ tier: 'reassigned-web', address: OLD }] });
+        // One alert escalated in place (updated, not a second opened), beside the tier's own stale incident.
+        expect(used.transitions.map((t) => `${t.type}:${t.kind}:${t.severity}`).sort()).toEqual(['opened:stale-address-confirmed:critical', 'updated:retired-address-reassigned:critical']);
+        expect(formatNotice(used.transitions.find((t) => t.type === 'updated')!).subject).toMatch(/^\[CRITICAL UPDATE\] reassigned-http: retired address reassigned/);
       } finally {
         await servers.close();
       }

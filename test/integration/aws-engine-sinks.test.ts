@@ -24,6 +24,7 @@ expect.extend(allCustomMatcher);
 const ADDR = { dns: '127.0.61.1', old: '127.0.61.11', new: '127.0.61.12' } as const;
 const ELB = 'internal-app.elb.test';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:oncall';
+const EVENTS_TOPIC = 'arn:aws:sns:us-east-1:123456789012:events';
 const MINUTE_MS = 60_000;
 
 describe('engine + SNS/CloudWatch adapters', () => {
@@ -49,7 +50,7 @@ describe('engine + SNS/CloudWatch adapters', () => {
   beforeEach(async () => {
     sns.reset();
     cw.reset();
-    await oldNode.setMode('serve');
+    await Promise.all([oldNode.setMode('serve'), newNode.setMode('serve')]);
     dns.setA(ELB, [ADDR.old], 1);
   });
 
@@ -58,7 +59,7 @@ describe('engine + SNS/CloudWatch adapters', () => {
     let minute = 0;
     const deps = {
       store,
-      notifier: new SnsNotifier(new SNSClient({ region: 'us-east-1' }), TOPIC),
+      notifier: new SnsNotifier(new SNSClient({ region: 'us-east-1' }), { onCall: TOPIC, events: EVENTS_TOPIC }),
       metrics: new CloudWatchSink(new CloudWatchClient({ region: 'us-east-1' })),
       clock: { now: () => new Date(Date.UTC(2026, 2, 1) + minute * MINUTE_MS) },
     };
@@ -68,13 +69,22 @@ describe('engine + SNS/CloudWatch adapters', () => {
     };
   }
 
-  /** DNS moves the name to the new node and the old one stops answering. */
+  /**
+   * DNS moves the name to the new node and the old one stops answering (information: the ELB
+   * released it); the new node refuses too (a warning: a current address fails).
+   */
   async function replaceNode() {
     dns.setA(ELB, [ADDR.new], 1);
-    await oldNode.setMode('refuse');
+    await Promise.all([oldNode.setMode('refuse'), newNode.setMode('refuse')]);
   }
 
-  const published = () => sns.commandCalls(PublishCommand).map((c) => `${c.args[0].input.MessageAttributes!.transition!.StringValue}:${c.args[0].input.MessageAttributes!.kind!.StringValue}`);
+  /** `transition:kind@topic` of each Publish. */
+  const published = () =>
+    sns.commandCalls(PublishCommand).map((c) => {
+      const { MessageAttributes: a, TopicArn } = c.args[0].input;
+      return `${a!.transition!.StringValue}:${a!.kind!.StringValue}@${TopicArn === TOPIC ? 'on-call' : TopicArn === EVENTS_TOPIC ? 'events' : TopicArn}`;
+    });
+  const WANT = ['event:address-set-changed@events', 'opened:current-address-unhealthy@on-call'];
 
   it('reports a refused Publish as undelivered and sends it on the next check, once', async () => {
     // Prepare: a first check records the old address; then the node is replaced and SNS is down.
@@ -92,12 +102,12 @@ describe('engine + SNS/CloudWatch adapters', () => {
     const after = published();
     const quiet = await check();
     // Assess
-    expect(down.transitions.map((t) => `${t.type}:${t.kind}`).sort()).toEqual(['event:address-set-changed', 'opened:retired-address-dead']);
+    expect(down.transitions.map((t) => `${t.type}:${t.kind}`).sort()).toEqual(['event:address-set-changed', 'opened:current-address-unhealthy']);
     expect(down).toMatchObject({ delivered: 0, undelivered: 2 });
     expect(down.errors.filter((e) => e.startsWith('notify '))).toHaveLength(2);
     expect(down.errors.join('\n')).toContain('InternalErrorException');
     expect(up).toMatchObject({ delivered: 2, undelivered: 0 });
-    expect(after.sort()).toEqual(['event:address-set-changed', 'opened:retired-address-dead']);
+    expect(after.sort()).toEqual(WANT);
     expect(quiet.transitions).toEqual([]);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 2);
   });
@@ -115,6 +125,6 @@ describe('engine + SNS/CloudWatch adapters', () => {
     expect(cw).toHaveReceivedCommand(PutMetricDataCommand);
     expect(report.errors).toEqual([expect.stringMatching(/^metrics: CloudWatch PutMetricData failed for 1 of 1 request\(s\) \(Throttling: Rate exceeded\)$/)]);
     expect(report).toMatchObject({ delivered: 2, undelivered: 0 });
-    expect(published().sort()).toEqual(['event:address-set-changed', 'opened:retired-address-dead']);
+    expect(published().sort()).toEqual(WANT);
   });
 });

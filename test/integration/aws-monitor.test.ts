@@ -36,6 +36,7 @@ expect.extend(allCustomMatcher);
 const ADDR = { dns: '127.0.62.1', old: ['127.0.62.11', '127.0.62.12'], new: ['127.0.62.21', '127.0.62.22'], stale: '127.0.62.31' } as const;
 const ELB = 'internal-app-62.elb.test';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:oncall';
+const EVENTS_TOPIC = 'arn:aws:sns:us-east-1:123456789012:events';
 const TABLE = 'ipdrift-monitor';
 const MINUTE_MS = 60_000;
 const LAMBDA_REMAINING_MS = 60_000;
@@ -118,7 +119,7 @@ describe('monitor handler', () => {
     const store = new DynamoStore(local.doc, TABLE, { clock });
     const handler = createHandler({
       store,
-      notifier: new SnsNotifier(new SNSClient({ region: 'us-east-1' }), TOPIC),
+      notifier: new SnsNotifier(new SNSClient({ region: 'us-east-1' }), { onCall: TOPIC, events: EVENTS_TOPIC }),
       metrics: new CloudWatchSink(new CloudWatchClient({ region: 'us-east-1' })),
       loadConfig: fileConfigLoader('e2e.json', dir),
       clock,
@@ -259,7 +260,7 @@ describe('monitor handler', () => {
   it('throws after the check when a notice was not delivered (it is re-sent next time)', async () => {
     // Prepare: the target is down, so there is something to say, and SNS refuses.
     await nodes[0]!.setMode('refuse');
-    const { deps, log } = localDeps({ notifier: new SnsNotifier(new SNSClient({ region: 'us-east-1' }), TOPIC) });
+    const { deps, log } = localDeps({ notifier: new SnsNotifier(new SNSClient({ region: 'us-east-1' }), { onCall: TOPIC, events: EVENTS_TOPIC }) });
     sns.on(PublishCommand).rejects(new Error('KMS key disabled'));
     try {
       // Act
@@ -283,7 +284,7 @@ describe('monitor handler', () => {
     await expect(first).rejects.toBeInstanceOf(MonitorSetupError);
     await expect(first).rejects.toThrow('IPDRIFT_TABLE');
     expect(log.checks()[0]).toMatchObject({ level: 'error', extra: { errors: ['config: MonitorSetupError: environment variable IPDRIFT_TABLE is not set'] } });
-    Object.assign(env, { IPDRIFT_TABLE: TABLE, IPDRIFT_TOPIC_ARN: TOPIC });
+    Object.assign(env, { IPDRIFT_TABLE: TABLE, IPDRIFT_TOPIC_ARN: TOPIC, IPDRIFT_EVENTS_TOPIC_ARN: EVENTS_TOPIC });
     // Assess
     await expect(handler({}, context())).resolves.toMatchObject({ ok: true });
   });

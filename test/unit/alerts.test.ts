@@ -97,3 +97,71 @@ describe('alerts', () => {
     expect([s2.types, s3.types, s4.types]).toEqual([[], [], []]);
   });
 });
+
+describe('one incident per condition', () => {
+  const suspected = (signals: Finding['signals']) => finding('web', 'stale-address-suspected', 'web fails (HTTP 504)', {}, 'restart', signals);
+  const confirmed = (signals: Finding['signals']) => finding('web', 'stale-address-confirmed', 'web reached 10.0.0.1', { echoAddress: '10.0.0.1' }, 'restart', signals);
+
+  it('confirmed then suspected is one alert: one "opened", one "updated" when users start failing, one "resolved" after clean checks', () => {
+    // Prepare / Act: the tier reaches a draining node (echo), then the node is released (504s), then recovers.
+    const s1 = step({}, [confirmed(['echo'])], 0);
+    const s2 = step(s1.alerts, [confirmed(['echo'])], 1);
+    const s3 = step(s2.alerts, [suspected(['failing'])], 2);
+    const s4 = step(s3.alerts, [suspected(['failing'])], 3);
+    const s5 = step(s4.alerts, [confirmed(['echo'])], 4);
+    const s6 = step(s5.alerts, [], 5);
+    const s7 = step(s6.alerts, [], 6);
+    // Assess
+    expect([s1, s2, s3, s4, s5, s6, s7].map((s) => s.types)).toEqual([
+      ['opened:stale-address-confirmed'],
+      [],
+      ['updated:stale-address-suspected'],
+      [],
+      [],
+      [],
+      ['resolved:stale-address-confirmed'],
+    ]);
+    expect(Object.keys(s4.alerts)).toEqual(['web/stale-upstream']);
+  });
+
+  it('re-sends an undelivered "updated" and never repeats a delivered one', () => {
+    const s1 = step({}, [suspected(['slow'])], 0);
+    const s2 = step(s1.alerts, [suspected(['failing'])], 1, false);
+    const s3 = step(s2.alerts, [suspected(['failing'])], 2);
+    const s4 = step(s3.alerts, [suspected(['slow'])], 3);
+    const s5 = step(s4.alerts, [suspected(['failing'])], 4);
+    expect([s1, s2, s3, s4, s5].map((s) => s.types)).toEqual([['opened:stale-address-suspected'], ['updated:stale-address-suspected'], ['updated:stale-address-suspected'], [], []]);
+  });
+
+  it('a rising severity is an "updated" notice; the alert keeps the worst severity it reached', () => {
+    const warn = finding('app', 'retired-address-reassigned', 'app: 10.0.0.1 answers as another service', {});
+    const crit: Finding = { ...warn, severity: 'critical', signals: ['client'] };
+    const s1 = step({}, [warn], 0);
+    const s2 = step(s1.alerts, [crit], 1);
+    const s3 = step(s2.alerts, [warn], 2);
+    expect([s1.types, s2.types, s3.types]).toEqual([['opened:retired-address-reassigned'], ['updated:retired-address-reassigned'], []]);
+    expect(s3.alerts['app/retired-address-reassigned']?.severity).toBe('critical');
+  });
+
+  it('alerts saved under the old per-kind keys join their condition: no second page, no false "resolved"', () => {
+    // Prepare: an older version opened (and notified) two alerts for the one stale tier.
+    const old = (kind: 'stale-address-confirmed' | 'stale-address-suspected', minute: number): AlertState => ({
+      key: `web/${kind}`, target: 'web', kind, severity: 'critical', openedAt: at(minute).toISOString(), lastSeenAt: at(minute).toISOString(),
+      lastNotifiedAt: at(minute).toISOString(), notifications: 1, absentChecks: 0, summary: kind,
+    });
+    // Act
+    const s1 = step({ 'web/stale-address-confirmed': old('stale-address-confirmed', 0), 'web/stale-address-suspected': old('stale-address-suspected', 1) }, [suspected(['failing'])], 2);
+    // Assess
+    expect(s1.types).toEqual([]);
+    expect(Object.keys(s1.alerts)).toEqual(['web/stale-upstream']);
+    expect(s1.alerts['web/stale-upstream']?.openedAt).toBe(at(0).toISOString());
+  });
+
+  it('information never opens an alert: a released node is history, not a page', () => {
+    const dead = finding('app', 'retired-address-dead', 'app: retired 10.0.0.1 stopped answering', {});
+    const s1 = step({}, [dead, answering], 0);
+    expect(dead.severity).toBe('info');
+    expect(s1.types).toEqual([]);
+    expect(s1.alerts).toEqual({});
+  });
+});

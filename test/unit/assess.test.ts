@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assessElb, assessWebTier, median } from '../../functions/core/assess.ts';
-import { SERVER_FIX } from '../../functions/core/advice.ts';
+import { serverFix } from '../../functions/core/advice.ts';
 import type { AddressRecord, ProbeResult, WebTierObservation } from '../../functions/core/types.ts';
 
 const NOW = '2026-11-25T00:10:00Z';
@@ -69,9 +69,9 @@ describe('assessWebTier', () => {
   });
 
   it.each([
-    ['Apache/2.4.58 (Unix)', undefined, SERVER_FIX.apache],
-    ['nginx/1.22.1', undefined, SERVER_FIX.nginx],
-    [undefined, 'haproxy' as const, SERVER_FIX.haproxy],
+    ['Apache/2.4.58 (Unix)', undefined, serverFix({ server: 'apache', version: '2.4.58' })],
+    ['nginx/1.22.1', undefined, serverFix({ server: 'nginx', version: '1.22.1' })],
+    [undefined, 'haproxy' as const, serverFix({ server: 'haproxy' })],
   ])('advice names the fix of the server (%s / hint %s)', (server, hint, advice) => {
     const { findings } = assessWebTier({ target: { ...webTarget, ...(hint ? { server: hint } : {}) }, web: web({ ...(server ? { server } : {}), echo: { ok: true, address: '10.0.0.1' } }), recentLatencies: [], upstream: retiredUp, now: LATER });
     expect(findings[0]?.advice).toBe(advice);
@@ -95,10 +95,54 @@ describe('assessWebTier', () => {
 
   it('advice remembers the server an earlier check named (a stall shows no header)', () => {
     const { findings } = assessWebTier({ target: webTarget, web: web({ ok: false, error: { code: 'timeout', message: 'no answer' } }), recentLatencies: [], knownServer: 'nginx/1.22.1', upstream: retiredUp, now: LATER });
-    expect(findings[0]?.advice).toBe(SERVER_FIX.nginx);
+    expect(findings[0]?.advice).toBe(serverFix({ server: 'nginx', version: '1.22.1' }));
   });
 
   it('median', () => {
     expect([median([]), median([3]), median([3, 1, 2]), median([4, 1, 3, 2])]).toEqual([undefined, 3, 2, 2.5]);
+  });
+});
+
+describe('the stale-upstream incident', () => {
+  const webTarget = { name: 'web', url: 'http://web/', upstream: 'app', timeoutMs: 2000 };
+  const web = (extra: Partial<WebTierObservation>): WebTierObservation => ({ url: 'http://web/', ok: true, status: 200, latencyMs: 10, ...extra });
+  const gateway = web({ ok: false, status: 504, latencyMs: 3000, error: { code: 'http-status', message: 'HTTP 504' } });
+  const open = { since: NOW };
+
+  it.each([
+    // [name, observation, upstream records, probes, open incident, kinds, signals]
+    ['open, the retired addresses left the history, the tier still fails: still evidence', gateway, [rec('10.0.0.2')], probes(ok('10.0.0.2')), open, ['stale-address-suspected'], ['failing']],
+    ['open, the upstream fails too, the tier still fails: still evidence (users fail)', gateway, [rec('10.0.0.2')], probes(fail('10.0.0.2')), open, ['stale-address-suspected'], ['failing']],
+    ['open, the tier refuses: still the same incident, not a second alert', web({ ok: false, error: { code: 'refused', message: 'refused' } }), [rec('10.0.0.2')], probes(ok('10.0.0.2')), open, ['stale-address-suspected'], ['failing']],
+    ['open, the tier answers and the echo names a current address: no evidence', web({ echo: { ok: true, address: '10.0.0.2' } }), [rec('10.0.0.1', true), rec('10.0.0.2')], probes(fail('10.0.0.1'), ok('10.0.0.2')), open, [], undefined],
+    ['not open, the upstream fails too: the tier itself is unhealthy', gateway, [rec('10.0.0.2')], probes(fail('10.0.0.2')), undefined, ['current-address-unhealthy'], undefined],
+    ['slow, but the echo names a current address: evidence against staleness', web({ latencyMs: 400, echo: { ok: true, address: '10.0.0.2' } }), [rec('10.0.0.1', true), rec('10.0.0.2')], probes(ok('10.0.0.1'), ok('10.0.0.2')), undefined, [], undefined],
+    ['echo names a retired address while the tier fails: confirmed, with both signals', { ...gateway, echo: { ok: true as const, address: '10.0.0.1' } }, [rec('10.0.0.1', true), rec('10.0.0.2')], probes(fail('10.0.0.1'), ok('10.0.0.2')), undefined, ['stale-address-confirmed'], ['echo', 'failing']],
+  ] as const)('%s', (_name, obs, records, probeMap, openIncident, kinds, signals) => {
+    // Act
+    const { findings } = assessWebTier({ target: webTarget, web: obs, recentLatencies: [10, 11, 12], upstream: { records: [...records], probes: probeMap, resolutionOk: true }, now: LATER, ...(openIncident ? { openIncident } : {}) });
+    // Assess
+    expect(findings.map((f) => f.kind)).toEqual(kinds);
+    expect(findings[0]?.signals).toEqual(signals);
+    if (kinds[0]?.startsWith('stale')) expect(findings[0]?.key).toBe('web/stale-upstream');
+  });
+});
+
+describe('severities: address lifecycle is information', () => {
+  it.each([
+    ['a retired address is dead', probes(fail('10.0.0.1', 'refused'), ok('10.0.0.2')), 'retired-address-dead', 'info'],
+    ['a retired address still answers', probes(ok('10.0.0.1'), ok('10.0.0.2')), 'retired-address-answering', 'info'],
+    ['a retired address serves another certificate', probes(fail('10.0.0.1', 'cert-name-mismatch'), ok('10.0.0.2')), 'retired-address-reassigned', 'warning'],
+  ] as const)('%s: %s is %s', (_name, probeMap, kind, severity) => {
+    const { findings } = assessElb({ target, resolution: resolved, records: [rec('10.0.0.1', true), rec('10.0.0.2')], probes: probeMap });
+    expect(findings.map((f) => [f.kind, f.severity])).toEqual([[kind, severity]]);
+  });
+
+  it('advice per target type: an Aurora endpoint\'s failing address is an instance, not a load balancer node', () => {
+    const elb = assessElb({ target, resolution: resolved, records: [rec('10.0.0.2')], probes: probes(fail('10.0.0.2')) });
+    const aurora = assessElb({ target, targetType: 'aurora', resolution: resolved, records: [rec('10.0.0.2')], probes: probes(fail('10.0.0.2')) });
+    expect(elb.findings[0]?.advice).toContain('load balancer node');
+    expect(aurora.findings[0]?.advice).not.toContain('load balancer');
+    expect(aurora.findings[0]?.advice).toContain('instance');
   });
 });

@@ -10,6 +10,7 @@ import type { AlertTransition, Finding } from '../../functions/core/types.ts';
 expect.extend(allCustomMatcher);
 
 const TOPIC = 'arn:aws:sns:ap-northeast-2:123456789012:ipdrift-oncall';
+const EVENTS_TOPIC = 'arn:aws:sns:ap-northeast-2:123456789012:ipdrift-events';
 const SNS_MAX_MESSAGE_BYTES = 256 * 1024;
 
 const finding: Finding = {
@@ -43,7 +44,7 @@ describe('SnsNotifier', () => {
   it('publishes one message per transition with subject, attributes and an actionable body', async () => {
     // Prepare
     sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
-    const notifier = new SnsNotifier(new SNSClient({ region: 'ap-northeast-2' }), TOPIC);
+    const notifier = new SnsNotifier(new SNSClient({ region: 'ap-northeast-2' }), { onCall: TOPIC, events: EVENTS_TOPIC });
     // Act
     await notifier.notify(opened);
     // Assess
@@ -56,6 +57,7 @@ describe('SnsNotifier', () => {
         target: { DataType: 'String', StringValue: 'web' },
         kind: { DataType: 'String', StringValue: 'stale-address-confirmed' },
         transition: { DataType: 'String', StringValue: 'opened' },
+        audience: { DataType: 'String', StringValue: 'on-call' },
       },
     });
     const body = sns.commandCalls(PublishCommand)[0]!.args[0].input.Message!;
@@ -68,6 +70,26 @@ describe('SnsNotifier', () => {
   });
 
   it.each([
+    // [transition, severity, topic]: pages to on-call (every transition of a warning or critical alert), the rest to events.
+    ['opened', 'critical', TOPIC],
+    ['updated', 'critical', TOPIC],
+    ['reminder', 'warning', TOPIC],
+    ['resolved', 'warning', TOPIC],
+    ['event', 'info', EVENTS_TOPIC],
+    ['event', 'warning', EVENTS_TOPIC],
+  ] as const)('routes a %s transition of a %s finding to %s', async (type, severity, topic) => {
+    // Prepare
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const notifier = new SnsNotifier(new SNSClient({ region: 'ap-northeast-2' }), { onCall: TOPIC, events: EVENTS_TOPIC });
+    // Act
+    await notifier.notify({ ...opened, type, severity });
+    // Assess: exactly one message, to one topic.
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input).toMatchObject({ TopicArn: topic, MessageAttributes: { audience: { DataType: 'String', StringValue: topic === TOPIC ? 'on-call' : 'events' } } });
+  });
+
+  it.each([
+    ['updated', '[CRITICAL UPDATE] web: stale address confirmed (10.0.1.23)'],
     ['resolved', '[RESOLVED] web: stale address confirmed (10.0.1.23)'],
     ['reminder', '[REMINDER] web: stale address confirmed (10.0.1.23)'],
     ['event', '[CRITICAL] web: stale address confirmed (10.0.1.23)'],
@@ -140,7 +162,7 @@ describe('SnsNotifier', () => {
     // Prepare
     const refusal = Object.assign(new Error('User is not authorized to perform SNS:Publish'), { name: 'AuthorizationErrorException' });
     sns.on(PublishCommand).rejects(refusal);
-    const notifier = new SnsNotifier(new SNSClient({ region: 'ap-northeast-2' }), TOPIC);
+    const notifier = new SnsNotifier(new SNSClient({ region: 'ap-northeast-2' }), { onCall: TOPIC, events: EVENTS_TOPIC });
     // Act
     const sent = notifier.notify(opened);
     // Assess

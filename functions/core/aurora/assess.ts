@@ -42,14 +42,6 @@ const MS_PER_SECOND = 1000;
 /** Lags are reported to a tenth of a second. */
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
-/** For Aurora the retired address is the old writer: answering means cached clients write to a reader. */
-const AURORA_ADVICE: Partial<Record<Finding['kind'], string>> = {
-  'retired-address-answering':
-    'The old writer still answers, most likely as a reader: clients that cached it get read-only errors on writes. Make clients re-resolve (JVM networkaddress.cache.ttl at most 5 s) or use a failover-aware driver (AWS Advanced JDBC Wrapper).',
-  'retired-address-dead':
-    'The old writer no longer answers: clients that cached it fail until they resolve again. Make clients re-resolve (JVM networkaddress.cache.ttl at most 5 s) or use a failover-aware driver (AWS Advanced JDBC Wrapper).',
-};
-
 /** The reader endpoint's chain and instance, for evidence. */
 function readerEvidence(r: Resolution | undefined) {
   if (!r) return undefined;
@@ -61,8 +53,8 @@ function readerEvidence(r: Resolution | undefined) {
 export function assessAurora(input: AuroraInput): { findings: Finding[]; metrics: Partial<Record<MetricName, number>>; aurora: AuroraState } {
   const { target, resolution, api, now } = input;
   const name = target.name;
-  const base = assessElb({ target, resolution, ...(input.diff ? { diff: input.diff } : {}), records: input.records, probes: input.probes });
-  const findings = base.findings.map((f) => (AURORA_ADVICE[f.kind] ? { ...f, advice: AURORA_ADVICE[f.kind]! } : f));
+  const base = assessElb({ target, targetType: 'aurora', resolution, ...(input.diff ? { diff: input.diff } : {}), records: input.records, probes: input.probes });
+  const findings = base.findings;
   const metrics: Partial<Record<MetricName, number>> = { ...base.metrics };
   const previous = input.previous ?? {};
   const next: AuroraState = { ...previous };

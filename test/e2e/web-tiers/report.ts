@@ -3,7 +3,7 @@
  * what ipdrift reported and how fast; over all scenarios (and runs), the measured figures; and
  * the Markdown matrix for the README. Pure functions: no I/O.
  */
-import { SERVER_FIX } from '../../../functions/core/advice.ts';
+import { SERVER_LABEL } from '../../../functions/core/advice.ts';
 import type { WebServer } from '../../../functions/core/advice.ts';
 import type { CheckSample, ScenarioResult, ScenarioSpec, TrafficSummary } from './layout.ts';
 import { STALE_KINDS, TARGETS, TIMING, specId } from './layout.ts';
@@ -24,7 +24,7 @@ export const kindsOf = (c: CheckSample, target: string) =>
 
 /** Whose fix a stale finding's advice gives: a server, or `generic` when ipdrift did not know the server. */
 export function adviceServer(advice: string): WebServer | 'generic' {
-  const hit = (Object.entries(SERVER_FIX) as [WebServer, string][]).find(([, text]) => text === advice);
+  const hit = (Object.entries(SERVER_LABEL) as [WebServer, string][]).find(([, label]) => advice.startsWith(`${label} `));
   return hit ? hit[0] : 'generic';
 }
 
