@@ -170,6 +170,12 @@ export const INCIDENT_STEPS: readonly IncidentStep[] = [
     expect: { 'app-alb': ['retired-address-dead'], 'web-stale': ['stale-address-suspected'], 'web-fresh': [] },
   },
   {
+    id: 'stuck',
+    title: 'Nobody has acted yet: users still stall through the stale tier; the incident stays open (no "resolved")',
+    act: async () => undefined,
+    expect: { 'app-alb': ['retired-address-dead'], 'web-stale': ['stale-address-suspected'], 'web-fresh': [] },
+  },
+  {
     id: 'restart',
     title: 'On-call follows the advice and restarts the stale web tier; it resolves the name afresh',
     act: async (lab) => {
@@ -179,7 +185,7 @@ export const INCIDENT_STEPS: readonly IncidentStep[] = [
   },
   {
     id: 'settled',
-    title: 'Quiet check: the stale-address alerts resolve',
+    title: 'A second clean check: the incident resolves (one "resolved" for the one "opened")',
     act: async () => undefined,
     expect: { 'app-alb': ['retired-address-dead'], 'web-stale': [], 'web-fresh': [] },
   },

@@ -1,4 +1,5 @@
 /** `ipdrift demo`: the offline lab replays the stale-address incident live. */
+import { audienceOf } from '../../functions/core/notice.ts';
 import { formatFindings, formatTransition, painter } from '../../functions/local/console.ts';
 import { playIncident } from '../../lab/run-incident.ts';
 import type { StepOutcome } from '../../lab/run-incident.ts';
@@ -12,7 +13,8 @@ export const DEMO_USAGE = `Usage: ipdrift demo [--json]
 Replays the incident offline, on loopback: a lab DNS server serves an internal ELB name, two
 ELB-like nodes get replaced, a web tier that resolved the name once (like Apache httpd <= 2.4.58)
 keeps using the retired addresses, and one that honours the TTL follows. After each step
-ipdrift runs one check and prints what it found and which alerts it sent. Takes about 15 s.
+ipdrift runs one check and prints what it found and which notices it sent (pages for on-call,
+events for reading later). Takes about 17 s.
 
 Options:
   --json   one JSON document with every step's findings and transitions
@@ -53,7 +55,13 @@ export async function demoCommand(argv: string[]): Promise<number> {
     console.log(`  - stale web tier ${confirmed ? 'confirmed on a retired address in the first check after the TTL ran out' : 'NOT confirmed (unexpected)'}`);
   }
   console.log(`  - fresh web tier (honours the TTL): ${fresh ? 'never flagged' : 'FLAGGED (unexpected)'}`);
-  console.log(`  - alerts sent: ${outcomes.reduce((s, o) => s + o.transitions.length, 0)} (${outcomes.flatMap((o) => o.transitions.map((t) => t.type)).join(', ')})`);
+  const sent = outcomes.flatMap((o) => o.transitions);
+  const onCall = sent.filter((t) => audienceOf(t) === 'on-call');
+  const incidents = new Set(onCall.filter((t) => t.type === 'opened').map((t) => t.key)).size;
+  const events = sent.length - onCall.length;
+  console.log(`  - incidents paged: ${incidents}; messages to on-call: ${onCall.length} (${onCall.map((t) => `${t.type} ${t.target}`).join(', ') || 'none'})`);
+  console.log(`  - events for reading later (address changes, never a page): ${events}`);
+  console.log(`  - the released old nodes (retired-address-dead) paged nobody: that is the ELB working as designed`);
   console.log('\nNext: write a config for your own endpoints and run "ipdrift check --config FILE" (see README).');
   return EXIT.ok;
 }

@@ -10,7 +10,7 @@ const BIN = join(import.meta.dirname, '../../bin/ipdrift.mjs');
 interface StepJson {
   step: string;
   findings: { target: string; kind: string; severity: string; advice: string }[];
-  transitions: { type: string; target: string; kind: string }[];
+  transitions: { type: string; target: string; kind: string; severity: string }[];
   clients: { tier: string; status: number | 'error'; upstream?: string }[];
 }
 
@@ -36,15 +36,15 @@ describe('ipdrift demo (the CLI against the lab incident)', () => {
     // Users saw what the incident is about: a stall through the stale tier once old addresses swallow.
     expect(steps[3]!.clients.find((c) => c.tier === 'web-stale')?.status).toBe(504);
     expect(steps[3]!.clients.find((c) => c.tier === 'web-fresh')?.status).toBe(200);
-    // Alerts: opened once each, then resolved after the restart.
-    const transitions = steps.flatMap((s) => s.transitions.map((t) => `${s.step}:${t.type}:${t.target}:${t.kind}`));
+    // One incident, one page: opened once when the echo proves it, updated (not re-opened) when
+    // users start failing, never resolved while they still fail, resolved after two clean checks.
+    // The released nodes page nobody; the address change goes to the events topic.
+    const transitions = steps.flatMap((s) => s.transitions.map((t) => `${s.step}:${t.type}:${t.target}:${t.kind}:${t.severity}`));
     expect(transitions).toEqual([
-      'replace:event:app-alb:address-set-changed',
-      'linger:opened:web-stale:stale-address-confirmed',
-      'release:opened:app-alb:retired-address-dead',
-      'release:opened:web-stale:stale-address-suspected',
-      'restart:resolved:web-stale:stale-address-confirmed',
-      'settled:resolved:web-stale:stale-address-suspected',
+      'replace:event:app-alb:address-set-changed:info',
+      'linger:opened:web-stale:stale-address-confirmed:critical',
+      'release:updated:web-stale:stale-address-suspected:critical',
+      'settled:resolved:web-stale:stale-address-suspected:critical',
     ]);
   });
 });
