@@ -3,7 +3,8 @@
  * Lambda's metrics output, the stack's alarms and dashboard, and `ipdrift cost` all read.
  *
  * `standard` is every figure `assess` computes for the type (test/unit/metric-sets.test.ts runs
- * assess and holds it to this table); `minimal` is only what the stack's alarms watch. Each
+ * assess and holds it to this table); `minimal` is only what the stack's alarms watch (alarms
+ * without actions: dashboard and console state; ipdrift's own notices are the pages). Each
  * series costs money every month (design.md, "Outputs"), so a metric missing here is never sent.
  */
 import type { CheckReport, MetricName, TargetReport } from './report.ts';
@@ -34,9 +35,10 @@ const ADDRESS_METRICS = ['Addresses', 'AddressesRetired', 'RetiredAnswering', 'R
  * behind the real writer); a web tier is one URL judged against its upstream.
  */
 export const TARGET_METRICS = {
-  elb: { emits: ADDRESS_METRICS, alarms: ['RetiredDead', 'ResolutionFailed'] },
+  // Address lifecycle (RetiredDead, RetiredAnswering) is information: graphed, never alarmed.
+  elb: { emits: ADDRESS_METRICS, alarms: ['ResolutionFailed'] },
   'web-tier': { emits: ['StaleSuspected', 'StaleConfirmed', 'ProbeFailures', 'WebLatencyMs'], alarms: ['StaleConfirmed', 'StaleSuspected'] },
-  aurora: { emits: [...ADDRESS_METRICS, 'DnsLagSeconds'], alarms: ['RetiredDead', 'ResolutionFailed', 'DnsLagSeconds'] },
+  aurora: { emits: [...ADDRESS_METRICS, 'DnsLagSeconds'], alarms: ['ResolutionFailed', 'DnsLagSeconds'] },
 } as const satisfies Record<TargetType, TargetMetricSpec>;
 
 /** The metrics a target of `type` publishes under `set`. */

@@ -85,7 +85,8 @@ export interface FailoverWatchProps {
   readonly environment: Readonly<Record<string, string>>;
   readonly vpcProps: Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'>;
   readonly table: dynamodb.ITable;
-  readonly topic: sns.ITopic;
+  /** The on-call and events topics (a timeline is an event; the audience picks the topic). */
+  readonly topics: readonly sns.ITopic[];
   readonly topicKey: kms.IKey;
   readonly topicKeyActions: readonly string[];
   /** The watched clusters' identifiers, as in the config. */
@@ -174,7 +175,7 @@ export class FailoverWatch extends Construct {
         // Only the aurora targets' items: the watcher can never touch another target's state.
         conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': partitions } },
       }),
-      new iam.PolicyStatement({ sid: 'AlertTopic', actions: ['sns:Publish'], resources: [props.topic.topicArn] }),
+      new iam.PolicyStatement({ sid: 'AlertTopic', actions: ['sns:Publish'], resources: props.topics.map((t) => t.topicArn) }),
       new iam.PolicyStatement({ sid: 'AlertTopicKey', actions: [...props.topicKeyActions], resources: [props.topicKey.keyArn] }),
       putMetricsStatement(),
       ownLogsStatement(this.logGroup),

@@ -101,6 +101,7 @@ export const ENV = {
   configFile: 'IPDRIFT_CONFIG_FILE',
   table: 'IPDRIFT_TABLE',
   topicArn: 'IPDRIFT_TOPIC_ARN',
+  eventsTopicArn: 'IPDRIFT_EVENTS_TOPIC_ARN',
 } as const;
 
 /**
@@ -166,7 +167,7 @@ export interface MonitorVpcOptions {
   readonly securityGroupId?: string;
 }
 
-/** Where alarm and finding notifications go, besides the topic itself. */
+/** Endpoints subscribed to a topic at deploy time (more can be added to the topic later). */
 export interface AlarmSubscriptions {
   readonly email?: string;
   /** An HTTPS endpoint (e.g. an incident tool's SNS webhook); must confirm the subscription. */
@@ -179,7 +180,10 @@ export interface MonitorStackProps extends StackProps {
   readonly config: ConfigInput;
   /** Run in an existing VPC (private subnets + security group); default: no VPC. */
   readonly vpc?: MonitorVpcOptions;
+  /** Subscribed to the on-call topic: pages (warning and critical alerts, the monitor's own alarms). */
   readonly alarmSubscriptions?: AlarmSubscriptions;
+  /** Subscribed to the events topic: information for reading later (address and writer changes, failover timelines). */
+  readonly eventSubscriptions?: AlarmSubscriptions;
   /** Default 256 MB. */
   readonly memorySize?: number;
   /**
@@ -210,7 +214,10 @@ export class MonitorStack extends Stack {
   readonly config: Config;
   readonly table: dynamodb.Table;
   readonly topicKey: kms.Key;
+  /** The on-call topic: one message per alert transition of a warning or critical, and the monitor's own alarms. */
   readonly topic: sns.Topic;
+  /** The events topic: information, never a page (README, "Who gets what"). */
+  readonly eventsTopic: sns.Topic;
   readonly logGroup: logs.LogGroup;
   readonly role: iam.Role;
   /** The function that checks targets: the monitor, or the fan-out's worker. */
@@ -254,7 +261,7 @@ export class MonitorStack extends Stack {
     });
 
     this.topicKey = new kms.Key(this, 'TopicKey', {
-      description: `ipdrift ${this.stackName}: encrypts the on-call SNS topic`,
+      description: `ipdrift ${this.stackName}: encrypts the on-call and events SNS topics`,
       enableKeyRotation: true,
       // SNS keeps no messages, so the key protects nothing once the topic is gone: delete it
       // with the stack (after KMS's waiting period) rather than pay $1/month for an orphan.
@@ -299,9 +306,15 @@ export class MonitorStack extends Stack {
         },
       }),
     );
-    const subs = props.alarmSubscriptions ?? {};
-    if (subs.email !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(checkEmail(subs.email)));
-    if (subs.httpsUrl !== undefined) this.topic.addSubscription(new subscriptions.UrlSubscription(checkHttpsUrl(subs.httpsUrl), { protocol: sns.SubscriptionProtocol.HTTPS }));
+    // Information goes to a topic of its own rather than the on-call one with a filter policy:
+    // a subscription added by hand to the on-call topic then gets only pages, filter or not.
+    this.eventsTopic = new sns.Topic(this, 'EventsTopic', {
+      displayName: 'ipdrift events',
+      masterKey: this.topicKey,
+      enforceSSL: true,
+    });
+    subscribe(this.topic, props.alarmSubscriptions);
+    subscribe(this.eventsTopic, props.eventSubscriptions);
 
     this.logGroup = new logs.LogGroup(this, 'FunctionLogs', {
       retention: props.logRetention ?? MONITOR_DEFAULTS.logRetention,
@@ -337,6 +350,7 @@ export class MonitorStack extends Stack {
         [ENV.configFile]: `${LAMBDA_TASK_ROOT}/${BUNDLE_FILES.config}`,
         [ENV.table]: this.table.tableName,
         [ENV.topicArn]: this.topic.topicArn,
+        [ENV.eventsTopicArn]: this.eventsTopic.topicArn,
         NODE_OPTIONS: '--enable-source-maps',
       },
       ...vpcProps,
@@ -389,7 +403,7 @@ export class MonitorStack extends Stack {
         environment: checker.environment,
         vpcProps,
         table: this.table,
-        topic: this.topic,
+        topics: [this.topic, this.eventsTopic],
         topicKey: this.topicKey,
         topicKeyActions: TOPIC_KEY_PUBLISHER_ACTIONS,
         clusterIdentifiers: auroraTargets.map((t) => t.clusterIdentifier),
@@ -411,7 +425,8 @@ export class MonitorStack extends Stack {
     new CfnOutput(this, 'FunctionName', { value: this.fn.functionName, description: this.fanOut ? 'The worker function (one shard per invocation)' : 'The monitor function (invoke it to run a check now)' });
     if (this.fanOut) new CfnOutput(this, 'StateMachineArn', { value: this.fanOut.stateMachine.stateMachineArn, description: 'One execution per check: start one to run a check now' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'State table (IPDRIFT_TABLE for `ipdrift history`)' });
-    new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn, description: 'On-call topic: subscribe more endpoints here' });
+    new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn, description: 'On-call topic (pages): subscribe the pager here' });
+    new CfnOutput(this, 'EventsTopicArn', { value: this.eventsTopic.topicArn, description: 'Events topic (information, never a page): subscribe a mailbox or chat channel here' });
     new CfnOutput(this, 'LogGroupName', { value: this.logGroup.logGroupName, description: 'One JSON line per check' });
     if (this.failoverWatch) new CfnOutput(this, 'FailoverWatchFunctionName', { value: this.failoverWatch.fn.functionName, description: 'Samples an Aurora failover when RDS reports one (its log has the timeline)' });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboardName, description: 'CloudWatch dashboard, a row per target' });
@@ -421,7 +436,7 @@ export class MonitorStack extends Stack {
   private functionStatements(): iam.PolicyStatement[] {
     const statements = [
       new iam.PolicyStatement({ sid: 'StateTable', actions: [...TABLE_ACTIONS], resources: [this.table.tableArn] }),
-      new iam.PolicyStatement({ sid: 'AlertTopic', actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
+      new iam.PolicyStatement({ sid: 'AlertTopic', actions: ['sns:Publish'], resources: [this.topic.topicArn, this.eventsTopic.topicArn] }),
       new iam.PolicyStatement({ sid: 'AlertTopicKey', actions: [...TOPIC_KEY_PUBLISHER_ACTIONS], resources: [this.topicKey.keyArn] }),
       putMetricsStatement(),
       ownLogsStatement(this.logGroup),
@@ -489,27 +504,31 @@ export class MonitorStack extends Stack {
   private createAlarms(timeout: Duration, interval: Duration): Map<string, cloudwatch.Alarm> {
     const alarms = new Map<string, cloudwatch.Alarm>();
     const action = new cwActions.SnsAction(this.topic);
-    const add = (key: string, id: string, props: cloudwatch.AlarmProps, scope: Construct = this): void => {
+    const add = (key: string, id: string, props: cloudwatch.AlarmProps, scope: Construct = this, page = true): void => {
       const alarm = new cloudwatch.Alarm(scope, id, props);
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action); // on-call learns it is over, not only that it began
+      if (page) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action); // on-call learns it is over, not only that it began
+      }
       alarms.set(key, alarm);
     };
 
-    // Target alarms: in the stack itself, or in nested stacks when there are too many for one template.
+    // Target alarms: state for the dashboard and the console, never an action. ipdrift itself
+    // sends one notice per alert transition; an alarm action would page a second time for the
+    // same condition. In the stack itself, or in nested stacks when there are too many for one template.
     const specs = this.config.targets.flatMap((target, i) => alarmSpecsFor(target.type).map((spec) => ({ target, i, spec })));
     const scopeOf = alarmScopes(this, specs.length);
     specs.forEach(({ target, i, spec }, n) => {
       add(`${target.name}/${spec.metric}`, `Target${i}${spec.metric}Alarm`, {
         alarmName: `${this.alarmNamePrefix}${target.name}-${spec.metric}`,
-        alarmDescription: `ipdrift ${target.type} "${target.name}": ${spec.meaning}. The SNS finding message carries the evidence and the advice.`,
+        alarmDescription: `ipdrift ${target.type} "${target.name}": ${spec.meaning}. No action: ipdrift's own notice to the on-call topic carries the evidence and the advice.`,
         metric: targetMetric(target, spec.metric, cloudwatch.Stats.MAXIMUM, interval),
         threshold: spec.threshold(target),
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: spec.evaluationPeriods,
         datapointsToAlarm: spec.datapointsToAlarm,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }, scopeOf(n));
+      }, scopeOf(n), false);
     });
 
     const minutes = interval.toMinutes();
@@ -700,6 +719,12 @@ function searchMetric(metricName: string, period: Duration): cloudwatch.MathExpr
     label: metricName,
     period,
   });
+}
+
+/** Subscribes the endpoints of `subs` to `topic`. */
+function subscribe(topic: sns.Topic, subs: AlarmSubscriptions = {}): void {
+  if (subs.email !== undefined) topic.addSubscription(new subscriptions.EmailSubscription(checkEmail(subs.email)));
+  if (subs.httpsUrl !== undefined) topic.addSubscription(new subscriptions.UrlSubscription(checkHttpsUrl(subs.httpsUrl), { protocol: sns.SubscriptionProtocol.HTTPS }));
 }
 
 /**

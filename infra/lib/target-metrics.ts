@@ -43,7 +43,10 @@ export const TARGET_GRAPHS = {
   ],
 } as const satisfies Record<TargetType, readonly TargetGraph[]>;
 
-/** An alarm on one metric of one target (threshold: metric >= threshold). */
+/**
+ * An alarm on one metric of one target (threshold: metric >= threshold). Target alarms carry no
+ * actions: they are the dashboard's and the console's view; the pages are ipdrift's own notices.
+ */
 export interface TargetAlarmSpec {
   readonly metric: MetricName;
   /** The threshold for a given target (Aurora's DNS lag takes the target's own setting). */
@@ -74,13 +77,6 @@ export const TARGET_ALARM_SPECS: Readonly<Record<string, TargetAlarmSpec>> = {
     datapointsToAlarm: 1,
     evaluationPeriods: 1,
     meaning: 'the web tier fails or slows while its upstream is healthy, soon after upstream addresses were retired (stale-address-suspected, critical)',
-  },
-  RetiredDead: {
-    metric: 'RetiredDead',
-    threshold: () => 1,
-    datapointsToAlarm: 1,
-    evaluationPeriods: 1,
-    meaning: 'a retired address stopped answering or answers as another service: any client still caching it fails (retired-address-dead / -reassigned)',
   },
   // One failed lookup is usually a blip; three checks in a row is an outage of the name.
   ResolutionFailed: {

@@ -41,7 +41,7 @@ const resourceOf = (s: Synth, id: string) => s.template.toJSON().Resources[id] a
 
 describe('failover watcher: two Aurora clusters (one in another region), no VPC', () => {
   let s: Synth;
-  let ids: { fn: string; role: string; logs: string; rule: string; monitor: string; monitorLogs: string; table: string; topic: string; key: string };
+  let ids: { fn: string; role: string; logs: string; rule: string; monitor: string; monitorLogs: string; table: string; topic: string; events: string; key: string };
 
   beforeAll(() => {
     s = synth({ config: TWO_CLUSTERS_CONFIG });
@@ -56,6 +56,7 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
       monitorLogs: id(s.stack.logGroup),
       table: id(s.stack.table),
       topic: id(s.stack.topic),
+      events: id(s.stack.eventsTopic),
       key: id(s.stack.topicKey),
     };
   });
@@ -87,6 +88,7 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
         IPDRIFT_CONFIG_FILE: '/var/task/ipdrift.config.json',
         IPDRIFT_TABLE: ref(ids.table),
         IPDRIFT_TOPIC_ARN: ref(ids.topic),
+        IPDRIFT_EVENTS_TOPIC_ARN: ref(ids.events),
         NODE_OPTIONS: '--enable-source-maps',
       });
     });
@@ -155,7 +157,7 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
           Resource: arnOf(ids.table),
           Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['target#orders-db', 'target#users-db'] } },
         },
-        { Sid: 'AlertTopic', Effect: 'Allow', Action: 'sns:Publish', Resource: ref(ids.topic) },
+        { Sid: 'AlertTopic', Effect: 'Allow', Action: 'sns:Publish', Resource: [ref(ids.topic), ref(ids.events)] },
         { Sid: 'AlertTopicKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: arnOf(ids.key) },
         { Sid: 'Metrics', Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'ipdrift' } } },
         { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(ids.logs) },
@@ -239,7 +241,7 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
 
 describe('failover watcher: the contract with functions/failover-watch.ts', () => {
   it('sets the environment variables the handler reads, by the same names as the monitor\'s', () => {
-    expect([FAILOVER_WATCH_ENV.configFile, FAILOVER_WATCH_ENV.table, FAILOVER_WATCH_ENV.topicArn]).toEqual([ENV.configFile, ENV.table, ENV.topicArn]);
+    expect([FAILOVER_WATCH_ENV.configFile, FAILOVER_WATCH_ENV.table, FAILOVER_WATCH_ENV.topicArn, FAILOVER_WATCH_ENV.eventsTopicArn]).toEqual([ENV.configFile, ENV.table, ENV.topicArn, ENV.eventsTopicArn]);
   });
 
   it('matches the events the handler samples on', () => {

@@ -73,7 +73,7 @@ const monitorAlarms = (s: Synth) => [...s.stack.alarms.keys()].filter((k) => k.s
 
 describe('fan-out: the example config (3 targets) with shard size 2', () => {
   let s: Synth;
-  let ids: { worker: string; scheduler: string; schedulerRole: string; workerRole: string; sm: string; smRole: string; table: string; topic: string; key: string; logGroup: string; schedulerLogs: string };
+  let ids: { worker: string; scheduler: string; schedulerRole: string; workerRole: string; sm: string; smRole: string; table: string; topic: string; events: string; key: string; logGroup: string; schedulerLogs: string };
 
   beforeAll(() => {
     // The failover watcher (the example has an aurora target) is failover-watch.test.ts's.
@@ -90,6 +90,7 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
       smRole: id(f.stateMachine.role as never),
       table: id(s.stack.table),
       topic: id(s.stack.topic),
+      events: id(s.stack.eventsTopic),
       key: id(s.stack.topicKey),
       logGroup: id(s.stack.logGroup),
       schedulerLogs: id(f.schedulerLogGroup),
@@ -116,7 +117,7 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
       ReservedConcurrentExecutions: 2,
       Role: arnOf(ids.workerRole),
       LoggingConfig: { LogGroup: ref(ids.logGroup) },
-      Environment: { Variables: { IPDRIFT_CONFIG_FILE: '/var/task/ipdrift.config.json', IPDRIFT_TABLE: ref(ids.table), IPDRIFT_TOPIC_ARN: ref(ids.topic), NODE_OPTIONS: '--enable-source-maps' } },
+      Environment: { Variables: { IPDRIFT_CONFIG_FILE: '/var/task/ipdrift.config.json', IPDRIFT_TABLE: ref(ids.table), IPDRIFT_TOPIC_ARN: ref(ids.topic), IPDRIFT_EVENTS_TOPIC_ARN: ref(ids.events), NODE_OPTIONS: '--enable-source-maps' } },
     });
   });
 
@@ -255,7 +256,7 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
     });
     // The targets' alarms do not change with the fan-out.
     const targetAlarms = [...s.stack.alarms.keys()].filter((k) => !monitorAlarms(s).includes(k) && !k.startsWith('failover-watch/'));
-    expect(targetAlarms.sort()).toEqual(['app-alb/ResolutionFailed', 'app-alb/RetiredDead', 'orders-db/DnsLagSeconds', 'orders-db/ResolutionFailed', 'orders-db/RetiredDead', 'web/StaleConfirmed', 'web/StaleSuspected']);
+    expect(targetAlarms.sort()).toEqual(['app-alb/ResolutionFailed', 'orders-db/DnsLagSeconds', 'orders-db/ResolutionFailed', 'web/StaleConfirmed', 'web/StaleSuspected']);
   });
 
   it('draws the executions and the scheduler on the dashboard, and exports the state machine', () => {
@@ -299,16 +300,16 @@ describe('fan-out at 1,000 ELB targets, metrics "minimal", the default shard siz
     s.template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'scheduler.handler', Environment: { Variables: { IPDRIFT_SHARD_SIZE: '100' } } });
   });
 
-  it('puts 2,000 target alarms in nested stacks of 400, every template under CloudFormation\'s 500 resources', () => {
+  it('puts 1,000 target alarms in nested stacks of 400, every template under CloudFormation\'s 500 resources', () => {
     // Act
     const counts = nested.map((n) => Object.keys(Template.fromStack(n).toJSON().Resources as object).length);
     // Assess
-    expect(counts).toEqual([400, 400, 400, 400, 400]);
+    expect(counts).toEqual([400, 400, 200]);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(1000 * alarmedMetrics('elb').length);
     expect(Object.keys(s.template.toJSON().Resources as object).length).toBeLessThan(500 - ALARM_LAYOUT.perNestedStack);
-    s.template.resourceCountIs('AWS::CloudFormation::Stack', 5);
+    s.template.resourceCountIs('AWS::CloudFormation::Stack', 3);
     const inner = Template.fromStack(nested[0]!);
-    inner.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Ipdrift-alb-0000-RetiredDead', MetricName: 'RetiredDead', Dimensions: [{ Name: 'Target', Value: 'alb-0000' }] });
+    inner.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Ipdrift-alb-0000-ResolutionFailed', MetricName: 'ResolutionFailed', Dimensions: [{ Name: 'Target', Value: 'alb-0000' }], AlarmActions: Match.absent() });
   });
 
   it('draws one SEARCH graph per published metric instead of 1,000 rows, and only the monitor\'s alarms in the alarm widget', () => {
@@ -316,8 +317,8 @@ describe('fan-out at 1,000 ELB targets, metrics "minimal", the default shard siz
     const { widgets } = dashboardBody(s.template);
     // Assess
     const searches = widgets.filter((w) => JSON.stringify(w).includes('SEARCH('));
-    expect(searches.map((w) => w.properties.title)).toEqual(['RetiredDead (every target)', 'ResolutionFailed (every target)']);
-    expect(JSON.stringify(searches[0])).toContain(`SEARCH('{ipdrift,Target} MetricName=\\"RetiredDead\\"', 'Maximum', 60)`);
+    expect(searches.map((w) => w.properties.title)).toEqual(['ResolutionFailed (every target)']);
+    expect(JSON.stringify(searches[0])).toContain(`SEARCH('{ipdrift,Target} MetricName=\\"ResolutionFailed\\"', 'Maximum', 60)`);
     expect(widgets.filter((w) => w.type === 'alarm').map((w) => w.properties.alarms.length)).toEqual([STACK_SHAPE.fanOutAlarms]);
     expect(widgets.length).toBeLessThan(20);
   });
@@ -357,9 +358,9 @@ describe('metrics "minimal" in one function', () => {
     const s = synth({ config: { ...EXAMPLE_CONFIG, metrics: 'minimal' } });
     // Assess
     const drawn = dashboardBody(s.template).widgets.flatMap((w) => ((w.properties.metrics ?? []) as unknown[][]).filter((m) => m[0] === 'ipdrift').map((m) => `${m[3]}/${m[1]}`));
-    expect(drawn).toEqual(['app-alb/RetiredDead', 'app-alb/ResolutionFailed', 'web/StaleSuspected', 'web/StaleConfirmed', 'orders-db/RetiredDead', 'orders-db/ResolutionFailed', 'orders-db/DnsLagSeconds', 'orders-db/FailoverSeconds']);
-    // 7 of the targets + the failover watcher's Errors and Duration.
-    expect([...s.stack.alarms.keys()].filter((k) => !k.startsWith('function/'))).toHaveLength(9);
+    expect(drawn).toEqual(['app-alb/ResolutionFailed', 'web/StaleSuspected', 'web/StaleConfirmed', 'orders-db/ResolutionFailed', 'orders-db/DnsLagSeconds', 'orders-db/FailoverSeconds']);
+    // 5 of the targets + the failover watcher's Errors and Duration.
+    expect([...s.stack.alarms.keys()].filter((k) => !k.startsWith('function/'))).toHaveLength(7);
   });
 });
 

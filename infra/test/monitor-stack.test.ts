@@ -33,7 +33,7 @@ import type { Statement, Synth } from './helpers.ts';
 
 describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email subscription', () => {
   let s: Synth;
-  let ids: { table: string; topic: string; key: string; fn: string; logGroup: string; role: string };
+  let ids: { table: string; topic: string; events: string; key: string; fn: string; logGroup: string; role: string };
 
   beforeAll(() => {
     // The failover watcher (the example has an aurora target) is failover-watch.test.ts's.
@@ -43,6 +43,7 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
     ids = {
       table: id(s.stack.table),
       topic: id(s.stack.topic),
+      events: id(s.stack.eventsTopic),
       key: id(s.stack.topicKey),
       fn: id(s.stack.fn),
       logGroup: id(s.stack.logGroup),
@@ -67,7 +68,7 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
       s.template.resourceCountIs('AWS::Lambda::Function', 1);
     });
 
-    it('gets exactly the four environment variables', () => {
+    it('gets exactly the five environment variables', () => {
       const { resource } = onlyResource(s.template, 'AWS::Lambda::Function');
 
       const env = (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -76,6 +77,7 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
         IPDRIFT_CONFIG_FILE: '/var/task/ipdrift.config.json',
         IPDRIFT_TABLE: ref(ids.table),
         IPDRIFT_TOPIC_ARN: ref(ids.topic),
+        IPDRIFT_EVENTS_TOPIC_ARN: ref(ids.events),
         NODE_OPTIONS: '--enable-source-maps',
       });
     });
@@ -177,11 +179,15 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
     });
 
     it('denies publishing without TLS and admits only this stack\'s alarms from this account', () => {
-      const { resource } = onlyResource(s.template, 'AWS::SNS::TopicPolicy');
+      const policies = Object.values(s.template.findResources('AWS::SNS::TopicPolicy')) as { Properties: { Topics: unknown[]; PolicyDocument: { Statement: Statement[] } } }[];
+      const resource = policies.find((p) => JSON.stringify(p.Properties.Topics) === JSON.stringify([ref(ids.topic)]))!;
+      const events = policies.find((p) => JSON.stringify(p.Properties.Topics) === JSON.stringify([ref(ids.events)]))!;
 
-      const statements = (resource.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+      const statements = resource.Properties.PolicyDocument.Statement;
 
-      expect(resource.Properties.Topics).toEqual([ref(ids.topic)]);
+      expect(policies).toHaveLength(2);
+      // The events topic: TLS only, and no alarm may publish there (information never pages).
+      expect(events.Properties.PolicyDocument.Statement.map((st) => st.Sid)).toEqual(['AllowPublishThroughSSLOnly']);
       expect(statements).toEqual([
         {
           Sid: 'AllowPublishThroughSSLOnly',
@@ -216,18 +222,16 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
   });
 
   describe('alarms', () => {
-    /** [alarm name suffix, metric, target, threshold, M of N] per findings alarm. */
+    /** [alarm name suffix, metric, target, threshold, M of N] per target alarm (dashboard state, no actions). */
     const FINDINGS_ALARMS = [
-      ['app-alb-RetiredDead', 'RetiredDead', 'app-alb', 1, 1],
       ['app-alb-ResolutionFailed', 'ResolutionFailed', 'app-alb', 1, 3],
       ['web-StaleConfirmed', 'StaleConfirmed', 'web', 1, 1],
       ['web-StaleSuspected', 'StaleSuspected', 'web', 1, 1],
-      ['orders-db-RetiredDead', 'RetiredDead', 'orders-db', 1, 1],
       ['orders-db-ResolutionFailed', 'ResolutionFailed', 'orders-db', 1, 3],
       ['orders-db-DnsLagSeconds', 'DnsLagSeconds', 'orders-db', 10, 1],
     ] as const;
 
-    it.each(FINDINGS_ALARMS)('%s: %s of target %s >= %d in %d of as many periods', (suffix, metric, target, threshold, n) => {
+    it.each(FINDINGS_ALARMS)('%s: %s of target %s >= %d in %d of as many periods, no action', (suffix, metric, target, threshold, n) => {
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: `Ipdrift-${suffix}`,
         Namespace: 'ipdrift',
@@ -240,12 +244,12 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
         EvaluationPeriods: n,
         DatapointsToAlarm: n,
         TreatMissingData: 'notBreaching',
-        AlarmActions: [ref(ids.topic)],
-        OKActions: [ref(ids.topic)],
+        AlarmActions: Match.absent(),
+        OKActions: Match.absent(),
       });
     });
 
-    it('alarms on a target only for metrics its type emits (no StaleSuspected on an ELB, no DNS lag on a web tier)', () => {
+    it('alarms on a target only for metrics its type emits (no StaleSuspected on an ELB, no DNS lag on a web tier), never on RetiredDead', () => {
       const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { Namespace?: string; MetricName: string; Dimensions?: Array<{ Value: string }> } }>;
 
       const findings = alarms
@@ -254,6 +258,21 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
         .sort();
 
       expect(findings).toEqual(FINDINGS_ALARMS.map(([, metric, target]) => `${target}/${metric}`).sort());
+      expect(findings.some((f) => f.endsWith('/RetiredDead') || f.endsWith('/RetiredAnswering'))).toBe(false);
+    });
+
+    it('one message per condition reaches on-call: ipdrift\'s notice; no alarm on a target\'s metric has an action', () => {
+      // Everything that can publish to the on-call topic about a target: the function (its notice,
+      // one per transition) and any alarm on that target's metrics. Count the alarms per target.
+      const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { Namespace?: string; Dimensions?: Array<{ Value: string }>; AlarmActions?: unknown[]; OKActions?: unknown[]; InsufficientDataActions?: unknown[] } }>;
+      const onCall = JSON.stringify(ref(ids.topic));
+      const paging = (a: (typeof alarms)[number]) => [...(a.Properties.AlarmActions ?? []), ...(a.Properties.OKActions ?? []), ...(a.Properties.InsufficientDataActions ?? [])].some((x) => JSON.stringify(x) === onCall);
+
+      const perTarget = Object.fromEntries(s.stack.config.targets.map((t) => [t.name, 1 + alarms.filter((a) => a.Properties.Namespace === 'ipdrift' && a.Properties.Dimensions?.[0]?.Value === t.name && paging(a)).length]));
+
+      expect(perTarget).toEqual({ 'app-alb': 1, web: 1, 'orders-db': 1 });
+      // And the events topic is no alarm's action at all.
+      expect(alarms.filter((a) => JSON.stringify(a).includes(JSON.stringify(ref(ids.events))))).toEqual([]);
     });
 
     it.each([
@@ -278,14 +297,15 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
       });
     });
 
-    it('has 7 findings alarms + 4 function alarms, every one named under the prefix the topic policy admits', () => {
-      const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { AlarmName: string; AlarmActions: unknown[]; OKActions: unknown[] } }>;
+    it('has 5 target alarms (no actions) + 4 function alarms (to on-call), every one named under the prefix the topic policy admits', () => {
+      const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { AlarmName: string; Namespace: string; AlarmActions?: unknown[]; OKActions?: unknown[] } }>;
 
-      expect(alarms).toHaveLength(11);
+      expect(alarms).toHaveLength(9);
       for (const a of alarms) {
         expect(a.Properties.AlarmName.startsWith(s.stack.alarmNamePrefix)).toBe(true);
-        expect(a.Properties.AlarmActions).toEqual([ref(ids.topic)]);
-        expect(a.Properties.OKActions).toEqual([ref(ids.topic)]);
+        const own = a.Properties.Namespace !== 'ipdrift';
+        expect(a.Properties.AlarmActions).toEqual(own ? [ref(ids.topic)] : undefined);
+        expect(a.Properties.OKActions).toEqual(own ? [ref(ids.topic)] : undefined);
       }
     });
   });
@@ -299,7 +319,7 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
       expect(resource.Properties.Roles).toEqual([ref(ids.role)]);
       expect(statements).toEqual([
         { Sid: 'StateTable', Effect: 'Allow', Action: [...TABLE_ACTIONS], Resource: arnOf(ids.table) },
-        { Sid: 'AlertTopic', Effect: 'Allow', Action: 'sns:Publish', Resource: ref(ids.topic) },
+        { Sid: 'AlertTopic', Effect: 'Allow', Action: 'sns:Publish', Resource: [ref(ids.topic), ref(ids.events)] },
         { Sid: 'AlertTopicKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: arnOf(ids.key) },
         {
           Sid: 'Metrics',
@@ -351,8 +371,8 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
         ['web/StaleSuspected', 'web/StaleConfirmed', 'web/ProbeFailures', 'web/WebLatencyMs'],
         ['orders-db/Addresses', 'orders-db/AddressesRetired', 'orders-db/RetiredAnswering', 'orders-db/RetiredDead', 'orders-db/ProbeFailures', 'orders-db/ResolutionFailed', 'orders-db/DnsLagSeconds', 'orders-db/FailoverSeconds'],
       ]);
-      // 11 of the monitor + 2 of the failover watcher.
-      expect(widgets.some((w) => w.type === 'alarm' && w.properties.alarms.length === 13)).toBe(true);
+      // 9 of the monitor + 2 of the failover watcher.
+      expect(widgets.some((w) => w.type === 'alarm' && w.properties.alarms.length === 11)).toBe(true);
     });
 
     it('exports the function, table, topic, log group and dashboard names', () => {
@@ -360,6 +380,7 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
         ['FunctionName', ref(ids.fn)],
         ['TableName', ref(ids.table)],
         ['TopicArn', ref(ids.topic)],
+        ['EventsTopicArn', ref(ids.events)],
         ['LogGroupName', ref(ids.logGroup)],
       ] as const) {
         s.template.hasOutput(name, { Value: value });

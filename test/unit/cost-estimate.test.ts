@@ -44,29 +44,29 @@ describe('estimateCost', () => {
     // Act
     const standard = estimateCost(input(EXAMPLE));
     const minimal = estimateCost(input(EXAMPLE, { metricSet: 'minimal' }));
-    // Assess: elb 6 + web-tier 4 + aurora 7 = 17; minimal 2 + 2 + 3 = 7; alarms 7 either way.
+    // Assess: elb 6 + web-tier 4 + aurora 7 = 17; minimal 1 + 2 + 2 = 5; alarms 5 either way.
     const sum = (f: (t: (typeof config.targets)[number]) => number) => config.targets.reduce((s, t) => s + f(t), 0);
     expect(lineOf(standard, 'metrics')!.quantity).toBe(sum((t) => emittedMetrics(t.type, 'standard').length));
     expect(lineOf(standard, 'metrics')!.quantity).toBe(17);
-    expect(lineOf(minimal, 'metrics')!.quantity).toBe(7);
+    expect(lineOf(minimal, 'metrics')!.quantity).toBe(5);
     expect(lineOf(standard, 'alarms-targets')!.quantity).toBe(sum((t) => alarmedMetrics(t.type).length));
-    expect(lineOf(minimal, 'alarms-targets')!.quantity).toBe(7);
+    expect(lineOf(minimal, 'alarms-targets')!.quantity).toBe(5);
     expect(lineOf(standard, 'metrics')!.breakdown!.map((b) => [b.label, b.quantity])).toEqual([
       ['Addresses', 2], ['AddressesRetired', 2], ['RetiredAnswering', 2], ['RetiredDead', 2], ['ProbeFailures', 3], ['ResolutionFailed', 2],
       ['StaleSuspected', 1], ['StaleConfirmed', 1], ['WebLatencyMs', 1], ['DnsLagSeconds', 1],
     ]);
   });
 
-  it('prices 50 ELB targets at 1-minute checks: standard misses $1 a target (6 metrics = $1.80), minimal meets it', () => {
+  it('prices 50 ELB targets at 1-minute checks: standard misses $1 a target (6 metrics = $1.80), minimal meets it (1 metric = $0.30)', () => {
     // Act
     const standard = estimateCost(input(elbConfig(50)));
     const minimal = estimateCost(input(elbConfig(50), { metricSet: 'minimal' }));
     // Assess
     expect(usdOf(standard, 'metrics') / 50).toBeCloseTo(1.8, 6);
     expect(standard.goal).toEqual({ usdPerTargetMonth: 1, met: false, applies: true });
-    expect(usdOf(minimal, 'metrics') / 50).toBeCloseTo(0.6, 6);
+    expect(usdOf(minimal, 'metrics') / 50).toBeCloseTo(0.3, 6);
     expect(minimal.goal.met).toBe(true);
-    expect(minimal.perTargetUsd).toBeGreaterThan(0.9);
+    expect(minimal.perTargetUsd).toBeGreaterThan(0.5);
     expect(minimal.perTargetUsd).toBeLessThan(1);
     expect(minimal.perTypeOwnUsd.elb).toBeCloseTo(minimal.perTargetOwnUsd, 9);
   });

@@ -53,9 +53,9 @@ describe('metric sets', () => {
   });
 
   it.each([
-    ['elb', ['RetiredDead', 'ResolutionFailed']],
+    ['elb', ['ResolutionFailed']],
     ['web-tier', ['StaleConfirmed', 'StaleSuspected']],
-    ['aurora', ['RetiredDead', 'ResolutionFailed', 'DnsLagSeconds']],
+    ['aurora', ['ResolutionFailed', 'DnsLagSeconds']],
   ] as const)('minimal for %s is what its alarms watch: %j', (type, expected) => {
     // Act / Assess
     expect(emittedMetrics(type, 'minimal')).toEqual(expected);
@@ -74,20 +74,20 @@ describe('metric sets', () => {
     const t = targetReport('app', 'elb', { ResolutionFailed: 0, Addresses: 2, RetiredDead: 1, StaleConfirmed: 1 });
     // Act / Assess: StaleConfirmed is no ELB metric, whatever the set.
     expect(publishedMetrics(t, 'standard')).toEqual({ ResolutionFailed: 0, Addresses: 2, RetiredDead: 1 });
-    expect(publishedMetrics(t, 'minimal')).toEqual({ ResolutionFailed: 0, RetiredDead: 1 });
+    expect(publishedMetrics(t, 'minimal')).toEqual({ ResolutionFailed: 0 });
   });
 
   it('withMetricSet passes the rest of the report through unchanged', async () => {
     // Prepare
     const seen: CheckReport[] = [];
     const sink = withMetricSet({ publishMetrics: async (r) => void seen.push(r) }, 'minimal');
-    const r = report([targetReport('app', 'elb', { Addresses: 2, RetiredDead: 0 }), targetReport('web', 'web-tier', { WebLatencyMs: 9, StaleSuspected: 0 })]);
+    const r = report([targetReport('app', 'elb', { Addresses: 2, ResolutionFailed: 0 }), targetReport('web', 'web-tier', { WebLatencyMs: 9, StaleSuspected: 0 })]);
     // Act
     await sink.publishMetrics(r);
     // Assess
     expect(seen).toHaveLength(1);
-    expect(seen[0]!.targets.map((t) => t.metrics)).toEqual([{ RetiredDead: 0 }, { StaleSuspected: 0 }]);
+    expect(seen[0]!.targets.map((t) => t.metrics)).toEqual([{ ResolutionFailed: 0 }, { StaleSuspected: 0 }]);
     expect({ ...seen[0]!, targets: [] }).toEqual({ ...r, targets: [] });
-    expect(r.targets[0]!.metrics).toEqual({ Addresses: 2, RetiredDead: 0 });
+    expect(r.targets[0]!.metrics).toEqual({ Addresses: 2, ResolutionFailed: 0 });
   });
 });
