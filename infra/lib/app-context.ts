@@ -16,8 +16,12 @@ export const CONTEXT_KEYS = {
   subnetIds: 'subnetIds',
   availabilityZones: 'availabilityZones',
   securityGroupId: 'securityGroupId',
+  /** Subscribed to the on-call topic (pages). */
   alarmEmail: 'alarmEmail',
   alarmHttpsUrl: 'alarmHttpsUrl',
+  /** Subscribed to the events topic (information for reading later, never a page). */
+  eventsEmail: 'eventsEmail',
+  eventsHttpsUrl: 'eventsHttpsUrl',
   codePath: 'codePath',
   /** Targets per invocation before the check fans out (MonitorStackProps.shardSize). */
   shardSize: 'shardSize',
@@ -90,6 +94,8 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
 
   const email = str(CONTEXT_KEYS.alarmEmail);
   const httpsUrl = str(CONTEXT_KEYS.alarmHttpsUrl);
+  const eventsEmail = str(CONTEXT_KEYS.eventsEmail);
+  const eventsHttpsUrl = str(CONTEXT_KEYS.eventsHttpsUrl);
   const codePath = str(CONTEXT_KEYS.codePath);
   const shardText = read(CONTEXT_KEYS.shardSize);
   let shardSize: number | undefined;
@@ -106,6 +112,9 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
         ? { vpc: { vpcId, subnetIds, ...(availabilityZones ? { availabilityZones } : {}), ...(securityGroupId !== undefined ? { securityGroupId } : {}) } }
         : {}),
       alarmSubscriptions: { ...(email !== undefined ? { email } : {}), ...(httpsUrl !== undefined ? { httpsUrl } : {}) },
+      ...(eventsEmail !== undefined || eventsHttpsUrl !== undefined
+        ? { eventSubscriptions: { ...(eventsEmail !== undefined ? { email: eventsEmail } : {}), ...(eventsHttpsUrl !== undefined ? { httpsUrl: eventsHttpsUrl } : {}) } }
+        : {}),
       ...(codePath !== undefined ? { codePath: resolve(cwd, codePath) } : {}),
       ...(shardSize !== undefined ? { shardSize } : {}),
     },

@@ -42,7 +42,8 @@ describe('settingsFromContext', () => {
       availabilityZones: VPC_IDS.availabilityZones.join(','),
       securityGroupId: VPC_IDS.securityGroupId,
       alarmEmail: 'oncall@example.com',
-      alarmHttpsUrl: 'https://events.example.com/sns',
+      alarmHttpsUrl: 'https://pager.example.com/sns',
+      eventsEmail: 'changes@example.com',
       codePath: 'build/lambda',
       stackName: 'IpdriftProd',
     };
@@ -51,7 +52,8 @@ describe('settingsFromContext', () => {
 
     expect(settings.stackName).toBe('IpdriftProd');
     expect(settings.props.vpc).toEqual({ ...VPC_IDS, subnetIds: [...VPC_IDS.subnetIds], availabilityZones: [...VPC_IDS.availabilityZones] });
-    expect(settings.props.alarmSubscriptions).toEqual({ email: 'oncall@example.com', httpsUrl: 'https://events.example.com/sns' });
+    expect(settings.props.alarmSubscriptions).toEqual({ email: 'oncall@example.com', httpsUrl: 'https://pager.example.com/sns' });
+    expect(settings.props.eventSubscriptions).toEqual({ email: 'changes@example.com' });
     expect(settings.props.codePath).toBe(join(ROOT, 'build/lambda'));
   });
 

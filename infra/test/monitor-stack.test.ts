@@ -37,7 +37,7 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
 
   beforeAll(() => {
     // The failover watcher (the example has an aurora target) is failover-watch.test.ts's.
-    const full = synth({ alarmSubscriptions: { email: 'oncall@example.com' } });
+    const full = synth({ alarmSubscriptions: { email: 'oncall@example.com' }, eventSubscriptions: { email: 'changes@example.com' } });
     s = { ...full, template: withoutFailoverWatch(full.template) };
     const id = (c: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(c.node.defaultChild as never);
     ids = {
@@ -215,9 +215,10 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
       ]);
     });
 
-    it('has the email subscription and no other', () => {
-      s.template.resourceCountIs('AWS::SNS::Subscription', 1);
+    it('has the two email subscriptions, each on its own topic, and no other', () => {
+      s.template.resourceCountIs('AWS::SNS::Subscription', 2);
       s.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: ref(ids.topic) });
+      s.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'changes@example.com', TopicArn: ref(ids.events) });
     });
   });
 

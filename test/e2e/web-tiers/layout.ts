@@ -24,11 +24,46 @@ export const SCENARIOS = ['drain', 'refuse', 'swallow'] as const;
 /** One of {@link SCENARIOS}. */
 export type ScenarioKind = (typeof SCENARIOS)[number];
 
-/** One cell of the matrix. */
+/**
+ * The story a scenario plays. `replace` (the matrix): DNS moves from the old nodes to the new
+ * ones, and the old nodes do what `scenario` says. `churn`: a compressed day of a healthy ELB's
+ * life (see CHURN_PHASES); the first retired node swallows, the second refuses.
+ */
+export const STORIES = ['replace', 'churn'] as const;
+/** One of {@link STORIES}. */
+export type Story = (typeof STORIES)[number];
+
+/** One cell of the matrix (story `replace`, the default), or a churn run. */
 export interface ScenarioSpec {
   server: ServerId;
   config: ConfigKind;
   scenario: ScenarioKind;
+  story?: Story;
+}
+
+/**
+ * The churn story, phase by phase: which nodes DNS names (indexes into NS.oldNodes + NS.newNodes)
+ * and what a retired node does from that phase on. Every retired node drains for a phase first.
+ */
+export const CHURN_PHASES = [
+  { id: 'baseline', dns: [0, 1] },
+  { id: 'scale-out', dns: [0, 1, 2] },
+  { id: 'replace', dns: [1, 2, 3] },
+  { id: 'released', dns: [1, 2, 3], node: { index: 0, mode: 'swallow' } },
+  { id: 'scale-in', dns: [2, 3] },
+  { id: 'gone', dns: [2, 3], node: { index: 1, mode: 'refuse' } },
+] as const satisfies readonly { id: string; dns: readonly number[]; node?: { index: number; mode: 'swallow' | 'refuse' } }[];
+
+/** One check of the churn story, as on-call would receive it. */
+export interface ChurnCheck {
+  phase: (typeof CHURN_PHASES)[number]['id'];
+  /** What `ipdrift check` would exit with (0: no warning or critical finding). */
+  exit: number;
+  /** `target:kind` of every finding. */
+  findings: string[];
+  /** `type:target:kind` of the transitions that would page (on-call audience), and of the events. */
+  onCall: string[];
+  events: string[];
 }
 
 /** Every cell, in matrix order (server, then config, then scenario). */
@@ -36,8 +71,8 @@ export function allSpecs(): ScenarioSpec[] {
   return SERVERS.flatMap((server) => CONFIG_KINDS.flatMap((config) => SCENARIOS.map((scenario) => ({ server, config, scenario }))));
 }
 
-/** `nginx/stale/swallow`. */
-export const specId = (s: ScenarioSpec) => `${s.server}/${s.config}/${s.scenario}`;
+/** `nginx/stale/swallow`, or `nginx/fresh/churn`. */
+export const specId = (s: ScenarioSpec) => `${s.server}/${s.config}/${s.story === 'churn' ? 'churn' : s.scenario}`;
 
 /**
  * Addresses inside a namespace. Every scenario has a network namespace of its own, so these are
@@ -99,6 +134,8 @@ export const TIMING = {
   stallMs: 1000,
   /** The runner gives up (and kills everything) after this long. */
   runnerDeadlineMs: 60_000,
+  /** Churn story: checks per phase, one per TTL (the first lands inside the TTL after a DNS change). */
+  churnChecksPerPhase: 2,
 } as const;
 
 /** Client requests of one phase, summarised. */
@@ -147,6 +184,8 @@ export interface ScenarioResult {
    * `drain` is the rest after the DNS change.
    */
   traffic: { baseline: TrafficSummary; drain: TrafficSummary; after: TrafficSummary };
+  /** Churn story: every check, in order. */
+  churn?: ChurnCheck[];
   /** Tail of the server's error log, for the reader of a failure. */
   serverLog?: string;
   durationMs: number;

@@ -7,8 +7,8 @@
  */
 import { statSync } from 'node:fs';
 import type { ScenarioResult, ScenarioSpec } from './layout.ts';
-import { CONFIG_KINDS, SCENARIOS, SERVERS, TIMING, specId } from './layout.ts';
-import { runScenario } from './scenario.ts';
+import { CONFIG_KINDS, SCENARIOS, SERVERS, STORIES, TIMING, specId } from './layout.ts';
+import { runChurn, runScenario } from './scenario.ts';
 
 /** Exit codes: 0 result printed (even a failed scenario), 2 bad arguments, 3 deadline or signal. */
 const EXIT = { bad: 2, aborted: 3 } as const;
@@ -19,11 +19,12 @@ function parseSpec(arg: string | undefined): ScenarioSpec {
     !v ||
     !SERVERS.includes(v.server as never) ||
     !CONFIG_KINDS.includes(v.config as never) ||
-    !SCENARIOS.includes(v.scenario as never)
+    !SCENARIOS.includes(v.scenario as never) ||
+    (v.story !== undefined && !STORIES.includes(v.story))
   ) {
     throw new Error(`expected {"server":${SERVERS.join('|')},"config":${CONFIG_KINDS.join('|')},"scenario":${SCENARIOS.join('|')}}, got ${arg}`);
   }
-  return { server: v.server!, config: v.config!, scenario: v.scenario! };
+  return { server: v.server!, config: v.config!, scenario: v.scenario!, ...(v.story ? { story: v.story } : {}) };
 }
 
 let spec: ScenarioSpec;
@@ -54,7 +55,7 @@ const deadline = setTimeout(() => {
 }, TIMING.runnerDeadlineMs);
 deadline.unref();
 
-const result: ScenarioResult = await runScenario(spec, dir, log);
+const result: ScenarioResult = spec.story === 'churn' ? await runChurn(spec, dir, log) : await runScenario(spec, dir, log);
 process.stdout.write(`${JSON.stringify(result)}\n`);
 // Exit at once: the namespace (and anything a server left behind) ends with this process.
 process.exit(0);

@@ -20,8 +20,10 @@ import { MemoryStore } from '../../../functions/local/memory-store.ts';
 import { LabDnsServer } from '../../../lab/dns-server.ts';
 import { LabNode } from '../../../lab/nodes.ts';
 import { waitFor } from '../../../lab/client.ts';
-import type { CheckSample, ScenarioResult, ScenarioSpec, TrafficSummary } from './layout.ts';
-import { NS, TARGETS, TIMING } from './layout.ts';
+import { exitFor } from '../../../cli/commands/check.ts';
+import { audienceOf } from '../../../functions/core/notice.ts';
+import type { ChurnCheck, CheckSample, ScenarioResult, ScenarioSpec, TrafficSummary } from './layout.ts';
+import { CHURN_PHASES, NS, TARGETS, TIMING } from './layout.ts';
 import { ProcessGroup, prepareNamespace } from './namespace.ts';
 import type { Managed } from './namespace.ts';
 import { SERVER_DEFS, findBinary, renderConfig } from './servers.ts';
@@ -117,6 +119,7 @@ export async function runScenario(spec: ScenarioSpec, dir: string, log: (msg: st
   const procs = new ProcessGroup();
   const stoppers: { stop(): Promise<void> }[] = [];
   let server: Managed | undefined;
+  let url = '';
   let traffic: Traffic | undefined;
   const config = scenarioConfig(spec);
   const store = new MemoryStore();
@@ -129,38 +132,10 @@ export async function runScenario(spec: ScenarioSpec, dir: string, log: (msg: st
 
   try {
     // Prepare: namespace, DNS, nodes, the real server.
-    prepareNamespace(dir);
-    const dns = await LabDnsServer.start({ host: NS.dnsHost, port: NS.dnsPort });
-    stoppers.push(dns);
-    setElb(dns, NS.oldNodes);
-    const nodes = await Promise.all([...NS.oldNodes, ...NS.newNodes].map((host) => LabNode.start({ host, port: NS.nodePort })));
-    stoppers.push(...nodes);
+    const { dns, nodes } = await startLab(dir, stoppers);
     const oldNodes = nodes.slice(0, NS.oldNodes.length);
 
-    const bin = findBinary(def.binaries);
-    if (!bin) throw new Error(`${def.label} not found`);
-    result.serverVersion = `${def.label} ${await serverVersion(bin, def.versionArgs, def.versionPattern)}`;
-    const confPath = join(dir, def.configFile);
-    writeFileSync(confPath, renderConfig(spec.server, spec.config, dir));
-    for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub), { recursive: true });
-    result.configTest = (await configTest(bin, def.testArgs(confPath, dir))).replaceAll(dir, '<dir>');
-    log(`${result.serverVersion}: config test: ${result.configTest}`);
-    server = procs.start(spec.server, bin, def.startArgs(confPath, dir), { cwd: dir });
-    const url = `http://${NS.webHost}:${NS.webPort}`;
-    const exitedEarly = server.exited.then((code) => {
-      throw new Error(`${def.label} exited (${code}) before it served: ${server?.output().slice(-500)}`);
-    });
-    exitedEarly.catch(() => undefined);
-    await Promise.race([
-      waitFor(async () => (await clientGet(`${url}/whoami`, TIMING.clientTimeoutMs)).outcome === '200', {
-        timeoutMs: TIMING.startTimeoutMs,
-        intervalMs: HEALTH_POLL_MS,
-        what: `${def.label} proxying to the old nodes`,
-      }),
-      exitedEarly,
-    ]);
-    // Every httpd child resolves on first use: warm them all while DNS still names the old nodes.
-    await Promise.all(Array.from({ length: TIMING.warmupRequests }, () => clientGet(`${url}/whoami`, TIMING.clientTimeoutMs)));
+    ({ server, url } = await startServer(spec, dir, procs, result, log, (m) => (server = m)));
 
     // Act 1: baseline, with traffic.
     traffic = new Traffic(`${url}/whoami`);
@@ -220,6 +195,110 @@ export async function runScenario(spec: ScenarioSpec, dir: string, log: (msg: st
     result.durationMs = Math.round(performance.now() - started);
   }
   return result;
+}
+
+/** The namespace's lab: DNS naming the old nodes, and all four ELB-like nodes. */
+async function startLab(dir: string, stoppers: { stop(): Promise<void> }[]): Promise<{ dns: LabDnsServer; nodes: LabNode[] }> {
+  prepareNamespace(dir);
+  const dns = await LabDnsServer.start({ host: NS.dnsHost, port: NS.dnsPort });
+  stoppers.push(dns);
+  setElb(dns, NS.oldNodes);
+  const nodes = await Promise.all([...NS.oldNodes, ...NS.newNodes].map((host) => LabNode.start({ host, port: NS.nodePort })));
+  stoppers.push(...nodes);
+  return { dns, nodes };
+}
+
+/**
+ * The churn story (layout.ts CHURN_PHASES): a compressed day of a healthy ELB's life behind the
+ * real web server, checked once per TTL with the alert state kept across checks, as the Lambda
+ * does. Records what each check would have sent to on-call and what `ipdrift check` would exit.
+ */
+export async function runChurn(spec: ScenarioSpec, dir: string, log: (msg: string) => void): Promise<ScenarioResult> {
+  const started = performance.now();
+  const def = SERVER_DEFS[spec.server];
+  const result: ScenarioResult = { spec, ok: false, baseline: [], checks: [], churn: [], traffic: { baseline: EMPTY_TRAFFIC, drain: EMPTY_TRAFFIC, after: EMPTY_TRAFFIC }, durationMs: 0, ...(def.needsHint ? { serverHint: spec.server } : {}) };
+  const procs = new ProcessGroup();
+  const stoppers: { stop(): Promise<void> }[] = [];
+  let server: Managed | undefined;
+  let traffic: Traffic | undefined;
+  const config = scenarioConfig(spec);
+  const store = new MemoryStore();
+  const all = [...NS.oldNodes, ...NS.newNodes];
+  try {
+    const { dns, nodes } = await startLab(dir, stoppers);
+    const tier = await startServer(spec, dir, procs, result, log, (m) => (server = m));
+    traffic = new Traffic(`${tier.url}/whoami`);
+    traffic.start();
+    const t0 = performance.now();
+    for (const phase of CHURN_PHASES) {
+      setElb(dns, phase.dns.map((i) => all[i]!));
+      if ('node' in phase) await nodes[phase.node.index]!.setMode(phase.node.mode);
+      log(`${phase.id}: DNS ${phase.dns.map((i) => all[i]).join(', ')}`);
+      for (let i = 0; i < TIMING.churnChecksPerPhase; i++) {
+        const next = performance.now() + TIMING.checkIntervalMs;
+        const report = await runCheck(config, { store, notifier: { notify: async () => undefined }, clock: { now: () => new Date() } });
+        const line = (t: CheckReport['transitions'][number]) => `${t.type}:${t.target}:${t.kind}`;
+        const check: ChurnCheck = {
+          phase: phase.id,
+          exit: exitFor(report),
+          findings: report.findings.map((f) => `${f.target}:${f.kind}`),
+          onCall: report.transitions.filter((t) => audienceOf(t) === 'on-call').map(line),
+          events: report.transitions.filter((t) => audienceOf(t) === 'events').map(line),
+        };
+        result.churn!.push(check);
+        const pause = next - performance.now();
+        if (pause > 0) await sleep(pause);
+      }
+    }
+    await traffic.stop();
+    if (server!.child.exitCode !== null || server!.child.signalCode !== null) throw new Error(`${def.label} exited during the churn: ${server!.output().slice(-500)}`);
+    result.traffic.after = traffic.summary((c) => c.at >= t0, NS.oldNodes, NS.newNodes);
+    result.ok = true;
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    await traffic?.stop({ cut: true }).catch(() => undefined);
+    await procs.stopAll();
+    await Promise.allSettled(stoppers.map((s) => s.stop()));
+    if (!result.ok || process.env.WEB_TIERS_LOGS) result.serverLog = readTail(def.errorLog(dir), server);
+    result.durationMs = Math.round(performance.now() - started);
+  }
+  return result;
+}
+
+/**
+ * Starts the real web server of `spec` in the scenario's namespace (its config rendered into
+ * `dir`, its version and config test recorded in `result`), waits until it proxies to the old
+ * nodes, and warms every worker while DNS still names them (each httpd child resolves on first use).
+ */
+async function startServer(spec: ScenarioSpec, dir: string, procs: ProcessGroup, result: ScenarioResult, log: (msg: string) => void, onStart: (server: Managed) => void): Promise<{ server: Managed; url: string }> {
+  const def = SERVER_DEFS[spec.server];
+  const bin = findBinary(def.binaries);
+  if (!bin) throw new Error(`${def.label} not found`);
+  result.serverVersion = `${def.label} ${await serverVersion(bin, def.versionArgs, def.versionPattern)}`;
+  const confPath = join(dir, def.configFile);
+  writeFileSync(confPath, renderConfig(spec.server, spec.config, dir));
+  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub), { recursive: true });
+  result.configTest = (await configTest(bin, def.testArgs(confPath, dir))).replaceAll(dir, '<dir>');
+  log(`${result.serverVersion}: config test: ${result.configTest}`);
+  const server = procs.start(spec.server, bin, def.startArgs(confPath, dir), { cwd: dir });
+  onStart(server);
+  const url = `http://${NS.webHost}:${NS.webPort}`;
+  const exitedEarly = server.exited.then((code) => {
+    throw new Error(`${def.label} exited (${code}) before it served: ${server.output().slice(-500)}`);
+  });
+  exitedEarly.catch(() => undefined);
+  await Promise.race([
+    waitFor(async () => (await clientGet(`${url}/whoami`, TIMING.clientTimeoutMs)).outcome === '200', {
+      timeoutMs: TIMING.startTimeoutMs,
+      intervalMs: HEALTH_POLL_MS,
+      what: `${def.label} proxying to the old nodes`,
+    }),
+    exitedEarly,
+  ]);
+  // Every httpd child resolves on first use: warm them all while DNS still names the old nodes.
+  await Promise.all(Array.from({ length: TIMING.warmupRequests }, () => clientGet(`${url}/whoami`, TIMING.clientTimeoutMs)));
+  return { server, url };
 }
 
 async function serverVersion(bin: string, args: readonly string[], pattern: RegExp): Promise<string> {

@@ -15,7 +15,7 @@ import type { WebServer } from '../../../functions/core/advice.ts';
 import type { FindingKind } from '../../../functions/core/types.ts';
 import { LAB_NODE_SERVER_HEADER } from '../../../lab/nodes.ts';
 import type { CheckSample, ScenarioResult, ScenarioSpec } from './layout.ts';
-import { CONFIG_KINDS, SCENARIOS, SERVERS, STALE_KINDS, TARGETS, TIMING, specId } from './layout.ts';
+import { CHURN_PHASES, CONFIG_KINDS, SCENARIOS, SERVERS, STALE_KINDS, TARGETS, TIMING, specId } from './layout.ts';
 import { DEFAULT_CONCURRENCY, limiter, runInNamespace, scenarioDirs, serverMissing } from './harness.ts';
 import { adviceServer, describeTraffic, kindsOf, staleKinds, verdictOf } from './report.ts';
 import { SERVER_DEFS } from './servers.ts';
@@ -159,6 +159,35 @@ describe.each(SERVERS)('web tier: %s', (server) => {
       );
     }
   }
+
+  it.concurrent(
+    'fresh config, a compressed day of ELB churn (scale-out, replacement, scale-in; retired nodes drain, then swallow or refuse): pages nobody, every check exits 0',
+    async ({ expect, skip }) => {
+      // Prepare
+      if (missing) {
+        if (IN_CI) throw new Error(`CI=${process.env.CI}: ${missing}`);
+        skip(missing);
+      }
+
+      // Act
+      const r = await schedule(() => runInNamespace({ server, config: 'fresh', scenario: 'swallow', story: 'churn' }));
+
+      // Assess: it ran, and the ELB's life was seen (retired nodes answering, then dead)...
+      expect(r.error ?? 'ran', `${specId(r.spec)}\n${r.serverLog ?? ''}`).toBe('ran');
+      const churn = r.churn ?? [];
+      expect(churn).toHaveLength(CHURN_PHASES.length * TIMING.churnChecksPerPhase);
+      const kinds = new Set(churn.flatMap((c) => c.findings.map((f) => f.slice(f.indexOf(':') + 1))));
+      expect([...kinds].sort()).toEqual(['address-set-changed', 'retired-address-answering', 'retired-address-dead']);
+      // ...all of it information: nothing for on-call, every check exit 0, three events to read later.
+      expect(churn.flatMap((c) => c.onCall)).toEqual([]);
+      expect(churn.map((c) => `${c.phase}:${c.exit}`)).toEqual(churn.map((c) => `${c.phase}:0`));
+      expect(churn.flatMap((c) => c.events)).toEqual(Array(3).fill(`event:${TARGETS.elb}:address-set-changed`));
+      // The tier followed DNS: its users never failed or stalled.
+      expect(Object.keys(r.traffic.after.outcomes)).toEqual(['200']);
+      expect(r.traffic.after.stalls).toBe(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 afterAll(() => {
