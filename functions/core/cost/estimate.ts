@@ -228,7 +228,7 @@ export function estimateCost(input: CostInput): CostEstimate {
   // SNS and its key.
   const publishes = n * A.snsPublishesPerTargetMonth;
   line({ id: 'sns', label: `SNS publishes (estimate: ${A.snsPublishesPerTargetMonth} per target) + email deliveries`, quantity: publishes, unit: 'publish', usd: publishes * (p.snsPublish.usd + A.emailSubscribers * p.snsEmailDelivery.usd), scales: 'targets' });
-  line({ id: 'kms', label: 'KMS key of the topic (+ a request per publish)', quantity: STACK_SHAPE.kmsKeys, unit: 'key', usd: STACK_SHAPE.kmsKeys * p.kmsKey.usd + publishes * p.kmsRequest.usd, scales: 'fixed' });
+  line({ id: 'kms', label: 'KMS key of the topics (+ a request per publish)', quantity: STACK_SHAPE.kmsKeys, unit: 'key', usd: STACK_SHAPE.kmsKeys * p.kmsKey.usd + publishes * p.kmsRequest.usd, scales: 'fixed' });
 
   if (input.vpcEndpoints > 0) {
     const hours = input.vpcEndpoints * A.vpcEndpointAzs * A.hoursPerMonth;
