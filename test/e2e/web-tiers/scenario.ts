@@ -103,8 +103,26 @@ function settled(checks: readonly CheckSample[]): boolean {
 
 const EMPTY_TRAFFIC: TrafficSummary = { requests: 0, outcomes: {}, viaOld: 0, viaNew: 0, stalls: 0, maxMs: 0 };
 
-/** Runs one scenario; `dir` is a private temp dir. Must run inside the namespaces (see namespace.ts). */
-export async function runScenario(spec: ScenarioSpec, dir: string, log: (msg: string) => void): Promise<ScenarioResult> {
+/** What a story gets from {@link runStory}: the running lab and server, and the result to fill in. */
+interface Story {
+  result: ScenarioResult;
+  dns: LabDnsServer;
+  /** NS.oldNodes then NS.newNodes. */
+  nodes: LabNode[];
+  server: Managed;
+  url: string;
+  /** performance.now() when the scenario began. */
+  started: number;
+  /** Starts client traffic through the tier (stopped, cut, by runStory if the story throws). */
+  startTraffic(): Traffic;
+}
+
+/**
+ * The frame of every story: the namespace's lab and the real server up, the story played, the
+ * server checked to be still running, and everything stopped whatever happened. Never throws:
+ * a failure comes back as `ok: false` with the server's log tail.
+ */
+async function runStory(spec: ScenarioSpec, dir: string, log: (msg: string) => void, play: (story: Story) => Promise<void>): Promise<ScenarioResult> {
   const started = performance.now();
   const def = SERVER_DEFS[spec.server];
   const result: ScenarioResult = {
@@ -119,27 +137,45 @@ export async function runScenario(spec: ScenarioSpec, dir: string, log: (msg: st
   const procs = new ProcessGroup();
   const stoppers: { stop(): Promise<void> }[] = [];
   let server: Managed | undefined;
-  let url = '';
   let traffic: Traffic | undefined;
+  try {
+    const { dns, nodes } = await startLab(dir, stoppers);
+    const tier = await startServer(spec, dir, procs, result, log, (m) => (server = m));
+    const startTraffic = () => {
+      traffic = new Traffic(`${tier.url}/whoami`);
+      traffic.start();
+      return traffic;
+    };
+    await play({ result, dns, nodes, server: tier.server, url: tier.url, started, startTraffic });
+    if (tier.server.child.exitCode !== null || tier.server.child.signalCode !== null) throw new Error(`${def.label} exited during the scenario: ${tier.server.output().slice(-500)}`);
+    result.ok = true;
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    await traffic?.stop({ cut: true }).catch(() => undefined);
+    await procs.stopAll();
+    await Promise.allSettled(stoppers.map((s) => s.stop()));
+    if (!result.ok || process.env.WEB_TIERS_LOGS) result.serverLog = readTail(def.errorLog(dir), server);
+    result.durationMs = Math.round(performance.now() - started);
+  }
+  return result;
+}
+
+/** Runs one scenario of the matrix (story `replace`); `dir` is a private temp dir. Must run inside the namespaces (see namespace.ts). */
+export function runScenario(spec: ScenarioSpec, dir: string, log: (msg: string) => void): Promise<ScenarioResult> {
   const config = scenarioConfig(spec);
   const store = new MemoryStore();
-  // Check times are taken from `started` here and shifted to "ms after the DNS change" at the end.
-  const check = async (): Promise<CheckSample> => {
-    const start = performance.now();
-    const report = await runCheck(config, { store, notifier: { notify: async () => undefined }, clock: { now: () => new Date() } });
-    return sample(report, start, performance.now(), started);
-  };
-
-  try {
-    // Prepare: namespace, DNS, nodes, the real server.
-    const { dns, nodes } = await startLab(dir, stoppers);
+  return runStory(spec, dir, log, async ({ result, dns, nodes, started, startTraffic }) => {
+    // Check times are taken from `started` here and shifted to "ms after the DNS change" at the end.
+    const check = async (): Promise<CheckSample> => {
+      const start = performance.now();
+      const report = await runCheck(config, { store, notifier: { notify: async () => undefined }, clock: { now: () => new Date() } });
+      return sample(report, start, performance.now(), started);
+    };
     const oldNodes = nodes.slice(0, NS.oldNodes.length);
 
-    ({ server, url } = await startServer(spec, dir, procs, result, log, (m) => (server = m)));
-
     // Act 1: baseline, with traffic.
-    traffic = new Traffic(`${url}/whoami`);
-    traffic.start();
+    const traffic = startTraffic();
     for (let i = 0; i < TIMING.baselineChecks; i++) {
       if (i > 0) await sleep(TIMING.baselineIntervalMs);
       result.baseline.push(await check());
@@ -170,7 +206,6 @@ export async function runScenario(spec: ScenarioSpec, dir: string, log: (msg: st
       if (pause > 0 && !settled(result.checks)) await sleep(pause);
     }
     await traffic.stop();
-    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${def.label} exited during the scenario: ${server.output().slice(-500)}`);
     const changeAt = t0 + (result.oldNodesChangedAtMs ?? TIMING.drainMs);
     // A request stalled by the change belongs to "after" even if it started before.
     const after = (c: ClientSample) => c.at >= changeAt || (c.at + c.ms > changeAt && c.ms > TIMING.stallMs);
@@ -184,17 +219,7 @@ export async function runScenario(spec: ScenarioSpec, dir: string, log: (msg: st
       c.startMs -= shift;
       c.endMs -= shift;
     }
-    result.ok = true;
-  } catch (err) {
-    result.error = err instanceof Error ? err.message : String(err);
-  } finally {
-    await traffic?.stop({ cut: true }).catch(() => undefined);
-    await procs.stopAll();
-    await Promise.allSettled(stoppers.map((s) => s.stop()));
-    if (!result.ok || process.env.WEB_TIERS_LOGS) result.serverLog = readTail(def.errorLog(dir), server);
-    result.durationMs = Math.round(performance.now() - started);
-  }
-  return result;
+  });
 }
 
 /** The namespace's lab: DNS naming the old nodes, and all four ELB-like nodes. */
@@ -213,22 +238,14 @@ async function startLab(dir: string, stoppers: { stop(): Promise<void> }[]): Pro
  * real web server, checked once per TTL with the alert state kept across checks, as the Lambda
  * does. Records what each check would have sent to on-call and what `ipdrift check` would exit.
  */
-export async function runChurn(spec: ScenarioSpec, dir: string, log: (msg: string) => void): Promise<ScenarioResult> {
-  const started = performance.now();
-  const def = SERVER_DEFS[spec.server];
-  const result: ScenarioResult = { spec, ok: false, baseline: [], checks: [], churn: [], traffic: { baseline: EMPTY_TRAFFIC, drain: EMPTY_TRAFFIC, after: EMPTY_TRAFFIC }, durationMs: 0, ...(def.needsHint ? { serverHint: spec.server } : {}) };
-  const procs = new ProcessGroup();
-  const stoppers: { stop(): Promise<void> }[] = [];
-  let server: Managed | undefined;
-  let traffic: Traffic | undefined;
+export function runChurn(spec: ScenarioSpec, dir: string, log: (msg: string) => void): Promise<ScenarioResult> {
   const config = scenarioConfig(spec);
   const store = new MemoryStore();
   const all = [...NS.oldNodes, ...NS.newNodes];
-  try {
-    const { dns, nodes } = await startLab(dir, stoppers);
-    const tier = await startServer(spec, dir, procs, result, log, (m) => (server = m));
-    traffic = new Traffic(`${tier.url}/whoami`);
-    traffic.start();
+  const line = (t: CheckReport['transitions'][number]) => `${t.type}:${t.target}:${t.kind}`;
+  return runStory(spec, dir, log, async ({ result, dns, nodes, startTraffic }) => {
+    const churn: ChurnCheck[] = (result.churn = []);
+    const traffic = startTraffic();
     const t0 = performance.now();
     for (const phase of CHURN_PHASES) {
       setElb(dns, phase.dns.map((i) => all[i]!));
@@ -237,33 +254,20 @@ export async function runChurn(spec: ScenarioSpec, dir: string, log: (msg: strin
       for (let i = 0; i < TIMING.churnChecksPerPhase; i++) {
         const next = performance.now() + TIMING.checkIntervalMs;
         const report = await runCheck(config, { store, notifier: { notify: async () => undefined }, clock: { now: () => new Date() } });
-        const line = (t: CheckReport['transitions'][number]) => `${t.type}:${t.target}:${t.kind}`;
-        const check: ChurnCheck = {
+        churn.push({
           phase: phase.id,
           exit: exitFor(report),
           findings: report.findings.map((f) => `${f.target}:${f.kind}`),
           onCall: report.transitions.filter((t) => audienceOf(t) === 'on-call').map(line),
           events: report.transitions.filter((t) => audienceOf(t) === 'events').map(line),
-        };
-        result.churn!.push(check);
+        });
         const pause = next - performance.now();
         if (pause > 0) await sleep(pause);
       }
     }
     await traffic.stop();
-    if (server!.child.exitCode !== null || server!.child.signalCode !== null) throw new Error(`${def.label} exited during the churn: ${server!.output().slice(-500)}`);
     result.traffic.after = traffic.summary((c) => c.at >= t0, NS.oldNodes, NS.newNodes);
-    result.ok = true;
-  } catch (err) {
-    result.error = err instanceof Error ? err.message : String(err);
-  } finally {
-    await traffic?.stop({ cut: true }).catch(() => undefined);
-    await procs.stopAll();
-    await Promise.allSettled(stoppers.map((s) => s.stop()));
-    if (!result.ok || process.env.WEB_TIERS_LOGS) result.serverLog = readTail(def.errorLog(dir), server);
-    result.durationMs = Math.round(performance.now() - started);
-  }
-  return result;
+  });
 }
 
 /**
