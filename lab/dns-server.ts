@@ -121,9 +121,12 @@ export class LabDnsServer {
     this.#zone.remove(name);
   }
 
-  /** Injects `fault` for queries about `name` (`'*'`: every name); `undefined` clears it. */
-  setFault(name: string, fault: DnsFault | undefined): void {
-    const key = name === '*' ? '*' : normalizeName(name);
+  /**
+   * Injects `fault` for queries about `name` (`'*'`: every name), of every type or only of
+   * `type` (an AAAA that fails while A answers); `undefined` clears it.
+   */
+  setFault(name: string, fault: DnsFault | undefined, type?: 'A' | 'AAAA'): void {
+    const key = `${name === '*' ? '*' : normalizeName(name)}${type ? `/${type}` : ''}`;
     if (fault === undefined) this.#faults.delete(key);
     else this.#faults.set(key, fault);
   }
@@ -196,7 +199,7 @@ export class LabDnsServer {
     this.#total++;
     this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
 
-    const fault = this.#faults.get(key) ?? this.#faults.get('*');
+    const fault = this.#faults.get(`${key}/${question.type}`) ?? this.#faults.get(key) ?? this.#faults.get('*');
     if (fault === 'timeout') return;
     if (fault === 'servfail') return respond(RCODE.SERVFAIL);
     if (fault === 'refused') return respond(RCODE.REFUSED);

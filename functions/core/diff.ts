@@ -1,7 +1,9 @@
 /**
  * Address history: which addresses came, which left, first/last seen, retirement and retention.
- * Pure: the caller passes `now`. A failed lookup never reaches here (it changes no history).
+ * Pure: the caller passes `now`. A failed lookup never reaches here (it changes no history),
+ * and a failed address family changes nothing of that family.
  */
+import { isIPv6 } from 'node:net';
 import { LIMITS } from './constants.ts';
 import type { AddressRecord, ResolutionOk } from './types.ts';
 
@@ -37,9 +39,16 @@ export function diffAddresses(previous: readonly AddressRecord[], resolution: Re
   const dropped: string[] = [];
   const next: AddressRecord[] = [];
   const known = new Set<string>();
+  // A family whose query failed told nothing about its addresses: they stay as they were.
+  const unknownFamilies = new Set(resolution.failedFamilies ?? []);
+  const familyOf = (address: string): 4 | 6 => (isIPv6(address) ? 6 : 4);
 
   for (const prev of previous) {
     known.add(prev.address);
+    if (!answer.has(prev.address) && unknownFamilies.has(familyOf(prev.address))) {
+      next.push(prev);
+      continue;
+    }
     if (answer.has(prev.address)) {
       const { retiredAt, missingChecks: _m, ...rest } = prev;
       if (retiredAt !== undefined) added.push(prev.address);

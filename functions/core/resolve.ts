@@ -82,23 +82,36 @@ function toLookupError(err: unknown, host: string): LookupError {
   return new LookupError(code, host, `${host}: ${CODE_TEXT[code]}${detail}`, { cause: err });
 }
 
+/** The addresses of one lookup, and the families whose query failed (not NODATA: an error). */
+interface Lookup {
+  addresses: ResolvedAddress[];
+  failedFamilies: (4 | 6)[];
+}
+
 /**
- * A and AAAA of one name; NODATA on one family is normal, on both is a failure. Once `signal`
- * has aborted no query starts, and an answer a cancel cut short is a deadline failure (never
- * half an answer read as "these are all the addresses").
+ * A and AAAA of one name; NODATA on one family is normal, on both is a failure. A family whose
+ * query failed while the other answered is reported in `failedFamilies`: its addresses are
+ * unknown this check, not gone. Once `signal` has aborted no query starts, and an answer a
+ * cancel cut short is a deadline failure (never half an answer read as "these are all the addresses").
  */
-async function lookupAddresses(resolver: Resolver, name: string, signal?: AbortSignal): Promise<ResolvedAddress[]> {
+async function lookupAddresses(resolver: Resolver, name: string, signal?: AbortSignal): Promise<Lookup> {
   if (signal?.aborted) throw deadlineError(name);
   const [v4, v6] = await Promise.allSettled([resolver.resolve4(name, { ttl: true }), resolver.resolve6(name, { ttl: true })]);
   if (signal?.aborted && (v4.status === 'rejected' || v6.status === 'rejected')) throw deadlineError(name);
   const out: ResolvedAddress[] = [];
   if (v4.status === 'fulfilled') out.push(...v4.value.map((r) => ({ address: r.address, family: 4 as const, ttl: r.ttl })));
   if (v6.status === 'fulfilled') out.push(...v6.value.map((r) => ({ address: r.address, family: 6 as const, ttl: r.ttl })));
-  if (out.length > 0) return out;
+  const failedFamilies: (4 | 6)[] = [];
+  if (v4.status === 'rejected' && !isNoData(v4.reason)) failedFamilies.push(4);
+  if (v6.status === 'rejected' && !isNoData(v6.reason)) failedFamilies.push(6);
+  if (out.length > 0) return { addresses: out, failedFamilies };
   // Prefer the IPv4 error: it is the one that says why (NXDOMAIN, SERVFAIL, timeout).
   const failure = v4.status === 'rejected' ? v4.reason : v6.status === 'rejected' ? v6.reason : undefined;
   throw failure ? toLookupError(failure, name) : new LookupError('nodata', name, `${name}: ${CODE_TEXT.nodata}`);
 }
+
+/** True for "the name has no records of this type": an answer, not a failure. */
+const isNoData = (err: unknown) => (err as { code?: string })?.code === 'ENODATA';
 
 /** Follows CNAMEs from `name`; returns the chain of targets (empty when `name` is not an alias). */
 export async function cnameChain(resolver: Resolver, name: string, signal?: AbortSignal): Promise<string[]> {
@@ -126,6 +139,9 @@ function union(lists: ResolvedAddress[][]): ResolvedAddress[] {
   return [...byAddress.values()].sort(compareAddresses);
 }
 
+/** Families that failed in any of the lookups (an address of them may be missing from the union). */
+const failedIn = (lookups: readonly Lookup[]): (4 | 6)[] => [...new Set(lookups.flatMap((l) => l.failedFamilies))].sort();
+
 /** One collator for every sort: building one per comparison was a top CPU frame at 8,000 addresses. */
 const ADDRESS_ORDER = new Intl.Collator('en', { numeric: true });
 
@@ -143,14 +159,17 @@ export async function resolveName(host: string, resolver: Resolver, signal?: Abo
   const start = performance.now();
   const unbind = bindDeadline(resolver, signal);
   try {
-    const [addresses, cname] = await Promise.all([lookupAddresses(resolver, host, signal), cnameChain(resolver, host, signal)]);
-    return { ok: true, host, queried: host, addresses: addresses.sort(compareAddresses), cname, complete: true, lookups: 1, durationMs: Math.round(performance.now() - start) };
+    const [lookup, cname] = await Promise.all([lookupAddresses(resolver, host, signal), cnameChain(resolver, host, signal)]);
+    return { ok: true, host, queried: host, addresses: lookup.addresses.sort(compareAddresses), cname, complete: true, lookups: 1, durationMs: Math.round(performance.now() - start), ...families(lookup.failedFamilies) };
   } catch (err) {
     return failed(host, err, start);
   } finally {
     unbind();
   }
 }
+
+/** `failedFamilies` only when some family failed (the common answer carries no empty list). */
+const families = (failed: (4 | 6)[]) => (failed.length > 0 ? { failedFamilies: failed } : {});
 
 function failed(host: string, err: unknown, start: number): Resolution {
   const e = err instanceof LookupError ? err : toLookupError(err, host);
@@ -181,24 +200,24 @@ export async function resolveElb(host: string, newResolver: () => Resolver, sign
       // but the plain name may still answer, so try it as well.
       return e;
     });
-    if (Array.isArray(all)) {
+    if (!(all instanceof LookupError)) {
       const cname = await cnameChain(resolver, allName, signal);
-      return ok(allName, all, cname, true, 1);
+      return ok(allName, [all], cname, true, 1);
     }
     const [first, cname] = await Promise.all([lookupAddresses(resolver, bare, signal), cnameChain(resolver, bare, signal)]);
-    if (first.length < LIMITS.elbAnswerCap) return ok(bare, first, cname, true, 2);
+    if (first.addresses.length < LIMITS.elbAnswerCap) return ok(bare, [first], cname, true, 2);
     const more = await Promise.all(
       Array.from({ length: LIMITS.incompleteLookups - 1 }, () => lookupAddresses(bound(), bare, signal)),
     );
-    return ok(bare, union([first, ...more]), cname, false, 1 + LIMITS.incompleteLookups);
+    return ok(bare, [first, ...more], cname, false, 1 + LIMITS.incompleteLookups);
   } catch (err) {
     return failed(host, err, start);
   } finally {
     for (const unbind of unbinds) unbind();
   }
 
-  function ok(queried: string, addresses: ResolvedAddress[], cname: string[], complete: boolean, lookups: number): ResolutionOk {
-    return { ok: true, host, queried, addresses: union([addresses]), cname, complete, lookups, durationMs: Math.round(performance.now() - start) };
+  function ok(queried: string, results: Lookup[], cname: string[], complete: boolean, lookups: number): ResolutionOk {
+    return { ok: true, host, queried, addresses: union(results.map((r) => r.addresses)), cname, complete, lookups, durationMs: Math.round(performance.now() - start), ...families(failedIn(results)) };
   }
 }
 

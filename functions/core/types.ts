@@ -65,6 +65,11 @@ export interface ResolutionOk {
   cname: string[];
   /** True when the answer lists every address (from `all.` or under the 8-address cap). */
   complete: boolean;
+  /**
+   * Address families whose query failed (SERVFAIL, timeout) while the other answered: their
+   * addresses are unknown this check, so the diff leaves that family's history as it was.
+   */
+  failedFamilies?: (4 | 6)[];
   lookups: number;
   durationMs: number;
 }

@@ -100,6 +100,39 @@ describe('DNS faults during a check', () => {
     return () => dns.setFault(name, undefined);
   }
 
+  it.each([
+    ['AAAA', 'servfail'],
+    ['AAAA', 'timeout'],
+    ['A', 'servfail'],
+  ] as const)('half an answer: %s gets %s while the other family answers; that family keeps its history, no address change either way', async (type, fault) => {
+    // Prepare: a name with one IPv4 and one IPv6 address, seen by one good check.
+    const name = `half-${type}-${fault}.faults.elb.test`.toLowerCase();
+    const v6 = '::1';
+    dns.setA(name, [NODE_A]);
+    dns.setAAAA(name, [v6]);
+    const cfg = elb(`half-${type}-${fault}`, name);
+    const store = new MemoryStore();
+    const clock = new ManualClock();
+    const notifier = new RecordingNotifier();
+    await check(cfg, store, clock, notifier);
+    const target = cfg.targets[0]!.name;
+
+    // Act: one family fails for a check, then DNS heals.
+    dns.setFault(name, fault, type);
+    const during = await check(cfg, store, clock, notifier).finally(() => dns.setFault(name, undefined, type));
+    const healed = await check(cfg, store, clock, notifier);
+
+    // Assess: nothing retired, nothing re-added, no address-set-changed event in either check.
+    for (const { report } of [during, healed]) {
+      const t = targetReport(report, target);
+      expect(t.current.sort()).toEqual([NODE_A, v6].sort());
+      expect(t.retired).toEqual([]);
+      expect(report.findings.map((f) => f.kind)).not.toContain('address-set-changed');
+    }
+    expect(targetReport(during.report, target).resolution).toMatchObject({ ok: true, failedFamilies: [type === 'A' ? 4 : 6] });
+    expect(notifier.delivered.filter((t) => t.kind === 'address-set-changed')).toEqual([]);
+  });
+
   it.each(FAULTS)('%s: resolution-failed (%s) within the deadline, history unchanged, never an empty set', async (fault, code) => {
     // Prepare: a healthy name with two addresses, saved by one good check.
     const name = `${fault}.faults.elb.test`;
