@@ -120,7 +120,7 @@ export async function lambdaShape(lab: LabSet, workDir: string): Promise<LambdaR
   writeFileSync(
     configPath,
     JSON.stringify({
-      resolvers: [lab.dns],
+      resolvers: [lab.dns], allowLoopback: true,
       targets: lab.targets.map((t) => ({ name: t.name, type: 'elb', host: t.host, port: t.port, probe: { protocol: 'http', path: '/health' }, timeoutMs: INIT_PROBE_TIMEOUT_MS })),
     }),
   );

@@ -122,7 +122,7 @@ function summarise1(runs: EngineRun[], pick: (r: EngineRun) => CheckFigures): Su
 
 function writeConfig(set: LabSet, path: string): void {
   const config = {
-    resolvers: [set.dns],
+    resolvers: [set.dns], allowLoopback: true,
     targets: set.targets.map((t) => ({ name: t.name, type: 'elb', host: t.host, port: t.port, probe: { protocol: 'http', path: HEALTH_PATH }, timeoutMs: PROBE_TIMEOUT_MS })),
   };
   writeFileSync(path, JSON.stringify(config));

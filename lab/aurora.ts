@@ -353,7 +353,7 @@ export class AuroraLab implements WriterLookup, FailoverStarter {
   /** An ipdrift configuration watching this lab. */
   config(): ConfigInput {
     return {
-      resolvers: [this.dns.address],
+      resolvers: [this.dns.address], allowLoopback: true,
       targets: [
         { name: `${this.clusterIdentifier}-db`, type: 'aurora', host: this.clusterEndpoint, port: this.port, engine: this.engine, clusterIdentifier: this.clusterIdentifier, readerHost: this.readerEndpoint },
       ],

@@ -85,7 +85,7 @@ export async function startIncidentLab(opts: { block?: number } = {}): Promise<I
       fresh,
       port,
       config: {
-        resolvers: [dns.address],
+        resolvers: [dns.address], allowLoopback: true,
         deadlineMs: 10_000,
         targets: [
           { name: 'app-alb', type: 'elb', host: INCIDENT.elbName, port, timeoutMs: INCIDENT.elbTimeoutMs, probe: { protocol: 'http', path: '/health' } },

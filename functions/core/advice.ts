@@ -128,6 +128,8 @@ const ADVICE: Record<FindingKind, string> = {
     'A retired address now answers as another service: a client that still caches it sends traffic (and credentials) there. Find such clients (web tiers, JVMs, connection pools that resolved the name once), restart them and fix their DNS caching.',
   'current-address-unhealthy': "An address in the current answer fails its probe: check the load balancer node, its security groups (they must admit the monitor) and the targets' health.",
   'resolution-failed': 'The lookup failed; history was left unchanged. Check the resolver (VPC DNS, Route 53 Resolver rules) and the name.',
+  'unusable-address':
+    'The resolver answered with an address no load balancer node or database instance can have; ipdrift did not probe it (it would have tested this host or the metadata service). Clients that use this answer fail. Check the record, private hosted zones and Route 53 Resolver rules that override the name, and the resolver itself.',
   'stale-address-suspected': GENERIC_STALE,
   'stale-address-confirmed': GENERIC_STALE,
   'writer-changed': 'No action needed by itself. Clients must reconnect to the new writer; watch the dns-lag finding and failover timeline.',

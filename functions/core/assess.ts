@@ -5,6 +5,8 @@
 import { DEFAULTS, LIMITS } from './constants.ts';
 import { adviceFor, serverInfo } from './advice.ts';
 import type { AdviceTargetType } from './advice.ts';
+import { UNUSABLE_TEXT } from './address-class.ts';
+import type { UnusableAddress } from './address-class.ts';
 import { currentOf, retiredOf } from './diff.ts';
 import type { AddressDiff } from './diff.ts';
 import type { ElbTarget, WebTierTarget } from './config.ts';
@@ -31,6 +33,8 @@ export interface ElbInput {
   records: readonly AddressRecord[];
   /** Probe results by address. */
   probes: ReadonlyMap<string, ProbeResult>;
+  /** Addresses the answer named that no node can have (screened out before the diff). */
+  unusable?: readonly UnusableAddress[];
 }
 
 const describeProbe = (p: ProbeResult | undefined) => (p ? (p.ok ? `ok in ${p.latencyMs} ms` : (p.error?.message ?? 'failed')) : 'not probed');
@@ -48,12 +52,22 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
   const findings: Finding[] = [];
   const targetType = input.targetType ?? 'elb';
   const found = (kind: FindingKind, summary: string, evidence: Record<string, unknown>) => finding(name, kind, summary, evidence, adviceFor(kind, { targetType }));
-  if (!resolution.ok) {
+  // An answer of only unusable addresses is one condition: the unusable-address finding says it.
+  if (!resolution.ok && resolution.code !== 'unusable') {
     findings.push(
       found('resolution-failed', `${name}: lookup of ${resolution.host} failed (${resolution.code}); address history unchanged`, {
         host: resolution.host,
         code: resolution.code,
         message: resolution.message,
+      }),
+    );
+  }
+  const unusable = input.unusable ?? [];
+  if (unusable.length > 0) {
+    findings.push(
+      found('unusable-address', `${name}: ${target.host} answered ${unusable.map((u) => u.address).join(', ')}: no node can have ${unusable.length === 1 ? 'that address' : 'those addresses'}; not probed`, {
+        host: target.host,
+        addresses: unusable.map((u) => ({ address: u.address, why: UNUSABLE_TEXT[u.reason] })),
       }),
     );
   }

@@ -9,6 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { LIMITS, STATE_SCHEMA_VERSION } from './constants.ts';
 import type { AuroraTarget, Config, ElbTarget, TargetConfig, WebTierTarget } from './config.ts';
 import { createResolver, resolveElb, resolveName } from './resolve.ts';
+import { isLocalName, screenResolution } from './address-class.ts';
+import type { UnusableAddress } from './address-class.ts';
 import { currentOf, diffAddresses } from './diff.ts';
 import type { AddressDiff } from './diff.ts';
 import { assessElb, assessWebTier, escalateReassigned } from './assess.ts';
@@ -91,6 +93,8 @@ interface Observed {
   web?: WebTierObservation;
   /** The check's deadline stopped this target's lookup. */
   resolutionCut?: boolean;
+  /** Addresses in the answer that no node can have (not probed, not in history). */
+  unusable?: UnusableAddress[];
   /** Aurora: the reader endpoint, the API's writer, and the writer state this check concluded. */
   reader?: Resolution;
   api?: WriterObservation;
@@ -125,9 +129,13 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
       if (t.type === 'web-tier') return;
       const o = observed.get(t.name)!;
       const aurora = t.type === 'aurora' ? observeAurora(t, deps.writerLookup, newResolver) : undefined;
-      o.resolution = t.type === 'elb' ? await resolveElb(t.host, newResolver, deadline) : await resolveName(t.host, newResolver(), deadline);
+      const resolution = t.type === 'elb' ? await resolveElb(t.host, newResolver, deadline) : await resolveName(t.host, newResolver(), deadline);
       // A lookup the deadline stopped proves nothing: the target's check is cut.
-      if (!o.resolution.ok && deadline.aborted) o.resolutionCut = true;
+      if (!resolution.ok && deadline.aborted) o.resolutionCut = true;
+      // Addresses no node can have are never probed, nor kept in history; they are a finding.
+      const screened = screenResolution(resolution, config.allowLoopback || isLocalName(t.host));
+      o.resolution = screened.resolution;
+      o.unusable = screened.unusable;
       if (aurora) Object.assign(o, await aurora);
       if (o.api?.ok === false) {
         errors.push(`writer lookup ${t.name}: ${o.api.message}`);
@@ -339,9 +347,9 @@ function assessTarget(o: Observed, all: ReadonlyMap<string, Observed>, now: Date
   }
   const diff = o.diff && o.previous.version > 0 ? { diff: o.diff } : {};
   if (t.type === 'aurora') {
-    return assessAurora({ target: t, resolution: o.resolution!, ...diff, records: o.records, probes: o.probes, now, ...(o.reader ? { reader: o.reader } : {}), ...(o.previous.aurora ? { previous: o.previous.aurora } : {}), ...(o.api ? { api: o.api } : {}) });
+    return assessAurora({ target: t, resolution: o.resolution!, ...diff, unusable: o.unusable ?? [], records: o.records, probes: o.probes, now, ...(o.reader ? { reader: o.reader } : {}), ...(o.previous.aurora ? { previous: o.previous.aurora } : {}), ...(o.api ? { api: o.api } : {}) });
   }
-  return assessElb({ target: t, resolution: o.resolution!, ...diff, records: o.records, probes: o.probes });
+  return assessElb({ target: t, resolution: o.resolution!, ...diff, unusable: o.unusable ?? [], records: o.records, probes: o.probes });
 }
 
 /** The target's next state (alerts filled in by the caller). */

@@ -189,6 +189,11 @@ export const configSchema = z
     deadlineMs: positiveInt('milliseconds').max(900_000).default(DEFAULTS.checkDeadlineMs),
     /** CloudWatch metrics published (core/metric-sets.ts): "minimal" keeps only what the alarms watch. */
     metrics: z.enum(METRIC_SETS, { error: 'expected "standard" or "minimal"' }).default(DEFAULT_METRIC_SET),
+    /**
+     * Probe loopback addresses in DNS answers: only for the lab on this machine. Off, a loopback
+     * answer (like 0.0.0.0 or the metadata service) is reported as unusable and never probed.
+     */
+    allowLoopback: z.boolean({ error: 'expected true or false' }).default(false),
     targets: z.array(targetSchema).min(1, 'must list at least one target'),
   })
   .superRefine((cfg, ctx) => {

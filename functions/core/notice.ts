@@ -59,6 +59,7 @@ export const KIND_MEANING: Record<FindingKind, string> = {
   'retired-address-reassigned': 'a retired address answers as someone else (certificate or identity mismatch); critical only with evidence that a client still sends to it',
   'current-address-unhealthy': 'an address in the current answer fails its probe',
   'resolution-failed': 'the lookup failed (timeout, SERVFAIL, NXDOMAIN); never read as "no addresses"',
+  'unusable-address': 'the answer names an address no node can have (unspecified, loopback, link-local or metadata, multicast, broadcast); it is never probed',
   'stale-address-suspected': "the web tier fails or slows while its upstream's current addresses are healthy, past the TTL after the upstream retired addresses",
   'stale-address-confirmed': 'the echo shows the web tier reached a retired upstream address',
   'writer-changed': 'the Aurora writer moved to another instance',

@@ -40,6 +40,7 @@ const CODE_TEXT: Record<ResolutionErrorCode, string> = {
   servfail: 'the resolver answered SERVFAIL',
   nxdomain: 'the name does not exist (NXDOMAIN)',
   nodata: 'the name has no A or AAAA records',
+  unusable: 'every address in the answer is one no node can have (not probed)',
   error: 'lookup failed',
 };
 

@@ -15,6 +15,7 @@ export const FINDING_KINDS = {
   'retired-address-reassigned': 'warning',
   'current-address-unhealthy': 'warning',
   'resolution-failed': 'warning',
+  'unusable-address': 'warning',
   'stale-address-suspected': 'critical',
   'stale-address-confirmed': 'critical',
   'writer-changed': 'info',
@@ -53,7 +54,7 @@ export interface ResolvedAddress {
 }
 
 /** Why a lookup failed; never read as "no addresses". */
-export type ResolutionErrorCode = 'timeout' | 'servfail' | 'nxdomain' | 'refused' | 'nodata' | 'error';
+export type ResolutionErrorCode = 'timeout' | 'servfail' | 'nxdomain' | 'refused' | 'nodata' | 'unusable' | 'error';
 
 export interface ResolutionOk {
   ok: true;

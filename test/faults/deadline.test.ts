@@ -167,7 +167,7 @@ describe('Lambda deadline hit mid-check', () => {
     // Prepare: the default resolver settings (1.5 s per try, 2 tries) on the lab server; one good check first.
     dns.setA('slowdns.deadline.elb.test', [SLOW_DNS_NODE]);
     const slow = config({
-      resolvers: [dns.address],
+      resolvers: [dns.address], allowLoopback: true,
       targets: [{ name: 'slowdns', type: 'elb', host: 'slowdns.deadline.elb.test', port: fastNode.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'tcp', path: '/' } }],
     });
     const store = new MemoryStore();

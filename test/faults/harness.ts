@@ -167,7 +167,7 @@ export function labResolvers(dnsAddress: string, timeoutMs: number, tries = 1): 
 }
 
 /** A config with every default applied (throws ConfigError when the test wrote a bad one). */
-export const config = (input: ConfigInput): Config => parseConfig(input);
+export const config = (input: ConfigInput): Config => parseConfig({ allowLoopback: true, ...input });
 
 /** Attempts at finding one port free on every host of {@link listenSamePort}. */
 const SAME_PORT_ATTEMPTS = 10;

@@ -13,6 +13,7 @@ import type { Server as TlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCheck } from '../../functions/core/check.ts';
 import type { CheckDeps } from '../../functions/core/check.ts';
+import { isLocalName, unusableReason } from '../../functions/core/address-class.ts';
 import { ConfigError, parseConfig } from '../../functions/core/config.ts';
 import type { Config } from '../../functions/core/config.ts';
 import { formatNotice } from '../../functions/core/notice.ts';
@@ -150,6 +151,77 @@ describe('security', () => {
       } finally {
         await servers.close();
       }
+    });
+  });
+
+  describe('an answer naming an address no node can have is a finding, never probed', () => {
+    it.each([
+      ['0.0.0.0', 'unspecified'],
+      ['169.254.169.254', 'metadata'],
+      ['169.254.10.1', 'link-local'],
+      ['224.0.0.1', 'multicast'],
+      ['255.255.255.255', 'broadcast'],
+    ] as const)('%s (%s): unusable-address, not probed, not in history; a usable address beside it is probed', async (bad, why) => {
+      // Prepare: the name answers the bad address beside NEW (loopback is allowed here only
+      // because this test's nodes live on loopback; the bad addresses are refused regardless).
+      const name = `unusable-${why}.security.elb.test`;
+      const servers = await listenSamePort([NEW], () => createHttpServer((_req, res) => res.writeHead(200).end('ok')));
+      try {
+        const cfg = parseConfig({ allowLoopback: true, targets: [{ name: `unusable-${why}`, type: 'elb', host: name, port: servers.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } }] });
+        const deps: CheckDeps = { store: new MemoryStore(), notifier: new RecordingNotifier(), clock: new ManualClock(), newResolver: resolver() };
+        dns.setA(name, [bad, NEW]);
+        dns.setA(`all.${name}`, [bad, NEW]);
+        // Act
+        const mixed = await runCheck(cfg, deps);
+        dns.setA(name, [bad]);
+        dns.setA(`all.${name}`, [bad]);
+        const only = await runCheck(cfg, deps);
+        // Assess: the bad address is named, never probed; the history holds only NEW, even when the bad one is all there is.
+        for (const report of [mixed, only]) {
+          const t = targetReport(report, `unusable-${why}`);
+          expect(t.probes.map((p) => p.address)).not.toContain(bad);
+          expect(t.current).toEqual([NEW]);
+          const f = report.findings.find((x) => x.kind === 'unusable-address');
+          expect(f?.severity).toBe('warning');
+          expect(f?.summary).toContain(bad);
+          expect(f?.evidence).toMatchObject({ addresses: [{ address: bad }] });
+        }
+        expect(targetReport(mixed, `unusable-${why}`).probes.map((p) => [p.address, p.ok])).toEqual([[NEW, true]]);
+        expect(targetReport(only, `unusable-${why}`).resolution).toMatchObject({ ok: false, code: 'unusable' });
+      } finally {
+        await servers.close();
+      }
+    });
+
+    it('loopback in a real config (no allowLoopback): unusable, never probed', async () => {
+      // Prepare: something listens on the loopback address, so a probe would say "healthy".
+      const name = 'unusable-loopback.security.elb.test';
+      const servers = await listenSamePort([NEW], () => createHttpServer((_req, res) => res.writeHead(200).end('ok')));
+      try {
+        const cfg = parseConfig({ targets: [{ name: 'unusable-loopback', type: 'elb', host: name, port: servers.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } }] });
+        dns.setA(name, [NEW]);
+        dns.setA(`all.${name}`, [NEW]);
+        // Act
+        const report = await runCheck(cfg, { store: new MemoryStore(), notifier: new RecordingNotifier(), clock: new ManualClock(), newResolver: resolver() });
+        // Assess
+        const t = targetReport(report, 'unusable-loopback');
+        expect(t.probes).toEqual([]);
+        expect(t.resolution).toMatchObject({ ok: false, code: 'unusable' });
+        // One condition, one finding (not also resolution-failed).
+        expect(report.findings.map((f) => f.kind)).toEqual(['unusable-address']);
+        expect(report.findings.find((f) => f.kind === 'unusable-address')?.evidence).toMatchObject({ addresses: [{ address: NEW, why: 'loopback (this host)' }] });
+      } finally {
+        await servers.close();
+      }
+    });
+
+    it('IPv6: ::, ::1, fe80::1, ff02::1, the IPv6 metadata address and IPv4-mapped loopback are all unusable', () => {
+      // Prepare / Act / Assess (pure)
+      expect(['::', '::1', 'fe80::1', 'ff02::1', 'fd00:ec2::254', '::ffff:127.0.0.1', '10.0.1.7', '2600:1f18::1'].map((a) => unusableReason(a, false) ?? 'usable')).toEqual([
+        'unspecified', 'loopback', 'link-local', 'multicast', 'metadata', 'loopback', 'usable', 'usable',
+      ]);
+      expect(unusableReason('127.0.0.1', true)).toBeUndefined();
+      expect(['localhost', 'app.localhost', 'app.localhost.', 'localhost.example.com'].map(isLocalName)).toEqual([true, true, true, false]);
     });
   });
 

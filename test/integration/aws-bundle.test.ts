@@ -97,7 +97,7 @@ describe('the bundle (dist/monitor.mjs) under plain node', () => {
     const built = await run(process.execPath, [join(ROOT, 'esbuild.config.mjs'), '--outdir', out], { cwd: ROOT, timeout: CHILD_TIMEOUT_MS });
     const bundle = join(out, 'monitor.mjs');
     const configPath = join(dir, 'ipdrift.config.json');
-    await writeFile(configPath, JSON.stringify({ resolvers: [dns.address], targets: [{ name: 'app-alb', type: 'elb', host: ELB, port: oldNode.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } }] }));
+    await writeFile(configPath, JSON.stringify({ resolvers: [dns.address], allowLoopback: true, targets: [{ name: 'app-alb', type: 'elb', host: ELB, port: oldNode.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } }] }));
     dns.setA(ELB, [ADDR.old], 1);
     const env = {
       PATH: process.env.PATH ?? '',

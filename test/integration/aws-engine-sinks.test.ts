@@ -40,7 +40,7 @@ describe('engine + SNS/CloudWatch adapters', () => {
     oldNode = await LabNode.start({ host: ADDR.old });
     newNode = await LabNode.start({ host: ADDR.new, port: oldNode.port });
     config = parseConfig({
-      resolvers: [dns.address],
+      resolvers: [dns.address], allowLoopback: true,
       targets: [{ name: 'app-alb', type: 'elb', host: ELB, port: oldNode.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } }],
     });
   });

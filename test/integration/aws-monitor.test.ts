@@ -106,7 +106,7 @@ describe('monitor handler', () => {
     const tierOptions: WebTierOptions = { host: ADDR.stale, port: 0, upstreamHost: ELB, upstreamPort: port, resolver: dns.address, mode: 'stale', upstreamTimeoutMs: 1000 };
     let tier = await LabWebTier.start(tierOptions);
     await configFile('e2e.json', {
-      resolvers: [dns.address],
+      resolvers: [dns.address], allowLoopback: true,
       targets: [
         { ...elbTarget, port },
         { name: 'web', type: 'web-tier', url: `${tier.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: 1500 },
@@ -178,7 +178,7 @@ describe('monitor handler', () => {
   /** Local adapters around one ELB target; `over` replaces any of them. */
   function localDeps(over: Partial<MonitorDeps> = {}) {
     const log = recordingLogger();
-    const config = parseConfig({ resolvers: [dns.address], targets: [{ ...elbTarget, port }] });
+    const config = parseConfig({ resolvers: [dns.address], allowLoopback: true, targets: [{ ...elbTarget, port }] });
     const notices: string[] = [];
     const deps: MonitorDeps = {
       store: new MemoryStore(),
@@ -291,7 +291,7 @@ describe('monitor handler', () => {
 
   it('reads the config from SSM with decryption, once per cache period, and retries a failed read', async () => {
     // Prepare
-    const json = JSON.stringify({ resolvers: [dns.address], targets: [{ ...elbTarget, port }] });
+    const json = JSON.stringify({ resolvers: [dns.address], allowLoopback: true, targets: [{ ...elbTarget, port }] });
     ssm.on(GetParameterCommand).rejectsOnce(new Error('throttled')).resolves({ Parameter: { Value: json } });
     const load = ssmConfigLoader(new SSMClient({ region: 'us-east-1' }), '/ipdrift/config');
     // Act

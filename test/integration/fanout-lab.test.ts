@@ -147,7 +147,7 @@ describe('fan-out at 1,000 targets against the lab', () => {
       } else set(host, [i % 2 === 0 ? a! : b!]); // steady, one node
       targets.push({ name: `lb-${String(i).padStart(4, '0')}`, type: 'elb', host, port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } });
     }
-    config = parseConfig({ targets });
+    config = parseConfig({ allowLoopback: true, targets });
     parts = [...tiers, ...nodes, ...dns];
   });
 

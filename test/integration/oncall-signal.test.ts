@@ -64,7 +64,7 @@ describe('on-call signal: a healthy ELB\'s normal life pages nobody', () => {
     nodes = [first, ...(await Promise.all([12, 13, 14].map((n, i) => lab.startNode({ host: HOST(n), port: first.port, name: `node-${'bcd'[i]}` }))))];
     const tiers = await Promise.all([31, 32].map((n) => lab.startWebTier({ host: HOST(n), upstreamHost: ELB, upstreamPort: first.port, mode: 'fresh', upstreamTimeoutMs: 1500 })));
     config = parseConfig({
-      resolvers: [lab.dns.address],
+      resolvers: [lab.dns.address], allowLoopback: true,
       targets: [
         { name: 'app-alb', type: 'elb', host: ELB, port: first.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } },
         ...tiers.map((t, i) => ({ name: `web-${i + 1}`, type: 'web-tier' as const, url: `${t.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: 1000 })),

@@ -8,6 +8,7 @@
  * With a check every minute, the lag is counted from the first check that saw the mismatch:
  * a lower bound. The failover watcher measures it to the quarter second.
  */
+import type { UnusableAddress } from '../address-class.ts';
 import type { AuroraTarget } from '../config.ts';
 import type { AddressDiff } from '../diff.ts';
 import { assessElb, finding } from '../assess.ts';
@@ -32,6 +33,8 @@ export interface AuroraInput {
   diff?: AddressDiff;
   records: readonly AddressRecord[];
   probes: ReadonlyMap<string, ProbeResult>;
+  /** Addresses the answer named that no instance can have (not probed). */
+  unusable?: readonly UnusableAddress[];
   previous?: AuroraState;
   /** Undefined when no writer lookup is configured: no API truth, no dns-lag. */
   api?: WriterObservation;
@@ -53,7 +56,7 @@ function readerEvidence(r: Resolution | undefined) {
 export function assessAurora(input: AuroraInput): { findings: Finding[]; metrics: Partial<Record<MetricName, number>>; aurora: AuroraState } {
   const { target, resolution, api, now } = input;
   const name = target.name;
-  const base = assessElb({ target, targetType: 'aurora', resolution, ...(input.diff ? { diff: input.diff } : {}), records: input.records, probes: input.probes });
+  const base = assessElb({ target, targetType: 'aurora', resolution, ...(input.diff ? { diff: input.diff } : {}), ...(input.unusable ? { unusable: input.unusable } : {}), records: input.records, probes: input.probes });
   const findings = base.findings;
   const metrics: Partial<Record<MetricName, number>> = { ...base.metrics };
   const previous = input.previous ?? {};

@@ -43,7 +43,7 @@ const LOG_TAIL_CHARS = 3000;
 export function scenarioConfig(spec: ScenarioSpec): Config {
   const def = SERVER_DEFS[spec.server];
   return parseConfig({
-    resolvers: [`${NS.dnsHost}:${NS.dnsPort}`],
+    resolvers: [`${NS.dnsHost}:${NS.dnsPort}`], allowLoopback: true,
     deadlineMs: TIMING.webProbeTimeoutMs * 4,
     targets: [
       { name: TARGETS.elb, type: 'elb', host: NS.elbName, port: NS.nodePort, timeoutMs: TIMING.elbProbeTimeoutMs, probe: { protocol: 'http', path: '/health' } },
