@@ -21,10 +21,14 @@ export interface ServerInfo {
 /** How each server's advice begins: the e2e report tells whose fix an advice gives by it. */
 export const SERVER_LABEL: Record<WebServer, string> = { apache: 'Apache httpd', nginx: 'nginx', haproxy: 'HAProxy' };
 
+/**
+ * The server and its full version (`2.4.57`). A shortened one (`Apache/2.4` under `ServerTokens
+ * Minor`) is no version at all: 2.4 could be before or after every fix.
+ */
 const SERVER_PATTERNS: readonly [WebServer, RegExp][] = [
-  ['apache', /\b(?:apache(?!-coyote)|httpd)(?:\/(\d+\.\d+(?:\.\d+)?))?/i],
-  ['nginx', /\b(?:nginx|openresty)(?:\/(\d+\.\d+(?:\.\d+)?))?/i],
-  ['haproxy', /\bhaproxy(?:[/ ](\d+\.\d+(?:\.\d+)?))?/i],
+  ['apache', /\b(?:apache(?!-coyote)|httpd)(?:\/(\d+\.\d+\.\d+))?/i],
+  ['nginx', /\b(?:nginx|openresty)(?:\/(\d+\.\d+\.\d+))?/i],
+  ['haproxy', /\bhaproxy(?:[/ ](\d+\.\d+\.\d+))?/i],
 ];
 
 /** Recognises Apache httpd, nginx or HAProxy and its version from a `Server` header; else the hint. */

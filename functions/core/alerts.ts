@@ -6,8 +6,8 @@
  * are notified once. Nothing counts as notified until the notifier accepted it (markDelivered):
  * a failed delivery is re-sent on the next check, so no alert is lost.
  */
-import type { AlertState, AlertTransition, EvidenceSignal, Finding, Severity } from './types.ts';
-import { EVENT_KINDS, SEVERITIES, conditionKey } from './types.ts';
+import type { AlertState, AlertTransition, EvidenceSignal, Finding, FindingKind, Severity } from './types.ts';
+import { EVENT_KINDS, FINDING_KINDS, SEVERITIES, conditionKey } from './types.ts';
 
 /** Per-target alert options (config defaults apply). */
 export interface AlertPolicy {
@@ -20,12 +20,26 @@ const MS_PER_MINUTE = 60_000;
 const rank = (s: Severity) => SEVERITIES.indexOf(s);
 const higher = (a: Severity, b: Severity): Severity => (rank(a) >= rank(b) ? a : b);
 
-/** True when `f` shows on-call something worse than what the alert's notices said so far. */
-function isWorse(prev: AlertState, f: Finding): boolean {
-  if (rank(f.severity) > rank(prev.notifiedSeverity ?? prev.severity)) return true;
-  // An alert notified before signals existed counts as told of everything it shows now.
-  const known = new Set<EvidenceSignal>(prev.notifiedSignals ?? f.signals ?? []);
-  return (f.signals ?? []).some((s) => !known.has(s));
+/** What an alert saved before signals existed had told on-call, by its kind. */
+const LEGACY_SIGNALS: Partial<Record<FindingKind, EvidenceSignal[]>> = {
+  'stale-address-confirmed': ['echo'],
+  'stale-address-suspected': ['failing', 'slow'],
+};
+
+/** What on-call has been told of an alert: the severity and evidence signals of its delivered notices. */
+function notifiedOf(prev: AlertState): { severity: Severity; signals: EvidenceSignal[] } {
+  return { severity: prev.notifiedSeverity ?? prev.severity, signals: prev.notifiedSignals ?? LEGACY_SIGNALS[prev.kind] ?? [] };
+}
+
+const unionOf = (...lists: (readonly EvidenceSignal[] | undefined)[]): EvidenceSignal[] => [...new Set(lists.flatMap((l) => l ?? []))].sort();
+
+/**
+ * True when the alert (its worst severity, every signal it has shown) holds more than on-call
+ * was told: an "updated" is due, and stays due until one is delivered, whatever this check shows.
+ */
+function isWorse(alert: AlertState): boolean {
+  const told = notifiedOf(alert);
+  return rank(alert.severity) > rank(told.severity) || (alert.signals ?? []).some((s) => !told.signals.includes(s));
 }
 
 /**
@@ -36,6 +50,9 @@ function isWorse(prev: AlertState, f: Finding): boolean {
 export function rekeyAlerts(previous: Readonly<Record<string, AlertState>>): Record<string, AlertState> {
   const out: Record<string, AlertState> = {};
   for (const [key, alert] of Object.entries(previous)) {
+    // A kind that became information (retired-address-dead) no longer pages: an alert of it that
+    // was never announced is dropped; an announced one resolves as usual (on-call heard "opened").
+    if (!alert.event && FINDING_KINDS[alert.kind] === 'info' && alert.lastNotifiedAt === undefined) continue;
     const want = alert.event ? key : conditionKey(alert.target, alert.kind);
     const other = out[want];
     if (!other) {
@@ -43,7 +60,14 @@ export function rekeyAlerts(previous: Readonly<Record<string, AlertState>>): Rec
       continue;
     }
     const [first, second] = Date.parse(other.openedAt) <= Date.parse(alert.openedAt) ? [other, { ...alert, key: want }] : [{ ...alert, key: want }, other];
-    out[want] = first.lastNotifiedAt === undefined && second.lastNotifiedAt !== undefined ? { ...first, lastNotifiedAt: second.lastNotifiedAt, notifications: second.notifications } : first;
+    const merged = first.lastNotifiedAt === undefined && second.lastNotifiedAt !== undefined ? { ...first, lastNotifiedAt: second.lastNotifiedAt, notifications: second.notifications } : { ...first };
+    // On-call heard of both: the merged alert counts as having told everything either told.
+    const told = [first, second].filter((a) => a.lastNotifiedAt !== undefined).map((a) => notifiedOf(a));
+    if (told.length > 0) {
+      merged.notifiedSignals = unionOf(...told.map((t) => t.signals));
+      merged.notifiedSeverity = told.map((t) => t.severity).reduce(higher);
+    }
+    out[want] = merged;
   }
   return out;
 }
@@ -96,12 +120,13 @@ export function evaluateAlerts(
     const f = present.get(key);
     if (f && !EVENT_KINDS.has(f.kind)) {
       present.delete(key);
-      // The incident keeps the worst severity it reached; its kind follows the latest evidence.
-      const alert: AlertState = { ...prev, kind: f.kind, severity: higher(prev.severity, f.severity), lastSeenAt: at, absentChecks: 0, summary: f.summary, finding: f };
+      // The incident keeps the worst severity and every signal it showed; its kind follows the latest evidence.
+      const signals = unionOf(prev.signals ?? notifiedOf(prev).signals, f.signals);
+      const alert: AlertState = { ...prev, kind: f.kind, severity: higher(prev.severity, f.severity), lastSeenAt: at, absentChecks: 0, summary: f.summary, finding: f, ...(signals.length ? { signals } : {}) };
       delete alert.resolving;
       alerts[key] = alert;
       if (alert.lastNotifiedAt === undefined) transitions.push(transition('opened', alert, at, f));
-      else if (isWorse(prev, f)) transitions.push(transition('updated', alert, at, f));
+      else if (isWorse(alert)) transitions.push(transition('updated', alert, at, f));
       else if (now.getTime() - Date.parse(alert.lastNotifiedAt) >= policy.renotifyMinutes * MS_PER_MINUTE) transitions.push(transition('reminder', alert, at, f));
       continue;
     }
@@ -164,13 +189,13 @@ export function markDelivered(alerts: Readonly<Record<string, AlertState>>, t: A
   if (t.type === 'resolved' || t.type === 'event') {
     delete next[t.key];
   } else {
-    const signals = new Set<EvidenceSignal>([...(prev.notifiedSignals ?? []), ...(t.finding?.signals ?? [])]);
     next[t.key] = {
       ...prev,
       lastNotifiedAt: at.toISOString(),
       notifications: prev.notifications + 1,
-      notifiedSignals: [...signals].sort(),
-      notifiedSeverity: higher(prev.notifiedSeverity ?? t.severity, t.severity),
+      // The notice announced the alert as it stands: everything it has shown so far.
+      notifiedSignals: unionOf(prev.notifiedSignals, prev.signals, t.finding?.signals),
+      notifiedSeverity: higher(prev.severity, t.severity),
     };
   }
   return next;

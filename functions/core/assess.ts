@@ -252,6 +252,10 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
         ...(echoAddress !== undefined ? { echoAddress } : {}),
       }, staleAdvice('stale-address-suspected'), signals),
     );
+  } else if (gatewayFailing && upstreamHealthy && retiredOf(upstream.records).some((r) => !pastTtlGrace(r, now))) {
+    // Inside the TTL after a retirement: a stale cache is possible but not yet a verdict. Saying
+    // "unhealthy" now would page once, then again as stale-upstream, then resolve the first page
+    // while users still fail. The next check decides.
   } else if (!web.ok && !cut) {
     findings.push(
       finding(name, 'current-address-unhealthy', `${name}: ${web.url} fails (${web.error?.message ?? `HTTP ${web.status}`})`, {

@@ -172,16 +172,8 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   // against its upstream's probes, so it is cut when its upstream is. A cut target's alerts stay as they were.
   const stopped = (o: Observed) => o.resolutionCut === true || o.web?.error?.code === 'aborted' || [...o.probes.values()].some((p) => p.error?.code === 'aborted');
   const isCut = (o: Observed) => stopped(o) || (o.target.type === 'web-tier' && observed.has(o.target.upstream) && stopped(observed.get(o.target.upstream)!));
-  const assessed = new Map([...observed.values()].map((o) => [o, assessTarget(o, observed, now)]));
-  // A reassigned retired address is critical only when a web tier's echo shows a client still uses it.
-  for (const [o, a] of assessed) {
-    if (o.target.type !== 'elb') continue;
-    const upstreamName = o.target.name;
-    const tiers = [...observed.values()].flatMap((w) => (w.target.type === 'web-tier' && w.target.upstream === upstreamName ? [{ name: w.target.name, ...(w.web ? { web: w.web } : {}) }] : []));
-    a.findings = escalateReassigned(a.findings, tiers);
-  }
   for (const o of observed.values()) {
-    const { findings, metrics, aurora } = assessed.get(o)!;
+    const { findings, metrics, aurora } = assessTarget(o, observed, now);
     if (aurora) o.aurora = aurora;
     const completed = !deadline.aborted || !isCut(o);
     const state = nextState(o, now);
@@ -271,8 +263,8 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
           }
           const fresh = (await deps.store.load([w.o.target.name])).get(w.o.target.name) ?? emptyState(w.o.target.name);
           // A conflict wrote nothing: re-apply this check, history included, on what the other writer saved.
-          const redo = reapply(w.o, fresh, w.findings, now, w.completed);
-          state = applyDeliveries(redo.state, delivered, deliveredAt);
+          const redo = reapply(w.o, fresh, observed, now, w.completed, delivered, deliveredAt);
+          state = redo.state;
           changes = redo.changes;
           expected = fresh.version;
         }
@@ -336,7 +328,8 @@ function assessTarget(o: Observed, all: ReadonlyMap<string, Observed>, now: Date
     const up = all.get(t.upstream)!;
     const incident = rekeyAlerts(o.previous.alerts)[conditionKey(t.name, 'stale-address-suspected')];
     return assessWebTier({
-      ...(incident && !incident.resolving ? { openIncident: { since: incident.openedAt } } : {}),
+      // Open, or resolving with its "resolved" not yet delivered: on-call still holds it open.
+      ...(incident ? { openIncident: { since: incident.openedAt } } : {}),
       target: t,
       web: o.web!,
       recentLatencies: o.previous.latencies ?? [],
@@ -349,7 +342,10 @@ function assessTarget(o: Observed, all: ReadonlyMap<string, Observed>, now: Date
   if (t.type === 'aurora') {
     return assessAurora({ target: t, resolution: o.resolution!, ...diff, unusable: o.unusable ?? [], records: o.records, probes: o.probes, now, ...(o.reader ? { reader: o.reader } : {}), ...(o.previous.aurora ? { previous: o.previous.aurora } : {}), ...(o.api ? { api: o.api } : {}) });
   }
-  return assessElb({ target: t, resolution: o.resolution!, ...diff, unusable: o.unusable ?? [], records: o.records, probes: o.probes });
+  const elb = assessElb({ target: t, resolution: o.resolution!, ...diff, unusable: o.unusable ?? [], records: o.records, probes: o.probes });
+  // A reassigned retired address is critical only when a web tier's echo shows a client still uses it.
+  const tiers = [...all.values()].flatMap((w) => (w.target.type === 'web-tier' && w.target.upstream === t.name ? [{ name: w.target.name, ...(w.web ? { web: w.web } : {}) }] : []));
+  return { ...elb, findings: escalateReassigned(elb.findings, tiers) };
 }
 
 /** The target's next state (alerts filled in by the caller). */
@@ -370,16 +366,28 @@ function nextState(o: Observed, now: Date): TargetState {
   return state;
 }
 
-/** Re-applies this check to a state another writer saved meanwhile. */
-function reapply(o: Observed, fresh: TargetState, findings: Finding[], now: Date, completed: boolean): { state: TargetState; changes: ChangeRecord[] } {
-  const { diff: _stale, ...rest } = o;
+/**
+ * Re-applies this check to a state another writer saved meanwhile: the diff, the assessment (an
+ * open incident, the latencies, the writer are the fresh state's) and the alerts. A notice this
+ * check delivered counts only if the fresh evaluation would send the same one; any other is
+ * due again next check (a REMINDER for an alert the other writer already resolved never makes
+ * it "announced").
+ */
+function reapply(o: Observed, fresh: TargetState, all: ReadonlyMap<string, Observed>, now: Date, completed: boolean, delivered: readonly AlertTransition[], deliveredAt: Date): { state: TargetState; changes: ChangeRecord[] } {
+  const { diff: _stale, aurora: _writer, ...rest } = o;
   const redo: Observed = { ...rest, previous: fresh, records: fresh.addresses.map((a) => ({ ...a })) };
   if (o.resolution?.ok && o.target.type !== 'web-tier') {
     redo.diff = diffAddresses(fresh.addresses, o.resolution, now, o.target.retainRetiredMinutes);
     redo.records = redo.diff.addresses;
   }
-  const state = nextState(redo, now);
-  if (completed) state.alerts = evaluateAlerts(fresh.alerts, findings, now, o.target).alerts;
+  const { findings, aurora } = assessTarget(redo, all, now);
+  if (aurora) redo.aurora = aurora;
+  let state = nextState(redo, now);
+  if (completed) {
+    const evaluated = evaluateAlerts(fresh.alerts, findings, now, o.target);
+    const due = new Set(evaluated.transitions.map((t) => `${t.type} ${t.key}`));
+    state = applyDeliveries({ ...state, alerts: evaluated.alerts }, delivered.filter((t) => due.has(`${t.type} ${t.key}`)), deliveredAt);
+  }
   // The change records too, against the fresh state: dropping them lost this check's address changes from the history.
   return { state, changes: changeRecords(redo, findings, now) };
 }

@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { formatPath } from './config.ts';
 import { StateError } from './ports.ts';
 import { FINDING_KINDS, SEVERITIES } from './types.ts';
-import type { FindingKind, TargetState } from './types.ts';
+import type { EvidenceSignal, FindingKind, TargetState } from './types.ts';
 
 /** Problems listed in one error before "... and N more". */
 const ISSUES_SHOWN = 5;
@@ -39,6 +39,8 @@ const findingSchema = z.looseObject({
   advice: z.string(),
 });
 
+const signal = z.enum(['echo', 'failing', 'slow', 'client'] as const satisfies readonly EvidenceSignal[]);
+
 const alertState = z.looseObject({
   key: z.string().min(1),
   target: z.string(),
@@ -53,7 +55,8 @@ const alertState = z.looseObject({
   event: z.boolean().optional(),
   summary: z.string(),
   finding: findingSchema.optional(),
-  notifiedSignals: z.array(z.enum(['echo', 'failing', 'slow', 'client'])).optional(),
+  signals: z.array(signal).optional(),
+  notifiedSignals: z.array(signal).optional(),
   notifiedSeverity: z.enum(SEVERITIES).optional(),
 });
 

@@ -177,7 +177,9 @@ export interface AlertState {
   summary: string;
   /** The latest finding, so a notice re-sent after a failed delivery still carries evidence and advice. */
   finding?: Finding;
-  /** Evidence signals and the highest severity that on-call has been told about (see EvidenceSignal). */
+  /** Every evidence signal the alert has shown (see EvidenceSignal). */
+  signals?: EvidenceSignal[];
+  /** Evidence signals and the highest severity that on-call has been told about. */
   notifiedSignals?: EvidenceSignal[];
   notifiedSeverity?: Severity;
 }

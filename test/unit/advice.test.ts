@@ -8,6 +8,8 @@ describe('serverInfo', () => {
     ['nginx/1.22.1', undefined, { server: 'nginx', version: '1.22.1' }],
     ['openresty/1.25.3.1', undefined, { server: 'nginx', version: '1.25.3' }],
     ['HAProxy/2.6.12', undefined, { server: 'haproxy', version: '2.6.12' }],
+    // ServerTokens Minor: 2.4 is before and after every fix, so no version.
+    ['Apache/2.4', undefined, { server: 'apache' }],
     // Tomcat's connector is not Apache httpd.
     ['Apache-Coyote/1.1', undefined, undefined],
     // httpd and HAProxy pass the upstream's header through: the hint wins over another server's name.

@@ -157,6 +157,46 @@ describe('one incident per condition', () => {
     expect(s1.alerts['web/stale-upstream']?.openedAt).toBe(at(0).toISOString());
   });
 
+  it('an "updated" that failed to deliver is re-sent even when the next check shows weaker evidence', () => {
+    // Prepare / Act: opened on failures; the echo proves it but SNS is down; next check only failures again.
+    const s1 = step({}, [suspected(['failing'])], 0);
+    const s2 = step(s1.alerts, [confirmed(['echo', 'failing'])], 1, false);
+    const s3 = step(s2.alerts, [suspected(['failing'])], 2);
+    const s4 = step(s3.alerts, [suspected(['failing'])], 3);
+    // Assess
+    expect([s2.types, s3.types, s4.types]).toEqual([['updated:stale-address-confirmed'], ['updated:stale-address-suspected'], []]);
+  });
+
+  it('a severity rise that failed to deliver is re-sent after the evidence fell back', () => {
+    const warn = finding('app', 'retired-address-reassigned', 'app: 10.0.0.1 answers as another service', {});
+    const crit: Finding = { ...warn, severity: 'critical', signals: ['client'] };
+    const s1 = step({}, [warn], 0);
+    const s2 = step(s1.alerts, [crit], 1, false);
+    const s3 = step(s2.alerts, [warn], 2);
+    expect([s2.types, s3.types]).toEqual([['updated:retired-address-reassigned'], ['updated:retired-address-reassigned']]);
+  });
+
+  it('upgrade: an old notified "suspected" alert escalates when the echo now proves it', () => {
+    const old: AlertState = {
+      key: 'web/stale-address-suspected', target: 'web', kind: 'stale-address-suspected', severity: 'critical', openedAt: at(0).toISOString(), lastSeenAt: at(0).toISOString(),
+      lastNotifiedAt: at(0).toISOString(), notifications: 1, absentChecks: 0, summary: 'old',
+    };
+    const s1 = step({ [old.key]: old }, [confirmed(['echo', 'failing'])], 1);
+    expect(s1.types).toEqual(['updated:stale-address-confirmed']);
+    expect(Object.keys(s1.alerts)).toEqual(['web/stale-upstream']);
+  });
+
+  it('upgrade: an old never-announced alert of a kind that is now information is dropped silently', () => {
+    const old: AlertState = {
+      key: 'app/retired-address-dead', target: 'app', kind: 'retired-address-dead', severity: 'warning', openedAt: at(0).toISOString(), lastSeenAt: at(0).toISOString(),
+      notifications: 0, absentChecks: 0, summary: 'old',
+    };
+    const s1 = step({ [old.key]: old }, [], 1);
+    const s2 = step(s1.alerts, [], 2);
+    expect([s1.types, s2.types]).toEqual([[], []]);
+    expect(s2.alerts).toEqual({});
+  });
+
   it('information never opens an alert: a released node is history, not a page', () => {
     const dead = finding('app', 'retired-address-dead', 'app: retired 10.0.0.1 stopped answering', {});
     const s1 = step({}, [dead, answering], 0);

@@ -117,6 +117,7 @@ describe('the stale-upstream incident', () => {
     ['open, the tier answers and the echo names a current address: no evidence', web({ echo: { ok: true, address: '10.0.0.2' } }), [rec('10.0.0.1', true), rec('10.0.0.2')], probes(fail('10.0.0.1'), ok('10.0.0.2')), open, [], undefined],
     ['not open, the upstream fails too: the tier itself is unhealthy', gateway, [rec('10.0.0.2')], probes(fail('10.0.0.2')), undefined, ['current-address-unhealthy'], undefined],
     ['slow, but the echo names a current address: evidence against staleness', web({ latencyMs: 400, echo: { ok: true, address: '10.0.0.2' } }), [rec('10.0.0.1', true), rec('10.0.0.2')], probes(ok('10.0.0.1'), ok('10.0.0.2')), undefined, [], undefined],
+    ['inside the TTL after a retirement the tier fails: no verdict yet (neither unhealthy nor stale)', gateway, [rec('10.0.0.1', true, { retiredAt: new Date(LATER.getTime() - 5_000).toISOString() }), rec('10.0.0.2')], probes(ok('10.0.0.1'), ok('10.0.0.2')), undefined, [], undefined],
     ['echo names a retired address while the tier fails: confirmed, with both signals', { ...gateway, echo: { ok: true as const, address: '10.0.0.1' } }, [rec('10.0.0.1', true), rec('10.0.0.2')], probes(fail('10.0.0.1'), ok('10.0.0.2')), undefined, ['stale-address-confirmed'], ['echo', 'failing']],
   ] as const)('%s', (_name, obs, records, probeMap, openIncident, kinds, signals) => {
     // Act
