@@ -23,7 +23,8 @@ Options:
       --insecure-tls  accept self-signed certificates (names are still checked)
   -h, --help          this help
 
-Exit status: 0 no warning or critical finding, 1 at least one, 2 usage/config/state error.`;
+Exit status: 0 no warning or critical finding, 1 at least one, 2 usage/config/state error
+(including state that could not be saved: its path and why are on stderr).`;
 
 /** Options shared by check and watch. */
 export const CHECK_OPTIONS = {
@@ -34,8 +35,11 @@ export const CHECK_OPTIONS = {
   'insecure-tls': { type: 'boolean', default: false },
 } as const;
 
-/** Exit status for a report: 1 when any finding is warning or critical. */
-export const exitFor = (report: CheckReport) => (report.findings.some((f) => f.severity !== 'info') ? EXIT.findings : EXIT.ok);
+/**
+ * Exit status for a report: 2 when some target's state could not be saved (the check's result
+ * is lost for it: never a silent 0), else 1 when any finding is warning or critical.
+ */
+export const exitFor = (report: CheckReport) => (report.unsaved.length > 0 ? EXIT.usage : report.findings.some((f) => f.severity !== 'info') ? EXIT.findings : EXIT.ok);
 
 /** The `--json` document. */
 export function reportJson(report: CheckReport) {
@@ -45,6 +49,7 @@ export function reportJson(report: CheckReport) {
     findings: report.findings.map(({ target, kind, severity, summary, evidence, advice }) => ({ target, kind, severity, summary, evidence, advice })),
     transitions: report.transitions.map(({ type, target, kind, severity, summary }) => ({ type, target, kind, severity, summary })),
     targets: report.targets.map((t) => ({ target: t.target, type: t.type, current: t.current, retired: t.retired, metrics: t.metrics, completed: t.completed })),
+    unsaved: report.unsaved,
     errors: report.errors,
   };
 }
@@ -70,6 +75,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const config = await loadConfigFile(values.config, CHECK_USAGE);
   const deadlineMs = values.deadline ? parseDuration(values.deadline, '--deadline', CHECK_USAGE) : undefined;
   const report = await checkOnce(config, { state: values.state!, insecureTls: values['insecure-tls']!, ...(deadlineMs ? { deadlineMs } : {}) }, () => undefined);
+  // Whatever the output format, a lost save is said on stderr.
+  for (const e of report.errors.filter((x) => x.startsWith('save '))) console.error(`error: ${e}`);
   if (values.json) console.log(JSON.stringify(reportJson(report), null, 2));
   else {
     const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
@@ -79,7 +86,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
     }
     console.log('');
     console.log(formatFindings(report.findings, colour));
-    for (const e of report.errors) console.error(`warning: ${e}`);
+    for (const e of report.errors.filter((x) => !x.startsWith('save '))) console.error(`warning: ${e}`);
     console.log(`\nchecked ${report.targets.length} target(s) in ${report.durationMs} ms; state in ${values.state}`);
   }
   return exitFor(report);

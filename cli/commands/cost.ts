@@ -1,5 +1,5 @@
 /** `ipdrift cost`: a monthly AWS estimate of the stack for a config, line by line. */
-import { readFile } from 'node:fs/promises';
+import { readBoundedFile } from '../../functions/local/bounded-read.ts';
 import { DYNAMO_SCHEMA, dynamoItemSize } from '../../functions/aws/dynamo-store.ts';
 import { STATE_SCHEMA_VERSION } from '../../functions/core/constants.ts';
 import type { Config, TargetConfig } from '../../functions/core/config.ts';
@@ -109,12 +109,10 @@ async function loadPrices(path: string | undefined): Promise<PriceTable> {
   if (path === undefined) return PRICE_TABLE;
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readBoundedFile(path, MAX_PRICES_BYTES);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new PriceFileError([`(root): cannot read the file (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`], path, { cause: err });
+    throw new PriceFileError([`(root): cannot read the file (${(err as Error).message})`], path, { cause: err });
   }
-  if (Buffer.byteLength(text) > MAX_PRICES_BYTES) throw new PriceFileError([`(root): file is larger than ${MAX_PRICES_BYTES} bytes`], path);
   return applyPriceText(PRICE_TABLE, text, path);
 }
 

@@ -42,7 +42,9 @@ export async function watchCommand(argv: string[]): Promise<number> {
       });
       if (values.json) console.log(JSON.stringify(reportJson(report)));
       else if (report.transitions.length === 0) console.log(`${report.finishedAt} check ${n}: ${report.findings.length} finding(s), no change (${report.durationMs} ms)`);
-      for (const e of report.errors) console.error(`warning: ${e}`);
+      for (const e of report.errors) console.error(`${e.startsWith('save ') ? 'error' : 'warning'}: ${e}`);
+      // State that cannot be saved will not be saved next time either: stop, as check does.
+      if (report.unsaved.length > 0) return EXIT.usage;
       if (n < count) await sleep(Math.max(0, intervalMs - (Date.now() - started)), undefined, { signal: stop.signal }).catch(() => undefined);
     }
   } finally {

@@ -3,12 +3,12 @@
  * parameter (SecureString allowed). Validated with core/config.ts; cached across warm
  * invocations so a check does not pay for it every minute.
  */
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ConfigError, parseConfigText } from '../core/config.ts';
 import type { Config } from '../core/config.ts';
+import { MAX_CONFIG_BYTES, readConfigFile } from '../local/config-file.ts';
 
 /** Loads the validated configuration; throws ConfigError when it is missing or invalid. */
 export type ConfigLoader = () => Promise<Config>;
@@ -16,7 +16,7 @@ export type ConfigLoader = () => Promise<Config>;
 /** Limits of configuration sources. */
 export const CONFIG_SOURCE_LIMITS = {
   /** Largest config file read (a config is a few KB; anything bigger is a mistake). */
-  maxFileBytes: 1024 * 1024,
+  maxFileBytes: MAX_CONFIG_BYTES,
   /** How long an SSM-held config is reused before it is read again (edits apply within this). */
   ssmCacheMs: 5 * 60_000,
 } as const;
@@ -41,17 +41,7 @@ export function cachedLoader(load: ConfigLoader, maxAgeMs?: number, now: () => n
 /** A JSON file; a relative path is taken from `baseDir` (the bundle's directory in Lambda). */
 export function fileConfigLoader(path: string, baseDir: string): ConfigLoader {
   const full = isAbsolute(path) ? path : resolve(baseDir, path);
-  return cachedLoader(async () => {
-    let text: string;
-    try {
-      text = await readFile(full, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new ConfigError([`(root): cannot read the file (${code === 'ENOENT' ? 'no such file' : (err as Error).message})`], full, { cause: err });
-    }
-    if (Buffer.byteLength(text) > CONFIG_SOURCE_LIMITS.maxFileBytes) throw new ConfigError([`(root): file is larger than ${CONFIG_SOURCE_LIMITS.maxFileBytes} bytes`], full);
-    return parseConfigText(text, full);
-  });
+  return cachedLoader(() => readConfigFile(full));
 }
 
 /** An SSM parameter holding the JSON (GetParameter with decryption), re-read every CONFIG_SOURCE_LIMITS.ssmCacheMs. */

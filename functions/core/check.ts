@@ -49,8 +49,13 @@ export interface CheckDeps {
   writerLookup?: WriterLookup;
 }
 
-/** Attempts at saving one target when another writer saved first. */
-const SAVE_ATTEMPTS = 3;
+/**
+ * Attempts at saving one target when another writer saved first. Each conflict means another
+ * check landed, so N checks at once need up to N attempts; the jitter keeps them from
+ * colliding in step.
+ */
+const SAVE_ATTEMPTS = 16;
+const SAVE_RETRY_JITTER_MS = 20;
 
 /** A fresh, never-saved state. */
 export function emptyState(target: string): TargetState {
@@ -210,6 +215,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     transitions,
     delivered: 0,
     undelivered: 0,
+    unsaved: [],
     errors,
   };
 
@@ -258,9 +264,11 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
         } catch (err) {
           if (!(err instanceof VersionConflictError) || attempt >= SAVE_ATTEMPTS) {
             errors.push(`save ${w.o.target.name}: ${errorText(err)}`);
+            partial.unsaved.push(w.o.target.name);
             deps.logger?.error('state save failed', { target: w.o.target.name, error: errorText(err) });
             return;
           }
+          await new Promise((r) => setTimeout(r, Math.random() * SAVE_RETRY_JITTER_MS));
           const fresh = (await deps.store.load([w.o.target.name])).get(w.o.target.name) ?? emptyState(w.o.target.name);
           // A conflict wrote nothing: re-apply this check, history included, on what the other writer saved.
           const redo = reapply(w.o, fresh, observed, now, w.completed, delivered, deliveredAt);

@@ -1,13 +1,18 @@
 /**
  * Local state: one JSON file per target under a directory (default `.ipdrift/`), written
  * atomically (temp file + rename), with a schema version. A corrupt or foreign file is reported
- * with its path and never overwritten. A save holds `<target>.json.lock` (created exclusively)
- * from the version check to the rename, so two processes saving at once cannot both win.
+ * with its path and never overwritten; a path that is not a regular file (a FIFO, a device, a
+ * dangling symlink) is an error, never a hang. A save holds `<target>.json.lock` (created
+ * exclusively, naming its owner: pid and boot) from the version check to the rename, so two
+ * processes saving at once cannot both win; a lock whose owner is dead is taken over at once.
  */
-import { mkdir, open, readFile, rename, writeFile, stat, unlink } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
+import { BoundedReadError, readBoundedFile } from './bounded-read.ts';
 import { LIMITS, STATE_SCHEMA_VERSION } from '../core/constants.ts';
 import type { Store } from '../core/ports.ts';
 import { StateError, VersionConflictError } from '../core/ports.ts';
@@ -20,10 +25,66 @@ export const MAX_STATE_FILE_BYTES = 8 * 1024 * 1024;
 /** The save lock: how often and how long a save waits for another writer, and when a lock is abandoned. */
 export const FILE_LOCK = {
   retryMs: 5,
-  waitMs: 2000,
-  /** A lock older than this was left by a writer that died; a save takes it over. */
+  /** A live writer holds a lock for milliseconds; waiting longer than this means something is wrong. */
+  waitMs: 10_000,
+  /** A lock whose owner cannot be checked (another host, an unreadable lock) is abandoned after this. */
   staleMs: 30_000,
+  /** Largest lock file read. */
+  maxBytes: 4096,
 } as const;
+
+/** Who holds a lock: enough to tell, on this host, whether that process still runs. */
+interface LockOwner {
+  pid: number;
+  host: string;
+  /** Linux boot id: a pid from before a reboot is not the process running now. */
+  boot?: string;
+  at: string;
+}
+
+let bootIdCache: string | undefined | null = null;
+/** This machine's boot id (Linux), read once; undefined elsewhere. */
+function bootId(): string | undefined {
+  if (bootIdCache === null) {
+    try {
+      bootIdCache = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+    } catch {
+      bootIdCache = undefined;
+    }
+  }
+  return bootIdCache;
+}
+
+/** True when process `pid` runs on this machine now (EPERM: it runs, as another user). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether `owner`'s process is gone (true), runs (false), or cannot be told from here (undefined). */
+function ownerGone(owner: LockOwner | undefined): boolean | undefined {
+  if (!owner || owner.host !== hostname()) return undefined;
+  const boot = bootId();
+  if (boot !== undefined && owner.boot !== undefined && owner.boot !== boot) return true;
+  return !isAlive(owner.pid);
+}
+
+/** A lock's owner, or undefined when the file is not one of ours (old format, half written). */
+function parseOwner(text: string): LockOwner | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<LockOwner>;
+    return Number.isInteger(v.pid) && typeof v.host === 'string' && typeof v.at === 'string' ? (v as LockOwner) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Temp files are `<target>.json.<pid>.<random>.tmp`: the pid says whether their writer is gone. */
+const TMP_RE = /\.json\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 interface StateFile {
   schemaVersion: typeof STATE_SCHEMA_VERSION;
@@ -33,7 +94,11 @@ interface StateFile {
 
 /** File-per-target store for the CLI. */
 export class FileStore implements Store {
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    /** How long a save waits for a live writer's lock (tests shorten it). */
+    private readonly lockWaitMs: number = FILE_LOCK.waitMs,
+  ) {}
 
   /** Path of one target's file. */
   pathOf(target: string): string {
@@ -44,13 +109,12 @@ export class FileStore implements Store {
     const path = this.pathOf(target);
     let text: string;
     try {
-      const info = await stat(path);
-      if (info.size > MAX_STATE_FILE_BYTES) throw new StateError(`state file is ${info.size} bytes, larger than the ${MAX_STATE_FILE_BYTES}-byte limit; not an ipdrift state file? (left untouched)`, path);
-      text = await readFile(path, 'utf8');
+      text = await readBoundedFile(path, MAX_STATE_FILE_BYTES);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      if (err instanceof StateError) throw err;
-      throw new StateError(`cannot read state file: ${(err as Error).message}`, path, { cause: err });
+      if (err instanceof BoundedReadError && err.reason === 'missing') return undefined;
+      const why = err instanceof BoundedReadError ? err.message : (err as Error).message;
+      const hint = err instanceof BoundedReadError && err.reason !== 'io' ? '; not an ipdrift state file? (left untouched)' : '';
+      throw new StateError(`cannot read state file: ${why}${hint}`, path, { cause: err });
     }
     let parsed: unknown;
     try {
@@ -76,36 +140,73 @@ export class FileStore implements Store {
 
   async save(state: TargetState, expectedVersion: number, changes: readonly ChangeRecord[]): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    await this.locked(state.target, expectedVersion, () => this.saveLocked(state, expectedVersion, changes));
+    await this.locked(state.target, async () => {
+      await this.sweepTemps(state.target);
+      await this.saveLocked(state, expectedVersion, changes);
+    });
   }
 
   /**
-   * Runs `fn` holding the target's lock file. Another writer's lock is waited for, up to
-   * FILE_LOCK.waitMs (then: VersionConflictError, so the caller re-reads and retries).
+   * Runs `fn` holding the target's lock file. A live writer's lock is waited for, up to
+   * FILE_LOCK.waitMs; a dead writer's (its pid gone, or from before a reboot) is taken over at
+   * once; one that cannot be removed, or is not a file, is a StateError naming the path.
    */
-  private async locked(target: string, expectedVersion: number, fn: () => Promise<void>): Promise<void> {
+  private async locked(target: string, fn: () => Promise<void>): Promise<void> {
     const lock = `${this.pathOf(target)}.lock`;
-    const giveUpAt = Date.now() + FILE_LOCK.waitMs;
+    const giveUpAt = Date.now() + this.lockWaitMs;
+    const owner: LockOwner = { pid: process.pid, host: hostname(), ...(bootId() ? { boot: bootId()! } : {}), at: new Date().toISOString() };
     for (;;) {
       try {
-        await (await open(lock, 'wx', 0o600)).close();
+        const handle = await open(lock, 'wx', 0o600);
+        try {
+          await handle.writeFile(JSON.stringify(owner));
+        } finally {
+          await handle.close();
+        }
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateError(`cannot create the lock file: ${(err as Error).message}`, lock, { cause: err });
-        const held = await stat(lock).catch(() => undefined);
-        if (held && Date.now() - held.mtimeMs > FILE_LOCK.staleMs) {
-          await unlink(lock).catch(() => undefined);
-          continue;
-        }
-        if (Date.now() >= giveUpAt) throw new VersionConflictError(target, expectedVersion);
-        await sleep(FILE_LOCK.retryMs);
       }
+      const held = await lstat(lock).catch(() => undefined);
+      if (!held) continue; // released between our attempt and the look: try again
+      if (!held.isFile()) throw new StateError(`the lock path is ${held.isDirectory() ? 'a directory' : 'not a regular file'}; remove it by hand`, lock);
+      const text = await readFile(lock, 'utf8').catch(() => '');
+      const holder = parseOwner(text.slice(0, FILE_LOCK.maxBytes));
+      const gone = ownerGone(holder);
+      if (gone === true || (gone === undefined && Date.now() - held.mtimeMs > FILE_LOCK.staleMs)) {
+        try {
+          await unlink(lock);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          const who = holder ? `pid ${holder.pid} (no longer running)` : 'a writer that left it over 30 s ago';
+          throw new StateError(`a stale lock left by ${who} cannot be removed (${(err as Error).message}); remove it by hand`, lock, { cause: err });
+        }
+        continue;
+      }
+      if (Date.now() >= giveUpAt) {
+        const who = holder ? `pid ${holder.pid} on ${holder.host}, since ${holder.at}` : `an unknown writer (lock ${Math.round((Date.now() - held.mtimeMs) / 1000)} s old)`;
+        throw new StateError(`another ipdrift process holds the lock: ${who}; waited ${this.lockWaitMs} ms`, lock);
+      }
+      await sleep(FILE_LOCK.retryMs);
     }
     try {
       await fn();
     } finally {
       await unlink(lock).catch(() => undefined);
     }
+  }
+
+  /** Removes temp files of this target left by writers that died mid-save (kill -9, power loss). */
+  private async sweepTemps(target: string): Promise<void> {
+    const prefix = `${target}.json.`;
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    await Promise.all(
+      names.map(async (name) => {
+        const m = name.startsWith(prefix) ? TMP_RE.exec(name) : null;
+        if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) return;
+        await unlink(join(this.dir, name)).catch(() => undefined);
+      }),
+    );
   }
 
   private async saveLocked(state: TargetState, expectedVersion: number, changes: readonly ChangeRecord[]): Promise<void> {
@@ -117,7 +218,7 @@ export class FileStore implements Store {
       state: { ...state, version: expectedVersion + 1 },
       changes: [...(current?.changes ?? []), ...changes].slice(-LIMITS.maxChangesKept),
     };
-    const tmp = `${this.pathOf(state.target)}.${randomBytes(6).toString('hex')}.tmp`;
+    const tmp = `${this.pathOf(state.target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await writeFile(tmp, `${JSON.stringify(file, null, 1)}\n`, { mode: 0o600 });
       await rename(tmp, this.pathOf(state.target));

@@ -16,7 +16,7 @@ function targetReport(target: string, metrics: TargetReport['metrics']): TargetR
 }
 
 function report(targets: TargetReport[]): CheckReport {
-  return { startedAt: STARTED, finishedAt: STARTED, durationMs: 1, targets, findings: [], transitions: [], delivered: 0, undelivered: 0, errors: [] };
+  return { startedAt: STARTED, finishedAt: STARTED, durationMs: 1, targets, findings: [], transitions: [], delivered: 0, undelivered: 0, unsaved: [], errors: [] };
 }
 
 describe('CloudWatchSink', () => {

@@ -41,7 +41,7 @@ function assessedMetricNames(): Record<TargetType, string[]> {
   return { elb: Object.keys(elb.metrics), 'web-tier': Object.keys(web.metrics), aurora: Object.keys(aurora.metrics) };
 }
 
-const report = (targets: TargetReport[]): CheckReport => ({ startedAt: AT, finishedAt: AT, durationMs: 1, targets, findings: [], transitions: [], delivered: 0, undelivered: 0, errors: [] });
+const report = (targets: TargetReport[]): CheckReport => ({ startedAt: AT, finishedAt: AT, durationMs: 1, targets, findings: [], transitions: [], delivered: 0, undelivered: 0, unsaved: [], errors: [] });
 const targetReport = (target: string, type: TargetType, metrics: TargetReport['metrics']): TargetReport => ({ target, type, probes: [], current: [], retired: [], findings: [], metrics, completed: true });
 
 describe('metric sets', () => {

@@ -1,0 +1,202 @@
+/**
+ * The file store against hostile paths and crashed writers: a lock that cannot be removed, a
+ * state or config path that is a FIFO, a device or a dangling symlink, locks and temp files
+ * left by a writer that was killed, a read-only state directory, and four checks at once. Every
+ * case ends on its own, says what happened with the path, and never loses or overwrites state.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyState, runCheck } from '../../functions/core/check.ts';
+import { parseConfig } from '../../functions/core/config.ts';
+import { StateError } from '../../functions/core/ports.ts';
+import { FileStore } from '../../functions/local/file-store.ts';
+import { readConfigFile } from '../../functions/local/config-file.ts';
+import { ManualClock, MS_PER_MINUTE, RecordingNotifier } from './harness.ts';
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '../../bin/ipdrift.mjs');
+const IN_CI = !!process.env.CI && !['false', '0'].includes(process.env.CI);
+const TARGET = 'app';
+/** A check of a target whose name never resolves (no DNS answer is needed to exercise the store). */
+const CFG = parseConfig({ deadlineMs: 1000, resolvers: ['127.0.88.1:9'], targets: [{ name: TARGET, type: 'elb', host: 'app.filestore.elb.test', port: 8080, timeoutMs: 200 }] });
+/** Bound on "ends on its own": far under the old behaviour (forever, or 30 s), far over the work. */
+const ENDS_WITHIN_MS = 5000;
+const CLI_TIMEOUT_MS = 30_000;
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ipdrift-filestore-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const freshDir = () => mkdtemp(join(dir, 'state-'));
+const check = (store: FileStore, clock = new ManualClock()) => runCheck(CFG, { store, notifier: new RecordingNotifier(), clock });
+
+/** A pid that no process has now: a child that has already exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => child.on('exit', r));
+  return child.pid!;
+}
+
+async function bootId(): Promise<string | undefined> {
+  return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim() || undefined;
+}
+
+describe('file store: locks', () => {
+  it('a lock path that is a directory: the save fails at once, naming the path (no busy loop)', async () => {
+    // Prepare
+    const stateDir = await freshDir();
+    await mkdir(join(stateDir, `${TARGET}.json.lock`));
+    // Act
+    const t0 = performance.now();
+    const report = await check(new FileStore(stateDir));
+    // Assess
+    expect(performance.now() - t0).toBeLessThan(ENDS_WITHIN_MS);
+    expect(report.unsaved).toEqual([TARGET]);
+    expect(report.errors.join('\n')).toContain(`${join(stateDir, `${TARGET}.json.lock`)}: the lock path is a directory`);
+  });
+
+  it('a lock left by a writer that was killed (its pid is gone) is taken over at once, not after 30 s', async () => {
+    // Prepare: a fresh lock naming a dead pid on this host, and a temp file that writer left.
+    const stateDir = await freshDir();
+    const pid = await deadPid();
+    const boot = await bootId();
+    await writeFile(join(stateDir, `${TARGET}.json.lock`), JSON.stringify({ pid, host: hostname(), ...(boot ? { boot } : {}), at: new Date().toISOString() }));
+    await writeFile(join(stateDir, `${TARGET}.json.${pid}.0123abcd.tmp`), '{"half": ');
+    // Act
+    const t0 = performance.now();
+    const report = await check(new FileStore(stateDir));
+    // Assess: saved, quickly; neither the lock nor the temp file is left.
+    expect(performance.now() - t0).toBeLessThan(ENDS_WITHIN_MS);
+    expect(report.unsaved).toEqual([]);
+    expect((await readdir(stateDir)).sort()).toEqual([`${TARGET}.json`]);
+  });
+
+  it('a lock from before a reboot (another boot id) is taken over even if its pid runs now', async () => {
+    const boot = await bootId();
+    if (!boot) return; // not Linux: no boot id to compare
+    const stateDir = await freshDir();
+    await writeFile(join(stateDir, `${TARGET}.json.lock`), JSON.stringify({ pid: process.pid, host: hostname(), boot: 'another-boot', at: new Date().toISOString() }));
+    const report = await check(new FileStore(stateDir));
+    expect(report.unsaved).toEqual([]);
+  });
+
+  it('a lock a live process holds: the save waits its bound, then says who holds it (never "state changed")', async () => {
+    // Prepare: this process "holds" the lock.
+    const stateDir = await freshDir();
+    await writeFile(join(stateDir, `${TARGET}.json.lock`), JSON.stringify({ pid: process.pid, host: hostname(), at: '2026-12-01T00:00:00.000Z' }));
+    // Act
+    const report = await check(new FileStore(stateDir, 300));
+    // Assess
+    expect(report.unsaved).toEqual([TARGET]);
+    expect(report.errors.join('\n')).toContain(`another ipdrift process holds the lock: pid ${process.pid} on ${hostname()}`);
+    expect(report.errors.join('\n')).not.toContain('changed since version');
+  });
+
+  it('four checks at once on one state directory: every save lands', async () => {
+    // Prepare: a saved state at version 1.
+    const stateDir = await freshDir();
+    await new FileStore(stateDir).save({ ...emptyState(TARGET), version: 1 }, 0, []);
+    const clock = new ManualClock();
+    clock.advance(MS_PER_MINUTE);
+    // Act
+    const reports = await Promise.all(Array.from({ length: 4 }, () => check(new FileStore(stateDir), clock)));
+    // Assess
+    expect(reports.flatMap((r) => r.unsaved)).toEqual([]);
+    const state = (await new FileStore(stateDir).load([TARGET])).get(TARGET);
+    expect(state?.version).toBe(5);
+  });
+});
+
+describe('file store: paths that are not regular files', () => {
+  const hasMkfifo = existsSync('/usr/bin/mkfifo') || existsSync('/bin/mkfifo');
+
+  it.each([
+    ['a FIFO', 'fifo', 'is a FIFO (named pipe), not a regular file'],
+    ['a symlink to /dev/zero', 'zero', 'is a device, not a regular file'],
+    ['a dangling symlink', 'dangling', 'is a symbolic link to a file that does not exist'],
+    ['a directory', 'dir', 'is a directory'],
+  ] as const)('state file is %s: the check stops with an error naming it, at once, and leaves it', async (_name, kind, fragment) => {
+    if (kind === 'fifo' && !hasMkfifo) return;
+    // Prepare
+    const stateDir = await freshDir();
+    const path = join(stateDir, `${TARGET}.json`);
+    if (kind === 'fifo') await run('mkfifo', [path]);
+    if (kind === 'zero') await symlink('/dev/zero', path);
+    if (kind === 'dangling') await symlink(join(stateDir, 'gone.json'), path);
+    if (kind === 'dir') await mkdir(path);
+    // Act
+    const t0 = performance.now();
+    const err = await check(new FileStore(stateDir)).then(() => undefined, (e: unknown) => e);
+    // Assess
+    expect(performance.now() - t0).toBeLessThan(ENDS_WITHIN_MS);
+    expect(err).toBeInstanceOf(StateError);
+    expect((err as Error).message).toContain(path);
+    expect((err as Error).message).toContain(fragment);
+    expect(await readdir(stateDir)).toEqual([`${TARGET}.json`]);
+  });
+
+  it.each([
+    ['a FIFO', 'fifo', 'is a FIFO (named pipe), not a regular file'],
+    ['a symlink to /dev/zero', 'zero', 'is a device, not a regular file'],
+    ['100 MB (sparse)', 'huge', 'larger than the 1048576-byte limit'],
+  ] as const)('config file is %s: a ConfigError naming it, at once', async (_name, kind, fragment) => {
+    if (kind === 'fifo' && !hasMkfifo) return;
+    const path = join(await freshDir(), 'config.json');
+    if (kind === 'fifo') await run('mkfifo', [path]);
+    if (kind === 'zero') await symlink('/dev/zero', path);
+    if (kind === 'huge') {
+      await writeFile(path, '{');
+      await truncate(path, 100 * 1024 * 1024);
+    }
+    const t0 = performance.now();
+    const err = await readConfigFile(path).then(() => undefined, (e: unknown) => e);
+    expect(performance.now() - t0).toBeLessThan(ENDS_WITHIN_MS);
+    expect((err as Error).message).toContain(path);
+    expect((err as Error).message).toContain(fragment);
+  });
+});
+
+describe('file store: a state directory that cannot be written', () => {
+  // Root ignores file modes, so the directory is made read-only for real: a read-only bind mount
+  // inside a mount namespace of its own (unshare -m -r would not be root's view).
+  const unshare = ['/usr/bin/unshare', '/bin/unshare'].find((p) => existsSync(p));
+
+  it('check --json: exit 2, the path and the reason on stderr (never a silent 0)', async () => {
+    if (!unshare) {
+      if (IN_CI) throw new Error('unshare is required under CI');
+      return;
+    }
+    // Prepare: a saved state, then a config, outside the read-only directory.
+    const stateDir = await freshDir();
+    await new FileStore(stateDir).save({ ...emptyState(TARGET), version: 1 }, 0, []);
+    const configPath = join(dir, 'ro-config.json');
+    await writeFile(configPath, JSON.stringify({ deadlineMs: 1000, resolvers: ['127.0.88.1:9'], targets: [{ name: TARGET, type: 'elb', host: 'app.filestore.elb.test', port: 8080, timeoutMs: 200 }] }));
+    const before = await readFile(join(stateDir, `${TARGET}.json`), 'utf8');
+    // Act
+    const script = `mount --bind ${stateDir} ${stateDir} && mount -o remount,bind,ro ${stateDir} && exec ${process.execPath} ${BIN} check --json --config ${configPath} --state ${stateDir}`;
+    let r: { code: number; stdout: string; stderr: string };
+    try {
+      const out = await run(unshare, ['-m', '--', 'sh', '-c', script], { timeout: CLI_TIMEOUT_MS });
+      r = { code: 0, ...out };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      r = { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+    // Assess
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(join(stateDir, `${TARGET}.json.lock`));
+    expect(r.stderr).toMatch(/cannot create the lock file: .*(read-only|EROFS)/);
+    expect(JSON.parse(r.stdout).unsaved).toEqual([TARGET]);
+    expect(await readFile(join(stateDir, `${TARGET}.json`), 'utf8')).toBe(before);
+  });
+});
