@@ -5,6 +5,7 @@
  */
 import type { Resolver } from 'node:dns/promises';
 import { setMaxListeners } from 'node:events';
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { LIMITS, STATE_SCHEMA_VERSION } from './constants.ts';
 import type { AuroraTarget, Config, ElbTarget, TargetConfig, WebTierTarget } from './config.ts';
@@ -159,7 +160,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   for (const o of observed.values()) {
     const t = o.target;
     if (t.type === 'web-tier') {
-      jobs.push(() => observeWebTier(t, deadline, deps.insecureTls).then((w) => void (o.web = w)));
+      jobs.push(() => observeWebTier(t, deadline, deps.insecureTls, newResolver, config.allowLoopback).then((w) => void (o.web = w)));
       continue;
     }
     const spec = t.type === 'elb' ? elbSpec(t, deps.insecureTls) : auroraSpec(t);
@@ -309,9 +310,23 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
+/** Where to connect for a web tier's URL: the host itself (an IP literal), or its address from the check's resolvers. */
+async function webTierAddress(t: WebTierTarget, newResolver: () => Resolver, signal: AbortSignal, allowLoopback: boolean): Promise<{ connect?: string; failure?: WebTierObservation }> {
+  const host = new URL(t.url).hostname.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(host) !== 0) return {};
+  // The check's own resolver path: the configured servers, cancellable, under the deadline
+  // (getaddrinfo runs on libuv's 4 threads, ignores `resolvers` and cannot be cancelled).
+  const resolved = screenResolution(await resolveName(host, newResolver(), signal), allowLoopback || isLocalName(host)).resolution;
+  if (resolved.ok) return { connect: resolved.addresses[0]!.address };
+  const code = signal.aborted ? 'aborted' : 'error';
+  return { failure: { url: t.url, ok: false, latencyMs: resolved.durationMs, error: { code, message: `cannot resolve ${host}: ${resolved.message}` } } };
+}
+
 /** Probes a web tier's URL and, with `echo`, asks which upstream address served it. */
-async function observeWebTier(t: WebTierTarget, signal: AbortSignal, insecureTls: boolean | undefined): Promise<WebTierObservation> {
-  const opts = { timeoutMs: t.timeoutMs, signal, maxBodyBytes: LIMITS.maxBodyBytes, ...(insecureTls ? { insecureTls } : {}) };
+async function observeWebTier(t: WebTierTarget, signal: AbortSignal, insecureTls: boolean | undefined, newResolver: () => Resolver, allowLoopback: boolean): Promise<WebTierObservation> {
+  const where = await webTierAddress(t, newResolver, signal, allowLoopback);
+  if (where.failure) return where.failure;
+  const opts = { timeoutMs: t.timeoutMs, signal, maxBodyBytes: LIMITS.maxBodyBytes, ...(insecureTls ? { insecureTls } : {}), ...(where.connect ? { connect: where.connect } : {}) };
   const echoUrl = t.echo ? new URL(t.echo.path, t.url).toString() : undefined;
   const [main, echo] = await Promise.all([probeUrl(t.url, opts), echoUrl ? probeUrl(echoUrl, opts) : undefined]);
   const obs: WebTierObservation = {
@@ -323,8 +338,9 @@ async function observeWebTier(t: WebTierTarget, signal: AbortSignal, insecureTls
     ...(main.error ? { error: main.error } : {}),
   };
   if (echo) {
-    const address = echo.ok && echo.body !== undefined ? parseEcho(echo.body) : undefined;
-    obs.echo = address ? { ok: true, address } : { ok: false, message: echo.error?.message ?? `no address in the echo answer (HTTP ${echo.status})` };
+    // A cut body (over the cap) is not an answer: its first bytes could look like an address.
+    const address = echo.ok && echo.body !== undefined && !echo.truncated ? parseEcho(echo.body) : undefined;
+    obs.echo = address ? { ok: true, address } : { ok: false, message: echo.error?.message ?? (echo.truncated ? 'the echo answer was larger than the body cap' : `no address in the echo answer (HTTP ${echo.status})`) };
     obs.server ??= echo.server;
   }
   return obs;

@@ -163,6 +163,34 @@ describe('Lambda deadline hit mid-check', () => {
     }
   });
 
+  it('web-tier URL hosts resolve through the configured resolvers, cancellable: 8 tiers whose names never answer end by the deadline', async () => {
+    // Prepare: 8 web tiers by name; the lab DNS knows the names (the system resolver does not).
+    const names = Array.from({ length: 8 }, (_, i) => `web-${i}.deadline.web.test`);
+    for (const n of names) dns.setA(n, [fastNode.host]);
+    const tiers = config({
+      resolvers: [dns.address], allowLoopback: true,
+      targets: [
+        { name: 'up', type: 'elb', host: 'up.deadline.elb.test', port: fastNode.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'tcp', path: '/' } },
+        ...names.map((n, i) => ({ name: `web-${i}`, type: 'web-tier' as const, url: `http://${n}:${fastNode.port}/health`, upstream: 'up', timeoutMs: PROBE_TIMEOUT_MS })),
+      ],
+    });
+    dns.setA('up.deadline.elb.test', [fastNode.host]);
+    const deps = { store: new MemoryStore(), notifier: new RecordingNotifier(), clock: new ManualClock() };
+    // Act 1: the names answer: every tier is reached by name.
+    const good = await runCheck(tiers, { ...deps, deadlineMs: NORMAL_DEADLINE_MS });
+    // Act 2: every query about them is dropped; the deadline is shorter than one DNS try.
+    for (const n of names) dns.setFault(n, 'timeout');
+    const t0 = performance.now();
+    const cut = await runCheck(tiers, { ...deps, deadlineMs: SHORT_DEADLINE_MS }).finally(() => names.forEach((n) => dns.setFault(n, undefined)));
+    const elapsedMs = performance.now() - t0;
+    // Assess
+    expect(names.map((_, i) => targetReport(good, `web-${i}`).web?.ok)).toEqual(names.map(() => true));
+    expect(elapsedMs).toBeLessThan(SHORT_DEADLINE_MS + DEADLINE_GRACE_MS);
+    expect(cut.durationMs).toBeLessThan(SHORT_DEADLINE_MS + DEADLINE_GRACE_MS);
+    expect(names.map((_, i) => targetReport(cut, `web-${i}`).web?.error?.code)).toEqual(names.map(() => 'aborted'));
+    expect(names.map((_, i) => targetReport(cut, `web-${i}`).completed)).toEqual(names.map(() => false));
+  });
+
   it('bounds DNS lookups too: a resolver that never answers cannot hold the check past its deadline', async () => {
     // Prepare: the default resolver settings (1.5 s per try, 2 tries) on the lab server; one good check first.
     dns.setA('slowdns.deadline.elb.test', [SLOW_DNS_NODE]);

@@ -282,6 +282,22 @@ describe('security', () => {
     expect(JSON.stringify(report).length).toBeLessThan(BIG_BODY_BYTES / 100);
   });
 
+  it('an echo answer cut at the body cap is not read as an address, even when it starts with one', async () => {
+    // Prepare: the echo says OLD, then pads past the 64 KB cap (what a truncated read would see as "OLD").
+    const port = await lo.http((req, res) => res.writeHead(200).end(req.url === '/whoami' ? `${OLD}${' '.repeat(128 * 1024)}` : 'ok'), WEB);
+    dns.setA('truncated.security.elb.test', [REDIRECTOR]);
+    const cfg = config({
+      targets: [
+        { name: 'up', type: 'elb', host: 'truncated.security.elb.test', port: 1, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'tcp', path: '/' } },
+        { name: 'truncated-web', type: 'web-tier', url: `http://${WEB}:${port}/index`, upstream: 'up', echo: { path: '/whoami' }, timeoutMs: PROBE_TIMEOUT_MS },
+      ],
+    });
+    // Act
+    const report = await runCheck(cfg, { store: new MemoryStore(), notifier: new RecordingNotifier(), clock: new ManualClock(), newResolver: resolver() });
+    // Assess
+    expect(targetReport(report, 'truncated-web').web?.echo).toEqual({ ok: false, message: 'the echo answer was larger than the body cap' });
+  });
+
   describe('no secrets in logs, notices or reports', () => {
     const HARMLESS_URL_DATA = 'build=2024.06&lang=en';
 

@@ -75,6 +75,19 @@ describe('probeUrl', () => {
     expect(bad).toMatchObject({ ok: false, status: 200, error: { code: 'cert-name-mismatch', message: 'certificate is for app.internal, not 127.0.0.1' } });
   });
 
+  it('a URL with a name connects to the address the caller resolved; Host and the TLS name stay the name', async () => {
+    // Prepare
+    const port = await lo.https(nameCert, (req, res) => res.end(req.headers.host ?? ''));
+    // Act
+    const [resolved, unresolved] = await Promise.all([
+      probeUrl(`https://app.internal:${port}/`, { ...opts, insecureTls: true, connect: '127.0.0.1' }),
+      probeUrl(`https://app.internal:${port}/`, { ...opts, insecureTls: true }),
+    ]);
+    // Assess: the certificate for app.internal matches; without an address nothing is sent (no getaddrinfo).
+    expect(resolved).toMatchObject({ ok: true, status: 200, body: `app.internal:${port}` });
+    expect(unresolved).toMatchObject({ ok: false, latencyMs: 0, error: { code: 'error' } });
+  });
+
   it('rejects an invalid URL or scheme without a request', async () => {
     // Prepare
     const urls = ['not a url', 'ftp://127.0.0.1/'];

@@ -14,6 +14,12 @@ export interface ProbeUrlOptions {
   signal?: AbortSignal;
   maxBodyBytes: number;
   insecureTls?: boolean;
+  /**
+   * The address to connect to, already resolved by the caller (the check resolves URL hosts
+   * with its own cancellable resolvers, never getaddrinfo). The Host header and the TLS name
+   * stay the URL's host. Absent: the URL's host must be an IP literal.
+   */
+  connect?: string;
 }
 
 /** What one web-tier GET saw. */
@@ -24,6 +30,8 @@ export interface UrlProbeResult {
   server?: string;
   /** Body text, at most maxBodyBytes. */
   body?: string;
+  /** The body was longer than maxBodyBytes: `body` is only its start. */
+  truncated?: boolean;
   error?: { code: ProbeErrorCode; message: string };
 }
 
@@ -41,8 +49,11 @@ export async function probeUrl(url: string, opts: ProbeUrlOptions): Promise<UrlP
   const secure = u.protocol === 'https:';
   // URL keeps the brackets of an IPv6 literal; sockets and certificate checks want it bare.
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (opts.connect === undefined && isIP(host) === 0) {
+    return { ok: false, latencyMs: 0, error: { code: 'error', message: `${host} is a name: resolve it first (probeUrl never uses the system resolver)` } };
+  }
   const target = {
-    connect: host,
+    connect: opts.connect ?? host,
     port: u.port ? Number(u.port) : secure ? DEFAULT_PORT.https : DEFAULT_PORT.http,
     host,
     path: `${u.pathname}${u.search}`,
@@ -57,6 +68,7 @@ export async function probeUrl(url: string, opts: ProbeUrlOptions): Promise<UrlP
     latencyMs,
     ...(outcome.server !== undefined ? { server: outcome.server } : {}),
     ...(outcome.body !== undefined ? { body: outcome.body } : {}),
+    ...(outcome.details?.truncated === true ? { truncated: true } : {}),
     ...(outcome.error ? { error: outcome.error } : {}),
   };
 }
