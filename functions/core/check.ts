@@ -20,6 +20,8 @@ import type { AuroraState, WriterObservation } from './aurora/assess.ts';
 import { WriterLookupError } from './aurora/errors.ts';
 import { evaluateAlerts, markDelivered, rekeyAlerts } from './alerts.ts';
 import { runProbe } from './probe/run.ts';
+import { limiter, runPool } from './limit.ts';
+import type { Limiter } from './limit.ts';
 import { probeUrl, parseEcho } from './probe/web.ts';
 import type { ProbeSpec } from './probe/types.ts';
 import type { EngineLogger, MetricsSink, Notifier, Store, WriterLookup } from './ports.ts';
@@ -74,7 +76,7 @@ function auroraSpec(t: AuroraTarget): ProbeSpec {
 }
 
 /** The reader endpoint's lookup and the API's writer of an Aurora target; a lookup failure is data, not a throw. */
-async function observeAurora(t: AuroraTarget, lookup: WriterLookup | undefined, newResolver: () => Resolver): Promise<{ reader?: Resolution; api?: WriterObservation }> {
+async function observeAurora(t: AuroraTarget, lookup: WriterLookup | undefined, newResolver: () => Resolver, lookups: Limiter): Promise<{ reader?: Resolution; api?: WriterObservation }> {
   const api = async (): Promise<WriterObservation | undefined> => {
     if (!lookup) return undefined;
     try {
@@ -84,7 +86,8 @@ async function observeAurora(t: AuroraTarget, lookup: WriterLookup | undefined, 
       return { ok: false, code: err instanceof WriterLookupError ? err.code : 'error', message: errorText(err) };
     }
   };
-  const [reader, writer] = await Promise.all([t.readerHost ? resolveName(t.readerHost, newResolver()) : undefined, api()]);
+  const readerHost = t.readerHost;
+  const [reader, writer] = await Promise.all([readerHost ? lookups(() => resolveName(readerHost, newResolver())) : undefined, api()]);
   return { ...(reader ? { reader } : {}), ...(writer ? { api: writer } : {}) };
 }
 
@@ -117,6 +120,9 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   // its probe ends): not a leak, so no MaxListenersExceededWarning in the logs.
   setMaxListeners(0, deadline);
   const newResolver = deps.newResolver ?? (() => createResolver(config.resolvers ? { resolvers: config.resolvers } : {}));
+  // Every lookup of this check goes through one bounded pool: names are resolved with at most
+  // LIMITS.maxConcurrentLookups in flight, so 10,000 targets never exhaust our own sockets.
+  const lookups = limiter(LIMITS.maxConcurrentLookups);
 
   // 1. State.
   const loaded = await deps.store.load(config.targets.map((t) => t.name));
@@ -134,8 +140,8 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     config.targets.map(async (t) => {
       if (t.type === 'web-tier') return;
       const o = observed.get(t.name)!;
-      const aurora = t.type === 'aurora' ? observeAurora(t, deps.writerLookup, newResolver) : undefined;
-      const resolution = t.type === 'elb' ? await resolveElb(t.host, newResolver, deadline) : await resolveName(t.host, newResolver(), deadline);
+      const aurora = t.type === 'aurora' ? observeAurora(t, deps.writerLookup, newResolver, lookups) : undefined;
+      const resolution = await lookups(() => (t.type === 'elb' ? resolveElb(t.host, newResolver, deadline) : resolveName(t.host, newResolver(), deadline)));
       // A lookup the deadline stopped proves nothing: the target's check is cut.
       if (!resolution.ok && deadline.aborted) o.resolutionCut = true;
       // Addresses no node can have are never probed, nor kept in history; they are a finding.
@@ -160,7 +166,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   for (const o of observed.values()) {
     const t = o.target;
     if (t.type === 'web-tier') {
-      jobs.push(() => observeWebTier(t, deadline, deps.insecureTls, newResolver, config.allowLoopback).then((w) => void (o.web = w)));
+      jobs.push(() => observeWebTier(t, deadline, deps.insecureTls, newResolver, config.allowLoopback, lookups).then((w) => void (o.web = w)));
       continue;
     }
     const spec = t.type === 'elb' ? elbSpec(t, deps.insecureTls) : auroraSpec(t);
@@ -253,8 +259,9 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
 
   // 7. Save, with optimistic locking; on conflict re-read and re-apply on the fresh state.
   const deliveredAt = deps.clock.now();
+  const saves = limiter(LIMITS.maxConcurrentSaves);
   await Promise.all(
-    work.map(async (w) => {
+    work.map((w) => saves(async () => {
       let state = applyDeliveries(w.state, delivered, deliveredAt);
       let changes = w.changes;
       let expected = w.o.previous.version;
@@ -278,20 +285,11 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
           expected = fresh.version;
         }
       }
-    }),
+    })),
   );
   partial.durationMs = Math.round(performance.now() - t0);
   partial.finishedAt = deps.clock.now().toISOString();
   return partial;
-}
-
-/** Runs thunks with at most `limit` in flight; resolves when all have settled (they never reject). */
-async function runPool(jobs: readonly (() => Promise<void>)[], limit: number): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < jobs.length) await jobs[next++]!();
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, lane));
 }
 
 const stripBody = (p: ProbeResult & { body?: string }): ProbeResult => {
@@ -311,20 +309,20 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
 }
 
 /** Where to connect for a web tier's URL: the host itself (an IP literal), or its address from the check's resolvers. */
-async function webTierAddress(t: WebTierTarget, newResolver: () => Resolver, signal: AbortSignal, allowLoopback: boolean): Promise<{ connect?: string; failure?: WebTierObservation }> {
+async function webTierAddress(t: WebTierTarget, newResolver: () => Resolver, signal: AbortSignal, allowLoopback: boolean, lookups: Limiter): Promise<{ connect?: string; failure?: WebTierObservation }> {
   const host = new URL(t.url).hostname.replace(/^\[(.*)\]$/, '$1');
   if (isIP(host) !== 0) return {};
   // The check's own resolver path: the configured servers, cancellable, under the deadline
   // (getaddrinfo runs on libuv's 4 threads, ignores `resolvers` and cannot be cancelled).
-  const resolved = screenResolution(await resolveName(host, newResolver(), signal), allowLoopback || isLocalName(host)).resolution;
+  const resolved = screenResolution(await lookups(() => resolveName(host, newResolver(), signal)), allowLoopback || isLocalName(host)).resolution;
   if (resolved.ok) return { connect: resolved.addresses[0]!.address };
   const code = signal.aborted ? 'aborted' : 'error';
   return { failure: { url: t.url, ok: false, latencyMs: resolved.durationMs, error: { code, message: `cannot resolve ${host}: ${resolved.message}` } } };
 }
 
 /** Probes a web tier's URL and, with `echo`, asks which upstream address served it. */
-async function observeWebTier(t: WebTierTarget, signal: AbortSignal, insecureTls: boolean | undefined, newResolver: () => Resolver, allowLoopback: boolean): Promise<WebTierObservation> {
-  const where = await webTierAddress(t, newResolver, signal, allowLoopback);
+async function observeWebTier(t: WebTierTarget, signal: AbortSignal, insecureTls: boolean | undefined, newResolver: () => Resolver, allowLoopback: boolean, lookups: Limiter): Promise<WebTierObservation> {
+  const where = await webTierAddress(t, newResolver, signal, allowLoopback, lookups);
   if (where.failure) return where.failure;
   const opts = { timeoutMs: t.timeoutMs, signal, maxBodyBytes: LIMITS.maxBodyBytes, ...(insecureTls ? { insecureTls } : {}), ...(where.connect ? { connect: where.connect } : {}) };
   const echoUrl = t.echo ? new URL(t.echo.path, t.url).toString() : undefined;

@@ -42,6 +42,14 @@ export const LIMITS = {
    * 1,024 file descriptors; 512 keeps a 500-address check in one wave (see bench/).
    */
   maxConcurrentProbes: 512,
+  /**
+   * Lookups in flight at once (each opens its own resolver's sockets; an ELB name may use 3):
+   * far under the default 1,024 descriptors with the probes' share, and enough that 10,000
+   * names resolve in a few seconds.
+   */
+  maxConcurrentLookups: 64,
+  /** State saves in flight at once (the file store holds a lock file and a temp file each). */
+  maxConcurrentSaves: 32,
   /** DNS resolver settings per query. */
   dnsTimeoutMs: 1500,
   dnsTries: 2,

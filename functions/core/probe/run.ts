@@ -33,6 +33,9 @@ const TLS_CODE_PREFIXES = ['ERR_TLS_', 'ERR_SSL_', 'ERR_OSSL_', 'CERT_', 'UNABLE
 const TLS_CODES = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'EPROTO']);
 const RESOLVE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL']);
 
+/** Errors that are the monitor's own resource limits, never the target's doing. */
+const OWN_LIMIT_CODES: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE', 'ENOBUFS']);
+
 /**
  * Maps an error thrown by a probe to a code and a short message. `where` names the endpoint
  * (`10.0.1.5:443`, or a URL's host). Aborts are not seen here: the runner knows why it aborted.
@@ -43,6 +46,9 @@ export function classifyError(err: unknown, where: string): ProbeError {
   // OpenSSL errors carry a readable `reason` ("wrong version number") and a message full of source paths.
   const text = typeof e.reason === 'string' && e.reason !== '' ? e.reason : typeof e.message === 'string' && e.message !== '' ? e.message : String(err);
   const message = text.split('\n')[0]!.trim();
+  // Our own process ran out of descriptors or buffers: says nothing about the target. Counted
+  // as cut (like the deadline), so the target's alerts stay as they were.
+  if (OWN_LIMIT_CODES.has(code)) return { code: 'aborted', message: `probe of ${where} not made: the monitor ran out of ${code === 'ENOBUFS' ? 'buffers' : 'file descriptors'} (${code})` };
   if (code === 'ECONNREFUSED') return { code: 'refused', message: `connection refused by ${where}` };
   if (RESET_CODES.has(code)) return { code: 'reset', message: `connection reset by ${where}` };
   if (UNREACHABLE_CODES.has(code)) return { code: 'unreachable', message: `${where} is unreachable (${code})` };
