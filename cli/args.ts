@@ -16,18 +16,41 @@ export function parse<O extends Options>(argv: string[], options: O, usage: stri
 
 const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
-/** "10s", "1m", "500ms", "2h" or plain milliseconds -> ms. */
-export function parseDuration(text: string, flag: string, usage: string): number {
+/** Duration limits of the CLI's flags: a timer past 2^31-1 ms fires at once in Node (clamped to 1 ms). */
+export const DURATION_LIMITS = {
+  /** Node's largest timer. */
+  maxTimerMs: 2 ** 31 - 1,
+  /** A check's deadline: as the config's `deadlineMs`. */
+  deadlineMaxMs: 900_000,
+  /** `watch --interval`: one day. */
+  intervalMaxMs: 86_400_000,
+} as const;
+
+/** "1m 30s" style text for a limit in an error message. */
+function describeMs(ms: number): string {
+  if (ms % DURATION_UNITS.h === 0) return `${ms / DURATION_UNITS.h}h`;
+  if (ms % DURATION_UNITS.m === 0) return `${ms / DURATION_UNITS.m}m`;
+  if (ms % DURATION_UNITS.s === 0) return `${ms / DURATION_UNITS.s}s`;
+  return `${ms}ms`;
+}
+
+/**
+ * "10s", "1m", "500ms", "2h" or plain milliseconds -> whole ms, from 1 ms up to `maxMs`
+ * (default: Node's largest timer). Anything else is a UsageError naming the flag and the range.
+ */
+export function parseDuration(text: string, flag: string, usage: string, maxMs: number = DURATION_LIMITS.maxTimerMs): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
   if (!m) throw new UsageError(`${flag}: expected a duration such as 10s, 1m or 500ms, got "${text}"`, usage);
   const ms = Number(m[1]) * DURATION_UNITS[(m[2] ?? 'ms') as keyof typeof DURATION_UNITS];
+  if (!Number.isInteger(ms)) throw new UsageError(`${flag}: expected whole milliseconds, got "${text}" (${ms} ms)`, usage);
   if (ms <= 0) throw new UsageError(`${flag}: must be more than 0`, usage);
+  if (ms > maxMs) throw new UsageError(`${flag}: at most ${describeMs(maxMs)}, got "${text}"`, usage);
   return ms;
 }
 
 /** A positive whole number flag. */
 export function parseCount(text: string, flag: string, usage: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag}: expected a positive whole number, got "${text}"`, usage);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag}: expected a positive whole number, got "${text}"`, usage);
   return n;
 }

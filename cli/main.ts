@@ -1,6 +1,7 @@
 /** The `ipdrift` command: dispatches to subcommands and maps failures to exit codes. */
 import { ConfigError } from '../functions/core/config.ts';
 import { StateError } from '../functions/core/ports.ts';
+import { printable } from '../functions/local/printable.ts';
 import { EXIT, UsageError } from './errors.ts';
 
 export const USAGE = `ipdrift: watch DNS-based high-availability endpoints (ELB, Aurora) and the web tiers
@@ -35,8 +36,22 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   start: async () => (argv) => (argv.some((a) => a === '--config' || a === '-c' || a.startsWith('--config=')) ? COMMANDS.watch!() : COMMANDS.demo!()).then((cmd) => cmd(argv)),
 };
 
+/**
+ * `ipdrift check | head -1`: once the reader is gone, stop quietly with the exit code so far
+ * (no EPIPE stack trace); any other stream error is still an error.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
+    });
+  }
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
@@ -48,18 +63,18 @@ export async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[name];
   if (!load) {
-    console.error(`ipdrift: unknown command "${name}"\n\n${USAGE}`);
+    console.error(`ipdrift: unknown command "${printable(name)}"\n\n${USAGE}`);
     return EXIT.usage;
   }
   try {
     return await (await load())(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`ipdrift ${name}: ${err.message}${err.usage ? `\n\n${err.usage}` : ''}`);
+      console.error(`ipdrift ${name}: ${printable(err.message)}${err.usage ? `\n\n${err.usage}` : ''}`);
       return EXIT.usage;
     }
     if (err instanceof ConfigError || err instanceof StateError) {
-      console.error(`ipdrift ${name}: ${err.message}`);
+      console.error(`ipdrift ${name}: ${printable(err.message)}`);
       return EXIT.usage;
     }
     console.error(`ipdrift ${name}: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -5,10 +5,11 @@ import type { CheckReport } from '../../functions/core/report.ts';
 import type { AlertTransition } from '../../functions/core/types.ts';
 import { FileStore } from '../../functions/local/file-store.ts';
 import { ConsoleNotifier, formatFindings } from '../../functions/local/console.ts';
-import { parse, parseDuration } from '../args.ts';
+import { DURATION_LIMITS, parse, parseDuration } from '../args.ts';
 import { EXIT } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
 import { systemClock } from '../clock.ts';
+import { printable } from '../../functions/local/printable.ts';
 
 export const CHECK_USAGE = `Usage: ipdrift check --config FILE [--state DIR] [--json] [--deadline 25s] [--insecure-tls]
 
@@ -73,10 +74,10 @@ export async function checkCommand(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const config = await loadConfigFile(values.config, CHECK_USAGE);
-  const deadlineMs = values.deadline ? parseDuration(values.deadline, '--deadline', CHECK_USAGE) : undefined;
+  const deadlineMs = values.deadline ? parseDuration(values.deadline, '--deadline', CHECK_USAGE, DURATION_LIMITS.deadlineMaxMs) : undefined;
   const report = await checkOnce(config, { state: values.state!, insecureTls: values['insecure-tls']!, ...(deadlineMs ? { deadlineMs } : {}) }, () => undefined);
   // Whatever the output format, a lost save is said on stderr.
-  for (const e of report.errors.filter((x) => x.startsWith('save '))) console.error(`error: ${e}`);
+  for (const e of report.errors.filter((x) => x.startsWith('save '))) console.error(`error: ${printable(e)}`);
   if (values.json) console.log(JSON.stringify(reportJson(report), null, 2));
   else {
     const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
@@ -86,7 +87,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
     }
     console.log('');
     console.log(formatFindings(report.findings, colour));
-    for (const e of report.errors.filter((x) => !x.startsWith('save '))) console.error(`warning: ${e}`);
+    for (const e of report.errors.filter((x) => !x.startsWith('save '))) console.error(`warning: ${printable(e)}`);
     console.log(`\nchecked ${report.targets.length} target(s) in ${report.durationMs} ms; state in ${values.state}`);
   }
   return exitFor(report);

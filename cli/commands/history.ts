@@ -2,6 +2,7 @@
 import { FileStore } from '../../functions/local/file-store.ts';
 import { parse, parseCount } from '../args.ts';
 import { EXIT, UsageError } from '../errors.ts';
+import { printable } from '../../functions/local/printable.ts';
 
 export const HISTORY_USAGE = `Usage: ipdrift history TARGET [--state DIR] [--limit 50] [--json]
 
@@ -29,9 +30,9 @@ export async function historyCommand(argv: string[]): Promise<number> {
   for (const a of state.addresses) {
     const status = a.retiredAt ? `retired ${a.retiredAt}` : 'current';
     const probe = a.lastProbe ? (a.lastProbe.ok ? `ok ${a.lastProbe.latencyMs} ms` : `FAIL ${a.lastProbe.error ?? ''}`) : 'not probed';
-    console.log(`  ${a.address.padEnd(40)} ${status.padEnd(34)} first ${a.firstSeen}  last probe: ${probe}`);
+    console.log(printable(`  ${a.address.padEnd(40)} ${status.padEnd(34)} first ${a.firstSeen}  last probe: ${probe}`));
   }
   console.log(changes.length ? '\nchanges (newest first):' : '\nno changes recorded');
-  for (const c of changes) console.log(`  ${c.at}  ${c.kind.padEnd(26)} ${c.summary}`);
+  for (const c of changes) console.log(printable(`  ${c.at}  ${c.kind.padEnd(26)} ${c.summary}`));
   return EXIT.ok;
 }

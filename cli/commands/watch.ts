@@ -1,10 +1,11 @@
 /** `ipdrift watch`: repeated checks; prints alert transitions as they happen. Ctrl-C exits cleanly. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatTransition } from '../../functions/local/console.ts';
-import { parse, parseCount, parseDuration } from '../args.ts';
+import { DURATION_LIMITS, parse, parseCount, parseDuration } from '../args.ts';
 import { EXIT } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
 import { CHECK_OPTIONS, checkOnce, reportJson } from './check.ts';
+import { printable } from '../../functions/local/printable.ts';
 
 export const WATCH_USAGE = `Usage: ipdrift watch --config FILE [--interval 10s] [--count N] [--state DIR] [--json]
 
@@ -27,7 +28,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const config = await loadConfigFile(values.config, WATCH_USAGE);
-  const intervalMs = parseDuration(values.interval!, '--interval', WATCH_USAGE);
+  const intervalMs = parseDuration(values.interval!, '--interval', WATCH_USAGE, DURATION_LIMITS.intervalMaxMs);
   const count = values.count ? parseCount(values.count, '--count', WATCH_USAGE) : Infinity;
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -42,7 +43,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
       });
       if (values.json) console.log(JSON.stringify(reportJson(report)));
       else if (report.transitions.length === 0) console.log(`${report.finishedAt} check ${n}: ${report.findings.length} finding(s), no change (${report.durationMs} ms)`);
-      for (const e of report.errors) console.error(`${e.startsWith('save ') ? 'error' : 'warning'}: ${e}`);
+      for (const e of report.errors) console.error(`${e.startsWith('save ') ? 'error' : 'warning'}: ${printable(e)}`);
       // State that cannot be saved will not be saved next time either: stop, as check does.
       if (report.unsaved.length > 0) return EXIT.usage;
       if (n < count) await sleep(Math.max(0, intervalMs - (Date.now() - started)), undefined, { signal: stop.signal }).catch(() => undefined);

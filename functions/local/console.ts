@@ -1,6 +1,7 @@
 /** Console output: findings as a table (colour on a TTY) and a notifier that prints transitions. */
 import type { Notifier } from '../core/ports.ts';
 import type { AlertTransition, Finding, Severity } from '../core/types.ts';
+import { printable } from './printable.ts';
 
 const COLOURS = { info: '\x1b[36m', warning: '\x1b[33m', critical: '\x1b[31m', dim: '\x1b[2m', bold: '\x1b[1m', reset: '\x1b[0m' } as const;
 
@@ -20,8 +21,8 @@ export function formatFindings(findings: readonly Finding[], colour: boolean): s
   const wk = width((f) => f.kind);
   const lines: string[] = [];
   for (const f of findings) {
-    lines.push(`${paint(f.severity, SEVERITY_LABEL[f.severity])}  ${f.target.padEnd(wt)}  ${f.kind.padEnd(wk)}  ${f.summary}`);
-    if (f.severity !== 'info') lines.push(paint('dim', `      advice: ${f.advice}`));
+    lines.push(`${paint(f.severity, SEVERITY_LABEL[f.severity])}  ${f.target.padEnd(wt)}  ${f.kind.padEnd(wk)}  ${printable(f.summary)}`);
+    if (f.severity !== 'info') lines.push(paint('dim', `      advice: ${printable(f.advice)}`));
   }
   return lines.join('\n');
 }
@@ -30,7 +31,7 @@ export function formatFindings(findings: readonly Finding[], colour: boolean): s
 export function formatTransition(t: AlertTransition, colour: boolean): string {
   const paint = painter(colour);
   const label = { opened: 'OPENED  ', updated: 'UPDATED ', reminder: 'REMINDER', resolved: 'RESOLVED', event: 'EVENT   ' }[t.type];
-  return `${paint(t.type === 'resolved' ? 'dim' : t.severity, label)} [${t.severity.toUpperCase()}] ${t.summary}`;
+  return `${paint(t.type === 'resolved' ? 'dim' : t.severity, label)} [${t.severity.toUpperCase()}] ${printable(t.summary)}`;
 }
 
 /** Notifier that hands each transition to a writer (stdout, a list in tests). Never fails. */

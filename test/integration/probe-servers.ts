@@ -18,11 +18,12 @@ export interface TestCert {
 }
 
 /** A self-signed certificate for `name` (CN and DNS SAN; an IP SAN when `name` is an IP). EC keys: fast to generate. */
-export async function selfSignedCert(name: string): Promise<TestCert> {
+export async function selfSignedCert(name: string, validity?: { notBeforeDate: Date; notAfterDate: Date }): Promise<TestCert> {
   const san = isIP(name) ? ({ type: 7, ip: name } as const) : ({ type: 2, value: name } as const);
   const pems = await generate([{ name: 'commonName', value: name }], {
     keyType: 'ec',
     algorithm: 'sha256',
+    ...(validity ?? {}),
     extensions: [{ name: 'subjectAltName', altNames: [san] }],
   });
   return { key: pems.private, cert: pems.cert };

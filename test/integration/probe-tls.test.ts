@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../functions/core/constants.ts';
 import { runProbe } from '../../functions/core/probe/run.ts';
 import type { ProbeSpec } from '../../functions/core/probe/types.ts';
-import { Loopback, certPair } from './probe-servers.ts';
+import { Loopback, certPair, selfSignedCert } from './probe-servers.ts';
 
 const TIMEOUT_MS = 300;
 const HOST = 'app.internal';
@@ -31,6 +31,16 @@ describe('tls probe', () => {
     expect(r.tls?.fingerprint256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     expect(r.tls?.validTo).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     expect(r.identity).toBe(`tls:${r.tls?.fingerprint256}`);
+  });
+
+  it('insecureTls forgives a self-signed certificate, not an expired one', async () => {
+    // Prepare: self-signed, valid 2020-2021.
+    const expired = await selfSignedCert(HOST, { notBeforeDate: new Date('2020-01-01T00:00:00Z'), notAfterDate: new Date('2021-01-01T00:00:00Z') });
+    const port = await lo.tls(expired, '127.0.0.3');
+    // Act
+    const r = await runProbe('127.0.0.3', spec(port, true), { timeoutMs: TIMEOUT_MS });
+    // Assess
+    expect(r).toMatchObject({ ok: false, error: { code: 'tls', message: expect.stringContaining('CERT_HAS_EXPIRED') } });
   });
 
   it('fails with cert-name-mismatch for another name, still reporting the certificate', async () => {

@@ -8,7 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { TlsInfo } from '../types.ts';
-import { nameMismatchError, tlsClientOptions, tlsInfoOf } from './tls.ts';
+import { insecureTlsRejection, nameMismatchError, tlsClientOptions, tlsInfoOf } from './tls.ts';
 import type { ProbeOutcome, ProbeSpec } from './types.ts';
 import { abortable } from './util.ts';
 
@@ -135,6 +135,11 @@ export function httpGet(t: HttpGetTarget, signal: AbortSignal): Promise<ProbeOut
     req.on('error', reject);
     req.once('response', (res) => {
       const tls = t.secure ? tlsInfoOf((res.socket as TLSSocket).getPeerCertificate(), t.host) : undefined;
+      const rejected = t.secure ? insecureTlsRejection(res.socket as TLSSocket, t.insecureTls) : undefined;
+      if (rejected) {
+        res.destroy();
+        return resolve({ ok: false, status: res.statusCode ?? 0, error: rejected, ...(tls ? { tls } : {}) });
+      }
       readBounded(res, t.maxBodyBytes).then(({ body, truncated }) => resolve(responseOutcome(t, res, body, truncated, tls)), reject);
     });
     req.end();

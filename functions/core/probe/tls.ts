@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { checkServerIdentity, connect } from 'node:tls';
-import type { ConnectionOptions, PeerCertificate } from 'node:tls';
+import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
 import type { TlsInfo } from '../types.ts';
 import type { ProbeFn, ProbeOutcome } from './types.ts';
 import { abortable } from './util.ts';
@@ -23,6 +23,27 @@ export function tlsClientOptions(host: string, insecureTls: boolean | undefined)
     rejectUnauthorized: !insecureTls,
     checkServerIdentity: () => undefined,
   } satisfies ConnectionOptions;
+}
+
+/**
+ * What `insecureTls` forgives: a certificate no public CA issued (self-signed, a private CA the
+ * monitor does not know). Everything else (expired, not yet valid, revoked, bad signature) still
+ * fails, as the flag's help says.
+ */
+const UNTRUSTED_ISSUER_ERRORS: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
+
+/** Under `insecureTls`, the error for a certificate the flag does not forgive; undefined when accepted. */
+export function insecureTlsRejection(socket: TLSSocket, insecureTls: boolean | undefined): NonNullable<ProbeOutcome['error']> | undefined {
+  if (!insecureTls || socket.authorized) return undefined;
+  const code = String(socket.authorizationError ?? 'UNKNOWN');
+  if (UNTRUSTED_ISSUER_ERRORS.has(code)) return undefined;
+  return { code: 'tls', message: `certificate rejected (${code}); --insecure-tls accepts only self-signed or privately issued certificates` };
 }
 
 /** DNS names from a `subjectaltname` string (`DNS:a, IP Address:1.2.3.4, DNS:"quoted,name"`). */
@@ -73,6 +94,8 @@ export const probeTls: ProbeFn = (address, spec, signal) =>
     socket.once('secureConnect', () => {
       const tls = tlsInfoOf(socket.getPeerCertificate(), spec.host);
       const identity = `tls:${tls.fingerprint256 ?? ''}`;
+      const rejected = insecureTlsRejection(socket, spec.insecureTls);
+      if (rejected) return resolve({ ok: false, error: rejected, identity, tls });
       resolve(tls.nameMatches ? { ok: true, identity, tls } : { ok: false, error: nameMismatchError(spec.host, tls), identity, tls });
     });
     socket.on('error', reject);
