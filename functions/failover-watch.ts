@@ -30,17 +30,16 @@ import { VersionConflictError } from './core/ports.ts';
 import type { AlertTransition, ChangeRecord, Clock, Finding, TargetState } from './core/types.ts';
 import { FINDING_KINDS } from './core/types.ts';
 import { METRIC_NAMESPACE, TARGET_DIMENSION } from './aws/cloudwatch-sink.ts';
-import { fileConfigLoader, ssmConfigLoader } from './aws/config-source.ts';
+import { fileConfigLoader } from './aws/config-source.ts';
 import type { ConfigLoader } from './aws/config-source.ts';
 import { DynamoStore } from './aws/dynamo-store.ts';
 import { RdsWriterLookup } from './aws/rds-writer.ts';
-import { cloudWatchClient, documentClient, powertoolsLogger, snsClient, ssmClient } from './aws/runtime.ts';
+import { cloudWatchClient, documentClient, powertoolsLogger, snsClient } from './aws/runtime.ts';
 import { SnsNotifier } from './aws/sns-notifier.ts';
 
 /** Environment variables: the monitor's names, so both functions share one config, table and topic. */
 export const FAILOVER_WATCH_ENV = {
   configFile: 'IPDRIFT_CONFIG_FILE',
-  configParameter: 'IPDRIFT_CONFIG_PARAMETER',
   table: 'IPDRIFT_TABLE',
   /** The on-call topic: pages. */
   topicArn: 'IPDRIFT_TOPIC_ARN',
@@ -264,6 +263,17 @@ function isRdsClusterEvent(event: unknown): event is RdsClusterEvent {
   return typeof e?.detail?.EventID === 'string' && typeof e.detail.SourceIdentifier === 'string';
 }
 
+/**
+ * The cluster identifier an event is about, lower case: from the cluster ARN in `resources` or
+ * `detail.SourceArn` when there is one, else `detail.SourceIdentifier` without the `rds:` prefix
+ * AWS's documented sample carries (events seen in accounts carry the bare name).
+ */
+export function clusterOfEvent(event: RdsClusterEvent): string {
+  const arn = [...(event.resources ?? []), event.detail.SourceArn ?? ''].find((r) => /^arn:[^:]+:rds:[^:]*:[^:]*:cluster:/.test(r));
+  const id = arn ? arn.slice(arn.lastIndexOf(':cluster:') + ':cluster:'.length) : event.detail.SourceIdentifier.replace(/^rds:/, '');
+  return id.toLowerCase();
+}
+
 /** Builds the handler around `deps` (a function: built on first use, so a missing variable fails the invocation, not the import). */
 export function createFailoverWatchHandler(deps: FailoverWatchDeps | (() => FailoverWatchDeps)) {
   let resolved: FailoverWatchDeps | undefined;
@@ -273,7 +283,8 @@ export function createFailoverWatchHandler(deps: FailoverWatchDeps | (() => Fail
       logger.error('failover-watch', { error: 'not an RDS cluster event', event });
       throw new UnexpectedEventError('expected an EventBridge "RDS DB Cluster Event" with detail.EventID and detail.SourceIdentifier');
     }
-    const { EventID: eventId, SourceIdentifier: cluster } = event.detail;
+    const eventId = event.detail.EventID;
+    const cluster = clusterOfEvent(event);
     const result: FailoverWatchResult = { action: 'ignored', eventId, cluster, targets: [], errors: [] };
     const d = (resolved ??= typeof deps === 'function' ? deps() : deps);
     logger = d.logger ?? logger;
@@ -284,7 +295,7 @@ export function createFailoverWatchHandler(deps: FailoverWatchDeps | (() => Fail
       return result;
     }
     const config: Config = await d.loadConfig();
-    const targets = config.targets.filter((t): t is AuroraTarget => t.type === 'aurora' && t.clusterIdentifier.toLowerCase() === cluster.toLowerCase() && (t.region === undefined || t.region === event.region));
+    const targets = config.targets.filter((t): t is AuroraTarget => t.type === 'aurora' && t.clusterIdentifier.toLowerCase() === cluster && (t.region === undefined || t.region === event.region));
     if (targets.length === 0) {
       result.reason = `no aurora target watches cluster "${cluster}"`;
       logger.warn('failover-watch', { ...result });
@@ -369,10 +380,9 @@ const required = (env: NodeJS.ProcessEnv, name: string) => {
 
 /** The real adapters, from the environment (FAILOVER_WATCH_ENV). */
 export function awsFailoverWatchDeps(env: NodeJS.ProcessEnv = process.env): FailoverWatchDeps {
-  const parameter = env[FAILOVER_WATCH_ENV.configParameter];
   const bundleDir = dirname(fileURLToPath(import.meta.url));
   return {
-    loadConfig: parameter ? ssmConfigLoader(ssmClient, parameter) : fileConfigLoader(env[FAILOVER_WATCH_ENV.configFile] ?? FAILOVER_WATCH_DEFAULTS.configFile, bundleDir),
+    loadConfig: fileConfigLoader(env[FAILOVER_WATCH_ENV.configFile] ?? FAILOVER_WATCH_DEFAULTS.configFile, bundleDir),
     writers: new RdsWriterLookup(),
     store: new DynamoStore(documentClient, required(env, FAILOVER_WATCH_ENV.table)),
     notifier: new SnsNotifier(snsClient, { onCall: required(env, FAILOVER_WATCH_ENV.topicArn), events: required(env, FAILOVER_WATCH_ENV.eventsTopicArn) }),

@@ -19,19 +19,17 @@ import type { CheckReport } from './core/report.ts';
 import { withMetricSet } from './core/metric-sets.ts';
 import type { ChangeRecord, Clock, TargetState } from './core/types.ts';
 import { CloudWatchSink } from './aws/cloudwatch-sink.ts';
-import { fileConfigLoader, ssmConfigLoader } from './aws/config-source.ts';
+import { fileConfigLoader } from './aws/config-source.ts';
 import type { ConfigLoader } from './aws/config-source.ts';
 import { DynamoStore } from './aws/dynamo-store.ts';
 import { RdsWriterLookup } from './aws/rds-writer.ts';
-import { cloudWatchClient, documentClient, powertoolsLogger, snsClient, ssmClient } from './aws/runtime.ts';
+import { cloudWatchClient, documentClient, powertoolsLogger, snsClient } from './aws/runtime.ts';
 import { SnsNotifier } from './aws/sns-notifier.ts';
 
 /** Environment variables the function reads. */
 export const MONITOR_ENV = {
   /** Path of the bundled config (relative: to the bundle's directory). */
   configFile: 'IPDRIFT_CONFIG_FILE',
-  /** SSM parameter holding the config JSON; wins over the file when set. */
-  configParameter: 'IPDRIFT_CONFIG_PARAMETER',
   table: 'IPDRIFT_TABLE',
   /** The on-call topic: pages. */
   topicArn: 'IPDRIFT_TOPIC_ARN',
@@ -256,13 +254,12 @@ const required = (env: NodeJS.ProcessEnv, name: string) => {
 
 /** The real adapters, from the environment (MONITOR_ENV). */
 export function awsDeps(env: NodeJS.ProcessEnv = process.env): MonitorDeps {
-  const parameter = env[MONITOR_ENV.configParameter];
   const bundleDir = dirname(fileURLToPath(import.meta.url));
   return {
     store: new DynamoStore(documentClient, required(env, MONITOR_ENV.table)),
     notifier: new SnsNotifier(snsClient, { onCall: required(env, MONITOR_ENV.topicArn), events: required(env, MONITOR_ENV.eventsTopicArn) }),
     metrics: new CloudWatchSink(cloudWatchClient),
-    loadConfig: parameter ? ssmConfigLoader(ssmClient, parameter) : fileConfigLoader(env[MONITOR_ENV.configFile] ?? MONITOR_DEFAULTS.configFile, bundleDir),
+    loadConfig: fileConfigLoader(env[MONITOR_ENV.configFile] ?? MONITOR_DEFAULTS.configFile, bundleDir),
     logger: defaultLogger(),
     // Aurora writer truth; only called for aurora targets (IAM grants it only then).
     check: { writerLookup: new RdsWriterLookup() },

@@ -10,13 +10,12 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Config } from './core/config.ts';
 import type { EngineLogger } from './core/ports.ts';
 import { SHARD_DEFAULTS, planShards } from './core/shard.ts';
-import { fileConfigLoader, ssmConfigLoader } from './aws/config-source.ts';
+import { fileConfigLoader } from './aws/config-source.ts';
 import type { ConfigLoader } from './aws/config-source.ts';
 import { DynamoTickClaims } from './aws/tick-claims.ts';
 import type { TickClaims } from './aws/tick-claims.ts';
@@ -24,7 +23,6 @@ import type { TickClaims } from './aws/tick-claims.ts';
 /** Environment variables the scheduler reads (the config and table names are the monitor's). */
 export const SCHEDULER_ENV = {
   configFile: 'IPDRIFT_CONFIG_FILE',
-  configParameter: 'IPDRIFT_CONFIG_PARAMETER',
   table: 'IPDRIFT_TABLE',
   shardSize: 'IPDRIFT_SHARD_SIZE',
   intervalSeconds: 'IPDRIFT_CHECK_INTERVAL_SECONDS',
@@ -133,7 +131,6 @@ export function createSchedulerHandler(deps: SchedulerDeps | (() => SchedulerDep
 
 // Clients at module scope: created once per container.
 const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-const ssmClient = new SSMClient({});
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback?: number): number {
   const text = env[name];
@@ -150,11 +147,10 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback?: number): numb
 export function schedulerAwsDeps(env: NodeJS.ProcessEnv = process.env): SchedulerDeps {
   const table = env[SCHEDULER_ENV.table];
   if (!table) throw new SchedulerSetupError(`environment variable ${SCHEDULER_ENV.table} is not set`);
-  const parameter = env[SCHEDULER_ENV.configParameter];
   const bundleDir = dirname(fileURLToPath(import.meta.url));
   const log = new Logger({ serviceName: SCHEDULER_DEFAULTS.serviceName });
   return {
-    loadConfig: parameter ? ssmConfigLoader(ssmClient, parameter) : fileConfigLoader(env[SCHEDULER_ENV.configFile] ?? SCHEDULER_DEFAULTS.configFile, bundleDir),
+    loadConfig: fileConfigLoader(env[SCHEDULER_ENV.configFile] ?? SCHEDULER_DEFAULTS.configFile, bundleDir),
     claims: new DynamoTickClaims(documentClient, table),
     shardSize: positive(env, SCHEDULER_ENV.shardSize, SHARD_DEFAULTS.targetsPerInvocation),
     intervalMs: positive(env, SCHEDULER_ENV.intervalSeconds) * MS_PER_SECOND,

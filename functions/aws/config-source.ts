@@ -1,12 +1,10 @@
 /**
- * Where the Lambda gets its configuration: a JSON file bundled next to the function, or an SSM
- * parameter (SecureString allowed). Validated with core/config.ts; cached across warm
- * invocations so a check does not pay for it every minute.
+ * Where the Lambda gets its configuration: the JSON file bundled next to the function. Only
+ * there: the stack derives IAM, security-group ports, rules and alarms from that same file at
+ * synth time, so a config change is a redeploy. Validated with core/config.ts; cached across
+ * warm invocations so a check does not pay for it every minute.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import type { SSMClient } from '@aws-sdk/client-ssm';
-import { ConfigError, parseConfigText } from '../core/config.ts';
 import type { Config } from '../core/config.ts';
 import { MAX_CONFIG_BYTES, readConfigFile } from '../local/config-file.ts';
 
@@ -17,8 +15,6 @@ export type ConfigLoader = () => Promise<Config>;
 export const CONFIG_SOURCE_LIMITS = {
   /** Largest config file read (a config is a few KB; anything bigger is a mistake). */
   maxFileBytes: MAX_CONFIG_BYTES,
-  /** How long an SSM-held config is reused before it is read again (edits apply within this). */
-  ssmCacheMs: 5 * 60_000,
 } as const;
 
 /**
@@ -42,21 +38,4 @@ export function cachedLoader(load: ConfigLoader, maxAgeMs?: number, now: () => n
 export function fileConfigLoader(path: string, baseDir: string): ConfigLoader {
   const full = isAbsolute(path) ? path : resolve(baseDir, path);
   return cachedLoader(() => readConfigFile(full));
-}
-
-/** An SSM parameter holding the JSON (GetParameter with decryption), re-read every CONFIG_SOURCE_LIMITS.ssmCacheMs. */
-export function ssmConfigLoader(client: SSMClient, name: string, maxAgeMs: number = CONFIG_SOURCE_LIMITS.ssmCacheMs): ConfigLoader {
-  const source = `ssm:${name}`;
-  return cachedLoader(async () => {
-    let value: string | undefined;
-    try {
-      const res = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
-      value = res.Parameter?.Value;
-    } catch (err) {
-      const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      throw new ConfigError([`(root): cannot read the parameter (${why})`], source, { cause: err });
-    }
-    if (value === undefined || value === '') throw new ConfigError(['(root): the parameter has no value'], source);
-    return parseConfigText(value, source);
-  }, maxAgeMs);
 }

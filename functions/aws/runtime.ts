@@ -5,7 +5,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { EngineLogger } from '../core/ports.ts';
@@ -20,7 +19,6 @@ export const AWS_CLIENT_SETTINGS = { requestHandler: { requestTimeout: 5000, con
 export const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient(AWS_CLIENT_SETTINGS));
 export const snsClient = new SNSClient(AWS_CLIENT_SETTINGS);
 export const cloudWatchClient = new CloudWatchClient(AWS_CLIENT_SETTINGS);
-export const ssmClient = new SSMClient(AWS_CLIENT_SETTINGS);
 
 const loggers = new Map<string, EngineLogger>();
 

@@ -25,6 +25,8 @@ export const CONTEXT_KEYS = {
   codePath: 'codePath',
   /** Targets per invocation before the check fans out (MonitorStackProps.shardSize). */
   shardSize: 'shardSize',
+  /** `true`: reserve concurrency (MonitorStackProps.reserveConcurrency); default off. */
+  reserveConcurrency: 'reserveConcurrency',
 } as const;
 
 /** Defaults of the app's context. */
@@ -71,6 +73,15 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
     return out.length > 0 ? out : undefined;
   };
 
+  /** `true`/`false` (a string from -c, a boolean from cdk.json); absent: undefined. */
+  const flag = (key: string): boolean | undefined => {
+    const v = read(key);
+    if (v === undefined || v === null || v === '') return undefined;
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    throw new ContextError(`context ${key}: expected true or false, got ${JSON.stringify(v)}`);
+  };
+
   const configPath = resolve(cwd, str(CONTEXT_KEYS.config) ?? CONTEXT_DEFAULTS.config);
   let text: string;
   try {
@@ -103,6 +114,7 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
     shardSize = Number(shardText);
     if (!Number.isInteger(shardSize) || shardSize < 1) throw new ContextError(`context shardSize: expected a positive whole number of targets, got ${JSON.stringify(shardText)}`);
   }
+  const reserve = flag(CONTEXT_KEYS.reserveConcurrency);
   return {
     stackName: str(CONTEXT_KEYS.stackName) ?? CONTEXT_DEFAULTS.stackName,
     configPath,
@@ -117,6 +129,7 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
         : {}),
       ...(codePath !== undefined ? { codePath: resolve(cwd, codePath) } : {}),
       ...(shardSize !== undefined ? { shardSize } : {}),
+      ...(reserve ? { reserveConcurrency: true } : {}),
     },
   };
 }

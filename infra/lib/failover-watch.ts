@@ -20,7 +20,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { BUNDLE_ENTRIES } from './lambda-bundle.ts';
-import { ownLogsStatement, putMetricsStatement } from './statements.ts';
+import { ownLogsStatement, putMetricsStatement, vpcEniStatement } from './statements.ts';
 
 /** Fixed shape of the watcher; the design pins these. */
 export const FAILOVER_WATCH_SETTINGS = {
@@ -99,8 +99,8 @@ export interface FailoverWatchProps {
   /** cdk-nag finding ids and reasons the monitor's role and function get too. */
   readonly nag: {
     readonly putMetricDataWildcard: { id: string; reason: string };
+    readonly dataKeyWildcard: { id: string; reason: string };
     readonly notLatestRuntime: { id: string; reason: string };
-    readonly vpcAccessManagedPolicy?: { id: string; reason: string };
   };
 }
 
@@ -123,10 +123,8 @@ export class FailoverWatch extends Construct {
       description: 'ipdrift failover watcher: the aurora targets\' state items, alert topic, ipdrift metrics, the watched clusters, its own logs',
     });
     for (const statement of this.statements(props)) this.role.addToPrincipalPolicy(statement);
-    if (props.vpcProps.vpc) {
-      // Lambda creates and deletes the function's ENIs with the execution role.
-      this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-    }
+    // Lambda creates and deletes the function's ENIs with the execution role (inline, see statements.ts).
+    if (props.vpcProps.vpc) this.role.addToPrincipalPolicy(vpcEniStatement());
 
     // No reserved concurrency: two clusters can fail over at once, each needs its own sampler.
     this.fn = new lambda.Function(this, 'Function', {
@@ -145,14 +143,16 @@ export class FailoverWatch extends Construct {
       ...props.vpcProps,
     });
 
-    // RDS stores cluster identifiers in lower case, and its events carry them so.
-    const identifiers = [...new Set(props.clusterIdentifiers.map((c) => c.toLowerCase()))];
+    // Matched on the event's `resources` (the cluster ARN, lower case as RDS stores it), not on
+    // detail.SourceIdentifier: AWS's documented sample has "rds:my-db-cluster" there while events
+    // seen in accounts carry the bare name. The handler checks the cluster again itself.
     this.rule = new events.Rule(this, 'Rule', {
       description: 'ipdrift: an Aurora failover started on a watched cluster',
       eventPattern: {
         source: [RDS_EVENT_PATTERN.source],
         detailType: [RDS_EVENT_PATTERN.detailType],
-        detail: { EventID: [...RDS_EVENT_PATTERN.startedEventIds], SourceIdentifier: identifiers },
+        resources: [...new Set(props.clusterArns)],
+        detail: { EventID: [...RDS_EVENT_PATTERN.startedEventIds] },
       },
       targets: [new eventTargets.LambdaFunction(this.fn, {
         retryAttempts: FAILOVER_WATCH_SETTINGS.retryAttempts,
@@ -160,7 +160,7 @@ export class FailoverWatch extends Construct {
       })],
     });
 
-    Validations.of(this.role).acknowledge(props.nag.putMetricDataWildcard, ...(props.vpcProps.vpc && props.nag.vpcAccessManagedPolicy ? [props.nag.vpcAccessManagedPolicy] : []));
+    Validations.of(this.role).acknowledge(props.nag.putMetricDataWildcard, props.nag.dataKeyWildcard);
     Validations.of(this.fn).acknowledge(props.nag.notLatestRuntime);
   }
 

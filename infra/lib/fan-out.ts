@@ -89,6 +89,8 @@ export interface FanOutProps {
   /** The worker: the monitor's function settings, role, log group and environment. */
   readonly worker: Omit<lambda.FunctionProps, 'code' | 'handler' | 'reservedConcurrentExecutions'>;
   readonly logRetention: logs.RetentionDays;
+  /** Reserve one worker per shard (MonitorStackProps.reserveConcurrency); default off. */
+  readonly reserveConcurrency?: boolean;
 }
 
 /** The scheduler, the worker and the workflow between them. */
@@ -106,13 +108,13 @@ export class FanOut extends Construct {
     }
     const assetOf = (entry: (typeof BUNDLE_ENTRIES)[keyof typeof BUNDLE_ENTRIES]) => lambda.Code.fromAsset(stageLambdaBundle(props.codePath, props.configJson, entry));
 
-    // Reserved concurrency = shards: a backstop cap on checks at once, never above the Map's.
+    // Reserved concurrency = shards, when asked for: a backstop cap on checks at once, never above the Map's.
     this.worker = new lambda.Function(this, 'WorkerFunction', {
       ...props.worker,
       description: 'ipdrift: one check of one shard of the targets (a Step Functions Map iteration)',
       handler: `${BUNDLE_ENTRIES.worker}.handler`,
       code: assetOf(BUNDLE_ENTRIES.worker),
-      reservedConcurrentExecutions: props.shards,
+      ...(props.reserveConcurrency ? { reservedConcurrentExecutions: props.shards } : {}),
     });
 
     this.schedulerLogGroup = new logs.LogGroup(this, 'SchedulerLogs', { retention: props.logRetention });

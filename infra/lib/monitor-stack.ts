@@ -28,7 +28,7 @@ import type { ShardPlan } from '../../functions/core/shard.ts';
 import { FailoverWatch, FAILOVER_WATCH_METRICS, FAILOVER_WATCH_SETTINGS } from './failover-watch.ts';
 import { FanOut } from './fan-out.ts';
 import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
-import { ownLogsStatement, putMetricsStatement } from './statements.ts';
+import { ownLogsStatement, putMetricsStatement, vpcEniStatement } from './statements.ts';
 import { METRIC_NAMESPACE, TARGET_DIMENSION, alarmSpecsFor, graphsFor } from './target-metrics.ts';
 
 /** Defaults of {@link MonitorStackProps}. */
@@ -47,7 +47,11 @@ export const FUNCTION_SETTINGS = {
   runtime: lambda.Runtime.NODEJS_22_X,
   architecture: lambda.Architecture.ARM_64,
   handler: 'monitor.handler',
-  /** One check at a time: two concurrent checks would race on the same state items. */
+  /**
+   * With `reserveConcurrency`: one check at a time. Off by default: reserving fails on new
+   * accounts whose concurrency quota is 10 or 50 (Lambda keeps 100 unreserved), and the state's
+   * optimistic locking already makes overlapping checks safe.
+   */
   reservedConcurrency: 1,
   /** A check that failed is superseded by the next one a minute later; never replay it. */
   retryAttempts: 0,
@@ -121,8 +125,11 @@ export const TABLE_ACTIONS = [
 /** Days KMS waits before deleting the topic key after the stack is deleted (7-30; cancellable). */
 export const TOPIC_KEY_PENDING_WINDOW_DAYS = 7 as const;
 
-/** What a publisher needs on the topic's key (SNS encrypts each message with a data key). */
-export const TOPIC_KEY_PUBLISHER_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'] as const;
+/**
+ * What a publisher needs on the topic's key (SNS encrypts each message with a data key), in the
+ * form the SNS documentation gives for publishers to an encrypted topic.
+ */
+export const TOPIC_KEY_PUBLISHER_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey*'] as const;
 /** What CloudWatch alarms need on the topic's key to publish (documented AWS form). */
 export const TOPIC_KEY_CLOUDWATCH_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey*'] as const;
 
@@ -136,14 +143,14 @@ export const EGRESS = {
 /** The cdk-nag (AwsSolutions) findings this stack acknowledges, by finding id. */
 export const NAG_FINDINGS = {
   putMetricDataWildcard: 'AwsSolutions-IAM5[Resource::*]',
-  vpcAccessManagedPolicy: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+  dataKeyWildcard: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
   notLatestRuntime: 'AwsSolutions-L1',
 } as const;
 
 /** Why each of {@link NAG_FINDINGS} is acceptable; the monitor's and the failover watcher's roles and functions share them. */
 export const NAG_REASONS = {
-  putMetricDataWildcard: 'cloudwatch:PutMetricData supports no resource-level permission, so IAM only accepts Resource "*"; the statement is scoped by the condition cloudwatch:namespace = "ipdrift". Every other statement names its one resource.',
-  vpcAccessManagedPolicy: 'AWSLambdaVPCAccessExecutionRole is what Lambda needs to create and delete the function\'s network interfaces in the VPC (ec2:Describe* cannot be scoped); AWS maintains it as Lambda networking changes. Attached only when the function runs in a VPC.',
+  putMetricDataWildcard: 'cloudwatch:PutMetricData supports no resource-level permission, so IAM only accepts Resource "*"; the statement is scoped by the condition cloudwatch:namespace = "ipdrift". In a VPC, the network-interface actions Lambda needs are on "*" too, as Lambda documents (DescribeNetworkInterfaces works only on "*"; the interfaces do not exist before Lambda creates them). Every other statement names its one resource.',
+  dataKeyWildcard: 'kms:GenerateDataKey* is the action the SNS documentation gives publishers to an encrypted topic (it covers GenerateDataKey and GenerateDataKeyWithoutPlaintext); the statement names the one topic key.',
   notLatestRuntime: 'nodejs22.x is pinned by the design (the Node line the project is tested on; the bundle targets node20). cdk-nag flags any runtime but the newest of its family (nodejs24.x); 22.x is an LTS supported by Lambda until 2027.',
 } as const satisfies Record<keyof typeof NAG_FINDINGS, string>;
 
@@ -184,6 +191,12 @@ export interface MonitorStackProps extends StackProps {
   readonly alarmSubscriptions?: AlarmSubscriptions;
   /** Subscribed to the events topic: information for reading later (address and writer changes, failover timelines). */
   readonly eventSubscriptions?: AlarmSubscriptions;
+  /**
+   * Reserve concurrency: 1 for the monitor, one per shard for the fan-out's workers. Default
+   * off: reserving fails on accounts whose concurrency quota is small (new accounts: 10 or 50),
+   * and the state's optimistic locking makes overlapping checks safe without it.
+   */
+  readonly reserveConcurrency?: boolean;
   /** Default 256 MB. */
   readonly memorySize?: number;
   /**
@@ -331,8 +344,9 @@ export class MonitorStack extends Stack {
       const { vpc, subnets, securityGroup } = this.importVpc(props.vpc);
       this.securityGroup = securityGroup;
       vpcProps = { vpc, vpcSubnets: { subnets }, securityGroups: [securityGroup] };
-      // Lambda creates and deletes the function's ENIs with the execution role.
-      this.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+      // Lambda creates and deletes the function's ENIs with the execution role: those actions
+      // only, inline (the managed VPC policy would also grant logs on every group).
+      this.role.addToPrincipalPolicy(vpcEniStatement());
     }
 
     const shardSize = props.shardSize ?? SHARD_DEFAULTS.targetsPerInvocation;
@@ -370,6 +384,7 @@ export class MonitorStack extends Stack {
         table: this.table,
         worker: checker,
         logRetention: props.logRetention ?? MONITOR_DEFAULTS.logRetention,
+        ...(props.reserveConcurrency ? { reserveConcurrency: true } : {}),
       });
       this.fn = this.fanOut.worker;
       target = this.fanOut.scheduleTarget();
@@ -382,7 +397,7 @@ export class MonitorStack extends Stack {
         description: 'ipdrift: one check of every target (resolve, diff, probe, assess, alert)',
         handler: FUNCTION_SETTINGS.handler,
         code,
-        reservedConcurrentExecutions: FUNCTION_SETTINGS.reservedConcurrency,
+        ...(props.reserveConcurrency ? { reservedConcurrentExecutions: FUNCTION_SETTINGS.reservedConcurrency } : {}),
         retryAttempts: FUNCTION_SETTINGS.retryAttempts,
         maxEventAge: Duration.seconds(FUNCTION_SETTINGS.maxEventAgeSeconds),
       });
@@ -412,15 +427,15 @@ export class MonitorStack extends Stack {
         logRetention: props.logRetention ?? MONITOR_DEFAULTS.logRetention,
         nag: {
           putMetricDataWildcard: { id: NAG_FINDINGS.putMetricDataWildcard, reason: NAG_REASONS.putMetricDataWildcard },
+          dataKeyWildcard: { id: NAG_FINDINGS.dataKeyWildcard, reason: NAG_REASONS.dataKeyWildcard },
           notLatestRuntime: { id: NAG_FINDINGS.notLatestRuntime, reason: NAG_REASONS.notLatestRuntime },
-          vpcAccessManagedPolicy: { id: NAG_FINDINGS.vpcAccessManagedPolicy, reason: NAG_REASONS.vpcAccessManagedPolicy },
         },
       });
     }
 
     this.alarms = this.createAlarms(timeout, interval);
     this.dashboard = this.createDashboard();
-    this.acknowledgeNagFindings(props.vpc !== undefined);
+    this.acknowledgeNagFindings();
 
     new CfnOutput(this, 'FunctionName', { value: this.fn.functionName, description: this.fanOut ? 'The worker function (one shard per invocation)' : 'The monitor function (invoke it to run a check now)' });
     if (this.fanOut) new CfnOutput(this, 'StateMachineArn', { value: this.fanOut.stateMachine.stateMachineArn, description: 'One execution per check: start one to run a check now' });
@@ -452,7 +467,8 @@ export class MonitorStack extends Stack {
     return [...new Set(clusters.map((t) => this.formatArn({
       service: 'rds',
       resource: 'cluster',
-      resourceName: t.clusterIdentifier,
+      // RDS stores identifiers in lower case: `Orders` in the config is cluster:orders in IAM.
+      resourceName: t.clusterIdentifier.toLowerCase(),
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       ...(t.region !== undefined ? { region: t.region } : {}),
     })))];
@@ -690,10 +706,10 @@ export class MonitorStack extends Stack {
    * cdk-nag acknowledgments (v3: CDK's `Validations.acknowledge`), each on the one construct
    * it concerns and for one finding id, with the reason it is acceptable.
    */
-  private acknowledgeNagFindings(inVpc: boolean): void {
+  private acknowledgeNagFindings(): void {
     Validations.of(this.role).acknowledge(
       { id: NAG_FINDINGS.putMetricDataWildcard, reason: NAG_REASONS.putMetricDataWildcard },
-      ...(inVpc ? [{ id: NAG_FINDINGS.vpcAccessManagedPolicy, reason: NAG_REASONS.vpcAccessManagedPolicy }] : []),
+      { id: NAG_FINDINGS.dataKeyWildcard, reason: NAG_REASONS.dataKeyWildcard },
     );
     // The fan-out acknowledges its own functions (lib/fan-out.ts).
     if (this.fanOut) return;

@@ -20,3 +20,24 @@ export function putMetricsStatement(): iam.PolicyStatement {
 export function ownLogsStatement(logGroup: logs.ILogGroup): iam.PolicyStatement {
   return new iam.PolicyStatement({ sid: 'Logs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] });
 }
+
+/**
+ * What Lambda needs to create and remove the function's network interfaces in a VPC, inline
+ * instead of AWSLambdaVPCAccessExecutionRole (which also grants logs on every group). The same
+ * EC2 actions as that policy (v3); Lambda's documentation requires `*` (DescribeNetworkInterfaces
+ * works only on `*`, and the interfaces do not exist before Lambda creates them).
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html
+ */
+export const VPC_ENI_ACTIONS = [
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:CreateNetworkInterface',
+  'ec2:DeleteNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:UnassignPrivateIpAddresses',
+] as const;
+
+/** The VPC network-interface statement of a function that runs in a VPC. */
+export function vpcEniStatement(): iam.PolicyStatement {
+  return new iam.PolicyStatement({ sid: 'VpcNetworkInterfaces', actions: [...VPC_ENI_ACTIONS], resources: ['*'] });
+}

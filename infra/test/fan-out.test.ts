@@ -107,14 +107,14 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
     s.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
   });
 
-  it('runs the worker as the monitor ran: nodejs22.x arm64, 256 MB, 55 s, the same role, log group and environment; one concurrent run per shard', () => {
+  it('runs the worker as the monitor ran: nodejs22.x arm64, 256 MB, 55 s, the same role, log group and environment; no reserved concurrency by default', () => {
     s.template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'worker.handler',
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       MemorySize: 256,
       Timeout: 55,
-      ReservedConcurrentExecutions: 2,
+      ReservedConcurrentExecutions: Match.absent(),
       Role: arnOf(ids.workerRole),
       LoggingConfig: { LogGroup: ref(ids.logGroup) },
       Environment: { Variables: { IPDRIFT_CONFIG_FILE: '/var/task/ipdrift.config.json', IPDRIFT_TABLE: ref(ids.table), IPDRIFT_TOPIC_ARN: ref(ids.topic), IPDRIFT_EVENTS_TOPIC_ARN: ref(ids.events), NODE_OPTIONS: '--enable-source-maps' } },
@@ -198,7 +198,7 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
       expect(actions).toEqual([
         `StateTable: ${TABLE_ACTIONS.join(',')}`,
         'AlertTopic: sns:Publish',
-        'AlertTopicKey: kms:Decrypt,kms:GenerateDataKey',
+        'AlertTopicKey: kms:Decrypt,kms:GenerateDataKey*',
         'Metrics: cloudwatch:PutMetricData',
         'Logs: logs:CreateLogStream,logs:PutLogEvents',
         'AuroraWriterLookup: rds:DescribeDBClusters',
@@ -273,6 +273,7 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
     expect(violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
     expect(acknowledged(s.stack)).toEqual([
       `Ipdrift/FailoverWatch/Function ${NAG_FINDINGS.notLatestRuntime}`,
+      `Ipdrift/FailoverWatch/Role ${NAG_FINDINGS.dataKeyWildcard}`,
       `Ipdrift/FailoverWatch/Role ${NAG_FINDINGS.putMetricDataWildcard}`,
       `Ipdrift/FanOut/SchedulerFunction ${NAG_FINDINGS.notLatestRuntime}`,
       'Ipdrift/FanOut/StateMachine AwsSolutions-SF1',
@@ -280,6 +281,7 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
       `Ipdrift/FanOut/StateMachine/Role AwsSolutions-IAM5[Resource::<${ids.scheduler}.Arn>:*]`,
       `Ipdrift/FanOut/StateMachine/Role AwsSolutions-IAM5[Resource::<${ids.worker}.Arn>:*]`,
       `Ipdrift/FanOut/WorkerFunction ${NAG_FINDINGS.notLatestRuntime}`,
+      `Ipdrift/FunctionRole ${NAG_FINDINGS.dataKeyWildcard}`,
       `Ipdrift/FunctionRole ${NAG_FINDINGS.putMetricDataWildcard}`,
     ]);
   });
@@ -296,7 +298,7 @@ describe('fan-out at 1,000 ELB targets, metrics "minimal", the default shard siz
   it('splits into 13 shards of at most 100 targets, one worker at a time each', () => {
     expect(s.stack.shardPlan.shards).toHaveLength(13);
     for (const sh of s.stack.shardPlan.shards) expect(sh.targets.length).toBeLessThanOrEqual(100);
-    s.template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'worker.handler', ReservedConcurrentExecutions: 13 });
+    s.template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'worker.handler', ReservedConcurrentExecutions: Match.absent() });
     s.template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'scheduler.handler', Environment: { Variables: { IPDRIFT_SHARD_SIZE: '100' } } });
   });
 
@@ -340,7 +342,7 @@ describe('up to the shard size: the single-function shape', () => {
     expect(s.stack.fanOut).toBeUndefined();
     s.template.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
     s.template.resourceCountIs('AWS::Lambda::Function', 1);
-    s.template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'monitor.handler', ReservedConcurrentExecutions: 1 });
+    s.template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'monitor.handler', ReservedConcurrentExecutions: Match.absent() });
     expect(monitorAlarms(s)).toHaveLength(STACK_SHAPE.monitorAlarms);
     s.template.resourceCountIs('AWS::CloudWatch::Dashboard', STACK_SHAPE.dashboards);
     s.template.resourceCountIs('AWS::KMS::Key', STACK_SHAPE.kmsKeys);

@@ -160,3 +160,35 @@ export const clusterArn = (id: string, region?: string) => ({
     ? ['arn:', ref('AWS::Partition'), ':rds:', ref('AWS::Region'), ':', ref('AWS::AccountId'), `:cluster:${id}`]
     : ['arn:', ref('AWS::Partition'), `:rds:${region}:`, ref('AWS::AccountId'), `:cluster:${id}`]],
 });
+
+/** Values of CloudFormation's pseudo parameters, for evaluating a template offline. */
+export type PseudoParams = Partial<Record<'AWS::Partition' | 'AWS::Region' | 'AWS::AccountId', string>>;
+
+/** `value` with every `Ref` to a pseudo parameter and every `Fn::Join` of those resolved. */
+export function resolvePseudo(value: unknown, params: PseudoParams): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolvePseudo(v, params));
+  if (value === null || typeof value !== 'object') return value;
+  const o = value as Record<string, unknown>;
+  if (typeof o.Ref === 'string' && o.Ref in params) return params[o.Ref as keyof PseudoParams];
+  if (Array.isArray(o['Fn::Join'])) {
+    const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+    return parts.map((p) => resolvePseudo(p, params)).join(sep);
+  }
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, resolvePseudo(v, params)]));
+}
+
+/**
+ * Whether an EventBridge event matches a pattern, for the pattern forms the stack uses: each
+ * key's list of literals matches when the event's value (or any element of an array value) is
+ * one of them; nested objects match recursively. https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
+ */
+export function matchesPattern(pattern: Record<string, unknown>, event: Record<string, unknown>): boolean {
+  return Object.entries(pattern).every(([key, want]) => {
+    const got = event[key];
+    if (Array.isArray(want)) {
+      const values = Array.isArray(got) ? got : [got];
+      return values.some((v) => want.includes(v));
+    }
+    return typeof want === 'object' && want !== null && typeof got === 'object' && got !== null && matchesPattern(want as Record<string, unknown>, got as Record<string, unknown>);
+  });
+}

@@ -52,7 +52,7 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
   });
 
   describe('Lambda', () => {
-    it('runs nodejs22.x on arm64 with the bundle handler, 256 MB, 55 s, reserved concurrency 1', () => {
+    it('runs nodejs22.x on arm64 with the bundle handler, 256 MB, 55 s, no reserved concurrency (optimistic locking makes overlaps safe)', () => {
       // Prepare / Act: synthesized once above.
       // Assess
       s.template.hasResourceProperties('AWS::Lambda::Function', {
@@ -61,7 +61,7 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
         Handler: 'monitor.handler',
         MemorySize: 256,
         Timeout: 55,
-        ReservedConcurrentExecutions: 1,
+        ReservedConcurrentExecutions: Match.absent(),
         Role: arnOf(ids.role),
         LoggingConfig: { LogGroup: ref(ids.logGroup) },
       });
@@ -321,7 +321,7 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
       expect(statements).toEqual([
         { Sid: 'StateTable', Effect: 'Allow', Action: [...TABLE_ACTIONS], Resource: arnOf(ids.table) },
         { Sid: 'AlertTopic', Effect: 'Allow', Action: 'sns:Publish', Resource: [ref(ids.topic), ref(ids.events)] },
-        { Sid: 'AlertTopicKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: arnOf(ids.key) },
+        { Sid: 'AlertTopicKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: arnOf(ids.key) },
         {
           Sid: 'Metrics',
           Effect: 'Allow',
@@ -399,12 +399,14 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
       expect(violations.map((v) => `${v.ruleName} (${v.severity}) at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
     });
 
-    it('acknowledges exactly IAM5[Resource::*] on the roles and L1 on the functions (monitor and failover watcher), each with a reason', () => {
+    it('acknowledges exactly IAM5 (Resource::* and the data-key action) on the roles and L1 on the functions (monitor and failover watcher), each with a reason', () => {
       const acks = acknowledgments(s.stack);
 
       expect(acks.map(({ path, id }) => `${path} ${id}`).sort()).toEqual([
         `Ipdrift/FailoverWatch/Function ${NAG_FINDINGS.notLatestRuntime}`,
+        `Ipdrift/FailoverWatch/Role ${NAG_FINDINGS.dataKeyWildcard}`,
         `Ipdrift/FailoverWatch/Role ${NAG_FINDINGS.putMetricDataWildcard}`,
+        `Ipdrift/FunctionRole ${NAG_FINDINGS.dataKeyWildcard}`,
         `Ipdrift/FunctionRole ${NAG_FINDINGS.putMetricDataWildcard}`,
         `Ipdrift/MonitorFunction ${NAG_FINDINGS.notLatestRuntime}`,
       ]);
@@ -503,20 +505,41 @@ describe('MonitorStack in a VPC, with a security group it creates', () => {
     expect(egress).toEqual(['tcp/53-53', 'tcp/443-443', 'tcp/3306-3306', 'tcp/5353-5353', 'tcp/5432-5432', 'udp/53-53', 'udp/5353-5353']);
   });
 
-  it('attaches AWSLambdaVPCAccessExecutionRole (ENI management) and nothing else managed', () => {
+  it('attaches no managed policy: the ENI actions Lambda needs inline (logs only on its own group)', () => {
     const { resource } = onlyResource(withoutFailoverWatch(s.template), 'AWS::IAM::Role');
+    const statements = identityStatements(withoutFailoverWatch(s.template));
 
-    expect(resource.Properties.ManagedPolicyArns).toEqual([
-      { 'Fn::Join': ['', ['arn:', ref('AWS::Partition'), ':iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']] },
-    ]);
+    expect(resource.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(statements.find((st) => st.Sid === 'VpcNetworkInterfaces')).toEqual({
+      Sid: 'VpcNetworkInterfaces',
+      Effect: 'Allow',
+      Action: ['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses'],
+      Resource: '*',
+    });
+    // No logs:* anywhere: the only logs statement is the function's own group.
+    expect(statements.filter((st) => JSON.stringify(st.Action).includes('logs:')).map((st) => st.Sid)).toEqual(['Logs']);
   });
 
-  it('passes cdk-nag, with IAM4 acknowledged on the roles for that policy only (the monitor\'s and the failover watcher\'s)', () => {
+  it('passes cdk-nag with no IAM4 (managed policy) finding to acknowledge', () => {
     expect(nagViolations(s.stack)).toEqual([]);
-    expect(acknowledgments(s.stack).filter((a) => a.id.startsWith('AwsSolutions-IAM4')).map((a) => `${a.path} ${a.id}`)).toEqual([
-      `Ipdrift/FunctionRole ${NAG_FINDINGS.vpcAccessManagedPolicy}`,
-      `Ipdrift/FailoverWatch/Role ${NAG_FINDINGS.vpcAccessManagedPolicy}`,
-    ]);
+    expect(acknowledgments(s.stack).filter((a) => a.id.startsWith('AwsSolutions-IAM4'))).toEqual([]);
+  });
+});
+
+describe('MonitorStack: choices a first deploy depends on', () => {
+  it('reserves concurrency only when asked: 1 for the monitor, one per shard for the workers', () => {
+    // Act
+    const single = synth({ reserveConcurrency: true });
+    const fanned = synth({ reserveConcurrency: true, shardSize: 1 });
+    // Assess
+    single.template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'monitor.handler', ReservedConcurrentExecutions: 1 });
+    fanned.template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'worker.handler', ReservedConcurrentExecutions: fanned.stack.shardPlan.shards.length });
+  });
+
+  it('has no SSM config path: no parameter name in any environment, no ssm: action in any role', () => {
+    const json = JSON.stringify(synth().template.toJSON());
+    expect(json).not.toContain('IPDRIFT_CONFIG_PARAMETER');
+    expect(json).not.toMatch(/"ssm:/);
   });
 });
 

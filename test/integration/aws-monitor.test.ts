@@ -12,7 +12,6 @@ import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
 import { LabWebTier } from '../../lab/web-tier.ts';
@@ -22,7 +21,7 @@ import type { CheckSummary, MonitorDeps } from '../../functions/monitor.ts';
 import { DynamoStore } from '../../functions/aws/dynamo-store.ts';
 import { SnsNotifier } from '../../functions/aws/sns-notifier.ts';
 import { CloudWatchSink } from '../../functions/aws/cloudwatch-sink.ts';
-import { fileConfigLoader, ssmConfigLoader } from '../../functions/aws/config-source.ts';
+import { fileConfigLoader } from '../../functions/aws/config-source.ts';
 import { ConfigError, parseConfig } from '../../functions/core/config.ts';
 import type { ConfigInput } from '../../functions/core/config.ts';
 import type { EngineLogger, Store } from '../../functions/core/ports.ts';
@@ -55,7 +54,6 @@ const context = (remaining = LAMBDA_REMAINING_MS) => ({ getRemainingTimeInMillis
 describe('monitor handler', () => {
   const sns = mockClient(SNSClient);
   const cw = mockClient(CloudWatchClient);
-  const ssm = mockClient(SSMClient);
   let dns: LabDnsServer;
   let nodes: LabNode[];
   let port: number;
@@ -77,7 +75,6 @@ describe('monitor handler', () => {
   beforeEach(() => {
     sns.reset();
     cw.reset();
-    ssm.reset();
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
     cw.on(PutMetricDataCommand).resolves({});
     dns.setA(ELB, ADDR.old, TTL_SECONDS);
@@ -289,29 +286,4 @@ describe('monitor handler', () => {
     await expect(handler({}, context())).resolves.toMatchObject({ ok: true });
   });
 
-  it('reads the config from SSM with decryption, once per cache period, and retries a failed read', async () => {
-    // Prepare
-    const json = JSON.stringify({ resolvers: [dns.address], allowLoopback: true, targets: [{ ...elbTarget, port }] });
-    ssm.on(GetParameterCommand).rejectsOnce(new Error('throttled')).resolves({ Parameter: { Value: json } });
-    const load = ssmConfigLoader(new SSMClient({ region: 'us-east-1' }), '/ipdrift/config');
-    // Act
-    await expect(load()).rejects.toThrow('ssm:/ipdrift/config: invalid configuration');
-    const a = await load();
-    const b = await load();
-    // Assess
-    expect(a).toBe(b);
-    expect(a.targets[0]!.name).toBe('app-alb');
-    expect(ssm).toHaveReceivedCommandTimes(GetParameterCommand, 2);
-    expect(ssm).toHaveReceivedCommandWith(GetParameterCommand, { Name: '/ipdrift/config', WithDecryption: true });
-  });
-
-  it('reports an invalid SSM value with its source', async () => {
-    // Prepare
-    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: '{"targets": []}' } });
-    // Act
-    const load = ssmConfigLoader(new SSMClient({ region: 'us-east-1' }), '/ipdrift/bad')();
-    // Assess
-    await expect(load).rejects.toBeInstanceOf(ConfigError);
-    await expect(load).rejects.toThrow(/ssm:\/ipdrift\/bad: invalid configuration\n {2}targets: must list at least one target/);
-  });
 });
