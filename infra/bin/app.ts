@@ -5,7 +5,8 @@
  *   npx aws-cdk@2 deploy --app "npx tsx infra/bin/app.ts" -c config=...
  *
  * Context: config, stackName, vpcId, subnetIds, availabilityZones, securityGroupId,
- * alarmEmail, alarmHttpsUrl, eventsEmail, eventsHttpsUrl, codePath, shardSize (see lib/app-context.ts).
+ * alarmEmail, alarmHttpsUrl, eventsEmail, eventsHttpsUrl, codePath, shardSize, outsideVpc,
+ * reserveConcurrency (see lib/app-context.ts).
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';

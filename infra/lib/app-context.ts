@@ -25,6 +25,8 @@ export const CONTEXT_KEYS = {
   codePath: 'codePath',
   /** Targets per invocation before the check fans out (MonitorStackProps.shardSize). */
   shardSize: 'shardSize',
+  /** `true`: run outside any VPC although some targets look private (MonitorStackProps.outsideVpc). */
+  outsideVpc: 'outsideVpc',
   /** `true`: reserve concurrency (MonitorStackProps.reserveConcurrency); default off. */
   reserveConcurrency: 'reserveConcurrency',
 } as const;
@@ -115,6 +117,7 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
     if (!Number.isInteger(shardSize) || shardSize < 1) throw new ContextError(`context shardSize: expected a positive whole number of targets, got ${JSON.stringify(shardText)}`);
   }
   const reserve = flag(CONTEXT_KEYS.reserveConcurrency);
+  const outsideVpc = flag(CONTEXT_KEYS.outsideVpc);
   return {
     stackName: str(CONTEXT_KEYS.stackName) ?? CONTEXT_DEFAULTS.stackName,
     configPath,
@@ -130,6 +133,7 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
       ...(codePath !== undefined ? { codePath: resolve(cwd, codePath) } : {}),
       ...(shardSize !== undefined ? { shardSize } : {}),
       ...(reserve ? { reserveConcurrency: true } : {}),
+      ...(outsideVpc ? { outsideVpc: true } : {}),
     },
   };
 }

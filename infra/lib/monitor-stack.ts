@@ -29,6 +29,7 @@ import { FailoverWatch, FAILOVER_WATCH_METRICS, FAILOVER_WATCH_SETTINGS } from '
 import { FanOut } from './fan-out.ts';
 import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
 import { ownLogsStatement, putMetricsStatement, vpcEniStatement } from './statements.ts';
+import { VpcRequiredError, targetsNeedingVpc } from './network.ts';
 import { METRIC_NAMESPACE, TARGET_DIMENSION, alarmSpecsFor, graphsFor } from './target-metrics.ts';
 
 /** Defaults of {@link MonitorStackProps}. */
@@ -187,6 +188,11 @@ export interface MonitorStackProps extends StackProps {
   readonly config: ConfigInput;
   /** Run in an existing VPC (private subnets + security group); default: no VPC. */
   readonly vpc?: MonitorVpcOptions;
+  /**
+   * Run outside any VPC although some targets look private (lib/network.ts): only when they
+   * really are reachable from the internet. Without it, synth refuses such a config with no VPC.
+   */
+  readonly outsideVpc?: boolean;
   /** Subscribed to the on-call topic: pages (warning and critical alerts, the monitor's own alarms). */
   readonly alarmSubscriptions?: AlarmSubscriptions;
   /** Subscribed to the events topic: information for reading later (address and writer changes, failover timelines). */
@@ -256,6 +262,10 @@ export class MonitorStack extends Stack {
     super(scope, id, props);
     // Fail the synth, not the first check at 3 a.m., on a bad config.
     this.config = parseConfig(props.config, 'MonitorStack config');
+    if (!props.vpc && !props.outsideVpc) {
+      const needing = targetsNeedingVpc(this.config);
+      if (needing.length > 0) throw new VpcRequiredError(needing);
+    }
     const timeout = props.functionTimeout ?? Duration.seconds(MONITOR_DEFAULTS.functionTimeoutSeconds);
     const interval = props.schedule ?? Duration.minutes(MONITOR_DEFAULTS.scheduleMinutes);
     checkSchedule(interval, timeout);

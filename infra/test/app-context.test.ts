@@ -63,6 +63,12 @@ describe('settingsFromContext', () => {
     expect(settingsFromContext(reader({ shardSize: 40 }), ROOT).props.shardSize).toBe(40);
   });
 
+  it('reads the flags outsideVpc and reserveConcurrency from -c (strings) or cdk.json (booleans), and refuses anything else', () => {
+    expect(settingsFromContext(reader({ outsideVpc: 'true', reserveConcurrency: true }), ROOT).props).toMatchObject({ outsideVpc: true, reserveConcurrency: true });
+    expect(settingsFromContext(reader({ outsideVpc: 'false' }), ROOT).props.outsideVpc).toBeUndefined();
+    expect(() => settingsFromContext(reader({ reserveConcurrency: 'yes' }), ROOT)).toThrow('context reserveConcurrency: expected true or false, got "yes"');
+  });
+
   it('accepts lists as JSON arrays too (cdk.json context)', () => {
     const settings = settingsFromContext(reader({ vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds] }), ROOT);
 

@@ -367,7 +367,7 @@ describe('metrics "minimal" in one function', () => {
 });
 
 describe('MonitorStack refuses a shard size it cannot run', () => {
-  const build = (props: Partial<ConstructorParameters<typeof MonitorStack>[2]>) => () => new MonitorStack(new App(), 'Bad', { config: EXAMPLE_CONFIG, codePath: stubCodePath(), ...props });
+  const build = (props: Partial<ConstructorParameters<typeof MonitorStack>[2]>) => () => new MonitorStack(new App(), 'Bad', { config: EXAMPLE_CONFIG, codePath: stubCodePath(), outsideVpc: true, ...props });
 
   it.each([
     ['zero', { shardSize: 0 }, /shard size: expected a positive whole number of targets, got 0/],

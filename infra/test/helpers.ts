@@ -70,7 +70,8 @@ export interface Synth {
 /** Builds a MonitorStack (stub bundle unless `codePath` is given) and synthesizes it once. */
 export function synth(props: Partial<MonitorStackProps> = {}, stackName = 'Ipdrift'): Synth {
   const app = new App();
-  const stack = new MonitorStack(app, stackName, { config: EXAMPLE_CONFIG, codePath: stubCodePath(), ...props });
+  // Most tests look at resources, not at the VPC question: outside a VPC unless they say otherwise.
+  const stack = new MonitorStack(app, stackName, { config: EXAMPLE_CONFIG, codePath: stubCodePath(), ...(props.vpc ? {} : { outsideVpc: true }), ...props });
   return { app, stack, template: Template.fromStack(stack) };
 }
 

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/core/config.ts';
 import { BundleNotFoundError } from '../lib/lambda-bundle.ts';
 import { MonitorStack, NAG_FINDINGS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';
+import { VpcRequiredError } from '../lib/network.ts';
 import {
   EXAMPLE_CONFIG,
   NO_AURORA_CONFIG,
@@ -565,7 +566,7 @@ describe('MonitorStack in a VPC with an existing security group and known AZs', 
 
 describe('MonitorStack refuses bad input before synthesizing anything', () => {
   const build = (props: Partial<ConstructorParameters<typeof MonitorStack>[2]>) => () =>
-    new MonitorStack(new App(), 'Bad', { config: EXAMPLE_CONFIG, codePath: stubCodePath(), ...props });
+    new MonitorStack(new App(), 'Bad', { config: EXAMPLE_CONFIG, codePath: stubCodePath(), outsideVpc: true, ...props });
 
   it('a config that does not validate, naming the path', () => {
     const act = build({ config: { targets: [{ name: 'x', type: 'elb', host: 'h.example', port: 70000 }] } as never });
@@ -594,3 +595,42 @@ describe('MonitorStack refuses bad input before synthesizing anything', () => {
   });
 });
 
+
+describe('MonitorStack without a VPC', () => {
+  it('refuses private targets, naming each and the context keys to give', () => {
+    // Act
+    const act = () => synth({ outsideVpc: false });
+    // Assess
+    expect(act).toThrow(VpcRequiredError);
+    expect(act).toThrow(
+      'ipdrift: 3 target(s) can only be reached from inside a VPC, and no VPC was given:\n' +
+        '  - app-alb: an internal ELB: its name resolves to private addresses\n' +
+        '  - web: 10.0.1.10 is a private address\n' +
+        "  - orders-db: an Aurora endpoint: it resolves to the instances' VPC addresses\n" +
+        'Run the function in the VPC: -c vpcId=vpc-... -c subnetIds=subnet-a,subnet-b',
+    );
+  });
+
+  it('synthesizes when every target is public, or when told outsideVpc', () => {
+    const publicConfig = { targets: [
+      { name: 'edge', type: 'elb' as const, host: 'edge-123.eu-west-1.elb.amazonaws.com', port: 443, probe: { protocol: 'https' as const } },
+      { name: 'site', type: 'web-tier' as const, url: 'https://www.example.com/health', upstream: 'edge' },
+    ] };
+    expect(() => synth({ config: publicConfig, outsideVpc: false })).not.toThrow();
+    expect(() => synth({ outsideVpc: true })).not.toThrow();
+  });
+
+  it.each([
+    ['http://10.0.1.10/health', 'web: 10.0.1.10 is a private address'],
+    ['http://172.20.0.5/health', 'web: 172.20.0.5 is a private address'],
+    ['http://[fd12::5]/health', 'web: fd12::5 is a private address'],
+    ['http://web.corp.internal/health', 'web: web.corp.internal is an internal name'],
+    ['http://intranet/health', 'web: intranet is an internal name'],
+  ])('a web tier at %s needs the VPC', (url, line) => {
+    const config = { targets: [
+      { name: 'edge', type: 'elb' as const, host: 'edge-123.eu-west-1.elb.amazonaws.com', port: 80 },
+      { name: 'web', type: 'web-tier' as const, url, upstream: 'edge' },
+    ] };
+    expect(() => synth({ config, outsideVpc: false })).toThrow(line);
+  });
+});
