@@ -12,12 +12,13 @@ import { METRIC_SETS } from '../../functions/core/metric-sets.ts';
 import type { MetricSet } from '../../functions/core/metric-sets.ts';
 import { SHARD_DEFAULTS } from '../../functions/core/shard.ts';
 import type { AddressRecord, TargetState } from '../../functions/core/types.ts';
+import { interfaceEndpointsFor } from '../../functions/core/vpc-endpoints.ts';
 import { parse, parseCount, parseDuration } from '../args.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
 
 export const COST_USAGE = `Usage: ipdrift cost --config FILE [--region R] [--interval 1m] [--duration-ms N] [--memory-mb 256]
-                    [--prices FILE] [--json] [--vpc-endpoints N] [--shard-size N] [--metrics standard|minimal]
+                    [--prices FILE] [--json] [--vpc-endpoints N|create] [--shard-size N] [--metrics standard|minimal]
 
 Estimates what the ipdrift stack costs a month for a config: Lambda, Step Functions (past one
 invocation), CloudWatch metrics (exactly the series published for the config's "metrics"),
@@ -31,7 +32,9 @@ Options:
       --duration-ms N    billed ms of one checking invocation (default: a model of the benchmark)
       --memory-mb N      function memory (default 256)
       --prices FILE      JSON overriding prices: {"region","date","source","prices":{...},"metricTiers":[...]}
-      --vpc-endpoints N  interface endpoints the function's VPC needs (monitoring, sns, ...; default 0)
+      --vpc-endpoints N  interface endpoints you pay for the function's VPC (default 0: a NAT gateway
+                         you already have); "create": the ones -c endpoints=create makes for this
+                         config (SNS, CloudWatch, and RDS with Aurora targets)
       --shard-size N     targets per invocation before fanning out (default ${SHARD_DEFAULTS.targetsPerInvocation})
       --metrics SET      estimate another metric set than the config's
       --json             print the estimate as JSON
@@ -143,7 +146,6 @@ export async function costCommand(argv: string[]): Promise<number> {
   const durationMs = values['duration-ms'] === undefined ? undefined : parseCount(values['duration-ms'], '--duration-ms', COST_USAGE);
   const shardSize = parseCount(values['shard-size']!, '--shard-size', COST_USAGE);
   const vpcText = values['vpc-endpoints']!;
-  const vpcEndpoints = vpcText === '0' ? 0 : parseCount(vpcText, '--vpc-endpoints', COST_USAGE);
   const asked = parseMetricSet(values.metrics);
   if (values.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(values.region)) throw new UsageError(`--region: expected an AWS region such as "ap-northeast-2", got "${values.region}"`, COST_USAGE);
 
@@ -157,6 +159,7 @@ export async function costCommand(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
 
+  const vpcEndpoints = vpcText === 'create' ? interfaceEndpointsFor(config).length : vpcText === '0' ? 0 : parseCount(vpcText, '--vpc-endpoints', COST_USAGE);
   const metricSet = asked ?? config.metrics;
   const base: Omit<CostInput, 'metricSet'> = { targets: costTargets(config), intervalMinutes, memoryMb, shardSize, vpcEndpoints, prices, ...(durationMs !== undefined ? { durationMs } : {}) };
   let estimate: CostEstimate;

@@ -25,6 +25,10 @@ export const CONTEXT_KEYS = {
   codePath: 'codePath',
   /** Targets per invocation before the check fans out (MonitorStackProps.shardSize). */
   shardSize: 'shardSize',
+  /** `create`: create the VPC endpoints the functions need (MonitorVpcOptions.createEndpoints). */
+  endpoints: 'endpoints',
+  /** The private subnets' route tables, for the DynamoDB gateway endpoint. */
+  routeTableIds: 'routeTableIds',
   /** `true`: run outside any VPC although some targets look private (MonitorStackProps.outsideVpc). */
   outsideVpc: 'outsideVpc',
   /** `true`: reserve concurrency (MonitorStackProps.reserveConcurrency); default off. */
@@ -98,6 +102,10 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
   const subnetIds = list(CONTEXT_KEYS.subnetIds);
   const availabilityZones = list(CONTEXT_KEYS.availabilityZones);
   const securityGroupId = str(CONTEXT_KEYS.securityGroupId);
+  const endpoints = str(CONTEXT_KEYS.endpoints);
+  if (endpoints !== undefined && endpoints !== 'create') throw new ContextError(`context endpoints: expected "create", got ${JSON.stringify(endpoints)}`);
+  const routeTableIds = list(CONTEXT_KEYS.routeTableIds);
+  if (vpcId === undefined && (endpoints || routeTableIds)) throw new ContextError('context endpoints / routeTableIds given without vpcId');
   if (vpcId === undefined && (subnetIds || availabilityZones || securityGroupId)) {
     throw new ContextError('context subnetIds / availabilityZones / securityGroupId given without vpcId');
   }
@@ -124,7 +132,16 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
     props: {
       config,
       ...(vpcId !== undefined && subnetIds
-        ? { vpc: { vpcId, subnetIds, ...(availabilityZones ? { availabilityZones } : {}), ...(securityGroupId !== undefined ? { securityGroupId } : {}) } }
+        ? {
+            vpc: {
+              vpcId,
+              subnetIds,
+              ...(availabilityZones ? { availabilityZones } : {}),
+              ...(securityGroupId !== undefined ? { securityGroupId } : {}),
+              ...(endpoints === 'create' ? { createEndpoints: true } : {}),
+              ...(routeTableIds ? { routeTableIds } : {}),
+            },
+          }
         : {}),
       alarmSubscriptions: { ...(email !== undefined ? { email } : {}), ...(httpsUrl !== undefined ? { httpsUrl } : {}) },
       ...(eventsEmail !== undefined || eventsHttpsUrl !== undefined

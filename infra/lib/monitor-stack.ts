@@ -30,6 +30,7 @@ import { FanOut } from './fan-out.ts';
 import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
 import { ownLogsStatement, putMetricsStatement, vpcEniStatement } from './statements.ts';
 import { VpcRequiredError, targetsNeedingVpc } from './network.ts';
+import { interfaceEndpointsFor } from '../../functions/core/vpc-endpoints.ts';
 import { METRIC_NAMESPACE, TARGET_DIMENSION, alarmSpecsFor, graphsFor } from './target-metrics.ts';
 
 /** Defaults of {@link MonitorStackProps}. */
@@ -173,6 +174,14 @@ export interface MonitorVpcOptions {
    * creates one whose egress is limited to the targets' ports, DNS and HTTPS.
    */
   readonly securityGroupId?: string;
+  /**
+   * Create the VPC endpoints the functions need instead of relying on a NAT gateway: a DynamoDB
+   * gateway endpoint on `routeTableIds`, interface endpoints for SNS, CloudWatch metrics and
+   * (with Aurora targets) RDS in the subnets, admitting the function's group on 443.
+   */
+  readonly createEndpoints?: boolean;
+  /** The private subnets' route tables (for the DynamoDB gateway endpoint); required with createEndpoints. */
+  readonly routeTableIds?: readonly string[];
 }
 
 /** Endpoints subscribed to a topic at deploy time (more can be added to the topic later). */
@@ -354,6 +363,9 @@ export class MonitorStack extends Stack {
       const { vpc, subnets, securityGroup } = this.importVpc(props.vpc);
       this.securityGroup = securityGroup;
       vpcProps = { vpc, vpcSubnets: { subnets }, securityGroups: [securityGroup] };
+      if (props.vpc.createEndpoints) this.createEndpoints(vpc, subnets, securityGroup, props.vpc.routeTableIds ?? []);
+      new CfnOutput(this, 'MonitorSecurityGroupId', { value: securityGroup.securityGroupId, description: "The monitor's security group: each target's security group must admit it on the target's port" });
+      new CfnOutput(this, 'AdmitMonitorCommands', { value: admitCommands(securityGroup.securityGroupId, this.config), description: 'Run once per target security group (replace TARGET_SG): lets the monitor reach the targets' });
       // Lambda creates and deletes the function's ENIs with the execution role: those actions
       // only, inline (the managed VPC policy would also grant logs on every group).
       this.role.addToPrincipalPolicy(vpcEniStatement());
@@ -482,6 +494,33 @@ export class MonitorStack extends Stack {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       ...(t.region !== undefined ? { region: t.region } : {}),
     })))];
+  }
+
+  /**
+   * The VPC endpoints the functions need (core/vpc-endpoints.ts): the DynamoDB gateway on the
+   * route tables, interface endpoints with private DNS in the function's subnets, behind a group
+   * that admits the function's group on 443 only.
+   */
+  private createEndpoints(vpc: ec2.IVpc, subnets: ec2.ISubnet[], fnGroup: ec2.ISecurityGroup, routeTableIds: readonly string[]): void {
+    if (routeTableIds.length === 0) throw new Error('vpc.createEndpoints (-c endpoints=create) needs routeTableIds (-c routeTableIds=rtb-a,rtb-b): the private subnets\' route tables, for the DynamoDB gateway endpoint');
+    new ec2.CfnVPCEndpoint(this, 'DynamoDbEndpoint', {
+      vpcId: vpc.vpcId,
+      serviceName: `com.amazonaws.${this.region}.dynamodb`,
+      vpcEndpointType: 'Gateway',
+      routeTableIds: [...routeTableIds],
+    });
+    const endpointGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', { vpc, description: 'ipdrift VPC endpoints: HTTPS from the monitor only', allowAllOutbound: false });
+    endpointGroup.addIngressRule(ec2.Peer.securityGroupId(fnGroup.securityGroupId), ec2.Port.tcp(EGRESS.https), 'ipdrift monitor to the AWS APIs');
+    for (const service of interfaceEndpointsFor(this.config)) {
+      new ec2.InterfaceVpcEndpoint(this, `Endpoint-${service}`, {
+        vpc,
+        service: new ec2.InterfaceVpcEndpointAwsService(service),
+        subnets: { subnets },
+        securityGroups: [endpointGroup],
+        privateDnsEnabled: true,
+        open: false,
+      });
+    }
   }
 
   /** Imports the VPC, subnets and security group by id: no context lookup, no AWS call. */
@@ -746,6 +785,21 @@ function searchMetric(metricName: string, period: Duration): cloudwatch.MathExpr
     period,
   });
 }
+
+/**
+ * The AWS CLI lines that let the monitor's group into a target's group, one per distinct port
+ * of the config (the user puts each target's own group id for TARGET_SG).
+ */
+function admitCommands(groupId: string, config: Config): string {
+  const ports = [...new Set(config.targets.flatMap((t) => (t.type === 'web-tier' ? [webPort(t.url)] : [t.port])))].sort((a, b) => a - b);
+  return ports.map((p) => `aws ec2 authorize-security-group-ingress --group-id TARGET_SG --protocol tcp --port ${p} --source-group ${groupId}`).join(' ; ');
+}
+
+/** The port of a web tier's URL. */
+const webPort = (url: string) => {
+  const u = new URL(url);
+  return u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+};
 
 /** Subscribes the endpoints of `subs` to `topic`. */
 function subscribe(topic: sns.Topic, subs: AlarmSubscriptions = {}): void {

@@ -634,3 +634,35 @@ describe('MonitorStack without a VPC', () => {
     expect(() => synth({ config, outsideVpc: false })).toThrow(line);
   });
 });
+
+describe('MonitorStack in a VPC with -c endpoints=create', () => {
+  const ROUTE_TABLES = ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0aaaaaaaaaaaaaaa2'];
+  let s: Synth;
+  beforeAll(() => {
+    s = synth({ vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds], createEndpoints: true, routeTableIds: ROUTE_TABLES } });
+  });
+
+  it('creates the DynamoDB gateway on the route tables and SNS, CloudWatch and RDS interface endpoints (Aurora in the config)', () => {
+    s.template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', RouteTableIds: ROUTE_TABLES, VpcId: VPC_IDS.vpcId });
+    const interfaces = Object.values(s.template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } })) as { Properties: { ServiceName: unknown; PrivateDnsEnabled: boolean; SubnetIds: string[] } }[];
+    expect(interfaces.map((e) => JSON.stringify(e.Properties.ServiceName).match(/\.(sns|monitoring|rds)"/)?.[1]).sort()).toEqual(['monitoring', 'rds', 'sns']);
+    expect(interfaces.every((e) => e.Properties.PrivateDnsEnabled && JSON.stringify(e.Properties.SubnetIds) === JSON.stringify([...VPC_IDS.subnetIds]))).toBe(true);
+  });
+
+  it('admits only the monitor\'s group on 443 to the endpoints, and outputs the group and the lines that admit it to the targets', () => {
+    const groups = Object.values(s.template.findResources('AWS::EC2::SecurityGroup')) as { Properties: { GroupDescription: string; SecurityGroupIngress?: { FromPort: number; ToPort: number; SourceSecurityGroupId: unknown }[] } }[];
+    const endpointGroup = groups.find((g) => g.Properties.GroupDescription.startsWith('ipdrift VPC endpoints'))!;
+    expect(endpointGroup.Properties.SecurityGroupIngress).toEqual([expect.objectContaining({ FromPort: 443, ToPort: 443, SourceSecurityGroupId: { 'Fn::GetAtt': [expect.any(String), 'GroupId'] } })]);
+    s.template.hasOutput('MonitorSecurityGroupId', {});
+    const admit = JSON.stringify(s.template.findOutputs('AdmitMonitorCommands'));
+    for (const port of [80, 5432, 8080]) expect(admit).toContain(`--protocol tcp --port ${port} --source-group`);
+  });
+
+  it('passes cdk-nag', () => {
+    expect(nagViolations(s.stack).map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+  });
+
+  it('refuses endpoints=create without route tables, saying which context key', () => {
+    expect(() => synth({ vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds], createEndpoints: true } })).toThrow('-c routeTableIds=rtb-a,rtb-b');
+  });
+});

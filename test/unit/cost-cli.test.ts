@@ -60,6 +60,13 @@ describe('ipdrift cost', () => {
     expect(doc.prices.region).toBe('us-east-1');
   });
 
+  it('--vpc-endpoints create prices exactly the interface endpoints -c endpoints=create makes (SNS, CloudWatch, RDS for Aurora)', async () => {
+    const r = await run(['cost', '--config', EXAMPLE, '--json', '--vpc-endpoints', 'create']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { lines: { id: string; quantity: number }[] };
+    expect(doc.lines.find((l) => l.id === 'vpc-endpoints')!.quantity).toBe(3 * 2 * 730);
+  });
+
   it('takes prices from a file and says when they are not the asked region\'s', async () => {
     // Act
     const own = await run(['cost', '--config', EXAMPLE, '--prices', join(PRICES, 'eu-west-1.json'), '--region', 'eu-west-1']);

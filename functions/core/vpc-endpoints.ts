@@ -1,0 +1,17 @@
+/**
+ * The AWS APIs a function in a VPC calls, as VPC endpoint services: what `-c endpoints=create`
+ * creates and what `ipdrift cost` prices. DynamoDB is a gateway endpoint (no hourly charge);
+ * the rest are interface endpoints ($0.01 per AZ-hour each, plus data). The function never calls
+ * CloudWatch Logs (Lambda ships its logs) nor KMS (SNS encrypts for it).
+ */
+import type { Config } from './config.ts';
+
+/** Interface endpoint services, by their service name suffix (`com.amazonaws.<region>.<name>`). */
+export type InterfaceEndpointService = 'sns' | 'monitoring' | 'rds';
+
+/** The interface endpoints the stack's functions need for `config`: SNS, CloudWatch metrics, and RDS with Aurora targets. */
+export function interfaceEndpointsFor(config: Pick<Config, 'targets'>): InterfaceEndpointService[] {
+  const out: InterfaceEndpointService[] = ['sns', 'monitoring'];
+  if (config.targets.some((t) => t.type === 'aurora')) out.push('rds');
+  return out;
+}
