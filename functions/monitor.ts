@@ -100,6 +100,8 @@ export type MonitorContext = Pick<Context, 'getRemainingTimeInMillis'> & Partial
 export interface CheckSummary {
   ok: boolean;
   requestId?: string;
+  /** What started this check: the schedule, or an ELB network-interface change (CloudTrail), with its call. */
+  trigger?: string;
   startedAt?: string;
   targets: number;
   targetsCompleted: number;
@@ -118,6 +120,18 @@ export interface CheckSummary {
   configMs: number;
   checkMs: number;
   totalMs: number;
+}
+
+/**
+ * `elb-network-interface CreateNetworkInterface eni-...` for the CloudTrail event of an ELB's
+ * interface change (the stack's optional rule); undefined for the schedule and anything else.
+ * Every trigger runs the same full check: the event only says when, not what changed.
+ */
+export function triggerOf(event: unknown): string | undefined {
+  const e = event as { 'detail-type'?: unknown; detail?: { eventName?: unknown; requestParameters?: { networkInterfaceId?: unknown } | null; responseElements?: { networkInterface?: { networkInterfaceId?: unknown } } | null } } | null;
+  if (e?.['detail-type'] !== 'AWS API Call via CloudTrail' || typeof e.detail?.eventName !== 'string') return undefined;
+  const eni = e.detail.requestParameters?.networkInterfaceId ?? e.detail.responseElements?.networkInterface?.networkInterfaceId;
+  return `elb-network-interface ${e.detail.eventName}${typeof eni === 'string' ? ` ${eni}` : ''}`;
 }
 
 /** Passes calls through and remembers saves that failed for a reason other than a conflict. */
@@ -175,10 +189,11 @@ export function emptySummary(remainingMsAtStart: number): CheckSummary {
  */
 export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: { logger?: EngineLogger } = {}) {
   let resolved: MonitorDeps | undefined;
-  return async function handler(_event: unknown, context: MonitorContext): Promise<CheckSummary> {
+  return async function handler(event: unknown, context: MonitorContext): Promise<CheckSummary> {
     const t0 = performance.now();
     const remainingMsAtStart = context.getRemainingTimeInMillis();
-    const summary: CheckSummary = { ...emptySummary(remainingMsAtStart), ...(context.awsRequestId ? { requestId: context.awsRequestId } : {}) };
+    const trigger = triggerOf(event);
+    const summary: CheckSummary = { ...emptySummary(remainingMsAtStart), ...(context.awsRequestId ? { requestId: context.awsRequestId } : {}), ...(trigger ? { trigger } : {}) };
     let logger: EngineLogger = options.logger ?? (typeof deps === 'function' ? defaultLogger() : (deps.logger ?? defaultLogger()));
     const finish = (level: 'info' | 'error') => {
       summary.totalMs = Math.round(performance.now() - t0);

@@ -31,6 +31,8 @@ export const CONTEXT_KEYS = {
   routeTableIds: 'routeTableIds',
   /** `true`: run outside any VPC although some targets look private (MonitorStackProps.outsideVpc). */
   outsideVpc: 'outsideVpc',
+  /** `true`: check at once on ELB network-interface changes (CloudTrail; MonitorStackProps.elbEniEvents). */
+  eniEvents: 'eniEvents',
   /** `true`: reserve concurrency (MonitorStackProps.reserveConcurrency); default off. */
   reserveConcurrency: 'reserveConcurrency',
 } as const;
@@ -126,6 +128,7 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
   }
   const reserve = flag(CONTEXT_KEYS.reserveConcurrency);
   const outsideVpc = flag(CONTEXT_KEYS.outsideVpc);
+  const eniEvents = flag(CONTEXT_KEYS.eniEvents);
   return {
     stackName: str(CONTEXT_KEYS.stackName) ?? CONTEXT_DEFAULTS.stackName,
     configPath,
@@ -151,6 +154,7 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
       ...(shardSize !== undefined ? { shardSize } : {}),
       ...(reserve ? { reserveConcurrency: true } : {}),
       ...(outsideVpc ? { outsideVpc: true } : {}),
+      ...(eniEvents ? { elbEniEvents: true } : {}),
     },
   };
 }

@@ -63,6 +63,20 @@ export const FUNCTION_SETTINGS = {
   durationAlarmFraction: 0.8,
 } as const;
 
+/**
+ * The CloudTrail calls that mean an ELB's nodes changed: its service-linked role creating or
+ * deleting a network interface. https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-ec2.html
+ */
+export const ELB_ENI_EVENT_PATTERN = {
+  source: ['aws.ec2'],
+  detailType: ['AWS API Call via CloudTrail'],
+  detail: {
+    eventSource: ['ec2.amazonaws.com'],
+    eventName: ['CreateNetworkInterface', 'DeleteNetworkInterface'],
+    userIdentity: { sessionContext: { sessionIssuer: { userName: ['AWSServiceRoleForElasticLoadBalancing'] } } },
+  },
+} satisfies events.EventPattern;
+
 /** Bounds and periods that follow from the check interval. */
 export const SCHEDULE_LIMITS = {
   /** EventBridge's finest rate; metrics are standard resolution (whole minutes) too. */
@@ -212,6 +226,12 @@ export interface MonitorStackProps extends StackProps {
    * and the state's optimistic locking makes overlapping checks safe without it.
    */
   readonly reserveConcurrency?: boolean;
+  /**
+   * Check at once when an ELB creates or deletes a network interface: an EventBridge rule on
+   * the ELB service-linked role's CloudTrail management events. Needs a trail recording
+   * management events in the account and region. Default off.
+   */
+  readonly elbEniEvents?: boolean;
   /** Default 256 MB. */
   readonly memorySize?: number;
   /**
@@ -257,6 +277,8 @@ export class MonitorStack extends Stack {
   /** The Aurora failover watcher (function, role, RDS event rule), when the config has aurora targets. */
   readonly failoverWatch?: FailoverWatch;
   readonly schedule: events.Rule;
+  /** The rule on ELB network-interface changes (with `elbEniEvents`). */
+  readonly elbEniRule?: events.Rule;
   readonly dashboard: cloudwatch.Dashboard;
   /** Every alarm, by a stable key (`<target>/<metric>` or `function/<metric>`). */
   readonly alarms: ReadonlyMap<string, cloudwatch.Alarm>;
@@ -431,6 +453,16 @@ export class MonitorStack extends Stack {
       schedule: events.Schedule.rate(interval),
       targets: [target],
     });
+    if (props.elbEniEvents) {
+      // AWS's own suggestion for "my ALB's addresses changed": the ELB service-linked role's
+      // CreateNetworkInterface / DeleteNetworkInterface calls, as CloudTrail delivers them to
+      // EventBridge. A check right away instead of at the next minute (overlaps are safe).
+      this.elbEniRule = new events.Rule(this, 'ElbNetworkInterfaceChange', {
+        description: 'ipdrift: an ELB created or deleted a network interface (CloudTrail): check now',
+        eventPattern: ELB_ENI_EVENT_PATTERN,
+        targets: [target],
+      });
+    }
 
     if (watcherCode) {
       this.failoverWatch = new FailoverWatch(this, 'FailoverWatch', {

@@ -11,6 +11,7 @@ import { ConfigError } from '../../functions/core/config.ts';
 import { BundleNotFoundError } from '../lib/lambda-bundle.ts';
 import { MonitorStack, NAG_FINDINGS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';
 import { VpcRequiredError } from '../lib/network.ts';
+import { triggerOf } from '../../functions/monitor.ts';
 import {
   EXAMPLE_CONFIG,
   NO_AURORA_CONFIG,
@@ -27,6 +28,7 @@ import {
   withoutFailoverWatch,
   arnOf,
   clusterArn,
+  matchesPattern,
   ref,
 } from './helpers.ts';
 import type { Statement, Synth } from './helpers.ts';
@@ -664,5 +666,44 @@ describe('MonitorStack in a VPC with -c endpoints=create', () => {
 
   it('refuses endpoints=create without route tables, saying which context key', () => {
     expect(() => synth({ vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds], createEndpoints: true } })).toThrow('-c routeTableIds=rtb-a,rtb-b');
+  });
+});
+
+describe('MonitorStack with -c eniEvents=true', () => {
+  /**
+   * A CloudTrail-delivered event: the envelope and fields of AWS's documented example
+   * (test/fixtures/events/cloudtrail-api-call-docs.json, source beside it), with the call made
+   * what an ELB's node replacement makes (no AWS page shows that record whole).
+   */
+  const DOC = JSON.parse(readFileSync(join(import.meta.dirname, '../../test/fixtures/events/cloudtrail-api-call-docs.json'), 'utf8')) as { detail: Record<string, unknown> } & Record<string, unknown>;
+  const eniCall = (eventName: string, roleName: string) => ({
+    ...DOC,
+    source: 'aws.ec2',
+    detail: {
+      ...DOC.detail,
+      eventSource: 'ec2.amazonaws.com',
+      eventName,
+      userIdentity: { type: 'AssumedRole', arn: `arn:aws:sts::123456789012:assumed-role/${roleName}/ElasticLoadBalancing`, sessionContext: { sessionIssuer: { type: 'Role', userName: roleName } } },
+      requestParameters: { networkInterfaceId: 'eni-0123456789abcdef0' },
+    },
+  });
+
+  it('adds a rule on the ELB service-linked role\'s interface calls that starts a check at once; none without the flag', () => {
+    // Act
+    const s = synth({ elbEniEvents: true });
+    const plain = synth();
+    // Assess
+    const rule = s.template.toJSON().Resources[s.stack.getLogicalId(s.stack.elbEniRule!.node.defaultChild as never)] as { Properties: { EventPattern: Record<string, unknown>; Targets: { Arn: unknown }[] } };
+    expect(rule.Properties.Targets.map((t) => t.Arn)).toEqual([arnOf(s.stack.getLogicalId(s.stack.fn.node.defaultChild as never))]);
+    expect(matchesPattern(rule.Properties.EventPattern, eniCall('DeleteNetworkInterface', 'AWSServiceRoleForElasticLoadBalancing'))).toBe(true);
+    expect(matchesPattern(rule.Properties.EventPattern, eniCall('CreateNetworkInterface', 'AWSServiceRoleForElasticLoadBalancing'))).toBe(true);
+    expect(matchesPattern(rule.Properties.EventPattern, eniCall('DeleteNetworkInterface', 'SomeDeployRole'))).toBe(false);
+    expect(matchesPattern(rule.Properties.EventPattern, DOC)).toBe(false);
+    expect(plain.stack.elbEniRule).toBeUndefined();
+  });
+
+  it('the monitor says what started the check', () => {
+    expect(triggerOf(eniCall('DeleteNetworkInterface', 'AWSServiceRoleForElasticLoadBalancing'))).toBe('elb-network-interface DeleteNetworkInterface eni-0123456789abcdef0');
+    expect(triggerOf({ source: 'aws.events', 'detail-type': 'Scheduled Event' })).toBeUndefined();
   });
 });
