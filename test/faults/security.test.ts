@@ -298,6 +298,43 @@ describe('security', () => {
     expect(targetReport(report, 'truncated-web').web?.echo).toEqual({ ok: false, message: 'the echo answer was larger than the body cap' });
   });
 
+  it('a slow web tier whose echo names a current upstream address is not "suspected" stale (the echo is evidence against it)', async () => {
+    // Prepare: an upstream that moved OLD -> NEW (OLD still answers), a tier whose echo always says NEW.
+    let delayMs = 0;
+    const servers = await listenSamePort([OLD, NEW], () => createHttpServer((_req, res) => res.writeHead(200).end('ok')));
+    const webPort = await lo.http((req, res) => {
+      setTimeout(() => res.writeHead(200).end(req.url === '/whoami' ? NEW : 'ok'), req.url === '/whoami' ? 0 : delayMs);
+    }, WEB);
+    try {
+      const name = 'slowecho.security.elb.test';
+      const cfg = config({
+        targets: [
+          { name: 'slow-up', type: 'elb', host: name, port: servers.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } },
+          { name: 'slow-web', type: 'web-tier', url: `http://${WEB}:${webPort}/health`, upstream: 'slow-up', echo: { path: '/whoami' }, timeoutMs: PROBE_TIMEOUT_MS },
+        ],
+      });
+      const clock = new ManualClock();
+      const deps: CheckDeps = { store: new MemoryStore(), notifier: new RecordingNotifier(), clock, newResolver: resolver() };
+      dns.setA(name, [OLD]);
+      for (let i = 0; i < 3; i++) {
+        await runCheck(cfg, deps);
+        clock.advance(MS_PER_MINUTE);
+      }
+      dns.setA(name, [NEW]);
+      await runCheck(cfg, deps);
+      clock.advance(2 * MS_PER_MINUTE);
+      // Act: the tier is now slow (>3x its median and +250 ms), past the TTL after OLD retired.
+      delayMs = 600;
+      const report = await runCheck(cfg, deps);
+      // Assess
+      expect(targetReport(report, 'slow-web').web).toMatchObject({ ok: true, echo: { ok: true, address: NEW } });
+      expect(targetReport(report, 'slow-web').web!.latencyMs).toBeGreaterThanOrEqual(delayMs);
+      expect(report.findings.filter((f) => f.target === 'slow-web').map((f) => f.kind)).toEqual([]);
+    } finally {
+      await servers.close();
+    }
+  });
+
   describe('no secrets in logs, notices or reports', () => {
     const HARMLESS_URL_DATA = 'build=2024.06&lang=en';
 
