@@ -250,6 +250,18 @@ describe('security', () => {
     expect(elsewhereHits).toBe(0);
   });
 
+  /** One check of a web tier `<prefix>-web` on WEB:port (echo /whoami) in front of a TCP-probed upstream. */
+  async function checkTierAt(prefix: string, port: number) {
+    dns.setA(`${prefix}.security.elb.test`, [REDIRECTOR]);
+    const cfg = config({
+      targets: [
+        { name: 'up', type: 'elb', host: `${prefix}.security.elb.test`, port: 1, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'tcp', path: '/' } },
+        { name: `${prefix}-web`, type: 'web-tier', url: `http://${WEB}:${port}/index`, upstream: 'up', echo: { path: '/whoami' }, timeoutMs: PROBE_TIMEOUT_MS },
+      ],
+    });
+    return runCheck(cfg, { store: new MemoryStore(), notifier: new RecordingNotifier(), clock: new ManualClock(), newResolver: resolver() });
+  }
+
   it('web-tier bodies are read with a cap: an 8 MB page and an endless echo end the check quickly', async () => {
     // Prepare
     const big = Buffer.alloc(BIG_BODY_BYTES, 'z');
@@ -265,15 +277,8 @@ describe('security', () => {
       }
       res.writeHead(200, { 'content-length': big.length }).end(big);
     }, WEB);
-    dns.setA('capped.security.elb.test', [REDIRECTOR]);
-    const cfg = config({
-      targets: [
-        { name: 'up', type: 'elb', host: 'capped.security.elb.test', port: 1, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'tcp', path: '/' } },
-        { name: 'capped-web', type: 'web-tier', url: `http://${WEB}:${port}/index`, upstream: 'up', echo: { path: '/whoami' }, timeoutMs: PROBE_TIMEOUT_MS },
-      ],
-    });
     // Act
-    const report = await runCheck(cfg, { store: new MemoryStore(), notifier: new RecordingNotifier(), clock: new ManualClock(), newResolver: resolver() });
+    const report = await checkTierAt('capped', port);
     // Assess: the page is fine (truncated read), the echo is "no address", and both ended well within the timeout.
     const web = targetReport(report, 'capped-web').web!;
     expect(web).toMatchObject({ ok: true, status: 200 });
@@ -285,15 +290,8 @@ describe('security', () => {
   it('an echo answer cut at the body cap is not read as an address, even when it starts with one', async () => {
     // Prepare: the echo says OLD, then pads past the 64 KB cap (what a truncated read would see as "OLD").
     const port = await lo.http((req, res) => res.writeHead(200).end(req.url === '/whoami' ? `${OLD}${' '.repeat(128 * 1024)}` : 'ok'), WEB);
-    dns.setA('truncated.security.elb.test', [REDIRECTOR]);
-    const cfg = config({
-      targets: [
-        { name: 'up', type: 'elb', host: 'truncated.security.elb.test', port: 1, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'tcp', path: '/' } },
-        { name: 'truncated-web', type: 'web-tier', url: `http://${WEB}:${port}/index`, upstream: 'up', echo: { path: '/whoami' }, timeoutMs: PROBE_TIMEOUT_MS },
-      ],
-    });
     // Act
-    const report = await runCheck(cfg, { store: new MemoryStore(), notifier: new RecordingNotifier(), clock: new ManualClock(), newResolver: resolver() });
+    const report = await checkTierAt('truncated', port);
     // Assess
     expect(targetReport(report, 'truncated-web').web?.echo).toEqual({ ok: false, message: 'the echo answer was larger than the body cap' });
   });
