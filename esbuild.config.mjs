@@ -13,11 +13,11 @@ const BYTES_PER_KB = 1024;
 
 /** Entry points; one that does not exist yet is skipped (failover-watch comes with a later issue). */
 export const ENTRIES = [
-  { in: 'functions/monitor.ts', out: 'monitor' },
-  { in: 'functions/failover-watch.ts', out: 'failover-watch' },
+  { in: 'src/lambda/monitor.ts', out: 'monitor' },
+  { in: 'src/lambda/failover-watch.ts', out: 'failover-watch' },
   // Fan-out past one invocation (infra/lib/fan-out.ts): the Step Functions scheduler and its workers.
-  { in: 'functions/scheduler.ts', out: 'scheduler' },
-  { in: 'functions/worker.ts', out: 'worker' },
+  { in: 'src/lambda/scheduler.ts', out: 'scheduler' },
+  { in: 'src/lambda/worker.ts', out: 'worker' },
 ];
 
 /** Some dependencies still `require()` node builtins; ESM output needs a real `require` for them. */

@@ -36,7 +36,7 @@ const LAB_COMMAND_TIMEOUT_MS = 120_000;
 
 /**
  * Bundles every child into bench/.build/ with source maps (the profile summary maps frames back
- * to functions/core/*.ts through them). Not minified: profiles keep readable names.
+ * to src/core/*.ts through them). Not minified: profiles keep readable names.
  */
 export async function bundleChildren(): Promise<void> {
   mkdirSync(BUILD_DIR, { recursive: true });

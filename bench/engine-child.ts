@@ -12,11 +12,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { runCheck } from '../functions/core/check.ts';
-import { parseConfig } from '../functions/core/config.ts';
-import { FileStore } from '../functions/local/file-store.ts';
-import type { Store } from '../functions/core/ports.ts';
-import { ConsoleNotifier } from '../functions/local/console.ts';
+import { runCheck } from '../src/core/check.ts';
+import { parseConfig } from '../src/core/config.ts';
+import { FileStore } from '../src/adapters/local/file-store.ts';
+import type { Store } from '../src/core/ports.ts';
+import { ConsoleNotifier } from '../src/adapters/local/console.ts';
 import { RESULT_PREFIX, mb, round } from './common.ts';
 import type { CheckFigures, EngineRun } from './common.ts';
 

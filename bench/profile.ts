@@ -54,7 +54,7 @@ export interface ProfileSummary {
   file: string;
   totalMs: number;
   top: FrameCost[];
-  /** Frames of our own code (functions/, lab/) by inclusive time: where the time goes from. */
+  /** Frames of our own code (src/, lab/) by inclusive time: where the time goes from. */
   ownInclusive: InclusiveCost[];
   byArea: Record<string, number>;
 }
@@ -76,7 +76,7 @@ function sourceMapOf(url: string): SourceMap | undefined {
   return map;
 }
 
-/** `functions/core/check.ts:123` for a bundled frame; the raw url otherwise. */
+/** `src/core/check.ts:123` for a bundled frame; the raw url otherwise. */
 function locate(cf: CallFrame): string {
   if (!cf.url) return '';
   const map = sourceMapOf(cf.url);
@@ -93,8 +93,8 @@ function areaOf(frame: string, where: string): string {
   if (frame === '(garbage collector)') return 'gc';
   if (frame === '(idle)') return 'idle';
   if (frame === '(program)') return 'program (native, outside JS)';
-  if (where.startsWith('functions/core/')) return 'engine (functions/core)';
-  if (where.startsWith('functions/local/')) return 'adapters (functions/local)';
+  if (where.startsWith('src/core/')) return 'engine (src/core)';
+  if (where.startsWith('src/adapters/local/')) return 'adapters (src/adapters/local)';
   if (where.startsWith('node_modules/')) return `dependency (${where.split('/')[1]})`;
   if (where.startsWith('bench/')) return 'bench harness';
   if (where.startsWith('node:')) return 'node internals';

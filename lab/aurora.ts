@@ -14,10 +14,10 @@ import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { ConfigInput } from '../functions/core/config.ts';
-import type { ClusterMember, WriterInfo, WriterLookup } from '../functions/core/ports.ts';
-import { ClusterNotFoundError, FailoverRefusedError } from '../functions/core/aurora/errors.ts';
-import type { FailoverStarter } from '../functions/core/aurora/drill.ts';
+import type { ConfigInput } from '../src/core/config.ts';
+import type { ClusterMember, WriterInfo, WriterLookup } from '../src/core/ports.ts';
+import { ClusterNotFoundError, FailoverRefusedError } from '../src/core/aurora/errors.ts';
+import type { FailoverStarter } from '../src/core/aurora/drill.ts';
 import { LabDnsServer } from './dns-server.ts';
 import { SocketSet, assertLoopback } from './loopback.ts';
 

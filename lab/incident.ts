@@ -5,9 +5,9 @@
  * the end-to-end test and the benchmark, so all three replay exactly the same story.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LIMITS } from '../functions/core/constants.ts';
-import type { ConfigInput } from '../functions/core/config.ts';
-import type { FindingKind } from '../functions/core/types.ts';
+import { LIMITS } from '../src/core/constants.ts';
+import type { ConfigInput } from '../src/core/config.ts';
+import type { FindingKind } from '../src/core/types.ts';
 import { LabDnsServer } from './dns-server.ts';
 import { LabNode } from './nodes.ts';
 import { LabWebTier } from './web-tier.ts';

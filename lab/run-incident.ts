@@ -3,12 +3,12 @@
  * findings and alert transitions each produced. Shared by `ipdrift demo` and the e2e test.
  */
 import { performance } from 'node:perf_hooks';
-import { runCheck } from '../functions/core/check.ts';
-import { parseConfig } from '../functions/core/config.ts';
-import type { CheckReport } from '../functions/core/report.ts';
-import type { AlertTransition, Clock } from '../functions/core/types.ts';
-import { MemoryStore } from '../functions/local/memory-store.ts';
-import { ConsoleNotifier } from '../functions/local/console.ts';
+import { runCheck } from '../src/core/check.ts';
+import { parseConfig } from '../src/core/config.ts';
+import type { CheckReport } from '../src/core/report.ts';
+import type { AlertTransition, Clock } from '../src/core/types.ts';
+import { MemoryStore } from '../src/adapters/local/memory-store.ts';
+import { ConsoleNotifier } from '../src/adapters/local/console.ts';
 import { INCIDENT_STEPS, startIncidentLab } from './incident.ts';
 import { labGet } from './client.ts';
 import type { IncidentStep } from './incident.ts';

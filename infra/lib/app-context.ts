@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseConfigText } from '../../functions/core/config.ts';
-import type { ConfigInput } from '../../functions/core/config.ts';
+import { parseConfigText } from '../../src/core/config.ts';
+import type { ConfigInput } from '../../src/core/config.ts';
 import type { MonitorStackProps } from './monitor-stack.ts';
 
 /** Context keys the app reads (`-c key=value`). */

@@ -1,5 +1,5 @@
 /**
- * The Aurora failover watcher (functions/failover-watch.ts), deployed only when the config has
+ * The Aurora failover watcher (src/lambda/failover-watch.ts), deployed only when the config has
  * aurora targets: an EventBridge rule on the watched clusters' "failover started" events
  * (RDS-EVENT-0072 same AZ, 0073 across AZs) invokes a function that samples the failover for
  * up to two minutes and publishes one timeline (metrics `DnsLagSeconds` and `FailoverSeconds`,
@@ -27,7 +27,7 @@ export const FAILOVER_WATCH_SETTINGS = {
   handler: `${BUNDLE_ENTRIES.failoverWatch}.handler`,
   memorySize: 256,
   /**
-   * functions/failover-watch.ts samples for up to FAILOVER_WATCH_DEFAULTS.deadlineMs (120 s)
+   * src/lambda/failover-watch.ts samples for up to FAILOVER_WATCH_DEFAULTS.deadlineMs (120 s)
    * and keeps a 15 s margin for publishing and saving; the rest is headroom for cold start and
    * slow API calls. The handler shortens its sampling to fit whatever timeout it is given.
    */
@@ -42,7 +42,7 @@ export const FAILOVER_WATCH_SETTINGS = {
   alarmPeriodMinutes: 5,
 } as const;
 
-/** The rule's event pattern parts (functions/failover-watch.ts RDS_FAILOVER_EVENTS.started). */
+/** The rule's event pattern parts (src/lambda/failover-watch.ts RDS_FAILOVER_EVENTS.started). */
 export const RDS_EVENT_PATTERN = {
   source: 'aws.rds',
   detailType: 'RDS DB Cluster Event',
@@ -50,7 +50,7 @@ export const RDS_EVENT_PATTERN = {
   startedEventIds: ['RDS-EVENT-0072', 'RDS-EVENT-0073'],
 } as const;
 
-/** Metrics functions/failover-watch.ts publishes per target (timelineMetricInput), besides the monitor's. */
+/** Metrics src/lambda/failover-watch.ts publishes per target (timelineMetricInput), besides the monitor's. */
 export const FAILOVER_WATCH_METRICS = {
   /** The outage a client saw: event -> first successful probe of the new writer. */
   failoverSeconds: 'FailoverSeconds',
@@ -59,7 +59,7 @@ export const FAILOVER_WATCH_METRICS = {
 } as const;
 
 /**
- * DynamoDB actions the watcher's store calls need (functions/aws/dynamo-store.ts): GetItem and
+ * DynamoDB actions the watcher's store calls need (src/adapters/aws/dynamo-store.ts): GetItem and
  * Query to load the target's state and alerts, PutItem for the transaction that saves the
  * writer state and the history item (TransactWriteItems is authorised per operation),
  * BatchWriteItem for history that does not fit the transaction. No DeleteItem: the watcher
@@ -72,7 +72,7 @@ export const WATCHER_TABLE_ACTIONS = [
   'dynamodb:Query',
 ] as const;
 
-/** Partition key of a target's items (functions/aws/dynamo-store.ts DYNAMO_SCHEMA.targetPrefix). */
+/** Partition key of a target's items (src/adapters/aws/dynamo-store.ts DYNAMO_SCHEMA.targetPrefix). */
 export const TARGET_PARTITION_PREFIX = 'target#' as const;
 
 /** What the watcher is built from: the monitor's resources and settings. */

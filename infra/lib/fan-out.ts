@@ -1,7 +1,7 @@
 /**
  * Fan-out past one invocation: a Step Functions Standard workflow per check. The schedule
- * starts one execution per tick; its first task (functions/scheduler.ts) claims the tick and
- * splits the targets into shards; a Map state runs one worker (functions/worker.ts) per shard,
+ * starts one execution per tick; its first task (src/lambda/scheduler.ts) claims the tick and
+ * splits the targets into shards; a Map state runs one worker (src/lambda/worker.ts) per shard,
  * all at once.
  *
  * Why Step Functions and not the scheduler invoking workers asynchronously (InvocationType
@@ -37,7 +37,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { STACK_SHAPE } from '../../functions/core/cost/estimate.ts';
+import { STACK_SHAPE } from '../../src/core/cost/estimate.ts';
 import { ownLogsStatement } from './statements.ts';
 import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
 
@@ -51,14 +51,14 @@ export const FANOUT_SETTINGS = {
   /** The errors retried: the invocation was refused before it ran, so nothing runs twice. */
   retriedErrors: ['Lambda.TooManyRequestsException'],
   retry: { maxAttempts: 2, intervalSeconds: 1, backoffRate: 2 },
-  /** Matches functions/scheduler.ts SCHEDULER_DEFAULTS.tickGuardMs: an execution ends before the next tick. */
+  /** Matches src/lambda/scheduler.ts SCHEDULER_DEFAULTS.tickGuardMs: an execution ends before the next tick. */
   tickGuardSeconds: 5,
   /** EventBridge's retries of a failed StartExecution; a late tick's workers skip themselves anyway. */
   startRetryAttempts: 2,
   startMaxEventAgeSeconds: 60,
 } as const;
 
-/** Environment variables the scheduler reads (functions/scheduler.ts SCHEDULER_ENV). */
+/** Environment variables the scheduler reads (src/lambda/scheduler.ts SCHEDULER_ENV). */
 export const SCHEDULER_ENV_NAMES = {
   configFile: 'IPDRIFT_CONFIG_FILE',
   table: 'IPDRIFT_TABLE',
@@ -66,7 +66,7 @@ export const SCHEDULER_ENV_NAMES = {
   intervalSeconds: 'IPDRIFT_CHECK_INTERVAL_SECONDS',
 } as const;
 
-/** The scheduler's only writes: tick claims, under this partition key (functions/aws/tick-claims.ts). */
+/** The scheduler's only writes: tick claims, under this partition key (src/adapters/aws/tick-claims.ts). */
 export const TICK_CLAIM_PARTITION = 'fanout#tick' as const;
 
 /** cdk-nag findings the fan-out acknowledges. */

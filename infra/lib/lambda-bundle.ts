@@ -35,7 +35,7 @@ export const BUNDLE_ENTRIES = {
   monitor: 'monitor',
   scheduler: 'scheduler',
   worker: 'worker',
-  /** The Aurora failover watcher (functions/failover-watch.ts), only with aurora targets. */
+  /** The Aurora failover watcher (src/lambda/failover-watch.ts), only with aurora targets. */
   failoverWatch: 'failover-watch',
 } as const;
 export type BundleEntry = (typeof BUNDLE_ENTRIES)[keyof typeof BUNDLE_ENTRIES];

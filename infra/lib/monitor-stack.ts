@@ -19,18 +19,18 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { parseConfig, parseResolver } from '../../functions/core/config.ts';
-import type { Config, ConfigInput, TargetConfig } from '../../functions/core/config.ts';
-import { emittedMetrics } from '../../functions/core/metric-sets.ts';
-import type { MetricName } from '../../functions/core/report.ts';
-import { SHARD_DEFAULTS, planShards } from '../../functions/core/shard.ts';
-import type { ShardPlan } from '../../functions/core/shard.ts';
+import { parseConfig, parseResolver } from '../../src/core/config.ts';
+import type { Config, ConfigInput, TargetConfig } from '../../src/core/config.ts';
+import { emittedMetrics } from '../../src/core/metric-sets.ts';
+import type { MetricName } from '../../src/core/report.ts';
+import { SHARD_DEFAULTS, planShards } from '../../src/core/shard.ts';
+import type { ShardPlan } from '../../src/core/shard.ts';
 import { FailoverWatch, FAILOVER_WATCH_METRICS, FAILOVER_WATCH_SETTINGS } from './failover-watch.ts';
 import { FanOut } from './fan-out.ts';
 import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
 import { ownLogsStatement, putMetricsStatement, vpcEniStatement } from './statements.ts';
 import { VpcRequiredError, targetsNeedingVpc } from './network.ts';
-import { interfaceEndpointsFor } from '../../functions/core/vpc-endpoints.ts';
+import { interfaceEndpointsFor } from '../../src/core/vpc-endpoints.ts';
 import { METRIC_NAMESPACE, TARGET_DIMENSION, alarmSpecsFor, graphsFor } from './target-metrics.ts';
 
 /** Defaults of {@link MonitorStackProps}. */
@@ -125,7 +125,7 @@ export const ENV = {
 } as const;
 
 /**
- * DynamoDB actions of the store (functions/aws/dynamo-store.ts), and only those: GetItem and
+ * DynamoDB actions of the store (src/adapters/aws/dynamo-store.ts), and only those: GetItem and
  * Query to load; TransactWriteItems, which IAM authorises per contained operation (Put of the
  * state and alert items with a version condition, Delete of closed alerts); BatchWriteItem for
  * history overflow. A new operation in the store (Update, ConditionCheck) must be added here.

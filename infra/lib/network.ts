@@ -6,7 +6,7 @@
  * the first minute, for a reason that has nothing to do with them.
  */
 import { BlockList, isIP } from 'node:net';
-import type { Config } from '../../functions/core/config.ts';
+import type { Config } from '../../src/core/config.ts';
 
 /** A target that needs the function in the VPC, and why. */
 export interface PrivateTarget {

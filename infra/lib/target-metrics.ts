@@ -1,13 +1,13 @@
 /**
  * How the stack alarms on and draws each target's metrics. Which metrics a target type emits,
- * and which of them are alarmed on, is not decided here: functions/core/metric-sets.ts holds
+ * and which of them are alarmed on, is not decided here: src/core/metric-sets.ts holds
  * that one table (the Lambda's metrics output and `ipdrift cost` read it too). This file adds
  * the alarm thresholds and the graphs, typed against the engine's metric names.
  */
-import type { TargetConfig } from '../../functions/core/config.ts';
-import { alarmedMetrics, emittedMetrics } from '../../functions/core/metric-sets.ts';
-import type { MetricSet } from '../../functions/core/metric-sets.ts';
-import type { MetricName } from '../../functions/core/report.ts';
+import type { TargetConfig } from '../../src/core/config.ts';
+import { alarmedMetrics, emittedMetrics } from '../../src/core/metric-sets.ts';
+import type { MetricSet } from '../../src/core/metric-sets.ts';
+import type { MetricName } from '../../src/core/report.ts';
 
 /** CloudWatch namespace and dimension of every ipdrift metric (design.md, "Outputs"). */
 export const METRIC_NAMESPACE = 'ipdrift' as const;
@@ -104,7 +104,7 @@ export class MissingAlarmSpecError extends Error {
 export function alarmSpecsFor(type: TargetType): TargetAlarmSpec[] {
   return alarmedMetrics(type).map((metric) => {
     const spec = TARGET_ALARM_SPECS[metric];
-    if (!spec) throw new MissingAlarmSpecError(`functions/core/metric-sets.ts alarms on ${metric} for ${type} targets; infra/lib/target-metrics.ts has no TARGET_ALARM_SPECS entry for it`);
+    if (!spec) throw new MissingAlarmSpecError(`src/core/metric-sets.ts alarms on ${metric} for ${type} targets; infra/lib/target-metrics.ts has no TARGET_ALARM_SPECS entry for it`);
     return spec;
   });
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../functions/core/config.ts';
+import { ConfigError } from '../../src/core/config.ts';
 import { CONTEXT_DEFAULTS, ContextError, contextFromArgv, settingsFromContext } from '../lib/app-context.ts';
 import { BUNDLE_ENTRIES, BUNDLE_FILES, stageLambdaBundle } from '../lib/lambda-bundle.ts';
 import { EXAMPLE_CONFIG, VPC_IDS } from './helpers.ts';

@@ -1,15 +1,15 @@
 /**
  * The Aurora failover watcher in the stack (lib/failover-watch.ts): present exactly when the
  * config has aurora targets; its function, rule, role, alarms and dashboard widgets; and its
- * contract with functions/failover-watch.ts (environment, event ids, metric names, deadline).
+ * contract with src/lambda/failover-watch.ts (environment, event ids, metric names, deadline).
  * Each describe synthesizes once and its tests only read.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DYNAMO_SCHEMA } from '../../functions/aws/dynamo-store.ts';
-import { FAILOVER_WATCH_DEFAULTS, FAILOVER_WATCH_ENV, RDS_FAILOVER_EVENTS, timelineMetricInput } from '../../functions/failover-watch.ts';
+import { DYNAMO_SCHEMA } from '../../src/adapters/aws/dynamo-store.ts';
+import { FAILOVER_WATCH_DEFAULTS, FAILOVER_WATCH_ENV, RDS_FAILOVER_EVENTS, timelineMetricInput } from '../../src/lambda/failover-watch.ts';
 import {
   FAILOVER_WATCH_METRICS,
   FAILOVER_WATCH_SETTINGS,
@@ -268,7 +268,7 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
   });
 });
 
-describe('failover watcher: the contract with functions/failover-watch.ts', () => {
+describe('failover watcher: the contract with src/lambda/failover-watch.ts', () => {
   it('sets the environment variables the handler reads, by the same names as the monitor\'s', () => {
     expect([FAILOVER_WATCH_ENV.configFile, FAILOVER_WATCH_ENV.table, FAILOVER_WATCH_ENV.topicArn, FAILOVER_WATCH_ENV.eventsTopicArn]).toEqual([ENV.configFile, ENV.table, ENV.topicArn, ENV.eventsTopicArn]);
   });

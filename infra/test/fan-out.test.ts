@@ -7,11 +7,11 @@
 import { App, NestedStack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { COST_ASSUMPTIONS, STACK_SHAPE } from '../../functions/core/cost/estimate.ts';
-import type { ConfigInput } from '../../functions/core/config.ts';
-import { alarmedMetrics } from '../../functions/core/metric-sets.ts';
-import { SCHEDULER_DEFAULTS, SCHEDULER_ENV } from '../../functions/scheduler.ts';
-import { TICK_CLAIM_SCHEMA } from '../../functions/aws/tick-claims.ts';
+import { COST_ASSUMPTIONS, STACK_SHAPE } from '../../src/core/cost/estimate.ts';
+import type { ConfigInput } from '../../src/core/config.ts';
+import { alarmedMetrics } from '../../src/core/metric-sets.ts';
+import { SCHEDULER_DEFAULTS, SCHEDULER_ENV } from '../../src/lambda/scheduler.ts';
+import { TICK_CLAIM_SCHEMA } from '../../src/adapters/aws/tick-claims.ts';
 import { FANOUT_SETTINGS, SCHEDULER_ENV_NAMES, TICK_CLAIM_PARTITION } from '../lib/fan-out.ts';
 import { ALARM_LAYOUT, MONITOR_DEFAULTS, MonitorStack, NAG_FINDINGS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';
 import { EXAMPLE_CONFIG, actionsOf, arnOf, dashboardBody, ref, identityStatements, nagViolations, onlyResource, stubCodePath, synth, withoutFailoverWatch } from './helpers.ts';

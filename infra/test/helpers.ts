@@ -6,7 +6,7 @@ import type { PolicyViolation } from 'aws-cdk-lib';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConfigInput } from '../../functions/core/config.ts';
+import type { ConfigInput } from '../../src/core/config.ts';
 import { BUNDLE_ENTRIES } from '../lib/lambda-bundle.ts';
 import { MonitorStack } from '../lib/monitor-stack.ts';
 import type { MonitorStackProps } from '../lib/monitor-stack.ts';

@@ -7,11 +7,11 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../functions/core/config.ts';
+import { ConfigError } from '../../src/core/config.ts';
 import { BundleNotFoundError } from '../lib/lambda-bundle.ts';
 import { MonitorStack, NAG_FINDINGS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';
 import { VpcRequiredError } from '../lib/network.ts';
-import { triggerOf } from '../../functions/monitor.ts';
+import { triggerOf } from '../../src/lambda/monitor.ts';
 import {
   EXAMPLE_CONFIG,
   NO_AURORA_CONFIG,

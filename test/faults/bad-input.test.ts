@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCheck } from '../../functions/core/check.ts';
-import { ConfigError, findSecret, parseConfig, parseConfigText } from '../../functions/core/config.ts';
-import { StateError } from '../../functions/core/ports.ts';
-import { probeUrl } from '../../functions/core/probe/web.ts';
-import { FileStore, MAX_STATE_FILE_BYTES } from '../../functions/local/file-store.ts';
+import { runCheck } from '../../src/core/check.ts';
+import { ConfigError, findSecret, parseConfig, parseConfigText } from '../../src/core/config.ts';
+import { StateError } from '../../src/core/ports.ts';
+import { probeUrl } from '../../src/core/probe/web.ts';
+import { FileStore, MAX_STATE_FILE_BYTES } from '../../src/adapters/local/file-store.ts';
 import { ManualClock, RecordingNotifier, seedFromEnv } from './harness.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/ipdrift.mjs');

@@ -7,10 +7,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCheck } from '../../functions/core/check.ts';
-import type { CheckDeps } from '../../functions/core/check.ts';
-import type { Config } from '../../functions/core/config.ts';
-import { MemoryStore } from '../../functions/local/memory-store.ts';
+import { runCheck } from '../../src/core/check.ts';
+import type { CheckDeps } from '../../src/core/check.ts';
+import type { Config } from '../../src/core/config.ts';
+import { MemoryStore } from '../../src/adapters/local/memory-store.ts';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
 import type { NodeMode } from '../../lab/nodes.ts';

@@ -6,10 +6,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCheck } from '../../functions/core/check.ts';
-import type { ElbTarget } from '../../functions/core/config.ts';
-import { MemoryStore } from '../../functions/local/memory-store.ts';
-import type { ResolutionErrorCode } from '../../functions/core/types.ts';
+import { runCheck } from '../../src/core/check.ts';
+import type { ElbTarget } from '../../src/core/config.ts';
+import { MemoryStore } from '../../src/adapters/local/memory-store.ts';
+import type { ResolutionErrorCode } from '../../src/core/types.ts';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import type { DnsFault } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';

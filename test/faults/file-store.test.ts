@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyState, runCheck } from '../../functions/core/check.ts';
-import { parseConfig } from '../../functions/core/config.ts';
-import { StateError } from '../../functions/core/ports.ts';
-import { FileStore } from '../../functions/local/file-store.ts';
-import { readConfigFile } from '../../functions/local/config-file.ts';
+import { emptyState, runCheck } from '../../src/core/check.ts';
+import { parseConfig } from '../../src/core/config.ts';
+import { StateError } from '../../src/core/ports.ts';
+import { FileStore } from '../../src/adapters/local/file-store.ts';
+import { readConfigFile } from '../../src/adapters/local/config-file.ts';
 import { ManualClock, MS_PER_MINUTE, RecordingNotifier } from './harness.ts';
 
 const run = promisify(execFile);

@@ -6,12 +6,12 @@
  */
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Resolver } from 'node:dns/promises';
-import { parseConfig } from '../../functions/core/config.ts';
-import type { Config, ConfigInput } from '../../functions/core/config.ts';
-import { createResolver } from '../../functions/core/resolve.ts';
-import type { MetricsSink, Notifier } from '../../functions/core/ports.ts';
-import type { CheckReport } from '../../functions/core/report.ts';
-import type { AlertTransition, Clock, TargetState } from '../../functions/core/types.ts';
+import { parseConfig } from '../../src/core/config.ts';
+import type { Config, ConfigInput } from '../../src/core/config.ts';
+import { createResolver } from '../../src/core/resolve.ts';
+import type { MetricsSink, Notifier } from '../../src/core/ports.ts';
+import type { CheckReport } from '../../src/core/report.ts';
+import type { AlertTransition, Clock, TargetState } from '../../src/core/types.ts';
 
 /** Loopback /24 blocks of the fault tests (`127.0.<block>.x`); no other test uses them. */
 export const FAULT_BLOCKS = {

@@ -3,7 +3,7 @@
  * for (a checker that never fails would make the soak prove nothing), and the PRNG must replay.
  */
 import { describe, expect, it } from 'vitest';
-import type { AlertState, AlertTransition, TargetState } from '../../functions/core/types.ts';
+import type { AlertState, AlertTransition, TargetState } from '../../src/core/types.ts';
 import { Rng, alertViolations, credentialsIn, stateViolations } from './harness.ts';
 
 const AT = '2026-11-25T00:00:00.000Z';

@@ -5,11 +5,11 @@
  * follows a sequence of checks and reports every broken invariant, with the figures to quote.
  */
 import { performance } from 'node:perf_hooks';
-import { runCheck } from '../../functions/core/check.ts';
-import type { Config } from '../../functions/core/config.ts';
-import type { CheckReport } from '../../functions/core/report.ts';
-import type { ResolutionErrorCode, TargetState } from '../../functions/core/types.ts';
-import { MemoryStore } from '../../functions/local/memory-store.ts';
+import { runCheck } from '../../src/core/check.ts';
+import type { Config } from '../../src/core/config.ts';
+import type { CheckReport } from '../../src/core/report.ts';
+import type { ResolutionErrorCode, TargetState } from '../../src/core/types.ts';
+import { MemoryStore } from '../../src/adapters/local/memory-store.ts';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import type { DnsFault } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';

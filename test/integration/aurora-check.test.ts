@@ -5,14 +5,14 @@
  * The tests run in order on one lab: after the first, the API names B while DNS still names A.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCheck } from '../../functions/core/check.ts';
-import { parseConfig } from '../../functions/core/config.ts';
-import type { Config } from '../../functions/core/config.ts';
-import { WriterLookupError } from '../../functions/core/aurora/errors.ts';
-import type { WriterLookup } from '../../functions/core/ports.ts';
-import type { AlertTransition } from '../../functions/core/types.ts';
-import { ConsoleNotifier } from '../../functions/local/console.ts';
-import { MemoryStore } from '../../functions/local/memory-store.ts';
+import { runCheck } from '../../src/core/check.ts';
+import { parseConfig } from '../../src/core/config.ts';
+import type { Config } from '../../src/core/config.ts';
+import { WriterLookupError } from '../../src/core/aurora/errors.ts';
+import type { WriterLookup } from '../../src/core/ports.ts';
+import type { AlertTransition } from '../../src/core/types.ts';
+import { ConsoleNotifier } from '../../src/adapters/local/console.ts';
+import { MemoryStore } from '../../src/adapters/local/memory-store.ts';
 import { AuroraLab } from '../../lab/aurora.ts';
 
 const T0 = Date.parse('2026-01-15T03:00:00.000Z');

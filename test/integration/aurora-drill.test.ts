@@ -5,8 +5,8 @@
  * The three run at once, each lab on its own 127.0.N.x block, so the file takes ~11 s, not 14.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { runDrill } from '../../functions/core/aurora/drill.ts';
-import { defaultSamplerDeps } from '../../functions/core/aurora/sampler.ts';
+import { runDrill } from '../../src/core/aurora/drill.ts';
+import { defaultSamplerDeps } from '../../src/core/aurora/sampler.ts';
 import { AuroraLab } from '../../lab/aurora.ts';
 import type { LabDbEngine } from '../../lab/aurora.ts';
 

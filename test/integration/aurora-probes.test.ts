@@ -5,12 +5,12 @@
  */
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LIMITS } from '../../functions/core/constants.ts';
-import { runProbe } from '../../functions/core/probe/run.ts';
-import { firstPacket, parseGreeting, MAX_GREETING_BYTES, MysqlGreetingError, MysqlServerError } from '../../functions/core/probe/mysql.ts';
-import { parseSslAnswer, PostgresAnswerError, sslRequest, SSL_REQUEST_CODE } from '../../functions/core/probe/postgres.ts';
+import { LIMITS } from '../../src/core/constants.ts';
+import { runProbe } from '../../src/core/probe/run.ts';
+import { firstPacket, parseGreeting, MAX_GREETING_BYTES, MysqlGreetingError, MysqlServerError } from '../../src/core/probe/mysql.ts';
+import { parseSslAnswer, PostgresAnswerError, sslRequest, SSL_REQUEST_CODE } from '../../src/core/probe/postgres.ts';
 import { LAB_MYSQL_VERSION, LabDbListener, mysqlErrPacket, mysqlGreeting, pgErrorResponse } from '../../lab/aurora.ts';
-import type { ProbeSpec } from '../../functions/core/probe/types.ts';
+import type { ProbeSpec } from '../../src/core/probe/types.ts';
 import { Loopback } from './probe-servers.ts';
 
 const TIMEOUT_MS = 300;

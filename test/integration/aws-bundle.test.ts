@@ -18,7 +18,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
-import { DynamoStore } from '../../functions/aws/dynamo-store.ts';
+import { DynamoStore } from '../../src/adapters/aws/dynamo-store.ts';
 import { startLocalDynamo, TEST_CREDENTIALS, TEST_REGION } from './aws-dynalite.ts';
 import type { LocalDynamo } from './aws-dynalite.ts';
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoStore, DYNAMO_SCHEMA, DYNAMO_LIMITS, TransactionTooLargeError, dynamoItemSize } from '../../functions/aws/dynamo-store.ts';
-import { diffAddresses } from '../../functions/core/diff.ts';
-import { LIMITS } from '../../functions/core/constants.ts';
-import { StateError, VersionConflictError } from '../../functions/core/ports.ts';
-import type { AddressRecord, AlertState, ChangeRecord, ResolutionOk, TargetState } from '../../functions/core/types.ts';
+import { DynamoStore, DYNAMO_SCHEMA, DYNAMO_LIMITS, TransactionTooLargeError, dynamoItemSize } from '../../src/adapters/aws/dynamo-store.ts';
+import { diffAddresses } from '../../src/core/diff.ts';
+import { LIMITS } from '../../src/core/constants.ts';
+import { StateError, VersionConflictError } from '../../src/core/ports.ts';
+import type { AddressRecord, AlertState, ChangeRecord, ResolutionOk, TargetState } from '../../src/core/types.ts';
 import { startLocalDynamo } from './aws-dynalite.ts';
 import type { LocalDynamo } from './aws-dynalite.ts';
 

@@ -11,12 +11,12 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
-import { runCheck } from '../../functions/core/check.ts';
-import { parseConfig } from '../../functions/core/config.ts';
-import type { Config } from '../../functions/core/config.ts';
-import { MemoryStore } from '../../functions/local/memory-store.ts';
-import { SnsNotifier } from '../../functions/aws/sns-notifier.ts';
-import { CloudWatchSink } from '../../functions/aws/cloudwatch-sink.ts';
+import { runCheck } from '../../src/core/check.ts';
+import { parseConfig } from '../../src/core/config.ts';
+import type { Config } from '../../src/core/config.ts';
+import { MemoryStore } from '../../src/adapters/local/memory-store.ts';
+import { SnsNotifier } from '../../src/adapters/aws/sns-notifier.ts';
+import { CloudWatchSink } from '../../src/adapters/aws/cloudwatch-sink.ts';
 
 expect.extend(allCustomMatcher);
 

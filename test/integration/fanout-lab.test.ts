@@ -1,7 +1,7 @@
 /**
  * Fan-out against the lab at 1,000 targets: the same two checks run once by the single-function
- * handler (functions/monitor.ts) and once fanned out (functions/scheduler.ts splits, one
- * functions/worker.ts per shard, all shards at once as the Map state runs them). Both must find
+ * handler (src/lambda/monitor.ts) and once fanned out (src/lambda/scheduler.ts splits, one
+ * src/lambda/worker.ts per shard, all shards at once as the Map state runs them). Both must find
  * the same things, notify the same transitions once each, publish the same metrics and leave
  * the same state. Many names point at a few shared loopback listeners (127.0.60.0/24).
  */
@@ -10,20 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
 import { LabWebTier } from '../../lab/web-tier.ts';
-import { createHandler } from '../../functions/monitor.ts';
-import type { MonitorDeps } from '../../functions/monitor.ts';
-import { createSchedulerHandler } from '../../functions/scheduler.ts';
-import type { SchedulerResult } from '../../functions/scheduler.ts';
-import { createWorkerHandler } from '../../functions/worker.ts';
-import type { WorkerSummary } from '../../functions/worker.ts';
-import { MemoryTickClaims } from '../../functions/aws/tick-claims.ts';
-import { parseConfig } from '../../functions/core/config.ts';
-import type { Config, ConfigInput } from '../../functions/core/config.ts';
-import type { EngineLogger } from '../../functions/core/ports.ts';
-import type { CheckReport } from '../../functions/core/report.ts';
-import type { AlertTransition } from '../../functions/core/types.ts';
-import { MemoryStore } from '../../functions/local/memory-store.ts';
-import { createResolver } from '../../functions/core/resolve.ts';
+import { createHandler } from '../../src/lambda/monitor.ts';
+import type { MonitorDeps } from '../../src/lambda/monitor.ts';
+import { createSchedulerHandler } from '../../src/lambda/scheduler.ts';
+import type { SchedulerResult } from '../../src/lambda/scheduler.ts';
+import { createWorkerHandler } from '../../src/lambda/worker.ts';
+import type { WorkerSummary } from '../../src/lambda/worker.ts';
+import { MemoryTickClaims } from '../../src/adapters/aws/tick-claims.ts';
+import { parseConfig } from '../../src/core/config.ts';
+import type { Config, ConfigInput } from '../../src/core/config.ts';
+import type { EngineLogger } from '../../src/core/ports.ts';
+import type { CheckReport } from '../../src/core/report.ts';
+import type { AlertTransition } from '../../src/core/types.ts';
+import { MemoryStore } from '../../src/adapters/local/memory-store.ts';
+import { createResolver } from '../../src/core/resolve.ts';
 
 // Addresses of this file: 127.0.60.0/24.
 const ADDR = {

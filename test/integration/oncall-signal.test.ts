@@ -11,16 +11,16 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitFor } from '../../cli/commands/check.ts';
-import { EXIT } from '../../cli/errors.ts';
-import { runCheck } from '../../functions/core/check.ts';
-import { LIMITS } from '../../functions/core/constants.ts';
-import { parseConfig } from '../../functions/core/config.ts';
-import type { Config } from '../../functions/core/config.ts';
-import { audienceOf } from '../../functions/core/notice.ts';
-import type { CheckReport } from '../../functions/core/report.ts';
-import type { AlertTransition } from '../../functions/core/types.ts';
-import { MemoryStore } from '../../functions/local/memory-store.ts';
+import { exitFor } from '../../src/cli/commands/check.ts';
+import { EXIT } from '../../src/cli/errors.ts';
+import { runCheck } from '../../src/core/check.ts';
+import { LIMITS } from '../../src/core/constants.ts';
+import { parseConfig } from '../../src/core/config.ts';
+import type { Config } from '../../src/core/config.ts';
+import { audienceOf } from '../../src/core/notice.ts';
+import type { CheckReport } from '../../src/core/report.ts';
+import type { AlertTransition } from '../../src/core/types.ts';
+import { MemoryStore } from '../../src/adapters/local/memory-store.ts';
 import { Lab } from '../../lab/index.ts';
 import type { LabNode } from '../../lab/index.ts';
 import { INCIDENT, setElbAddresses, startIncidentLab } from '../../lab/incident.ts';

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LIMITS } from '../../functions/core/constants.ts';
-import { PROBES } from '../../functions/core/probe/registry.ts';
-import { ABORT_GRACE_MS, runProbe, runProbes } from '../../functions/core/probe/run.ts';
-import type { ProbeSpec } from '../../functions/core/probe/types.ts';
+import { LIMITS } from '../../src/core/constants.ts';
+import { PROBES } from '../../src/core/probe/registry.ts';
+import { ABORT_GRACE_MS, runProbe, runProbes } from '../../src/core/probe/run.ts';
+import type { ProbeSpec } from '../../src/core/probe/types.ts';
 import { Loopback } from './probe-servers.ts';
 
 const TIMEOUT_MS = 300;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LIMITS } from '../../functions/core/constants.ts';
-import { runProbe } from '../../functions/core/probe/run.ts';
-import { probeTcp } from '../../functions/core/probe/tcp.ts';
-import type { ProbeSpec } from '../../functions/core/probe/types.ts';
+import { LIMITS } from '../../src/core/constants.ts';
+import { runProbe } from '../../src/core/probe/run.ts';
+import { probeTcp } from '../../src/core/probe/tcp.ts';
+import type { ProbeSpec } from '../../src/core/probe/types.ts';
 import { Loopback } from './probe-servers.ts';
 
 const TIMEOUT_MS = 200;

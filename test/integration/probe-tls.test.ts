@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LIMITS } from '../../functions/core/constants.ts';
-import { runProbe } from '../../functions/core/probe/run.ts';
-import type { ProbeSpec } from '../../functions/core/probe/types.ts';
+import { LIMITS } from '../../src/core/constants.ts';
+import { runProbe } from '../../src/core/probe/run.ts';
+import type { ProbeSpec } from '../../src/core/probe/types.ts';
 import { Loopback, certPair, selfSignedCert } from './probe-servers.ts';
 
 const TIMEOUT_MS = 300;

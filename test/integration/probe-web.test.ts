@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LIMITS } from '../../functions/core/constants.ts';
-import { parseEcho, probeUrl } from '../../functions/core/probe/web.ts';
+import { LIMITS } from '../../src/core/constants.ts';
+import { parseEcho, probeUrl } from '../../src/core/probe/web.ts';
 import { Loopback, selfSignedCert } from './probe-servers.ts';
 import type { TestCert } from './probe-servers.ts';
 

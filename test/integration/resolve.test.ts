@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabDnsServer } from '../../lab/dns-server.ts';
-import { createResolver, resolveElb, resolveName } from '../../functions/core/resolve.ts';
-import type { ResolutionFailed, ResolutionOk } from '../../functions/core/types.ts';
+import { createResolver, resolveElb, resolveName } from '../../src/core/resolve.ts';
+import type { ResolutionFailed, ResolutionOk } from '../../src/core/types.ts';
 
 // Addresses of this file: 127.0.50.0/24 (no other test uses them).
 const DNS_HOST = '127.0.50.1';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adviceFor, compareVersions, serverFix, serverInfo } from '../../functions/core/advice.ts';
+import { adviceFor, compareVersions, serverFix, serverInfo } from '../../src/core/advice.ts';
 
 describe('serverInfo', () => {
   it.each([

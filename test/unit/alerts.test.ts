@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateAlerts, markDelivered } from '../../functions/core/alerts.ts';
-import { finding } from '../../functions/core/assess.ts';
-import type { AlertState, AlertTransition, Finding } from '../../functions/core/types.ts';
+import { evaluateAlerts, markDelivered } from '../../src/core/alerts.ts';
+import { finding } from '../../src/core/assess.ts';
+import type { AlertState, AlertTransition, Finding } from '../../src/core/types.ts';
 
 const POLICY = { renotifyMinutes: 60, resolveAfterChecks: 2 };
 const T0 = Date.parse('2026-11-25T00:00:00Z');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { assessElb, assessWebTier, median } from '../../functions/core/assess.ts';
-import { serverFix } from '../../functions/core/advice.ts';
-import type { AddressRecord, ProbeResult, WebTierObservation } from '../../functions/core/types.ts';
+import { assessElb, assessWebTier, median } from '../../src/core/assess.ts';
+import { serverFix } from '../../src/core/advice.ts';
+import type { AddressRecord, ProbeResult, WebTierObservation } from '../../src/core/types.ts';
 
 const NOW = '2026-11-25T00:10:00Z';
 /** Well past NOW + TTL (60 s default) + grace: retired addresses count as stale by then. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { assessAurora } from '../../functions/core/aurora/assess.ts';
-import type { AuroraInput, AuroraState, WriterObservation } from '../../functions/core/aurora/assess.ts';
-import type { Resolution } from '../../functions/core/types.ts';
+import { assessAurora } from '../../src/core/aurora/assess.ts';
+import type { AuroraInput, AuroraState, WriterObservation } from '../../src/core/aurora/assess.ts';
+import type { Resolution } from '../../src/core/types.ts';
 
 const NOW = new Date('2026-01-15T03:00:30.000Z');
 const A = 'orders-instance-1';

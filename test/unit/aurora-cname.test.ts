@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dnsWriterOf, instanceOf, isClusterEndpoint } from '../../functions/core/aurora/cname.ts';
+import { dnsWriterOf, instanceOf, isClusterEndpoint } from '../../src/core/aurora/cname.ts';
 
 const REGION = 'ap-northeast-2.rds.amazonaws.com';
 

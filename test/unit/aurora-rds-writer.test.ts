@@ -3,8 +3,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { DBClusterNotFoundFault, DescribeDBClustersCommand, FailoverDBClusterCommand, InvalidDBClusterStateFault, RDSClient } from '@aws-sdk/client-rds';
-import { describeCluster, probeEngineOf, RdsFailoverStarter, RdsWriterLookup, rdsClientFor } from '../../functions/aws/rds-writer.ts';
-import { ClusterNotFoundError, FailoverRefusedError, NoWriterError, WriterLookupError } from '../../functions/core/aurora/errors.ts';
+import { describeCluster, probeEngineOf, RdsFailoverStarter, RdsWriterLookup, rdsClientFor } from '../../src/adapters/aws/rds-writer.ts';
+import { ClusterNotFoundError, FailoverRefusedError, NoWriterError, WriterLookupError } from '../../src/core/aurora/errors.ts';
 
 expect.extend(allCustomMatcher);
 

@@ -4,10 +4,10 @@
  * exact, so cadences, the phase of the API ticks and the stop conditions can be asserted.
  */
 import { describe, expect, it } from 'vitest';
-import { sampleFailover, SAMPLER_DEFAULTS } from '../../functions/core/aurora/sampler.ts';
-import type { SamplerDeps, Sleep } from '../../functions/core/aurora/sampler.ts';
-import { NoWriterError, WriterLookupError } from '../../functions/core/aurora/errors.ts';
-import type { ProbeResult, Resolution } from '../../functions/core/types.ts';
+import { sampleFailover, SAMPLER_DEFAULTS } from '../../src/core/aurora/sampler.ts';
+import type { SamplerDeps, Sleep } from '../../src/core/aurora/sampler.ts';
+import { NoWriterError, WriterLookupError } from '../../src/core/aurora/errors.ts';
+import type { ProbeResult, Resolution } from '../../src/core/types.ts';
 
 const T0 = Date.UTC(2026, 0, 15, 3, 0, 0);
 const A = 'orders-instance-1';

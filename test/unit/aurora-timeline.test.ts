@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildTimeline, isSettled } from '../../functions/core/aurora/timeline.ts';
-import type { ApiSample, DnsSample, ProbeSample, TimelineInput, TimelineStepKind } from '../../functions/core/aurora/timeline.ts';
-import { formatStep, formatTimeline, timelineDocument, timelineSummary } from '../../functions/core/aurora/format.ts';
+import { buildTimeline, isSettled } from '../../src/core/aurora/timeline.ts';
+import type { ApiSample, DnsSample, ProbeSample, TimelineInput, TimelineStepKind } from '../../src/core/aurora/timeline.ts';
+import { formatStep, formatTimeline, timelineDocument, timelineSummary } from '../../src/core/aurora/format.ts';
 
 const T0 = Date.UTC(2026, 0, 15, 3, 0, 0);
 const A = 'orders-instance-1';

@@ -4,9 +4,9 @@ import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoStore, DynamoStoreError, dynamoItemSize } from '../../functions/aws/dynamo-store.ts';
-import { VersionConflictError } from '../../functions/core/ports.ts';
-import type { TargetState } from '../../functions/core/types.ts';
+import { DynamoStore, DynamoStoreError, dynamoItemSize } from '../../src/adapters/aws/dynamo-store.ts';
+import { VersionConflictError } from '../../src/core/ports.ts';
+import type { TargetState } from '../../src/core/types.ts';
 
 expect.extend(allCustomMatcher);
 

@@ -3,9 +3,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { NoticePublishError, SnsNotifier } from '../../functions/aws/sns-notifier.ts';
-import { NOTICE_LIMITS, capBytes, formatNotice, noticeSubject, toSubject } from '../../functions/core/notice.ts';
-import type { AlertTransition, Finding } from '../../functions/core/types.ts';
+import { NoticePublishError, SnsNotifier } from '../../src/adapters/aws/sns-notifier.ts';
+import { NOTICE_LIMITS, capBytes, formatNotice, noticeSubject, toSubject } from '../../src/core/notice.ts';
+import type { AlertTransition, Finding } from '../../src/core/types.ts';
 
 expect.extend(allCustomMatcher);
 

@@ -1,8 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatPath, parseConfigText, parseResolver } from '../../functions/core/config.ts';
-import { DEFAULTS } from '../../functions/core/constants.ts';
+import { ConfigError, formatPath, parseConfigText, parseResolver } from '../../src/core/config.ts';
+import { DEFAULTS } from '../../src/core/constants.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/config');
 const read = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');

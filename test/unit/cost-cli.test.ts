@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { main } from '../../src/cli/main.ts';
 
 const EXAMPLE = join(import.meta.dirname, '../../infra/example.config.json');
 const PRICES = join(import.meta.dirname, '../fixtures/prices');

@@ -4,15 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { COST_ASSUMPTIONS, CostInputError, STACK_SHAPE, estimateCost, modelledInvocationMs } from '../../functions/core/cost/estimate.ts';
-import type { CostEstimate, CostInput, CostTarget } from '../../functions/core/cost/estimate.ts';
-import { PRICE_TABLE } from '../../functions/core/cost/prices.ts';
-import { parseConfig } from '../../functions/core/config.ts';
-import type { ConfigInput } from '../../functions/core/config.ts';
-import { alarmedMetrics, emittedMetrics } from '../../functions/core/metric-sets.ts';
-import { planShards } from '../../functions/core/shard.ts';
-import { costTargets, representativeStateItem } from '../../cli/commands/cost.ts';
-import { dynamoItemSize } from '../../functions/aws/dynamo-store.ts';
+import { COST_ASSUMPTIONS, CostInputError, STACK_SHAPE, estimateCost, modelledInvocationMs } from '../../src/core/cost/estimate.ts';
+import type { CostEstimate, CostInput, CostTarget } from '../../src/core/cost/estimate.ts';
+import { PRICE_TABLE } from '../../src/core/cost/prices.ts';
+import { parseConfig } from '../../src/core/config.ts';
+import type { ConfigInput } from '../../src/core/config.ts';
+import { alarmedMetrics, emittedMetrics } from '../../src/core/metric-sets.ts';
+import { planShards } from '../../src/core/shard.ts';
+import { costTargets, representativeStateItem } from '../../src/cli/commands/cost.ts';
+import { dynamoItemSize } from '../../src/adapters/aws/dynamo-store.ts';
 
 const EXAMPLE = JSON.parse(readFileSync(new URL('../../infra/example.config.json', import.meta.url), 'utf8')) as ConfigInput;
 const CHECKS_PER_MONTH_AT_1_MIN = 43_800;

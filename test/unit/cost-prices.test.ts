@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PRICE_KEYS, PRICE_TABLE, PriceFileError, applyPriceFile, applyPriceText, metricsMonthlyUsd } from '../../functions/core/cost/prices.ts';
+import { PRICE_KEYS, PRICE_TABLE, PriceFileError, applyPriceFile, applyPriceText, metricsMonthlyUsd } from '../../src/core/cost/prices.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/prices');
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { diffAddresses } from '../../functions/core/diff.ts';
-import { LIMITS } from '../../functions/core/constants.ts';
-import type { AddressRecord, ResolutionOk } from '../../functions/core/types.ts';
+import { diffAddresses } from '../../src/core/diff.ts';
+import { LIMITS } from '../../src/core/constants.ts';
+import type { AddressRecord, ResolutionOk } from '../../src/core/types.ts';
 
 const T0 = new Date('2026-11-25T00:00:00Z');
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);

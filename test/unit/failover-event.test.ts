@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clusterOfEvent } from '../../functions/failover-watch.ts';
-import type { RdsClusterEvent } from '../../functions/failover-watch.ts';
+import { clusterOfEvent } from '../../src/lambda/failover-watch.ts';
+import type { RdsClusterEvent } from '../../src/lambda/failover-watch.ts';
 
 /** AWS's documented sample cluster event (source: test/fixtures/events/rds-cluster-event-docs.source.md). */
 const DOC_EVENT = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/events/rds-cluster-event-docs.json'), 'utf8')) as RdsClusterEvent;

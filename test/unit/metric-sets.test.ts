@@ -4,13 +4,13 @@
  * config's set and nothing else.
  */
 import { describe, expect, it } from 'vitest';
-import { assessElb, assessWebTier } from '../../functions/core/assess.ts';
-import { assessAurora } from '../../functions/core/aurora/assess.ts';
-import { METRICS } from '../../functions/core/report.ts';
-import type { CheckReport, MetricName, TargetReport } from '../../functions/core/report.ts';
-import { TARGET_METRICS, alarmedMetrics, emittedMetrics, publishedMetrics, withMetricSet } from '../../functions/core/metric-sets.ts';
-import type { TargetType } from '../../functions/core/metric-sets.ts';
-import type { AddressRecord, ProbeResult } from '../../functions/core/types.ts';
+import { assessElb, assessWebTier } from '../../src/core/assess.ts';
+import { assessAurora } from '../../src/core/aurora/assess.ts';
+import { METRICS } from '../../src/core/report.ts';
+import type { CheckReport, MetricName, TargetReport } from '../../src/core/report.ts';
+import { TARGET_METRICS, alarmedMetrics, emittedMetrics, publishedMetrics, withMetricSet } from '../../src/core/metric-sets.ts';
+import type { TargetType } from '../../src/core/metric-sets.ts';
+import type { AddressRecord, ProbeResult } from '../../src/core/types.ts';
 
 const NOW = new Date('2026-03-01T03:12:00.000Z');
 const AT = NOW.toISOString();

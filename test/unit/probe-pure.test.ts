@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { hostHeader, statusOk } from '../../functions/core/probe/http-common.ts';
-import { probeFor, PROBES } from '../../functions/core/probe/registry.ts';
-import { classifyError } from '../../functions/core/probe/run.ts';
-import { dnsAltNames } from '../../functions/core/probe/tls.ts';
-import { endpoint } from '../../functions/core/probe/util.ts';
-import { parseEcho } from '../../functions/core/probe/web.ts';
+import { hostHeader, statusOk } from '../../src/core/probe/http-common.ts';
+import { probeFor, PROBES } from '../../src/core/probe/registry.ts';
+import { classifyError } from '../../src/core/probe/run.ts';
+import { dnsAltNames } from '../../src/core/probe/tls.ts';
+import { endpoint } from '../../src/core/probe/util.ts';
+import { parseEcho } from '../../src/core/probe/web.ts';
 
 const err = (code: string, message = 'boom') => Object.assign(new Error(message), { code });
 const WHERE = '10.0.1.5:443';

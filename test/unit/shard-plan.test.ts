@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SHARD_DEFAULTS, ShardSizeError, hash32, planShards, shardCountFor } from '../../functions/core/shard.ts';
-import type { ShardPlan, ShardableTarget } from '../../functions/core/shard.ts';
+import { SHARD_DEFAULTS, ShardSizeError, hash32, planShards, shardCountFor } from '../../src/core/shard.ts';
+import type { ShardPlan, ShardableTarget } from '../../src/core/shard.ts';
 
 /** Fixed seed: the property runs are the same on every machine. */
 const SEED = 20260301;

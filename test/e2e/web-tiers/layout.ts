@@ -3,8 +3,8 @@
  * runner inside each namespace: which scenarios exist, the fixed addresses and timings inside a
  * namespace, and the JSON shape the runner prints. No side effects: safe to import anywhere.
  */
-import type { WebServer } from '../../../functions/core/advice.ts';
-import type { FindingKind } from '../../../functions/core/types.ts';
+import type { WebServer } from '../../../src/core/advice.ts';
+import type { FindingKind } from '../../../src/core/types.ts';
 
 /** The real servers under test; the ids are the config contract's `server` hint values. */
 export const SERVERS = ['apache', 'nginx', 'haproxy'] as const satisfies readonly WebServer[];

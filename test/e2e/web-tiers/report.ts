@@ -3,8 +3,8 @@
  * what ipdrift reported and how fast; over all scenarios (and runs), the measured figures; and
  * the Markdown matrix for the README. Pure functions: no I/O.
  */
-import { SERVER_LABEL } from '../../../functions/core/advice.ts';
-import type { WebServer } from '../../../functions/core/advice.ts';
+import { SERVER_LABEL } from '../../../src/core/advice.ts';
+import type { WebServer } from '../../../src/core/advice.ts';
 import type { CheckSample, ScenarioResult, ScenarioSpec, TrafficSummary } from './layout.ts';
 import { STALE_KINDS, TARGETS, TIMING, specId } from './layout.ts';
 import { SERVER_DEFS } from './servers.ts';

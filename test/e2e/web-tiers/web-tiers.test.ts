@@ -10,9 +10,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect as globalExpect, it } from 'vitest';
 import type { ExpectStatic } from 'vitest';
-import { detectServer } from '../../../functions/core/advice.ts';
-import type { WebServer } from '../../../functions/core/advice.ts';
-import type { FindingKind } from '../../../functions/core/types.ts';
+import { detectServer } from '../../../src/core/advice.ts';
+import type { WebServer } from '../../../src/core/advice.ts';
+import type { FindingKind } from '../../../src/core/types.ts';
 import { LAB_NODE_SERVER_HEADER } from '../../../lab/nodes.ts';
 import type { CheckSample, ScenarioResult, ScenarioSpec } from './layout.ts';
 import { CHURN_PHASES, CONFIG_KINDS, SCENARIOS, SERVERS, STALE_KINDS, TARGETS, TIMING, specId } from './layout.ts';

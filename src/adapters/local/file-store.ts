@@ -1,0 +1,235 @@
+/**
+ * Local state: one JSON file per target under a directory (default `.ipdrift/`), written
+ * atomically (temp file + rename), with a schema version. A corrupt or foreign file is reported
+ * with its path and never overwritten; a path that is not a regular file (a FIFO, a device, a
+ * dangling symlink) is an error, never a hang. A save holds `<target>.json.lock` (created
+ * exclusively, naming its owner: pid and boot) from the version check to the rename, so two
+ * processes saving at once cannot both win; a lock whose owner is dead is taken over at once.
+ */
+import { readFileSync } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { randomBytes } from 'node:crypto';
+import { BoundedReadError, readBoundedFile } from './bounded-read.ts';
+import { LIMITS, STATE_SCHEMA_VERSION } from '../../core/constants.ts';
+import type { Store } from '../../core/ports.ts';
+import { StateError, VersionConflictError } from '../../core/ports.ts';
+import { checkTargetState } from '../../core/state.ts';
+import type { ChangeRecord, TargetState } from '../../core/types.ts';
+
+/** Largest state file read; anything bigger is not ours (state is bounded far below this). */
+export const MAX_STATE_FILE_BYTES = 8 * 1024 * 1024;
+
+/** The save lock: how often and how long a save waits for another writer, and when a lock is abandoned. */
+export const FILE_LOCK = {
+  retryMs: 5,
+  /** A live writer holds a lock for milliseconds; waiting longer than this means something is wrong. */
+  waitMs: 10_000,
+  /** A lock whose owner cannot be checked (another host, an unreadable lock) is abandoned after this. */
+  staleMs: 30_000,
+  /** Largest lock file read. */
+  maxBytes: 4096,
+} as const;
+
+/** Who holds a lock: enough to tell, on this host, whether that process still runs. */
+interface LockOwner {
+  pid: number;
+  host: string;
+  /** Linux boot id: a pid from before a reboot is not the process running now. */
+  boot?: string;
+  at: string;
+}
+
+let bootIdCache: string | undefined | null = null;
+/** This machine's boot id (Linux), read once; undefined elsewhere. */
+function bootId(): string | undefined {
+  if (bootIdCache === null) {
+    try {
+      bootIdCache = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+    } catch {
+      bootIdCache = undefined;
+    }
+  }
+  return bootIdCache;
+}
+
+/** True when process `pid` runs on this machine now (EPERM: it runs, as another user). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether `owner`'s process is gone (true), runs (false), or cannot be told from here (undefined). */
+function ownerGone(owner: LockOwner | undefined): boolean | undefined {
+  if (!owner || owner.host !== hostname()) return undefined;
+  const boot = bootId();
+  if (boot !== undefined && owner.boot !== undefined && owner.boot !== boot) return true;
+  return !isAlive(owner.pid);
+}
+
+/** A lock's owner, or undefined when the file is not one of ours (old format, half written). */
+function parseOwner(text: string): LockOwner | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<LockOwner>;
+    return Number.isInteger(v.pid) && typeof v.host === 'string' && typeof v.at === 'string' ? (v as LockOwner) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Temp files are `<target>.json.<pid>.<random>.tmp`: the pid says whether their writer is gone. */
+const TMP_RE = /\.json\.(\d+)\.[0-9a-f]+\.tmp$/;
+
+interface StateFile {
+  schemaVersion: typeof STATE_SCHEMA_VERSION;
+  state: TargetState;
+  changes: ChangeRecord[];
+}
+
+/** File-per-target store for the CLI. */
+export class FileStore implements Store {
+  constructor(
+    readonly dir: string,
+    /** How long a save waits for a live writer's lock (tests shorten it). */
+    private readonly lockWaitMs: number = FILE_LOCK.waitMs,
+  ) {}
+
+  /** Path of one target's file. */
+  pathOf(target: string): string {
+    return join(this.dir, `${target}.json`);
+  }
+
+  private async read(target: string): Promise<StateFile | undefined> {
+    const path = this.pathOf(target);
+    let text: string;
+    try {
+      text = await readBoundedFile(path, MAX_STATE_FILE_BYTES);
+    } catch (err) {
+      if (err instanceof BoundedReadError && err.reason === 'missing') return undefined;
+      const why = err instanceof BoundedReadError ? err.message : (err as Error).message;
+      const hint = err instanceof BoundedReadError && err.reason !== 'io' ? '; not an ipdrift state file? (left untouched)' : '';
+      throw new StateError(`cannot read state file: ${why}${hint}`, path, { cause: err });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new StateError(`corrupt state file (not JSON: ${(err as Error).message}); left untouched — move it away to start this target afresh`, path, { cause: err });
+    }
+    const file = parsed as Partial<StateFile>;
+    if (typeof file !== 'object' || file === null || file.schemaVersion !== STATE_SCHEMA_VERSION || typeof file.state !== 'object' || file.state === null || !Array.isArray(file.state.addresses) || typeof file.state.version !== 'number') {
+      throw new StateError(`not an ipdrift state file of schema version ${STATE_SCHEMA_VERSION}; left untouched`, path);
+    }
+    if (file.state.target !== target) throw new StateError(`state file belongs to target "${String(file.state.target)}", not "${target}"; left untouched`, path);
+    // The envelope is ours; its content must be too, field by field (a damaged file is never saved back).
+    const state = checkTargetState({ ...file.state, alerts: file.state.alerts ?? {} }, target, path);
+    if (file.changes !== undefined && !Array.isArray(file.changes)) throw new StateError('corrupt state (left untouched): changes: expected an array', path);
+    return { schemaVersion: STATE_SCHEMA_VERSION, state, changes: file.changes ?? [] };
+  }
+
+  async load(targets: readonly string[]): Promise<Map<string, TargetState | undefined>> {
+    const files = await Promise.all(targets.map(async (t) => [t, (await this.read(t))?.state] as const));
+    return new Map(files);
+  }
+
+  async save(state: TargetState, expectedVersion: number, changes: readonly ChangeRecord[]): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await this.locked(state.target, async () => {
+      await this.sweepTemps(state.target);
+      await this.saveLocked(state, expectedVersion, changes);
+    });
+  }
+
+  /**
+   * Runs `fn` holding the target's lock file. A live writer's lock is waited for, up to
+   * FILE_LOCK.waitMs; a dead writer's (its pid gone, or from before a reboot) is taken over at
+   * once; one that cannot be removed, or is not a file, is a StateError naming the path.
+   */
+  private async locked(target: string, fn: () => Promise<void>): Promise<void> {
+    const lock = `${this.pathOf(target)}.lock`;
+    const giveUpAt = Date.now() + this.lockWaitMs;
+    const owner: LockOwner = { pid: process.pid, host: hostname(), ...(bootId() ? { boot: bootId()! } : {}), at: new Date().toISOString() };
+    for (;;) {
+      try {
+        const handle = await open(lock, 'wx', 0o600);
+        try {
+          await handle.writeFile(JSON.stringify(owner));
+        } finally {
+          await handle.close();
+        }
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateError(`cannot create the lock file: ${(err as Error).message}`, lock, { cause: err });
+      }
+      const held = await lstat(lock).catch(() => undefined);
+      if (!held) continue; // released between our attempt and the look: try again
+      if (!held.isFile()) throw new StateError(`the lock path is ${held.isDirectory() ? 'a directory' : 'not a regular file'}; remove it by hand`, lock);
+      const text = await readFile(lock, 'utf8').catch(() => '');
+      const holder = parseOwner(text.slice(0, FILE_LOCK.maxBytes));
+      const gone = ownerGone(holder);
+      if (gone === true || (gone === undefined && Date.now() - held.mtimeMs > FILE_LOCK.staleMs)) {
+        try {
+          await unlink(lock);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          const who = holder ? `pid ${holder.pid} (no longer running)` : 'a writer that left it over 30 s ago';
+          throw new StateError(`a stale lock left by ${who} cannot be removed (${(err as Error).message}); remove it by hand`, lock, { cause: err });
+        }
+        continue;
+      }
+      if (Date.now() >= giveUpAt) {
+        const who = holder ? `pid ${holder.pid} on ${holder.host}, since ${holder.at}` : `an unknown writer (lock ${Math.round((Date.now() - held.mtimeMs) / 1000)} s old)`;
+        throw new StateError(`another ipdrift process holds the lock: ${who}; waited ${this.lockWaitMs} ms`, lock);
+      }
+      await sleep(FILE_LOCK.retryMs);
+    }
+    try {
+      await fn();
+    } finally {
+      await unlink(lock).catch(() => undefined);
+    }
+  }
+
+  /** Removes temp files of this target left by writers that died mid-save (kill -9, power loss). */
+  private async sweepTemps(target: string): Promise<void> {
+    const prefix = `${target}.json.`;
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    await Promise.all(
+      names.map(async (name) => {
+        const m = name.startsWith(prefix) ? TMP_RE.exec(name) : null;
+        if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) return;
+        await unlink(join(this.dir, name)).catch(() => undefined);
+      }),
+    );
+  }
+
+  private async saveLocked(state: TargetState, expectedVersion: number, changes: readonly ChangeRecord[]): Promise<void> {
+    const current = await this.read(state.target);
+    const version = current?.state.version ?? 0;
+    if (version !== expectedVersion) throw new VersionConflictError(state.target, expectedVersion);
+    const file: StateFile = {
+      schemaVersion: STATE_SCHEMA_VERSION,
+      state: { ...state, version: expectedVersion + 1 },
+      changes: [...(current?.changes ?? []), ...changes].slice(-LIMITS.maxChangesKept),
+    };
+    const tmp = `${this.pathOf(state.target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await writeFile(tmp, `${JSON.stringify(file, null, 1)}\n`, { mode: 0o600 });
+      await rename(tmp, this.pathOf(state.target));
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async history(target: string, limit: number): Promise<ChangeRecord[]> {
+    const file = await this.read(target);
+    return (file?.changes ?? []).slice(-limit).reverse();
+  }
+}

@@ -1,0 +1,94 @@
+/** `ipdrift check`: one check of every target in a config. */
+import { runCheck } from '../../core/check.ts';
+import type { Config } from '../../core/config.ts';
+import type { CheckReport } from '../../core/report.ts';
+import type { AlertTransition } from '../../core/types.ts';
+import { FileStore } from '../../adapters/local/file-store.ts';
+import { ConsoleNotifier, formatFindings } from '../../adapters/local/console.ts';
+import { DURATION_LIMITS, parse, parseDuration } from '../args.ts';
+import { EXIT } from '../errors.ts';
+import { loadConfigFile } from '../load-config.ts';
+import { systemClock } from '../clock.ts';
+import { printable } from '../../adapters/local/printable.ts';
+
+export const CHECK_USAGE = `Usage: ipdrift check --config FILE [--state DIR] [--json] [--deadline 25s] [--insecure-tls]
+
+Runs one check of every target: resolves each name, diffs against the saved addresses,
+probes every current and recently retired address, and reports findings.
+
+Options:
+  -c, --config FILE   configuration (JSON; see README "Configuration")
+  -s, --state DIR     where address history and alerts are kept (default .ipdrift)
+      --json          print {"findings":[...],"targets":[...]} on stdout
+      --deadline DUR  whole-check deadline, e.g. 25s (default: the config's deadlineMs)
+      --insecure-tls  accept self-signed certificates (names are still checked)
+  -h, --help          this help
+
+Exit status: 0 no warning or critical finding, 1 at least one, 2 usage/config/state error
+(including state that could not be saved: its path and why are on stderr).`;
+
+/** Options shared by check and watch. */
+export const CHECK_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  state: { type: 'string', short: 's', default: '.ipdrift' },
+  json: { type: 'boolean', default: false },
+  deadline: { type: 'string' },
+  'insecure-tls': { type: 'boolean', default: false },
+} as const;
+
+/**
+ * Exit status for a report: 2 when some target's state could not be saved (the check's result
+ * is lost for it: never a silent 0), else 1 when any finding is warning or critical.
+ */
+export const exitFor = (report: CheckReport) => (report.unsaved.length > 0 ? EXIT.usage : report.findings.some((f) => f.severity !== 'info') ? EXIT.findings : EXIT.ok);
+
+/** The `--json` document. */
+export function reportJson(report: CheckReport) {
+  return {
+    startedAt: report.startedAt,
+    durationMs: report.durationMs,
+    findings: report.findings.map(({ target, kind, severity, summary, evidence, advice }) => ({ target, kind, severity, summary, evidence, advice })),
+    transitions: report.transitions.map(({ type, target, kind, severity, summary }) => ({ type, target, kind, severity, summary })),
+    targets: report.targets.map((t) => ({ target: t.target, type: t.type, current: t.current, retired: t.retired, metrics: t.metrics, completed: t.completed })),
+    unsaved: report.unsaved,
+    errors: report.errors,
+  };
+}
+
+/** Runs one check with the file store; transitions go to `onTransition`. */
+export async function checkOnce(config: Config, opts: { state: string; deadlineMs?: number; insecureTls: boolean; signal?: AbortSignal }, onTransition: (t: AlertTransition) => void) {
+  return runCheck(config, {
+    store: new FileStore(opts.state),
+    notifier: new ConsoleNotifier(onTransition),
+    clock: systemClock,
+    insecureTls: opts.insecureTls,
+    ...(opts.deadlineMs ? { deadlineMs: opts.deadlineMs } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+}
+
+export async function checkCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, CHECK_OPTIONS, CHECK_USAGE);
+  if (values.help) {
+    console.log(CHECK_USAGE);
+    return EXIT.ok;
+  }
+  const config = await loadConfigFile(values.config, CHECK_USAGE);
+  const deadlineMs = values.deadline ? parseDuration(values.deadline, '--deadline', CHECK_USAGE, DURATION_LIMITS.deadlineMaxMs) : undefined;
+  const report = await checkOnce(config, { state: values.state!, insecureTls: values['insecure-tls']!, ...(deadlineMs ? { deadlineMs } : {}) }, () => undefined);
+  // Whatever the output format, a lost save is said on stderr.
+  for (const e of report.errors.filter((x) => x.startsWith('save '))) console.error(`error: ${printable(e)}`);
+  if (values.json) console.log(JSON.stringify(reportJson(report), null, 2));
+  else {
+    const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+    for (const t of report.targets) {
+      const addr = t.type === 'web-tier' ? (t.web ? `${t.web.ok ? 'ok' : 'FAIL'} ${t.web.status ?? ''} ${t.web.latencyMs} ms${t.web.echo?.ok ? `, upstream ${t.web.echo.address}` : ''}` : '') : `${t.current.length} current, ${t.retired.length} retired`;
+      console.log(`${t.target.padEnd(20)} ${t.type.padEnd(9)} ${addr}`);
+    }
+    console.log('');
+    console.log(formatFindings(report.findings, colour));
+    for (const e of report.errors.filter((x) => !x.startsWith('save '))) console.error(`warning: ${printable(e)}`);
+    console.log(`\nchecked ${report.targets.length} target(s) in ${report.durationMs} ms; state in ${values.state}`);
+  }
+  return exitFor(report);
+}

@@ -1,0 +1,38 @@
+/** `ipdrift history TARGET`: address changes and alerts of one target, newest first. */
+import { FileStore } from '../../adapters/local/file-store.ts';
+import { parse, parseCount } from '../args.ts';
+import { EXIT, UsageError } from '../errors.ts';
+import { printable } from '../../adapters/local/printable.ts';
+
+export const HISTORY_USAGE = `Usage: ipdrift history TARGET [--state DIR] [--limit 50] [--json]
+
+Shows what changed for one target (addresses that came and left, alerts opened), newest first,
+and the addresses it holds now with first/last seen and retirement times.`;
+
+export async function historyCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { state: { type: 'string', short: 's', default: '.ipdrift' }, limit: { type: 'string', default: '50' }, json: { type: 'boolean', default: false } }, HISTORY_USAGE);
+  if (values.help) {
+    console.log(HISTORY_USAGE);
+    return EXIT.ok;
+  }
+  if (positionals.length !== 1) throw new UsageError('expected exactly one TARGET', HISTORY_USAGE);
+  const target = positionals[0]!;
+  const store = new FileStore(values.state!);
+  const limit = parseCount(values.limit!, '--limit', HISTORY_USAGE);
+  const [changes, states] = await Promise.all([store.history(target, limit), store.load([target])]);
+  const state = states.get(target);
+  if (!state) throw new UsageError(`no state for target "${target}" in ${values.state} (run a check first, or pass --state)`, HISTORY_USAGE);
+  if (values.json) {
+    console.log(JSON.stringify({ target, addresses: state.addresses, alerts: Object.values(state.alerts), changes }, null, 2));
+    return EXIT.ok;
+  }
+  console.log(`${target}: ${state.addresses.length} address(es) known`);
+  for (const a of state.addresses) {
+    const status = a.retiredAt ? `retired ${a.retiredAt}` : 'current';
+    const probe = a.lastProbe ? (a.lastProbe.ok ? `ok ${a.lastProbe.latencyMs} ms` : `FAIL ${a.lastProbe.error ?? ''}`) : 'not probed';
+    console.log(printable(`  ${a.address.padEnd(40)} ${status.padEnd(34)} first ${a.firstSeen}  last probe: ${probe}`));
+  }
+  console.log(changes.length ? '\nchanges (newest first):' : '\nno changes recorded');
+  for (const c of changes) console.log(printable(`  ${c.at}  ${c.kind.padEnd(26)} ${c.summary}`));
+  return EXIT.ok;
+}

@@ -1,0 +1,56 @@
+/** `ipdrift watch`: repeated checks; prints alert transitions as they happen. Ctrl-C exits cleanly. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { formatTransition } from '../../adapters/local/console.ts';
+import { DURATION_LIMITS, parse, parseCount, parseDuration } from '../args.ts';
+import { EXIT } from '../errors.ts';
+import { loadConfigFile } from '../load-config.ts';
+import { CHECK_OPTIONS, checkOnce, reportJson } from './check.ts';
+import { printable } from '../../adapters/local/printable.ts';
+
+export const WATCH_USAGE = `Usage: ipdrift watch --config FILE [--interval 10s] [--count N] [--state DIR] [--json]
+
+Runs a check every interval and prints alert transitions (opened, reminder, resolved, events)
+as they happen. Ctrl-C stops after the current check.
+
+Options:
+  -c, --config FILE    configuration (JSON)
+  -i, --interval DUR   time between check starts (default 10s)
+  -n, --count N        stop after N checks (default: run until Ctrl-C)
+  -s, --state DIR      state directory (default .ipdrift)
+      --json           one JSON line per check
+      --insecure-tls   accept self-signed certificates (names are still checked)
+  -h, --help           this help`;
+
+export async function watchCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { ...CHECK_OPTIONS, interval: { type: 'string', short: 'i', default: '10s' }, count: { type: 'string', short: 'n' } }, WATCH_USAGE);
+  if (values.help) {
+    console.log(WATCH_USAGE);
+    return EXIT.ok;
+  }
+  const config = await loadConfigFile(values.config, WATCH_USAGE);
+  const intervalMs = parseDuration(values.interval!, '--interval', WATCH_USAGE, DURATION_LIMITS.intervalMaxMs);
+  const count = values.count ? parseCount(values.count, '--count', WATCH_USAGE) : Infinity;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  try {
+    for (let n = 1; n <= count && !stop.signal.aborted; n++) {
+      const started = Date.now();
+      const report = await checkOnce(config, { state: values.state!, insecureTls: values['insecure-tls']!, signal: stop.signal }, (t) => {
+        if (!values.json) console.log(`${new Date().toISOString()} ${formatTransition(t, colour)}`);
+      });
+      if (values.json) console.log(JSON.stringify(reportJson(report)));
+      else if (report.transitions.length === 0) console.log(`${report.finishedAt} check ${n}: ${report.findings.length} finding(s), no change (${report.durationMs} ms)`);
+      for (const e of report.errors) console.error(`${e.startsWith('save ') ? 'error' : 'warning'}: ${printable(e)}`);
+      // State that cannot be saved will not be saved next time either: stop, as check does.
+      if (report.unsaved.length > 0) return EXIT.usage;
+      if (n < count) await sleep(Math.max(0, intervalMs - (Date.now() - started)), undefined, { signal: stop.signal }).catch(() => undefined);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,83 @@
+/** The `ipdrift` command: dispatches to subcommands and maps failures to exit codes. */
+import { ConfigError } from '../core/config.ts';
+import { StateError } from '../core/ports.ts';
+import { printable } from '../adapters/local/printable.ts';
+import { EXIT, UsageError } from './errors.ts';
+
+export const USAGE = `ipdrift: watch DNS-based high-availability endpoints (ELB, Aurora) and the web tiers
+that cache their addresses.
+
+Usage: ipdrift <command> [options]
+
+Commands:
+  start       the main job: "watch" with --config FILE, otherwise "demo" (what npm start runs)
+  demo        replay the stale-address incident in an offline lab (default for npm start);
+              "demo aurora": an Aurora failover and its DNS lag, in the lab
+  check       one check of every target in a config
+  watch       checks every interval, printing alert transitions
+  validate    validate a config file
+  history     address changes and alerts of one target
+  cost        monthly AWS cost of the stack for a config, line by line
+  failover-drill  fail an Aurora cluster over and measure the timeline (dry run without --yes)
+
+Run "ipdrift <command> --help" for a command's options.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  check: async () => (await import('./commands/check.ts')).checkCommand,
+  watch: async () => (await import('./commands/watch.ts')).watchCommand,
+  validate: async () => (await import('./commands/validate.ts')).validateCommand,
+  history: async () => (await import('./commands/history.ts')).historyCommand,
+  demo: async () => (await import('./commands/demo.ts')).demoCommand,
+  cost: async () => (await import('./commands/cost.ts')).costCommand,
+  'failover-drill': async () => (await import('./commands/failover-drill.ts')).failoverDrillCommand,
+  // npm start: real endpoints when given a config, the offline lab otherwise.
+  start: async () => (argv) => (argv.some((a) => a === '--config' || a === '-c' || a.startsWith('--config=')) ? COMMANDS.watch!() : COMMANDS.demo!()).then((cmd) => cmd(argv)),
+};
+
+/**
+ * `ipdrift check | head -1`: once the reader is gone, stop quietly with the exit code so far
+ * (no EPIPE stack trace); any other stream error is still an error.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
+    });
+  }
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === '--version' || name === '-V') {
+    console.log('ipdrift 0.1.0');
+    return EXIT.ok;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`ipdrift: unknown command "${printable(name)}"\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`ipdrift ${name}: ${printable(err.message)}${err.usage ? `\n\n${err.usage}` : ''}`);
+      return EXIT.usage;
+    }
+    if (err instanceof ConfigError || err instanceof StateError) {
+      console.error(`ipdrift ${name}: ${printable(err.message)}`);
+      return EXIT.usage;
+    }
+    console.error(`ipdrift ${name}: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return EXIT.internal;
+  }
+}

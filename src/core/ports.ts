@@ -1,0 +1,73 @@
+/**
+ * The interfaces the engine depends on. Adapters implement them: `src/adapters/aws/` (DynamoDB,
+ * CloudWatch, SNS) and `src/adapters/local/` (file store, console). Arrows point inward only.
+ */
+import type { AlertTransition, ChangeRecord, TargetState } from './types.ts';
+import type { CheckReport } from './report.ts';
+
+/** Another writer saved the same target first; re-read and re-apply. */
+export class VersionConflictError extends Error {
+  override readonly name = 'VersionConflictError';
+  constructor(readonly target: string, readonly expectedVersion: number, options?: { cause?: unknown }) {
+    super(`state of target "${target}" changed since version ${expectedVersion} was read`, options);
+  }
+}
+
+/** Persisted state could not be read (corrupt, wrong schema); the store left it untouched. */
+export class StateError extends Error {
+  override readonly name = 'StateError';
+  constructor(message: string, readonly location: string, options?: { cause?: unknown }) {
+    super(`${location}: ${message}`, options);
+  }
+}
+
+/** Where target state and change history live. */
+export interface Store {
+  /** One state per name; `undefined` when the target was never saved. */
+  load(targets: readonly string[]): Promise<Map<string, TargetState | undefined>>;
+  /**
+   * Saves `state` if the stored version still equals `expectedVersion` (0 = not stored yet);
+   * the saved state carries `expectedVersion + 1`. Throws VersionConflictError otherwise.
+   */
+  save(state: TargetState, expectedVersion: number, changes: readonly ChangeRecord[]): Promise<void>;
+  /** Change history of one target, newest first. */
+  history?(target: string, limit: number): Promise<ChangeRecord[]>;
+}
+
+/** Receives each check's figures (CloudWatch locally: nothing, or the console). */
+export interface MetricsSink {
+  publishMetrics(report: CheckReport): Promise<void>;
+}
+
+/** Delivers one alert transition; throws when it was not delivered (it is retried next check). */
+export interface Notifier {
+  notify(transition: AlertTransition): Promise<void>;
+}
+
+/** Logger the engine writes through (Powertools' Logger fits; console locally). */
+export interface EngineLogger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+/** One member of an Aurora cluster as the RDS API lists it. */
+export interface ClusterMember {
+  /** DB instance identifier (the first label of its endpoint name). */
+  id: string;
+  isWriter: boolean;
+}
+
+/** The writer of an Aurora cluster according to the RDS API (`DBClusterMembers[].IsClusterWriter`). */
+export interface WriterInfo {
+  writer: string;
+  members: ClusterMember[];
+}
+
+/**
+ * Source of truth for "which instance is the Aurora writer" (the RDS API; the lab fakes it).
+ * Throws a `WriterLookupError` subclass (core/aurora/errors.ts) when it cannot tell.
+ */
+export interface WriterLookup {
+  writer(clusterIdentifier: string, region?: string): Promise<WriterInfo>;
+}

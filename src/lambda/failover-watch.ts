@@ -1,0 +1,395 @@
+/**
+ * Lambda entry for the EventBridge rule on RDS cluster events: an Aurora failover started
+ * (RDS-EVENT-0072 same AZ, 0073 across AZs) -> sample it until it settles or a deadline ->
+ * one timeline, published as metrics (`DnsLagSeconds`, `FailoverSeconds`), one SNS notice, and
+ * a history item with the target's writer state.
+ *
+ * Completed (0071) and failed (0069) events are logged and ignored: the started event's
+ * invocation is already sampling that failover, and a second sampler would only measure its
+ * tail or report "no change". The rule should match 0072/0073; matching more is harmless.
+ *
+ * This function samples for up to two minutes: its asynchronous invocations must not be
+ * retried (a retry would sample a finished failover), so it reports delivery problems by
+ * throwing at the very end, after everything else was done, for the Errors alarm only.
+ */
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
+import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { MetricDatum, PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import { adviceFor } from '../core/advice.ts';
+import { emptyState } from '../core/check.ts';
+import type { AuroraTarget, Config } from '../core/config.ts';
+import { sampleFailover, defaultSamplerDeps } from '../core/aurora/sampler.ts';
+import type { SamplerDeps } from '../core/aurora/sampler.ts';
+import { timelineDocument, timelineSummary } from '../core/aurora/format.ts';
+import type { FailoverTimeline } from '../core/aurora/timeline.ts';
+import type { EngineLogger, Notifier, Store, WriterLookup } from '../core/ports.ts';
+import { VersionConflictError } from '../core/ports.ts';
+import type { AlertTransition, ChangeRecord, Clock, Finding, TargetState } from '../core/types.ts';
+import { FINDING_KINDS } from '../core/types.ts';
+import { METRIC_NAMESPACE, TARGET_DIMENSION } from '../adapters/aws/cloudwatch-sink.ts';
+import { fileConfigLoader } from '../adapters/aws/config-source.ts';
+import type { ConfigLoader } from '../adapters/aws/config-source.ts';
+import { DynamoStore } from '../adapters/aws/dynamo-store.ts';
+import { RdsWriterLookup } from '../adapters/aws/rds-writer.ts';
+import { cloudWatchClient, documentClient, powertoolsLogger, snsClient } from '../adapters/aws/runtime.ts';
+import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
+
+/** Environment variables: the monitor's names, so both functions share one config, table and topic. */
+export const FAILOVER_WATCH_ENV = {
+  configFile: 'IPDRIFT_CONFIG_FILE',
+  table: 'IPDRIFT_TABLE',
+  /** The on-call topic: pages. */
+  topicArn: 'IPDRIFT_TOPIC_ARN',
+  /** The events topic: information for reading later (address and writer changes, failover timelines). */
+  eventsTopicArn: 'IPDRIFT_EVENTS_TOPIC_ARN',
+} as const;
+
+/** RDS event IDs (incident.md). */
+export const RDS_FAILOVER_EVENTS = {
+  started: ['RDS-EVENT-0072', 'RDS-EVENT-0073'],
+  completed: ['RDS-EVENT-0071'],
+  failed: ['RDS-EVENT-0069'],
+} as const;
+
+/** Defaults of the handler. */
+export const FAILOVER_WATCH_DEFAULTS = {
+  /** Sampling stops here even when the failover has not settled (AWS: "typically < 60 s"). */
+  deadlineMs: 120_000,
+  /** Time kept back from the Lambda's remaining time for publishing and saving. */
+  safetyMarginMs: 15_000,
+  minDeadlineMs: 5_000,
+  /** Attempts at the notice and at the history save. */
+  attempts: 3,
+  retryDelayMs: 500,
+  configFile: 'ipdrift.config.json',
+  serviceName: 'ipdrift-failover-watch',
+} as const;
+
+/** `detail` of an EventBridge "RDS DB Cluster Event". */
+export interface RdsClusterEventDetail {
+  EventID: string;
+  SourceIdentifier: string;
+  SourceArn?: string;
+  SourceType?: string;
+  EventCategories?: string[];
+  Message?: string;
+  /** When RDS raised the event (ISO-8601). */
+  Date?: string;
+}
+
+/** The event the rule delivers. */
+export type RdsClusterEvent = EventBridgeEvent<'RDS DB Cluster Event', RdsClusterEventDetail>;
+
+/** Where the timeline's figures go (CloudWatch in Lambda). */
+export interface TimelineMetrics {
+  publishTimeline(target: string, timeline: FailoverTimeline): Promise<void>;
+}
+
+/** A required environment variable is missing. */
+export class FailoverWatchSetupError extends Error {
+  override readonly name = 'FailoverWatchSetupError';
+  constructor(readonly variable: string) {
+    super(`environment variable ${variable} is not set`);
+  }
+}
+
+/** The event is not an RDS cluster event this function understands. */
+export class UnexpectedEventError extends Error {
+  override readonly name = 'UnexpectedEventError';
+}
+
+/** Sampling ran, but a notice, the metrics or the history did not go out; thrown last, for the Errors alarm. */
+export class FailoverWatchDeliveryError extends Error {
+  override readonly name = 'FailoverWatchDeliveryError';
+  constructor(readonly errors: string[], options?: { cause?: unknown }) {
+    super(`failover timeline not fully delivered: ${errors.join('; ')}`, options);
+  }
+}
+
+/** What the handler needs; tests inject the lab and local adapters. */
+export interface FailoverWatchDeps {
+  loadConfig: ConfigLoader;
+  writers: WriterLookup;
+  store: Store;
+  notifier: Notifier;
+  metrics?: TimelineMetrics;
+  /** Overrides of the sampler's real DNS, probes, clock and sleep (tests). */
+  sampler?: Partial<SamplerDeps>;
+  clock?: Clock;
+  logger?: EngineLogger;
+  deadlineMs?: number;
+  safetyMarginMs?: number;
+  retryDelayMs?: number;
+}
+
+/** The part of the Lambda context the handler uses. */
+export type FailoverWatchContext = Pick<Context, 'getRemainingTimeInMillis'> & Partial<Pick<Context, 'awsRequestId'>>;
+
+/** One target's outcome. */
+export interface TargetOutcome {
+  target: string;
+  summary: string;
+  settled: boolean;
+  dnsLagMs?: number;
+  outageMs?: number;
+  notified: boolean;
+  historySaved: boolean;
+}
+
+/** What one invocation did: the log line and the return value. */
+export interface FailoverWatchResult {
+  action: 'sampled' | 'ignored';
+  reason?: string;
+  eventId: string;
+  cluster: string;
+  targets: TargetOutcome[];
+  errors: string[];
+  deadlineMs?: number;
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+const MS_PER_SECOND = 1000;
+
+/** The PutMetricData input for one timeline: DnsLagSeconds and FailoverSeconds (client outage), at the event time. */
+export function timelineMetricInput(target: string, t: FailoverTimeline): PutMetricDataCommandInput | undefined {
+  const dimensions = [{ Name: TARGET_DIMENSION, Value: target }];
+  const timestamp = new Date(Math.round(t.eventAt));
+  const data: MetricDatum[] = [];
+  // DNS moving before the API (negative lag) is no lag for a client.
+  if (t.dnsLagMs !== undefined) data.push({ MetricName: 'DnsLagSeconds', Dimensions: dimensions, Timestamp: timestamp, Unit: 'Seconds', Value: Math.max(0, t.dnsLagMs) / MS_PER_SECOND });
+  if (t.outage?.ms !== undefined) data.push({ MetricName: 'FailoverSeconds', Dimensions: dimensions, Timestamp: timestamp, Unit: 'Seconds', Value: t.outage.ms / MS_PER_SECOND });
+  return data.length ? { Namespace: METRIC_NAMESPACE, MetricData: data } : undefined;
+}
+
+/** TimelineMetrics on CloudWatch. */
+export class CloudWatchTimelineMetrics implements TimelineMetrics {
+  constructor(private readonly client: CloudWatchClient) {}
+  /** One PutMetricData with the timeline's figures (nothing when it has none). */
+  async publishTimeline(target: string, t: FailoverTimeline): Promise<void> {
+    const input = timelineMetricInput(target, t);
+    if (input) await this.client.send(new PutMetricDataCommand(input));
+  }
+}
+
+/** The one notice of a failover: dns-lag (warning) when DNS lagged past the target's threshold or never followed, else writer-changed (info). */
+export function failoverTransition(target: AuroraTarget, t: FailoverTimeline, event: RdsClusterEvent, now: Date): AlertTransition {
+  const lagged = t.newWriter !== undefined && (t.dnsLagMs === undefined || t.dnsLagMs > target.dnsLagWarnSeconds * MS_PER_SECOND);
+  const kind = lagged ? 'dns-lag' : 'writer-changed';
+  const severity = FINDING_KINDS[kind];
+  const doc = timelineDocument(t);
+  const summary = `${target.name}: failover ${timelineSummary(t)}`;
+  const key = `${target.name}/failover@${doc.eventAt}`;
+  const finding: Finding = {
+    key,
+    target: target.name,
+    kind,
+    severity,
+    summary,
+    evidence: {
+      event: { id: event.detail.EventID, message: event.detail.Message, at: doc.eventAt },
+      cluster: t.cluster,
+      host: t.host,
+      previousWriter: t.previousWriter,
+      newWriter: t.newWriter,
+      dnsLagMs: doc.dnsLagMs,
+      clientOutageMs: doc.outage?.ms,
+      settled: t.settled,
+      endReason: t.endReason,
+      steps: doc.steps.map((s) => ({ step: s.label, offsetMs: s.offsetMs ?? 'not seen', withinMs: s.precisionMs, detail: s.detail })),
+      samples: t.counts,
+    },
+    advice: lagged && t.dnsLagMs !== undefined ? pastLagAdvice(t.dnsLagMs) : adviceFor(kind),
+  };
+  return { type: 'event', key, target: target.name, kind, severity, at: now.toISOString(), summary, finding, openedAt: doc.eventAt };
+}
+
+/** Advice for a lag that is over (the stock dns-lag advice speaks of one still going on). */
+function pastLagAdvice(lagMs: number): string {
+  return `DNS named the new writer ${(lagMs / MS_PER_SECOND).toFixed(1)} s after the API did: clients connecting through the cluster endpoint in that window reached the old writer (now a reader) or nothing. DNS cannot be made faster from outside; to take it out of the failover path, use a driver that follows the cluster topology (AWS Advanced JDBC Wrapper failover plugin) or RDS Proxy.`;
+}
+
+/** The target's state after the failover: the writer as measured, the mismatch start if DNS never followed. */
+export function stateAfter(prev: TargetState, t: FailoverTimeline): TargetState {
+  const api = t.steps.find((s) => s.step === 'api-writer-changed');
+  const aurora = { ...prev.aurora };
+  if (t.newWriter !== undefined && api?.at !== undefined) {
+    aurora.apiWriter = t.newWriter;
+    aurora.writerChangedAt = new Date(Math.round(api.at)).toISOString();
+    const dnsFollowed = t.steps.some((s) => s.step === 'dns-names-new-writer' && s.at !== undefined);
+    if (dnsFollowed) {
+      aurora.dnsWriter = t.newWriter;
+      delete aurora.mismatchSince;
+    } else aurora.mismatchSince = aurora.writerChangedAt;
+  }
+  return { ...prev, aurora };
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withRetries<T>(attempts: number, delayMs: number, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      await pause(delayMs * attempt);
+    }
+  }
+}
+
+/**
+ * Saves the writer state and a history record, with optimistic locking (the monitor may save
+ * the same target meanwhile). A target the monitor never checked is left alone: a state saved
+ * here without addresses would make its first check announce every address as new.
+ */
+async function saveHistory(store: Store, target: string, t: FailoverTimeline, record: ChangeRecord, attempts: number): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    const prev = (await store.load([target])).get(target) ?? emptyState(target);
+    if (prev.version === 0) return false;
+    try {
+      await store.save({ ...stateAfter(prev, t), version: prev.version + 1, updatedAt: record.at }, prev.version, [record]);
+      return true;
+    } catch (err) {
+      if (!(err instanceof VersionConflictError) || attempt >= attempts) throw err;
+    }
+  }
+}
+
+function isRdsClusterEvent(event: unknown): event is RdsClusterEvent {
+  const e = event as Partial<RdsClusterEvent> | undefined;
+  return typeof e?.detail?.EventID === 'string' && typeof e.detail.SourceIdentifier === 'string';
+}
+
+/**
+ * The cluster identifier an event is about, lower case: from the cluster ARN in `resources` or
+ * `detail.SourceArn` when there is one, else `detail.SourceIdentifier` without the `rds:` prefix
+ * AWS's documented sample carries (events seen in accounts carry the bare name).
+ */
+export function clusterOfEvent(event: RdsClusterEvent): string {
+  const arn = [...(event.resources ?? []), event.detail.SourceArn ?? ''].find((r) => /^arn:[^:]+:rds:[^:]*:[^:]*:cluster:/.test(r));
+  const id = arn ? arn.slice(arn.lastIndexOf(':cluster:') + ':cluster:'.length) : event.detail.SourceIdentifier.replace(/^rds:/, '');
+  return id.toLowerCase();
+}
+
+/** Builds the handler around `deps` (a function: built on first use, so a missing variable fails the invocation, not the import). */
+export function createFailoverWatchHandler(deps: FailoverWatchDeps | (() => FailoverWatchDeps)) {
+  let resolved: FailoverWatchDeps | undefined;
+  return async function handler(event: RdsClusterEvent, context: FailoverWatchContext): Promise<FailoverWatchResult> {
+    let logger: EngineLogger = defaultLogger();
+    if (!isRdsClusterEvent(event)) {
+      logger.error('failover-watch', { error: 'not an RDS cluster event', event });
+      throw new UnexpectedEventError('expected an EventBridge "RDS DB Cluster Event" with detail.EventID and detail.SourceIdentifier');
+    }
+    const eventId = event.detail.EventID;
+    const cluster = clusterOfEvent(event);
+    const result: FailoverWatchResult = { action: 'ignored', eventId, cluster, targets: [], errors: [] };
+    const d = (resolved ??= typeof deps === 'function' ? deps() : deps);
+    logger = d.logger ?? logger;
+
+    if (!(RDS_FAILOVER_EVENTS.started as readonly string[]).includes(eventId)) {
+      result.reason = `${eventId} is not a failover start; the start event's invocation samples the failover`;
+      logger.info('failover-watch', { ...result });
+      return result;
+    }
+    const config: Config = await d.loadConfig();
+    const targets = config.targets.filter((t): t is AuroraTarget => t.type === 'aurora' && t.clusterIdentifier.toLowerCase() === cluster && (t.region === undefined || t.region === event.region));
+    if (targets.length === 0) {
+      result.reason = `no aurora target watches cluster "${cluster}"`;
+      logger.warn('failover-watch', { ...result });
+      return result;
+    }
+
+    result.action = 'sampled';
+    const margin = d.safetyMarginMs ?? FAILOVER_WATCH_DEFAULTS.safetyMarginMs;
+    // Two minutes, or what the function's timeout leaves after the margin (never less than a few seconds).
+    result.deadlineMs = Math.min(d.deadlineMs ?? FAILOVER_WATCH_DEFAULTS.deadlineMs, Math.max(FAILOVER_WATCH_DEFAULTS.minDeadlineMs, context.getRemainingTimeInMillis() - margin));
+    const clock = d.clock ?? { now: () => new Date() };
+    const eventAt = Date.parse(event.detail.Date ?? event.time);
+    const loaded = await d.store.load(targets.map((t) => t.name));
+    const retryDelayMs = d.retryDelayMs ?? FAILOVER_WATCH_DEFAULTS.retryDelayMs;
+
+    result.targets = await Promise.all(
+      targets.map(async (target): Promise<TargetOutcome> => {
+        const previousWriter = loaded.get(target.name)?.aurora?.apiWriter;
+        const sampler: SamplerDeps = {
+          ...defaultSamplerDeps({ host: target.host, ...(config.resolvers ? { resolvers: config.resolvers } : {}), engine: target.engine, port: target.port, writers: d.writers }),
+          ...d.sampler,
+        };
+        const t = await sampleFailover(
+          {
+            cluster: target.clusterIdentifier,
+            host: target.host,
+            eventAt: Number.isNaN(eventAt) ? sampler.clock.now() : eventAt,
+            deadlineMs: result.deadlineMs!,
+            ...(target.region !== undefined ? { region: target.region } : {}),
+            ...(previousWriter !== undefined ? { previousWriter } : {}),
+          },
+          sampler,
+        );
+        const outcome: TargetOutcome = { target: target.name, summary: timelineSummary(t), settled: t.settled, notified: false, historySaved: false, ...(t.dnsLagMs !== undefined ? { dnsLagMs: Math.round(t.dnsLagMs) } : {}), ...(t.outage?.ms !== undefined ? { outageMs: Math.round(t.outage.ms) } : {}) };
+        // Metrics first (cheap, and the alarm's input), then the notice, then history: publish before save.
+        if (d.metrics) {
+          try {
+            await d.metrics.publishTimeline(target.name, t);
+          } catch (err) {
+            result.errors.push(`metrics ${target.name}: ${errorText(err)}`);
+          }
+        }
+        const now = clock.now();
+        const transition = failoverTransition(target, t, event, now);
+        try {
+          await withRetries(FAILOVER_WATCH_DEFAULTS.attempts, retryDelayMs, () => d.notifier.notify(transition));
+          outcome.notified = true;
+        } catch (err) {
+          result.errors.push(`notice ${target.name}: ${errorText(err)}`);
+        }
+        // The writer state is only advanced when the notice went out: otherwise the next check's
+        // writer-changed event is the notice on-call still gets.
+        if (outcome.notified) {
+          const record: ChangeRecord = { at: now.toISOString(), target: target.name, kind: transition.kind, summary: transition.summary };
+          try {
+            outcome.historySaved = await saveHistory(d.store, target.name, t, record, FAILOVER_WATCH_DEFAULTS.attempts);
+            if (!outcome.historySaved) logger.warn('history not recorded: the monitor has not checked this target yet', { target: target.name });
+          } catch (err) {
+            result.errors.push(`history ${target.name}: ${errorText(err)}`);
+          }
+        }
+        return outcome;
+      }),
+    );
+    const log = { ...result, ...(context.awsRequestId ? { requestId: context.awsRequestId } : {}) };
+    if (result.errors.length > 0) {
+      logger.error('failover-watch', log);
+      throw new FailoverWatchDeliveryError(result.errors);
+    }
+    logger.info('failover-watch', log);
+    return result;
+  };
+}
+
+const defaultLogger = (): EngineLogger => powertoolsLogger(FAILOVER_WATCH_DEFAULTS.serviceName);
+
+const required = (env: NodeJS.ProcessEnv, name: string) => {
+  const value = env[name];
+  if (!value) throw new FailoverWatchSetupError(name);
+  return value;
+};
+
+/** The real adapters, from the environment (FAILOVER_WATCH_ENV). */
+export function awsFailoverWatchDeps(env: NodeJS.ProcessEnv = process.env): FailoverWatchDeps {
+  const bundleDir = dirname(fileURLToPath(import.meta.url));
+  return {
+    loadConfig: fileConfigLoader(env[FAILOVER_WATCH_ENV.configFile] ?? FAILOVER_WATCH_DEFAULTS.configFile, bundleDir),
+    writers: new RdsWriterLookup(),
+    store: new DynamoStore(documentClient, required(env, FAILOVER_WATCH_ENV.table)),
+    notifier: new SnsNotifier(snsClient, { onCall: required(env, FAILOVER_WATCH_ENV.topicArn), events: required(env, FAILOVER_WATCH_ENV.eventsTopicArn) }),
+    metrics: new CloudWatchTimelineMetrics(cloudWatchClient),
+    logger: defaultLogger(),
+  };
+}
+
+/** The Lambda handler (EventBridge rule on RDS cluster events 0072/0073). */
+export const handler = createFailoverWatchHandler(() => awsFailoverWatchDeps());

@@ -1,0 +1,166 @@
+/**
+ * Lambda entry of the fan-out: the first state of the Step Functions execution that runs one
+ * check past one invocation. It claims the schedule tick (once per EventBridge event, whatever
+ * EventBridge redelivers), splits the targets into shards (core/shard.ts) and returns one task
+ * per shard for the Map state, each with the tick's deadline so no shard's check outlives it.
+ *
+ * Why Step Functions and not asynchronous Invoke from here: see infra/lib/fan-out.ts.
+ */
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Context } from 'aws-lambda';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Config } from '../core/config.ts';
+import type { EngineLogger } from '../core/ports.ts';
+import { SHARD_DEFAULTS, planShards } from '../core/shard.ts';
+import { fileConfigLoader } from '../adapters/aws/config-source.ts';
+import type { ConfigLoader } from '../adapters/aws/config-source.ts';
+import { DynamoTickClaims } from '../adapters/aws/tick-claims.ts';
+import type { TickClaims } from '../adapters/aws/tick-claims.ts';
+
+/** Environment variables the scheduler reads (the config and table names are the monitor's). */
+export const SCHEDULER_ENV = {
+  configFile: 'IPDRIFT_CONFIG_FILE',
+  table: 'IPDRIFT_TABLE',
+  shardSize: 'IPDRIFT_SHARD_SIZE',
+  intervalSeconds: 'IPDRIFT_CHECK_INTERVAL_SECONDS',
+} as const;
+
+/** Defaults and limits of the scheduler. */
+export const SCHEDULER_DEFAULTS = {
+  configFile: 'ipdrift.config.json',
+  /** Every shard's check ends this long before the next tick starts: ticks never overlap. */
+  tickGuardMs: 5_000,
+  /**
+   * Step Functions passes at most 256 KiB between states; the shard list stays well under it
+   * (about 3,000 targets of 64-character names). Past it the scheduler fails loudly.
+   */
+  maxPayloadBytes: 200 * 1024,
+  serviceName: 'ipdrift-scheduler',
+} as const;
+
+/** What the state machine passes in: the EventBridge event's id and time, and the execution. */
+export interface SchedulerEvent {
+  /** EventBridge event id: the same for a redelivered tick. */
+  readonly id: string;
+  /** The tick's scheduled time (ISO-8601). */
+  readonly time: string;
+  /** `$$.Execution.Id`: a retried scheduler task of the same execution keeps its claim. */
+  readonly execution?: string;
+}
+
+/** One worker's task: its shard's targets and the tick they belong to. */
+export interface ShardTask {
+  /** The tick's event id. */
+  readonly tick: string;
+  readonly time: string;
+  /** When this tick's checks must be done (ISO-8601): the next tick minus a guard. */
+  readonly deadlineAt: string;
+  readonly shard: number;
+  readonly of: number;
+  readonly targets: readonly string[];
+}
+
+/** The scheduler's answer (the Map state iterates `shards`). */
+export interface SchedulerResult {
+  readonly tick: string;
+  /** True when another execution already runs this tick: `shards` is empty. */
+  readonly duplicate: boolean;
+  readonly targets: number;
+  readonly shards: readonly ShardTask[];
+}
+
+/** What the scheduler needs. */
+export interface SchedulerDeps {
+  readonly loadConfig: ConfigLoader;
+  readonly claims: TickClaims;
+  readonly shardSize: number;
+  /** Time between ticks (the schedule's rate). */
+  readonly intervalMs: number;
+  readonly logger?: EngineLogger;
+}
+
+/** The input is not an EventBridge tick (the state machine passes `{id, time, execution}`). */
+export class SchedulerEventError extends Error {
+  override readonly name = 'SchedulerEventError';
+}
+
+/** The shard list would not fit Step Functions' payload limit. */
+export class FanOutPayloadError extends Error {
+  override readonly name = 'FanOutPayloadError';
+  constructor(readonly bytes: number) {
+    super(`the shard list is ${bytes} bytes, over the ${SCHEDULER_DEFAULTS.maxPayloadBytes}-byte budget for a Step Functions payload: split the config into two stacks`);
+  }
+}
+
+/** A required environment variable is missing or malformed. */
+export class SchedulerSetupError extends Error {
+  override readonly name = 'SchedulerSetupError';
+}
+
+const MS_PER_SECOND = 1000;
+
+/** Builds the handler; pass a function to build the deps on first use (a setup error is then an invocation error). */
+export function createSchedulerHandler(deps: SchedulerDeps | (() => SchedulerDeps)) {
+  let resolved: SchedulerDeps | undefined;
+  return async function handler(event: SchedulerEvent, context: Partial<Pick<Context, 'awsRequestId'>> = {}): Promise<SchedulerResult> {
+    const d = (resolved ??= typeof deps === 'function' ? deps() : deps);
+    const time = Date.parse(event?.time);
+    if (typeof event?.id !== 'string' || event.id === '' || !Number.isFinite(time)) {
+      throw new SchedulerEventError(`expected {"id": <EventBridge event id>, "time": <ISO time>}, got ${JSON.stringify(event)?.slice(0, 200)}`);
+    }
+    const config: Config = await d.loadConfig();
+    const execution = event.execution ?? context.awsRequestId ?? event.id;
+    if (!(await d.claims.claim(event.id, event.time, execution))) {
+      d.logger?.warn('tick already claimed by another execution: nothing to do', { tick: event.id, time: event.time, execution });
+      return { tick: event.id, duplicate: true, targets: config.targets.length, shards: [] };
+    }
+    const plan = planShards(config.targets, d.shardSize);
+    const deadlineAt = new Date(time + d.intervalMs - SCHEDULER_DEFAULTS.tickGuardMs).toISOString();
+    const shards = plan.shards.map((s) => ({ tick: event.id, time: event.time, deadlineAt, shard: s.index, of: plan.shardCount, targets: s.targets }));
+    const result: SchedulerResult = { tick: event.id, duplicate: false, targets: config.targets.length, shards };
+    const bytes = Buffer.byteLength(JSON.stringify(result));
+    if (bytes > SCHEDULER_DEFAULTS.maxPayloadBytes) throw new FanOutPayloadError(bytes);
+    if (plan.oversized.length > 0) d.logger?.warn('groups larger than the shard size each got a shard of their own', { groups: plan.oversized, shardSize: d.shardSize });
+    d.logger?.info('schedule', { tick: event.id, time: event.time, deadlineAt, targets: config.targets.length, shards: shards.length, sizes: shards.map((s) => s.targets.length), bytes });
+    return result;
+  };
+}
+
+// Clients at module scope: created once per container.
+const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+
+function positive(env: NodeJS.ProcessEnv, name: string, fallback?: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') {
+    if (fallback !== undefined) return fallback;
+    throw new SchedulerSetupError(`environment variable ${name} is not set`);
+  }
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new SchedulerSetupError(`environment variable ${name}: expected a positive whole number, got "${text}"`);
+  return n;
+}
+
+/** The real deps, from the environment (SCHEDULER_ENV). */
+export function schedulerAwsDeps(env: NodeJS.ProcessEnv = process.env): SchedulerDeps {
+  const table = env[SCHEDULER_ENV.table];
+  if (!table) throw new SchedulerSetupError(`environment variable ${SCHEDULER_ENV.table} is not set`);
+  const bundleDir = dirname(fileURLToPath(import.meta.url));
+  const log = new Logger({ serviceName: SCHEDULER_DEFAULTS.serviceName });
+  return {
+    loadConfig: fileConfigLoader(env[SCHEDULER_ENV.configFile] ?? SCHEDULER_DEFAULTS.configFile, bundleDir),
+    claims: new DynamoTickClaims(documentClient, table),
+    shardSize: positive(env, SCHEDULER_ENV.shardSize, SHARD_DEFAULTS.targetsPerInvocation),
+    intervalMs: positive(env, SCHEDULER_ENV.intervalSeconds) * MS_PER_SECOND,
+    logger: {
+      info: (message, extra) => log.info(message, extra ?? {}),
+      warn: (message, extra) => log.warn(message, extra ?? {}),
+      error: (message, extra) => log.error(message, extra ?? {}),
+    },
+  };
+}
+
+/** The Lambda handler (the state machine's first task). */
+export const handler = createSchedulerHandler(() => schedulerAwsDeps());
