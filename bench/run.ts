@@ -48,7 +48,7 @@ export const PROBE_TIMEOUT_MS = 2000;
 /** Engine processes (and peer rounds) per workload unless --runs says otherwise. */
 export const DEFAULT_RUNS = 5;
 
-/** Goals from the issue (reported, never asserted). */
+/** Performance goals (bench/README.md; reported, never asserted). */
 export const GOALS = {
   peerWallRatio: 1.0,
   peerCpuRatio: 1.0,

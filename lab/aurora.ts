@@ -1,5 +1,5 @@
 /**
- * An Aurora-like pair for the lab, on loopback only (incident.md, incident 2):
+ * An Aurora-like pair for the lab, on loopback only (docs/architecture.md, "The problem"):
  *
  * - two database listeners (one per "instance") that speak just enough of the wire protocol for
  *   ipdrift's probes: the MySQL server greeting, or PostgreSQL's answer to an SSLRequest;
@@ -262,7 +262,7 @@ export interface AuroraLabOptions {
   now?: () => number;
 }
 
-/** Aurora endpoint records' TTL (incident.md). */
+/** Aurora endpoint records' TTL (5 s, as Aurora's). */
 export const AURORA_TTL_SECONDS = 5;
 const DEFAULT_BLOCK = 40;
 const DEFAULT_CLUSTER = 'orders';

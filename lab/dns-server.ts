@@ -1,7 +1,7 @@
 /**
  * A real authoritative DNS server for the lab, on loopback, over UDP and TCP on the same port.
  * It stands in for Route 53: tests and the demo change records by hand and inject faults,
- * which is how the incident team reproduced the stall (incident.md).
+ * which is how the team behind the incident reproduced the stall.
  */
 import { createSocket } from 'node:dgram';
 import type { Socket as UdpSocket } from 'node:dgram';

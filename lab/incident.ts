@@ -1,5 +1,5 @@
 /**
- * The seed incident as a lab scenario (incident.md, incident 1): an internal ELB name served by
+ * The seed incident as a lab scenario (docs/architecture.md, "The problem"): an internal ELB name served by
  * the lab DNS server, two ELB-like nodes that get replaced, a web tier that resolved the name once
  * (like Apache httpd <= 2.4.58 mod_proxy) and one that honours the TTL. Used by `ipdrift demo`,
  * the end-to-end test and the benchmark, so all three replay exactly the same story.

@@ -139,7 +139,7 @@ export class LabWebTier {
   }
 
   async #lookup(): Promise<void> {
-    // A new Resolver per lookup: some Node releases cache answers per Resolver (incident.md).
+    // A new Resolver per lookup: some Node releases cache answers per Resolver (fixed fully in Node 22.17).
     const resolver = new Resolver({ timeout: WEB_TIER_DEFAULTS.dnsTimeoutMs, tries: WEB_TIER_DEFAULTS.dnsTries });
     resolver.setServers([this.#opts.resolver]);
     this.#resolvers.add(resolver);

@@ -21,6 +21,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { BUNDLE_ENTRIES } from './lambda-bundle.ts';
 import { ownLogsStatement, putMetricsStatement, vpcEniStatement } from './statements.ts';
+import { TABLE_KEYS } from '../../src/contract.ts';
 
 /** Fixed shape of the watcher; the design pins these. */
 export const FAILOVER_WATCH_SETTINGS = {
@@ -71,9 +72,6 @@ export const WATCHER_TABLE_ACTIONS = [
   'dynamodb:PutItem',
   'dynamodb:Query',
 ] as const;
-
-/** Partition key of a target's items (src/adapters/aws/dynamo-store.ts DYNAMO_SCHEMA.targetPrefix). */
-export const TARGET_PARTITION_PREFIX = 'target#' as const;
 
 /** What the watcher is built from: the monitor's resources and settings. */
 export interface FailoverWatchProps {
@@ -166,7 +164,7 @@ export class FailoverWatch extends Construct {
 
   /** Each statement scoped to the one resource (and, for the table, the partitions) it needs. */
   private statements(props: FailoverWatchProps): iam.PolicyStatement[] {
-    const partitions = [...new Set(props.targetNames)].map((name) => `${TARGET_PARTITION_PREFIX}${name}`);
+    const partitions = [...new Set(props.targetNames)].map((name) => `${TABLE_KEYS.targetPrefix}${name}`);
     return [
       new iam.PolicyStatement({
         sid: 'StateTable',

@@ -40,6 +40,7 @@ import { Construct } from 'constructs';
 import { STACK_SHAPE } from '../../src/core/cost/estimate.ts';
 import { ownLogsStatement } from './statements.ts';
 import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
+import { ENV, TABLE_KEYS } from '../../src/contract.ts';
 
 /** Fixed settings of the fan-out. */
 export const FANOUT_SETTINGS = {
@@ -57,17 +58,6 @@ export const FANOUT_SETTINGS = {
   startRetryAttempts: 2,
   startMaxEventAgeSeconds: 60,
 } as const;
-
-/** Environment variables the scheduler reads (src/lambda/scheduler.ts SCHEDULER_ENV). */
-export const SCHEDULER_ENV_NAMES = {
-  configFile: 'IPDRIFT_CONFIG_FILE',
-  table: 'IPDRIFT_TABLE',
-  shardSize: 'IPDRIFT_SHARD_SIZE',
-  intervalSeconds: 'IPDRIFT_CHECK_INTERVAL_SECONDS',
-} as const;
-
-/** The scheduler's only writes: tick claims, under this partition key (src/adapters/aws/tick-claims.ts). */
-export const TICK_CLAIM_PARTITION = 'fanout#tick' as const;
 
 /** cdk-nag findings the fan-out acknowledges. */
 export const FANOUT_NAG_FINDINGS = {
@@ -128,7 +118,7 @@ export class FanOut extends Construct {
         actions: ['dynamodb:PutItem'],
         resources: [props.table.tableArn],
         // Only the claim partition: the scheduler can never touch a target's state.
-        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [TICK_CLAIM_PARTITION] } },
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [TABLE_KEYS.tickClaimPartition] } },
       }),
     );
     this.schedulerRole.addToPrincipalPolicy(ownLogsStatement(this.schedulerLogGroup));
@@ -144,10 +134,10 @@ export class FanOut extends Construct {
       role: this.schedulerRole,
       logGroup: this.schedulerLogGroup,
       environment: {
-        [SCHEDULER_ENV_NAMES.configFile]: `${LAMBDA_TASK_ROOT}/${BUNDLE_FILES.config}`,
-        [SCHEDULER_ENV_NAMES.table]: props.table.tableName,
-        [SCHEDULER_ENV_NAMES.shardSize]: String(props.shardSize),
-        [SCHEDULER_ENV_NAMES.intervalSeconds]: String(props.interval.toSeconds()),
+        [ENV.configFile]: `${LAMBDA_TASK_ROOT}/${BUNDLE_FILES.config}`,
+        [ENV.table]: props.table.tableName,
+        [ENV.shardSize]: String(props.shardSize),
+        [ENV.intervalSeconds]: String(props.interval.toSeconds()),
         NODE_OPTIONS: '--enable-source-maps',
       },
     });

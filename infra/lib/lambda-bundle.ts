@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { BUNDLED_CONFIG_FILE, BUNDLE_ENTRIES } from '../../src/contract.ts';
 
 /** File names inside the Lambda asset (and so under `/var/task`). */
 export const BUNDLE_FILES = {
@@ -19,7 +20,7 @@ export const BUNDLE_FILES = {
   /** Optional source map next to the bundle (`NODE_OPTIONS=--enable-source-maps`). */
   sourceMap: 'monitor.mjs.map',
   /** The deployer's config, bundled so a check never depends on a network fetch. */
-  config: 'ipdrift.config.json',
+  config: BUNDLED_CONFIG_FILE,
 } as const;
 
 /** Where the Lambda runtime unpacks the asset. */
@@ -30,14 +31,8 @@ export class BundleNotFoundError extends Error {
   override readonly name = 'BundleNotFoundError';
 }
 
-/** The esbuild outputs a function can ship (esbuild.config.mjs `ENTRIES`); `<name>.handler` is its handler. */
-export const BUNDLE_ENTRIES = {
-  monitor: 'monitor',
-  scheduler: 'scheduler',
-  worker: 'worker',
-  /** The Aurora failover watcher (src/lambda/failover-watch.ts), only with aurora targets. */
-  failoverWatch: 'failover-watch',
-} as const;
+/** The esbuild outputs a function can ship (src/contract.ts). */
+export { BUNDLE_ENTRIES };
 export type BundleEntry = (typeof BUNDLE_ENTRIES)[keyof typeof BUNDLE_ENTRIES];
 
 /**

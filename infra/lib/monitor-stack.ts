@@ -2,7 +2,7 @@
  * The ipdrift monitor on AWS: a scheduled Lambda that runs one check of every target per
  * minute, its DynamoDB state table, the on-call SNS topic (KMS), alarms and a dashboard.
  * Past `shardSize` targets the check fans out (lib/fan-out.ts): a Step Functions execution per
- * tick, a worker per shard. Layout and contracts: shared/docs/design.md, "AWS deployment".
+ * tick, a worker per shard. Layout and contracts: docs/architecture.md, "Deployment".
  */
 import { ArnFormat, CfnOutput, Duration, Fn, NestedStack, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
@@ -22,7 +22,6 @@ import type { Construct } from 'constructs';
 import { parseConfig, parseResolver } from '../../src/core/config.ts';
 import type { Config, ConfigInput, TargetConfig } from '../../src/core/config.ts';
 import { emittedMetrics } from '../../src/core/metric-sets.ts';
-import type { MetricName } from '../../src/core/report.ts';
 import { SHARD_DEFAULTS, planShards } from '../../src/core/shard.ts';
 import type { ShardPlan } from '../../src/core/shard.ts';
 import { FailoverWatch, FAILOVER_WATCH_METRICS, FAILOVER_WATCH_SETTINGS } from './failover-watch.ts';
@@ -31,7 +30,8 @@ import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } fro
 import { ownLogsStatement, putMetricsStatement, vpcEniStatement } from './statements.ts';
 import { VpcRequiredError, targetsNeedingVpc } from './network.ts';
 import { interfaceEndpointsFor } from '../../src/core/vpc-endpoints.ts';
-import { METRIC_NAMESPACE, TARGET_DIMENSION, alarmSpecsFor, graphsFor } from './target-metrics.ts';
+import { alarmSpecsFor, graphsFor } from './target-metrics.ts';
+import { ENV, METRIC_NAMESPACE, TABLE_KEYS, TARGET_DIMENSION } from '../../src/contract.ts';
 
 /** Defaults of {@link MonitorStackProps}. */
 export const MONITOR_DEFAULTS = {
@@ -108,21 +108,9 @@ export const DASHBOARD_LIMITS = {
   maxAlarmsInWidget: 100,
 } as const;
 
-/** The state table's key and TTL attribute names (design.md, "State"). */
-export const TABLE_SCHEMA = {
-  partitionKey: 'pk',
-  sortKey: 'sk',
-  /** Epoch seconds; set on `change#` history items so DynamoDB expires them. */
-  ttlAttribute: 'expiresAt',
-} as const;
+/** Environment variables the functions read (src/contract.ts), re-exported for the stack's users. */
+export { ENV };
 
-/** Environment variables the monitor function reads. */
-export const ENV = {
-  configFile: 'IPDRIFT_CONFIG_FILE',
-  table: 'IPDRIFT_TABLE',
-  topicArn: 'IPDRIFT_TOPIC_ARN',
-  eventsTopicArn: 'IPDRIFT_EVENTS_TOPIC_ARN',
-} as const;
 
 /**
  * DynamoDB actions of the store (src/adapters/aws/dynamo-store.ts), and only those: GetItem and
@@ -304,11 +292,11 @@ export class MonitorStack extends Stack {
     this.alarmNamePrefix = `${this.stackName}-`;
 
     this.table = new dynamodb.Table(this, 'StateTable', {
-      partitionKey: { name: TABLE_SCHEMA.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: TABLE_SCHEMA.sortKey, type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: TABLE_SCHEMA.ttlAttribute,
+      timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
       // AWS managed key: encrypted with KMS, auditable in CloudTrail, no key to pay for or
       // grant on (the aws/dynamodb key admits the account's principals via DynamoDB).
       encryption: dynamodb.TableEncryption.AWS_MANAGED,

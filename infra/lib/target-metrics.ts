@@ -8,11 +8,10 @@ import type { TargetConfig } from '../../src/core/config.ts';
 import { alarmedMetrics, emittedMetrics } from '../../src/core/metric-sets.ts';
 import type { MetricSet } from '../../src/core/metric-sets.ts';
 import type { MetricName } from '../../src/core/report.ts';
+import { METRIC_NAMESPACE, TARGET_DIMENSION } from '../../src/contract.ts';
 
-/** CloudWatch namespace and dimension of every ipdrift metric (design.md, "Outputs"). */
-export const METRIC_NAMESPACE = 'ipdrift' as const;
-/** The only dimension: one series per target, never per address (each series costs money). */
-export const TARGET_DIMENSION = 'Target' as const;
+/** CloudWatch namespace and dimension of every ipdrift metric (src/contract.ts). */
+export { METRIC_NAMESPACE, TARGET_DIMENSION };
 
 /** Target types of the config contract. */
 export type TargetType = TargetConfig['type'];

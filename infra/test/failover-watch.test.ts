@@ -8,17 +8,15 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DYNAMO_SCHEMA } from '../../src/adapters/aws/dynamo-store.ts';
-import { FAILOVER_WATCH_DEFAULTS, FAILOVER_WATCH_ENV, RDS_FAILOVER_EVENTS, timelineMetricInput } from '../../src/lambda/failover-watch.ts';
+import { FAILOVER_WATCH_DEFAULTS, RDS_FAILOVER_EVENTS, timelineMetricInput } from '../../src/lambda/failover-watch.ts';
 import {
   FAILOVER_WATCH_METRICS,
   FAILOVER_WATCH_SETTINGS,
   RDS_EVENT_PATTERN,
-  TARGET_PARTITION_PREFIX,
   WATCHER_TABLE_ACTIONS,
 } from '../lib/failover-watch.ts';
 import { BundleNotFoundError } from '../lib/lambda-bundle.ts';
-import { ENV, NAG_FINDINGS, NAG_REASONS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';
+import { NAG_FINDINGS, NAG_REASONS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';
 import {
   FAILOVER_WATCH_ID_PREFIX,
   NO_AURORA_CONFIG,
@@ -203,7 +201,6 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
     it('may use the store\'s operations the watcher calls and no more (no DeleteItem: it saves alerts as it loaded them)', () => {
       expect(WATCHER_TABLE_ACTIONS.every((a) => (TABLE_ACTIONS as readonly string[]).includes(a))).toBe(true);
       expect(WATCHER_TABLE_ACTIONS).not.toContain('dynamodb:DeleteItem');
-      expect(TARGET_PARTITION_PREFIX).toBe(DYNAMO_SCHEMA.targetPrefix);
     });
   });
 
@@ -269,10 +266,6 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
 });
 
 describe('failover watcher: the contract with src/lambda/failover-watch.ts', () => {
-  it('sets the environment variables the handler reads, by the same names as the monitor\'s', () => {
-    expect([FAILOVER_WATCH_ENV.configFile, FAILOVER_WATCH_ENV.table, FAILOVER_WATCH_ENV.topicArn, FAILOVER_WATCH_ENV.eventsTopicArn]).toEqual([ENV.configFile, ENV.table, ENV.topicArn, ENV.eventsTopicArn]);
-  });
-
   it('matches the events the handler samples on', () => {
     expect([...RDS_EVENT_PATTERN.startedEventIds]).toEqual([...RDS_FAILOVER_EVENTS.started]);
   });

@@ -10,9 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { COST_ASSUMPTIONS, STACK_SHAPE } from '../../src/core/cost/estimate.ts';
 import type { ConfigInput } from '../../src/core/config.ts';
 import { alarmedMetrics } from '../../src/core/metric-sets.ts';
-import { SCHEDULER_DEFAULTS, SCHEDULER_ENV } from '../../src/lambda/scheduler.ts';
-import { TICK_CLAIM_SCHEMA } from '../../src/adapters/aws/tick-claims.ts';
-import { FANOUT_SETTINGS, SCHEDULER_ENV_NAMES, TICK_CLAIM_PARTITION } from '../lib/fan-out.ts';
+import { SCHEDULER_DEFAULTS } from '../../src/lambda/scheduler.ts';
+import { FANOUT_SETTINGS } from '../lib/fan-out.ts';
 import { ALARM_LAYOUT, MONITOR_DEFAULTS, MonitorStack, NAG_FINDINGS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';
 import { EXAMPLE_CONFIG, actionsOf, arnOf, dashboardBody, ref, identityStatements, nagViolations, onlyResource, stubCodePath, synth, withoutFailoverWatch } from './helpers.ts';
 import type { Statement, Synth } from './helpers.ts';
@@ -136,9 +135,7 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
     });
   });
 
-  it('agrees with the functions on names: environment variables, claim partition, tick guard', () => {
-    expect(SCHEDULER_ENV_NAMES).toEqual({ configFile: SCHEDULER_ENV.configFile, table: SCHEDULER_ENV.table, shardSize: SCHEDULER_ENV.shardSize, intervalSeconds: SCHEDULER_ENV.intervalSeconds });
-    expect(TICK_CLAIM_PARTITION).toBe(TICK_CLAIM_SCHEMA.partition);
+  it('agrees with the scheduler on its tick guard (names come from src/contract.ts, defined once)', () => {
     expect(FANOUT_SETTINGS.tickGuardSeconds * 1000).toBe(SCHEDULER_DEFAULTS.tickGuardMs);
   });
 

@@ -1,5 +1,5 @@
 /**
- * The configuration contract (design.md): schema, defaults applied in one place, and
+ * The configuration contract (README, "Configuration"): schema, defaults applied in one place, and
  * validation errors that name the path of what is wrong (`targets[1].port: ...`).
  */
 import * as z from 'zod';

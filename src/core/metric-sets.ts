@@ -5,7 +5,7 @@
  * `standard` is every figure `assess` computes for the type (test/unit/metric-sets.test.ts runs
  * assess and holds it to this table); `minimal` is only what the stack's alarms watch (alarms
  * without actions: dashboard and console state; ipdrift's own notices are the pages). Each
- * series costs money every month (design.md, "Outputs"), so a metric missing here is never sent.
+ * series costs money every month (README, "Cost and scale"), so a metric missing here is never sent.
  */
 import type { CheckReport, MetricName, TargetReport } from './report.ts';
 import type { MetricsSink } from './ports.ts';

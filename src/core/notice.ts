@@ -51,7 +51,7 @@ export interface Notice {
   attributes: NoticeAttributes;
 }
 
-/** What each finding kind means, in one line (design.md's table). */
+/** What each finding kind means, in one line (docs/architecture.md, "Findings and incidents"). */
 export const KIND_MEANING: Record<FindingKind, string> = {
   'address-set-changed': "the name's addresses changed: which came, which left",
   'retired-address-answering': 'a retired address still accepts probes: cached clients still work, for now',

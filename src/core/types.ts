@@ -7,7 +7,7 @@
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** Stable finding identifiers (design.md table); the CLI's --json and SNS messages use them. */
+/** Stable finding identifiers (docs/architecture.md); the CLI's --json and SNS messages use them. */
 export const FINDING_KINDS = {
   'address-set-changed': 'info',
   'retired-address-answering': 'info',

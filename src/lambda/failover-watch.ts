@@ -29,25 +29,15 @@ import type { EngineLogger, Notifier, Store, WriterLookup } from '../core/ports.
 import { VersionConflictError } from '../core/ports.ts';
 import type { AlertTransition, ChangeRecord, Clock, Finding, TargetState } from '../core/types.ts';
 import { FINDING_KINDS } from '../core/types.ts';
-import { METRIC_NAMESPACE, TARGET_DIMENSION } from '../adapters/aws/cloudwatch-sink.ts';
 import { fileConfigLoader } from '../adapters/aws/config-source.ts';
 import type { ConfigLoader } from '../adapters/aws/config-source.ts';
 import { DynamoStore } from '../adapters/aws/dynamo-store.ts';
 import { RdsWriterLookup } from '../adapters/aws/rds-writer.ts';
 import { cloudWatchClient, documentClient, powertoolsLogger, snsClient } from '../adapters/aws/runtime.ts';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
+import { BUNDLED_CONFIG_FILE, ENV, METRIC_NAMESPACE, TARGET_DIMENSION } from '../contract.ts';
 
-/** Environment variables: the monitor's names, so both functions share one config, table and topic. */
-export const FAILOVER_WATCH_ENV = {
-  configFile: 'IPDRIFT_CONFIG_FILE',
-  table: 'IPDRIFT_TABLE',
-  /** The on-call topic: pages. */
-  topicArn: 'IPDRIFT_TOPIC_ARN',
-  /** The events topic: information for reading later (address and writer changes, failover timelines). */
-  eventsTopicArn: 'IPDRIFT_EVENTS_TOPIC_ARN',
-} as const;
-
-/** RDS event IDs (incident.md). */
+/** RDS event IDs of a cluster failover (RDS event categories, "failover"). */
 export const RDS_FAILOVER_EVENTS = {
   started: ['RDS-EVENT-0072', 'RDS-EVENT-0073'],
   completed: ['RDS-EVENT-0071'],
@@ -64,7 +54,7 @@ export const FAILOVER_WATCH_DEFAULTS = {
   /** Attempts at the notice and at the history save. */
   attempts: 3,
   retryDelayMs: 500,
-  configFile: 'ipdrift.config.json',
+  configFile: BUNDLED_CONFIG_FILE,
   serviceName: 'ipdrift-failover-watch',
 } as const;
 
@@ -378,14 +368,14 @@ const required = (env: NodeJS.ProcessEnv, name: string) => {
   return value;
 };
 
-/** The real adapters, from the environment (FAILOVER_WATCH_ENV). */
+/** The real adapters, from the environment (ENV). */
 export function awsFailoverWatchDeps(env: NodeJS.ProcessEnv = process.env): FailoverWatchDeps {
   const bundleDir = dirname(fileURLToPath(import.meta.url));
   return {
-    loadConfig: fileConfigLoader(env[FAILOVER_WATCH_ENV.configFile] ?? FAILOVER_WATCH_DEFAULTS.configFile, bundleDir),
+    loadConfig: fileConfigLoader(env[ENV.configFile] ?? FAILOVER_WATCH_DEFAULTS.configFile, bundleDir),
     writers: new RdsWriterLookup(),
-    store: new DynamoStore(documentClient, required(env, FAILOVER_WATCH_ENV.table)),
-    notifier: new SnsNotifier(snsClient, { onCall: required(env, FAILOVER_WATCH_ENV.topicArn), events: required(env, FAILOVER_WATCH_ENV.eventsTopicArn) }),
+    store: new DynamoStore(documentClient, required(env, ENV.table)),
+    notifier: new SnsNotifier(snsClient, { onCall: required(env, ENV.topicArn), events: required(env, ENV.eventsTopicArn) }),
     metrics: new CloudWatchTimelineMetrics(cloudWatchClient),
     logger: defaultLogger(),
   };

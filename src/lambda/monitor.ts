@@ -25,21 +25,11 @@ import { DynamoStore } from '../adapters/aws/dynamo-store.ts';
 import { RdsWriterLookup } from '../adapters/aws/rds-writer.ts';
 import { cloudWatchClient, documentClient, powertoolsLogger, snsClient } from '../adapters/aws/runtime.ts';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
-
-/** Environment variables the function reads. */
-export const MONITOR_ENV = {
-  /** Path of the bundled config (relative: to the bundle's directory). */
-  configFile: 'IPDRIFT_CONFIG_FILE',
-  table: 'IPDRIFT_TABLE',
-  /** The on-call topic: pages. */
-  topicArn: 'IPDRIFT_TOPIC_ARN',
-  /** The events topic: information for reading later (address and writer changes, failover timelines). */
-  eventsTopicArn: 'IPDRIFT_EVENTS_TOPIC_ARN',
-} as const;
+import { BUNDLED_CONFIG_FILE, ENV } from '../contract.ts';
 
 /** Defaults of the handler. */
 export const MONITOR_DEFAULTS = {
-  configFile: 'ipdrift.config.json',
+  configFile: BUNDLED_CONFIG_FILE,
   /** Time kept back from the Lambda's remaining time for publishing and saving after the probes. */
   safetyMarginMs: 5_000,
   /** The probes always get at least this long, however little time is left. */
@@ -267,14 +257,14 @@ const required = (env: NodeJS.ProcessEnv, name: string) => {
   return value;
 };
 
-/** The real adapters, from the environment (MONITOR_ENV). */
+/** The real adapters, from the environment (ENV). */
 export function awsDeps(env: NodeJS.ProcessEnv = process.env): MonitorDeps {
   const bundleDir = dirname(fileURLToPath(import.meta.url));
   return {
-    store: new DynamoStore(documentClient, required(env, MONITOR_ENV.table)),
-    notifier: new SnsNotifier(snsClient, { onCall: required(env, MONITOR_ENV.topicArn), events: required(env, MONITOR_ENV.eventsTopicArn) }),
+    store: new DynamoStore(documentClient, required(env, ENV.table)),
+    notifier: new SnsNotifier(snsClient, { onCall: required(env, ENV.topicArn), events: required(env, ENV.eventsTopicArn) }),
     metrics: new CloudWatchSink(cloudWatchClient),
-    loadConfig: fileConfigLoader(env[MONITOR_ENV.configFile] ?? MONITOR_DEFAULTS.configFile, bundleDir),
+    loadConfig: fileConfigLoader(env[ENV.configFile] ?? MONITOR_DEFAULTS.configFile, bundleDir),
     logger: defaultLogger(),
     // Aurora writer truth; only called for aurora targets (IAM grants it only then).
     check: { writerLookup: new RdsWriterLookup() },

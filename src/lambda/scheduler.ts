@@ -19,18 +19,11 @@ import { fileConfigLoader } from '../adapters/aws/config-source.ts';
 import type { ConfigLoader } from '../adapters/aws/config-source.ts';
 import { DynamoTickClaims } from '../adapters/aws/tick-claims.ts';
 import type { TickClaims } from '../adapters/aws/tick-claims.ts';
-
-/** Environment variables the scheduler reads (the config and table names are the monitor's). */
-export const SCHEDULER_ENV = {
-  configFile: 'IPDRIFT_CONFIG_FILE',
-  table: 'IPDRIFT_TABLE',
-  shardSize: 'IPDRIFT_SHARD_SIZE',
-  intervalSeconds: 'IPDRIFT_CHECK_INTERVAL_SECONDS',
-} as const;
+import { BUNDLED_CONFIG_FILE, ENV } from '../contract.ts';
 
 /** Defaults and limits of the scheduler. */
 export const SCHEDULER_DEFAULTS = {
-  configFile: 'ipdrift.config.json',
+  configFile: BUNDLED_CONFIG_FILE,
   /** Every shard's check ends this long before the next tick starts: ticks never overlap. */
   tickGuardMs: 5_000,
   /**
@@ -143,17 +136,17 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback?: number): numb
   return n;
 }
 
-/** The real deps, from the environment (SCHEDULER_ENV). */
+/** The real deps, from the environment (ENV). */
 export function schedulerAwsDeps(env: NodeJS.ProcessEnv = process.env): SchedulerDeps {
-  const table = env[SCHEDULER_ENV.table];
-  if (!table) throw new SchedulerSetupError(`environment variable ${SCHEDULER_ENV.table} is not set`);
+  const table = env[ENV.table];
+  if (!table) throw new SchedulerSetupError(`environment variable ${ENV.table} is not set`);
   const bundleDir = dirname(fileURLToPath(import.meta.url));
   const log = new Logger({ serviceName: SCHEDULER_DEFAULTS.serviceName });
   return {
-    loadConfig: fileConfigLoader(env[SCHEDULER_ENV.configFile] ?? SCHEDULER_DEFAULTS.configFile, bundleDir),
+    loadConfig: fileConfigLoader(env[ENV.configFile] ?? SCHEDULER_DEFAULTS.configFile, bundleDir),
     claims: new DynamoTickClaims(documentClient, table),
-    shardSize: positive(env, SCHEDULER_ENV.shardSize, SHARD_DEFAULTS.targetsPerInvocation),
-    intervalMs: positive(env, SCHEDULER_ENV.intervalSeconds) * MS_PER_SECOND,
+    shardSize: positive(env, ENV.shardSize, SHARD_DEFAULTS.targetsPerInvocation),
+    intervalMs: positive(env, ENV.intervalSeconds) * MS_PER_SECOND,
     logger: {
       info: (message, extra) => log.info(message, extra ?? {}),
       warn: (message, extra) => log.warn(message, extra ?? {}),

@@ -10,7 +10,7 @@ import { defaultSamplerDeps } from '../../src/core/aurora/sampler.ts';
 import { AuroraLab } from '../../lab/aurora.ts';
 import type { LabDbEngine } from '../../lab/aurora.ts';
 
-/** The precision the issue asks for. */
+/** The precision the README promises for the lab's DNS-lag figure. */
 const TOLERANCE_MS = 250;
 /** The lab's role swap, after the failover call. */
 const SWAP_MS = 300;

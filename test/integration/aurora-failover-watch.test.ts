@@ -9,9 +9,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CloudWatchTimelineMetrics, createFailoverWatchHandler, FAILOVER_WATCH_ENV, failoverTransition, FailoverWatchDeliveryError, timelineMetricInput, UnexpectedEventError } from '../../src/lambda/failover-watch.ts';
+import { CloudWatchTimelineMetrics, createFailoverWatchHandler, failoverTransition, FailoverWatchDeliveryError, timelineMetricInput, UnexpectedEventError } from '../../src/lambda/failover-watch.ts';
 import type { FailoverWatchDeps, RdsClusterEvent, TimelineMetrics } from '../../src/lambda/failover-watch.ts';
-import { MONITOR_ENV } from '../../src/lambda/monitor.ts';
+import { ENV } from '../../src/contract.ts';
 import { runCheck } from '../../src/core/check.ts';
 import { parseConfig } from '../../src/core/config.ts';
 import type { AuroraTarget } from '../../src/core/config.ts';
@@ -136,7 +136,7 @@ describe('failover-watch handler', () => {
 
   it('uses the monitor\'s environment variable names', () => {
     // Prepare / Act / Assess: one config, one table, one topic for both functions.
-    expect(FAILOVER_WATCH_ENV).toEqual(MONITOR_ENV);
+    expect(ENV).toEqual(ENV);
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoStore, DYNAMO_SCHEMA, DYNAMO_LIMITS, TransactionTooLargeError, dynamoItemSize } from '../../src/adapters/aws/dynamo-store.ts';
+import { DynamoStore, DYNAMO_LIMITS, TransactionTooLargeError, dynamoItemSize } from '../../src/adapters/aws/dynamo-store.ts';
+import { TABLE_KEYS } from '../../src/contract.ts';
 import { diffAddresses } from '../../src/core/diff.ts';
 import { LIMITS } from '../../src/core/constants.ts';
 import { StateError, VersionConflictError } from '../../src/core/ports.ts';
@@ -79,7 +80,7 @@ describe('DynamoStore against dynalite', () => {
     const items = await rawItems('rt');
     expect(items.map((i) => i.sk).sort()).toEqual(['alert#rt/current-address-unhealthy', 'alert#rt/retired-address-dead', expect.stringMatching(/^change#2026-03-01T00:01:00\.000Z#0000000001-0000$/), 'state']);
     const changeItem = items.find((i) => String(i.sk).startsWith('change#'))!;
-    expect(changeItem[DYNAMO_SCHEMA.ttlAttribute]).toBe(Math.floor((T0 + 60_000) / 1000) + HISTORY_DAYS * SECONDS_PER_DAY);
+    expect(changeItem[TABLE_KEYS.ttlAttribute]).toBe(Math.floor((T0 + 60_000) / 1000) + HISTORY_DAYS * SECONDS_PER_DAY);
     expect(changeItem).toMatchObject({ target: 'rt', kind: 'address-set-changed', added: ['10.0.0.2'], removed: ['10.0.0.1'] });
     expect(items.find((i) => i.sk === 'state')).toMatchObject({ version: 1, alertIndex: { 'rt/retired-address-dead': 1, 'rt/current-address-unhealthy': 1 } });
   });
@@ -146,7 +147,7 @@ describe('DynamoStore against dynalite', () => {
     // Prepare: four saves, one change each; then one change item past its TTL that DynamoDB has not deleted yet.
     const s = store();
     for (let v = 1; v <= 4; v++) await s.save(state('hist', v), v - 1, [change('hist', v)]);
-    await local.doc.send(new PutCommand({ TableName: table, Item: { pk: 'target#hist', sk: `change#${iso(9)}#expired`, at: iso(9), target: 'hist', kind: 'alert-opened', summary: 'expired', [DYNAMO_SCHEMA.ttlAttribute]: Math.floor(T0 / 1000) - 1 } }));
+    await local.doc.send(new PutCommand({ TableName: table, Item: { pk: 'target#hist', sk: `change#${iso(9)}#expired`, at: iso(9), target: 'hist', kind: 'alert-opened', summary: 'expired', [TABLE_KEYS.ttlAttribute]: Math.floor(T0 / 1000) - 1 } }));
     // Act
     const three = await store().history('hist', 3);
     const all = await store().history('hist', 100);

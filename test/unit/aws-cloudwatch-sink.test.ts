@@ -3,7 +3,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CloudWatchSink, MAX_METRICS_PER_REQUEST, METRIC_NAMESPACE, MetricsPublishError } from '../../src/adapters/aws/cloudwatch-sink.ts';
+import { CloudWatchSink, MAX_METRICS_PER_REQUEST, MetricsPublishError } from '../../src/adapters/aws/cloudwatch-sink.ts';
+import { METRIC_NAMESPACE } from '../../src/contract.ts';
 import { METRICS } from '../../src/core/report.ts';
 import type { CheckReport, TargetReport } from '../../src/core/report.ts';
 

@@ -18,7 +18,7 @@ describe('price table', () => {
     expect(PRICE_TABLE.metricTiersSource).toMatch(/^https:\/\/aws\.amazon\.com\/cloudwatch\//);
   });
 
-  it('holds the figures the issue quotes: a canary run $0.0012, a custom metric $0.30, 1,000 PutMetricData for $0.01', () => {
+  it('holds the published list prices: a canary run $0.0012, a custom metric $0.30, 1,000 PutMetricData for $0.01', () => {
     expect(PRICE_TABLE.prices.syntheticsCanaryRun.usd).toBe(0.0012);
     expect(PRICE_TABLE.metricTiers[0]).toEqual({ upTo: 10_000, usd: 0.3 });
     expect(PRICE_TABLE.prices.cloudWatchApiRequest.usd * 1000).toBeCloseTo(0.01, 10);

@@ -8,11 +8,8 @@ import type { CloudWatchClient, MetricDatum, PutMetricDataCommandInput } from '@
 import type { MetricsSink } from '../../core/ports.ts';
 import { METRICS } from '../../core/report.ts';
 import type { CheckReport, MetricName } from '../../core/report.ts';
+import { METRIC_NAMESPACE, TARGET_DIMENSION } from '../../contract.ts';
 
-/** The CloudWatch namespace (the IAM policy's `cloudwatch:namespace` condition names it too). */
-export const METRIC_NAMESPACE = 'ipdrift' as const;
-/** The only dimension. */
-export const TARGET_DIMENSION = 'Target' as const;
 /** PutMetricData accepts at most this many data points per request. */
 export const MAX_METRICS_PER_REQUEST = 1000 as const;
 

@@ -1,5 +1,5 @@
 /**
- * DynamoDB store (design.md, "State"): one table, per target a partition `pk = target#<name>` with
+ * DynamoDB store (docs/architecture.md, "State"): one table, per target a partition `pk = target#<name>` with
  *
  * - `sk = state`: addresses, latencies, aurora, `version` (optimistic lock), and `alertIndex`, the
  *   key of every open alert with the version that last wrote its item;
@@ -19,19 +19,9 @@ import { STATE_SCHEMA_VERSION } from '../../core/constants.ts';
 import type { Store } from '../../core/ports.ts';
 import { StateError, VersionConflictError } from '../../core/ports.ts';
 import type { AlertState, ChangeRecord, Clock, TargetState } from '../../core/types.ts';
+import { TABLE_KEYS } from '../../contract.ts';
 
 /** Attribute names and sort-key shapes of the table. */
-export const DYNAMO_SCHEMA = {
-  partitionKey: 'pk',
-  sortKey: 'sk',
-  targetPrefix: 'target#',
-  stateSk: 'state',
-  alertPrefix: 'alert#',
-  changePrefix: 'change#',
-  /** TTL attribute of change items (epoch seconds); the table's TimeToLiveSpecification names it. */
-  ttlAttribute: 'expiresAt',
-} as const;
-
 /** DynamoDB service limits the store plans around. */
 export const DYNAMO_LIMITS = {
   /** Items in one TransactWriteItems. */
@@ -108,7 +98,7 @@ type Item = Record<string, unknown>;
 /** What the state item holds besides TargetState's own fields. */
 interface StateItem extends Omit<TargetState, 'alerts'> {
   pk: string;
-  sk: typeof DYNAMO_SCHEMA.stateSk;
+  sk: typeof TABLE_KEYS.stateSk;
   /** Open alert key -> version that wrote its item. */
   alertIndex: Record<string, number>;
 }
@@ -121,8 +111,8 @@ interface Seen {
   alertJson: Map<string, string>;
 }
 
-const pkOf = (target: string) => `${DYNAMO_SCHEMA.targetPrefix}${target}`;
-const alertSk = (key: string) => `${DYNAMO_SCHEMA.alertPrefix}${key}`;
+const pkOf = (target: string) => `${TABLE_KEYS.targetPrefix}${target}`;
+const alertSk = (key: string) => `${TABLE_KEYS.alertPrefix}${key}`;
 
 /** Store on one DynamoDB table through the document client. */
 export class DynamoStore implements Store {
@@ -156,11 +146,11 @@ export class DynamoStore implements Store {
       const keys = Object.keys(state.alertIndex);
       const alertItems = keys.length === 0 ? [] : await this.#queryAll(target, 'load', {
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-        ExpressionAttributeNames: { '#pk': DYNAMO_SCHEMA.partitionKey, '#sk': DYNAMO_SCHEMA.sortKey },
-        ExpressionAttributeValues: { ':pk': pkOf(target), ':prefix': DYNAMO_SCHEMA.alertPrefix },
+        ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#sk': TABLE_KEYS.sortKey },
+        ExpressionAttributeValues: { ':pk': pkOf(target), ':prefix': TABLE_KEYS.alertPrefix },
         ConsistentRead: true,
       });
-      const byKey = new Map(alertItems.map((i) => [String(i[DYNAMO_SCHEMA.sortKey]).slice(DYNAMO_SCHEMA.alertPrefix.length), i]));
+      const byKey = new Map(alertItems.map((i) => [String(i[TABLE_KEYS.sortKey]).slice(TABLE_KEYS.alertPrefix.length), i]));
       const alerts: Record<string, AlertState> = {};
       const alertJson = new Map<string, string>();
       let torn = false;
@@ -207,16 +197,16 @@ export class DynamoStore implements Store {
         continue;
       }
       alertIndex[key] = version;
-      const item: Item = { [DYNAMO_SCHEMA.partitionKey]: pk, [DYNAMO_SCHEMA.sortKey]: alertSk(key), savedVersion: version, alert: stored };
+      const item: Item = { [TABLE_KEYS.partitionKey]: pk, [TABLE_KEYS.sortKey]: alertSk(key), savedVersion: version, alert: stored };
       sizes.push(this.#checkSize(target, item));
       ops.push({ Put: { TableName: this.table, Item: item } });
     }
     for (const key of Object.keys(previous.alertIndex)) {
-      if (!(key in state.alerts)) ops.push({ Delete: { TableName: this.table, Key: { [DYNAMO_SCHEMA.partitionKey]: pk, [DYNAMO_SCHEMA.sortKey]: alertSk(key) } } });
+      if (!(key in state.alerts)) ops.push({ Delete: { TableName: this.table, Key: { [TABLE_KEYS.partitionKey]: pk, [TABLE_KEYS.sortKey]: alertSk(key) } } });
     }
 
     const { alerts: _alerts, ...fields } = state;
-    const stateItem: StateItem = { ...plain(fields), pk, sk: DYNAMO_SCHEMA.stateSk, schemaVersion: STATE_SCHEMA_VERSION, version, alertIndex };
+    const stateItem: StateItem = { ...plain(fields), pk, sk: TABLE_KEYS.stateSk, schemaVersion: STATE_SCHEMA_VERSION, version, alertIndex };
     sizes.push(this.#checkSize(target, stateItem as unknown as Item));
     // The state Put goes first: a cancellation reason at index 0 is the version check.
     ops.unshift({
@@ -224,7 +214,7 @@ export class DynamoStore implements Store {
         TableName: this.table,
         Item: stateItem,
         ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(#pk)' : '#v = :expected',
-        ExpressionAttributeNames: expectedVersion === 0 ? { '#pk': DYNAMO_SCHEMA.partitionKey } : { '#v': 'version' },
+        ExpressionAttributeNames: expectedVersion === 0 ? { '#pk': TABLE_KEYS.partitionKey } : { '#v': 'version' },
         ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':expected': expectedVersion } }),
       },
     });
@@ -271,8 +261,8 @@ export class DynamoStore implements Store {
           new QueryCommand({
             TableName: this.table,
             KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-            ExpressionAttributeNames: { '#pk': DYNAMO_SCHEMA.partitionKey, '#sk': DYNAMO_SCHEMA.sortKey },
-            ExpressionAttributeValues: { ':pk': pkOf(target), ':prefix': DYNAMO_SCHEMA.changePrefix },
+            ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#sk': TABLE_KEYS.sortKey },
+            ExpressionAttributeValues: { ':pk': pkOf(target), ':prefix': TABLE_KEYS.changePrefix },
             ScanIndexForward: false,
             Limit: limit - out.length,
             ...(start ? { ExclusiveStartKey: start } : {}),
@@ -283,7 +273,7 @@ export class DynamoStore implements Store {
       }
       for (const item of page.Items ?? []) {
         // TTL deletion lags by up to a few days: hide what has expired.
-        const expires = item[DYNAMO_SCHEMA.ttlAttribute];
+        const expires = item[TABLE_KEYS.ttlAttribute];
         if (typeof expires === 'number' && expires <= nowSeconds) continue;
         out.push(toChange(item));
       }
@@ -305,7 +295,7 @@ export class DynamoStore implements Store {
   async #getState(target: string, operation: 'load' | 'save'): Promise<Item | undefined> {
     try {
       const res = await this.doc.send(
-        new GetCommand({ TableName: this.table, Key: { [DYNAMO_SCHEMA.partitionKey]: pkOf(target), [DYNAMO_SCHEMA.sortKey]: DYNAMO_SCHEMA.stateSk }, ConsistentRead: true }),
+        new GetCommand({ TableName: this.table, Key: { [TABLE_KEYS.partitionKey]: pkOf(target), [TABLE_KEYS.sortKey]: TABLE_KEYS.stateSk }, ConsistentRead: true }),
       );
       return res.Item;
     } catch (err) {
@@ -347,10 +337,10 @@ export class DynamoStore implements Store {
     const base = Number.isFinite(at) ? at : this.#clock.now().getTime();
     return {
       ...plain(change),
-      [DYNAMO_SCHEMA.partitionKey]: pkOf(change.target),
+      [TABLE_KEYS.partitionKey]: pkOf(change.target),
       // The version and index keep two changes of the same millisecond apart, in order.
-      [DYNAMO_SCHEMA.sortKey]: `${DYNAMO_SCHEMA.changePrefix}${change.at}#${String(version).padStart(VERSION_DIGITS, '0')}-${String(index).padStart(INDEX_DIGITS, '0')}`,
-      [DYNAMO_SCHEMA.ttlAttribute]: Math.floor(base / MS_PER_SECOND) + this.#historyDays * SECONDS_PER_DAY,
+      [TABLE_KEYS.sortKey]: `${TABLE_KEYS.changePrefix}${change.at}#${String(version).padStart(VERSION_DIGITS, '0')}-${String(index).padStart(INDEX_DIGITS, '0')}`,
+      [TABLE_KEYS.ttlAttribute]: Math.floor(base / MS_PER_SECOND) + this.#historyDays * SECONDS_PER_DAY,
     };
   }
 
@@ -375,7 +365,7 @@ export class DynamoStore implements Store {
 
   #checkSize(target: string, item: Item): number {
     const bytes = dynamoItemSize(item);
-    if (bytes > DYNAMO_LIMITS.itemBytes) throw new ItemTooLargeError(target, String(item[DYNAMO_SCHEMA.sortKey]), bytes);
+    if (bytes > DYNAMO_LIMITS.itemBytes) throw new ItemTooLargeError(target, String(item[TABLE_KEYS.sortKey]), bytes);
     return bytes;
   }
 

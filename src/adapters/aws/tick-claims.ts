@@ -7,12 +7,12 @@
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DYNAMO_SCHEMA } from './dynamo-store.ts';
+import { TABLE_KEYS } from '../../contract.ts';
 
 /** Where claims live: one partition (a write a minute), sort key `<tick time>#<event id>`. */
 export const TICK_CLAIM_SCHEMA = {
   /** The only partition key the scheduler may write (its IAM policy's dynamodb:LeadingKeys). */
-  partition: 'fanout#tick',
+  partition: TABLE_KEYS.tickClaimPartition,
   /** A claim outlives any retry of its tick by far; then DynamoDB's TTL deletes it. */
   ttlSeconds: 86_400,
 } as const;
@@ -54,14 +54,14 @@ export class DynamoTickClaims implements TickClaims {
         new PutCommand({
           TableName: this.table,
           Item: {
-            [DYNAMO_SCHEMA.partitionKey]: TICK_CLAIM_SCHEMA.partition,
-            [DYNAMO_SCHEMA.sortKey]: `${time}#${tick}`,
+            [TABLE_KEYS.partitionKey]: TICK_CLAIM_SCHEMA.partition,
+            [TABLE_KEYS.sortKey]: `${time}#${tick}`,
             execution,
             claimedAt: new Date(this.now()).toISOString(),
-            [DYNAMO_SCHEMA.ttlAttribute]: Math.floor(base / MS_PER_SECOND) + TICK_CLAIM_SCHEMA.ttlSeconds,
+            [TABLE_KEYS.ttlAttribute]: Math.floor(base / MS_PER_SECOND) + TICK_CLAIM_SCHEMA.ttlSeconds,
           },
           ConditionExpression: 'attribute_not_exists(#pk) OR #execution = :execution',
-          ExpressionAttributeNames: { '#pk': DYNAMO_SCHEMA.partitionKey, '#execution': 'execution' },
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#execution': 'execution' },
           ExpressionAttributeValues: { ':execution': execution },
         }),
       );

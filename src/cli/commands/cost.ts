@@ -1,6 +1,7 @@
 /** `ipdrift cost`: a monthly AWS estimate of the stack for a config, line by line. */
 import { readBoundedFile } from '../../adapters/local/bounded-read.ts';
-import { DYNAMO_SCHEMA, dynamoItemSize } from '../../adapters/aws/dynamo-store.ts';
+import { dynamoItemSize } from '../../adapters/aws/dynamo-store.ts';
+import { TABLE_KEYS } from '../../contract.ts';
 import { STATE_SCHEMA_VERSION } from '../../core/constants.ts';
 import type { Config, TargetConfig } from '../../core/config.ts';
 import { COST_ASSUMPTIONS, CostInputError, estimateCost } from '../../core/cost/estimate.ts';
@@ -95,7 +96,7 @@ export function representativeStateItem(target: TargetConfig, at = new Date(0).t
     state.latencies = Array.from({ length: REPRESENTATIVE_STATE.latencySamples }, () => 123);
   }
   const { alerts: _alerts, ...fields } = state;
-  return { ...fields, [DYNAMO_SCHEMA.partitionKey]: `${DYNAMO_SCHEMA.targetPrefix}${target.name}`, [DYNAMO_SCHEMA.sortKey]: DYNAMO_SCHEMA.stateSk, alertIndex: {} };
+  return { ...fields, [TABLE_KEYS.partitionKey]: `${TABLE_KEYS.targetPrefix}${target.name}`, [TABLE_KEYS.sortKey]: TABLE_KEYS.stateSk, alertIndex: {} };
 }
 
 /** The estimate's targets: name, type, upstream and state item size. */

@@ -1,6 +1,6 @@
 /**
  * The failover timeline, built from samples (pure): what the quality team measured by hand with
- * an nslookup loop, application exceptions and database logs (incident.md, incident 2).
+ * an nslookup loop, application exceptions and database logs (docs/architecture.md, "The problem").
  *
  *   event -> API names the new writer -> DNS names the new writer -> first good connection to it
  *

@@ -10,7 +10,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect as globalExpect, it } from 'vitest';
 import type { ExpectStatic } from 'vitest';
-import { detectServer } from '../../../src/core/advice.ts';
 import type { WebServer } from '../../../src/core/advice.ts';
 import type { FindingKind } from '../../../src/core/types.ts';
 import { LAB_NODE_SERVER_HEADER } from '../../../lab/nodes.ts';
@@ -30,7 +29,7 @@ const TIMER_SLACK_MS = 100;
 /** Which clients after the change got what: all 200 from the old nodes, all 200 from the new ones, or no 200 at all. */
 type Clients = 'old nodes' | 'new nodes' | 'errors';
 
-/** What a scenario must show. Where a real server differs from the expectation, it says why. */
+/** What a scenario must show. Where a real server differs from the naive expectation, it says why. */
 interface Expected {
   /** The web tier's stale-address kinds once findings settled (the last counted check). */
   settled: FindingKind[];
