@@ -2,7 +2,7 @@
 // The AWS SDK is bundled (tree-shaken) rather than taken from the runtime, so the deployed
 // code runs exactly the SDK version tested here. `npm run build` prints each bundle's size.
 import { build } from 'esbuild';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,8 +56,46 @@ export async function buildAll({ outDir = OUT_DIR, quiet = false } = {}) {
   return results;
 }
 
-// Run as a script (`node esbuild.config.mjs [--outdir DIR]`), not when imported.
+/** Where the built CLI goes: `bin/ipdrift.mjs` runs `dist/cli/main.mjs`. */
+export const CLI_OUT_DIR = join(OUT_DIR, 'cli');
+
+/**
+ * Builds the CLI (src/cli/main.ts) so that `ipdrift` starts without a TypeScript loader.
+ * Dependencies are bundled but the AWS SDK stays external, and each command is a chunk of its
+ * own (splitting): the SDK is loaded only by the command that needs it (`failover-drill --yes`),
+ * never at start. Not minified: stack traces and `--help` stay readable.
+ */
+export async function buildCli({ outDir = CLI_OUT_DIR, quiet = false } = {}) {
+  // Chunk names carry content hashes: start empty so no stale chunk is left behind.
+  rmSync(outDir, { recursive: true, force: true });
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: [{ in: 'src/cli/main.ts', out: 'main' }],
+    outdir: outDir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    external: [...builtinModules, ...builtinModules.map((m) => `node:${m}`), '@aws-sdk/*'],
+    banner: { js: BANNER },
+    mainFields: ['module', 'main'],
+    legalComments: 'none',
+    logLevel: quiet ? 'silent' : 'warning',
+  });
+  const file = join(outDir, 'main.mjs');
+  if (!quiet) console.log(`${relative(process.cwd(), file)}  ${(statSync(file).size / BYTES_PER_KB).toFixed(1)} KB (+ a chunk per command)`);
+  return file;
+}
+
+// Run as a script, not when imported: `node esbuild.config.mjs` builds the Lambda bundles and
+// the CLI; `--outdir DIR` only the Lambda bundles, into DIR; `--cli-only` only the CLI.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const at = process.argv.indexOf('--outdir');
-  await buildAll(at > 0 && process.argv[at + 1] ? { outDir: resolve(process.argv[at + 1]) } : {});
+  const cliOnly = process.argv.includes('--cli-only');
+  const quiet = process.argv.includes('--quiet');
+  if (!cliOnly) await buildAll({ quiet, ...(at > 0 && process.argv[at + 1] ? { outDir: resolve(process.argv[at + 1]) } : {}) });
+  if (cliOnly || at < 0) await buildCli({ quiet });
 }

@@ -1,6 +1,6 @@
 /** `ipdrift cost`: a monthly AWS estimate of the stack for a config, line by line. */
 import { readBoundedFile } from '../../adapters/local/bounded-read.ts';
-import { dynamoItemSize } from '../../adapters/aws/dynamo-store.ts';
+import { dynamoItemSize } from '../../adapters/aws/item-size.ts';
 import { TABLE_KEYS } from '../../contract.ts';
 import { STATE_SCHEMA_VERSION } from '../../core/constants.ts';
 import type { Config, TargetConfig } from '../../core/config.ts';
