@@ -107,7 +107,9 @@ export function summarise(file: string, top = DEFAULT_TOP): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   // timeDeltas[i] is the time before sample i; attribute it to the sampled node.
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  profile.samples.forEach((id, i) => {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const frames = new Map<string, FrameCost>();
   const byArea: Record<string, number> = {};
   let totalUs = 0;

@@ -408,7 +408,9 @@ export class AuroraLab implements WriterLookup, FailoverStarter {
   /** Cluster endpoint -> writer, reader endpoint -> the other instance, instances -> addresses. */
   #publishDns(): void {
     const writer = this.#writerIndex;
-    this.instances.forEach((l, i) => this.dns.setA(this.instanceEndpoints[i]!, [l.host], this.ttlSeconds));
+    this.instances.forEach((l, i) => {
+      this.dns.setA(this.instanceEndpoints[i]!, [l.host], this.ttlSeconds);
+    });
     this.dns.setCname(this.clusterEndpoint, this.instanceEndpoints[writer], this.ttlSeconds);
     this.dns.setCname(this.readerEndpoint, this.instanceEndpoints[writer === 0 ? 1 : 0], this.ttlSeconds);
   }

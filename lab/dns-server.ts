@@ -192,8 +192,14 @@ export class LabDnsServer {
       reply(dnsPacket.encode(out));
     };
 
-    if (((flags >> 11) & 0xf) !== OPCODE_QUERY) return respond(RCODE.NOTIMP);
-    if (!question || query.questions?.length !== 1) return respond(RCODE.FORMERR);
+    if (((flags >> 11) & 0xf) !== OPCODE_QUERY) {
+      respond(RCODE.NOTIMP);
+      return;
+    }
+    if (!question || query.questions?.length !== 1) {
+      respond(RCODE.FORMERR);
+      return;
+    }
 
     const key = normalizeName(question.name);
     this.#total++;
@@ -201,16 +207,26 @@ export class LabDnsServer {
 
     const fault = this.#faults.get(`${key}/${question.type}`) ?? this.#faults.get(key) ?? this.#faults.get('*');
     if (fault === 'timeout') return;
-    if (fault === 'servfail') return respond(RCODE.SERVFAIL);
-    if (fault === 'refused') return respond(RCODE.REFUSED);
-    if (fault === 'truncate' && transport === 'udp') return respond(RCODE.NOERROR, [], true);
+    if (fault === 'servfail') {
+      respond(RCODE.SERVFAIL);
+      return;
+    }
+    if (fault === 'refused') {
+      respond(RCODE.REFUSED);
+      return;
+    }
+    if (fault === 'truncate' && transport === 'udp') {
+      respond(RCODE.NOERROR, [], true);
+      return;
+    }
 
     const { rcode, answers } = this.#zone.answer(question);
     if (transport === 'udp') {
       const limit = edns ? Math.max(UDP_LIMITS.plain, Math.min(edns.udpPayloadSize, UDP_LIMITS.ednsMax)) : UDP_LIMITS.plain;
       // Too big for the client's UDP buffer: TC with no answers, it retries over TCP (RFC 2181 9).
       if (dnsPacket.encodingLength({ questions: query.questions ?? [], answers, additionals: edns ? [edns] : [] }) > limit) {
-        return respond(rcode, [], true);
+        respond(rcode, [], true);
+        return;
       }
     }
     respond(rcode, answers);

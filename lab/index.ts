@@ -5,9 +5,9 @@
  */
 import { LabDnsServer } from './dns-server.ts';
 import type { LabDnsServerOptions } from './dns-server.ts';
-import { LabNode, startNode, startSwallow } from './nodes.ts';
+import { type LabNode, startNode, startSwallow } from './nodes.ts';
 import type { LabNodeOptions } from './nodes.ts';
-import { LabWebTier, startWebTier } from './web-tier.ts';
+import { type LabWebTier, startWebTier } from './web-tier.ts';
 import type { WebTierOptions } from './web-tier.ts';
 
 export { LabDnsServer, DNS_FAULTS } from './dns-server.ts';

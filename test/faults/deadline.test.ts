@@ -181,7 +181,9 @@ describe('Lambda deadline hit mid-check', () => {
     // Act 2: every query about them is dropped; the deadline is shorter than one DNS try.
     for (const n of names) dns.setFault(n, 'timeout');
     const t0 = performance.now();
-    const cut = await runCheck(tiers, { ...deps, deadlineMs: SHORT_DEADLINE_MS }).finally(() => names.forEach((n) => dns.setFault(n, undefined)));
+    const cut = await runCheck(tiers, { ...deps, deadlineMs: SHORT_DEADLINE_MS }).finally(() => {
+      for (const n of names) dns.setFault(n, undefined);
+    });
     const elapsedMs = performance.now() - t0;
     // Assess
     expect(names.map((_, i) => targetReport(good, `web-${i}`).web?.ok)).toEqual(names.map(() => true));

@@ -20,7 +20,7 @@ import {
   ManualClock,
   MS_PER_MINUTE,
   RecordingNotifier,
-  Rng,
+  type Rng,
   alertViolations,
   config,
   currentAddresses,

@@ -88,7 +88,10 @@ describe('failover-watch handler', () => {
     // Prepare
     let loads = 0;
     const { deps } = await setup(72, {});
-    const handler = createFailoverWatchHandler({ ...deps, loadConfig: async () => (loads++, deps.loadConfig()) });
+    const handler = createFailoverWatchHandler({ ...deps, loadConfig: async () => {
+      loads++;
+      return deps.loadConfig();
+    } });
     // Act
     const completed = await handler(event('RDS-EVENT-0071'), context);
     const failed = await handler(event('RDS-EVENT-0069'), context);

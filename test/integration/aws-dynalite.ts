@@ -173,7 +173,10 @@ async function transact(db: DynamoDBClient, input: { TransactItems?: Op[] }): Pr
     }
   }
   if (!failed) {
-    const results = await Promise.allSettled(plain.map(async (i) => (await apply(ops[i]!), applied.add(i))));
+    const results = await Promise.allSettled(plain.map(async (i) => {
+      await apply(ops[i]!);
+      applied.add(i);
+    }));
     const bad = results.findIndex((r) => r.status === 'rejected');
     if (bad >= 0) failed = { index: plain[bad]!, err: (results[bad] as PromiseRejectedResult).reason };
   }

@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { DynamoDBDocumentClient, QueryCommandInput, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, QueryCommandInput, QueryCommandOutput, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { STATE_SCHEMA_VERSION } from '../../core/constants.ts';
 import type { Store } from '../../core/ports.ts';
 import { StateError, VersionConflictError } from '../../core/ports.ts';
@@ -258,7 +258,7 @@ export class DynamoStore implements Store {
     const out: ChangeRecord[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      let page;
+      let page: QueryCommandOutput;
       try {
         page = await this.doc.send(
           new QueryCommand({

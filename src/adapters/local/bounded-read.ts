@@ -5,6 +5,7 @@
  */
 import { constants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 
 /** Why a bounded read failed. */
 export type BoundedReadFailure = 'missing' | 'dangling-symlink' | 'not-regular' | 'too-large' | 'io';
@@ -34,7 +35,7 @@ function kindOf(s: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): bool
  * files are followed. Throws BoundedReadError (`missing` only when nothing is at the path).
  */
 export async function readBoundedFile(path: string, maxBytes: number): Promise<string> {
-  let handle;
+  let handle: FileHandle;
   try {
     // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting forever.
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);

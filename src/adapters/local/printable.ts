@@ -5,7 +5,7 @@
  * recolour, retitle or rewrite the terminal of the person reading it.
  */
 
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 /** `text` with every control character but newline and tab shown as `\xNN`. */

@@ -135,12 +135,12 @@ export function matrixMarkdown(results: readonly ScenarioResult[], opts: { gener
     const def = SERVER_DEFS[r.spec.server];
     const v = verdictOf(r);
     if (!r.ok) {
-      lines.push(`| ${def.label} | ${r.spec.config} | ${SCENARIO_TEXT[r.spec.scenario]} | did not run: ${escape(r.error ?? 'unknown error').slice(0, 200)} | | | |`);
+      lines.push(`| ${def.label} | ${r.spec.config} | ${SCENARIO_TEXT[r.spec.scenario]} | did not run: ${escapeCell(r.error ?? 'unknown error').slice(0, 200)} | | | |`);
       continue;
     }
     const clients = describeTraffic(r.traffic.after);
     lines.push(
-      `| ${def.label} | ${r.spec.config} | ${SCENARIO_TEXT[r.spec.scenario]} | ${escape(clients)} | ${escape(describeFindings(r, v))} | ${describeDetection(v)} | ${v.earlyFlagged ? 'flagged' : 'quiet'} |`,
+      `| ${def.label} | ${r.spec.config} | ${SCENARIO_TEXT[r.spec.scenario]} | ${escapeCell(clients)} | ${escapeCell(describeFindings(r, v))} | ${describeDetection(v)} | ${v.earlyFlagged ? 'flagged' : 'quiet'} |`,
     );
   }
   return [
@@ -155,7 +155,7 @@ export function matrixMarkdown(results: readonly ScenarioResult[], opts: { gener
   ].join('\n');
 }
 
-const escape = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+const escapeCell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 /** Figures over every result (of one or more runs). */
 export interface Figures {
