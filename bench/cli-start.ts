@@ -43,11 +43,17 @@ if (!existsSync(join(ROOT, 'dist/cli/main.mjs'))) throw new Error('build the CLI
 const CASES = { bare: ['-e', '0'], cli: [join(ROOT, 'bin/ipdrift.mjs'), '--help'] } as const;
 const samples = { bare: [] as Sample[], cli: [] as Sample[] };
 for (let i = 0; i < RUNS; i++) for (const k of ['bare', 'cli'] as const) samples[k].push(once(CASES[k]));
-const row = (k: 'bare' | 'cli') => ({ wall: median(samples[k].map((s) => s.wallMs)), cpu: median(samples[k].map((s) => s.cpuMs)), rss: median(samples[k].map((s) => s.rssMb)) });
+const row = (k: 'bare' | 'cli') => ({
+  wall: median(samples[k].map((s) => s.wallMs)),
+  cpu: median(samples[k].map((s) => s.cpuMs)),
+  rss: median(samples[k].map((s) => s.rssMb)),
+});
 const bare = row('bare');
 const cli = row('cli');
 console.log(`CLI start, median of ${RUNS} runs each (interleaved), Node ${process.version}:`);
 console.log(`  node -e 0        wall ${bare.wall.toFixed(0)} ms  CPU ${bare.cpu.toFixed(0)} ms  peak RSS ${bare.rss.toFixed(0)} MB`);
 console.log(`  ipdrift --help   wall ${cli.wall.toFixed(0)} ms  CPU ${cli.cpu.toFixed(0)} ms  peak RSS ${cli.rss.toFixed(0)} MB`);
 const ratio = cli.wall / bare.wall;
-console.log(`  ratio: wall ${ratio.toFixed(2)}x, CPU ${(cli.cpu / bare.cpu).toFixed(2)}x, RSS ${(cli.rss / bare.rss).toFixed(2)}x (goal <= ${GOAL_RATIO}x wall: ${ratio <= GOAL_RATIO ? 'met' : 'missed'})`);
+console.log(
+  `  ratio: wall ${ratio.toFixed(2)}x, CPU ${(cli.cpu / bare.cpu).toFixed(2)}x, RSS ${(cli.rss / bare.rss).toFixed(2)}x (goal <= ${GOAL_RATIO}x wall: ${ratio <= GOAL_RATIO ? 'met' : 'missed'})`,
+);

@@ -190,7 +190,9 @@ export function procRssMb(pid: number): number {
  */
 export function udpReceiveDrops(): number | undefined {
   try {
-    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const lines = readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
     const names = lines[0]?.split(/\s+/) ?? [];
     const values = lines[1]?.split(/\s+/) ?? [];
     const i = names.indexOf('RcvbufErrors');

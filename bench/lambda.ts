@@ -120,15 +120,27 @@ export async function lambdaShape(lab: LabSet, workDir: string): Promise<LambdaR
   writeFileSync(
     configPath,
     JSON.stringify({
-      resolvers: [lab.dns], allowLoopback: true,
-      targets: lab.targets.map((t) => ({ name: t.name, type: 'elb', host: t.host, port: t.port, probe: { protocol: 'http', path: '/health' }, timeoutMs: INIT_PROBE_TIMEOUT_MS })),
+      resolvers: [lab.dns],
+      allowLoopback: true,
+      targets: lab.targets.map((t) => ({
+        name: t.name,
+        type: 'elb',
+        host: t.host,
+        port: t.port,
+        probe: { protocol: 'http', path: '/health' },
+        timeoutMs: INIT_PROBE_TIMEOUT_MS,
+      })),
     }),
   );
   const all: Array<InitFigures & { processMs: number }> = [];
   try {
     for (let i = 0; i < INIT_RUNS; i++) {
       const t0 = performance.now();
-      const out = await runToEnd(spawnNode(childPath('lambdaInit'), [BUNDLE, configPath], [], { stdio: ['ignore', 'pipe', 'pipe'] }), 'lambda cold init', INIT_TIMEOUT_MS);
+      const out = await runToEnd(
+        spawnNode(childPath('lambdaInit'), [BUNDLE, configPath], [], { stdio: ['ignore', 'pipe', 'pipe'] }),
+        'lambda cold init',
+        INIT_TIMEOUT_MS,
+      );
       const processMs = round(performance.now() - t0);
       all.push({ ...parseResult<InitFigures>(out, 'lambda cold init'), processMs });
     }

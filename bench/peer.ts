@@ -102,17 +102,24 @@ export async function runPeer(set: LabSet, rounds: number, workDir: string): Pro
   } catch {
     return { skipped: true, reason: `${bin} not found or not executable (Debian: apt-get install prometheus-blackbox-exporter; or set BLACKBOX_EXPORTER)` };
   }
-  const version = execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!.trim();
+  const version = execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    .split('\n')[0]!
+    .trim();
   const configPath = join(workDir, 'blackbox.yml');
   // The same probe as ipdrift's: HTTP GET, IPv4, 2xx is healthy.
-  writeFileSync(configPath, `modules:\n  ${PEER_MODULE}:\n    prober: http\n    timeout: ${EXPORTER_PROBE_TIMEOUT}\n    http:\n      preferred_ip_protocol: ip4\n      ip_protocol_fallback: false\n`);
+  writeFileSync(
+    configPath,
+    `modules:\n  ${PEER_MODULE}:\n    prober: http\n    timeout: ${EXPORTER_PROBE_TIMEOUT}\n    http:\n      preferred_ip_protocol: ip4\n      ip_protocol_fallback: false\n`,
+  );
   const targets = set.targets.flatMap((t) => t.addresses.map((a) => `http://${a}:${t.port}${HEALTH_PATH}`));
   const targetsPath = join(workDir, 'peer-targets.json');
   writeFileSync(targetsPath, JSON.stringify(targets));
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const exporter = spawnRaised(bin, [`--config.file=${configPath}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exporter = spawnRaised(bin, [`--config.file=${configPath}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   let client: ChildProcess | undefined;
   try {
     await waitReady(url, exporter);

@@ -83,7 +83,10 @@ function locate(cf: CallFrame): string {
   const entry = map?.findEntry(cf.lineNumber, cf.columnNumber) as { originalSource?: string; originalLine?: number } | undefined;
   if (entry?.originalSource) {
     const src = entry.originalSource.startsWith('file:') ? fileURLToPath(entry.originalSource) : entry.originalSource;
-    const rel = relative(ROOT, src.startsWith('/') ? src : fileURLToPath(new URL(src, pathToFileURL(cf.url.startsWith('file:') ? fileURLToPath(cf.url) : cf.url))));
+    const rel = relative(
+      ROOT,
+      src.startsWith('/') ? src : fileURLToPath(new URL(src, pathToFileURL(cf.url.startsWith('file:') ? fileURLToPath(cf.url) : cf.url))),
+    );
     return `${rel}:${(entry.originalLine ?? 0) + 1}`;
   }
   return `${cf.url.replace(/^file:\/\//, '')}:${cf.lineNumber + 1}`;

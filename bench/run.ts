@@ -122,8 +122,16 @@ function summarise1(runs: EngineRun[], pick: (r: EngineRun) => CheckFigures): Su
 
 function writeConfig(set: LabSet, path: string): void {
   const config = {
-    resolvers: [set.dns], allowLoopback: true,
-    targets: set.targets.map((t) => ({ name: t.name, type: 'elb', host: t.host, port: t.port, probe: { protocol: 'http', path: HEALTH_PATH }, timeoutMs: PROBE_TIMEOUT_MS })),
+    resolvers: [set.dns],
+    allowLoopback: true,
+    targets: set.targets.map((t) => ({
+      name: t.name,
+      type: 'elb',
+      host: t.host,
+      port: t.port,
+      probe: { protocol: 'http', path: HEALTH_PATH },
+      timeoutMs: PROBE_TIMEOUT_MS,
+    })),
   };
   writeFileSync(path, JSON.stringify(config));
 }
@@ -138,7 +146,11 @@ async function runEngine(label: string, set: LabSet, runs: number, workDir: stri
   for (let i = 0; i < runs; i++) {
     const stateDir = mkdtempSync(join(workDir, `state-${label}-`));
     const prefix = join(PROFILE_DIR, `engine-${label}-${i + 1}`);
-    const out = await runToEnd(spawnNode(childPath('engine'), [configPath, stateDir, ...(profile ? [prefix] : [])], [], { stdio: ['ignore', 'pipe', 'pipe'] }), `engine ${label} run ${i + 1}`, ENGINE_TIMEOUT_MS);
+    const out = await runToEnd(
+      spawnNode(childPath('engine'), [configPath, stateDir, ...(profile ? [prefix] : [])], [], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      `engine ${label} run ${i + 1}`,
+      ENGINE_TIMEOUT_MS,
+    );
     all.push(parseResult<EngineRun>(out, `engine ${label}`));
     rmSync(stateDir, { recursive: true, force: true });
     if (profile) profiles.push(summarise(`${prefix}-cold.cpuprofile`), summarise(`${prefix}-warm.cpuprofile`));
@@ -201,9 +213,12 @@ const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 function table(results: Results): string {
   const lines: string[] = [];
   const m = results.machine;
-  lines.push(`ipdrift bench: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GB, ${m.kernel}, node ${m.node}; loopback; medians of ${results.runs} run(s) (C: ${Math.min(results.runs, C_MAX_RUNS)})`);
+  lines.push(
+    `ipdrift bench: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGb} GB, ${m.kernel}, node ${m.node}; loopback; medians of ${results.runs} run(s) (C: ${Math.min(results.runs, C_MAX_RUNS)})`,
+  );
   const busy = m.cores * QUIET_LOAD_PER_CORE;
-  if (m.loadAtStart >= busy || m.loadAtEnd >= busy) lines.push(`WARNING: the machine was busy (load ${m.loadAtStart} at start, ${m.loadAtEnd} at end, ${m.cores} cores): figures are skewed; see --wait-quiet`);
+  if (m.loadAtStart >= busy || m.loadAtEnd >= busy)
+    lines.push(`WARNING: the machine was busy (load ${m.loadAtStart} at start, ${m.loadAtEnd} at end, ${m.cores} cores): figures are skewed; see --wait-quiet`);
   if (results.profiled) lines.push('PROFILED RUN: the profiler inflates every engine figure; use it for where the time goes, not for how much.');
   lines.push('');
   const header = `${padEnd('workload', 22)}${pad('probes', 7)}${pad('ok', 6)}${pad('wall ms', 10)}${pad('CPU ms', 9)}${pad('peak RSS MB', 13)}${pad('ELD p99/max ms', 16)}  failed probes`;
@@ -213,13 +228,19 @@ function table(results: Results): string {
     for (const phase of ['cold', 'warm'] as const) {
       const s = w[phase];
       lines.push(
-        `${padEnd(`${w.label} ${w.shape} ${phase}`, 22)}${pad(w.probes, 7)}${pad(s.probesOk, 6)}${pad(s.wallMs, 10)}${pad(s.cpuMs, 9)}${pad(s.peakRssMb, 13)}${pad(`${s.eldP99Ms}/${s.eldMaxMs}`, 16)}  ${Object.entries(s.failures).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,
+        `${padEnd(`${w.label} ${w.shape} ${phase}`, 22)}${pad(w.probes, 7)}${pad(s.probesOk, 6)}${pad(s.wallMs, 10)}${pad(s.cpuMs, 9)}${pad(s.peakRssMb, 13)}${pad(`${s.eldP99Ms}/${s.eldMaxMs}`, 16)}  ${
+          Object.entries(s.failures)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ') || '-'
+        }`,
       );
     }
   }
   const p = results.peer;
   if (p && !p.skipped) {
-    lines.push(`${padEnd('blackbox_exporter', 22)}${pad(p.probes, 7)}${pad(p.ok, 6)}${pad(p.wallMs, 10)}${pad(p.totalCpuMs, 9)}${pad(p.exporterRssMb, 13)}${pad('-', 16)}`);
+    lines.push(
+      `${padEnd('blackbox_exporter', 22)}${pad(p.probes, 7)}${pad(p.ok, 6)}${pad(p.wallMs, 10)}${pad(p.totalCpuMs, 9)}${pad(p.exporterRssMb, 13)}${pad('-', 16)}`,
+    );
     lines.push(`  (exporter ${p.exporterCpuMs} ms CPU + client ${p.clientCpuMs} ms; ${p.version})`);
   } else if (p?.skipped) lines.push(`blackbox_exporter: skipped: ${p.reason}`);
   lines.push('');
@@ -231,10 +252,15 @@ function table(results: Results): string {
   lines.push('');
   const r = results.ratios;
   if (r.peerWall !== undefined) {
-    lines.push(`A warm / blackbox_exporter: wall ${r.peerWall}, CPU ${r.peerCpu} (vs exporter alone ${r.peerCpuExporterOnly})   goal <= ${GOALS.peerWallRatio}: wall ${verdict(r.peerWall <= GOALS.peerWallRatio)}, CPU ${verdict(r.peerCpu! <= GOALS.peerCpuRatio)}`);
+    lines.push(
+      `A warm / blackbox_exporter: wall ${r.peerWall}, CPU ${r.peerCpu} (vs exporter alone ${r.peerCpuExporterOnly})   goal <= ${GOALS.peerWallRatio}: wall ${verdict(r.peerWall <= GOALS.peerWallRatio)}, CPU ${verdict(r.peerCpu! <= GOALS.peerCpuRatio)}`,
+    );
     lines.push(`  probe phase alone (what the exporter does: no DNS, no state) / blackbox_exporter wall: ${r.peerProbePhaseWall}`);
   }
-  if (r.bWallPerTimeout !== undefined) lines.push(`B warm wall / probe timeout (${PROBE_TIMEOUT_MS} ms): ${r.bWallPerTimeout}   goal <= ${GOALS.bWallPerTimeout}: ${verdict(r.bWallPerTimeout <= GOALS.bWallPerTimeout)}`);
+  if (r.bWallPerTimeout !== undefined)
+    lines.push(
+      `B warm wall / probe timeout (${PROBE_TIMEOUT_MS} ms): ${r.bWallPerTimeout}   goal <= ${GOALS.bWallPerTimeout}: ${verdict(r.bWallPerTimeout <= GOALS.bWallPerTimeout)}`,
+    );
   if (r.peakRssAB !== undefined) lines.push(`peak RSS in A and B: ${r.peakRssAB} MB   goal < ${GOALS.peakRssMb}: ${verdict(r.peakRssAB < GOALS.peakRssMb)}`);
   if (r.cGrowth) {
     const g = r.cGrowth;
@@ -246,7 +272,8 @@ function table(results: Results): string {
   }
   const l = results.lambda;
   if (l) {
-    if (l.bundleBytes !== undefined) lines.push(`Lambda bundle dist/monitor.mjs: ${round(l.bundleBytes / 1024, 1)} KiB (${round(l.bundleGzipBytes! / 1024, 1)} KiB gzip)`);
+    if (l.bundleBytes !== undefined)
+      lines.push(`Lambda bundle dist/monitor.mjs: ${round(l.bundleBytes / 1024, 1)} KiB (${round(l.bundleGzipBytes! / 1024, 1)} KiB gzip)`);
     if (l.composition) lines.push(`  largest parts (KiB): ${l.composition.map((c) => `${c.module} ${round(c.bytes / 1024, 0)}`).join(', ')}`);
     if (l.init) {
       lines.push(
@@ -275,7 +302,16 @@ interface Results {
     bWallPerTimeout?: number;
     bColdWallPerTimeout?: number;
     peakRssAB?: number;
-    cGrowth?: { probes: number; wall: number; cpu: number; rss: number; cpuUsPerProbeA: number; cpuUsPerProbeC: number; falseFailures: number; linear: boolean };
+    cGrowth?: {
+      probes: number;
+      wall: number;
+      cpu: number;
+      rss: number;
+      cpuUsPerProbeA: number;
+      cpuUsPerProbeC: number;
+      falseFailures: number;
+      linear: boolean;
+    };
   };
   goals: typeof GOALS;
 }

@@ -81,7 +81,13 @@ export function mysqlGreeting(serverVersion: string, connectionId: number): Buff
   at = fixed.writeUInt16LE(WIRE.statusAutocommit, at);
   at = fixed.writeUInt16LE(WIRE.capabilitiesHigh, at);
   fixed.writeUInt8(WIRE.authDataLength, at);
-  const payload = Buffer.concat([Buffer.from([WIRE.mysqlProtocolV10]), Buffer.from(`${serverVersion}\0`, 'latin1'), fixed, authPart2, Buffer.from(`${WIRE.authPlugin}\0`)]);
+  const payload = Buffer.concat([
+    Buffer.from([WIRE.mysqlProtocolV10]),
+    Buffer.from(`${serverVersion}\0`, 'latin1'),
+    fixed,
+    authPart2,
+    Buffer.from(`${WIRE.authPlugin}\0`),
+  ]);
   return withMysqlHeader(payload, 0);
 }
 
@@ -202,7 +208,12 @@ export class LabDbListener {
   /** MySQL speaks first: greeting (or ERR), then waits for the client, who just leaves. */
   #greet(socket: Socket): void {
     if (this.#mode === 'blocked') {
-      socket.end(mysqlErrPacket(WIRE.errHostBlocked, `Host '${socket.remoteAddress}' is blocked because of many connection errors; unblock with 'mysqladmin flush-hosts'`));
+      socket.end(
+        mysqlErrPacket(
+          WIRE.errHostBlocked,
+          `Host '${socket.remoteAddress}' is blocked because of many connection errors; unblock with 'mysqladmin flush-hosts'`,
+        ),
+      );
       return;
     }
     this.answered++;
@@ -353,9 +364,18 @@ export class AuroraLab implements WriterLookup, FailoverStarter {
   /** An ipdrift configuration watching this lab. */
   config(): ConfigInput {
     return {
-      resolvers: [this.dns.address], allowLoopback: true,
+      resolvers: [this.dns.address],
+      allowLoopback: true,
       targets: [
-        { name: `${this.clusterIdentifier}-db`, type: 'aurora', host: this.clusterEndpoint, port: this.port, engine: this.engine, clusterIdentifier: this.clusterIdentifier, readerHost: this.readerEndpoint },
+        {
+          name: `${this.clusterIdentifier}-db`,
+          type: 'aurora',
+          host: this.clusterEndpoint,
+          port: this.port,
+          engine: this.engine,
+          clusterIdentifier: this.clusterIdentifier,
+          readerHost: this.readerEndpoint,
+        },
       ],
     };
   }
@@ -376,7 +396,8 @@ export class AuroraLab implements WriterLookup, FailoverStarter {
   async failover(clusterIdentifier: string): Promise<void> {
     if (this.#stopping) throw new FailoverRefusedError(clusterIdentifier, 'the lab is stopped');
     if (clusterIdentifier.toLowerCase() !== this.clusterIdentifier) throw new ClusterNotFoundError(clusterIdentifier, undefined);
-    if (this.injected && this.injected.dnsMovedAt === undefined) throw new FailoverRefusedError(clusterIdentifier, `a failover of "${clusterIdentifier}" is already in progress`);
+    if (this.injected && this.injected.dnsMovedAt === undefined)
+      throw new FailoverRefusedError(clusterIdentifier, `a failover of "${clusterIdentifier}" is already in progress`);
     const { swapAfterMs, dnsLagMs, restartMs } = this.#script;
     const oldIndex = this.#writerIndex;
     const newIndex = oldIndex === 0 ? 1 : 0;

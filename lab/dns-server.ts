@@ -187,7 +187,9 @@ export class LabDnsServer {
         questions: query.questions ?? [],
         answers,
         // Echo EDNS when the client used it (RFC 6891), advertising our own buffer size.
-        additionals: edns ? [{ type: 'OPT', name: '.', udpPayloadSize: UDP_LIMITS.advertised, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] : [],
+        additionals: edns
+          ? [{ type: 'OPT', name: '.', udpPayloadSize: UDP_LIMITS.advertised, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }]
+          : [],
       };
       reply(dnsPacket.encode(out));
     };

@@ -72,7 +72,8 @@ export class LabZone {
     const bad = addresses.find((a) => !valid(a));
     if (bad !== undefined) throw new RangeError(`${type} record of ${name}: "${bad}" is not an IPv${type === 'A' ? 4 : 6} address`);
     const { maxAnswers } = opts;
-    if (maxAnswers !== undefined && (!Number.isInteger(maxAnswers) || maxAnswers < 1)) throw new RangeError(`maxAnswers must be a positive integer, got ${maxAnswers}`);
+    if (maxAnswers !== undefined && (!Number.isInteger(maxAnswers) || maxAnswers < 1))
+      throw new RangeError(`maxAnswers must be a positive integer, got ${maxAnswers}`);
     const key = checkName(name);
     const entry = this.#entries.get(key) ?? {};
     delete entry.CNAME;

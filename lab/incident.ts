@@ -85,7 +85,8 @@ export async function startIncidentLab(opts: { block?: number } = {}): Promise<I
       fresh,
       port,
       config: {
-        resolvers: [dns.address], allowLoopback: true,
+        resolvers: [dns.address],
+        allowLoopback: true,
         deadlineMs: 10_000,
         targets: [
           { name: 'app-alb', type: 'elb', host: INCIDENT.elbName, port, timeoutMs: INCIDENT.elbTimeoutMs, probe: { protocol: 'http', path: '/health' } },
@@ -149,7 +150,10 @@ export const INCIDENT_STEPS: readonly IncidentStep[] = [
     id: 'replace',
     title: 'The ELB replaces its nodes: DNS moves to two new addresses; the old nodes keep draining',
     act: async (lab) => {
-      setElbAddresses(lab.dns, lab.newNodes.map((n) => n.host));
+      setElbAddresses(
+        lab.dns,
+        lab.newNodes.map((n) => n.host),
+      );
       await waitTtl();
     },
     // Inside the TTL a cache may rightly still hold the old answer: no verdict on the tiers yet.

@@ -49,7 +49,12 @@ export class LabNode {
   #port: number;
   #stopping: Promise<void> | undefined;
 
-  private constructor(readonly host: string, port: number, name: string | undefined, mode: NodeMode) {
+  private constructor(
+    readonly host: string,
+    port: number,
+    name: string | undefined,
+    mode: NodeMode,
+  ) {
     this.#port = port;
     this.#mode = mode;
     this.#name = name;
@@ -150,8 +155,7 @@ export class LabNode {
     this.requests++;
     const path = (req.url ?? '/').split('?')[0];
     // For a real internal ALB the app sees the ALB node's private address: our own address stands for it.
-    const body =
-      path === NODE_PATHS.health ? 'ok' : path === NODE_PATHS.whoami ? plainIPv4(req.socket.localAddress) : `${this.name} ${req.method} ${path}\n`;
+    const body = path === NODE_PATHS.health ? 'ok' : path === NODE_PATHS.whoami ? plainIPv4(req.socket.localAddress) : `${this.name} ${req.method} ${path}\n`;
     res.writeHead(200, { server: LAB_NODE_SERVER_HEADER, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }

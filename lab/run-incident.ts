@@ -45,7 +45,12 @@ async function clientView(tier: string, url: string): Promise<ClientView> {
 }
 
 /** Plays every step; `onStep` sees each outcome as it happens (live output). */
-export async function playIncident(opts: { block?: number; clock: Clock; onStart?: (title: string) => void; onStep?: (o: StepOutcome) => void }): Promise<StepOutcome[]> {
+export async function playIncident(opts: {
+  block?: number;
+  clock: Clock;
+  onStart?: (title: string) => void;
+  onStep?: (o: StepOutcome) => void;
+}): Promise<StepOutcome[]> {
   const lab = await startIncidentLab(opts.block !== undefined ? { block: opts.block } : {});
   const t0 = performance.now();
   try {

@@ -34,7 +34,19 @@ export const WEB_TIER_DEFAULTS = {
 } as const;
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) a proxy must not forward; `server` is replaced by ours. */
-const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'server']);
+const NOT_FORWARDED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'server',
+]);
 
 /** How to start a web tier. */
 export interface WebTierOptions {

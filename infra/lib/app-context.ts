@@ -124,7 +124,8 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
   let shardSize: number | undefined;
   if (shardText !== undefined && shardText !== null && shardText !== '') {
     shardSize = Number(shardText);
-    if (!Number.isInteger(shardSize) || shardSize < 1) throw new ContextError(`context shardSize: expected a positive whole number of targets, got ${JSON.stringify(shardText)}`);
+    if (!Number.isInteger(shardSize) || shardSize < 1)
+      throw new ContextError(`context shardSize: expected a positive whole number of targets, got ${JSON.stringify(shardText)}`);
   }
   const reserve = flag(CONTEXT_KEYS.reserveConcurrency);
   const outsideVpc = flag(CONTEXT_KEYS.outsideVpc);
@@ -148,7 +149,12 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
         : {}),
       alarmSubscriptions: { ...(email !== undefined ? { email } : {}), ...(httpsUrl !== undefined ? { httpsUrl } : {}) },
       ...(eventsEmail !== undefined || eventsHttpsUrl !== undefined
-        ? { eventSubscriptions: { ...(eventsEmail !== undefined ? { email: eventsEmail } : {}), ...(eventsHttpsUrl !== undefined ? { httpsUrl: eventsHttpsUrl } : {}) } }
+        ? {
+            eventSubscriptions: {
+              ...(eventsEmail !== undefined ? { email: eventsEmail } : {}),
+              ...(eventsHttpsUrl !== undefined ? { httpsUrl: eventsHttpsUrl } : {}),
+            },
+          }
         : {}),
       ...(codePath !== undefined ? { codePath: resolve(cwd, codePath) } : {}),
       ...(shardSize !== undefined ? { shardSize } : {}),

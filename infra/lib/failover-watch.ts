@@ -66,12 +66,7 @@ export const FAILOVER_WATCH_METRICS = {
  * BatchWriteItem for history that does not fit the transaction. No DeleteItem: the watcher
  * saves the alerts exactly as it loaded them, so the store never deletes one.
  */
-export const WATCHER_TABLE_ACTIONS = [
-  'dynamodb:BatchWriteItem',
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:Query',
-] as const;
+export const WATCHER_TABLE_ACTIONS = ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'] as const;
 
 /** What the watcher is built from: the monitor's resources and settings. */
 export interface FailoverWatchProps {
@@ -118,7 +113,7 @@ export class FailoverWatch extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'ipdrift failover watcher: the aurora targets\' state items, alert topic, ipdrift metrics, the watched clusters, its own logs',
+      description: "ipdrift failover watcher: the aurora targets' state items, alert topic, ipdrift metrics, the watched clusters, its own logs",
     });
     for (const statement of this.statements(props)) this.role.addToPrincipalPolicy(statement);
     // Lambda creates and deletes the function's ENIs with the execution role (inline, see statements.ts).
@@ -152,10 +147,12 @@ export class FailoverWatch extends Construct {
         resources: [...new Set(props.clusterArns)],
         detail: { EventID: [...RDS_EVENT_PATTERN.startedEventIds] },
       },
-      targets: [new eventTargets.LambdaFunction(this.fn, {
-        retryAttempts: FAILOVER_WATCH_SETTINGS.retryAttempts,
-        maxEventAge: Duration.seconds(FAILOVER_WATCH_SETTINGS.maxEventAgeSeconds),
-      })],
+      targets: [
+        new eventTargets.LambdaFunction(this.fn, {
+          retryAttempts: FAILOVER_WATCH_SETTINGS.retryAttempts,
+          maxEventAge: Duration.seconds(FAILOVER_WATCH_SETTINGS.maxEventAgeSeconds),
+        }),
+      ],
     });
 
     Validations.of(this.role).acknowledge(props.nag.putMetricDataWildcard, props.nag.dataKeyWildcard);

@@ -94,9 +94,12 @@ export class FanOut extends Construct {
   constructor(scope: Construct, id: string, props: FanOutProps) {
     super(scope, id);
     if (props.shards > FANOUT_SETTINGS.maxShards) {
-      throw new Error(`shardSize ${props.shardSize}: ${props.shards} shards, over the ${FANOUT_SETTINGS.maxShards} a Map state runs at once; raise shardSize (and memory) or split the config into stacks`);
+      throw new Error(
+        `shardSize ${props.shardSize}: ${props.shards} shards, over the ${FANOUT_SETTINGS.maxShards} a Map state runs at once; raise shardSize (and memory) or split the config into stacks`,
+      );
     }
-    const assetOf = (entry: (typeof BUNDLE_ENTRIES)[keyof typeof BUNDLE_ENTRIES]) => lambda.Code.fromAsset(stageLambdaBundle(props.codePath, props.configJson, entry));
+    const assetOf = (entry: (typeof BUNDLE_ENTRIES)[keyof typeof BUNDLE_ENTRIES]) =>
+      lambda.Code.fromAsset(stageLambdaBundle(props.codePath, props.configJson, entry));
 
     // Reserved concurrency = shards, when asked for: a backstop cap on checks at once, never above the Map's.
     this.worker = new lambda.Function(this, 'WorkerFunction', {
@@ -124,7 +127,7 @@ export class FanOut extends Construct {
     this.schedulerRole.addToPrincipalPolicy(ownLogsStatement(this.schedulerLogGroup));
     // Outside any VPC: it talks to DynamoDB only, and needs no ENI or NAT.
     this.scheduler = new lambda.Function(this, 'SchedulerFunction', {
-      description: 'ipdrift: claims the tick and splits the targets into shards (the workflow\'s first task)',
+      description: "ipdrift: claims the tick and splits the targets into shards (the workflow's first task)",
       runtime: props.worker.runtime,
       architecture: props.worker.architecture,
       handler: `${BUNDLE_ENTRIES.scheduler}.handler`,
@@ -142,19 +145,37 @@ export class FanOut extends Construct {
       },
     });
 
-    const retryThrottles = { errors: [...FANOUT_SETTINGS.retriedErrors], maxAttempts: FANOUT_SETTINGS.retry.maxAttempts, interval: Duration.seconds(FANOUT_SETTINGS.retry.intervalSeconds), backoffRate: FANOUT_SETTINGS.retry.backoffRate };
+    const retryThrottles = {
+      errors: [...FANOUT_SETTINGS.retriedErrors],
+      maxAttempts: FANOUT_SETTINGS.retry.maxAttempts,
+      interval: Duration.seconds(FANOUT_SETTINGS.retry.intervalSeconds),
+      backoffRate: FANOUT_SETTINGS.retry.backoffRate,
+    };
     const schedule = new tasks.LambdaInvoke(this, 'Schedule', {
       lambdaFunction: this.scheduler,
-      payload: sfn.TaskInput.fromObject({ id: sfn.JsonPath.stringAt('$.id'), time: sfn.JsonPath.stringAt('$.time'), execution: sfn.JsonPath.stringAt('$$.Execution.Id') }),
+      payload: sfn.TaskInput.fromObject({
+        id: sfn.JsonPath.stringAt('$.id'),
+        time: sfn.JsonPath.stringAt('$.time'),
+        execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+      }),
       payloadResponseOnly: true,
       // CDK's default retries Lambda service errors too: a worker might then run twice.
       retryOnServiceExceptions: false,
     }).addRetry(retryThrottles);
-    const check = new tasks.LambdaInvoke(this, 'CheckShard', { lambdaFunction: this.worker, payloadResponseOnly: true, retryOnServiceExceptions: false, resultPath: sfn.JsonPath.DISCARD })
+    const check = new tasks.LambdaInvoke(this, 'CheckShard', {
+      lambdaFunction: this.worker,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      resultPath: sfn.JsonPath.DISCARD,
+    })
       .addRetry(retryThrottles)
       // A failed shard does not stop the others; the worker's Errors alarm reports it.
       .addCatch(new sfn.Pass(this, 'ShardFailed'), { resultPath: '$.error' });
-    const shards = new sfn.Map(this, 'Shards', { itemsPath: '$.shards', maxConcurrency: FANOUT_SETTINGS.maxShards, resultPath: sfn.JsonPath.DISCARD }).itemProcessor(check);
+    const shards = new sfn.Map(this, 'Shards', {
+      itemsPath: '$.shards',
+      maxConcurrency: FANOUT_SETTINGS.maxShards,
+      resultPath: sfn.JsonPath.DISCARD,
+    }).itemProcessor(check);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'ipdrift: one check of every target, one worker per shard',
@@ -179,17 +200,20 @@ export class FanOut extends Construct {
     for (const fn of [this.worker, this.scheduler]) {
       Validations.of(fn).acknowledge({
         id: FANOUT_NAG_FINDINGS.notLatestRuntime,
-        reason: 'nodejs22.x is pinned by the design (the Node line the project is tested on; the bundle targets node20). cdk-nag flags any runtime but the newest of its family; 22.x is an LTS supported by Lambda until 2027.',
+        reason:
+          'nodejs22.x is pinned by the design (the Node line the project is tested on; the bundle targets node20). cdk-nag flags any runtime but the newest of its family; 22.x is an LTS supported by Lambda until 2027.',
       });
     }
     Validations.of(this.stateMachine).acknowledge(
       {
         id: FANOUT_NAG_FINDINGS.noExecutionLogs,
-        reason: 'Every shard\'s outcome is already logged by its worker (one JSON line per check, tagged with tick and shard), failures alarm through the worker\'s Errors and the ExecutionsFailed alarms, and Standard executions keep their full history for 90 days; logging ALL events would add ~15 log events a minute and a logs:* delivery policy on "*".',
+        reason:
+          'Every shard\'s outcome is already logged by its worker (one JSON line per check, tagged with tick and shard), failures alarm through the worker\'s Errors and the ExecutionsFailed alarms, and Standard executions keep their full history for 90 days; logging ALL events would add ~15 log events a minute and a logs:* delivery policy on "*".',
       },
       {
         id: FANOUT_NAG_FINDINGS.noTracing,
-        reason: 'Two Lambda tasks per execution with their own durations in CloudWatch; X-Ray would trace 43,800 executions a month for no question those metrics and logs leave open.',
+        reason:
+          'Two Lambda tasks per execution with their own durations in CloudWatch; X-Ray would trace 43,800 executions a month for no question those metrics and logs leave open.',
       },
     );
     // The Lambda tasks' policy names each function and its versions/aliases (`<arn>:*`), CDK's grant.
@@ -197,7 +221,8 @@ export class FanOut extends Construct {
     for (const fn of [this.worker, this.scheduler]) {
       Validations.of(this.stateMachine.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
-        reason: 'CDK\'s LambdaInvoke grant: lambda:InvokeFunction on this one function and its qualified versions/aliases (`<arn>:*`); no other function is reachable.',
+        reason:
+          "CDK's LambdaInvoke grant: lambda:InvokeFunction on this one function and its qualified versions/aliases (`<arn>:*`); no other function is reachable.",
       });
     }
   }

@@ -43,7 +43,12 @@ export type BundleEntry = (typeof BUNDLE_ENTRIES)[keyof typeof BUNDLE_ENTRIES];
  *
  * @throws BundleNotFoundError when `<codePath>/<entry>.mjs` (or an extra's) does not exist.
  */
-export function stageLambdaBundle(codePath: string, configJson: string, name: BundleEntry = BUNDLE_ENTRIES.monitor, extras: readonly BundleEntry[] = []): string {
+export function stageLambdaBundle(
+  codePath: string,
+  configJson: string,
+  name: BundleEntry = BUNDLE_ENTRIES.monitor,
+  extras: readonly BundleEntry[] = [],
+): string {
   const dir = resolve(codePath);
   const files: Array<[name: string, content: Buffer]> = [];
   for (const entryName of [name, ...extras.filter((e) => e !== name)]) {

@@ -111,20 +111,13 @@ export const DASHBOARD_LIMITS = {
 /** Environment variables the functions read (src/contract.ts), re-exported for the stack's users. */
 export { ENV };
 
-
 /**
  * DynamoDB actions of the store (src/adapters/aws/dynamo-store.ts), and only those: GetItem and
  * Query to load; TransactWriteItems, which IAM authorises per contained operation (Put of the
  * state and alert items with a version condition, Delete of closed alerts); BatchWriteItem for
  * history overflow. A new operation in the store (Update, ConditionCheck) must be added here.
  */
-export const TABLE_ACTIONS = [
-  'dynamodb:BatchWriteItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:Query',
-] as const;
+export const TABLE_ACTIONS = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'] as const;
 
 /** Days KMS waits before deleting the topic key after the stack is deleted (7-30; cancellable). */
 export const TOPIC_KEY_PENDING_WINDOW_DAYS = 7 as const;
@@ -153,9 +146,12 @@ export const NAG_FINDINGS = {
 
 /** Why each of {@link NAG_FINDINGS} is acceptable; the monitor's and the failover watcher's roles and functions share them. */
 export const NAG_REASONS = {
-  putMetricDataWildcard: 'cloudwatch:PutMetricData supports no resource-level permission, so IAM only accepts Resource "*"; the statement is scoped by the condition cloudwatch:namespace = "ipdrift". In a VPC, the network-interface actions Lambda needs are on "*" too, as Lambda documents (DescribeNetworkInterfaces works only on "*"; the interfaces do not exist before Lambda creates them). Every other statement names its one resource.',
-  dataKeyWildcard: 'kms:GenerateDataKey* is the action the SNS documentation gives publishers to an encrypted topic (it covers GenerateDataKey and GenerateDataKeyWithoutPlaintext); the statement names the one topic key.',
-  notLatestRuntime: 'nodejs22.x is pinned by the design (the Node line the project is tested on; the bundle targets node20). cdk-nag flags any runtime but the newest of its family (nodejs24.x); 22.x is an LTS supported by Lambda until 2027.',
+  putMetricDataWildcard:
+    'cloudwatch:PutMetricData supports no resource-level permission, so IAM only accepts Resource "*"; the statement is scoped by the condition cloudwatch:namespace = "ipdrift". In a VPC, the network-interface actions Lambda needs are on "*" too, as Lambda documents (DescribeNetworkInterfaces works only on "*"; the interfaces do not exist before Lambda creates them). Every other statement names its one resource.',
+  dataKeyWildcard:
+    'kms:GenerateDataKey* is the action the SNS documentation gives publishers to an encrypted topic (it covers GenerateDataKey and GenerateDataKeyWithoutPlaintext); the statement names the one topic key.',
+  notLatestRuntime:
+    'nodejs22.x is pinned by the design (the Node line the project is tested on; the bundle targets node20). cdk-nag flags any runtime but the newest of its family (nodejs24.x); 22.x is an LTS supported by Lambda until 2027.',
 } as const satisfies Record<keyof typeof NAG_FINDINGS, string>;
 
 /** CDK (not cdk-nag) warnings about imported VPC parts that this stack acknowledges. */
@@ -374,8 +370,14 @@ export class MonitorStack extends Stack {
       this.securityGroup = securityGroup;
       vpcProps = { vpc, vpcSubnets: { subnets }, securityGroups: [securityGroup] };
       if (props.vpc.createEndpoints) this.createEndpoints(vpc, subnets, securityGroup, props.vpc.routeTableIds ?? []);
-      new CfnOutput(this, 'MonitorSecurityGroupId', { value: securityGroup.securityGroupId, description: "The monitor's security group: each target's security group must admit it on the target's port" });
-      new CfnOutput(this, 'AdmitMonitorCommands', { value: admitCommands(securityGroup.securityGroupId, this.config), description: 'Run once per target security group (replace TARGET_SG): lets the monitor reach the targets' });
+      new CfnOutput(this, 'MonitorSecurityGroupId', {
+        value: securityGroup.securityGroupId,
+        description: "The monitor's security group: each target's security group must admit it on the target's port",
+      });
+      new CfnOutput(this, 'AdmitMonitorCommands', {
+        value: admitCommands(securityGroup.securityGroupId, this.config),
+        description: 'Run once per target security group (replace TARGET_SG): lets the monitor reach the targets',
+      });
       // Lambda creates and deletes the function's ENIs with the execution role: those actions
       // only, inline (the managed VPC policy would also grant logs on every group).
       this.role.addToPrincipalPolicy(vpcEniStatement());
@@ -422,7 +424,9 @@ export class MonitorStack extends Stack {
       target = this.fanOut.scheduleTarget();
       if (auroraTargets.length > 0) watcherCode = lambda.Code.fromAsset(stageLambdaBundle(codePath, configJson, BUNDLE_ENTRIES.failoverWatch));
     } else {
-      const code = lambda.Code.fromAsset(stageLambdaBundle(codePath, configJson, BUNDLE_ENTRIES.monitor, auroraTargets.length > 0 ? [BUNDLE_ENTRIES.failoverWatch] : []));
+      const code = lambda.Code.fromAsset(
+        stageLambdaBundle(codePath, configJson, BUNDLE_ENTRIES.monitor, auroraTargets.length > 0 ? [BUNDLE_ENTRIES.failoverWatch] : []),
+      );
       if (auroraTargets.length > 0) watcherCode = code;
       this.fn = new lambda.Function(this, 'MonitorFunction', {
         ...checker,
@@ -479,13 +483,27 @@ export class MonitorStack extends Stack {
     this.dashboard = this.createDashboard();
     this.acknowledgeNagFindings();
 
-    new CfnOutput(this, 'FunctionName', { value: this.fn.functionName, description: this.fanOut ? 'The worker function (one shard per invocation)' : 'The monitor function (invoke it to run a check now)' });
-    if (this.fanOut) new CfnOutput(this, 'StateMachineArn', { value: this.fanOut.stateMachine.stateMachineArn, description: 'One execution per check: start one to run a check now' });
+    new CfnOutput(this, 'FunctionName', {
+      value: this.fn.functionName,
+      description: this.fanOut ? 'The worker function (one shard per invocation)' : 'The monitor function (invoke it to run a check now)',
+    });
+    if (this.fanOut)
+      new CfnOutput(this, 'StateMachineArn', {
+        value: this.fanOut.stateMachine.stateMachineArn,
+        description: 'One execution per check: start one to run a check now',
+      });
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'State table (IPDRIFT_TABLE for `ipdrift history`)' });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn, description: 'On-call topic (pages): subscribe the pager here' });
-    new CfnOutput(this, 'EventsTopicArn', { value: this.eventsTopic.topicArn, description: 'Events topic (information, never a page): subscribe a mailbox or chat channel here' });
+    new CfnOutput(this, 'EventsTopicArn', {
+      value: this.eventsTopic.topicArn,
+      description: 'Events topic (information, never a page): subscribe a mailbox or chat channel here',
+    });
     new CfnOutput(this, 'LogGroupName', { value: this.logGroup.logGroupName, description: 'One JSON line per check' });
-    if (this.failoverWatch) new CfnOutput(this, 'FailoverWatchFunctionName', { value: this.failoverWatch.fn.functionName, description: 'Samples an Aurora failover when RDS reports one (its log has the timeline)' });
+    if (this.failoverWatch)
+      new CfnOutput(this, 'FailoverWatchFunctionName', {
+        value: this.failoverWatch.fn.functionName,
+        description: 'Samples an Aurora failover when RDS reports one (its log has the timeline)',
+      });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboardName, description: 'CloudWatch dashboard, a row per target' });
   }
 
@@ -506,14 +524,20 @@ export class MonitorStack extends Stack {
   /** ARNs of the aurora targets' clusters (each in its target's region, else the stack's); none without aurora targets. */
   private auroraClusterArns(): string[] {
     const clusters = this.config.targets.filter((t) => t.type === 'aurora');
-    return [...new Set(clusters.map((t) => this.formatArn({
-      service: 'rds',
-      resource: 'cluster',
-      // RDS stores identifiers in lower case: `Orders` in the config is cluster:orders in IAM.
-      resourceName: t.clusterIdentifier.toLowerCase(),
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      ...(t.region !== undefined ? { region: t.region } : {}),
-    })))];
+    return [
+      ...new Set(
+        clusters.map((t) =>
+          this.formatArn({
+            service: 'rds',
+            resource: 'cluster',
+            // RDS stores identifiers in lower case: `Orders` in the config is cluster:orders in IAM.
+            resourceName: t.clusterIdentifier.toLowerCase(),
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            ...(t.region !== undefined ? { region: t.region } : {}),
+          }),
+        ),
+      ),
+    ];
   }
 
   /**
@@ -522,14 +546,21 @@ export class MonitorStack extends Stack {
    * that admits the function's group on 443 only.
    */
   private createEndpoints(vpc: ec2.IVpc, subnets: ec2.ISubnet[], fnGroup: ec2.ISecurityGroup, routeTableIds: readonly string[]): void {
-    if (routeTableIds.length === 0) throw new Error('vpc.createEndpoints (-c endpoints=create) needs routeTableIds (-c routeTableIds=rtb-a,rtb-b): the private subnets\' route tables, for the DynamoDB gateway endpoint');
+    if (routeTableIds.length === 0)
+      throw new Error(
+        "vpc.createEndpoints (-c endpoints=create) needs routeTableIds (-c routeTableIds=rtb-a,rtb-b): the private subnets' route tables, for the DynamoDB gateway endpoint",
+      );
     new ec2.CfnVPCEndpoint(this, 'DynamoDbEndpoint', {
       vpcId: vpc.vpcId,
       serviceName: `com.amazonaws.${this.region}.dynamodb`,
       vpcEndpointType: 'Gateway',
       routeTableIds: [...routeTableIds],
     });
-    const endpointGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', { vpc, description: 'ipdrift VPC endpoints: HTTPS from the monitor only', allowAllOutbound: false });
+    const endpointGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+      vpc,
+      description: 'ipdrift VPC endpoints: HTTPS from the monitor only',
+      allowAllOutbound: false,
+    });
     endpointGroup.addIngressRule(ec2.Peer.securityGroupId(fnGroup.securityGroupId), ec2.Port.tcp(EGRESS.https), 'ipdrift monitor to the AWS APIs');
     for (const service of interfaceEndpointsFor(this.config)) {
       new ec2.InterfaceVpcEndpoint(this, `Endpoint-${service}`, {
@@ -556,17 +587,18 @@ export class MonitorStack extends Stack {
     if (!azs) {
       Validations.of(vpc).acknowledge({
         id: CDK_WARNINGS.vpcAzListToken,
-        reason: 'The function gets its subnets explicitly; nothing selects subnets from this VPC\'s AZ list, so a deploy-time list is fine.',
+        reason: "The function gets its subnets explicitly; nothing selects subnets from this VPC's AZ list, so a deploy-time list is fine.",
       });
     }
     const subnets = opts.subnetIds.map((subnetId, i) => {
       const az = azs?.[i];
-      const subnet = az === undefined
-        ? ec2.Subnet.fromSubnetId(this, `Subnet${i}`, subnetId)
-        : ec2.Subnet.fromSubnetAttributes(this, `Subnet${i}`, { subnetId, availabilityZone: az });
+      const subnet =
+        az === undefined
+          ? ec2.Subnet.fromSubnetId(this, `Subnet${i}`, subnetId)
+          : ec2.Subnet.fromSubnetAttributes(this, `Subnet${i}`, { subnetId, availabilityZone: az });
       Validations.of(subnet).acknowledge({
         id: CDK_WARNINGS.subnetNoRouteTable,
-        reason: 'Only the subnet id is used (the function\'s VpcConfig); nothing here reads its route table.',
+        reason: "Only the subnet id is used (the function's VpcConfig); nothing here reads its route table.",
       });
       return subnet;
     });
@@ -604,16 +636,22 @@ export class MonitorStack extends Stack {
     const specs = this.config.targets.flatMap((target, i) => alarmSpecsFor(target.type).map((spec) => ({ target, i, spec })));
     const scopeOf = alarmScopes(this, specs.length);
     specs.forEach(({ target, i, spec }, n) => {
-      add(`${target.name}/${spec.metric}`, `Target${i}${spec.metric}Alarm`, {
-        alarmName: `${this.alarmNamePrefix}${target.name}-${spec.metric}`,
-        alarmDescription: `ipdrift ${target.type} "${target.name}": ${spec.meaning}. No action: ipdrift's own notice to the on-call topic carries the evidence and the advice.`,
-        metric: targetMetric(target, spec.metric, cloudwatch.Stats.MAXIMUM, interval),
-        threshold: spec.threshold(target),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: spec.evaluationPeriods,
-        datapointsToAlarm: spec.datapointsToAlarm,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }, scopeOf(n), false);
+      add(
+        `${target.name}/${spec.metric}`,
+        `Target${i}${spec.metric}Alarm`,
+        {
+          alarmName: `${this.alarmNamePrefix}${target.name}-${spec.metric}`,
+          alarmDescription: `ipdrift ${target.type} "${target.name}": ${spec.meaning}. No action: ipdrift's own notice to the on-call topic carries the evidence and the advice.`,
+          metric: targetMetric(target, spec.metric, cloudwatch.Stats.MAXIMUM, interval),
+          threshold: spec.threshold(target),
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: spec.evaluationPeriods,
+          datapointsToAlarm: spec.datapointsToAlarm,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        },
+        scopeOf(n),
+        false,
+      );
     });
 
     const minutes = interval.toMinutes();
@@ -673,7 +711,8 @@ export class MonitorStack extends Stack {
       // Missing data is normal: the watcher runs only when a cluster fails over.
       add('failover-watch/Errors', 'FailoverWatchErrorsAlarm', {
         alarmName: `${this.alarmNamePrefix}failover-watch-Errors`,
-        alarmDescription: 'ipdrift failover watcher failed: a failover timeline was not (fully) delivered (notice, metrics or history), or the watcher could not run. Read the watcher log: it holds the timeline.',
+        alarmDescription:
+          'ipdrift failover watcher failed: a failover timeline was not (fully) delivered (notice, metrics or history), or the watcher could not run. Read the watcher log: it holds the timeline.',
         metric: watch.fn.metric('Errors', { statistic: cloudwatch.Stats.SUM, period }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -694,7 +733,8 @@ export class MonitorStack extends Stack {
       // A failed execution: the scheduler could not split (config, DynamoDB, payload size).
       add('fanout/ExecutionsFailed', 'FanOutFailedAlarm', {
         alarmName: `${this.alarmNamePrefix}fanout-ExecutionsFailed`,
-        alarmDescription: 'ipdrift fan-out execution failed: the scheduler could not claim or split the tick (configuration, DynamoDB, or a shard list too large); no shard was checked. Read the scheduler log.',
+        alarmDescription:
+          'ipdrift fan-out execution failed: the scheduler could not claim or split the tick (configuration, DynamoDB, or a shard list too large); no shard was checked. Read the scheduler log.',
         metric: this.fanOut.stateMachine.metricFailed({ statistic: cloudwatch.Stats.SUM, period: fnAlarmPeriod }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -713,30 +753,61 @@ export class MonitorStack extends Stack {
     const fnGraph = (title: string, metrics: Array<[string, string]>) =>
       new cloudwatch.GraphWidget({ title, width: 8, left: metrics.map(([m, stat]) => this.fn.metric(m, { statistic: stat, period: Duration.minutes(1) })) });
     const alarms = [...this.alarms.entries()];
-    const shown = alarms.length <= DASHBOARD_LIMITS.maxAlarmsInWidget ? alarms : alarms.filter(([key]) => !this.config.targets.some((t) => key.startsWith(`${t.name}/`)));
+    const shown =
+      alarms.length <= DASHBOARD_LIMITS.maxAlarmsInWidget ? alarms : alarms.filter(([key]) => !this.config.targets.some((t) => key.startsWith(`${t.name}/`)));
     dashboard.addWidgets(
       new cloudwatch.TextWidget({ markdown: `## ipdrift monitor${this.fanOut ? ` (${this.shardPlan.shards.length} shards)` : ''}`, width: 24, height: 1 }),
     );
     const label = this.fanOut ? 'workers' : 'monitor';
     dashboard.addWidgets(
-      fnGraph(`${label}: runs`, [['Invocations', cloudwatch.Stats.SUM], ['Errors', cloudwatch.Stats.SUM], ['Throttles', cloudwatch.Stats.SUM]]),
-      fnGraph(`${label}: duration (ms)`, [['Duration', cloudwatch.Stats.MAXIMUM], ['Duration', cloudwatch.Stats.AVERAGE]]),
-      new cloudwatch.AlarmStatusWidget({ title: shown.length === alarms.length ? 'alarms' : 'alarms of the monitor (the targets\' are in the CloudWatch alarm list)', width: 8, alarms: shown.map(([, a]) => a) }),
+      fnGraph(`${label}: runs`, [
+        ['Invocations', cloudwatch.Stats.SUM],
+        ['Errors', cloudwatch.Stats.SUM],
+        ['Throttles', cloudwatch.Stats.SUM],
+      ]),
+      fnGraph(`${label}: duration (ms)`, [
+        ['Duration', cloudwatch.Stats.MAXIMUM],
+        ['Duration', cloudwatch.Stats.AVERAGE],
+      ]),
+      new cloudwatch.AlarmStatusWidget({
+        title: shown.length === alarms.length ? 'alarms' : "alarms of the monitor (the targets' are in the CloudWatch alarm list)",
+        width: 8,
+        alarms: shown.map(([, a]) => a),
+      }),
     );
     if (this.fanOut) {
       const sm = this.fanOut.stateMachine;
       const period = Duration.minutes(1);
       dashboard.addWidgets(
-        new cloudwatch.GraphWidget({ title: 'fan-out: executions', width: 12, left: [sm.metricStarted({ period }), sm.metricSucceeded({ period }), sm.metricFailed({ period }), sm.metricTimedOut({ period })] }),
-        new cloudwatch.GraphWidget({ title: 'fan-out: scheduler (ms)', width: 12, left: [this.fanOut.scheduler.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period }), this.fanOut.scheduler.metricErrors({ period })] }),
+        new cloudwatch.GraphWidget({
+          title: 'fan-out: executions',
+          width: 12,
+          left: [sm.metricStarted({ period }), sm.metricSucceeded({ period }), sm.metricFailed({ period }), sm.metricTimedOut({ period })],
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'fan-out: scheduler (ms)',
+          width: 12,
+          left: [this.fanOut.scheduler.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period }), this.fanOut.scheduler.metricErrors({ period })],
+        }),
       );
     }
     if (this.failoverWatch) {
       const watcher = this.failoverWatch.fn;
       const period = Duration.minutes(1);
       dashboard.addWidgets(
-        new cloudwatch.GraphWidget({ title: 'failover watcher: runs', width: 12, left: [watcher.metric('Invocations', { statistic: cloudwatch.Stats.SUM, period }), watcher.metric('Errors', { statistic: cloudwatch.Stats.SUM, period })] }),
-        new cloudwatch.GraphWidget({ title: 'failover watcher: duration (ms)', width: 12, left: [watcher.metric('Duration', { statistic: cloudwatch.Stats.MAXIMUM, period })] }),
+        new cloudwatch.GraphWidget({
+          title: 'failover watcher: runs',
+          width: 12,
+          left: [
+            watcher.metric('Invocations', { statistic: cloudwatch.Stats.SUM, period }),
+            watcher.metric('Errors', { statistic: cloudwatch.Stats.SUM, period }),
+          ],
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'failover watcher: duration (ms)',
+          width: 12,
+          left: [watcher.metric('Duration', { statistic: cloudwatch.Stats.MAXIMUM, period })],
+        }),
       );
     }
     const set = this.config.metrics;
@@ -748,7 +819,10 @@ export class MonitorStack extends Stack {
         }));
         // The watcher publishes a point per failover (whatever the metric set): the client outage.
         if (target.type === 'aurora' && this.failoverWatch) {
-          graphs.push({ title: 'failover: client outage (s)', metrics: [targetMetric(target, FAILOVER_WATCH_METRICS.failoverSeconds, cloudwatch.Stats.MAXIMUM, this.checkInterval)] });
+          graphs.push({
+            title: 'failover: client outage (s)',
+            metrics: [targetMetric(target, FAILOVER_WATCH_METRICS.failoverSeconds, cloudwatch.Stats.MAXIMUM, this.checkInterval)],
+          });
         }
         const width = Math.floor(20 / graphs.length);
         dashboard.addWidgets(
@@ -762,11 +836,14 @@ export class MonitorStack extends Stack {
     const published: string[] = [...new Set(this.config.targets.flatMap((t) => emittedMetrics(t.type, set)))];
     if (this.failoverWatch) published.push(FAILOVER_WATCH_METRICS.failoverSeconds);
     dashboard.addWidgets(
-      ...published.map((m) => new cloudwatch.GraphWidget({
-        title: `${m} (every target)`,
-        width: 8,
-        left: [searchMetric(m, this.checkInterval)],
-      })),
+      ...published.map(
+        (m) =>
+          new cloudwatch.GraphWidget({
+            title: `${m} (every target)`,
+            width: 8,
+            left: [searchMetric(m, this.checkInterval)],
+          }),
+      ),
     );
     return dashboard;
   }
@@ -824,7 +901,8 @@ const webPort = (url: string) => {
 /** Subscribes the endpoints of `subs` to `topic`. */
 function subscribe(topic: sns.Topic, subs: AlarmSubscriptions = {}): void {
   if (subs.email !== undefined) topic.addSubscription(new subscriptions.EmailSubscription(checkEmail(subs.email)));
-  if (subs.httpsUrl !== undefined) topic.addSubscription(new subscriptions.UrlSubscription(checkHttpsUrl(subs.httpsUrl), { protocol: sns.SubscriptionProtocol.HTTPS }));
+  if (subs.httpsUrl !== undefined)
+    topic.addSubscription(new subscriptions.UrlSubscription(checkHttpsUrl(subs.httpsUrl), { protocol: sns.SubscriptionProtocol.HTTPS }));
 }
 
 /**
@@ -836,7 +914,9 @@ function alarmScopes(stack: Stack, count: number): (n: number) => Construct {
   const nested: NestedStack[] = [];
   return (n) => {
     const k = Math.floor(n / ALARM_LAYOUT.perNestedStack);
-    nested[k] ??= new NestedStack(stack, `TargetAlarms${k}`, { description: `ipdrift target alarms ${k * ALARM_LAYOUT.perNestedStack + 1}-${Math.min(count, (k + 1) * ALARM_LAYOUT.perNestedStack)} of ${count}` });
+    nested[k] ??= new NestedStack(stack, `TargetAlarms${k}`, {
+      description: `ipdrift target alarms ${k * ALARM_LAYOUT.perNestedStack + 1}-${Math.min(count, (k + 1) * ALARM_LAYOUT.perNestedStack)} of ${count}`,
+    });
     return nested[k];
   };
 }
@@ -871,10 +951,7 @@ export function egressPorts(config: Config): Array<{ protocol: 'tcp' | 'udp'; po
   // DNS falls back to TCP for truncated answers.
   for (const p of dns) tcp.add(p);
   const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);
-  return [
-    ...sorted(tcp).map((port) => ({ protocol: 'tcp' as const, port })),
-    ...sorted(dns).map((port) => ({ protocol: 'udp' as const, port })),
-  ];
+  return [...sorted(tcp).map((port) => ({ protocol: 'tcp' as const, port })), ...sorted(dns).map((port) => ({ protocol: 'udp' as const, port }))];
 }
 
 function checkEmail(email: string): string {

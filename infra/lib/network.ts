@@ -16,7 +16,13 @@ export interface PrivateTarget {
 
 /** RFC 1918, shared address space (RFC 6598), unique local IPv6 (RFC 4193). */
 const PRIVATE = new BlockList();
-for (const [net, prefix] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['100.64.0.0', 10]] as const) PRIVATE.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['10.0.0.0', 8],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['100.64.0.0', 10],
+] as const)
+  PRIVATE.addSubnet(net, prefix, 'ipv4');
 PRIVATE.addSubnet('fc00::', 7, 'ipv6');
 
 /** Name suffixes that only resolve inside a network (private hosted zones, EC2's own names). */
@@ -35,7 +41,7 @@ function privateHost(host: string): string | undefined {
 export function targetsNeedingVpc(config: Config): PrivateTarget[] {
   return config.targets.flatMap((t): PrivateTarget[] => {
     if (t.type === 'elb') return /^internal-/i.test(t.host) ? [{ name: t.name, why: 'an internal ELB: its name resolves to private addresses' }] : [];
-    if (t.type === 'aurora') return [{ name: t.name, why: 'an Aurora endpoint: it resolves to the instances\' VPC addresses' }];
+    if (t.type === 'aurora') return [{ name: t.name, why: "an Aurora endpoint: it resolves to the instances' VPC addresses" }];
     const why = privateHost(new URL(t.url).hostname);
     return why ? [{ name: t.name, why }] : [];
   });

@@ -103,7 +103,10 @@ export class MissingAlarmSpecError extends Error {
 export function alarmSpecsFor(type: TargetType): TargetAlarmSpec[] {
   return alarmedMetrics(type).map((metric) => {
     const spec = TARGET_ALARM_SPECS[metric];
-    if (!spec) throw new MissingAlarmSpecError(`src/core/metric-sets.ts alarms on ${metric} for ${type} targets; infra/lib/target-metrics.ts has no TARGET_ALARM_SPECS entry for it`);
+    if (!spec)
+      throw new MissingAlarmSpecError(
+        `src/core/metric-sets.ts alarms on ${metric} for ${type} targets; infra/lib/target-metrics.ts has no TARGET_ALARM_SPECS entry for it`,
+      );
     return spec;
   });
 }
@@ -111,7 +114,5 @@ export function alarmSpecsFor(type: TargetType): TargetAlarmSpec[] {
 /** The graphs of a target of `type` under `set`: only published metrics; a graph left empty is dropped. */
 export function graphsFor(type: TargetType, set: MetricSet): TargetGraph[] {
   const published = new Set<MetricName>(emittedMetrics(type, set));
-  return TARGET_GRAPHS[type]
-    .map((g) => ({ title: g.title, metrics: g.metrics.filter((m) => published.has(m)) }))
-    .filter((g) => g.metrics.length > 0);
+  return TARGET_GRAPHS[type].map((g) => ({ title: g.title, metrics: g.metrics.filter((m) => published.has(m)) })).filter((g) => g.metrics.length > 0);
 }

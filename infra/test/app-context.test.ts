@@ -64,7 +64,10 @@ describe('settingsFromContext', () => {
   });
 
   it('reads the flags outsideVpc and reserveConcurrency from -c (strings) or cdk.json (booleans), and refuses anything else', () => {
-    expect(settingsFromContext(reader({ outsideVpc: 'true', reserveConcurrency: true }), ROOT).props).toMatchObject({ outsideVpc: true, reserveConcurrency: true });
+    expect(settingsFromContext(reader({ outsideVpc: 'true', reserveConcurrency: true }), ROOT).props).toMatchObject({
+      outsideVpc: true,
+      reserveConcurrency: true,
+    });
     expect(settingsFromContext(reader({ outsideVpc: 'false' }), ROOT).props.outsideVpc).toBeUndefined();
     expect(() => settingsFromContext(reader({ reserveConcurrency: 'yes' }), ROOT)).toThrow('context reserveConcurrency: expected true or false, got "yes"');
   });
@@ -142,7 +145,9 @@ describe('stageLambdaBundle', () => {
     const staged = stageLambdaBundle(dist, '{}', BUNDLE_ENTRIES.monitor, [BUNDLE_ENTRIES.failoverWatch]);
     made.push(staged);
 
-    expect(readdirSync(staged).sort()).toEqual([BUNDLE_FILES.config, BUNDLE_FILES.entry, BUNDLE_FILES.sourceMap, 'failover-watch.mjs', 'failover-watch.mjs.map'].sort());
+    expect(readdirSync(staged).sort()).toEqual(
+      [BUNDLE_FILES.config, BUNDLE_FILES.entry, BUNDLE_FILES.sourceMap, 'failover-watch.mjs', 'failover-watch.mjs.map'].sort(),
+    );
     expect(readFileSync(join(staged, 'failover-watch.mjs'), 'utf8')).toBe(readFileSync(join(dist, 'failover-watch.mjs'), 'utf8'));
     expect(stageLambdaBundle(dist, '{}')).not.toBe(staged);
   });

@@ -9,12 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAILOVER_WATCH_DEFAULTS, RDS_FAILOVER_EVENTS, timelineMetricInput } from '../../src/lambda/failover-watch.ts';
-import {
-  FAILOVER_WATCH_METRICS,
-  FAILOVER_WATCH_SETTINGS,
-  RDS_EVENT_PATTERN,
-  WATCHER_TABLE_ACTIONS,
-} from '../lib/failover-watch.ts';
+import { FAILOVER_WATCH_METRICS, FAILOVER_WATCH_SETTINGS, RDS_EVENT_PATTERN, WATCHER_TABLE_ACTIONS } from '../lib/failover-watch.ts';
 import { BundleNotFoundError } from '../lib/lambda-bundle.ts';
 import { NAG_FINDINGS, NAG_REASONS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';
 import {
@@ -46,7 +41,18 @@ type RdsEvent = { account: string; region: string; resources: string[]; detail: 
 
 describe('failover watcher: two Aurora clusters (one in another region), no VPC', () => {
   let s: Synth;
-  let ids: { fn: string; role: string; logs: string; rule: string; monitor: string; monitorLogs: string; table: string; topic: string; events: string; key: string };
+  let ids: {
+    fn: string;
+    role: string;
+    logs: string;
+    rule: string;
+    monitor: string;
+    monitorLogs: string;
+    table: string;
+    topic: string;
+    events: string;
+    key: string;
+  };
 
   beforeAll(() => {
     s = synth({ config: TWO_CLUSTERS_CONFIG });
@@ -85,7 +91,7 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
       expect(fn.Properties.VpcConfig).toBeUndefined();
     });
 
-    it('gets the monitor\'s environment (config file, table, topic, source maps), exactly', () => {
+    it("gets the monitor's environment (config file, table, topic, source maps), exactly", () => {
       const env = resourceOf(s, ids.fn).Properties.Environment.Variables;
 
       expect(env).toEqual(resourceOf(s, ids.monitor).Properties.Environment.Variables);
@@ -98,7 +104,7 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
       });
     });
 
-    it('ships in the monitor\'s asset, which holds failover-watch.mjs beside monitor.mjs and the config', () => {
+    it("ships in the monitor's asset, which holds failover-watch.mjs beside monitor.mjs and the config", () => {
       const code = resourceOf(s, ids.fn).Properties.Code as { S3Key: string };
 
       const assetDir = join(s.app.outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
@@ -108,10 +114,15 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
     });
 
     it('is never retried and drops an event older than a minute (a retry would sample a finished failover)', () => {
-      s.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: ref(ids.fn), Qualifier: '$LATEST', MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+      s.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: ref(ids.fn),
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 60,
+      });
     });
 
-    it('logs to its own log group, with the monitor\'s retention', () => {
+    it("logs to its own log group, with the monitor's retention", () => {
       expect(ids.logs).not.toBe(ids.monitorLogs);
       expect(resourceOf(s, ids.logs).Properties).toEqual({ RetentionInDays: 30 });
     });
@@ -134,10 +145,25 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
     ])('fires on a failover-started cluster event %s, and not on another cluster or event', (_name, shape) => {
       // Prepare: the documented sample (test/fixtures/events/rds-cluster-event-docs.json), its
       // EventID set to a failover start; the stack deployed where the sample's cluster lives.
-      const config = { targets: [{ name: 'db', type: 'aurora' as const, host: 'my-db-cluster.cluster-x.us-east-1.rds.amazonaws.com', port: 5432, engine: 'postgres' as const, clusterIdentifier: 'My-DB-Cluster' }] };
+      const config = {
+        targets: [
+          {
+            name: 'db',
+            type: 'aurora' as const,
+            host: 'my-db-cluster.cluster-x.us-east-1.rds.amazonaws.com',
+            port: 5432,
+            engine: 'postgres' as const,
+            clusterIdentifier: 'My-DB-Cluster',
+          },
+        ],
+      };
       const other = synth({ config });
       const rule = other.template.toJSON().Resources[other.stack.getLogicalId(other.stack.failoverWatch!.rule.node.defaultChild as never)] as Resource;
-      const pattern = resolvePseudo(rule.Properties.EventPattern, { 'AWS::Partition': 'aws', 'AWS::Region': DOC_EVENT.region, 'AWS::AccountId': DOC_EVENT.account }) as Record<string, unknown>;
+      const pattern = resolvePseudo(rule.Properties.EventPattern, {
+        'AWS::Partition': 'aws',
+        'AWS::Region': DOC_EVENT.region,
+        'AWS::AccountId': DOC_EVENT.account,
+      }) as Record<string, unknown>;
       const started = shape({ ...DOC_EVENT, detail: { ...DOC_EVENT.detail, EventID: 'RDS-EVENT-0073' } });
       // Act / Assess
       expect(matchesPattern(pattern, started)).toBe(true);
@@ -149,14 +175,35 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
       const targets = resourceOf(s, ids.rule).Properties.Targets as Array<Record<string, unknown>>;
 
       expect(targets).toEqual([{ Id: expect.any(String), Arn: arnOf(ids.fn), RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } }]);
-      s.template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', FunctionName: arnOf(ids.fn), Principal: 'events.amazonaws.com', SourceArn: arnOf(ids.rule) });
+      s.template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: arnOf(ids.fn),
+        Principal: 'events.amazonaws.com',
+        SourceArn: arnOf(ids.rule),
+      });
     });
 
     it('lower-cases and de-duplicates the clusters (RDS stores identifiers in lower case), in the rule and in IAM', () => {
-      const config = { targets: [
-        { name: 'a', type: 'aurora' as const, host: 'a.cluster-x.eu-west-1.rds.amazonaws.com', port: 5432, engine: 'postgres' as const, clusterIdentifier: 'Orders' },
-        { name: 'b', type: 'aurora' as const, host: 'b.cluster-x.eu-west-1.rds.amazonaws.com', port: 5432, engine: 'postgres' as const, clusterIdentifier: 'orders' },
-      ] };
+      const config = {
+        targets: [
+          {
+            name: 'a',
+            type: 'aurora' as const,
+            host: 'a.cluster-x.eu-west-1.rds.amazonaws.com',
+            port: 5432,
+            engine: 'postgres' as const,
+            clusterIdentifier: 'Orders',
+          },
+          {
+            name: 'b',
+            type: 'aurora' as const,
+            host: 'b.cluster-x.eu-west-1.rds.amazonaws.com',
+            port: 5432,
+            engine: 'postgres' as const,
+            clusterIdentifier: 'orders',
+          },
+        ],
+      };
 
       const other = synth({ config });
 
@@ -169,8 +216,10 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
   });
 
   describe('role, exactly', () => {
-    it('has exactly these statements: its targets\' items, the topic and its key, ipdrift metrics, its logs, the watched clusters', () => {
-      const policies = Object.values(s.template.findResources('AWS::IAM::Policy')) as Array<{ Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } } }>;
+    it("has exactly these statements: its targets' items, the topic and its key, ipdrift metrics, its logs, the watched clusters", () => {
+      const policies = Object.values(s.template.findResources('AWS::IAM::Policy')) as Array<{
+        Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } };
+      }>;
 
       const mine = policies.filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([ref(ids.role)]));
 
@@ -185,7 +234,13 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
         },
         { Sid: 'AlertTopic', Effect: 'Allow', Action: 'sns:Publish', Resource: [ref(ids.topic), ref(ids.events)] },
         { Sid: 'AlertTopicKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: arnOf(ids.key) },
-        { Sid: 'Metrics', Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'ipdrift' } } },
+        {
+          Sid: 'Metrics',
+          Effect: 'Allow',
+          Action: 'cloudwatch:PutMetricData',
+          Resource: '*',
+          Condition: { StringEquals: { 'cloudwatch:namespace': 'ipdrift' } },
+        },
         { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(ids.logs) },
         { Sid: 'AuroraWriterLookup', Effect: 'Allow', Action: 'rds:DescribeDBClusters', Resource: [clusterArn('orders'), clusterArn('users', 'us-east-2')] },
       ]);
@@ -198,7 +253,7 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
       expect(role.ManagedPolicyArns).toBeUndefined();
     });
 
-    it('may use the store\'s operations the watcher calls and no more (no DeleteItem: it saves alerts as it loaded them)', () => {
+    it("may use the store's operations the watcher calls and no more (no DeleteItem: it saves alerts as it loaded them)", () => {
       expect(WATCHER_TABLE_ACTIONS.every((a) => (TABLE_ACTIONS as readonly string[]).includes(a))).toBe(true);
       expect(WATCHER_TABLE_ACTIONS).not.toContain('dynamodb:DeleteItem');
     });
@@ -208,7 +263,7 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
     it.each([
       ['Errors', 'Sum', 1],
       ['Duration', 'Maximum', 144_000],
-    ] as const)('alarms to the topic on the watcher\'s %s (%s over 5 min) >= %d, missing data not breaching', (metric, statistic, threshold) => {
+    ] as const)("alarms to the topic on the watcher's %s (%s over 5 min) >= %d, missing data not breaching", (metric, statistic, threshold) => {
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: `Ipdrift-failover-watch-${metric}`,
         Namespace: 'AWS/Lambda',
@@ -230,7 +285,7 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
       expect(FAILOVER_WATCH_SETTINGS.timeoutSeconds * 1000 * FAILOVER_WATCH_SETTINGS.durationAlarmFraction).toBe(144_000);
     });
 
-    it('draws the watcher\'s runs and errors, and FailoverSeconds in each Aurora target\'s row', () => {
+    it("draws the watcher's runs and errors, and FailoverSeconds in each Aurora target's row", () => {
       const { widgets } = dashboardBody(s.template);
 
       const runs = widgets.find((w) => w.properties.title === 'failover watcher: runs');
@@ -243,7 +298,7 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
       expect(lag?.y).toBe(failover[0]!.y);
     });
 
-    it('exports the watcher\'s name', () => {
+    it("exports the watcher's name", () => {
       s.template.hasOutput('FailoverWatchFunctionName', { Value: ref(ids.fn) });
     });
   });
@@ -287,7 +342,7 @@ describe('failover watcher in a VPC', () => {
     s = synth({ config: TWO_CLUSTERS_CONFIG, vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds] } });
   });
 
-  it('runs in the monitor\'s subnets with the monitor\'s security group, with the VPC access policy on its role', () => {
+  it("runs in the monitor's subnets with the monitor's security group, with the VPC access policy on its role", () => {
     const id = (c: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(c.node.defaultChild as never);
     const watcher = resourceOf(s, id(s.stack.failoverWatch!.fn)).Properties;
     const monitor = resourceOf(s, id(s.stack.fn)).Properties;
@@ -337,10 +392,12 @@ describe('no aurora target: no watcher', () => {
     s.template.resourceCountIs('AWS::IAM::Role', 1);
     s.template.resourceCountIs('AWS::Logs::LogGroup', 1);
     expect([...s.stack.alarms.keys()].filter((k) => k.startsWith('failover-watch/'))).toEqual([]);
-    expect(dashboardBody(s.template).widgets.filter((w) => JSON.stringify(w).includes('FailoverSeconds') || w.properties.title === 'failover watcher: runs')).toEqual([]);
+    expect(
+      dashboardBody(s.template).widgets.filter((w) => JSON.stringify(w).includes('FailoverSeconds') || w.properties.title === 'failover watcher: runs'),
+    ).toEqual([]);
   });
 
-  it('does not ship failover-watch.mjs in the monitor\'s asset', () => {
+  it("does not ship failover-watch.mjs in the monitor's asset", () => {
     const code = onlyResource(s.template, 'AWS::Lambda::Function').resource.Properties.Code as { S3Key: string };
 
     expect(readdirSync(join(s.app.outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`)).sort()).toEqual(['ipdrift.config.json', 'monitor.mjs']);

@@ -13,7 +13,19 @@ import { alarmedMetrics } from '../../src/core/metric-sets.ts';
 import { SCHEDULER_DEFAULTS } from '../../src/lambda/scheduler.ts';
 import { FANOUT_SETTINGS } from '../lib/fan-out.ts';
 import { ALARM_LAYOUT, MONITOR_DEFAULTS, MonitorStack, NAG_FINDINGS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';
-import { EXAMPLE_CONFIG, actionsOf, arnOf, dashboardBody, ref, identityStatements, nagViolations, onlyResource, stubCodePath, synth, withoutFailoverWatch } from './helpers.ts';
+import {
+  EXAMPLE_CONFIG,
+  actionsOf,
+  arnOf,
+  dashboardBody,
+  ref,
+  identityStatements,
+  nagViolations,
+  onlyResource,
+  stubCodePath,
+  synth,
+  withoutFailoverWatch,
+} from './helpers.ts';
 import type { Statement, Synth } from './helpers.ts';
 
 const FANOUT_SHARD_SIZE = 2;
@@ -43,7 +55,9 @@ function definition(template: Template): { States: Record<string, any>; TimeoutS
 /** The identity-policy statements attached to one role. */
 function statementsOfRole(template: Template, roleId: string): Statement[] {
   const out: Statement[] = [];
-  for (const r of Object.values(template.findResources('AWS::IAM::Policy')) as Array<{ Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } } }>) {
+  for (const r of Object.values(template.findResources('AWS::IAM::Policy')) as Array<{
+    Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } };
+  }>) {
     if (r.Properties.Roles.some((x) => JSON.stringify(x) === JSON.stringify(ref(roleId)))) out.push(...r.Properties.PolicyDocument.Statement);
   }
   return out;
@@ -72,7 +86,20 @@ const monitorAlarms = (s: Synth) => [...s.stack.alarms.keys()].filter((k) => k.s
 
 describe('fan-out: the example config (3 targets) with shard size 2', () => {
   let s: Synth;
-  let ids: { worker: string; scheduler: string; schedulerRole: string; workerRole: string; sm: string; smRole: string; table: string; topic: string; events: string; key: string; logGroup: string; schedulerLogs: string };
+  let ids: {
+    worker: string;
+    scheduler: string;
+    schedulerRole: string;
+    workerRole: string;
+    sm: string;
+    smRole: string;
+    table: string;
+    topic: string;
+    events: string;
+    key: string;
+    logGroup: string;
+    schedulerLogs: string;
+  };
 
   beforeAll(() => {
     // The failover watcher (the example has an aurora target) is failover-watch.test.ts's.
@@ -116,14 +143,27 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
       ReservedConcurrentExecutions: Match.absent(),
       Role: arnOf(ids.workerRole),
       LoggingConfig: { LogGroup: ref(ids.logGroup) },
-      Environment: { Variables: { IPDRIFT_CONFIG_FILE: '/var/task/ipdrift.config.json', IPDRIFT_TABLE: ref(ids.table), IPDRIFT_TOPIC_ARN: ref(ids.topic), IPDRIFT_EVENTS_TOPIC_ARN: ref(ids.events), NODE_OPTIONS: '--enable-source-maps' } },
+      Environment: {
+        Variables: {
+          IPDRIFT_CONFIG_FILE: '/var/task/ipdrift.config.json',
+          IPDRIFT_TABLE: ref(ids.table),
+          IPDRIFT_TOPIC_ARN: ref(ids.topic),
+          IPDRIFT_EVENTS_TOPIC_ARN: ref(ids.events),
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
     });
   });
 
   it('runs the scheduler small and outside the VPC, told the shard size and the interval', () => {
     const { resource } = { resource: s.template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'scheduler.handler' } }) };
     const [scheduler] = Object.values(resource) as Array<{ Properties: Record<string, any> }>;
-    expect(scheduler!.Properties).toMatchObject({ MemorySize: STACK_SHAPE.schedulerMemoryMb, Timeout: FANOUT_SETTINGS.schedulerTimeoutSeconds, Role: arnOf(ids.schedulerRole), LoggingConfig: { LogGroup: ref(ids.schedulerLogs) } });
+    expect(scheduler!.Properties).toMatchObject({
+      MemorySize: STACK_SHAPE.schedulerMemoryMb,
+      Timeout: FANOUT_SETTINGS.schedulerTimeoutSeconds,
+      Role: arnOf(ids.schedulerRole),
+      LoggingConfig: { LogGroup: ref(ids.schedulerLogs) },
+    });
     expect(scheduler!.Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(scheduler!.Properties.VpcConfig).toBeUndefined();
     expect(scheduler!.Properties.Environment.Variables).toEqual({
@@ -153,7 +193,14 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
       Retry: throttles,
       Next: 'Shards',
     });
-    expect(d.States.Shards).toMatchObject({ Type: 'Map', ItemsPath: '$.shards', MaxConcurrency: FANOUT_SETTINGS.maxShards, ResultPath: null, End: true, ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'CheckShard' } });
+    expect(d.States.Shards).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.shards',
+      MaxConcurrency: FANOUT_SETTINGS.maxShards,
+      ResultPath: null,
+      End: true,
+      ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'CheckShard' },
+    });
     expect(d.States.Shards.ItemProcessor.States).toEqual({
       CheckShard: {
         Type: 'Task',
@@ -167,7 +214,7 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
     });
   });
 
-  it('starts one execution per tick with the event\'s id and time, retried briefly', () => {
+  it("starts one execution per tick with the event's id and time, retried briefly", () => {
     s.template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
       Targets: [
@@ -185,7 +232,13 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
   describe('IAM, exactly', () => {
     it('scheduler: PutItem on the table under the claim partition only, and its own log group', () => {
       expect(statementsOfRole(s.template, ids.schedulerRole)).toEqual([
-        { Sid: 'TickClaims', Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: arnOf(ids.table), Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['fanout#tick'] } } },
+        {
+          Sid: 'TickClaims',
+          Effect: 'Allow',
+          Action: 'dynamodb:PutItem',
+          Resource: arnOf(ids.table),
+          Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['fanout#tick'] } },
+        },
         { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(ids.schedulerLogs) },
       ]);
     });
@@ -211,12 +264,20 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
     });
 
     it('schedule: start executions of this state machine, nothing else', () => {
-      const events = Object.values(s.template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes('states:StartExecution')) as Array<{ Properties: { PolicyDocument: { Statement: Statement[] } } }>;
-      expect(events.flatMap((p) => p.Properties.PolicyDocument.Statement)).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: ref(ids.sm) }]);
+      const events = Object.values(s.template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes('states:StartExecution')) as Array<{
+        Properties: { PolicyDocument: { Statement: Statement[] } };
+      }>;
+      expect(events.flatMap((p) => p.Properties.PolicyDocument.Statement)).toEqual([
+        { Effect: 'Allow', Action: 'states:StartExecution', Resource: ref(ids.sm) },
+      ]);
     });
 
     it('each role is assumable by its one service only', () => {
-      const principals = Object.values(s.template.findResources('AWS::IAM::Role')).map((r) => (r as { Properties: { AssumeRolePolicyDocument: { Statement: Array<{ Principal: { Service: string } }> } } }).Properties.AssumeRolePolicyDocument.Statement.map((st) => st.Principal.Service).join(','));
+      const principals = Object.values(s.template.findResources('AWS::IAM::Role')).map((r) =>
+        (
+          r as { Properties: { AssumeRolePolicyDocument: { Statement: Array<{ Principal: { Service: string } }> } } }
+        ).Properties.AssumeRolePolicyDocument.Statement.map((st) => st.Principal.Service).join(','),
+      );
       expect(principals.sort()).toEqual(['events.amazonaws.com', 'lambda.amazonaws.com', 'lambda.amazonaws.com', 'states.amazonaws.com']);
     });
 
@@ -229,8 +290,17 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
   it('alarms on the workers (Errors, Throttles, Duration), on executions not starting and on failed ones: STACK_SHAPE.fanOutAlarms', () => {
     // Assess
     expect(monitorAlarms(s)).toHaveLength(STACK_SHAPE.fanOutAlarms);
-    for (const [name, metric] of [['worker-Errors', 'Errors'], ['worker-Throttles', 'Throttles'], ['worker-Duration', 'Duration']] as const) {
-      s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `Ipdrift-${name}`, Namespace: 'AWS/Lambda', MetricName: metric, Dimensions: [{ Name: 'FunctionName', Value: ref(ids.worker) }] });
+    for (const [name, metric] of [
+      ['worker-Errors', 'Errors'],
+      ['worker-Throttles', 'Throttles'],
+      ['worker-Duration', 'Duration'],
+    ] as const) {
+      s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `Ipdrift-${name}`,
+        Namespace: 'AWS/Lambda',
+        MetricName: metric,
+        Dimensions: [{ Name: 'FunctionName', Value: ref(ids.worker) }],
+      });
     }
     s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'Ipdrift-fanout-NotRunning',
@@ -253,7 +323,13 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
     });
     // The targets' alarms do not change with the fan-out.
     const targetAlarms = [...s.stack.alarms.keys()].filter((k) => !monitorAlarms(s).includes(k) && !k.startsWith('failover-watch/'));
-    expect(targetAlarms.sort()).toEqual(['app-alb/ResolutionFailed', 'orders-db/DnsLagSeconds', 'orders-db/ResolutionFailed', 'web/StaleConfirmed', 'web/StaleSuspected']);
+    expect(targetAlarms.sort()).toEqual([
+      'app-alb/ResolutionFailed',
+      'orders-db/DnsLagSeconds',
+      'orders-db/ResolutionFailed',
+      'web/StaleConfirmed',
+      'web/StaleSuspected',
+    ]);
   });
 
   it('draws the executions and the scheduler on the dashboard, and exports the state machine', () => {
@@ -263,7 +339,7 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
     s.template.hasOutput('FunctionName', { Value: ref(ids.worker) });
   });
 
-  it('passes cdk-nag, acknowledging exactly: PutMetricData, the two runtimes, no execution logs or tracing, the functions\' version qualifiers', () => {
+  it("passes cdk-nag, acknowledging exactly: PutMetricData, the two runtimes, no execution logs or tracing, the functions' version qualifiers", () => {
     // Act
     const violations = nagViolations(s.stack);
     // Assess
@@ -299,7 +375,7 @@ describe('fan-out at 1,000 ELB targets, metrics "minimal", the default shard siz
     s.template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'scheduler.handler', Environment: { Variables: { IPDRIFT_SHARD_SIZE: '100' } } });
   });
 
-  it('puts 1,000 target alarms in nested stacks of 400, every template under CloudFormation\'s 500 resources', () => {
+  it("puts 1,000 target alarms in nested stacks of 400, every template under CloudFormation's 500 resources", () => {
     // Act
     const counts = nested.map((n) => Object.keys(Template.fromStack(n).toJSON().Resources as object).length);
     // Assess
@@ -308,10 +384,15 @@ describe('fan-out at 1,000 ELB targets, metrics "minimal", the default shard siz
     expect(Object.keys(s.template.toJSON().Resources as object).length).toBeLessThan(500 - ALARM_LAYOUT.perNestedStack);
     s.template.resourceCountIs('AWS::CloudFormation::Stack', 3);
     const inner = Template.fromStack(nested[0]!);
-    inner.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Ipdrift-alb-0000-ResolutionFailed', MetricName: 'ResolutionFailed', Dimensions: [{ Name: 'Target', Value: 'alb-0000' }], AlarmActions: Match.absent() });
+    inner.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Ipdrift-alb-0000-ResolutionFailed',
+      MetricName: 'ResolutionFailed',
+      Dimensions: [{ Name: 'Target', Value: 'alb-0000' }],
+      AlarmActions: Match.absent(),
+    });
   });
 
-  it('draws one SEARCH graph per published metric instead of 1,000 rows, and only the monitor\'s alarms in the alarm widget', () => {
+  it("draws one SEARCH graph per published metric instead of 1,000 rows, and only the monitor's alarms in the alarm widget", () => {
     // Act
     const { widgets } = dashboardBody(s.template);
     // Assess
@@ -346,7 +427,7 @@ describe('up to the shard size: the single-function shape', () => {
     s.template.resourceCountIs('AWS::CloudFormation::Stack', 0);
   });
 
-  it('uses the cost estimate\'s default memory', () => {
+  it("uses the cost estimate's default memory", () => {
     expect(MONITOR_DEFAULTS.memorySize).toBe(COST_ASSUMPTIONS.defaultMemoryMb);
   });
 });
@@ -356,15 +437,25 @@ describe('metrics "minimal" in one function', () => {
     // Act
     const s = synth({ config: { ...EXAMPLE_CONFIG, metrics: 'minimal' } });
     // Assess
-    const drawn = dashboardBody(s.template).widgets.flatMap((w) => ((w.properties.metrics ?? []) as unknown[][]).filter((m) => m[0] === 'ipdrift').map((m) => `${m[3]}/${m[1]}`));
-    expect(drawn).toEqual(['app-alb/ResolutionFailed', 'web/StaleSuspected', 'web/StaleConfirmed', 'orders-db/ResolutionFailed', 'orders-db/DnsLagSeconds', 'orders-db/FailoverSeconds']);
+    const drawn = dashboardBody(s.template).widgets.flatMap((w) =>
+      ((w.properties.metrics ?? []) as unknown[][]).filter((m) => m[0] === 'ipdrift').map((m) => `${m[3]}/${m[1]}`),
+    );
+    expect(drawn).toEqual([
+      'app-alb/ResolutionFailed',
+      'web/StaleSuspected',
+      'web/StaleConfirmed',
+      'orders-db/ResolutionFailed',
+      'orders-db/DnsLagSeconds',
+      'orders-db/FailoverSeconds',
+    ]);
     // 5 of the targets + the failover watcher's Errors and Duration.
     expect([...s.stack.alarms.keys()].filter((k) => !k.startsWith('function/'))).toHaveLength(7);
   });
 });
 
 describe('MonitorStack refuses a shard size it cannot run', () => {
-  const build = (props: Partial<ConstructorParameters<typeof MonitorStack>[2]>) => () => new MonitorStack(new App(), 'Bad', { config: EXAMPLE_CONFIG, codePath: stubCodePath(), outsideVpc: true, ...props });
+  const build = (props: Partial<ConstructorParameters<typeof MonitorStack>[2]>) => () =>
+    new MonitorStack(new App(), 'Bad', { config: EXAMPLE_CONFIG, codePath: stubCodePath(), outsideVpc: true, ...props });
 
   it.each([
     ['zero', { shardSize: 0 }, /shard size: expected a positive whole number of targets, got 0/],

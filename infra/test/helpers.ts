@@ -12,9 +12,7 @@ import { MonitorStack } from '../lib/monitor-stack.ts';
 import type { MonitorStackProps } from '../lib/monitor-stack.ts';
 
 /** The example config the app uses by default. */
-export const EXAMPLE_CONFIG = JSON.parse(
-  readFileSync(new URL('../example.config.json', import.meta.url), 'utf8'),
-) as ConfigInput;
+export const EXAMPLE_CONFIG = JSON.parse(readFileSync(new URL('../example.config.json', import.meta.url), 'utf8')) as ConfigInput;
 
 /** Two ELB-side targets, no Aurora: the function must get no rds permission. */
 export const NO_AURORA_CONFIG: ConfigInput = {
@@ -30,8 +28,14 @@ export const TWO_CLUSTERS_CONFIG: ConfigInput = {
   targets: [
     { name: 'orders-db', type: 'aurora', host: 'orders.cluster-abc.eu-west-1.rds.amazonaws.com', port: 5432, engine: 'postgres', clusterIdentifier: 'orders' },
     {
-      name: 'users-db', type: 'aurora', host: 'users.cluster-def.us-east-2.rds.amazonaws.com', port: 3306, engine: 'mysql',
-      clusterIdentifier: 'users', region: 'us-east-2', dnsLagWarnSeconds: 30,
+      name: 'users-db',
+      type: 'aurora',
+      host: 'users.cluster-def.us-east-2.rds.amazonaws.com',
+      port: 3306,
+      engine: 'mysql',
+      clusterIdentifier: 'users',
+      region: 'us-east-2',
+      dnsLagWarnSeconds: 30,
     },
   ],
 };
@@ -85,7 +89,8 @@ export const FAILOVER_WATCH_ID_PREFIX = 'FailoverWatch';
  */
 export function withoutFailoverWatch(template: Template): Template {
   const json = template.toJSON() as { Resources?: Record<string, unknown>; Outputs?: Record<string, unknown> };
-  const drop = <T>(o: Record<string, T> | undefined) => (o ? Object.fromEntries(Object.entries(o).filter(([id]) => !id.startsWith(FAILOVER_WATCH_ID_PREFIX))) : o);
+  const drop = <T>(o: Record<string, T> | undefined) =>
+    o ? Object.fromEntries(Object.entries(o).filter(([id]) => !id.startsWith(FAILOVER_WATCH_ID_PREFIX))) : o;
   return Template.fromJSON({ ...json, Resources: drop(json.Resources), ...(json.Outputs ? { Outputs: drop(json.Outputs) } : {}) });
 }
 
@@ -105,7 +110,9 @@ export function identityStatements(template: Template): Statement[] {
       out.push(...r.Properties.PolicyDocument.Statement);
     }
   }
-  for (const r of Object.values(template.findResources('AWS::IAM::Role')) as Array<{ Properties: { Policies?: Array<{ PolicyDocument: { Statement: Statement[] } }> } }>) {
+  for (const r of Object.values(template.findResources('AWS::IAM::Role')) as Array<{
+    Properties: { Policies?: Array<{ PolicyDocument: { Statement: Statement[] } }> };
+  }>) {
     for (const p of r.Properties.Policies ?? []) out.push(...p.PolicyDocument.Statement);
   }
   return out;
@@ -157,9 +164,12 @@ export const ref = (id: string) => ({ Ref: id });
 export const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 /** arn:PARTITION:rds:REGION:ACCOUNT:cluster:ID as CloudFormation builds it (region: the stack's unless given). */
 export const clusterArn = (id: string, region?: string) => ({
-  'Fn::Join': ['', region === undefined
-    ? ['arn:', ref('AWS::Partition'), ':rds:', ref('AWS::Region'), ':', ref('AWS::AccountId'), `:cluster:${id}`]
-    : ['arn:', ref('AWS::Partition'), `:rds:${region}:`, ref('AWS::AccountId'), `:cluster:${id}`]],
+  'Fn::Join': [
+    '',
+    region === undefined
+      ? ['arn:', ref('AWS::Partition'), ':rds:', ref('AWS::Region'), ':', ref('AWS::AccountId'), `:cluster:${id}`]
+      : ['arn:', ref('AWS::Partition'), `:rds:${region}:`, ref('AWS::AccountId'), `:cluster:${id}`],
+  ],
 });
 
 /** Values of CloudFormation's pseudo parameters, for evaluating a template offline. */
@@ -190,6 +200,12 @@ export function matchesPattern(pattern: Record<string, unknown>, event: Record<s
       const values = Array.isArray(got) ? got : [got];
       return values.some((v) => want.includes(v));
     }
-    return typeof want === 'object' && want !== null && typeof got === 'object' && got !== null && matchesPattern(want as Record<string, unknown>, got as Record<string, unknown>);
+    return (
+      typeof want === 'object' &&
+      want !== null &&
+      typeof got === 'object' &&
+      got !== null &&
+      matchesPattern(want as Record<string, unknown>, got as Record<string, unknown>)
+    );
   });
 }

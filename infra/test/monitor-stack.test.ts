@@ -33,7 +33,6 @@ import {
 } from './helpers.ts';
 import type { Statement, Synth } from './helpers.ts';
 
-
 describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email subscription', () => {
   let s: Synth;
   let ids: { table: string; topic: string; events: string; key: string; fn: string; logGroup: string; role: string };
@@ -181,8 +180,10 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
       });
     });
 
-    it('denies publishing without TLS and admits only this stack\'s alarms from this account', () => {
-      const policies = Object.values(s.template.findResources('AWS::SNS::TopicPolicy')) as { Properties: { Topics: unknown[]; PolicyDocument: { Statement: Statement[] } } }[];
+    it("denies publishing without TLS and admits only this stack's alarms from this account", () => {
+      const policies = Object.values(s.template.findResources('AWS::SNS::TopicPolicy')) as {
+        Properties: { Topics: unknown[]; PolicyDocument: { Statement: Statement[] } };
+      }[];
       const resource = policies.find((p) => JSON.stringify(p.Properties.Topics) === JSON.stringify([ref(ids.topic)]))!;
       const events = policies.find((p) => JSON.stringify(p.Properties.Topics) === JSON.stringify([ref(ids.events)]))!;
 
@@ -254,7 +255,9 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
     });
 
     it('alarms on a target only for metrics its type emits (no StaleSuspected on an ELB, no DNS lag on a web tier), never on RetiredDead', () => {
-      const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { Namespace?: string; MetricName: string; Dimensions?: Array<{ Value: string }> } }>;
+      const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Array<{
+        Properties: { Namespace?: string; MetricName: string; Dimensions?: Array<{ Value: string }> };
+      }>;
 
       const findings = alarms
         .filter((a) => a.Properties.Namespace === 'ipdrift')
@@ -265,14 +268,30 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
       expect(findings.some((f) => f.endsWith('/RetiredDead') || f.endsWith('/RetiredAnswering'))).toBe(false);
     });
 
-    it('one message per condition reaches on-call: ipdrift\'s notice; no alarm on a target\'s metric has an action', () => {
+    it("one message per condition reaches on-call: ipdrift's notice; no alarm on a target's metric has an action", () => {
       // Everything that can publish to the on-call topic about a target: the function (its notice,
       // one per transition) and any alarm on that target's metrics. Count the alarms per target.
-      const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { Namespace?: string; Dimensions?: Array<{ Value: string }>; AlarmActions?: unknown[]; OKActions?: unknown[]; InsufficientDataActions?: unknown[] } }>;
+      const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Array<{
+        Properties: {
+          Namespace?: string;
+          Dimensions?: Array<{ Value: string }>;
+          AlarmActions?: unknown[];
+          OKActions?: unknown[];
+          InsufficientDataActions?: unknown[];
+        };
+      }>;
       const onCall = JSON.stringify(ref(ids.topic));
-      const paging = (a: (typeof alarms)[number]) => [...(a.Properties.AlarmActions ?? []), ...(a.Properties.OKActions ?? []), ...(a.Properties.InsufficientDataActions ?? [])].some((x) => JSON.stringify(x) === onCall);
+      const paging = (a: (typeof alarms)[number]) =>
+        [...(a.Properties.AlarmActions ?? []), ...(a.Properties.OKActions ?? []), ...(a.Properties.InsufficientDataActions ?? [])].some(
+          (x) => JSON.stringify(x) === onCall,
+        );
 
-      const perTarget = Object.fromEntries(s.stack.config.targets.map((t) => [t.name, 1 + alarms.filter((a) => a.Properties.Namespace === 'ipdrift' && a.Properties.Dimensions?.[0]?.Value === t.name && paging(a)).length]));
+      const perTarget = Object.fromEntries(
+        s.stack.config.targets.map((t) => [
+          t.name,
+          1 + alarms.filter((a) => a.Properties.Namespace === 'ipdrift' && a.Properties.Dimensions?.[0]?.Value === t.name && paging(a)).length,
+        ]),
+      );
 
       expect(perTarget).toEqual({ 'app-alb': 1, web: 1, 'orders-db': 1 });
       // And the events topic is no alarm's action at all.
@@ -285,7 +304,7 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
       ['Duration', 'Maximum', 'GreaterThanOrEqualToThreshold', 44_000, 'notBreaching'],
       // The dead man's switch: no data means the monitor stopped, which must alarm.
       ['Invocations', 'Sum', 'LessThanThreshold', 1, 'breaching'],
-    ] as const)('the function\'s own %s (%s over 5 min) %s %d, missing data %s', (metric, statistic, op, threshold, missing) => {
+    ] as const)("the function's own %s (%s over 5 min) %s %d, missing data %s", (metric, statistic, op, threshold, missing) => {
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
         MetricName: metric,
@@ -302,7 +321,9 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
     });
 
     it('has 5 target alarms (no actions) + 4 function alarms (to on-call), every one named under the prefix the topic policy admits', () => {
-      const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Array<{ Properties: { AlarmName: string; Namespace: string; AlarmActions?: unknown[]; OKActions?: unknown[] } }>;
+      const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Array<{
+        Properties: { AlarmName: string; Namespace: string; AlarmActions?: unknown[]; OKActions?: unknown[] };
+      }>;
 
       expect(alarms).toHaveLength(9);
       for (const a of alarms) {
@@ -345,7 +366,13 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
       const wildcard = identityStatements(s.template).filter((st) => st.Resource === '*' || (Array.isArray(st.Resource) && st.Resource.includes('*')));
 
       expect(wildcard).toEqual([
-        { Sid: 'Metrics', Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'ipdrift' } } },
+        {
+          Sid: 'Metrics',
+          Effect: 'Allow',
+          Action: 'cloudwatch:PutMetricData',
+          Resource: '*',
+          Condition: { StringEquals: { 'cloudwatch:namespace': 'ipdrift' } },
+        },
       ]);
     });
 
@@ -361,19 +388,41 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
   });
 
   describe('dashboard and outputs', () => {
-    it('has the monitor row, then one row per target with that target\'s metrics (an aurora target\'s adds the watcher\'s FailoverSeconds)', () => {
+    it("has the monitor row, then one row per target with that target's metrics (an aurora target's adds the watcher's FailoverSeconds)", () => {
       const { widgets } = dashboardBody(s.template);
 
       const rows = new Map<number, Array<Record<string, any>>>();
       for (const w of widgets) rows.set(w.y, [...(rows.get(w.y) ?? []), w]);
       const metricsOfRow = (row: Array<Record<string, any>>) =>
-        row.flatMap((w) => (w.properties.metrics ?? []) as unknown[][]).filter((m) => m[0] === 'ipdrift').map((m) => `${m[3]}/${m[1]}`);
-      const targetRows = [...rows.entries()].sort(([a], [b]) => a - b).map(([, row]) => row).filter((row) => metricsOfRow(row).length > 0);
+        row
+          .flatMap((w) => (w.properties.metrics ?? []) as unknown[][])
+          .filter((m) => m[0] === 'ipdrift')
+          .map((m) => `${m[3]}/${m[1]}`);
+      const targetRows = [...rows.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([, row]) => row)
+        .filter((row) => metricsOfRow(row).length > 0);
 
       expect(targetRows.map(metricsOfRow)).toEqual([
-        ['app-alb/Addresses', 'app-alb/AddressesRetired', 'app-alb/RetiredAnswering', 'app-alb/RetiredDead', 'app-alb/ProbeFailures', 'app-alb/ResolutionFailed'],
+        [
+          'app-alb/Addresses',
+          'app-alb/AddressesRetired',
+          'app-alb/RetiredAnswering',
+          'app-alb/RetiredDead',
+          'app-alb/ProbeFailures',
+          'app-alb/ResolutionFailed',
+        ],
         ['web/StaleSuspected', 'web/StaleConfirmed', 'web/ProbeFailures', 'web/WebLatencyMs'],
-        ['orders-db/Addresses', 'orders-db/AddressesRetired', 'orders-db/RetiredAnswering', 'orders-db/RetiredDead', 'orders-db/ProbeFailures', 'orders-db/ResolutionFailed', 'orders-db/DnsLagSeconds', 'orders-db/FailoverSeconds'],
+        [
+          'orders-db/Addresses',
+          'orders-db/AddressesRetired',
+          'orders-db/RetiredAnswering',
+          'orders-db/RetiredDead',
+          'orders-db/ProbeFailures',
+          'orders-db/ResolutionFailed',
+          'orders-db/DnsLagSeconds',
+          'orders-db/FailoverSeconds',
+        ],
       ]);
       // 9 of the monitor + 2 of the failover watcher.
       expect(widgets.some((w) => w.type === 'alarm' && w.properties.alarms.length === 11)).toBe(true);
@@ -452,16 +501,29 @@ describe('MonitorStack with two Aurora clusters (one in another region), custom 
     });
   });
 
-  it('scopes rds:DescribeDBClusters to both cluster ARNs, each in its own region (the monitor\'s role and the failover watcher\'s)', () => {
+  it("scopes rds:DescribeDBClusters to both cluster ARNs, each in its own region (the monitor's role and the failover watcher's)", () => {
     const rds = identityStatements(s.template).filter((st) => actionsOf(st).some((a) => a.startsWith('rds:')));
 
-    const lookup = { Sid: 'AuroraWriterLookup', Effect: 'Allow', Action: 'rds:DescribeDBClusters', Resource: [clusterArn('orders'), clusterArn('users', 'us-east-2')] };
+    const lookup = {
+      Sid: 'AuroraWriterLookup',
+      Effect: 'Allow',
+      Action: 'rds:DescribeDBClusters',
+      Resource: [clusterArn('orders'), clusterArn('users', 'us-east-2')],
+    };
     expect(rds).toEqual([lookup, lookup]);
   });
 
-  it('takes each cluster\'s DNS lag threshold from its config (default 10 s, here 30 s)', () => {
-    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DnsLagSeconds', Dimensions: [{ Name: 'Target', Value: 'orders-db' }], Threshold: 10 });
-    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DnsLagSeconds', Dimensions: [{ Name: 'Target', Value: 'users-db' }], Threshold: 30 });
+  it("takes each cluster's DNS lag threshold from its config (default 10 s, here 30 s)", () => {
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'DnsLagSeconds',
+      Dimensions: [{ Name: 'Target', Value: 'orders-db' }],
+      Threshold: 10,
+    });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'DnsLagSeconds',
+      Dimensions: [{ Name: 'Target', Value: 'users-db' }],
+      Threshold: 30,
+    });
   });
 
   it('applies the props: 128 MB, 40 s, rate(3 minutes), Duration alarm at 80% of 40 s', () => {
@@ -500,10 +562,12 @@ describe('MonitorStack in a VPC, with a security group it creates', () => {
     expect(sg.resource.Properties.SecurityGroupIngress).toBeUndefined();
   });
 
-  it('lets the group reach only the targets\' ports, DNS (the resolvers\' ports) and HTTPS', () => {
+  it("lets the group reach only the targets' ports, DNS (the resolvers' ports) and HTTPS", () => {
     const { resource } = onlyResource(s.template, 'AWS::EC2::SecurityGroup');
 
-    const egress = (resource.Properties.SecurityGroupEgress as Array<{ IpProtocol: string; FromPort: number; ToPort: number }>).map((r) => `${r.IpProtocol}/${r.FromPort}-${r.ToPort}`);
+    const egress = (resource.Properties.SecurityGroupEgress as Array<{ IpProtocol: string; FromPort: number; ToPort: number }>).map(
+      (r) => `${r.IpProtocol}/${r.FromPort}-${r.ToPort}`,
+    );
 
     expect(egress).toEqual(['tcp/53-53', 'tcp/443-443', 'tcp/3306-3306', 'tcp/5353-5353', 'tcp/5432-5432', 'udp/53-53', 'udp/5353-5353']);
   });
@@ -516,7 +580,14 @@ describe('MonitorStack in a VPC, with a security group it creates', () => {
     expect(statements.find((st) => st.Sid === 'VpcNetworkInterfaces')).toEqual({
       Sid: 'VpcNetworkInterfaces',
       Effect: 'Allow',
-      Action: ['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses'],
+      Action: [
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:CreateNetworkInterface',
+        'ec2:DeleteNetworkInterface',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSubnets',
+        'ec2:UnassignPrivateIpAddresses',
+      ],
       Resource: '*',
     });
     // No logs:* anywhere: the only logs statement is the function's own group.
@@ -536,7 +607,10 @@ describe('MonitorStack: choices a first deploy depends on', () => {
     const fanned = synth({ reserveConcurrency: true, shardSize: 1 });
     // Assess
     single.template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'monitor.handler', ReservedConcurrentExecutions: 1 });
-    fanned.template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'worker.handler', ReservedConcurrentExecutions: fanned.stack.shardPlan.shards.length });
+    fanned.template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'worker.handler',
+      ReservedConcurrentExecutions: fanned.stack.shardPlan.shards.length,
+    });
   });
 
   it('has no SSM config path: no parameter name in any environment, no ssm: action in any role', () => {
@@ -552,7 +626,7 @@ describe('MonitorStack in a VPC with an existing security group and known AZs', 
     s = synth({ vpc: { ...VPC_IDS, subnetIds: [...VPC_IDS.subnetIds], availabilityZones: [...VPC_IDS.availabilityZones] } });
   });
 
-  it('uses the given group and creates none (it is someone else\'s: no rule added)', () => {
+  it("uses the given group and creates none (it is someone else's: no rule added)", () => {
     s.template.hasResourceProperties('AWS::Lambda::Function', {
       VpcConfig: { SubnetIds: [...VPC_IDS.subnetIds], SecurityGroupIds: [VPC_IDS.securityGroupId] },
     });
@@ -597,7 +671,6 @@ describe('MonitorStack refuses bad input before synthesizing anything', () => {
   });
 });
 
-
 describe('MonitorStack without a VPC', () => {
   it('refuses private targets, naming each and the context keys to give', () => {
     // Act
@@ -614,10 +687,12 @@ describe('MonitorStack without a VPC', () => {
   });
 
   it('synthesizes when every target is public, or when told outsideVpc', () => {
-    const publicConfig = { targets: [
-      { name: 'edge', type: 'elb' as const, host: 'edge-123.eu-west-1.elb.amazonaws.com', port: 443, probe: { protocol: 'https' as const } },
-      { name: 'site', type: 'web-tier' as const, url: 'https://www.example.com/health', upstream: 'edge' },
-    ] };
+    const publicConfig = {
+      targets: [
+        { name: 'edge', type: 'elb' as const, host: 'edge-123.eu-west-1.elb.amazonaws.com', port: 443, probe: { protocol: 'https' as const } },
+        { name: 'site', type: 'web-tier' as const, url: 'https://www.example.com/health', upstream: 'edge' },
+      ],
+    };
     expect(() => synth({ config: publicConfig, outsideVpc: false })).not.toThrow();
     expect(() => synth({ outsideVpc: true })).not.toThrow();
   });
@@ -629,10 +704,12 @@ describe('MonitorStack without a VPC', () => {
     ['http://web.corp.internal/health', 'web: web.corp.internal is an internal name'],
     ['http://intranet/health', 'web: intranet is an internal name'],
   ])('a web tier at %s needs the VPC', (url, line) => {
-    const config = { targets: [
-      { name: 'edge', type: 'elb' as const, host: 'edge-123.eu-west-1.elb.amazonaws.com', port: 80 },
-      { name: 'web', type: 'web-tier' as const, url, upstream: 'edge' },
-    ] };
+    const config = {
+      targets: [
+        { name: 'edge', type: 'elb' as const, host: 'edge-123.eu-west-1.elb.amazonaws.com', port: 80 },
+        { name: 'web', type: 'web-tier' as const, url, upstream: 'edge' },
+      ],
+    };
     expect(() => synth({ config, outsideVpc: false })).toThrow(line);
   });
 });
@@ -646,15 +723,23 @@ describe('MonitorStack in a VPC with -c endpoints=create', () => {
 
   it('creates the DynamoDB gateway on the route tables and SNS, CloudWatch and RDS interface endpoints (Aurora in the config)', () => {
     s.template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', RouteTableIds: ROUTE_TABLES, VpcId: VPC_IDS.vpcId });
-    const interfaces = Object.values(s.template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } })) as { Properties: { ServiceName: unknown; PrivateDnsEnabled: boolean; SubnetIds: string[] } }[];
+    const interfaces = Object.values(s.template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } })) as {
+      Properties: { ServiceName: unknown; PrivateDnsEnabled: boolean; SubnetIds: string[] };
+    }[];
     expect(interfaces.map((e) => JSON.stringify(e.Properties.ServiceName).match(/\.(sns|monitoring|rds)"/)?.[1]).sort()).toEqual(['monitoring', 'rds', 'sns']);
-    expect(interfaces.every((e) => e.Properties.PrivateDnsEnabled && JSON.stringify(e.Properties.SubnetIds) === JSON.stringify([...VPC_IDS.subnetIds]))).toBe(true);
+    expect(interfaces.every((e) => e.Properties.PrivateDnsEnabled && JSON.stringify(e.Properties.SubnetIds) === JSON.stringify([...VPC_IDS.subnetIds]))).toBe(
+      true,
+    );
   });
 
-  it('admits only the monitor\'s group on 443 to the endpoints, and outputs the group and the lines that admit it to the targets', () => {
-    const groups = Object.values(s.template.findResources('AWS::EC2::SecurityGroup')) as { Properties: { GroupDescription: string; SecurityGroupIngress?: { FromPort: number; ToPort: number; SourceSecurityGroupId: unknown }[] } }[];
+  it("admits only the monitor's group on 443 to the endpoints, and outputs the group and the lines that admit it to the targets", () => {
+    const groups = Object.values(s.template.findResources('AWS::EC2::SecurityGroup')) as {
+      Properties: { GroupDescription: string; SecurityGroupIngress?: { FromPort: number; ToPort: number; SourceSecurityGroupId: unknown }[] };
+    }[];
     const endpointGroup = groups.find((g) => g.Properties.GroupDescription.startsWith('ipdrift VPC endpoints'))!;
-    expect(endpointGroup.Properties.SecurityGroupIngress).toEqual([expect.objectContaining({ FromPort: 443, ToPort: 443, SourceSecurityGroupId: { 'Fn::GetAtt': [expect.any(String), 'GroupId'] } })]);
+    expect(endpointGroup.Properties.SecurityGroupIngress).toEqual([
+      expect.objectContaining({ FromPort: 443, ToPort: 443, SourceSecurityGroupId: { 'Fn::GetAtt': [expect.any(String), 'GroupId'] } }),
+    ]);
     s.template.hasOutput('MonitorSecurityGroupId', {});
     const admit = JSON.stringify(s.template.findOutputs('AdmitMonitorCommands'));
     for (const port of [80, 5432, 8080]) expect(admit).toContain(`--protocol tcp --port ${port} --source-group`);
@@ -675,7 +760,9 @@ describe('MonitorStack with -c eniEvents=true', () => {
    * (test/fixtures/events/cloudtrail-api-call-docs.json, source beside it), with the call made
    * what an ELB's node replacement makes (no AWS page shows that record whole).
    */
-  const DOC = JSON.parse(readFileSync(join(import.meta.dirname, '../../test/fixtures/events/cloudtrail-api-call-docs.json'), 'utf8')) as { detail: Record<string, unknown> } & Record<string, unknown>;
+  const DOC = JSON.parse(readFileSync(join(import.meta.dirname, '../../test/fixtures/events/cloudtrail-api-call-docs.json'), 'utf8')) as {
+    detail: Record<string, unknown>;
+  } & Record<string, unknown>;
   const eniCall = (eventName: string, roleName: string) => ({
     ...DOC,
     source: 'aws.ec2',
@@ -683,17 +770,23 @@ describe('MonitorStack with -c eniEvents=true', () => {
       ...DOC.detail,
       eventSource: 'ec2.amazonaws.com',
       eventName,
-      userIdentity: { type: 'AssumedRole', arn: `arn:aws:sts::123456789012:assumed-role/${roleName}/ElasticLoadBalancing`, sessionContext: { sessionIssuer: { type: 'Role', userName: roleName } } },
+      userIdentity: {
+        type: 'AssumedRole',
+        arn: `arn:aws:sts::123456789012:assumed-role/${roleName}/ElasticLoadBalancing`,
+        sessionContext: { sessionIssuer: { type: 'Role', userName: roleName } },
+      },
       requestParameters: { networkInterfaceId: 'eni-0123456789abcdef0' },
     },
   });
 
-  it('adds a rule on the ELB service-linked role\'s interface calls that starts a check at once; none without the flag', () => {
+  it("adds a rule on the ELB service-linked role's interface calls that starts a check at once; none without the flag", () => {
     // Act
     const s = synth({ elbEniEvents: true });
     const plain = synth();
     // Assess
-    const rule = s.template.toJSON().Resources[s.stack.getLogicalId(s.stack.elbEniRule!.node.defaultChild as never)] as { Properties: { EventPattern: Record<string, unknown>; Targets: { Arn: unknown }[] } };
+    const rule = s.template.toJSON().Resources[s.stack.getLogicalId(s.stack.elbEniRule!.node.defaultChild as never)] as {
+      Properties: { EventPattern: Record<string, unknown>; Targets: { Arn: unknown }[] };
+    };
     expect(rule.Properties.Targets.map((t) => t.Arn)).toEqual([arnOf(s.stack.getLogicalId(s.stack.fn.node.defaultChild as never))]);
     expect(matchesPattern(rule.Properties.EventPattern, eniCall('DeleteNetworkInterface', 'AWSServiceRoleForElasticLoadBalancing'))).toBe(true);
     expect(matchesPattern(rule.Properties.EventPattern, eniCall('CreateNetworkInterface', 'AWSServiceRoleForElasticLoadBalancing'))).toBe(true);
@@ -703,7 +796,9 @@ describe('MonitorStack with -c eniEvents=true', () => {
   });
 
   it('the monitor says what started the check', () => {
-    expect(triggerOf(eniCall('DeleteNetworkInterface', 'AWSServiceRoleForElasticLoadBalancing'))).toBe('elb-network-interface DeleteNetworkInterface eni-0123456789abcdef0');
+    expect(triggerOf(eniCall('DeleteNetworkInterface', 'AWSServiceRoleForElasticLoadBalancing'))).toBe(
+      'elb-network-interface DeleteNetworkInterface eni-0123456789abcdef0',
+    );
     expect(triggerOf({ source: 'aws.events', 'detail-type': 'Scheduled Event' })).toBeUndefined();
   });
 });

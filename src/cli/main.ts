@@ -33,7 +33,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   cost: async () => (await import('./commands/cost.ts')).costCommand,
   'failover-drill': async () => (await import('./commands/failover-drill.ts')).failoverDrillCommand,
   // npm start: real endpoints when given a config, the offline lab otherwise.
-  start: async () => (argv) => (argv.some((a) => a === '--config' || a === '-c' || a.startsWith('--config=')) ? COMMANDS.watch!() : COMMANDS.demo!()).then((cmd) => cmd(argv)),
+  start: async () => (argv) =>
+    (argv.some((a) => a === '--config' || a === '-c' || a.startsWith('--config=')) ? COMMANDS.watch!() : COMMANDS.demo!()).then((cmd) => cmd(argv)),
 };
 
 /**

@@ -20,12 +20,42 @@ export const UNUSABLE_TEXT: Record<UnusableReason, string> = {
 };
 
 /** Ranges per reason, most specific first (the metadata service sits inside link-local). */
-const RANGES: readonly [UnusableReason, readonly ([string, number, 'ipv4' | 'ipv6'])[]][] = [
-  ['metadata', [['169.254.169.254', 32, 'ipv4'], ['fd00:ec2::254', 128, 'ipv6']]],
-  ['unspecified', [['0.0.0.0', 8, 'ipv4'], ['::', 128, 'ipv6']]],
-  ['loopback', [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']]],
-  ['link-local', [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']]],
-  ['multicast', [['224.0.0.0', 4, 'ipv4'], ['ff00::', 8, 'ipv6']]],
+const RANGES: readonly [UnusableReason, readonly [string, number, 'ipv4' | 'ipv6'][]][] = [
+  [
+    'metadata',
+    [
+      ['169.254.169.254', 32, 'ipv4'],
+      ['fd00:ec2::254', 128, 'ipv6'],
+    ],
+  ],
+  [
+    'unspecified',
+    [
+      ['0.0.0.0', 8, 'ipv4'],
+      ['::', 128, 'ipv6'],
+    ],
+  ],
+  [
+    'loopback',
+    [
+      ['127.0.0.0', 8, 'ipv4'],
+      ['::1', 128, 'ipv6'],
+    ],
+  ],
+  [
+    'link-local',
+    [
+      ['169.254.0.0', 16, 'ipv4'],
+      ['fe80::', 10, 'ipv6'],
+    ],
+  ],
+  [
+    'multicast',
+    [
+      ['224.0.0.0', 4, 'ipv4'],
+      ['ff00::', 8, 'ipv6'],
+    ],
+  ],
   ['broadcast', [['255.255.255.255', 32, 'ipv4']]],
 ];
 
@@ -81,7 +111,13 @@ export function screenResolution(resolution: Resolution, allowLoopback: boolean)
   if (usable.length > 0) return { resolution: { ...resolution, addresses: usable }, unusable };
   const named = unusable.map((u) => `${u.address} (${UNUSABLE_TEXT[u.reason]})`).join(', ');
   return {
-    resolution: { ok: false, host: resolution.host, code: 'unusable', message: `${resolution.host}: every address in the answer is one no node can have: ${named}; not probed`, durationMs: resolution.durationMs },
+    resolution: {
+      ok: false,
+      host: resolution.host,
+      code: 'unusable',
+      message: `${resolution.host}: every address in the answer is one no node can have: ${named}; not probed`,
+      durationMs: resolution.durationMs,
+    },
     unusable,
   };
 }

@@ -125,12 +125,16 @@ const GENERIC_STALE =
   'Or put an NLB (fixed addresses) in between. Restart or reload the web tier now to recover.';
 
 const ADVICE: Record<FindingKind, string> = {
-  'address-set-changed': 'No action needed: the load balancer scaled or replaced nodes, as designed. Clients that cache DNS answers longer than the TTL keep using the addresses that left.',
-  'retired-address-answering': 'No action needed: a replaced node drains before its address is released. Clients that cached it still work for now; ipdrift pages only if one of them is seen failing.',
-  'retired-address-dead': 'No action needed: the load balancer released a retired node, as designed. It matters only if a client still uses the address; ipdrift pages when a web tier shows it does.',
+  'address-set-changed':
+    'No action needed: the load balancer scaled or replaced nodes, as designed. Clients that cache DNS answers longer than the TTL keep using the addresses that left.',
+  'retired-address-answering':
+    'No action needed: a replaced node drains before its address is released. Clients that cached it still work for now; ipdrift pages only if one of them is seen failing.',
+  'retired-address-dead':
+    'No action needed: the load balancer released a retired node, as designed. It matters only if a client still uses the address; ipdrift pages when a web tier shows it does.',
   'retired-address-reassigned':
     'A retired address now answers as another service: a client that still caches it sends traffic (and credentials) there. Find such clients (web tiers, JVMs, connection pools that resolved the name once), restart them and fix their DNS caching.',
-  'current-address-unhealthy': "An address in the current answer fails its probe: check the load balancer node, its security groups (they must admit the monitor) and the targets' health.",
+  'current-address-unhealthy':
+    "An address in the current answer fails its probe: check the load balancer node, its security groups (they must admit the monitor) and the targets' health.",
   'resolution-failed': 'The lookup failed; history was left unchanged. Check the resolver (VPC DNS, Route 53 Resolver rules) and the name.',
   'unusable-address':
     'The resolver answered with an address no load balancer node or database instance can have; ipdrift did not probe it (it would have tested this host or the metadata service). Clients that use this answer fail. Check the record, private hosted zones and Route 53 Resolver rules that override the name, and the resolver itself.',
@@ -145,7 +149,7 @@ const ADVICE: Record<FindingKind, string> = {
 const TYPE_ADVICE: Partial<Record<AdviceTargetType, Partial<Record<FindingKind, string>>>> = {
   aurora: {
     'current-address-unhealthy':
-      "An address the endpoint names now fails the database probe: the instance is restarting or failing over (see the RDS events and the writer-changed finding), or its security group no longer admits the monitor on the database port.",
+      'An address the endpoint names now fails the database probe: the instance is restarting or failing over (see the RDS events and the writer-changed finding), or its security group no longer admits the monitor on the database port.',
     // For Aurora the retired address is the old writer: answering means cached clients write to a reader.
     'retired-address-answering':
       'The old writer still answers, most likely as a reader: clients that cached it get read-only errors on writes. Make clients re-resolve (JVM networkaddress.cache.ttl at most 5 s) or use a failover-aware driver (AWS Advanced JDBC Wrapper).',

@@ -60,7 +60,10 @@ export function rekeyAlerts(previous: Readonly<Record<string, AlertState>>): Rec
       continue;
     }
     const [first, second] = Date.parse(other.openedAt) <= Date.parse(alert.openedAt) ? [other, { ...alert, key: want }] : [{ ...alert, key: want }, other];
-    const merged = first.lastNotifiedAt === undefined && second.lastNotifiedAt !== undefined ? { ...first, lastNotifiedAt: second.lastNotifiedAt, notifications: second.notifications } : { ...first };
+    const merged =
+      first.lastNotifiedAt === undefined && second.lastNotifiedAt !== undefined
+        ? { ...first, lastNotifiedAt: second.lastNotifiedAt, notifications: second.notifications }
+        : { ...first };
     // On-call heard of both: the merged alert counts as having told everything either told.
     const told = [first, second].filter((a) => a.lastNotifiedAt !== undefined).map((a) => notifiedOf(a));
     if (told.length > 0) {
@@ -122,12 +125,22 @@ export function evaluateAlerts(
       present.delete(key);
       // The incident keeps the worst severity and every signal it showed; its kind follows the latest evidence.
       const signals = unionOf(prev.signals ?? notifiedOf(prev).signals, f.signals);
-      const alert: AlertState = { ...prev, kind: f.kind, severity: higher(prev.severity, f.severity), lastSeenAt: at, absentChecks: 0, summary: f.summary, finding: f, ...(signals.length ? { signals } : {}) };
+      const alert: AlertState = {
+        ...prev,
+        kind: f.kind,
+        severity: higher(prev.severity, f.severity),
+        lastSeenAt: at,
+        absentChecks: 0,
+        summary: f.summary,
+        finding: f,
+        ...(signals.length ? { signals } : {}),
+      };
       delete alert.resolving;
       alerts[key] = alert;
       if (alert.lastNotifiedAt === undefined) transitions.push(transition('opened', alert, at, f));
       else if (isWorse(alert)) transitions.push(transition('updated', alert, at, f));
-      else if (now.getTime() - Date.parse(alert.lastNotifiedAt) >= policy.renotifyMinutes * MS_PER_MINUTE) transitions.push(transition('reminder', alert, at, f));
+      else if (now.getTime() - Date.parse(alert.lastNotifiedAt) >= policy.renotifyMinutes * MS_PER_MINUTE)
+        transitions.push(transition('reminder', alert, at, f));
       continue;
     }
     const absent = prev.absentChecks + 1;

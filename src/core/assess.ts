@@ -15,7 +15,14 @@ import type { AddressRecord, EvidenceSignal, Finding, FindingKind, ProbeResult, 
 import { FINDING_KINDS, conditionKey } from './types.ts';
 
 /** Builds a finding with its condition's stable key, its kind's severity and advice. */
-export function finding(target: string, kind: FindingKind, summary: string, evidence: Record<string, unknown>, advice = adviceFor(kind), signals?: EvidenceSignal[]): Finding {
+export function finding(
+  target: string,
+  kind: FindingKind,
+  summary: string,
+  evidence: Record<string, unknown>,
+  advice = adviceFor(kind),
+  signals?: EvidenceSignal[],
+): Finding {
   return { key: conditionKey(target, kind), target, kind, severity: FINDING_KINDS[kind], summary, evidence, advice, ...(signals ? { signals } : {}) };
 }
 
@@ -51,7 +58,8 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
   const name = target.name;
   const findings: Finding[] = [];
   const targetType = input.targetType ?? 'elb';
-  const found = (kind: FindingKind, summary: string, evidence: Record<string, unknown>) => finding(name, kind, summary, evidence, adviceFor(kind, { targetType }));
+  const found = (kind: FindingKind, summary: string, evidence: Record<string, unknown>) =>
+    finding(name, kind, summary, evidence, adviceFor(kind, { targetType }));
   // An answer of only unusable addresses is one condition: the unusable-address finding says it.
   if (!resolution.ok && resolution.code !== 'unusable') {
     findings.push(
@@ -65,10 +73,14 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
   const unusable = input.unusable ?? [];
   if (unusable.length > 0) {
     findings.push(
-      found('unusable-address', `${name}: ${target.host} answered ${unusable.map((u) => u.address).join(', ')}: no node can have ${unusable.length === 1 ? 'that address' : 'those addresses'}; not probed`, {
-        host: target.host,
-        addresses: unusable.map((u) => ({ address: u.address, why: UNUSABLE_TEXT[u.reason] })),
-      }),
+      found(
+        'unusable-address',
+        `${name}: ${target.host} answered ${unusable.map((u) => u.address).join(', ')}: no node can have ${unusable.length === 1 ? 'that address' : 'those addresses'}; not probed`,
+        {
+          host: target.host,
+          addresses: unusable.map((u) => ({ address: u.address, why: UNUSABLE_TEXT[u.reason] })),
+        },
+      ),
     );
   }
   if (diff && (diff.added.length > 0 || diff.retired.length > 0)) {
@@ -92,9 +104,13 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
   });
   if (unhealthy.length > 0) {
     findings.push(
-      found('current-address-unhealthy', `${name}: ${unhealthy.length} of ${current.length} current address(es) fail: ${unhealthy.map((r) => r.address).join(', ')}`, {
-        addresses: unhealthy.map((r) => ({ address: r.address, error: describeProbe(probes.get(r.address)) })),
-      }),
+      found(
+        'current-address-unhealthy',
+        `${name}: ${unhealthy.length} of ${current.length} current address(es) fail: ${unhealthy.map((r) => r.address).join(', ')}`,
+        {
+          addresses: unhealthy.map((r) => ({ address: r.address, error: describeProbe(probes.get(r.address)) })),
+        },
+      ),
     );
   }
 
@@ -111,19 +127,29 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
   const retiredEvidence = (list: AddressRecord[]) =>
     list.map((r) => ({ address: r.address, retiredAt: r.retiredAt, probe: describeProbe(probes.get(r.address)) }));
   if (answering.length > 0) {
-    findings.push(found('retired-address-answering', `${name}: retired ${answering.map((r) => r.address).join(', ')} still answer${answering.length === 1 ? 's' : ''}`, { addresses: retiredEvidence(answering) }));
+    findings.push(
+      found('retired-address-answering', `${name}: retired ${answering.map((r) => r.address).join(', ')} still answer${answering.length === 1 ? 's' : ''}`, {
+        addresses: retiredEvidence(answering),
+      }),
+    );
   }
   if (dead.length > 0) {
-    findings.push(found('retired-address-dead', `${name}: retired ${dead.map((r) => r.address).join(', ')} stopped answering`, { addresses: retiredEvidence(dead) }));
+    findings.push(
+      found('retired-address-dead', `${name}: retired ${dead.map((r) => r.address).join(', ')} stopped answering`, { addresses: retiredEvidence(dead) }),
+    );
   }
   if (reassigned.length > 0) {
     findings.push(
-      found('retired-address-reassigned', `${name}: retired ${reassigned.map((r) => r.address).join(', ')} now answer${reassigned.length === 1 ? 's' : ''} as another service`, {
-        addresses: reassigned.map((r) => {
-          const p = probes.get(r.address);
-          return { address: r.address, retiredAt: r.retiredAt, expectedIdentity: r.identity, seenIdentity: p?.identity, certificate: p?.tls };
-        }),
-      }),
+      found(
+        'retired-address-reassigned',
+        `${name}: retired ${reassigned.map((r) => r.address).join(', ')} now answer${reassigned.length === 1 ? 's' : ''} as another service`,
+        {
+          addresses: reassigned.map((r) => {
+            const p = probes.get(r.address);
+            return { address: r.address, retiredAt: r.retiredAt, expectedIdentity: r.identity, seenIdentity: p?.identity, certificate: p?.tls };
+          }),
+        },
+      ),
     );
   }
   const retiredCount = records.length - current.length;
@@ -222,35 +248,56 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
     staleConfirmed = 1;
     const failingNow = signals.length > 0 ? `; the tier ${how}` : '';
     findings.push(
-      finding(name, 'stale-address-confirmed', `${name}: web tier reached retired ${target.upstream} address ${echoRetired.address}${failingNow}`, {
-        ...base,
-        echoAddress: echoRetired.address,
-        retiredAt: echoRetired.retiredAt,
-        upstreamCurrent: current.map((r) => r.address),
-      }, staleAdvice('stale-address-confirmed'), ['echo', ...signals]),
+      finding(
+        name,
+        'stale-address-confirmed',
+        `${name}: web tier reached retired ${target.upstream} address ${echoRetired.address}${failingNow}`,
+        {
+          ...base,
+          echoAddress: echoRetired.address,
+          retiredAt: echoRetired.retiredAt,
+          upstreamCurrent: current.map((r) => r.address),
+        },
+        staleAdvice('stale-address-confirmed'),
+        ['echo', ...signals],
+      ),
     );
   } else if ((slow || gatewayFailing) && upstreamHealthy && retired.length > 0 && !echoCurrent) {
     staleSuspected = 1;
     findings.push(
-      finding(name, 'stale-address-suspected', `${name}: web tier ${how} while every current ${target.upstream} address is healthy and ${retired.length} address(es) retired recently`, {
-        ...base,
-        recentMedianMs: med,
-        upstreamCurrent: current.map((r) => r.address),
-        upstreamRetired: retiredEvidence,
-      }, staleAdvice('stale-address-suspected'), signals),
+      finding(
+        name,
+        'stale-address-suspected',
+        `${name}: web tier ${how} while every current ${target.upstream} address is healthy and ${retired.length} address(es) retired recently`,
+        {
+          ...base,
+          recentMedianMs: med,
+          upstreamCurrent: current.map((r) => r.address),
+          upstreamRetired: retiredEvidence,
+        },
+        staleAdvice('stale-address-suspected'),
+        signals,
+      ),
     );
   } else if (input.openIncident && signals.length > 0) {
     // The open incident's evidence: users still fail through this tier. It stays one incident.
     staleSuspected = 1;
     findings.push(
-      finding(name, 'stale-address-suspected', `${name}: web tier still ${how}; stale-upstream incident open since ${input.openIncident.since}`, {
-        ...base,
-        recentMedianMs: med,
-        upstreamHealthy,
-        upstreamCurrent: current.map((r) => r.address),
-        upstreamRetired: retiredEvidence,
-        ...(echoAddress !== undefined ? { echoAddress } : {}),
-      }, staleAdvice('stale-address-suspected'), signals),
+      finding(
+        name,
+        'stale-address-suspected',
+        `${name}: web tier still ${how}; stale-upstream incident open since ${input.openIncident.since}`,
+        {
+          ...base,
+          recentMedianMs: med,
+          upstreamHealthy,
+          upstreamCurrent: current.map((r) => r.address),
+          upstreamRetired: retiredEvidence,
+          ...(echoAddress !== undefined ? { echoAddress } : {}),
+        },
+        staleAdvice('stale-address-suspected'),
+        signals,
+      ),
     );
   } else if (gatewayFailing && upstreamHealthy && retiredOf(upstream.records).some((r) => !pastTtlGrace(r, now))) {
     // Inside the TTL after a retirement: a stale cache is possible but not yet a verdict. Saying
@@ -258,15 +305,26 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
     // while users still fail. The next check decides.
   } else if (!web.ok && !cut) {
     findings.push(
-      finding(name, 'current-address-unhealthy', `${name}: ${web.url} fails (${web.error?.message ?? `HTTP ${web.status}`})`, {
-        ...base,
-        upstreamHealthy,
-      }, adviceFor('current-address-unhealthy', { targetType: 'web-tier' })),
+      finding(
+        name,
+        'current-address-unhealthy',
+        `${name}: ${web.url} fails (${web.error?.message ?? `HTTP ${web.status}`})`,
+        {
+          ...base,
+          upstreamHealthy,
+        },
+        adviceFor('current-address-unhealthy', { targetType: 'web-tier' }),
+      ),
     );
   }
   return {
     findings,
-    metrics: { StaleSuspected: staleSuspected, StaleConfirmed: staleConfirmed, ProbeFailures: web.ok ? 0 : 1, ...(web.ok ? { WebLatencyMs: web.latencyMs } : {}) },
+    metrics: {
+      StaleSuspected: staleSuspected,
+      StaleConfirmed: staleConfirmed,
+      ProbeFailures: web.ok ? 0 : 1,
+      ...(web.ok ? { WebLatencyMs: web.latencyMs } : {}),
+    },
   };
 }
 
@@ -279,7 +337,9 @@ export function escalateReassigned(elbFindings: readonly Finding[], tiers: reado
   return elbFindings.map((f) => {
     if (f.kind !== 'retired-address-reassigned') return f;
     const addresses = new Set(((f.evidence.addresses ?? []) as { address: string }[]).map((a) => a.address));
-    const usedBy = tiers.filter((t) => t.web?.echo?.ok && addresses.has(t.web.echo.address)).map((t) => ({ tier: t.name, address: (t.web!.echo as { address: string }).address }));
+    const usedBy = tiers
+      .filter((t) => t.web?.echo?.ok && addresses.has(t.web.echo.address))
+      .map((t) => ({ tier: t.name, address: (t.web!.echo as { address: string }).address }));
     if (usedBy.length === 0) return f;
     return {
       ...f,

@@ -67,7 +67,15 @@ export function emptyState(target: string): TargetState {
 
 /** Probe spec for an ELB target's addresses. */
 function elbSpec(t: ElbTarget, insecureTls: boolean | undefined): ProbeSpec {
-  return { protocol: t.probe.protocol, host: t.host, port: t.port, path: t.probe.path, maxBodyBytes: LIMITS.maxBodyBytes, ...(t.probe.expectStatus ? { expectStatus: t.probe.expectStatus } : {}), ...(insecureTls ? { insecureTls } : {}) };
+  return {
+    protocol: t.probe.protocol,
+    host: t.host,
+    port: t.port,
+    path: t.probe.path,
+    maxBodyBytes: LIMITS.maxBodyBytes,
+    ...(t.probe.expectStatus ? { expectStatus: t.probe.expectStatus } : {}),
+    ...(insecureTls ? { insecureTls } : {}),
+  };
 }
 
 /** Probe spec for an Aurora endpoint: the engine's own greeting (MySQL) or SSLRequest (PostgreSQL). */
@@ -76,7 +84,12 @@ function auroraSpec(t: AuroraTarget): ProbeSpec {
 }
 
 /** The reader endpoint's lookup and the API's writer of an Aurora target; a lookup failure is data, not a throw. */
-async function observeAurora(t: AuroraTarget, lookup: WriterLookup | undefined, newResolver: () => Resolver, lookups: Limiter): Promise<{ reader?: Resolution; api?: WriterObservation }> {
+async function observeAurora(
+  t: AuroraTarget,
+  lookup: WriterLookup | undefined,
+  newResolver: () => Resolver,
+  lookups: Limiter,
+): Promise<{ reader?: Resolution; api?: WriterObservation }> {
   const api = async (): Promise<WriterObservation | undefined> => {
     if (!lookup) return undefined;
     try {
@@ -182,7 +195,8 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   const work: { o: Observed; state: TargetState; findings: Finding[]; transitions: AlertTransition[]; changes: ChangeRecord[]; completed: boolean }[] = [];
   // Cut by the deadline: a lookup, a probe or the web-tier GET was stopped; a web tier is judged
   // against its upstream's probes, so it is cut when its upstream is. A cut target's alerts stay as they were.
-  const stopped = (o: Observed) => o.resolutionCut === true || o.web?.error?.code === 'aborted' || [...o.probes.values()].some((p) => p.error?.code === 'aborted');
+  const stopped = (o: Observed) =>
+    o.resolutionCut === true || o.web?.error?.code === 'aborted' || [...o.probes.values()].some((p) => p.error?.code === 'aborted');
   const isCut = (o: Observed) => stopped(o) || (o.target.type === 'web-tier' && observed.has(o.target.upstream) && stopped(observed.get(o.target.upstream)!));
   for (const o of observed.values()) {
     const { findings, metrics, aurora } = assessTarget(o, observed, now);
@@ -261,31 +275,33 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   const deliveredAt = deps.clock.now();
   const saves = limiter(LIMITS.maxConcurrentSaves);
   await Promise.all(
-    work.map((w) => saves(async () => {
-      let state = applyDeliveries(w.state, delivered, deliveredAt);
-      let changes = w.changes;
-      let expected = w.o.previous.version;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await deps.store.save({ ...state, version: expected + 1, updatedAt: now.toISOString() }, expected, changes);
-          return;
-        } catch (err) {
-          if (!(err instanceof VersionConflictError) || attempt >= SAVE_ATTEMPTS) {
-            errors.push(`save ${w.o.target.name}: ${errorText(err)}`);
-            partial.unsaved.push(w.o.target.name);
-            deps.logger?.error('state save failed', { target: w.o.target.name, error: errorText(err) });
+    work.map((w) =>
+      saves(async () => {
+        let state = applyDeliveries(w.state, delivered, deliveredAt);
+        let changes = w.changes;
+        let expected = w.o.previous.version;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await deps.store.save({ ...state, version: expected + 1, updatedAt: now.toISOString() }, expected, changes);
             return;
+          } catch (err) {
+            if (!(err instanceof VersionConflictError) || attempt >= SAVE_ATTEMPTS) {
+              errors.push(`save ${w.o.target.name}: ${errorText(err)}`);
+              partial.unsaved.push(w.o.target.name);
+              deps.logger?.error('state save failed', { target: w.o.target.name, error: errorText(err) });
+              return;
+            }
+            await new Promise((r) => setTimeout(r, Math.random() * SAVE_RETRY_JITTER_MS));
+            const fresh = (await deps.store.load([w.o.target.name])).get(w.o.target.name) ?? emptyState(w.o.target.name);
+            // A conflict wrote nothing: re-apply this check, history included, on what the other writer saved.
+            const redo = reapply(w.o, fresh, observed, now, w.completed, delivered, deliveredAt);
+            state = redo.state;
+            changes = redo.changes;
+            expected = fresh.version;
           }
-          await new Promise((r) => setTimeout(r, Math.random() * SAVE_RETRY_JITTER_MS));
-          const fresh = (await deps.store.load([w.o.target.name])).get(w.o.target.name) ?? emptyState(w.o.target.name);
-          // A conflict wrote nothing: re-apply this check, history included, on what the other writer saved.
-          const redo = reapply(w.o, fresh, observed, now, w.completed, delivered, deliveredAt);
-          state = redo.state;
-          changes = redo.changes;
-          expected = fresh.version;
         }
-      }
-    })),
+      }),
+    ),
   );
   partial.durationMs = Math.round(performance.now() - t0);
   partial.finishedAt = deps.clock.now().toISOString();
@@ -309,7 +325,13 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
 }
 
 /** Where to connect for a web tier's URL: the host itself (an IP literal), or its address from the check's resolvers. */
-async function webTierAddress(t: WebTierTarget, newResolver: () => Resolver, signal: AbortSignal, allowLoopback: boolean, lookups: Limiter): Promise<{ connect?: string; failure?: WebTierObservation }> {
+async function webTierAddress(
+  t: WebTierTarget,
+  newResolver: () => Resolver,
+  signal: AbortSignal,
+  allowLoopback: boolean,
+  lookups: Limiter,
+): Promise<{ connect?: string; failure?: WebTierObservation }> {
   const host = new URL(t.url).hostname.replace(/^\[(.*)\]$/, '$1');
   if (isIP(host) !== 0) return {};
   // The check's own resolver path: the configured servers, cancellable, under the deadline
@@ -321,10 +343,23 @@ async function webTierAddress(t: WebTierTarget, newResolver: () => Resolver, sig
 }
 
 /** Probes a web tier's URL and, with `echo`, asks which upstream address served it. */
-async function observeWebTier(t: WebTierTarget, signal: AbortSignal, insecureTls: boolean | undefined, newResolver: () => Resolver, allowLoopback: boolean, lookups: Limiter): Promise<WebTierObservation> {
+async function observeWebTier(
+  t: WebTierTarget,
+  signal: AbortSignal,
+  insecureTls: boolean | undefined,
+  newResolver: () => Resolver,
+  allowLoopback: boolean,
+  lookups: Limiter,
+): Promise<WebTierObservation> {
   const where = await webTierAddress(t, newResolver, signal, allowLoopback, lookups);
   if (where.failure) return where.failure;
-  const opts = { timeoutMs: t.timeoutMs, signal, maxBodyBytes: LIMITS.maxBodyBytes, ...(insecureTls ? { insecureTls } : {}), ...(where.connect ? { connect: where.connect } : {}) };
+  const opts = {
+    timeoutMs: t.timeoutMs,
+    signal,
+    maxBodyBytes: LIMITS.maxBodyBytes,
+    ...(insecureTls ? { insecureTls } : {}),
+    ...(where.connect ? { connect: where.connect } : {}),
+  };
   const echoUrl = t.echo ? new URL(t.echo.path, t.url).toString() : undefined;
   const [main, echo] = await Promise.all([probeUrl(t.url, opts), echoUrl ? probeUrl(echoUrl, opts) : undefined]);
   const obs: WebTierObservation = {
@@ -338,13 +373,23 @@ async function observeWebTier(t: WebTierTarget, signal: AbortSignal, insecureTls
   if (echo) {
     // A cut body (over the cap) is not an answer: its first bytes could look like an address.
     const address = echo.ok && echo.body !== undefined && !echo.truncated ? parseEcho(echo.body) : undefined;
-    obs.echo = address ? { ok: true, address } : { ok: false, message: echo.error?.message ?? (echo.truncated ? 'the echo answer was larger than the body cap' : `no address in the echo answer (HTTP ${echo.status})`) };
+    obs.echo = address
+      ? { ok: true, address }
+      : {
+          ok: false,
+          message:
+            echo.error?.message ?? (echo.truncated ? 'the echo answer was larger than the body cap' : `no address in the echo answer (HTTP ${echo.status})`),
+        };
     obs.server ??= echo.server;
   }
   return obs;
 }
 
-function assessTarget(o: Observed, all: ReadonlyMap<string, Observed>, now: Date): { findings: Finding[]; metrics: TargetReport['metrics']; aurora?: AuroraState } {
+function assessTarget(
+  o: Observed,
+  all: ReadonlyMap<string, Observed>,
+  now: Date,
+): { findings: Finding[]; metrics: TargetReport['metrics']; aurora?: AuroraState } {
   const t = o.target;
   if (t.type === 'web-tier') {
     const up = all.get(t.upstream)!;
@@ -362,11 +407,24 @@ function assessTarget(o: Observed, all: ReadonlyMap<string, Observed>, now: Date
   }
   const diff = o.diff && o.previous.version > 0 ? { diff: o.diff } : {};
   if (t.type === 'aurora') {
-    return assessAurora({ target: t, resolution: o.resolution!, ...diff, unusable: o.unusable ?? [], records: o.records, probes: o.probes, now, ...(o.reader ? { reader: o.reader } : {}), ...(o.previous.aurora ? { previous: o.previous.aurora } : {}), ...(o.api ? { api: o.api } : {}) });
+    return assessAurora({
+      target: t,
+      resolution: o.resolution!,
+      ...diff,
+      unusable: o.unusable ?? [],
+      records: o.records,
+      probes: o.probes,
+      now,
+      ...(o.reader ? { reader: o.reader } : {}),
+      ...(o.previous.aurora ? { previous: o.previous.aurora } : {}),
+      ...(o.api ? { api: o.api } : {}),
+    });
   }
   const elb = assessElb({ target: t, resolution: o.resolution!, ...diff, unusable: o.unusable ?? [], records: o.records, probes: o.probes });
   // A reassigned retired address is critical only when a web tier's echo shows a client still uses it.
-  const tiers = [...all.values()].flatMap((w) => (w.target.type === 'web-tier' && w.target.upstream === t.name ? [{ name: w.target.name, ...(w.web ? { web: w.web } : {}) }] : []));
+  const tiers = [...all.values()].flatMap((w) =>
+    w.target.type === 'web-tier' && w.target.upstream === t.name ? [{ name: w.target.name, ...(w.web ? { web: w.web } : {}) }] : [],
+  );
   return { ...elb, findings: escalateReassigned(elb.findings, tiers) };
 }
 
@@ -395,7 +453,15 @@ function nextState(o: Observed, now: Date): TargetState {
  * due again next check (a REMINDER for an alert the other writer already resolved never makes
  * it "announced").
  */
-function reapply(o: Observed, fresh: TargetState, all: ReadonlyMap<string, Observed>, now: Date, completed: boolean, delivered: readonly AlertTransition[], deliveredAt: Date): { state: TargetState; changes: ChangeRecord[] } {
+function reapply(
+  o: Observed,
+  fresh: TargetState,
+  all: ReadonlyMap<string, Observed>,
+  now: Date,
+  completed: boolean,
+  delivered: readonly AlertTransition[],
+  deliveredAt: Date,
+): { state: TargetState; changes: ChangeRecord[] } {
   const { diff: _stale, aurora: _writer, ...rest } = o;
   const redo: Observed = { ...rest, previous: fresh, records: fresh.addresses.map((a) => ({ ...a })) };
   if (o.resolution?.ok && o.target.type !== 'web-tier') {
@@ -408,7 +474,11 @@ function reapply(o: Observed, fresh: TargetState, all: ReadonlyMap<string, Obser
   if (completed) {
     const evaluated = evaluateAlerts(fresh.alerts, findings, now, o.target);
     const due = new Set(evaluated.transitions.map((t) => `${t.type} ${t.key}`));
-    state = applyDeliveries({ ...state, alerts: evaluated.alerts }, delivered.filter((t) => due.has(`${t.type} ${t.key}`)), deliveredAt);
+    state = applyDeliveries(
+      { ...state, alerts: evaluated.alerts },
+      delivered.filter((t) => due.has(`${t.type} ${t.key}`)),
+      deliveredAt,
+    );
   }
   // The change records too, against the fresh state: dropping them lost this check's address changes from the history.
   return { state, changes: changeRecords(redo, findings, now) };
@@ -439,7 +509,9 @@ function changeRecords(o: Observed, findings: Finding[], now: Date): ChangeRecor
     if (f.kind === 'retired-address-dead') {
       // Address lifecycle is history, not a page: record when an address goes silent, once.
       const before = new Map(o.previous.addresses.map((r) => [r.address, r]));
-      const newlyDead = ((f.evidence.addresses ?? []) as { address: string }[]).map((a) => a.address).filter((a) => before.get(a)?.lastProbe?.ok !== false || before.get(a)?.retiredAt === undefined);
+      const newlyDead = ((f.evidence.addresses ?? []) as { address: string }[])
+        .map((a) => a.address)
+        .filter((a) => before.get(a)?.lastProbe?.ok !== false || before.get(a)?.retiredAt === undefined);
       if (newlyDead.length > 0) out.push({ at, target: f.target, kind: f.kind, summary: `${f.target}: retired ${newlyDead.join(', ')} stopped answering` });
       continue;
     }

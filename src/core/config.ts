@@ -60,11 +60,32 @@ const SECRET_ADVICE = 'keep secrets out of the config (it is logged, bundled and
  * `author` or `passage` do not match.
  */
 const SECRET_WORDS: ReadonlySet<string> = new Set([
-  'password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'token', 'apikey', 'auth', 'authorization',
-  'credential', 'credentials', 'signature', 'sig', 'jsessionid', 'phpsessid', 'sessionid',
+  'password',
+  'passwd',
+  'pwd',
+  'pass',
+  'passphrase',
+  'secret',
+  'token',
+  'apikey',
+  'auth',
+  'authorization',
+  'credential',
+  'credentials',
+  'signature',
+  'sig',
+  'jsessionid',
+  'phpsessid',
+  'sessionid',
 ]);
 /** Two-word names that are secrets together (`api_key`, `accessKey`, `private-key`, `session_id`). */
-const SECRET_WORD_PAIRS: readonly (readonly [string, string])[] = [['api', 'key'], ['access', 'key'], ['private', 'key'], ['secret', 'key'], ['session', 'id']];
+const SECRET_WORD_PAIRS: readonly (readonly [string, string])[] = [
+  ['api', 'key'],
+  ['access', 'key'],
+  ['private', 'key'],
+  ['secret', 'key'],
+  ['session', 'id'],
+];
 /** A parameter named exactly this is an API key (`?key=AIza...`). */
 const SECRET_EXACT_NAMES: ReadonlySet<string> = new Set(['key']);
 
@@ -128,7 +149,10 @@ const noSecret = (value: string, ctx: z.RefinementCtx) => {
   if (found) ctx.addIssue({ code: 'custom', message: `${found}: ${SECRET_ADVICE}` });
 };
 
-const urlPath = z.string().regex(/^\/[^\s]*$/, 'expected a path starting with "/"').superRefine(noSecret);
+const urlPath = z
+  .string()
+  .regex(/^\/[^\s]*$/, 'expected a path starting with "/"')
+  .superRefine(noSecret);
 
 const probeSchema = z.strictObject({
   protocol: z.enum(['tcp', 'tls', 'http', 'https'], { error: 'expected one of tcp, tls, http, https' }),
@@ -145,14 +169,17 @@ const elbTarget = z.strictObject({
   probe: probeSchema.default({ protocol: 'tcp', path: '/' }),
 });
 
-const httpUrl = z.string().refine((s) => {
-  try {
-    const u = new URL(s);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '';
-  } catch {
-    return false;
-  }
-}, 'expected an http:// or https:// URL without credentials').superRefine(noSecret);
+const httpUrl = z
+  .string()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '';
+    } catch {
+      return false;
+    }
+  }, 'expected an http:// or https:// URL without credentials')
+  .superRefine(noSecret);
 
 const webTierTarget = z.strictObject({
   ...common,
@@ -173,7 +200,10 @@ const auroraTarget = z.strictObject({
   engine: z.enum(['mysql', 'postgres'], { error: 'expected "mysql" or "postgres"' }),
   clusterIdentifier: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,62}$/, 'expected an RDS cluster identifier'),
   readerHost: hostName.optional(),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as "ap-northeast-2"').optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as "ap-northeast-2"')
+    .optional(),
   dnsLagWarnSeconds: z.number().positive('expected a positive number of seconds').default(DEFAULTS.dnsLagWarnSeconds),
 });
 
@@ -208,7 +238,8 @@ export const configSchema = z
       if (t.type !== 'web-tier') return;
       const up = cfg.targets.find((u) => u.name === t.upstream);
       if (!up) ctx.addIssue({ code: 'custom', path: ['targets', i, 'upstream'], message: `no target named "${t.upstream}"` });
-      else if (up.type !== 'elb') ctx.addIssue({ code: 'custom', path: ['targets', i, 'upstream'], message: `"${t.upstream}" is a ${up.type} target; expected an elb target` });
+      else if (up.type !== 'elb')
+        ctx.addIssue({ code: 'custom', path: ['targets', i, 'upstream'], message: `"${t.upstream}" is a ${up.type} target; expected an elb target` });
     });
   });
 

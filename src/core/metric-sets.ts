@@ -28,7 +28,14 @@ export interface TargetMetricSpec {
   readonly alarms: readonly MetricName[];
 }
 
-const ADDRESS_METRICS = ['Addresses', 'AddressesRetired', 'RetiredAnswering', 'RetiredDead', 'ProbeFailures', 'ResolutionFailed'] as const satisfies readonly MetricName[];
+const ADDRESS_METRICS = [
+  'Addresses',
+  'AddressesRetired',
+  'RetiredAnswering',
+  'RetiredDead',
+  'ProbeFailures',
+  'ResolutionFailed',
+] as const satisfies readonly MetricName[];
 
 /**
  * Per target type. ELB and Aurora endpoints are names with addresses (Aurora adds its DNS lag
@@ -64,6 +71,7 @@ export function publishedMetrics(target: Pick<TargetReport, 'type' | 'metrics'>,
  */
 export function withMetricSet(sink: MetricsSink, set: MetricSet): MetricsSink {
   return {
-    publishMetrics: (report: CheckReport) => sink.publishMetrics({ ...report, targets: report.targets.map((t) => ({ ...t, metrics: publishedMetrics(t, set) })) }),
+    publishMetrics: (report: CheckReport) =>
+      sink.publishMetrics({ ...report, targets: report.targets.map((t) => ({ ...t, metrics: publishedMetrics(t, set) })) }),
   };
 }

@@ -56,11 +56,13 @@ export const KIND_MEANING: Record<FindingKind, string> = {
   'address-set-changed': "the name's addresses changed: which came, which left",
   'retired-address-answering': 'a retired address still accepts probes: cached clients still work, for now',
   'retired-address-dead': 'a retired address stopped answering (the node was released): expected; it matters only with evidence that a client still uses it',
-  'retired-address-reassigned': 'a retired address answers as someone else (certificate or identity mismatch); critical only with evidence that a client still sends to it',
+  'retired-address-reassigned':
+    'a retired address answers as someone else (certificate or identity mismatch); critical only with evidence that a client still sends to it',
   'current-address-unhealthy': 'an address in the current answer fails its probe',
   'resolution-failed': 'the lookup failed (timeout, SERVFAIL, NXDOMAIN); never read as "no addresses"',
   'unusable-address': 'the answer names an address no node can have (unspecified, loopback, link-local or metadata, multicast, broadcast); it is never probed',
-  'stale-address-suspected': "the web tier fails or slows while its upstream's current addresses are healthy, past the TTL after the upstream retired addresses",
+  'stale-address-suspected':
+    "the web tier fails or slows while its upstream's current addresses are healthy, past the TTL after the upstream retired addresses",
   'stale-address-confirmed': 'the echo shows the web tier reached a retired upstream address',
   'writer-changed': 'the Aurora writer moved to another instance',
   'dns-lag': 'the cluster endpoint still names the old writer after the writer changed',
@@ -101,7 +103,14 @@ export function formatNotice(t: AlertTransition): Notice {
  * first addresses the summary names. Printable ASCII only, under 100 characters.
  */
 export function noticeSubject(t: AlertTransition): string {
-  const label = t.type === 'resolved' ? 'RESOLVED' : t.type === 'reminder' ? 'REMINDER' : t.type === 'updated' ? `${t.severity.toUpperCase()} UPDATE` : t.severity.toUpperCase();
+  const label =
+    t.type === 'resolved'
+      ? 'RESOLVED'
+      : t.type === 'reminder'
+        ? 'REMINDER'
+        : t.type === 'updated'
+          ? `${t.severity.toUpperCase()} UPDATE`
+          : t.severity.toUpperCase();
   const addresses = addressesIn(t.summary);
   const shown = addresses.slice(0, NOTICE_LIMITS.subjectAddresses);
   const more = addresses.length - shown.length;
@@ -173,7 +182,11 @@ export function noticeBody(t: AlertTransition): string {
 }
 
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
-const indent = (s: string, by = '  ') => s.split('\n').map((l) => `${by}${l}`).join('\n');
+const indent = (s: string, by = '  ') =>
+  s
+    .split('\n')
+    .map((l) => `${by}${l}`)
+    .join('\n');
 
 /** A copy of `value` with long arrays, long strings and deep nesting cut, each cut marked. */
 export function boundValue(value: unknown, depth = 0): unknown {
@@ -222,7 +235,8 @@ export function renderEvidence(evidence: Record<string, unknown>): string {
 function boundedJson(t: AlertTransition): string {
   const full = JSON.stringify(t);
   if (utf8Bytes(full) <= NOTICE_LIMITS.jsonMaxBytes) return full;
-  const withFinding = (evidence: Record<string, unknown>) => JSON.stringify({ ...t, ...(t.finding ? { finding: { ...t.finding, evidence } satisfies Finding } : {}) });
+  const withFinding = (evidence: Record<string, unknown>) =>
+    JSON.stringify({ ...t, ...(t.finding ? { finding: { ...t.finding, evidence } satisfies Finding } : {}) });
   const bounded = withFinding({ ...(boundValue(t.finding?.evidence ?? {}) as Record<string, unknown>), truncated: true });
   if (utf8Bytes(bounded) <= NOTICE_LIMITS.jsonMaxBytes) return bounded;
   const marker = withFinding({ truncated: true, originalBytes: utf8Bytes(JSON.stringify(t.finding?.evidence ?? {})) });

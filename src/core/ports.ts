@@ -8,7 +8,11 @@ import type { CheckReport } from './report.ts';
 /** Another writer saved the same target first; re-read and re-apply. */
 export class VersionConflictError extends Error {
   override readonly name = 'VersionConflictError';
-  constructor(readonly target: string, readonly expectedVersion: number, options?: { cause?: unknown }) {
+  constructor(
+    readonly target: string,
+    readonly expectedVersion: number,
+    options?: { cause?: unknown },
+  ) {
     super(`state of target "${target}" changed since version ${expectedVersion} was read`, options);
   }
 }
@@ -16,7 +20,11 @@ export class VersionConflictError extends Error {
 /** Persisted state could not be read (corrupt, wrong schema); the store left it untouched. */
 export class StateError extends Error {
   override readonly name = 'StateError';
-  constructor(message: string, readonly location: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly location: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${location}: ${message}`, options);
   }
 }

@@ -20,7 +20,12 @@ export interface ResolveOptions {
 /** A lookup failure with its typed code. */
 export class LookupError extends Error {
   override readonly name = 'LookupError';
-  constructor(readonly code: ResolutionErrorCode, readonly host: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: ResolutionErrorCode,
+    readonly host: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -161,7 +166,17 @@ export async function resolveName(host: string, resolver: Resolver, signal?: Abo
   const unbind = bindDeadline(resolver, signal);
   try {
     const [lookup, cname] = await Promise.all([lookupAddresses(resolver, host, signal), cnameChain(resolver, host, signal)]);
-    return { ok: true, host, queried: host, addresses: lookup.addresses.sort(compareAddresses), cname, complete: true, lookups: 1, durationMs: Math.round(performance.now() - start), ...families(lookup.failedFamilies) };
+    return {
+      ok: true,
+      host,
+      queried: host,
+      addresses: lookup.addresses.sort(compareAddresses),
+      cname,
+      complete: true,
+      lookups: 1,
+      durationMs: Math.round(performance.now() - start),
+      ...families(lookup.failedFamilies),
+    };
   } catch (err) {
     return failed(host, err, start);
   } finally {
@@ -207,9 +222,7 @@ export async function resolveElb(host: string, newResolver: () => Resolver, sign
     }
     const [first, cname] = await Promise.all([lookupAddresses(resolver, bare, signal), cnameChain(resolver, bare, signal)]);
     if (first.addresses.length < LIMITS.elbAnswerCap) return ok(bare, [first], cname, true, 2);
-    const more = await Promise.all(
-      Array.from({ length: LIMITS.incompleteLookups - 1 }, () => lookupAddresses(bound(), bare, signal)),
-    );
+    const more = await Promise.all(Array.from({ length: LIMITS.incompleteLookups - 1 }, () => lookupAddresses(bound(), bare, signal)));
     return ok(bare, [first, ...more], cname, false, 1 + LIMITS.incompleteLookups);
   } catch (err) {
     return failed(host, err, start);
@@ -218,7 +231,16 @@ export async function resolveElb(host: string, newResolver: () => Resolver, sign
   }
 
   function ok(queried: string, results: Lookup[], cname: string[], complete: boolean, lookups: number): ResolutionOk {
-    return { ok: true, host, queried, addresses: union(results.map((r) => r.addresses)), cname, complete, lookups, durationMs: Math.round(performance.now() - start), ...families(failedIn(results)) };
+    return {
+      ok: true,
+      host,
+      queried,
+      addresses: union(results.map((r) => r.addresses)),
+      cname,
+      complete,
+      lookups,
+      durationMs: Math.round(performance.now() - start),
+      ...families(failedIn(results)),
+    };
   }
 }
-

@@ -94,7 +94,10 @@ export class UnexpectedEventError extends Error {
 /** Sampling ran, but a notice, the metrics or the history did not go out; thrown last, for the Errors alarm. */
 export class FailoverWatchDeliveryError extends Error {
   override readonly name = 'FailoverWatchDeliveryError';
-  constructor(readonly errors: string[], options?: { cause?: unknown }) {
+  constructor(
+    readonly errors: string[],
+    options?: { cause?: unknown },
+  ) {
     super(`failover timeline not fully delivered: ${errors.join('; ')}`, options);
   }
 }
@@ -149,8 +152,10 @@ export function timelineMetricInput(target: string, t: FailoverTimeline): PutMet
   const timestamp = new Date(Math.round(t.eventAt));
   const data: MetricDatum[] = [];
   // DNS moving before the API (negative lag) is no lag for a client.
-  if (t.dnsLagMs !== undefined) data.push({ MetricName: 'DnsLagSeconds', Dimensions: dimensions, Timestamp: timestamp, Unit: 'Seconds', Value: Math.max(0, t.dnsLagMs) / MS_PER_SECOND });
-  if (t.outage?.ms !== undefined) data.push({ MetricName: 'FailoverSeconds', Dimensions: dimensions, Timestamp: timestamp, Unit: 'Seconds', Value: t.outage.ms / MS_PER_SECOND });
+  if (t.dnsLagMs !== undefined)
+    data.push({ MetricName: 'DnsLagSeconds', Dimensions: dimensions, Timestamp: timestamp, Unit: 'Seconds', Value: Math.max(0, t.dnsLagMs) / MS_PER_SECOND });
+  if (t.outage?.ms !== undefined)
+    data.push({ MetricName: 'FailoverSeconds', Dimensions: dimensions, Timestamp: timestamp, Unit: 'Seconds', Value: t.outage.ms / MS_PER_SECOND });
   return data.length ? { Namespace: METRIC_NAMESPACE, MetricData: data } : undefined;
 }
 
@@ -285,7 +290,9 @@ export function createFailoverWatchHandler(deps: FailoverWatchDeps | (() => Fail
       return result;
     }
     const config: Config = await d.loadConfig();
-    const targets = config.targets.filter((t): t is AuroraTarget => t.type === 'aurora' && t.clusterIdentifier.toLowerCase() === cluster && (t.region === undefined || t.region === event.region));
+    const targets = config.targets.filter(
+      (t): t is AuroraTarget => t.type === 'aurora' && t.clusterIdentifier.toLowerCase() === cluster && (t.region === undefined || t.region === event.region),
+    );
     if (targets.length === 0) {
       result.reason = `no aurora target watches cluster "${cluster}"`;
       logger.warn('failover-watch', { ...result });
@@ -295,7 +302,10 @@ export function createFailoverWatchHandler(deps: FailoverWatchDeps | (() => Fail
     result.action = 'sampled';
     const margin = d.safetyMarginMs ?? FAILOVER_WATCH_DEFAULTS.safetyMarginMs;
     // Two minutes, or what the function's timeout leaves after the margin (never less than a few seconds).
-    result.deadlineMs = Math.min(d.deadlineMs ?? FAILOVER_WATCH_DEFAULTS.deadlineMs, Math.max(FAILOVER_WATCH_DEFAULTS.minDeadlineMs, context.getRemainingTimeInMillis() - margin));
+    result.deadlineMs = Math.min(
+      d.deadlineMs ?? FAILOVER_WATCH_DEFAULTS.deadlineMs,
+      Math.max(FAILOVER_WATCH_DEFAULTS.minDeadlineMs, context.getRemainingTimeInMillis() - margin),
+    );
     const clock = d.clock ?? { now: () => new Date() };
     const eventAt = Date.parse(event.detail.Date ?? event.time);
     const loaded = await d.store.load(targets.map((t) => t.name));
@@ -305,7 +315,13 @@ export function createFailoverWatchHandler(deps: FailoverWatchDeps | (() => Fail
       targets.map(async (target): Promise<TargetOutcome> => {
         const previousWriter = loaded.get(target.name)?.aurora?.apiWriter;
         const sampler: SamplerDeps = {
-          ...defaultSamplerDeps({ host: target.host, ...(config.resolvers ? { resolvers: config.resolvers } : {}), engine: target.engine, port: target.port, writers: d.writers }),
+          ...defaultSamplerDeps({
+            host: target.host,
+            ...(config.resolvers ? { resolvers: config.resolvers } : {}),
+            engine: target.engine,
+            port: target.port,
+            writers: d.writers,
+          }),
           ...d.sampler,
         };
         const t = await sampleFailover(
@@ -319,7 +335,15 @@ export function createFailoverWatchHandler(deps: FailoverWatchDeps | (() => Fail
           },
           sampler,
         );
-        const outcome: TargetOutcome = { target: target.name, summary: timelineSummary(t), settled: t.settled, notified: false, historySaved: false, ...(t.dnsLagMs !== undefined ? { dnsLagMs: Math.round(t.dnsLagMs) } : {}), ...(t.outage?.ms !== undefined ? { outageMs: Math.round(t.outage.ms) } : {}) };
+        const outcome: TargetOutcome = {
+          target: target.name,
+          summary: timelineSummary(t),
+          settled: t.settled,
+          notified: false,
+          historySaved: false,
+          ...(t.dnsLagMs !== undefined ? { dnsLagMs: Math.round(t.dnsLagMs) } : {}),
+          ...(t.outage?.ms !== undefined ? { outageMs: Math.round(t.outage.ms) } : {}),
+        };
         // Metrics first (cheap, and the alarm's input), then the notice, then history: publish before save.
         if (d.metrics) {
           try {

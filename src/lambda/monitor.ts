@@ -48,7 +48,10 @@ export class MonitorSetupError extends Error {
 /** The store could not save some targets (not a version conflict): their next check repeats work. */
 export class StoreFailureError extends Error {
   override readonly name = 'StoreFailureError';
-  constructor(readonly targets: string[], options?: { cause?: unknown }) {
+  constructor(
+    readonly targets: string[],
+    options?: { cause?: unknown },
+  ) {
     super(`state of ${targets.length} target(s) not saved: ${targets.join(', ')}`, options);
   }
 }
@@ -56,7 +59,10 @@ export class StoreFailureError extends Error {
 /** Some notices were not accepted; they go out again on the next check. */
 export class DeliveryFailureError extends Error {
   override readonly name = 'DeliveryFailureError';
-  constructor(readonly undelivered: number, readonly transitions: number) {
+  constructor(
+    readonly undelivered: number,
+    readonly transitions: number,
+  ) {
     super(`${undelivered} of ${transitions} notice(s) not delivered; they are re-sent on the next check`);
   }
 }
@@ -64,7 +70,10 @@ export class DeliveryFailureError extends Error {
 /** The check could not run (configuration, or the store unreadable). */
 export class CheckFailedError extends Error {
   override readonly name = 'CheckFailedError';
-  constructor(readonly stage: 'config' | 'check', options?: { cause?: unknown }) {
+  constructor(
+    readonly stage: 'config' | 'check',
+    options?: { cause?: unknown },
+  ) {
     const why = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
     super(`${stage === 'config' ? 'configuration could not be loaded' : 'the check could not run'}: ${why}`, options);
   }
@@ -118,7 +127,14 @@ export interface CheckSummary {
  * Every trigger runs the same full check: the event only says when, not what changed.
  */
 export function triggerOf(event: unknown): string | undefined {
-  const e = event as { 'detail-type'?: unknown; detail?: { eventName?: unknown; requestParameters?: { networkInterfaceId?: unknown } | null; responseElements?: { networkInterface?: { networkInterfaceId?: unknown } } | null } } | null;
+  const e = event as {
+    'detail-type'?: unknown;
+    detail?: {
+      eventName?: unknown;
+      requestParameters?: { networkInterfaceId?: unknown } | null;
+      responseElements?: { networkInterface?: { networkInterfaceId?: unknown } } | null;
+    };
+  } | null;
   if (e?.['detail-type'] !== 'AWS API Call via CloudTrail' || typeof e.detail?.eventName !== 'string') return undefined;
   const eni = e.detail.requestParameters?.networkInterfaceId ?? e.detail.responseElements?.networkInterface?.networkInterfaceId;
   return `elb-network-interface ${e.detail.eventName}${typeof eni === 'string' ? ` ${eni}` : ''}`;
@@ -183,7 +199,11 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
     const t0 = performance.now();
     const remainingMsAtStart = context.getRemainingTimeInMillis();
     const trigger = triggerOf(event);
-    const summary: CheckSummary = { ...emptySummary(remainingMsAtStart), ...(context.awsRequestId ? { requestId: context.awsRequestId } : {}), ...(trigger ? { trigger } : {}) };
+    const summary: CheckSummary = {
+      ...emptySummary(remainingMsAtStart),
+      ...(context.awsRequestId ? { requestId: context.awsRequestId } : {}),
+      ...(trigger ? { trigger } : {}),
+    };
     let logger: EngineLogger = options.logger ?? (typeof deps === 'function' ? defaultLogger() : (deps.logger ?? defaultLogger()));
     const finish = (level: 'info' | 'error') => {
       summary.totalMs = Math.round(performance.now() - t0);
@@ -243,7 +263,11 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
     });
     summary.ok = store.failures.length === 0 && report.undelivered === 0;
     finish(summary.ok ? 'info' : 'error');
-    if (store.failures.length > 0) throw new StoreFailureError(store.failures.map((f) => f.target), { cause: store.failures[0]!.error });
+    if (store.failures.length > 0)
+      throw new StoreFailureError(
+        store.failures.map((f) => f.target),
+        { cause: store.failures[0]!.error },
+      );
     if (report.undelivered > 0) throw new DeliveryFailureError(report.undelivered, report.transitions.length);
     return summary;
   };

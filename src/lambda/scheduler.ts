@@ -84,7 +84,9 @@ export class SchedulerEventError extends Error {
 export class FanOutPayloadError extends Error {
   override readonly name = 'FanOutPayloadError';
   constructor(readonly bytes: number) {
-    super(`the shard list is ${bytes} bytes, over the ${SCHEDULER_DEFAULTS.maxPayloadBytes}-byte budget for a Step Functions payload: split the config into two stacks`);
+    super(
+      `the shard list is ${bytes} bytes, over the ${SCHEDULER_DEFAULTS.maxPayloadBytes}-byte budget for a Step Functions payload: split the config into two stacks`,
+    );
   }
 }
 
@@ -116,8 +118,17 @@ export function createSchedulerHandler(deps: SchedulerDeps | (() => SchedulerDep
     const result: SchedulerResult = { tick: event.id, duplicate: false, targets: config.targets.length, shards };
     const bytes = Buffer.byteLength(JSON.stringify(result));
     if (bytes > SCHEDULER_DEFAULTS.maxPayloadBytes) throw new FanOutPayloadError(bytes);
-    if (plan.oversized.length > 0) d.logger?.warn('groups larger than the shard size each got a shard of their own', { groups: plan.oversized, shardSize: d.shardSize });
-    d.logger?.info('schedule', { tick: event.id, time: event.time, deadlineAt, targets: config.targets.length, shards: shards.length, sizes: shards.map((s) => s.targets.length), bytes });
+    if (plan.oversized.length > 0)
+      d.logger?.warn('groups larger than the shard size each got a shard of their own', { groups: plan.oversized, shardSize: d.shardSize });
+    d.logger?.info('schedule', {
+      tick: event.id,
+      time: event.time,
+      deadlineAt,
+      targets: config.targets.length,
+      shards: shards.length,
+      sizes: shards.map((s) => s.targets.length),
+      bytes,
+    });
     return result;
   };
 }

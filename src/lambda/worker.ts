@@ -67,7 +67,10 @@ function checkTask(event: ShardTask): void {
 export function createWorkerHandler(deps: MonitorDeps | (() => MonitorDeps), options: { logger?: EngineLogger; now?: () => number } = {}) {
   const now = options.now ?? Date.now;
   let resolved: MonitorDeps | undefined;
-  return async function handler(event: ShardTask, context: Pick<Context, 'getRemainingTimeInMillis'> & Partial<Pick<Context, 'awsRequestId'>>): Promise<WorkerSummary> {
+  return async function handler(
+    event: ShardTask,
+    context: Pick<Context, 'getRemainingTimeInMillis'> & Partial<Pick<Context, 'awsRequestId'>>,
+  ): Promise<WorkerSummary> {
     checkTask(event);
     const d = (resolved ??= typeof deps === 'function' ? deps() : deps);
     const tags = { tick: event.tick, shard: event.shard, of: event.of };
@@ -101,7 +104,10 @@ export function createWorkerHandler(deps: MonitorDeps | (() => MonitorDeps), opt
     const loadConfig = async (): Promise<Config> => (part ?? (await select())).config;
     const check = createHandler({ ...d, loadConfig, ...(log ? { logger: log } : {}) }, log ? { logger: log } : {});
     // The monitor takes its deadline from the remaining time: give it the tick's, when shorter.
-    const capped = { ...(context.awsRequestId ? { awsRequestId: context.awsRequestId } : {}), getRemainingTimeInMillis: () => Math.min(context.getRemainingTimeInMillis(), deadline - now()) };
+    const capped = {
+      ...(context.awsRequestId ? { awsRequestId: context.awsRequestId } : {}),
+      getRemainingTimeInMillis: () => Math.min(context.getRemainingTimeInMillis(), deadline - now()),
+    };
     return { ...(await check(event, capped)), ...tags };
   };
 }

@@ -82,7 +82,14 @@ describe('ipdrift check against a lab ELB', () => {
     dns.setA(`all.${NAME}`, ['127.0.51.11'], 60);
     dir = await mkdtemp(join(tmpdir(), 'ipdrift-cli-'));
     configPath = join(dir, 'config.json');
-    await writeFile(configPath, JSON.stringify({ resolvers: [dns.address], allowLoopback: true, targets: [{ name: 'app', type: 'elb', host: NAME, port: first.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } }] }));
+    await writeFile(
+      configPath,
+      JSON.stringify({
+        resolvers: [dns.address],
+        allowLoopback: true,
+        targets: [{ name: 'app', type: 'elb', host: NAME, port: first.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } }],
+      }),
+    );
   });
   afterAll(async () => {
     await Promise.all([dns.stop(), ...nodes.map((n) => n.stop())]);

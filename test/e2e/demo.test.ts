@@ -24,7 +24,9 @@ describe('ipdrift demo (the CLI against the lab incident)', () => {
     expect(steps.map((s) => s.step)).toEqual(INCIDENT_STEPS.map((s) => s.id));
     for (const [i, step] of INCIDENT_STEPS.entries()) {
       for (const [target, kinds] of Object.entries(step.expect)) {
-        const got = steps[i]!.findings.filter((f) => f.target === target).map((f) => f.kind).sort();
+        const got = steps[i]!.findings.filter((f) => f.target === target)
+          .map((f) => f.kind)
+          .sort();
         expect({ step: step.id, target, kinds: got }).toEqual({ step: step.id, target, kinds: [...kinds].sort() });
       }
     }

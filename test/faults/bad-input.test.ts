@@ -109,11 +109,17 @@ describe('bad input', () => {
 
   describe(`config fuzzing (seed ${seed}; replay with IPDRIFT_FUZZ_SEED)`, () => {
     it('random JSON values: valid, or ConfigError with path-named issues, nothing else', () => {
-      fc.assert(fc.property(fc.jsonValue(), (v) => expectPathNamed(outcome(() => parseConfig(v)))), { seed, numRuns: FUZZ_RUNS.json });
+      fc.assert(
+        fc.property(fc.jsonValue(), (v) => expectPathNamed(outcome(() => parseConfig(v)))),
+        { seed, numRuns: FUZZ_RUNS.json },
+      );
     });
 
     it('mutations of a valid config: valid, or ConfigError with path-named issues, nothing else', () => {
-      fc.assert(fc.property(mutationArb, (m) => expectPathNamed(outcome(() => parseConfig(mutate(m))))), { seed, numRuns: FUZZ_RUNS.mutations });
+      fc.assert(
+        fc.property(mutationArb, (m) => expectPathNamed(outcome(() => parseConfig(mutate(m))))),
+        { seed, numRuns: FUZZ_RUNS.mutations },
+      );
     });
 
     it('random text: a ConfigError, and malformed JSON never quotes the text back (it may hold a secret)', () => {
@@ -154,14 +160,24 @@ describe('bad input', () => {
       else expect(found).toContain(expected);
     });
 
-    it.each(['file:///etc/passwd', 'ftp://files.example/health', 'data:text/plain,ok', 'javascript:alert(1)', 'gopher://h.example/'])('refuses the URL %s (only http and https)', async (url) => {
-      // Act
-      const r = outcome(() => parseConfig({ targets: [{ name: 'app', type: 'elb', host: 'app.example.com', port: 80 }, { name: 'w', type: 'web-tier', url, upstream: 'app' }] }));
-      // Assess: refused at load, and the probe refuses it too if it ever got one.
-      expect(r).toEqual({ ok: false, issues: ['targets[1].url: expected an http:// or https:// URL without credentials'] });
-      const probe = await probeUrl(url, { timeoutMs: 100, maxBodyBytes: 1024 });
-      expect(probe).toMatchObject({ ok: false, error: { code: 'error' } });
-    });
+    it.each(['file:///etc/passwd', 'ftp://files.example/health', 'data:text/plain,ok', 'javascript:alert(1)', 'gopher://h.example/'])(
+      'refuses the URL %s (only http and https)',
+      async (url) => {
+        // Act
+        const r = outcome(() =>
+          parseConfig({
+            targets: [
+              { name: 'app', type: 'elb', host: 'app.example.com', port: 80 },
+              { name: 'w', type: 'web-tier', url, upstream: 'app' },
+            ],
+          }),
+        );
+        // Assess: refused at load, and the probe refuses it too if it ever got one.
+        expect(r).toEqual({ ok: false, issues: ['targets[1].url: expected an http:// or https:// URL without credentials'] });
+        const probe = await probeUrl(url, { timeoutMs: 100, maxBodyBytes: 1024 });
+        expect(probe).toMatchObject({ ok: false, error: { code: 'error' } });
+      },
+    );
   });
 
   it('the CLI: fuzzed invalid configs and secret-bearing ones exit 2, path-named, no stack, secret never printed', async () => {
@@ -172,7 +188,12 @@ describe('bad input', () => {
       .filter((c) => 'issues' in outcome(() => parseConfig(c)))
       .slice(0, CLI_FUZZ_FILES);
     expect(fuzzed).toHaveLength(CLI_FUZZ_FILES);
-    const web = (url: string) => ({ targets: [{ name: 'app', type: 'elb', host: 'app.example.com', port: 80 }, { name: 'web', type: 'web-tier', url, upstream: 'app' }] });
+    const web = (url: string) => ({
+      targets: [
+        { name: 'app', type: 'elb', host: 'app.example.com', port: 80 },
+        { name: 'web', type: 'web-tier', url, upstream: 'app' },
+      ],
+    });
     const files: { name: string; text: string; secret: boolean }[] = [
       ...fuzzed.map((c, i) => ({ name: `fuzz-${i}.json`, text: JSON.stringify(c, null, 2), secret: false })),
       { name: 'secret-query.json', text: JSON.stringify(web(`http://web.example.com/health?token=${SECRET}`)), secret: true },
@@ -189,7 +210,10 @@ describe('bad input', () => {
       expect(r.stderr).toContain(`${join(dir, f.name)}: invalid configuration`);
       expect(r.stderr).not.toMatch(STACK_RE);
       expect(r.stderr).not.toContain('internal error');
-      const problems = r.stderr.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim());
+      const problems = r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('  '))
+        .map((l) => l.trim());
       expect(problems.length).toBeGreaterThan(0);
       for (const p of problems) expect(p).toMatch(PATH_RE);
       if (f.secret) expect(`${r.stdout}${r.stderr}`).not.toContain(SECRET);
@@ -201,7 +225,13 @@ describe('bad input', () => {
     const cfg = parseConfig({ targets: [{ name: TARGET, type: 'elb', host: 'stateful.badinput.elb.test', port: 8080 }] });
     const good = {
       schemaVersion: 1,
-      state: { schemaVersion: 1, target: TARGET, version: 3, addresses: [{ address: '10.0.0.1', firstSeen: '2026-11-25T00:00:00.000Z', lastSeen: '2026-11-25T00:05:00.000Z' }], alerts: {} },
+      state: {
+        schemaVersion: 1,
+        target: TARGET,
+        version: 3,
+        addresses: [{ address: '10.0.0.1', firstSeen: '2026-11-25T00:00:00.000Z', lastSeen: '2026-11-25T00:05:00.000Z' }],
+        alerts: {},
+      },
       changes: [],
     };
     const withState = (patch: Record<string, unknown>) => JSON.stringify({ ...good, state: { ...good.state, ...patch } });
@@ -216,11 +246,19 @@ describe('bad input', () => {
       ['another schema', JSON.stringify({ ...good, schemaVersion: 99 }), 'not an ipdrift state file'],
       ['another target', withState({ target: 'someone-else' }), 'belongs to target "someone-else"'],
       ['addresses that are not records', withState({ addresses: [42, null] }), 'addresses[0]'],
-      ['an address that is not an IP', withState({ addresses: [{ ...good.state.addresses[0], address: 'not-an-ip' }] }), 'addresses[0].address: expected an IP address'],
+      [
+        'an address that is not an IP',
+        withState({ addresses: [{ ...good.state.addresses[0], address: 'not-an-ip' }] }),
+        'addresses[0].address: expected an IP address',
+      ],
       ['an alert that is null', withState({ alerts: { k: null } }), 'alerts.k'],
       ['an alert of an unknown kind', withState({ alerts: { k: { key: 'k', kind: 'made-up' } } }), 'alerts.k.kind'],
       ['a fractional version', withState({ version: 1.5 }), 'version: expected a whole number >= 0'],
-      ['an address listed twice', withState({ addresses: [good.state.addresses[0], good.state.addresses[0]] }), 'addresses[1].address: address 10.0.0.1 listed twice'],
+      [
+        'an address listed twice',
+        withState({ addresses: [good.state.addresses[0], good.state.addresses[0]] }),
+        'addresses[1].address: address 10.0.0.1 listed twice',
+      ],
     ];
 
     /** Writes one corrupt state file in a fresh directory; returns the directory, path and digest. */
@@ -231,7 +269,10 @@ describe('bad input', () => {
         await writeFile(path, '{');
         await truncate(path, MAX_STATE_FILE_BYTES + 1); // sparse: cheap to make
       } else await writeFile(path, content);
-      const digest = async () => createHash('sha256').update(await readFile(path)).digest('hex');
+      const digest = async () =>
+        createHash('sha256')
+          .update(await readFile(path))
+          .digest('hex');
       return { stateDir, path, digest, before: await digest() };
     }
 

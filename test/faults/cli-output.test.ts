@@ -33,7 +33,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ipdrift-cli-output-'));
   configPath = join(dir, 'config.json');
   // A target whose name never resolves (a dead loopback resolver): checks are quick and quiet.
-  await writeFile(configPath, JSON.stringify({ resolvers: ['127.0.88.1:9'], deadlineMs: 1000, targets: [{ name: 'app', type: 'elb', host: 'app.cli.elb.test', port: 8080, timeoutMs: 200 }] }));
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      resolvers: ['127.0.88.1:9'],
+      deadlineMs: 1000,
+      targets: [{ name: 'app', type: 'elb', host: 'app.cli.elb.test', port: 8080, timeoutMs: 200 }],
+    }),
+  );
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -58,7 +65,9 @@ describe('duration flags', () => {
 describe('a reader that closes the pipe early', () => {
   it('watch | head -1: ends quietly, no EPIPE trace', async () => {
     // Act: read the first chunk, then close our end, as `head -1` does.
-    const child = spawn(process.execPath, [BIN, 'watch', '--config', configPath, '--state', join(dir, 'state-pipe'), '--interval', '50ms', '--count', '40'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'watch', '--config', configPath, '--state', join(dir, 'state-pipe'), '--interval', '50ms', '--count', '40'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     child.stdout.once('data', () => child.stdout.destroy());
@@ -71,16 +80,25 @@ describe('a reader that closes the pipe early', () => {
 });
 
 describe('control characters from outside never reach the terminal raw', () => {
-  it('history: a probed server\'s name in the state file is printed escaped', async () => {
+  it("history: a probed server's name in the state file is printed escaped", async () => {
     // Prepare: a state file whose change summary carries what a hostile certificate could.
     const state = join(dir, 'state-escapes');
     await mkdir(state, { recursive: true });
     const at = '2026-12-01T00:00:00.000Z';
-    await writeFile(join(state, 'app.json'), JSON.stringify({
-      schemaVersion: 1,
-      state: { schemaVersion: 1, target: 'app', version: 1, addresses: [{ address: '10.0.0.1', firstSeen: at, lastSeen: at, lastProbe: { at, ok: false, latencyMs: 3, error: `certificate is for ${HOSTILE}` } }], alerts: {} },
-      changes: [{ at, target: 'app', kind: 'retired-address-reassigned', summary: `app: retired 10.0.0.1 now answers as ${HOSTILE}` }],
-    }));
+    await writeFile(
+      join(state, 'app.json'),
+      JSON.stringify({
+        schemaVersion: 1,
+        state: {
+          schemaVersion: 1,
+          target: 'app',
+          version: 1,
+          addresses: [{ address: '10.0.0.1', firstSeen: at, lastSeen: at, lastProbe: { at, ok: false, latencyMs: 3, error: `certificate is for ${HOSTILE}` } }],
+          alerts: {},
+        },
+        changes: [{ at, target: 'app', kind: 'retired-address-reassigned', summary: `app: retired 10.0.0.1 now answers as ${HOSTILE}` }],
+      }),
+    );
     // Act
     const r = await cli(['history', 'app', '--state', state]);
     // Assess

@@ -22,7 +22,19 @@ import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
 import { startLocalDynamo } from '../integration/aws-dynalite.ts';
 import type { LocalDynamo } from '../integration/aws-dynalite.ts';
-import { FAULT_BLOCKS, ManualClock, MS_PER_MINUTE, RecordingNotifier, T0, alertViolations, config, knownAddresses, labResolvers, loopbackAddress, stateViolations } from './harness.ts';
+import {
+  FAULT_BLOCKS,
+  ManualClock,
+  MS_PER_MINUTE,
+  RecordingNotifier,
+  T0,
+  alertViolations,
+  config,
+  knownAddresses,
+  labResolvers,
+  loopbackAddress,
+  stateViolations,
+} from './harness.ts';
 
 const BLOCK = FAULT_BLOCKS.concurrency;
 const DNS_A = loopbackAddress(BLOCK, 1);
@@ -61,7 +73,11 @@ class RacingStore implements Store {
   #loads = 0;
   #saves = 0;
   conflicts = 0;
-  constructor(private readonly inner: Store, private readonly loadGate: Rendezvous, private readonly saveGate: Rendezvous) {}
+  constructor(
+    private readonly inner: Store,
+    private readonly loadGate: Rendezvous,
+    private readonly saveGate: Rendezvous,
+  ) {}
   async load(targets: readonly string[]) {
     const states = await this.inner.load(targets);
     if (this.#loads++ === 0) await this.loadGate.arrive();
@@ -128,7 +144,9 @@ describe('two invocations at once on the same state', () => {
       [Y, await LabNode.start({ host: Y, port: first.port })],
       [Z, await LabNode.start({ host: Z, port: first.port })],
     ]);
-    cfg = config({ targets: [{ name: TARGET, type: 'elb', host: HOST, port: first.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } }] });
+    cfg = config({
+      targets: [{ name: TARGET, type: 'elb', host: HOST, port: first.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } }],
+    });
   });
   afterAll(async () => {
     await Promise.all([...nodes.values()].map((n) => n.stop()));
@@ -219,7 +237,10 @@ describe('two invocations at once on the same state', () => {
     // Assess: the first "opened" went out but was not recorded, so it went out again once; then never.
     expect(first.errors.some((e) => e.startsWith(`save ${TARGET}:`))).toBe(true);
     expect(second.errors).toEqual([]);
-    expect(notifier.delivered.filter((t) => t.type === 'opened').map((t) => t.key)).toEqual([`${TARGET}/current-address-unhealthy`, `${TARGET}/current-address-unhealthy`]);
+    expect(notifier.delivered.filter((t) => t.type === 'opened').map((t) => t.key)).toEqual([
+      `${TARGET}/current-address-unhealthy`,
+      `${TARGET}/current-address-unhealthy`,
+    ]);
     expect(inner.states.get(TARGET)?.alerts[`${TARGET}/current-address-unhealthy`]?.lastNotifiedAt).toBeDefined();
   });
 
@@ -231,7 +252,9 @@ describe('two invocations at once on the same state', () => {
       dnsA.setA(HOST, [X, Y]);
       // Act: several overlapping invocations on one directory.
       await Promise.all(
-        Array.from({ length: INVOCATIONS + 1 }, () => runCheck(cfg, { store: new FileStore(dir), notifier: new RecordingNotifier(), clock, newResolver: labResolvers(dnsA.address, DNS_TIMEOUT_MS) })),
+        Array.from({ length: INVOCATIONS + 1 }, () =>
+          runCheck(cfg, { store: new FileStore(dir), notifier: new RecordingNotifier(), clock, newResolver: labResolvers(dnsA.address, DNS_TIMEOUT_MS) }),
+        ),
       );
       // Assess
       expect((await readdir(dir)).sort()).toEqual([`${TARGET}.json`]);

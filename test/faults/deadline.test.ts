@@ -15,7 +15,18 @@ import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
 import type { NodeMode } from '../../lab/nodes.ts';
 import { Loopback } from '../integration/probe-servers.ts';
-import { DEADLINE_GRACE_MS, FAULT_BLOCKS, ManualClock, MS_PER_MINUTE, RecordingNotifier, config, labResolvers, loopbackAddress, stateViolations, targetReport } from './harness.ts';
+import {
+  DEADLINE_GRACE_MS,
+  FAULT_BLOCKS,
+  ManualClock,
+  MS_PER_MINUTE,
+  RecordingNotifier,
+  config,
+  labResolvers,
+  loopbackAddress,
+  stateViolations,
+  targetReport,
+} from './harness.ts';
 
 const BLOCK = FAULT_BLOCKS.deadline;
 const DNS_HOST = loopbackAddress(BLOCK, 1);
@@ -58,8 +69,22 @@ describe('Lambda deadline hit mid-check', () => {
     dns.setA('fast.deadline.elb.test', [FAST_NODE]);
     cfg = config({
       targets: [
-        { name: 'cut', type: 'elb', host: 'cut.deadline.elb.test', port: first.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } },
-        { name: 'fast', type: 'elb', host: 'fast.deadline.elb.test', port: first.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } },
+        {
+          name: 'cut',
+          type: 'elb',
+          host: 'cut.deadline.elb.test',
+          port: first.port,
+          timeoutMs: PROBE_TIMEOUT_MS,
+          probe: { protocol: 'http', path: '/health' },
+        },
+        {
+          name: 'fast',
+          type: 'elb',
+          host: 'fast.deadline.elb.test',
+          port: first.port,
+          timeoutMs: PROBE_TIMEOUT_MS,
+          probe: { protocol: 'http', path: '/health' },
+        },
         { name: 'web', type: 'web-tier', url: `http://${WEB_HOST}:${webPort}/health`, upstream: 'fast', timeoutMs: PROBE_TIMEOUT_MS },
       ],
     });
@@ -87,7 +112,10 @@ describe('Lambda deadline hit mid-check', () => {
     await setCut('refuse');
     webMode = 'fail';
     await run({ deadlineMs: NORMAL_DEADLINE_MS });
-    expect(notifier.delivered.map((d) => `${d.type}:${d.key}`).sort()).toEqual(['opened:cut/current-address-unhealthy', 'opened:web/current-address-unhealthy']);
+    expect(notifier.delivered.map((d) => `${d.type}:${d.key}`).sort()).toEqual([
+      'opened:cut/current-address-unhealthy',
+      'opened:web/current-address-unhealthy',
+    ]);
     const before = structuredClone(Object.fromEntries(store.states));
 
     // Act: two checks cut by the deadline (the second by an outside abort, as at Lambda shutdown)
@@ -127,7 +155,10 @@ describe('Lambda deadline hit mid-check', () => {
     expect(good1.report.targets.every((t) => t.completed)).toBe(true);
     expect(good1.report.transitions).toEqual([]);
     const good2 = await run({ deadlineMs: NORMAL_DEADLINE_MS });
-    expect(good2.report.transitions.map((t) => `${t.type}:${t.key}`).sort()).toEqual(['resolved:cut/current-address-unhealthy', 'resolved:web/current-address-unhealthy']);
+    expect(good2.report.transitions.map((t) => `${t.type}:${t.key}`).sort()).toEqual([
+      'resolved:cut/current-address-unhealthy',
+      'resolved:web/current-address-unhealthy',
+    ]);
     expect(store.states.get('cut')!.alerts).toEqual({});
     expect(store.states.get('web')!.alerts).toEqual({});
   });
@@ -168,10 +199,17 @@ describe('Lambda deadline hit mid-check', () => {
     const names = Array.from({ length: 8 }, (_, i) => `web-${i}.deadline.web.test`);
     for (const n of names) dns.setA(n, [fastNode.host]);
     const tiers = config({
-      resolvers: [dns.address], allowLoopback: true,
+      resolvers: [dns.address],
+      allowLoopback: true,
       targets: [
         { name: 'up', type: 'elb', host: 'up.deadline.elb.test', port: fastNode.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'tcp', path: '/' } },
-        ...names.map((n, i) => ({ name: `web-${i}`, type: 'web-tier' as const, url: `http://${n}:${fastNode.port}/health`, upstream: 'up', timeoutMs: PROBE_TIMEOUT_MS })),
+        ...names.map((n, i) => ({
+          name: `web-${i}`,
+          type: 'web-tier' as const,
+          url: `http://${n}:${fastNode.port}/health`,
+          upstream: 'up',
+          timeoutMs: PROBE_TIMEOUT_MS,
+        })),
       ],
     });
     dns.setA('up.deadline.elb.test', [fastNode.host]);
@@ -197,8 +235,18 @@ describe('Lambda deadline hit mid-check', () => {
     // Prepare: the default resolver settings (1.5 s per try, 2 tries) on the lab server; one good check first.
     dns.setA('slowdns.deadline.elb.test', [SLOW_DNS_NODE]);
     const slow = config({
-      resolvers: [dns.address], allowLoopback: true,
-      targets: [{ name: 'slowdns', type: 'elb', host: 'slowdns.deadline.elb.test', port: fastNode.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'tcp', path: '/' } }],
+      resolvers: [dns.address],
+      allowLoopback: true,
+      targets: [
+        {
+          name: 'slowdns',
+          type: 'elb',
+          host: 'slowdns.deadline.elb.test',
+          port: fastNode.port,
+          timeoutMs: PROBE_TIMEOUT_MS,
+          probe: { protocol: 'tcp', path: '/' },
+        },
+      ],
     });
     const store = new MemoryStore();
     const clock = new ManualClock();

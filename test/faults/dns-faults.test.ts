@@ -178,7 +178,9 @@ describe('DNS faults during a check', () => {
     dns.setFault(name, 'truncate');
     const store = new MemoryStore();
     // Act
-    const { report, elapsedMs } = await check(elb('truncate', name), store, new ManualClock(), new RecordingNotifier()).finally(() => dns.setFault(name, undefined));
+    const { report, elapsedMs } = await check(elb('truncate', name), store, new ManualClock(), new RecordingNotifier()).finally(() =>
+      dns.setFault(name, undefined),
+    );
     // Assess
     expect(elapsedMs).toBeLessThan(DEADLINE_MS + DEADLINE_GRACE_MS);
     expect(targetReport(report, 'truncate').resolution).toMatchObject({ ok: true, complete: true });
@@ -221,7 +223,9 @@ describe('DNS faults during a check', () => {
   it(`${BIG_ANSWER} addresses capped at ${ELB_ANSWER_CAP} per answer (no all.): incomplete, and one absence retires nothing`, async () => {
     // Prepare
     const many = Array.from({ length: BIG_HALF }, (_, i) => loopbackAddress(FAULT_BLOCKS.dnsBig1, i + 1));
-    dns.setA('capped.faults.elb.test', [...many, ...many.map((a) => a.replace(`.${FAULT_BLOCKS.dnsBig1}.`, `.${FAULT_BLOCKS.dnsBig2}.`))], undefined, { maxAnswers: ELB_ANSWER_CAP });
+    dns.setA('capped.faults.elb.test', [...many, ...many.map((a) => a.replace(`.${FAULT_BLOCKS.dnsBig1}.`, `.${FAULT_BLOCKS.dnsBig2}.`))], undefined, {
+      maxAnswers: ELB_ANSWER_CAP,
+    });
     const cfg = elb('capped', 'capped.faults.elb.test', { probe: { protocol: 'tcp', path: '/' } });
     const store = new MemoryStore();
     const clock = new ManualClock();

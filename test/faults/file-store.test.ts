@@ -24,7 +24,11 @@ const BIN = join(import.meta.dirname, '../../bin/ipdrift.mjs');
 const IN_CI = !!process.env.CI && !['false', '0'].includes(process.env.CI);
 const TARGET = 'app';
 /** A check of a target whose name never resolves (no DNS answer is needed to exercise the store). */
-const CFG = parseConfig({ deadlineMs: 1000, resolvers: ['127.0.88.1:9'], targets: [{ name: TARGET, type: 'elb', host: 'app.filestore.elb.test', port: 8080, timeoutMs: 200 }] });
+const CFG = parseConfig({
+  deadlineMs: 1000,
+  resolvers: ['127.0.88.1:9'],
+  targets: [{ name: TARGET, type: 'elb', host: 'app.filestore.elb.test', port: 8080, timeoutMs: 200 }],
+});
 /** Bound on "ends on its own": far under the old behaviour (forever, or 30 s), far over the work. */
 const ENDS_WITHIN_MS = 5000;
 const CLI_TIMEOUT_MS = 30_000;
@@ -85,7 +89,10 @@ describe('file store: locks', () => {
     const boot = await bootId();
     if (!boot) return; // not Linux: no boot id to compare
     const stateDir = await freshDir();
-    await writeFile(join(stateDir, `${TARGET}.json.lock`), JSON.stringify({ pid: process.pid, host: hostname(), boot: 'another-boot', at: new Date().toISOString() }));
+    await writeFile(
+      join(stateDir, `${TARGET}.json.lock`),
+      JSON.stringify({ pid: process.pid, host: hostname(), boot: 'another-boot', at: new Date().toISOString() }),
+    );
     const report = await check(new FileStore(stateDir));
     expect(report.unsaved).toEqual([]);
   });
@@ -136,7 +143,10 @@ describe('file store: paths that are not regular files', () => {
     if (kind === 'dir') await mkdir(path);
     // Act
     const t0 = performance.now();
-    const err = await check(new FileStore(stateDir)).then(() => undefined, (e: unknown) => e);
+    const err = await check(new FileStore(stateDir)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     // Assess
     expect(performance.now() - t0).toBeLessThan(ENDS_WITHIN_MS);
     expect(err).toBeInstanceOf(StateError);
@@ -159,7 +169,10 @@ describe('file store: paths that are not regular files', () => {
       await truncate(path, 100 * 1024 * 1024);
     }
     const t0 = performance.now();
-    const err = await readConfigFile(path).then(() => undefined, (e: unknown) => e);
+    const err = await readConfigFile(path).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(performance.now() - t0).toBeLessThan(ENDS_WITHIN_MS);
     expect((err as Error).message).toContain(path);
     expect((err as Error).message).toContain(fragment);
@@ -180,7 +193,14 @@ describe('file store: a state directory that cannot be written', () => {
     const stateDir = await freshDir();
     await new FileStore(stateDir).save({ ...emptyState(TARGET), version: 1 }, 0, []);
     const configPath = join(dir, 'ro-config.json');
-    await writeFile(configPath, JSON.stringify({ deadlineMs: 1000, resolvers: ['127.0.88.1:9'], targets: [{ name: TARGET, type: 'elb', host: 'app.filestore.elb.test', port: 8080, timeoutMs: 200 }] }));
+    await writeFile(
+      configPath,
+      JSON.stringify({
+        deadlineMs: 1000,
+        resolvers: ['127.0.88.1:9'],
+        targets: [{ name: TARGET, type: 'elb', host: 'app.filestore.elb.test', port: 8080, timeoutMs: 200 }],
+      }),
+    );
     const before = await readFile(join(stateDir, `${TARGET}.json`), 'utf8');
     // Act
     const script = `mount --bind ${stateDir} ${stateDir} && mount -o remount,bind,ro ${stateDir} && exec ${process.execPath} ${BIN} check --json --config ${configPath} --state ${stateDir}`;

@@ -118,7 +118,10 @@ export class Rng {
   /** A random non-empty subset of `items` with `min`..`max` elements, in the items' order. */
   subset<T>(items: readonly T[], min: number, max: number): T[] {
     const n = this.int(Math.max(1, min), Math.min(max, items.length));
-    const shuffled = [...items].map((v) => ({ v, k: this.#next() })).sort((a, b) => a.k - b.k).slice(0, n);
+    const shuffled = [...items]
+      .map((v) => ({ v, k: this.#next() }))
+      .sort((a, b) => a.k - b.k)
+      .slice(0, n);
     return items.filter((i) => shuffled.some((s) => s.v === i));
   }
 }
@@ -229,7 +232,10 @@ export function targetReport(report: CheckReport, name: string) {
 
 /** Current (not retired) addresses of a state, sorted. */
 export const currentAddresses = (state: TargetState | undefined): string[] =>
-  (state?.addresses ?? []).filter((a) => a.retiredAt === undefined).map((a) => a.address).sort();
+  (state?.addresses ?? [])
+    .filter((a) => a.retiredAt === undefined)
+    .map((a) => a.address)
+    .sort();
 
 /** Every address a state remembers, sorted. */
 export const knownAddresses = (state: TargetState | undefined): string[] => (state?.addresses ?? []).map((a) => a.address).sort();
@@ -258,8 +264,10 @@ export function alertViolations(delivered: readonly AlertTransition[], states: I
   for (const state of states) {
     for (const [key, alert] of Object.entries(state.alerts)) {
       if (key !== alert.key) out.push(`${state.target}: alert stored under ${key} has key ${alert.key}`);
-      if (alert.lastNotifiedAt !== undefined && !openedCount.has(life(alert))) out.push(`${state.target}: ${life(alert)} has lastNotifiedAt but no "opened" was delivered`);
-      if ((alert.lastNotifiedAt !== undefined) !== alert.notifications > 0) out.push(`${state.target}: ${life(alert)} lastNotifiedAt=${alert.lastNotifiedAt} with notifications=${alert.notifications}`);
+      if (alert.lastNotifiedAt !== undefined && !openedCount.has(life(alert)))
+        out.push(`${state.target}: ${life(alert)} has lastNotifiedAt but no "opened" was delivered`);
+      if ((alert.lastNotifiedAt !== undefined) !== alert.notifications > 0)
+        out.push(`${state.target}: ${life(alert)} lastNotifiedAt=${alert.lastNotifiedAt} with notifications=${alert.notifications}`);
     }
   }
   if (maxOpenedPerAlert !== undefined) {

@@ -35,27 +35,50 @@ describe('own limits are not findings', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it(`${TARGETS} ELB names with ${FD_LIMIT} descriptors: every name resolved, probed and saved; no finding, exit 0`, async () => {
-    // Prepare
-    const names = Array.from({ length: TARGETS }, (_, i) => `alb-${i}.limits.elb.test`);
-    for (const n of names) {
-      dns.setA(n, [node.host]);
-      dns.setA(`all.${n}`, [node.host]);
-    }
-    const configPath = join(dir, 'config.json');
-    await writeFile(configPath, JSON.stringify({
-      resolvers: [dns.address],
-      allowLoopback: true,
-      deadlineMs: 60_000,
-      targets: names.map((host, i) => ({ name: `alb-${i}`, type: 'elb', host, port: node.port, timeoutMs: 5000, probe: { protocol: 'http', path: '/health' } })),
-    }));
-    // Act
-    const { stdout } = await run('sh', ['-c', `ulimit -n ${FD_LIMIT} && exec "${process.execPath}" "${BIN}" check --json --config "${configPath}" --state "${join(dir, 'state')}"`], { timeout: CLI_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
-    const report = JSON.parse(stdout) as { findings: { kind: string }[]; targets: { current: string[]; completed: boolean }[]; unsaved: string[]; errors: string[] };
-    // Assess
-    expect(report.findings).toEqual([]);
-    expect(report.unsaved).toEqual([]);
-    expect(report.errors).toEqual([]);
-    expect(report.targets.filter((t) => t.current.length !== 1 || !t.completed)).toEqual([]);
-  }, CLI_TIMEOUT_MS);
+  it(
+    `${TARGETS} ELB names with ${FD_LIMIT} descriptors: every name resolved, probed and saved; no finding, exit 0`,
+    async () => {
+      // Prepare
+      const names = Array.from({ length: TARGETS }, (_, i) => `alb-${i}.limits.elb.test`);
+      for (const n of names) {
+        dns.setA(n, [node.host]);
+        dns.setA(`all.${n}`, [node.host]);
+      }
+      const configPath = join(dir, 'config.json');
+      await writeFile(
+        configPath,
+        JSON.stringify({
+          resolvers: [dns.address],
+          allowLoopback: true,
+          deadlineMs: 60_000,
+          targets: names.map((host, i) => ({
+            name: `alb-${i}`,
+            type: 'elb',
+            host,
+            port: node.port,
+            timeoutMs: 5000,
+            probe: { protocol: 'http', path: '/health' },
+          })),
+        }),
+      );
+      // Act
+      const { stdout } = await run(
+        'sh',
+        ['-c', `ulimit -n ${FD_LIMIT} && exec "${process.execPath}" "${BIN}" check --json --config "${configPath}" --state "${join(dir, 'state')}"`],
+        { timeout: CLI_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 },
+      );
+      const report = JSON.parse(stdout) as {
+        findings: { kind: string }[];
+        targets: { current: string[]; completed: boolean }[];
+        unsaved: string[];
+        errors: string[];
+      };
+      // Assess
+      expect(report.findings).toEqual([]);
+      expect(report.unsaved).toEqual([]);
+      expect(report.errors).toEqual([]);
+      expect(report.targets.filter((t) => t.current.length !== 1 || !t.completed)).toEqual([]);
+    },
+    CLI_TIMEOUT_MS,
+  );
 });

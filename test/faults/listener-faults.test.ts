@@ -13,7 +13,17 @@ import type { ProbeErrorCode } from '../../src/core/types.ts';
 import { MemoryStore } from '../../src/adapters/local/memory-store.ts';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { Loopback, selfSignedCert } from '../integration/probe-servers.ts';
-import { DEADLINE_GRACE_MS, FAULT_BLOCKS, ManualClock, RecordingNotifier, config, labResolvers, loopbackAddress, stateViolations, targetReport } from './harness.ts';
+import {
+  DEADLINE_GRACE_MS,
+  FAULT_BLOCKS,
+  ManualClock,
+  RecordingNotifier,
+  config,
+  labResolvers,
+  loopbackAddress,
+  stateViolations,
+  targetReport,
+} from './harness.ts';
 
 const BLOCK = FAULT_BLOCKS.listeners;
 const DNS_HOST = loopbackAddress(BLOCK, 1);
@@ -92,7 +102,12 @@ const stats = { oversized: { bytes: 0, closed: false }, endless: { bytes: 0, clo
 
 const CASES: Case[] = [
   { name: 'reset', protocol: 'http', code: 'reset', start: (lo, host) => raw(lo, host, (s) => s.once('data', () => s.resetAndDestroy())) },
-  { name: 'reset-mid-headers', protocol: 'http', code: 'reset', start: (lo, host) => raw(lo, host, (s) => s.once('data', () => s.write('HTTP/1.1 200 OK\r\nServer: x', () => s.resetAndDestroy()))) },
+  {
+    name: 'reset-mid-headers',
+    protocol: 'http',
+    code: 'reset',
+    start: (lo, host) => raw(lo, host, (s) => s.once('data', () => s.write('HTTP/1.1 200 OK\r\nServer: x', () => s.resetAndDestroy()))),
+  },
   { name: 'swallow', protocol: 'http', code: 'timeout', start: (lo, host) => lo.swallow(host) },
   { name: 'slowloris-headers', protocol: 'http', code: 'timeout', start: (lo, host) => raw(lo, host, (s) => slowloris(s, stats.slowloris)) },
   {
@@ -150,13 +165,29 @@ describe('hostile listeners during a check', () => {
     // Prepare
     const host = loopbackAddress(BLOCK, 10 + i);
     const cfg = config({
-      targets: [{ name, type: 'elb', host: `${name}.${TARGET_NAME}`, port: ports.get(name)!, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: c.protocol, path: '/health' } }],
+      targets: [
+        {
+          name,
+          type: 'elb',
+          host: `${name}.${TARGET_NAME}`,
+          port: ports.get(name)!,
+          timeoutMs: PROBE_TIMEOUT_MS,
+          probe: { protocol: c.protocol, path: '/health' },
+        },
+      ],
     });
     const store = new MemoryStore();
     const notifier = new RecordingNotifier();
     // Act
     const t0 = performance.now();
-    const report = await runCheck(cfg, { store, notifier, clock: new ManualClock(), newResolver: labResolvers(dns.address, DNS_TIMEOUT_MS), deadlineMs: DEADLINE_MS, insecureTls: true });
+    const report = await runCheck(cfg, {
+      store,
+      notifier,
+      clock: new ManualClock(),
+      newResolver: labResolvers(dns.address, DNS_TIMEOUT_MS),
+      deadlineMs: DEADLINE_MS,
+      insecureTls: true,
+    });
     const elapsedMs = performance.now() - t0;
     // Assess: bounded by the probe timeout, the fault named, the state consistent.
     expect(elapsedMs).toBeLessThan(PROBE_TIMEOUT_MS + DEADLINE_GRACE_MS);

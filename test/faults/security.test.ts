@@ -23,7 +23,18 @@ import { formatFindings } from '../../src/adapters/local/console.ts';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { Loopback, selfSignedCert } from '../integration/probe-servers.ts';
 import type { TestCert } from '../integration/probe-servers.ts';
-import { FAULT_BLOCKS, ManualClock, MS_PER_MINUTE, RecordingNotifier, config, credentialsIn, labResolvers, listenSamePort, loopbackAddress, targetReport } from './harness.ts';
+import {
+  FAULT_BLOCKS,
+  ManualClock,
+  MS_PER_MINUTE,
+  RecordingNotifier,
+  config,
+  credentialsIn,
+  labResolvers,
+  listenSamePort,
+  loopbackAddress,
+  targetReport,
+} from './harness.ts';
 import type { SamePortServers } from './harness.ts';
 
 const BLOCK = FAULT_BLOCKS.security;
@@ -114,8 +125,22 @@ describe('security', () => {
       try {
         const cfg = config({
           targets: [
-            { name: 'reassigned-http', type: 'elb', host: SVC_NAME, port: servers.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } },
-            { name: 'reassigned-web', type: 'web-tier', url: `http://${WEB}:${webPort}/health`, upstream: 'reassigned-http', echo: { path: '/whoami' }, timeoutMs: PROBE_TIMEOUT_MS },
+            {
+              name: 'reassigned-http',
+              type: 'elb',
+              host: SVC_NAME,
+              port: servers.port,
+              timeoutMs: PROBE_TIMEOUT_MS,
+              probe: { protocol: 'http', path: '/health' },
+            },
+            {
+              name: 'reassigned-web',
+              type: 'web-tier',
+              url: `http://${WEB}:${webPort}/health`,
+              upstream: 'reassigned-http',
+              echo: { path: '/whoami' },
+              timeoutMs: PROBE_TIMEOUT_MS,
+            },
           ],
         });
         const store = new MemoryStore();
@@ -141,13 +166,23 @@ describe('security', () => {
         const f = other.findings.find((x) => x.kind === 'retired-address-reassigned');
         expect(f?.severity).toBe('warning');
         expect(f?.evidence).toMatchObject({ addresses: [{ address: OLD, expectedIdentity: `http:${APP_SERVER}`, seenIdentity: `http:${OTHER_SERVER}` }] });
-        expect(notifier.delivered.slice(0, openedBefore).filter((t) => t.type !== 'event').map((t) => `${t.type}:${t.kind}:${t.severity}`)).toEqual(['opened:retired-address-reassigned:warning']);
+        expect(
+          notifier.delivered
+            .slice(0, openedBefore)
+            .filter((t) => t.type !== 'event')
+            .map((t) => `${t.type}:${t.kind}:${t.severity}`),
+        ).toEqual(['opened:retired-address-reassigned:warning']);
         const g = used.findings.find((x) => x.kind === 'retired-address-reassigned');
         expect(g?.severity).toBe('critical');
         expect(g?.evidence).toMatchObject({ usedBy: [{ tier: 'reassigned-web', address: OLD }] });
         // One alert escalated in place (updated, not a second opened), beside the tier's own stale incident.
-        expect(used.transitions.map((t) => `${t.type}:${t.kind}:${t.severity}`).sort()).toEqual(['opened:stale-address-confirmed:critical', 'updated:retired-address-reassigned:critical']);
-        expect(formatNotice(used.transitions.find((t) => t.type === 'updated')!).subject).toMatch(/^\[CRITICAL UPDATE\] reassigned-http: retired address reassigned/);
+        expect(used.transitions.map((t) => `${t.type}:${t.kind}:${t.severity}`).sort()).toEqual([
+          'opened:stale-address-confirmed:critical',
+          'updated:retired-address-reassigned:critical',
+        ]);
+        expect(formatNotice(used.transitions.find((t) => t.type === 'updated')!).subject).toMatch(
+          /^\[CRITICAL UPDATE\] reassigned-http: retired address reassigned/,
+        );
       } finally {
         await servers.close();
       }
@@ -167,7 +202,12 @@ describe('security', () => {
       const name = `unusable-${why}.security.elb.test`;
       const servers = await listenSamePort([NEW], () => createHttpServer((_req, res) => res.writeHead(200).end('ok')));
       try {
-        const cfg = parseConfig({ allowLoopback: true, targets: [{ name: `unusable-${why}`, type: 'elb', host: name, port: servers.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } }] });
+        const cfg = parseConfig({
+          allowLoopback: true,
+          targets: [
+            { name: `unusable-${why}`, type: 'elb', host: name, port: servers.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } },
+          ],
+        });
         const deps: CheckDeps = { store: new MemoryStore(), notifier: new RecordingNotifier(), clock: new ManualClock(), newResolver: resolver() };
         dns.setA(name, [bad, NEW]);
         dns.setA(`all.${name}`, [bad, NEW]);
@@ -198,7 +238,18 @@ describe('security', () => {
       const name = 'unusable-loopback.security.elb.test';
       const servers = await listenSamePort([NEW], () => createHttpServer((_req, res) => res.writeHead(200).end('ok')));
       try {
-        const cfg = parseConfig({ targets: [{ name: 'unusable-loopback', type: 'elb', host: name, port: servers.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } }] });
+        const cfg = parseConfig({
+          targets: [
+            {
+              name: 'unusable-loopback',
+              type: 'elb',
+              host: name,
+              port: servers.port,
+              timeoutMs: PROBE_TIMEOUT_MS,
+              probe: { protocol: 'http', path: '/health' },
+            },
+          ],
+        });
         dns.setA(name, [NEW]);
         dns.setA(`all.${name}`, [NEW]);
         // Act
@@ -209,7 +260,9 @@ describe('security', () => {
         expect(t.resolution).toMatchObject({ ok: false, code: 'unusable' });
         // One condition, one finding (not also resolution-failed).
         expect(report.findings.map((f) => f.kind)).toEqual(['unusable-address']);
-        expect(report.findings.find((f) => f.kind === 'unusable-address')?.evidence).toMatchObject({ addresses: [{ address: NEW, why: 'loopback (this host)' }] });
+        expect(report.findings.find((f) => f.kind === 'unusable-address')?.evidence).toMatchObject({
+          addresses: [{ address: NEW, why: 'loopback (this host)' }],
+        });
       } finally {
         await servers.close();
       }
@@ -217,9 +270,9 @@ describe('security', () => {
 
     it('IPv6: ::, ::1, fe80::1, ff02::1, the IPv6 metadata address and IPv4-mapped loopback are all unusable', () => {
       // Prepare / Act / Assess (pure)
-      expect(['::', '::1', 'fe80::1', 'ff02::1', 'fd00:ec2::254', '::ffff:127.0.0.1', '10.0.1.7', '2600:1f18::1'].map((a) => unusableReason(a, false) ?? 'usable')).toEqual([
-        'unspecified', 'loopback', 'link-local', 'multicast', 'metadata', 'loopback', 'usable', 'usable',
-      ]);
+      expect(
+        ['::', '::1', 'fe80::1', 'ff02::1', 'fd00:ec2::254', '::ffff:127.0.0.1', '10.0.1.7', '2600:1f18::1'].map((a) => unusableReason(a, false) ?? 'usable'),
+      ).toEqual(['unspecified', 'loopback', 'link-local', 'multicast', 'metadata', 'loopback', 'usable', 'usable']);
       expect(unusableReason('127.0.0.1', true)).toBeUndefined();
       expect(['localhost', 'app.localhost', 'app.localhost.', 'localhost.example.com'].map(isLocalName)).toEqual([true, true, true, false]);
     });
@@ -238,8 +291,22 @@ describe('security', () => {
     dns.setA('redirect.security.elb.test', [REDIRECTOR]);
     const cfg = config({
       targets: [
-        { name: 'redir', type: 'elb', host: 'redirect.security.elb.test', port: elbPort, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } },
-        { name: 'redir-web', type: 'web-tier', url: `http://${WEB}:${webPort}/health`, upstream: 'redir', echo: { path: '/whoami' }, timeoutMs: PROBE_TIMEOUT_MS },
+        {
+          name: 'redir',
+          type: 'elb',
+          host: 'redirect.security.elb.test',
+          port: elbPort,
+          timeoutMs: PROBE_TIMEOUT_MS,
+          probe: { protocol: 'http', path: '/health' },
+        },
+        {
+          name: 'redir-web',
+          type: 'web-tier',
+          url: `http://${WEB}:${webPort}/health`,
+          upstream: 'redir',
+          echo: { path: '/whoami' },
+          timeoutMs: PROBE_TIMEOUT_MS,
+        },
       ],
     });
     // Act
@@ -308,7 +375,14 @@ describe('security', () => {
       const cfg = config({
         targets: [
           { name: 'slow-up', type: 'elb', host: name, port: servers.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } },
-          { name: 'slow-web', type: 'web-tier', url: `http://${WEB}:${webPort}/health`, upstream: 'slow-up', echo: { path: '/whoami' }, timeoutMs: PROBE_TIMEOUT_MS },
+          {
+            name: 'slow-web',
+            type: 'web-tier',
+            url: `http://${WEB}:${webPort}/health`,
+            upstream: 'slow-up',
+            echo: { path: '/whoami' },
+            timeoutMs: PROBE_TIMEOUT_MS,
+          },
         ],
       });
       const clock = new ManualClock();
@@ -348,7 +422,12 @@ describe('security', () => {
         // Act
         let error: unknown;
         try {
-          parseConfig({ targets: [{ name: 'app', type: 'elb', host: 'app.example.com', port: 80 }, { name: 'web', type: 'web-tier', url, upstream: 'app' }] });
+          parseConfig({
+            targets: [
+              { name: 'app', type: 'elb', host: 'app.example.com', port: 80 },
+              { name: 'web', type: 'web-tier', url, upstream: 'app' },
+            ],
+          });
         } catch (err) {
           error = err;
         }
@@ -367,8 +446,22 @@ describe('security', () => {
       dns.setA('logs.security.elb.test', [OLD]);
       const cfg = config({
         targets: [
-          { name: 'app', type: 'elb', host: 'logs.security.elb.test', port: closedPort, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health/check?shard=7&region=eu-west-1' } },
-          { name: 'web', type: 'web-tier', url: `http://${WEB}:${webPort}/status?${HARMLESS_URL_DATA}`, upstream: 'app', echo: { path: '/whoami?format=text' }, timeoutMs: PROBE_TIMEOUT_MS },
+          {
+            name: 'app',
+            type: 'elb',
+            host: 'logs.security.elb.test',
+            port: closedPort,
+            timeoutMs: PROBE_TIMEOUT_MS,
+            probe: { protocol: 'http', path: '/health/check?shard=7&region=eu-west-1' },
+          },
+          {
+            name: 'web',
+            type: 'web-tier',
+            url: `http://${WEB}:${webPort}/status?${HARMLESS_URL_DATA}`,
+            upstream: 'app',
+            echo: { path: '/whoami?format=text' },
+            timeoutMs: PROBE_TIMEOUT_MS,
+          },
         ],
       });
       const lines: string[] = [];

@@ -33,13 +33,22 @@ const SOAK_TIMEOUT_MS = 120_000;
 
 /** fast-check's steps: mostly quiet, with every kind of fault reachable. */
 function stepArb(world: FaultWorld): fc.Arbitrary<Step> {
-  const dns = fc.oneof({ weight: 3, arbitrary: fc.constant<DnsStepFault>('none') }, { weight: 2, arbitrary: fc.constantFrom<DnsStepFault>(...DNS_STEP_FAULTS) });
+  const dns = fc.oneof(
+    { weight: 3, arbitrary: fc.constant<DnsStepFault>('none') },
+    { weight: 2, arbitrary: fc.constantFrom<DnsStepFault>(...DNS_STEP_FAULTS) },
+  );
   const mode = fc.oneof({ weight: 6, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: fc.constantFrom<NodeMode>('serve', 'refuse', 'swallow') });
   return fc.record({
     dns: fc.record(Object.fromEntries(world.elbTargets.map((t) => [t, dns]))),
     moves: fc.record(
       Object.fromEntries(
-        world.elbTargets.map((t) => [t, fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.subarray([...world.pools.get(t)!], { minLength: 1, maxLength: MAX_ANSWER_SIZE }) })]),
+        world.elbTargets.map((t) => [
+          t,
+          fc.oneof(
+            { weight: 3, arbitrary: fc.constant(null) },
+            { weight: 1, arbitrary: fc.subarray([...world.pools.get(t)!], { minLength: 1, maxLength: MAX_ANSWER_SIZE }) },
+          ),
+        ]),
       ),
     ),
     modes: fc.record(Object.fromEntries([...world.nodes.keys()].map((a) => [a, mode]))),
@@ -103,9 +112,12 @@ describe('random faults, check after check', () => {
       const rng = new Rng(seed);
       const started = Date.now();
       // Act
-      const ledger = await runSequence(world, (function* () {
-        for (let i = 0; i < SOAK_CHECKS; i++) yield randomStep(rng, world);
-      })());
+      const ledger = await runSequence(
+        world,
+        (function* () {
+          for (let i = 0; i < SOAK_CHECKS; i++) yield randomStep(rng, world);
+        })(),
+      );
       // Assess
       const figures = ledger.figures();
       console.log(`[faults soak] seed=${seed} (replay: IPDRIFT_SOAK_SEED=${seed}) wall=${Date.now() - started} ms\n${JSON.stringify(figures, null, 2)}`);

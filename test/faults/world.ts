@@ -109,7 +109,14 @@ export class FaultWorld {
     const cfg = config({
       deadlineMs: opts.deadlineMs,
       targets: [
-        ...[...pools.keys()].map((name) => ({ name, type: 'elb' as const, host: FaultWorld.host(name), port: first.port, probe: { protocol: 'http' as const, path: '/health' }, ...common })),
+        ...[...pools.keys()].map((name) => ({
+          name,
+          type: 'elb' as const,
+          host: FaultWorld.host(name),
+          port: first.port,
+          probe: { protocol: 'http' as const, path: '/health' },
+          ...common,
+        })),
         { name: 'front', type: 'web-tier' as const, url: `http://${a(WEB_NODE)}:${first.port}/health`, upstream: 'alpha', ...common },
       ],
     });
@@ -278,7 +285,8 @@ export class Ledger {
 
   #verify(step: Step, report: CheckReport, previous: Map<string, TargetState>, elapsedMs: number, label: string): void {
     const { world } = this;
-    if (elapsedMs > world.opts.deadlineMs + DEADLINE_GRACE_MS) this.#fail(label, `check took ${Math.round(elapsedMs)} ms (deadline ${world.opts.deadlineMs} ms)`);
+    if (elapsedMs > world.opts.deadlineMs + DEADLINE_GRACE_MS)
+      this.#fail(label, `check took ${Math.round(elapsedMs)} ms (deadline ${world.opts.deadlineMs} ms)`);
     const saveErrors = report.errors.filter((e) => e.startsWith('save '));
     if (saveErrors.length) this.#fail(label, `save failed: ${saveErrors.join('; ')}`);
     for (const t of report.transitions) {
@@ -292,20 +300,29 @@ export class Ledger {
         this.#fail(label, `${target}: no report or no state`);
         continue;
       }
-      if (state.version !== (previous.get(target)?.version ?? 0) + 1) this.#fail(label, `${target}: version ${state.version} after ${previous.get(target)?.version ?? 0}`);
+      if (state.version !== (previous.get(target)?.version ?? 0) + 1)
+        this.#fail(label, `${target}: version ${state.version} after ${previous.get(target)?.version ?? 0}`);
       const expected = HARD_DNS_FAULTS[step.dns[target] ?? 'none'];
       if (expected) {
         // A failed lookup: typed, reported, and the history exactly as it was (never an empty set).
         if (tr.resolution?.ok !== false) this.#fail(label, `${target}: ${step.dns[target]} injected but the lookup succeeded`);
-        else if (tr.resolution.code !== expected && tr.resolution.code !== 'timeout') this.#fail(label, `${target}: ${step.dns[target]} injected, code ${tr.resolution.code}`);
+        else if (tr.resolution.code !== expected && tr.resolution.code !== 'timeout')
+          this.#fail(label, `${target}: ${step.dns[target]} injected, code ${tr.resolution.code}`);
         if (!report.findings.some((f) => f.target === target && f.kind === 'resolution-failed')) this.#fail(label, `${target}: no resolution-failed finding`);
-        if (currentAddresses(state).join() !== currentAddresses(previous.get(target)).join()) this.#fail(label, `${target}: current addresses changed by a failed lookup`);
+        if (currentAddresses(state).join() !== currentAddresses(previous.get(target)).join())
+          this.#fail(label, `${target}: current addresses changed by a failed lookup`);
       } else if (tr.resolution?.ok) {
         const seen = this.#everSeen.get(target) ?? new Set<string>();
         for (const a of tr.resolution.addresses) seen.add(a.address);
         this.#everSeen.set(target, seen);
         const answer = world.answers.get(target)!;
-        if (tr.resolution.addresses.map((a) => a.address).sort().join() !== [...answer].sort().join()) this.#fail(label, `${target}: resolved ${tr.resolution.addresses.map((a) => a.address)} but DNS serves ${answer}`);
+        if (
+          tr.resolution.addresses
+            .map((a) => a.address)
+            .sort()
+            .join() !== [...answer].sort().join()
+        )
+          this.#fail(label, `${target}: resolved ${tr.resolution.addresses.map((a) => a.address)} but DNS serves ${answer}`);
       } else {
         this.#spurious++;
       }

@@ -32,7 +32,12 @@ afterAll(() => lab.stop());
 /** A check at `T0 + ms`, collecting its transitions. */
 async function checkAt(store: MemoryStore, ms: number, writerLookup?: WriterLookup) {
   const transitions: AlertTransition[] = [];
-  const report = await runCheck(config, { store, notifier: new ConsoleNotifier((t) => transitions.push(t)), clock: { now: () => new Date(T0 + ms) }, ...(writerLookup ? { writerLookup } : {}) });
+  const report = await runCheck(config, {
+    store,
+    notifier: new ConsoleNotifier((t) => transitions.push(t)),
+    clock: { now: () => new Date(T0 + ms) },
+    ...(writerLookup ? { writerLookup } : {}),
+  });
   return { report, transitions, target: report.targets[0]! };
 }
 
@@ -65,7 +70,12 @@ describe('runCheck with an Aurora target', () => {
     expect(later.target.metrics.DnsLagSeconds).toBe(75);
     expect(later.transitions.map((t) => [t.type, t.kind, t.severity])).toEqual([['opened', 'dns-lag', 'warning']]);
     const state = store.states.get('orders-db')!;
-    expect(state.aurora).toEqual({ apiWriter: B, dnsWriter: A, writerChangedAt: new Date(T0 + MINUTE).toISOString(), mismatchSince: new Date(T0 + MINUTE).toISOString() });
+    expect(state.aurora).toEqual({
+      apiWriter: B,
+      dnsWriter: A,
+      writerChangedAt: new Date(T0 + MINUTE).toISOString(),
+      mismatchSince: new Date(T0 + MINUTE).toISOString(),
+    });
     expect((await store.history('orders-db', 10)).map((c) => c.kind)).toEqual(['dns-lag', 'writer-changed', 'address-set-changed']);
   });
 

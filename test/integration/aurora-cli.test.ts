@@ -39,7 +39,9 @@ async function fakeRds(lab: AuroraLab) {
   const requests: Record<string, string>[] = [];
   const xmlCluster = async () => {
     const w = await lab.writer(lab.clusterIdentifier);
-    const members = w.members.map((m) => `<DBClusterMember><DBInstanceIdentifier>${m.id}</DBInstanceIdentifier><IsClusterWriter>${m.isWriter}</IsClusterWriter></DBClusterMember>`).join('');
+    const members = w.members
+      .map((m) => `<DBClusterMember><DBInstanceIdentifier>${m.id}</DBInstanceIdentifier><IsClusterWriter>${m.isWriter}</IsClusterWriter></DBClusterMember>`)
+      .join('');
     return `<DBCluster><DBClusterIdentifier>${lab.clusterIdentifier}</DBClusterIdentifier><Status>available</Status><Endpoint>${lab.clusterEndpoint}</Endpoint><ReaderEndpoint>${lab.readerEndpoint}</ReaderEndpoint><Port>${lab.port}</Port><Engine>aurora-mysql</Engine><DBClusterMembers>${members}</DBClusterMembers></DBCluster>`;
   };
   const server: Server = createServer((req, res) => {
@@ -50,12 +52,22 @@ async function fakeRds(lab: AuroraLab) {
       requests.push(params);
       const reply = (status: number, xml: string) => res.writeHead(status, { 'content-type': 'text/xml' }).end(xml);
       if (params.DBClusterIdentifier !== lab.clusterIdentifier) {
-        return reply(404, `<ErrorResponse><Error><Type>Sender</Type><Code>DBClusterNotFoundFault</Code><Message>DBCluster ${params.DBClusterIdentifier} not found.</Message></Error><RequestId>r</RequestId></ErrorResponse>`);
+        return reply(
+          404,
+          `<ErrorResponse><Error><Type>Sender</Type><Code>DBClusterNotFoundFault</Code><Message>DBCluster ${params.DBClusterIdentifier} not found.</Message></Error><RequestId>r</RequestId></ErrorResponse>`,
+        );
       }
-      if (params.Action === 'DescribeDBClusters') return reply(200, `<DescribeDBClustersResponse><DescribeDBClustersResult><DBClusters>${await xmlCluster()}</DBClusters></DescribeDBClustersResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeDBClustersResponse>`);
+      if (params.Action === 'DescribeDBClusters')
+        return reply(
+          200,
+          `<DescribeDBClustersResponse><DescribeDBClustersResult><DBClusters>${await xmlCluster()}</DBClusters></DescribeDBClustersResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeDBClustersResponse>`,
+        );
       if (params.Action === 'FailoverDBCluster') {
         await lab.failover(params.DBClusterIdentifier);
-        return reply(200, `<FailoverDBClusterResponse><FailoverDBClusterResult>${await xmlCluster()}</FailoverDBClusterResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></FailoverDBClusterResponse>`);
+        return reply(
+          200,
+          `<FailoverDBClusterResponse><FailoverDBClusterResult>${await xmlCluster()}</FailoverDBClusterResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></FailoverDBClusterResponse>`,
+        );
       }
       reply(400, '<ErrorResponse><Error><Code>InvalidAction</Code><Message>no</Message></Error></ErrorResponse>');
     });
@@ -71,7 +83,15 @@ let awsEnv: Record<string, string>;
 beforeAll(async () => {
   lab = await AuroraLab.start({ block: 81, script: { swapAfterMs: 200, dnsLagMs: 1000, restartMs: 600 } });
   rds = await fakeRds(lab);
-  awsEnv = { AWS_ENDPOINT_URL_RDS: rds.url, AWS_REGION: 'ap-northeast-2', AWS_ACCESS_KEY_ID: 'AKIDLAB', AWS_SECRET_ACCESS_KEY: 'lab', AWS_EC2_METADATA_DISABLED: 'true', AWS_PROFILE: '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  awsEnv = {
+    AWS_ENDPOINT_URL_RDS: rds.url,
+    AWS_REGION: 'ap-northeast-2',
+    AWS_ACCESS_KEY_ID: 'AKIDLAB',
+    AWS_SECRET_ACCESS_KEY: 'lab',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PROFILE: '',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
 });
 afterAll(async () => {
   rds.server.close();
@@ -151,7 +171,10 @@ describe('ipdrift failover-drill', () => {
 describe('ipdrift demo aurora', () => {
   it('plays a failover in the lab and measures the injected lag, without the AWS SDK', async () => {
     // Prepare / Act
-    const [json, text] = await Promise.all([cli(['demo', 'aurora', '--lag', '0.5s', '--json'], { noSdk: true }), cli(['demo', 'aurora', '--lag', '500ms', '--engine', 'postgres'], { noSdk: true })]);
+    const [json, text] = await Promise.all([
+      cli(['demo', 'aurora', '--lag', '0.5s', '--json'], { noSdk: true }),
+      cli(['demo', 'aurora', '--lag', '500ms', '--engine', 'postgres'], { noSdk: true }),
+    ]);
     // Assess
     expect(json.code).toBe(0);
     const doc = JSON.parse(json.stdout);

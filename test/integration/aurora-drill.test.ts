@@ -24,7 +24,10 @@ async function drill(block: number, lagMs: number, engine: LabDbEngine = 'mysql'
   const lab = await AuroraLab.start({ block, engine, script: { swapAfterMs: SWAP_MS, dnsLagMs: lagMs, restartMs: 1200 } });
   labs.push(lab);
   const sampler = defaultSamplerDeps({ host: lab.clusterEndpoint, resolvers: [lab.dns.address], engine, port: lab.port, writers: lab });
-  const result = await runDrill({ cluster: lab.clusterIdentifier, host: lab.clusterEndpoint, deadlineMs: lagMs + 5000 }, { writers: lab, starter: lab, sampler });
+  const result = await runDrill(
+    { cluster: lab.clusterIdentifier, host: lab.clusterEndpoint, deadlineMs: lagMs + 5000 },
+    { writers: lab, starter: lab, sampler },
+  );
   return { lab, result, injected: lab.injected! };
 }
 

@@ -9,7 +9,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CloudWatchTimelineMetrics, createFailoverWatchHandler, failoverTransition, FailoverWatchDeliveryError, timelineMetricInput, UnexpectedEventError } from '../../src/lambda/failover-watch.ts';
+import {
+  CloudWatchTimelineMetrics,
+  createFailoverWatchHandler,
+  failoverTransition,
+  FailoverWatchDeliveryError,
+  timelineMetricInput,
+  UnexpectedEventError,
+} from '../../src/lambda/failover-watch.ts';
 import type { FailoverWatchDeps, RdsClusterEvent, TimelineMetrics } from '../../src/lambda/failover-watch.ts';
 import { ENV } from '../../src/contract.ts';
 import { runCheck } from '../../src/core/check.ts';
@@ -39,7 +46,14 @@ const event = (eventId: string, cluster = 'orders'): RdsClusterEvent => ({
   time: new Date().toISOString(),
   region: 'ap-northeast-2',
   resources: [`arn:aws:rds:ap-northeast-2:123456789012:cluster:${cluster}`],
-  detail: { EventID: eventId, SourceIdentifier: cluster, SourceType: 'CLUSTER', EventCategories: ['failover'], Message: `Started cross AZ failover to DB instance: ${B}`, Date: new Date().toISOString() },
+  detail: {
+    EventID: eventId,
+    SourceIdentifier: cluster,
+    SourceType: 'CLUSTER',
+    EventCategories: ['failover'],
+    Message: `Started cross AZ failover to DB instance: ${B}`,
+    Date: new Date().toISOString(),
+  },
 });
 
 const labs: AuroraLab[] = [];
@@ -55,7 +69,16 @@ async function setup(block: number, over: Partial<FailoverWatchDeps> = {}) {
   const notices: AlertTransition[] = [];
   const published: [string, FailoverTimeline][] = [];
   const metrics: TimelineMetrics = { publishTimeline: async (target, t) => void published.push([target, t]) };
-  const deps: FailoverWatchDeps = { loadConfig: async () => config, writers: lab, store, notifier: new ConsoleNotifier((t) => notices.push(t)), metrics, logger: quiet, retryDelayMs: 1, ...over };
+  const deps: FailoverWatchDeps = {
+    loadConfig: async () => config,
+    writers: lab,
+    store,
+    notifier: new ConsoleNotifier((t) => notices.push(t)),
+    metrics,
+    logger: quiet,
+    retryDelayMs: 1,
+    ...over,
+  };
   return { lab, store, notices, published, deps };
 }
 
@@ -88,10 +111,13 @@ describe('failover-watch handler', () => {
     // Prepare
     let loads = 0;
     const { deps } = await setup(72, {});
-    const handler = createFailoverWatchHandler({ ...deps, loadConfig: async () => {
-      loads++;
-      return deps.loadConfig();
-    } });
+    const handler = createFailoverWatchHandler({
+      ...deps,
+      loadConfig: async () => {
+        loads++;
+        return deps.loadConfig();
+      },
+    });
     // Act
     const completed = await handler(event('RDS-EVENT-0071'), context);
     const failed = await handler(event('RDS-EVENT-0069'), context);
@@ -137,7 +163,7 @@ describe('failover-watch handler', () => {
     expect(store.states.get('orders-db')).toEqual(before); // state not advanced without the notice
   });
 
-  it('uses the monitor\'s environment variable names', () => {
+  it("uses the monitor's environment variable names", () => {
     // Prepare / Act / Assess: one config, one table, one topic for both functions.
     expect(ENV).toEqual(ENV);
   });
@@ -195,11 +221,34 @@ describe('timeline metrics', () => {
 
 describe('failoverTransition: the one notice', () => {
   const T0 = Date.parse('2026-01-15T03:00:00.000Z');
-  const target = parseConfig({ targets: [{ name: 'orders-db', type: 'aurora', host: 'orders.cluster-abc.rds.test', port: 3306, engine: 'mysql', clusterIdentifier: 'orders', dnsLagWarnSeconds: 2 }] }).targets[0] as AuroraTarget;
+  const target = parseConfig({
+    targets: [
+      {
+        name: 'orders-db',
+        type: 'aurora',
+        host: 'orders.cluster-abc.rds.test',
+        port: 3306,
+        engine: 'mysql',
+        clusterIdentifier: 'orders',
+        dnsLagWarnSeconds: 2,
+      },
+    ],
+  }).targets[0] as AuroraTarget;
   const dnsAt = (ms: number | undefined) =>
     ms === undefined ? [] : [{ at: T0 + ms, ok: true, writer: B, addresses: ['10.0.2.12'], chain: [`${B}.abc.rds.test`], durationMs: 1 }];
   const timeline = (apiWriter: string, dnsMs: number | undefined) =>
-    buildTimeline({ cluster: 'orders', host: target.host, eventAt: T0, startedAt: T0, endedAt: T0 + 9000, endReason: dnsMs === undefined ? 'deadline' : 'settled', previousWriter: A, api: [{ at: T0 + 1000, writer: apiWriter }], dns: dnsAt(dnsMs), probes: [] });
+    buildTimeline({
+      cluster: 'orders',
+      host: target.host,
+      eventAt: T0,
+      startedAt: T0,
+      endedAt: T0 + 9000,
+      endReason: dnsMs === undefined ? 'deadline' : 'settled',
+      previousWriter: A,
+      api: [{ at: T0 + 1000, writer: apiWriter }],
+      dns: dnsAt(dnsMs),
+      probes: [],
+    });
 
   it.each([
     ['DNS lag under the threshold', timeline(B, 2500), 'writer-changed', 'info', /No action needed/],
@@ -211,7 +260,14 @@ describe('failoverTransition: the one notice', () => {
     // Act
     const n = failoverTransition(target, t, event('RDS-EVENT-0072'), new Date(T0 + 10_000));
     // Assess
-    expect(n).toMatchObject({ type: 'event', kind, severity, target: 'orders-db', key: 'orders-db/failover@2026-01-15T03:00:00.000Z', openedAt: '2026-01-15T03:00:00.000Z' });
+    expect(n).toMatchObject({
+      type: 'event',
+      kind,
+      severity,
+      target: 'orders-db',
+      key: 'orders-db/failover@2026-01-15T03:00:00.000Z',
+      openedAt: '2026-01-15T03:00:00.000Z',
+    });
     expect(n.finding?.advice).toMatch(advice);
   });
 });

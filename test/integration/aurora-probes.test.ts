@@ -46,7 +46,12 @@ describe('mysql probe', () => {
     // Act
     const r = await runProbe('127.0.0.51', spec('mysql', port), { timeoutMs: TIMEOUT_MS });
     // Assess
-    expect(r).toMatchObject({ ok: true, protocol: 'mysql', identity: 'mysql:8.0.39-test', details: { protocolVersion: 10, serverVersion: '8.0.39-test', connectionId: 4242 } });
+    expect(r).toMatchObject({
+      ok: true,
+      protocol: 'mysql',
+      identity: 'mysql:8.0.39-test',
+      details: { protocolVersion: 10, serverVersion: '8.0.39-test', connectionId: 4242 },
+    });
     expect((await rec.received).length).toBe(0); // no credentials, no handshake response
   });
 
@@ -185,7 +190,10 @@ describe('postgres probe', () => {
     const r = await runProbe('127.0.0.58', spec('postgres', l.port), { timeoutMs: TIMEOUT_MS });
     // Assess
     expect(r.ok).toBe(false);
-    expect(r.error).toEqual({ code: 'protocol', message: `127.0.0.58:${l.port}: the server answered the SSLRequest with an error: sorry, too many clients already` });
+    expect(r.error).toEqual({
+      code: 'protocol',
+      message: `127.0.0.58:${l.port}: the server answered the SSLRequest with an error: sorry, too many clients already`,
+    });
   });
 
   it.each([

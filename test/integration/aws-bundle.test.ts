@@ -88,7 +88,14 @@ describe('the bundle (dist/monitor.mjs) under plain node', () => {
   });
   afterAll(async () => {
     fake.server.closeAllConnections();
-    await Promise.all([oldNode.stop(), newNode.stop(), dns.stop(), local.stop(), new Promise((r) => fake.server.close(r)), rm(dir, { recursive: true, force: true })]);
+    await Promise.all([
+      oldNode.stop(),
+      newNode.stop(),
+      dns.stop(),
+      local.stop(),
+      new Promise((r) => fake.server.close(r)),
+      rm(dir, { recursive: true, force: true }),
+    ]);
   });
 
   it('builds, prints its size, and runs checks with the real adapters across two cold starts', async () => {
@@ -97,7 +104,14 @@ describe('the bundle (dist/monitor.mjs) under plain node', () => {
     const built = await run(process.execPath, [join(ROOT, 'esbuild.config.mjs'), '--outdir', out], { cwd: ROOT, timeout: CHILD_TIMEOUT_MS });
     const bundle = join(out, 'monitor.mjs');
     const configPath = join(dir, 'ipdrift.config.json');
-    await writeFile(configPath, JSON.stringify({ resolvers: [dns.address], allowLoopback: true, targets: [{ name: 'app-alb', type: 'elb', host: ELB, port: oldNode.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } }] }));
+    await writeFile(
+      configPath,
+      JSON.stringify({
+        resolvers: [dns.address],
+        allowLoopback: true,
+        targets: [{ name: 'app-alb', type: 'elb', host: ELB, port: oldNode.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } }],
+      }),
+    );
     dns.setA(ELB, [ADDR.old], 1);
     const env = {
       PATH: process.env.PATH ?? '',
@@ -131,10 +145,23 @@ describe('the bundle (dist/monitor.mjs) under plain node', () => {
     const kb = Number(size![1]);
     console.log(`bundle: ${kb} KB (${(await stat(`${bundle}.map`)).size >> 10} KB source map)`);
     expect(kb).toBeLessThan(MAX_BUNDLE_KB);
-    const checkLine = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === 'check');
-    expect(checkLine(first.stdout)).toEqual([expect.objectContaining({ level: 'INFO', service: 'ipdrift', ok: true, requestId: 'cold-1', targets: 1, findings: 0, transitions: 0 })]);
+    const checkLine = (stdout: string) =>
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.message === 'check');
+    expect(checkLine(first.stdout)).toEqual([
+      expect.objectContaining({ level: 'INFO', service: 'ipdrift', ok: true, requestId: 'cold-1', targets: 1, findings: 0, transitions: 0 }),
+    ]);
     expect(checkLine(second.stdout)).toEqual([
-      expect.objectContaining({ ok: true, requestId: 'cold-2', delivered: 1, undelivered: 0, findingsByKind: { 'address-set-changed': 1, 'retired-address-dead': 1 } }),
+      expect.objectContaining({
+        ok: true,
+        requestId: 'cold-2',
+        delivered: 1,
+        undelivered: 0,
+        findingsByKind: { 'address-set-changed': 1, 'retired-address-dead': 1 },
+      }),
     ]);
     // What reached the fake SNS: the address change, to the events topic; nothing paged on-call
     // (a replaced node whose old address refuses is the ELB working as designed).

@@ -43,7 +43,17 @@ export interface LocalDynamo {
   stop(): Promise<void>;
 }
 
-type Op = Record<string, { TableName: string; Item?: Record<string, AttributeValue>; Key?: Record<string, AttributeValue>; ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, AttributeValue> }>;
+type Op = Record<
+  string,
+  {
+    TableName: string;
+    Item?: Record<string, AttributeValue>;
+    Key?: Record<string, AttributeValue>;
+    ConditionExpression?: string;
+    ExpressionAttributeNames?: Record<string, string>;
+    ExpressionAttributeValues?: Record<string, AttributeValue>;
+  }
+>;
 
 /** Starts dynalite and the proxy on random loopback ports. */
 export async function startLocalDynamo(): Promise<LocalDynamo> {
@@ -137,7 +147,9 @@ async function transact(db: DynamoDBClient, input: { TransactItems?: Op[] }): Pr
   if (ops.some((o) => o.type !== 'Put' && o.type !== 'Delete')) return validation('only Put and Delete are emulated');
   if (new Set(ops.map((o) => o.id)).size !== ops.length) return validation('Transaction request cannot include multiple operations on one item');
 
-  const before = await Promise.all(ops.map(async (o) => (await db.send(new GetItemCommand({ TableName: o.op.TableName, Key: o.key, ConsistentRead: true }))).Item));
+  const before = await Promise.all(
+    ops.map(async (o) => (await db.send(new GetItemCommand({ TableName: o.op.TableName, Key: o.key, ConsistentRead: true }))).Item),
+  );
   const conditions = (o: Op[string]) => ({
     ...(o.ConditionExpression ? { ConditionExpression: o.ConditionExpression } : {}),
     ...(o.ExpressionAttributeNames ? { ExpressionAttributeNames: o.ExpressionAttributeNames } : {}),
@@ -173,17 +185,20 @@ async function transact(db: DynamoDBClient, input: { TransactItems?: Op[] }): Pr
     }
   }
   if (!failed) {
-    const results = await Promise.allSettled(plain.map(async (i) => {
-      await apply(ops[i]!);
-      applied.add(i);
-    }));
+    const results = await Promise.allSettled(
+      plain.map(async (i) => {
+        await apply(ops[i]!);
+        applied.add(i);
+      }),
+    );
     const bad = results.findIndex((r) => r.status === 'rejected');
     if (bad >= 0) failed = { index: plain[bad]!, err: (results[bad] as PromiseRejectedResult).reason };
   }
   if (failed) {
     await undo();
     const name = (failed.err as Error).name;
-    if (name !== 'ConditionalCheckFailedException') return { status: 400, body: { __type: `com.amazonaws.dynamodb.v20120810#${name}`, message: (failed.err as Error).message } };
+    if (name !== 'ConditionalCheckFailedException')
+      return { status: 400, body: { __type: `com.amazonaws.dynamodb.v20120810#${name}`, message: (failed.err as Error).message } };
     const reasons = ops.map((_, j) => (j === failed.index ? { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' } : { Code: 'None' }));
     return {
       status: 400,

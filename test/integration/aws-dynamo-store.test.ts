@@ -26,7 +26,15 @@ function alert(target: string, kind: AlertState['kind'], extra: Partial<AlertSta
     absentChecks: 0,
     summary: `${target}: ${kind}`,
     // `undefined` inside evidence is normal engine output; the store must not choke on it.
-    finding: { key: `${target}/${kind}`, target, kind, severity: 'warning', summary: `${target}: ${kind}`, evidence: { addresses: ['10.0.0.1'], complete: undefined }, advice: 'do something' },
+    finding: {
+      key: `${target}/${kind}`,
+      target,
+      kind,
+      severity: 'warning',
+      summary: `${target}: ${kind}`,
+      evidence: { addresses: ['10.0.0.1'], complete: undefined },
+      advice: 'do something',
+    },
     ...extra,
   };
 }
@@ -44,14 +52,22 @@ function state(target: string, version: number, alerts: AlertState[] = [], addre
   };
 }
 
-const change = (target: string, minutes: number, summary = `change at ${minutes}`): ChangeRecord => ({ at: iso(minutes), target, kind: 'address-set-changed', summary, added: ['10.0.0.2'], removed: ['10.0.0.1'] });
+const change = (target: string, minutes: number, summary = `change at ${minutes}`): ChangeRecord => ({
+  at: iso(minutes),
+  target,
+  kind: 'address-set-changed',
+  summary,
+  added: ['10.0.0.2'],
+  removed: ['10.0.0.1'],
+});
 
 describe('DynamoStore against dynalite', () => {
   let local: LocalDynamo;
   const table = 'ipdrift-test';
   const store = (now = T0) => new DynamoStore(local.doc, table, { clock: { now: () => new Date(now) } });
   const rawItems = async (target: string) =>
-    (await local.doc.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `target#${target}` } }))).Items ?? [];
+    (await local.doc.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `target#${target}` } })))
+      .Items ?? [];
 
   beforeAll(async () => {
     local = await startLocalDynamo();
@@ -64,13 +80,18 @@ describe('DynamoStore against dynalite', () => {
   it('round-trips a state with its alerts, and writes the change items with a TTL', async () => {
     // Prepare
     const s = store();
-    const saved = state('rt', 1, [alert('rt', 'retired-address-dead'), alert('rt', 'current-address-unhealthy', { lastNotifiedAt: iso(1), notifications: 1 })], [
-      { address: '10.0.0.1', firstSeen: iso(0), lastSeen: iso(1), retiredAt: iso(1), lastProbe: { at: iso(1), ok: false, latencyMs: 12, error: 'refused' } },
-      { address: '10.0.0.2', firstSeen: iso(1), lastSeen: iso(1), identity: 'srv' },
-    ]);
+    const saved = state(
+      'rt',
+      1,
+      [alert('rt', 'retired-address-dead'), alert('rt', 'current-address-unhealthy', { lastNotifiedAt: iso(1), notifications: 1 })],
+      [
+        { address: '10.0.0.1', firstSeen: iso(0), lastSeen: iso(1), retiredAt: iso(1), lastProbe: { at: iso(1), ok: false, latencyMs: 12, error: 'refused' } },
+        { address: '10.0.0.2', firstSeen: iso(1), lastSeen: iso(1), identity: 'srv' },
+      ],
+    );
     // Act
     await s.save(saved, 0, [change('rt', 1)]);
-    const loaded = (await store().load(['rt', 'never-saved']));
+    const loaded = await store().load(['rt', 'never-saved']);
     // Assess
     expect(loaded.get('never-saved')).toBeUndefined();
     const expected = structuredClone(saved);
@@ -78,7 +99,12 @@ describe('DynamoStore against dynalite', () => {
     delete (expected.alerts['rt/current-address-unhealthy']!.finding!.evidence as Record<string, unknown>).complete;
     expect(loaded.get('rt')).toEqual(expected);
     const items = await rawItems('rt');
-    expect(items.map((i) => i.sk).sort()).toEqual(['alert#rt/current-address-unhealthy', 'alert#rt/retired-address-dead', expect.stringMatching(/^change#2026-03-01T00:01:00\.000Z#0000000001-0000$/), 'state']);
+    expect(items.map((i) => i.sk).sort()).toEqual([
+      'alert#rt/current-address-unhealthy',
+      'alert#rt/retired-address-dead',
+      expect.stringMatching(/^change#2026-03-01T00:01:00\.000Z#0000000001-0000$/),
+      'state',
+    ]);
     const changeItem = items.find((i) => String(i.sk).startsWith('change#'))!;
     expect(changeItem[TABLE_KEYS.ttlAttribute]).toBe(Math.floor((T0 + 60_000) / 1000) + HISTORY_DAYS * SECONDS_PER_DAY);
     expect(changeItem).toMatchObject({ target: 'rt', kind: 'address-set-changed', added: ['10.0.0.2'], removed: ['10.0.0.1'] });
@@ -114,7 +140,11 @@ describe('DynamoStore against dynalite', () => {
     const items = await rawItems('same');
     expect(items.find((i) => i.sk === 'alert#same/retired-address-dead')).toMatchObject({ savedVersion: 1 });
     expect(items.find((i) => i.sk === 'state')).toMatchObject({ version: 2, alertIndex: { 'same/retired-address-dead': 1 } });
-    expect((await store().load(['same'])).get('same')).toMatchObject({ version: 2, latencies: [9], alerts: { [a.key]: expect.objectContaining({ key: a.key, openedAt: a.openedAt }) } });
+    expect((await store().load(['same'])).get('same')).toMatchObject({
+      version: 2,
+      latencies: [9],
+      alerts: { [a.key]: expect.objectContaining({ key: a.key, openedAt: a.openedAt }) },
+    });
   });
 
   it('refuses a save based on a stale version (two writers), and the first write is not lost', async () => {
@@ -128,7 +158,11 @@ describe('DynamoStore against dynalite', () => {
     const second = writerB.save({ ...b, version: 2, latencies: [2] }, 1, [change('race', 2, 'from B')]);
     // Assess
     await expect(second).rejects.toBeInstanceOf(VersionConflictError);
-    await expect(second).rejects.toMatchObject({ target: 'race', expectedVersion: 1, cause: expect.objectContaining({ name: 'TransactionCanceledException' }) });
+    await expect(second).rejects.toMatchObject({
+      target: 'race',
+      expectedVersion: 1,
+      cause: expect.objectContaining({ name: 'TransactionCanceledException' }),
+    });
     expect((await store().load(['race'])).get('race')).toMatchObject({ version: 2, latencies: [1], alerts: {} });
     expect((await store().history('race', 10)).map((c) => c.summary)).toEqual(['from A']);
     expect((await rawItems('race')).map((i) => i.sk)).not.toContain('alert#race/retired-address-dead');
@@ -147,7 +181,20 @@ describe('DynamoStore against dynalite', () => {
     // Prepare: four saves, one change each; then one change item past its TTL that DynamoDB has not deleted yet.
     const s = store();
     for (let v = 1; v <= 4; v++) await s.save(state('hist', v), v - 1, [change('hist', v)]);
-    await local.doc.send(new PutCommand({ TableName: table, Item: { pk: 'target#hist', sk: `change#${iso(9)}#expired`, at: iso(9), target: 'hist', kind: 'alert-opened', summary: 'expired', [TABLE_KEYS.ttlAttribute]: Math.floor(T0 / 1000) - 1 } }));
+    await local.doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          pk: 'target#hist',
+          sk: `change#${iso(9)}#expired`,
+          at: iso(9),
+          target: 'hist',
+          kind: 'alert-opened',
+          summary: 'expired',
+          [TABLE_KEYS.ttlAttribute]: Math.floor(T0 / 1000) - 1,
+        },
+      }),
+    );
     // Act
     const three = await store().history('hist', 3);
     const all = await store().history('hist', 100);
@@ -175,14 +222,40 @@ describe('DynamoStore against dynalite', () => {
     let current = ['10.1.0.0', '10.1.0.1', '10.1.0.2', '10.1.0.3'];
     for (let i = 0; i < 1000; i++) {
       current = [...current.slice(1), `10.${2 + Math.floor(i / 250)}.${Math.floor(i / 250)}.${i % 250}`];
-      const resolution: ResolutionOk = { ok: true, host: 'churn.elb.test', queried: 'churn.elb.test', addresses: current.map((address) => ({ address, family: 4, ttl: 60 })), cname: [], complete: true, lookups: 1, durationMs: 1 };
+      const resolution: ResolutionOk = {
+        ok: true,
+        host: 'churn.elb.test',
+        queried: 'churn.elb.test',
+        addresses: current.map((address) => ({ address, family: 4, ttl: 60 })),
+        cname: [],
+        complete: true,
+        lookups: 1,
+        durationMs: 1,
+      };
       records = diffAddresses(records, resolution, new Date(T0 + i * 60_000), retain).addresses.map((r) => ({
         ...r,
         identity: 'ipdrift-lab-node',
         lastProbe: { at: iso(i), ok: false, latencyMs: 2000, error: 'connect ETIMEDOUT 10.200.200.200:8080 after 2000 ms' },
       }));
     }
-    const big = state('churn', 1, [alert('churn', 'retired-address-dead', { finding: { key: 'churn/retired-address-dead', target: 'churn', kind: 'retired-address-dead', severity: 'warning', summary: 'many', evidence: { addresses: records.map((r) => ({ address: r.address, retiredAt: r.retiredAt, probe: 'timeout' })) }, advice: 'x' } })], records);
+    const big = state(
+      'churn',
+      1,
+      [
+        alert('churn', 'retired-address-dead', {
+          finding: {
+            key: 'churn/retired-address-dead',
+            target: 'churn',
+            kind: 'retired-address-dead',
+            severity: 'warning',
+            summary: 'many',
+            evidence: { addresses: records.map((r) => ({ address: r.address, retiredAt: r.retiredAt, probe: 'timeout' })) },
+            advice: 'x',
+          },
+        }),
+      ],
+      records,
+    );
     // Act
     await store().save(big, 0, []);
     const item = (await local.doc.send(new GetCommand({ TableName: table, Key: { pk: 'target#churn', sk: 'state' } }))).Item!;
@@ -198,7 +271,11 @@ describe('DynamoStore against dynalite', () => {
 
   it('refuses, before writing anything, alerts that would not fit in one transaction', async () => {
     // Prepare
-    const alerts = Array.from({ length: DYNAMO_LIMITS.transactItems }, (_, i) => ({ ...alert('huge', 'address-set-changed'), key: `huge/address-set-changed@${i}`, event: true }));
+    const alerts = Array.from({ length: DYNAMO_LIMITS.transactItems }, (_, i) => ({
+      ...alert('huge', 'address-set-changed'),
+      key: `huge/address-set-changed@${i}`,
+      event: true,
+    }));
     // Act
     const save = store().save(state('huge', 1, alerts), 0, []);
     // Assess
@@ -209,7 +286,17 @@ describe('DynamoStore against dynalite', () => {
   it('reports an alert item that does not match the state (edited by hand) instead of guessing', async () => {
     // Prepare
     await store().save(state('torn', 1, [alert('torn', 'resolution-failed')]), 0, []);
-    await local.doc.send(new PutCommand({ TableName: table, Item: { pk: 'target#torn', sk: 'alert#torn/resolution-failed', savedVersion: 7, alert: JSON.parse(JSON.stringify(alert('torn', 'resolution-failed'))) as AlertState } }));
+    await local.doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          pk: 'target#torn',
+          sk: 'alert#torn/resolution-failed',
+          savedVersion: 7,
+          alert: JSON.parse(JSON.stringify(alert('torn', 'resolution-failed'))) as AlertState,
+        },
+      }),
+    );
     // Act
     const load = store().load(['torn']);
     // Assess

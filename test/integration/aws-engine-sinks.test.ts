@@ -40,7 +40,8 @@ describe('engine + SNS/CloudWatch adapters', () => {
     oldNode = await LabNode.start({ host: ADDR.old });
     newNode = await LabNode.start({ host: ADDR.new, port: oldNode.port });
     config = parseConfig({
-      resolvers: [dns.address], allowLoopback: true,
+      resolvers: [dns.address],
+      allowLoopback: true,
       targets: [{ name: 'app-alb', type: 'elb', host: ELB, port: oldNode.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } }],
     });
   });

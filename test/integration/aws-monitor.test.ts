@@ -100,10 +100,19 @@ describe('monitor handler', () => {
 
   it('end to end: an ELB address change and a stale web tier, notified once each, then resolved', async () => {
     // Prepare: the stale tier resolves the ELB name once (like httpd <= 2.4.58) and keeps it.
-    const tierOptions: WebTierOptions = { host: ADDR.stale, port: 0, upstreamHost: ELB, upstreamPort: port, resolver: dns.address, mode: 'stale', upstreamTimeoutMs: 1000 };
+    const tierOptions: WebTierOptions = {
+      host: ADDR.stale,
+      port: 0,
+      upstreamHost: ELB,
+      upstreamPort: port,
+      resolver: dns.address,
+      mode: 'stale',
+      upstreamTimeoutMs: 1000,
+    };
     let tier = await LabWebTier.start(tierOptions);
     await configFile('e2e.json', {
-      resolvers: [dns.address], allowLoopback: true,
+      resolvers: [dns.address],
+      allowLoopback: true,
       targets: [
         { ...elbTarget, port },
         { name: 'web', type: 'web-tier', url: `${tier.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: 1500 },
@@ -154,7 +163,8 @@ describe('monitor handler', () => {
       expect(restarted).toMatchObject({ ok: true, transitions: 0 });
       expect(settled).toMatchObject({ ok: true, transitionsByType: { resolved: 1 } });
       expect(published()).toEqual([...afterAgain, 'resolved web stale-address-confirmed']);
-      const staleNotice = sns.commandCalls(PublishCommand).find((c) => c.args[0].input.MessageAttributes!.kind!.StringValue === 'stale-address-confirmed')!.args[0].input;
+      const staleNotice = sns.commandCalls(PublishCommand).find((c) => c.args[0].input.MessageAttributes!.kind!.StringValue === 'stale-address-confirmed')!
+        .args[0].input;
       expect(staleNotice.Subject).toMatch(/^\[CRITICAL\] web: stale address confirmed \(127\.0\.62\.1[12]\)$/);
       expect(staleNotice.Message).toContain('addressttl=');
       // One structured line per invocation, with the figures.
@@ -224,7 +234,9 @@ describe('monitor handler', () => {
     // Assess
     await expect(run).rejects.toBeInstanceOf(ConfigError);
     await expect(run).rejects.toThrow('targets[0].port: expected a port number 1-65535');
-    expect(log.checks()).toEqual([expect.objectContaining({ level: 'error', extra: expect.objectContaining({ ok: false, errors: [expect.stringContaining('targets[0].port')] }) })]);
+    expect(log.checks()).toEqual([
+      expect.objectContaining({ level: 'error', extra: expect.objectContaining({ ok: false, errors: [expect.stringContaining('targets[0].port')] }) }),
+    ]);
   });
 
   it('throws when the store cannot be read (the monitor is broken)', async () => {
@@ -285,5 +297,4 @@ describe('monitor handler', () => {
     // Assess
     await expect(handler({}, context())).resolves.toMatchObject({ ok: true });
   });
-
 });

@@ -14,7 +14,14 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
 import { DynamoTickClaims, MemoryTickClaims, TICK_CLAIM_SCHEMA, TickClaimError } from '../../src/adapters/aws/tick-claims.ts';
-import { FanOutPayloadError, SCHEDULER_DEFAULTS, SchedulerEventError, SchedulerSetupError, createSchedulerHandler, schedulerAwsDeps } from '../../src/lambda/scheduler.ts';
+import {
+  FanOutPayloadError,
+  SCHEDULER_DEFAULTS,
+  SchedulerEventError,
+  SchedulerSetupError,
+  createSchedulerHandler,
+  schedulerAwsDeps,
+} from '../../src/lambda/scheduler.ts';
 import type { SchedulerDeps, ShardTask } from '../../src/lambda/scheduler.ts';
 import { WORKER_DEFAULTS, WorkerEventError, createWorkerHandler } from '../../src/lambda/worker.ts';
 import { MONITOR_DEFAULTS } from '../../src/lambda/monitor.ts';
@@ -43,7 +50,14 @@ function recordingLogger() {
   return { lines, logger };
 }
 
-const elb = (name: string, host = `${name}.elb.test`, port = 80) => ({ name, type: 'elb' as const, host, port, timeoutMs: 1000, probe: { protocol: 'http' as const, path: '/health' } });
+const elb = (name: string, host = `${name}.elb.test`, port = 80) => ({
+  name,
+  type: 'elb' as const,
+  host,
+  port,
+  timeoutMs: 1000,
+  probe: { protocol: 'http' as const, path: '/health' },
+});
 const configOf = (targets: ConfigInput['targets'], resolvers?: string[]): Config => parseConfig({ ...(resolvers ? { resolvers } : {}), targets });
 
 describe('DynamoTickClaims', () => {
@@ -86,7 +100,13 @@ describe('DynamoTickClaims', () => {
 });
 
 describe('scheduler', () => {
-  const deps = (config: Config, over: Partial<SchedulerDeps> = {}): SchedulerDeps => ({ loadConfig: async () => config, claims: new MemoryTickClaims(), shardSize: 2, intervalMs: INTERVAL_MS, ...over });
+  const deps = (config: Config, over: Partial<SchedulerDeps> = {}): SchedulerDeps => ({
+    loadConfig: async () => config,
+    claims: new MemoryTickClaims(),
+    shardSize: 2,
+    intervalMs: INTERVAL_MS,
+    ...over,
+  });
 
   it('splits into shards of the shard size, each task with the tick and its deadline (next tick minus the guard)', async () => {
     // Prepare: 5 targets, shard size 2.
@@ -100,7 +120,11 @@ describe('scheduler', () => {
     expect(result.shards.flatMap((s) => s.targets).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
     for (const s of result.shards) {
       expect(s.targets.length).toBeLessThanOrEqual(2);
-      expect(s).toMatchObject({ tick: 'event-1', time: TIME, deadlineAt: new Date(Date.parse(TIME) + INTERVAL_MS - SCHEDULER_DEFAULTS.tickGuardMs).toISOString() });
+      expect(s).toMatchObject({
+        tick: 'event-1',
+        time: TIME,
+        deadlineAt: new Date(Date.parse(TIME) + INTERVAL_MS - SCHEDULER_DEFAULTS.tickGuardMs).toISOString(),
+      });
     }
     expect(new Set(result.shards.map((s) => s.of)).size).toBe(1);
     expect(log.lines.find((l) => l.message === 'schedule')?.extra).toMatchObject({ tick: 'event-1', targets: 5, shards: result.shards.length });
@@ -142,8 +166,13 @@ describe('scheduler', () => {
     // Act / Assess
     expect(() => schedulerAwsDeps({})).toThrow(SchedulerSetupError);
     expect(() => schedulerAwsDeps({ IPDRIFT_TABLE: 't' })).toThrow(/IPDRIFT_CHECK_INTERVAL_SECONDS is not set/);
-    expect(() => schedulerAwsDeps({ IPDRIFT_TABLE: 't', IPDRIFT_CHECK_INTERVAL_SECONDS: '60', IPDRIFT_SHARD_SIZE: 'ten' })).toThrow(/IPDRIFT_SHARD_SIZE: expected a positive whole number, got "ten"/);
-    expect(schedulerAwsDeps({ IPDRIFT_TABLE: 't', IPDRIFT_CHECK_INTERVAL_SECONDS: '120', IPDRIFT_SHARD_SIZE: '40' })).toMatchObject({ shardSize: 40, intervalMs: 120_000 });
+    expect(() => schedulerAwsDeps({ IPDRIFT_TABLE: 't', IPDRIFT_CHECK_INTERVAL_SECONDS: '60', IPDRIFT_SHARD_SIZE: 'ten' })).toThrow(
+      /IPDRIFT_SHARD_SIZE: expected a positive whole number, got "ten"/,
+    );
+    expect(schedulerAwsDeps({ IPDRIFT_TABLE: 't', IPDRIFT_CHECK_INTERVAL_SECONDS: '120', IPDRIFT_SHARD_SIZE: '40' })).toMatchObject({
+      shardSize: 40,
+      intervalMs: 120_000,
+    });
   });
 });
 
@@ -159,7 +188,12 @@ describe('worker', () => {
       dns.setA(`all.${name}.elb.test`, [ADDR.node], 1);
     }
     config = configOf(
-      [elb('a', 'a.elb.test', node.port), elb('b', 'b.elb.test', node.port), elb('up', 'up.elb.test', node.port), { name: 'web', type: 'web-tier', url: `http://${ADDR.node}:${node.port}/health`, upstream: 'up' }],
+      [
+        elb('a', 'a.elb.test', node.port),
+        elb('b', 'b.elb.test', node.port),
+        elb('up', 'up.elb.test', node.port),
+        { name: 'web', type: 'web-tier', url: `http://${ADDR.node}:${node.port}/health`, upstream: 'up' },
+      ],
       [dns.address],
     );
   });
@@ -168,16 +202,30 @@ describe('worker', () => {
   });
 
   const NOW = Date.parse(TIME);
-  const task = (targets: string[], over: Partial<ShardTask> = {}): ShardTask => ({ tick: 'event-1', time: TIME, deadlineAt: new Date(NOW + 30_000).toISOString(), shard: 1, of: 3, targets, ...over });
+  const task = (targets: string[], over: Partial<ShardTask> = {}): ShardTask => ({
+    tick: 'event-1',
+    time: TIME,
+    deadlineAt: new Date(NOW + 30_000).toISOString(),
+    shard: 1,
+    of: 3,
+    targets,
+    ...over,
+  });
   const context = { getRemainingTimeInMillis: () => REMAINING_MS, awsRequestId: 'req-1' };
   function setup() {
     const store = new MemoryStore();
     const log = recordingLogger();
-    const deps: MonitorDeps = { store, notifier: { notify: async () => undefined }, loadConfig: async () => config, clock: { now: () => new Date(NOW) }, logger: log.logger };
+    const deps: MonitorDeps = {
+      store,
+      notifier: { notify: async () => undefined },
+      loadConfig: async () => config,
+      clock: { now: () => new Date(NOW) },
+      logger: log.logger,
+    };
     return { store, log, handler: createWorkerHandler(deps, { now: () => NOW }) };
   }
 
-  it('checks only its shard\'s targets, under the tick\'s deadline when that is the shorter, and tags its log lines', async () => {
+  it("checks only its shard's targets, under the tick's deadline when that is the shorter, and tags its log lines", async () => {
     // Prepare: the tick ends in 30 s; Lambda would give 55 s.
     const { store, log, handler } = setup();
     // Act
@@ -245,20 +293,34 @@ describe('the bundles', () => {
     await rm(out, { recursive: true, force: true });
   });
 
-  it('dist/scheduler.mjs and dist/worker.mjs load under plain node and fail an invocation, not the import, without their environment', async () => {
-    // Prepare: import each bundle in a fresh node, call its handler with no environment.
-    const script = `
+  it(
+    'dist/scheduler.mjs and dist/worker.mjs load under plain node and fail an invocation, not the import, without their environment',
+    async () => {
+      // Prepare: import each bundle in a fresh node, call its handler with no environment.
+      const script = `
       const [file, event] = process.argv.slice(1);
       const { handler } = await import(file);
       try { await handler(JSON.parse(event), { getRemainingTimeInMillis: () => 1000 }); console.log('no error'); }
       catch (err) { console.log(err.name + ': ' + err.message); }`;
-    const invoke = (name: string, event: unknown) =>
-      run(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(join(out, `${name}.mjs`)).href, JSON.stringify(event)], { env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1' }, timeout: CHILD_TIMEOUT_MS });
-    // Act
-    const scheduler = await invoke('scheduler', { id: 'e', time: TIME });
-    const worker = await invoke('worker', { tick: 'e', time: TIME, deadlineAt: new Date(Date.now() + 30_000).toISOString(), shard: 0, of: 1, targets: ['a'] });
-    // Assess
-    expect(scheduler.stdout.trim()).toBe('SchedulerSetupError: environment variable IPDRIFT_TABLE is not set');
-    expect(worker.stdout.trim()).toBe('MonitorSetupError: environment variable IPDRIFT_TABLE is not set');
-  }, CHILD_TIMEOUT_MS);
+      const invoke = (name: string, event: unknown) =>
+        run(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(join(out, `${name}.mjs`)).href, JSON.stringify(event)], {
+          env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1' },
+          timeout: CHILD_TIMEOUT_MS,
+        });
+      // Act
+      const scheduler = await invoke('scheduler', { id: 'e', time: TIME });
+      const worker = await invoke('worker', {
+        tick: 'e',
+        time: TIME,
+        deadlineAt: new Date(Date.now() + 30_000).toISOString(),
+        shard: 0,
+        of: 1,
+        targets: ['a'],
+      });
+      // Assess
+      expect(scheduler.stdout.trim()).toBe('SchedulerSetupError: environment variable IPDRIFT_TABLE is not set');
+      expect(worker.stdout.trim()).toBe('MonitorSetupError: environment variable IPDRIFT_TABLE is not set');
+    },
+    CHILD_TIMEOUT_MS,
+  );
 });

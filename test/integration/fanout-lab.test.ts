@@ -91,7 +91,15 @@ const findingLines = (reports: readonly CheckReport[]) =>
   reports.flatMap((r) => r.findings.map((f) => `${f.target} ${f.kind} ${f.severity} ${f.summary}`)).sort();
 const transitionLines = (items: readonly AlertTransition[]) => items.map((t) => `${t.type} ${t.target} ${t.kind}`).sort();
 const metricLines = (reports: readonly CheckReport[]) =>
-  reports.flatMap((r) => r.targets.flatMap((t) => Object.entries(t.metrics).filter(([m]) => !TIMING_METRICS.has(m)).map(([m, v]) => `${t.target} ${m}=${v}`))).sort();
+  reports
+    .flatMap((r) =>
+      r.targets.flatMap((t) =>
+        Object.entries(t.metrics)
+          .filter(([m]) => !TIMING_METRICS.has(m))
+          .map(([m, v]) => `${t.target} ${m}=${v}`),
+      ),
+    )
+    .sort();
 
 describe('fan-out at 1,000 targets against the lab', () => {
   /**
@@ -128,16 +136,31 @@ describe('fan-out at 1,000 targets against the lab', () => {
       const upstream = `web-up-${k}.${ZONE}`;
       set(upstream, [ADDR.serving[0]], UPSTREAM_TTL_SECONDS);
       changes.push([upstream, [ADDR.serving[2]]]);
-      const tier = await LabWebTier.start({ host, upstreamHost: upstream, upstreamPort: port, resolver: dns[k % dns.length]!.address, mode: k < ADDR.staleTiers.length ? 'stale' : 'fresh', upstreamTimeoutMs: TIER_TIMEOUT_MS });
+      const tier = await LabWebTier.start({
+        host,
+        upstreamHost: upstream,
+        upstreamPort: port,
+        resolver: dns[k % dns.length]!.address,
+        mode: k < ADDR.staleTiers.length ? 'stale' : 'fresh',
+        upstreamTimeoutMs: TIER_TIMEOUT_MS,
+      });
       tiers.push(tier);
       targets.push({ name: `up-${k}`, type: 'elb', host: upstream, port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } });
-      targets.push({ name: `web-${k}`, type: 'web-tier', url: `${tier.url}/health`, upstream: `up-${k}`, echo: { path: '/whoami' }, timeoutMs: TIER_TIMEOUT_MS + PROBE_TIMEOUT_MS });
+      targets.push({
+        name: `web-${k}`,
+        type: 'web-tier',
+        url: `${tier.url}/health`,
+        upstream: `up-${k}`,
+        echo: { path: '/whoami' },
+        timeoutMs: TIER_TIMEOUT_MS + PROBE_TIMEOUT_MS,
+      });
     }
     // The rest: ELB names over the shared listeners, a few of each kind of trouble.
     const [a, b, c, d] = ADDR.serving;
     for (let i = 0; targets.length < TARGETS; i++) {
       const host = `lb-${String(i).padStart(4, '0')}.${ZONE}`;
-      if (i % 50 === 0) for (const server of dns) server.setFault(host, 'servfail'); // resolution-failed, every check
+      if (i % 50 === 0)
+        for (const server of dns) server.setFault(host, 'servfail'); // resolution-failed, every check
       else if (i % 50 === 1) {
         set(host, [a!, ADDR.refused]); // unhealthy, then retired and dead
         changes.push([host, [a!]]);
@@ -145,7 +168,14 @@ describe('fan-out at 1,000 targets against the lab', () => {
         set(host, [a!, b!]); // replaced by two new nodes; the old ones still answer
         changes.push([host, [c!, d!]]);
       } else set(host, [i % 2 === 0 ? a! : b!]); // steady, one node
-      targets.push({ name: `lb-${String(i).padStart(4, '0')}`, type: 'elb', host, port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'http', path: '/health' } });
+      targets.push({
+        name: `lb-${String(i).padStart(4, '0')}`,
+        type: 'elb',
+        host,
+        port,
+        timeoutMs: PROBE_TIMEOUT_MS,
+        probe: { protocol: 'http', path: '/health' },
+      });
     }
     config = parseConfig({ allowLoopback: true, targets });
     parts = [...tiers, ...nodes, ...dns];
@@ -155,95 +185,115 @@ describe('fan-out at 1,000 targets against the lab', () => {
     await Promise.all((parts ?? []).map((p) => p.stop()));
   });
 
-  it('finds, notifies, publishes and saves exactly what one big check does', async () => {
-    // Prepare: two runs on the same clock, each with its own store.
-    let minute = 0;
-    const clock = { now: () => new Date(Date.UTC(2026, 2, 1, 3) + minute * MINUTE_MS) };
-    const single = newRun(clock, newResolver);
-    const fanned = newRun(clock, newResolver);
-    const monitor = createHandler(single.deps(config), { logger: silent });
-    const claims = new MemoryTickClaims();
-    const scheduler = createSchedulerHandler({ loadConfig: async () => config, claims, shardSize: SHARD_SIZE, intervalMs: INTERVAL_MS, logger: silent });
-    const worker = createWorkerHandler(fanned.deps(config), { logger: silent });
-    const plans: SchedulerResult[] = [];
-    const summaries: WorkerSummary[] = [];
-    const fanOut = async (tick: number) => {
-      // The tick's time is the wall clock's: the workers measure their deadline against it.
-      const plan = await scheduler({ id: `event-${tick}`, time: new Date().toISOString(), execution: `exec-${tick}` });
-      plans.push(plan);
-      summaries.push(...(await Promise.all(plan.shards.map((task, i) => worker(task, context(`w-${tick}-${i}`))))));
-    };
+  it(
+    'finds, notifies, publishes and saves exactly what one big check does',
+    async () => {
+      // Prepare: two runs on the same clock, each with its own store.
+      let minute = 0;
+      const clock = { now: () => new Date(Date.UTC(2026, 2, 1, 3) + minute * MINUTE_MS) };
+      const single = newRun(clock, newResolver);
+      const fanned = newRun(clock, newResolver);
+      const monitor = createHandler(single.deps(config), { logger: silent });
+      const claims = new MemoryTickClaims();
+      const scheduler = createSchedulerHandler({ loadConfig: async () => config, claims, shardSize: SHARD_SIZE, intervalMs: INTERVAL_MS, logger: silent });
+      const worker = createWorkerHandler(fanned.deps(config), { logger: silent });
+      const plans: SchedulerResult[] = [];
+      const summaries: WorkerSummary[] = [];
+      const fanOut = async (tick: number) => {
+        // The tick's time is the wall clock's: the workers measure their deadline against it.
+        const plan = await scheduler({ id: `event-${tick}`, time: new Date().toISOString(), execution: `exec-${tick}` });
+        plans.push(plan);
+        summaries.push(...(await Promise.all(plan.shards.map((task, i) => worker(task, context(`w-${tick}-${i}`))))));
+      };
 
-    // Act: check 1; the ELBs replace nodes and the upstreams move; check 2; a minute later,
-    // check 3 (a web tier on a retired address is stale once the address's TTL has passed).
-    const started = Date.now();
-    for (const check of [1, 2, 3]) {
-      if (check === 2) {
-        for (const [name, addresses] of changes) {
-          const ttl = name.startsWith('web-up-') ? UPSTREAM_TTL_SECONDS : ELB_TTL_SECONDS;
-          for (const server of dns) {
-            server.setA(name, addresses, ttl);
-            server.setA(`all.${name}`, addresses, ttl);
+      // Act: check 1; the ELBs replace nodes and the upstreams move; check 2; a minute later,
+      // check 3 (a web tier on a retired address is stale once the address's TTL has passed).
+      const started = Date.now();
+      for (const check of [1, 2, 3]) {
+        if (check === 2) {
+          for (const [name, addresses] of changes) {
+            const ttl = name.startsWith('web-up-') ? UPSTREAM_TTL_SECONDS : ELB_TTL_SECONDS;
+            for (const server of dns) {
+              server.setA(name, addresses, ttl);
+              server.setA(`all.${name}`, addresses, ttl);
+            }
           }
         }
+        minute = check - 1;
+        await monitor({}, context(`single-${check}`));
+        await fanOut(check);
       }
-      minute = check - 1;
-      await monitor({}, context(`single-${check}`));
-      await fanOut(check);
-    }
-    const elapsedMs = Date.now() - started;
+      const elapsedMs = Date.now() - started;
 
-    // Assess: the split. 1,000 targets of shard size 100 -> 13 shards, each target once,
-    // web tiers with their upstream, no shard over the size.
-    for (const plan of plans) {
-      expect(plan.duplicate).toBe(false);
-      expect(plan.shards.length).toBe(13);
-      const all = plan.shards.flatMap((s) => s.targets);
-      expect(new Set(all).size).toBe(TARGETS);
-      for (const s of plan.shards) expect(s.targets.length).toBeLessThanOrEqual(SHARD_SIZE);
-      for (let k = 0; k < tierHosts().length; k++) {
-        expect(plan.shards.find((s) => s.targets.includes(`web-${k}`))).toBe(plan.shards.find((s) => s.targets.includes(`up-${k}`)));
+      // Assess: the split. 1,000 targets of shard size 100 -> 13 shards, each target once,
+      // web tiers with their upstream, no shard over the size.
+      for (const plan of plans) {
+        expect(plan.duplicate).toBe(false);
+        expect(plan.shards.length).toBe(13);
+        const all = plan.shards.flatMap((s) => s.targets);
+        expect(new Set(all).size).toBe(TARGETS);
+        for (const s of plan.shards) expect(s.targets.length).toBeLessThanOrEqual(SHARD_SIZE);
+        for (let k = 0; k < tierHosts().length; k++) {
+          expect(plan.shards.find((s) => s.targets.includes(`web-${k}`))).toBe(plan.shards.find((s) => s.targets.includes(`up-${k}`)));
+        }
       }
-    }
-    for (const plan of plans.slice(1)) expect(plan.shards.map((s) => s.targets)).toEqual(plans[0]!.shards.map((s) => s.targets));
-    expect(summaries.every((s) => s.ok && s.skipped === undefined && s.targetsCompleted === s.targets)).toBe(true);
-    expect(summaries.reduce((n, s) => n + s.targets, 0)).toBe(3 * TARGETS);
+      for (const plan of plans.slice(1)) expect(plan.shards.map((s) => s.targets)).toEqual(plans[0]!.shards.map((s) => s.targets));
+      expect(summaries.every((s) => s.ok && s.skipped === undefined && s.targetsCompleted === s.targets)).toBe(true);
+      expect(summaries.reduce((n, s) => n + s.targets, 0)).toBe(3 * TARGETS);
 
-    // The same findings, check by check (one report per check single, one per shard fanned out).
-    const shards = plans[0]!.shards.length;
-    const singleChecks = [0, 1, 2].map((i) => single.reports.slice(i, i + 1));
-    const fannedChecks = [0, 1, 2].map((i) => fanned.reports.slice(i * shards, (i + 1) * shards));
-    expect(fanned.reports).toHaveLength(3 * shards);
-    for (const i of [0, 1, 2]) {
-      expect(findingLines(fannedChecks[i]!)).toEqual(findingLines(singleChecks[i]!));
-      expect(metricLines(fannedChecks[i]!)).toEqual(metricLines(singleChecks[i]!));
-      expect(transitionLines(fannedChecks[i]!.flatMap((r) => r.transitions))).toEqual(transitionLines(singleChecks[i]!.flatMap((r) => r.transitions)));
-    }
-    // ...and every kind of trouble was there to be found.
-    const kinds = new Set(single.reports.flatMap((r) => r.findings.map((f) => f.kind)));
-    for (const kind of ['address-set-changed', 'retired-address-answering', 'retired-address-dead', 'current-address-unhealthy', 'resolution-failed', 'stale-address-confirmed'] as const) {
-      expect(kinds, kind).toContain(kind);
-    }
-    expect(single.reports[2]!.findings.filter((f) => f.kind === 'stale-address-confirmed').map((f) => f.target).sort()).toEqual(['web-0', 'web-1']);
+      // The same findings, check by check (one report per check single, one per shard fanned out).
+      const shards = plans[0]!.shards.length;
+      const singleChecks = [0, 1, 2].map((i) => single.reports.slice(i, i + 1));
+      const fannedChecks = [0, 1, 2].map((i) => fanned.reports.slice(i * shards, (i + 1) * shards));
+      expect(fanned.reports).toHaveLength(3 * shards);
+      for (const i of [0, 1, 2]) {
+        expect(findingLines(fannedChecks[i]!)).toEqual(findingLines(singleChecks[i]!));
+        expect(metricLines(fannedChecks[i]!)).toEqual(metricLines(singleChecks[i]!));
+        expect(transitionLines(fannedChecks[i]!.flatMap((r) => r.transitions))).toEqual(transitionLines(singleChecks[i]!.flatMap((r) => r.transitions)));
+      }
+      // ...and every kind of trouble was there to be found.
+      const kinds = new Set(single.reports.flatMap((r) => r.findings.map((f) => f.kind)));
+      for (const kind of [
+        'address-set-changed',
+        'retired-address-answering',
+        'retired-address-dead',
+        'current-address-unhealthy',
+        'resolution-failed',
+        'stale-address-confirmed',
+      ] as const) {
+        expect(kinds, kind).toContain(kind);
+      }
+      expect(
+        single.reports[2]!.findings.filter((f) => f.kind === 'stale-address-confirmed')
+          .map((f) => f.target)
+          .sort(),
+      ).toEqual(['web-0', 'web-1']);
 
-    // One notice per transition in both, the same ones.
-    expect(transitionLines(fanned.notices)).toEqual(transitionLines(single.notices));
-    expect(new Set(transitionLines(fanned.notices)).size).toBe(fanned.notices.length);
-    expect(fanned.notices.length).toBeGreaterThan(100);
+      // One notice per transition in both, the same ones.
+      expect(transitionLines(fanned.notices)).toEqual(transitionLines(single.notices));
+      expect(new Set(transitionLines(fanned.notices)).size).toBe(fanned.notices.length);
+      expect(fanned.notices.length).toBeGreaterThan(100);
 
-    // The same state: every target saved three times, the same addresses and open alerts.
-    expect(fanned.store.states.size).toBe(TARGETS);
-    for (const [name, s] of single.store.states) {
-      const f = fanned.store.states.get(name)!;
-      expect({ name, version: f.version, addresses: f.addresses.map((r) => `${r.address}${r.retiredAt ? ' retired' : ''}`), alerts: Object.keys(f.alerts).sort() }).toEqual({
-        name,
-        version: s.version,
-        addresses: s.addresses.map((r) => `${r.address}${r.retiredAt ? ' retired' : ''}`),
-        alerts: Object.keys(s.alerts).sort(),
-      });
-    }
-    expect(elapsedMs).toBeLessThan(30_000);
-  }, TEST_TIMEOUT_MS);
+      // The same state: every target saved three times, the same addresses and open alerts.
+      expect(fanned.store.states.size).toBe(TARGETS);
+      for (const [name, s] of single.store.states) {
+        const f = fanned.store.states.get(name)!;
+        expect({
+          name,
+          version: f.version,
+          addresses: f.addresses.map((r) => `${r.address}${r.retiredAt ? ' retired' : ''}`),
+          alerts: Object.keys(f.alerts).sort(),
+        }).toEqual({
+          name,
+          version: s.version,
+          addresses: s.addresses.map((r) => `${r.address}${r.retiredAt ? ' retired' : ''}`),
+          alerts: Object.keys(s.alerts).sort(),
+        });
+      }
+      expect(elapsedMs).toBeLessThan(30_000);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
   /** The tier hosts, in target order. */
   function tierHosts(): string[] {

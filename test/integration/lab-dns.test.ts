@@ -130,7 +130,12 @@ describe('LabDnsServer records', () => {
 
   it('rejects malformed records and non-loopback bind addresses', async () => {
     // Prepare
-    const bad = [() => dns.setA(APP, ['fd00::1']), () => dns.setAAAA(APP, ['10.0.0.1']), () => dns.setA(APP, ['10.0.0.1'], -1), () => dns.setA(APP, ['10.0.0.1'], 60, { maxAnswers: 0 })];
+    const bad = [
+      () => dns.setA(APP, ['fd00::1']),
+      () => dns.setAAAA(APP, ['10.0.0.1']),
+      () => dns.setA(APP, ['10.0.0.1'], -1),
+      () => dns.setA(APP, ['10.0.0.1'], 60, { maxAnswers: 0 }),
+    ];
 
     // Act
     const outside = LabDnsServer.start({ host: '10.0.0.1' });

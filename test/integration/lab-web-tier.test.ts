@@ -73,10 +73,13 @@ describe('web tier vs. a moving upstream name', () => {
     // Act: AWS released the old address; connections are accepted and never answered.
     await oldNode.setMode('swallow');
     const stalled = await labGet(`${stale.url}/health`);
-    const healthy = await waitFor(async () => {
-      const r = await labGet(`${fresh.url}/health`);
-      return r.status === 200 && r;
-    }, { timeoutMs: FOLLOW_WITHIN_MS, what: 'fresh tier healthy' });
+    const healthy = await waitFor(
+      async () => {
+        const r = await labGet(`${fresh.url}/health`);
+        return r.status === 200 && r;
+      },
+      { timeoutMs: FOLLOW_WITHIN_MS, what: 'fresh tier healthy' },
+    );
 
     // Assess: the endpoint is healthy, the web tier is not: the stale-cache signature.
     expect(stalled.status).toBe(504);

@@ -48,7 +48,7 @@ async function checks(config: Config, store: MemoryStore, run: Run, n: number): 
   }
 }
 
-describe('on-call signal: a healthy ELB\'s normal life pages nobody', () => {
+describe("on-call signal: a healthy ELB's normal life pages nobody", () => {
   let lab: Lab;
   let nodes: LabNode[];
   let config: Config;
@@ -62,12 +62,22 @@ describe('on-call signal: a healthy ELB\'s normal life pages nobody', () => {
     lab = await Lab.start({ dns: { host: HOST(1) } });
     const first = await lab.startNode({ host: HOST(11), name: 'node-a' });
     nodes = [first, ...(await Promise.all([12, 13, 14].map((n, i) => lab.startNode({ host: HOST(n), port: first.port, name: `node-${'bcd'[i]}` }))))];
-    const tiers = await Promise.all([31, 32].map((n) => lab.startWebTier({ host: HOST(n), upstreamHost: ELB, upstreamPort: first.port, mode: 'fresh', upstreamTimeoutMs: 1500 })));
+    const tiers = await Promise.all(
+      [31, 32].map((n) => lab.startWebTier({ host: HOST(n), upstreamHost: ELB, upstreamPort: first.port, mode: 'fresh', upstreamTimeoutMs: 1500 })),
+    );
     config = parseConfig({
-      resolvers: [lab.dns.address], allowLoopback: true,
+      resolvers: [lab.dns.address],
+      allowLoopback: true,
       targets: [
         { name: 'app-alb', type: 'elb', host: ELB, port: first.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } },
-        ...tiers.map((t, i) => ({ name: `web-${i + 1}`, type: 'web-tier' as const, url: `${t.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: 1000 })),
+        ...tiers.map((t, i) => ({
+          name: `web-${i + 1}`,
+          type: 'web-tier' as const,
+          url: `${t.url}/health`,
+          upstream: 'app-alb',
+          echo: { path: '/whoami' },
+          timeoutMs: 1000,
+        })),
       ],
     });
   });
@@ -75,77 +85,88 @@ describe('on-call signal: a healthy ELB\'s normal life pages nobody', () => {
     await lab?.stop();
   });
 
-  it('scale-out, replacement, scale-in; retired nodes drain, then swallow or refuse: 0 pages, every check exit 0', async () => {
-    // Prepare
-    const store = new MemoryStore();
-    const run: Run = { reports: [], transitions: [] };
-    setElb([0, 1]);
+  it(
+    'scale-out, replacement, scale-in; retired nodes drain, then swallow or refuse: 0 pages, every check exit 0',
+    async () => {
+      // Prepare
+      const store = new MemoryStore();
+      const run: Run = { reports: [], transitions: [] };
+      setElb([0, 1]);
 
-    // Act: the day, compressed. Each retired node drains for two TTLs before it goes.
-    await checks(config, store, run, 2);
-    setElb([0, 1, 2]); // scale-out
-    await checks(config, store, run, 2);
-    setElb([1, 2, 3]); // node a replaced by d: a drains...
-    await checks(config, store, run, 2);
-    await nodes[0]!.setMode('swallow'); // ...then its address is released (accepts, never answers)
-    await checks(config, store, run, 2);
-    setElb([2, 3]); // scale-in: b drains...
-    await checks(config, store, run, 2);
-    await nodes[1]!.setMode('refuse'); // ...then refuses
-    await checks(config, store, run, 3);
+      // Act: the day, compressed. Each retired node drains for two TTLs before it goes.
+      await checks(config, store, run, 2);
+      setElb([0, 1, 2]); // scale-out
+      await checks(config, store, run, 2);
+      setElb([1, 2, 3]); // node a replaced by d: a drains...
+      await checks(config, store, run, 2);
+      await nodes[0]!.setMode('swallow'); // ...then its address is released (accepts, never answers)
+      await checks(config, store, run, 2);
+      setElb([2, 3]); // scale-in: b drains...
+      await checks(config, store, run, 2);
+      await nodes[1]!.setMode('refuse'); // ...then refuses
+      await checks(config, store, run, 3);
 
-    // Assess: the lifecycle was seen (so the test means something)...
-    const kinds = new Set(run.reports.flatMap((r) => r.findings.map((f) => f.kind)));
-    expect([...kinds].sort()).toEqual(['address-set-changed', 'retired-address-answering', 'retired-address-dead']);
-    // ...and it is all information: no page, no warning, every check exits 0.
-    expect(run.reports.map((r) => r.findings.filter((f) => f.severity !== 'info').map((f) => `${f.target}:${f.kind}`))).toEqual(run.reports.map(() => []));
-    expect(run.reports.map(exitFor)).toEqual(run.reports.map(() => EXIT.ok));
-    expect(run.transitions.filter((t) => audienceOf(t) === 'on-call')).toEqual([]);
-    // The three address changes, each once, for reading later.
-    expect(run.transitions.map((t) => `${t.type}:${t.kind}:${audienceOf(t)}`)).toEqual(Array(3).fill('event:address-set-changed:events'));
-    expect(run.reports.every((r) => r.errors.length === 0)).toBe(true);
-  }, TEST_TIMEOUT_MS);
+      // Assess: the lifecycle was seen (so the test means something)...
+      const kinds = new Set(run.reports.flatMap((r) => r.findings.map((f) => f.kind)));
+      expect([...kinds].sort()).toEqual(['address-set-changed', 'retired-address-answering', 'retired-address-dead']);
+      // ...and it is all information: no page, no warning, every check exits 0.
+      expect(run.reports.map((r) => r.findings.filter((f) => f.severity !== 'info').map((f) => `${f.target}:${f.kind}`))).toEqual(run.reports.map(() => []));
+      expect(run.reports.map(exitFor)).toEqual(run.reports.map(() => EXIT.ok));
+      expect(run.transitions.filter((t) => audienceOf(t) === 'on-call')).toEqual([]);
+      // The three address changes, each once, for reading later.
+      expect(run.transitions.map((t) => `${t.type}:${t.kind}:${audienceOf(t)}`)).toEqual(Array(3).fill('event:address-set-changed:events'));
+      expect(run.reports.every((r) => r.errors.length === 0)).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('on-call signal: the incident, start to recovery, is one page', () => {
-  it('one "opened" for the stale tier; no "resolved" while users still fail; one "resolved" after the restart; the fresh tier never flagged', async () => {
-    // Prepare
-    const lab = await startIncidentLab({ block: INCIDENT_BLOCK });
-    try {
-      const config = parseConfig(lab.config);
-      const store = new MemoryStore();
-      const run: Run = { reports: [], transitions: [] };
-      // Past the TTL and ipdrift's grace (LIMITS.staleGraceMinMs) after the check that saw the change.
-      const ttlAndGraceMs = INCIDENT.ttlSeconds * 1000 + LIMITS.staleGraceMinMs + 500;
+  it(
+    'one "opened" for the stale tier; no "resolved" while users still fail; one "resolved" after the restart; the fresh tier never flagged',
+    async () => {
+      // Prepare
+      const lab = await startIncidentLab({ block: INCIDENT_BLOCK });
+      try {
+        const config = parseConfig(lab.config);
+        const store = new MemoryStore();
+        const run: Run = { reports: [], transitions: [] };
+        // Past the TTL and ipdrift's grace (LIMITS.staleGraceMinMs) after the check that saw the change.
+        const ttlAndGraceMs = INCIDENT.ttlSeconds * 1000 + LIMITS.staleGraceMinMs + 500;
 
-      // Act: baseline; the nodes are replaced; past the TTL the stale tier still reaches the old
-      // nodes (echo); then they are released and users stall; nobody acts for several checks;
-      // then on-call restarts the tier.
-      await checks(config, store, run, 1);
-      setElbAddresses(lab.dns, lab.newNodes.map((n) => n.host));
-      await checks(config, store, run, 1);
-      await sleep(ttlAndGraceMs);
-      await checks(config, store, run, 2);
-      await Promise.all(lab.oldNodes.map((n) => n.setMode('swallow')));
-      const stuckFrom = run.reports.length;
-      await checks(config, store, run, 4);
-      const stuckTo = run.reports.length;
-      await lab.restartStale();
-      await checks(config, store, run, 3);
+        // Act: baseline; the nodes are replaced; past the TTL the stale tier still reaches the old
+        // nodes (echo); then they are released and users stall; nobody acts for several checks;
+        // then on-call restarts the tier.
+        await checks(config, store, run, 1);
+        setElbAddresses(
+          lab.dns,
+          lab.newNodes.map((n) => n.host),
+        );
+        await checks(config, store, run, 1);
+        await sleep(ttlAndGraceMs);
+        await checks(config, store, run, 2);
+        await Promise.all(lab.oldNodes.map((n) => n.setMode('swallow')));
+        const stuckFrom = run.reports.length;
+        await checks(config, store, run, 4);
+        const stuckTo = run.reports.length;
+        await lab.restartStale();
+        await checks(config, store, run, 3);
 
-      // Assess
-      const staleNotices = run.transitions.filter((t) => t.target === 'web-stale').map((t) => `${t.type}:${t.severity}`);
-      expect(staleNotices).toEqual(['opened:critical', 'updated:critical', 'resolved:critical']);
-      // While the old addresses swallowed, every check still held the incident's evidence.
-      for (const r of run.reports.slice(stuckFrom, stuckTo)) {
-        expect(r.findings.filter((f) => f.target === 'web-stale').map((f) => f.key)).toEqual(['web-stale/stale-upstream']);
-        expect(r.transitions.filter((t) => t.type === 'resolved')).toEqual([]);
+        // Assess
+        const staleNotices = run.transitions.filter((t) => t.target === 'web-stale').map((t) => `${t.type}:${t.severity}`);
+        expect(staleNotices).toEqual(['opened:critical', 'updated:critical', 'resolved:critical']);
+        // While the old addresses swallowed, every check still held the incident's evidence.
+        for (const r of run.reports.slice(stuckFrom, stuckTo)) {
+          expect(r.findings.filter((f) => f.target === 'web-stale').map((f) => f.key)).toEqual(['web-stale/stale-upstream']);
+          expect(r.transitions.filter((t) => t.type === 'resolved')).toEqual([]);
+        }
+        expect(run.reports.flatMap((r) => r.findings).filter((f) => f.target === 'web-fresh')).toEqual([]);
+        // Nothing else reached on-call: the ELB's own life (drain, release) is information.
+        expect(run.transitions.filter((t) => audienceOf(t) === 'on-call' && t.target !== 'web-stale')).toEqual([]);
+      } finally {
+        await lab.stop();
       }
-      expect(run.reports.flatMap((r) => r.findings).filter((f) => f.target === 'web-fresh')).toEqual([]);
-      // Nothing else reached on-call: the ELB's own life (drain, release) is information.
-      expect(run.transitions.filter((t) => audienceOf(t) === 'on-call' && t.target !== 'web-stale')).toEqual([]);
-    } finally {
-      await lab.stop();
-    }
-  }, TEST_TIMEOUT_MS);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

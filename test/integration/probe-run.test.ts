@@ -14,7 +14,13 @@ const CONCURRENT_PROBES = 20;
 const CONCURRENT_BOUND_MS = 2000;
 const FIRST_SWALLOW_OCTET = 10;
 
-const spec = (protocol: ProbeSpec['protocol'], port: number): ProbeSpec => ({ protocol, host: 'app.internal', port, path: '/', maxBodyBytes: LIMITS.maxBodyBytes });
+const spec = (protocol: ProbeSpec['protocol'], port: number): ProbeSpec => ({
+  protocol,
+  host: 'app.internal',
+  port,
+  path: '/',
+  maxBodyBytes: LIMITS.maxBodyBytes,
+});
 
 /** The real registrations, restored after tests that replace or remove one. */
 const REGISTERED = { ...PROBES };

@@ -62,7 +62,10 @@ export class Loopback {
 
   /** Accepts connections and never writes: a TCP, TLS or HTTP peer that never answers. */
   swallow(host = '127.0.0.1'): Promise<number> {
-    return this.listen(createNetServer(() => {}), host);
+    return this.listen(
+      createNetServer(() => {}),
+      host,
+    );
   }
 
   /** A port on `host` where nothing listens (bound, then released). */

@@ -21,7 +21,12 @@ describe('serverInfo', () => {
   });
 
   it('compares versions numerically', () => {
-    expect([compareVersions('2.4.9', '2.4.59'), compareVersions('2.4.59', '2.4.59'), compareVersions('1.28', '1.27.3'), compareVersions('1.27.2', '1.27.3')]).toEqual([-1, 0, 1, -1]);
+    expect([
+      compareVersions('2.4.9', '2.4.59'),
+      compareVersions('2.4.59', '2.4.59'),
+      compareVersions('1.28', '1.27.3'),
+      compareVersions('1.27.2', '1.27.3'),
+    ]).toEqual([-1, 0, 1, -1]);
   });
 });
 

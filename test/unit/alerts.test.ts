@@ -100,7 +100,8 @@ describe('alerts', () => {
 
 describe('one incident per condition', () => {
   const suspected = (signals: Finding['signals']) => finding('web', 'stale-address-suspected', 'web fails (HTTP 504)', {}, 'restart', signals);
-  const confirmed = (signals: Finding['signals']) => finding('web', 'stale-address-confirmed', 'web reached 10.0.0.1', { echoAddress: '10.0.0.1' }, 'restart', signals);
+  const confirmed = (signals: Finding['signals']) =>
+    finding('web', 'stale-address-confirmed', 'web reached 10.0.0.1', { echoAddress: '10.0.0.1' }, 'restart', signals);
 
   it('confirmed then suspected is one alert: one "opened", one "updated" when users start failing, one "resolved" after clean checks', () => {
     // Prepare / Act: the tier reaches a draining node (echo), then the node is released (504s), then recovers.
@@ -130,7 +131,13 @@ describe('one incident per condition', () => {
     const s3 = step(s2.alerts, [suspected(['failing'])], 2);
     const s4 = step(s3.alerts, [suspected(['slow'])], 3);
     const s5 = step(s4.alerts, [suspected(['failing'])], 4);
-    expect([s1, s2, s3, s4, s5].map((s) => s.types)).toEqual([['opened:stale-address-suspected'], ['updated:stale-address-suspected'], ['updated:stale-address-suspected'], [], []]);
+    expect([s1, s2, s3, s4, s5].map((s) => s.types)).toEqual([
+      ['opened:stale-address-suspected'],
+      ['updated:stale-address-suspected'],
+      ['updated:stale-address-suspected'],
+      [],
+      [],
+    ]);
   });
 
   it('a rising severity is an "updated" notice; the alert keeps the worst severity it reached', () => {
@@ -146,11 +153,23 @@ describe('one incident per condition', () => {
   it('alerts saved under the old per-kind keys join their condition: no second page, no false "resolved"', () => {
     // Prepare: an older version opened (and notified) two alerts for the one stale tier.
     const old = (kind: 'stale-address-confirmed' | 'stale-address-suspected', minute: number): AlertState => ({
-      key: `web/${kind}`, target: 'web', kind, severity: 'critical', openedAt: at(minute).toISOString(), lastSeenAt: at(minute).toISOString(),
-      lastNotifiedAt: at(minute).toISOString(), notifications: 1, absentChecks: 0, summary: kind,
+      key: `web/${kind}`,
+      target: 'web',
+      kind,
+      severity: 'critical',
+      openedAt: at(minute).toISOString(),
+      lastSeenAt: at(minute).toISOString(),
+      lastNotifiedAt: at(minute).toISOString(),
+      notifications: 1,
+      absentChecks: 0,
+      summary: kind,
     });
     // Act
-    const s1 = step({ 'web/stale-address-confirmed': old('stale-address-confirmed', 0), 'web/stale-address-suspected': old('stale-address-suspected', 1) }, [suspected(['failing'])], 2);
+    const s1 = step(
+      { 'web/stale-address-confirmed': old('stale-address-confirmed', 0), 'web/stale-address-suspected': old('stale-address-suspected', 1) },
+      [suspected(['failing'])],
+      2,
+    );
     // Assess
     expect(s1.types).toEqual([]);
     expect(Object.keys(s1.alerts)).toEqual(['web/stale-upstream']);
@@ -178,8 +197,16 @@ describe('one incident per condition', () => {
 
   it('upgrade: an old notified "suspected" alert escalates when the echo now proves it', () => {
     const old: AlertState = {
-      key: 'web/stale-address-suspected', target: 'web', kind: 'stale-address-suspected', severity: 'critical', openedAt: at(0).toISOString(), lastSeenAt: at(0).toISOString(),
-      lastNotifiedAt: at(0).toISOString(), notifications: 1, absentChecks: 0, summary: 'old',
+      key: 'web/stale-address-suspected',
+      target: 'web',
+      kind: 'stale-address-suspected',
+      severity: 'critical',
+      openedAt: at(0).toISOString(),
+      lastSeenAt: at(0).toISOString(),
+      lastNotifiedAt: at(0).toISOString(),
+      notifications: 1,
+      absentChecks: 0,
+      summary: 'old',
     };
     const s1 = step({ [old.key]: old }, [confirmed(['echo', 'failing'])], 1);
     expect(s1.types).toEqual(['updated:stale-address-confirmed']);
@@ -188,8 +215,15 @@ describe('one incident per condition', () => {
 
   it('upgrade: an old never-announced alert of a kind that is now information is dropped silently', () => {
     const old: AlertState = {
-      key: 'app/retired-address-dead', target: 'app', kind: 'retired-address-dead', severity: 'warning', openedAt: at(0).toISOString(), lastSeenAt: at(0).toISOString(),
-      notifications: 0, absentChecks: 0, summary: 'old',
+      key: 'app/retired-address-dead',
+      target: 'app',
+      kind: 'retired-address-dead',
+      severity: 'warning',
+      openedAt: at(0).toISOString(),
+      lastSeenAt: at(0).toISOString(),
+      notifications: 0,
+      absentChecks: 0,
+      summary: 'old',
     };
     const s1 = step({ [old.key]: old }, [], 1);
     const s2 = step(s1.alerts, [], 2);

@@ -12,8 +12,24 @@ const target = { name: 'orders-db', host: HOST, port: 3306, clusterIdentifier: '
 const resolved = (writer: string | undefined): Resolution =>
   writer === undefined
     ? { ok: false, host: HOST, code: 'servfail', message: `${HOST}: the resolver answered SERVFAIL`, durationMs: 1 }
-    : { ok: true, host: HOST, queried: HOST, addresses: [{ address: '10.0.1.11', family: 4, ttl: 5 }], cname: [`${writer}.abc.ap-northeast-2.rds.amazonaws.com`], complete: true, lookups: 1, durationMs: 1 };
-const api = (writer: string): WriterObservation => ({ ok: true, writer, members: [{ id: A, isWriter: writer === A }, { id: B, isWriter: writer === B }] });
+    : {
+        ok: true,
+        host: HOST,
+        queried: HOST,
+        addresses: [{ address: '10.0.1.11', family: 4, ttl: 5 }],
+        cname: [`${writer}.abc.ap-northeast-2.rds.amazonaws.com`],
+        complete: true,
+        lookups: 1,
+        durationMs: 1,
+      };
+const api = (writer: string): WriterObservation => ({
+  ok: true,
+  writer,
+  members: [
+    { id: A, isWriter: writer === A },
+    { id: B, isWriter: writer === B },
+  ],
+});
 
 const input = (dns: string | undefined, apiObs: WriterObservation | undefined, previous?: AuroraState): AuroraInput => ({
   target,
@@ -31,14 +47,63 @@ describe('assessAurora: writer truth vs DNS', () => {
   it.each([
     { name: 'first check, agreeing', in: input(A, api(A)), kinds: [], lag: 0, state: { apiWriter: A, dnsWriter: A } },
     { name: 'agreeing, writer unchanged', in: input(A, api(A), { apiWriter: A, dnsWriter: A }), kinds: [], lag: 0, state: { apiWriter: A, dnsWriter: A } },
-    { name: 'writer moved and DNS already follows', in: input(B, api(B), { apiWriter: A, dnsWriter: A }), kinds: ['writer-changed'], lag: 0, state: { apiWriter: B, dnsWriter: B, writerChangedAt: NOW.toISOString() } },
-    { name: 'writer moved, DNS still old: mismatch starts now, no warning yet', in: input(A, api(B), { apiWriter: A, dnsWriter: A }), kinds: ['writer-changed'], lag: 0, state: { apiWriter: B, dnsWriter: A, mismatchSince: NOW.toISOString() } },
-    { name: 'mismatch for 10 s: not longer than the threshold', in: input(A, api(B), { apiWriter: B, dnsWriter: A, mismatchSince: ago(10) }), kinds: [], lag: 10, state: { mismatchSince: ago(10) } },
-    { name: 'mismatch for 60 s: dns-lag', in: input(A, api(B), { apiWriter: B, dnsWriter: A, mismatchSince: ago(60) }), kinds: ['dns-lag'], lag: 60, state: { mismatchSince: ago(60) } },
-    { name: 'DNS caught up: mismatch cleared', in: input(B, api(B), { apiWriter: B, dnsWriter: A, mismatchSince: ago(60) }), kinds: [], lag: 0, state: { apiWriter: B, dnsWriter: B }, cleared: true },
-    { name: 'no writer lookup configured: no API truth, no metric', in: input(A, undefined, { apiWriter: A }), kinds: [], lag: undefined, state: { apiWriter: A, dnsWriter: A } },
-    { name: 'writer lookup failed: state kept, no metric', in: input(A, { ok: false, code: 'throttled', message: 'Rate exceeded' }, { apiWriter: B, mismatchSince: ago(60) }), kinds: [], lag: undefined, state: { apiWriter: B, dnsWriter: A, mismatchSince: ago(60) } },
-    { name: 'DNS failed: resolution-failed only, mismatch kept', in: input(undefined, api(B), { apiWriter: B, dnsWriter: A, mismatchSince: ago(60) }), kinds: ['resolution-failed'], lag: undefined, state: { apiWriter: B, dnsWriter: A, mismatchSince: ago(60) } },
+    {
+      name: 'writer moved and DNS already follows',
+      in: input(B, api(B), { apiWriter: A, dnsWriter: A }),
+      kinds: ['writer-changed'],
+      lag: 0,
+      state: { apiWriter: B, dnsWriter: B, writerChangedAt: NOW.toISOString() },
+    },
+    {
+      name: 'writer moved, DNS still old: mismatch starts now, no warning yet',
+      in: input(A, api(B), { apiWriter: A, dnsWriter: A }),
+      kinds: ['writer-changed'],
+      lag: 0,
+      state: { apiWriter: B, dnsWriter: A, mismatchSince: NOW.toISOString() },
+    },
+    {
+      name: 'mismatch for 10 s: not longer than the threshold',
+      in: input(A, api(B), { apiWriter: B, dnsWriter: A, mismatchSince: ago(10) }),
+      kinds: [],
+      lag: 10,
+      state: { mismatchSince: ago(10) },
+    },
+    {
+      name: 'mismatch for 60 s: dns-lag',
+      in: input(A, api(B), { apiWriter: B, dnsWriter: A, mismatchSince: ago(60) }),
+      kinds: ['dns-lag'],
+      lag: 60,
+      state: { mismatchSince: ago(60) },
+    },
+    {
+      name: 'DNS caught up: mismatch cleared',
+      in: input(B, api(B), { apiWriter: B, dnsWriter: A, mismatchSince: ago(60) }),
+      kinds: [],
+      lag: 0,
+      state: { apiWriter: B, dnsWriter: B },
+      cleared: true,
+    },
+    {
+      name: 'no writer lookup configured: no API truth, no metric',
+      in: input(A, undefined, { apiWriter: A }),
+      kinds: [],
+      lag: undefined,
+      state: { apiWriter: A, dnsWriter: A },
+    },
+    {
+      name: 'writer lookup failed: state kept, no metric',
+      in: input(A, { ok: false, code: 'throttled', message: 'Rate exceeded' }, { apiWriter: B, mismatchSince: ago(60) }),
+      kinds: [],
+      lag: undefined,
+      state: { apiWriter: B, dnsWriter: A, mismatchSince: ago(60) },
+    },
+    {
+      name: 'DNS failed: resolution-failed only, mismatch kept',
+      in: input(undefined, api(B), { apiWriter: B, dnsWriter: A, mismatchSince: ago(60) }),
+      kinds: ['resolution-failed'],
+      lag: undefined,
+      state: { apiWriter: B, dnsWriter: A, mismatchSince: ago(60) },
+    },
   ])('$name', (row) => {
     // Prepare: the table row.
     // Act
@@ -58,10 +123,24 @@ describe('assessAurora: writer truth vs DNS', () => {
     const changed = assessAurora(moved).findings[0]!;
     const lag = assessAurora(lagging).findings[0]!;
     // Assess
-    expect(changed).toMatchObject({ key: 'orders-db/writer-changed', severity: 'info', summary: `orders-db: writer moved ${A} -> ${B} (DNS still names ${A})` });
+    expect(changed).toMatchObject({
+      key: 'orders-db/writer-changed',
+      severity: 'info',
+      summary: `orders-db: writer moved ${A} -> ${B} (DNS still names ${A})`,
+    });
     expect(changed.evidence).toMatchObject({ from: A, to: B, dnsWriter: A, members: [A, `${B} (writer)`] });
-    expect(lag).toMatchObject({ key: 'orders-db/dns-lag', severity: 'warning', summary: `orders-db: ${HOST} still names ${A}; the writer is ${B} (for 45 s at least)` });
-    expect(lag.evidence).toMatchObject({ dnsWriter: A, apiWriter: B, lagSeconds: 45, warnAfterSeconds: 10, chain: [`${A}.abc.ap-northeast-2.rds.amazonaws.com`] });
+    expect(lag).toMatchObject({
+      key: 'orders-db/dns-lag',
+      severity: 'warning',
+      summary: `orders-db: ${HOST} still names ${A}; the writer is ${B} (for 45 s at least)`,
+    });
+    expect(lag.evidence).toMatchObject({
+      dnsWriter: A,
+      apiWriter: B,
+      lagSeconds: 45,
+      warnAfterSeconds: 10,
+      chain: [`${A}.abc.ap-northeast-2.rds.amazonaws.com`],
+    });
     expect(lag.advice).toContain('cluster endpoint still names the old writer');
   });
 

@@ -34,7 +34,13 @@ describe('RdsWriterLookup', () => {
     // Act
     const w = await new RdsWriterLookup().writer('orders');
     // Assess
-    expect(w).toEqual({ writer: B, members: [{ id: A, isWriter: false }, { id: B, isWriter: true }] });
+    expect(w).toEqual({
+      writer: B,
+      members: [
+        { id: A, isWriter: false },
+        { id: B, isWriter: true },
+      ],
+    });
     expect(rds).toHaveReceivedCommandTimes(DescribeDBClustersCommand, 1);
     expect(rds).toHaveReceivedCommandWith(DescribeDBClustersCommand, { DBClusterIdentifier: 'orders' });
     expect(rds.commandCalls(DescribeDBClustersCommand)[0]!.args[0].input).toEqual({ DBClusterIdentifier: 'orders' });
@@ -91,12 +97,21 @@ describe('RdsWriterLookup', () => {
     const lookup = new RdsWriterLookup().writer('orders');
     // Assess
     await expect(lookup).rejects.toBeInstanceOf(NoWriterError);
-    await expect(lookup).rejects.toMatchObject({ code: 'no-writer', members: [{ id: A, isWriter: false }, { id: B, isWriter: false }] });
+    await expect(lookup).rejects.toMatchObject({
+      code: 'no-writer',
+      members: [
+        { id: A, isWriter: false },
+        { id: B, isWriter: false },
+      ],
+    });
   });
 
   it('an empty answer is "not found", and describeCluster gives the drill its endpoint, port and engine', async () => {
     // Prepare
-    rds.on(DescribeDBClustersCommand).resolvesOnce({ DBClusters: [] }).resolves({ DBClusters: [cluster(A)] });
+    rds
+      .on(DescribeDBClustersCommand)
+      .resolvesOnce({ DBClusters: [] })
+      .resolves({ DBClusters: [cluster(A)] });
     // Act
     const empty = new RdsWriterLookup().writer('orders');
     await expect(empty).rejects.toBeInstanceOf(ClusterNotFoundError);
@@ -110,7 +125,10 @@ describe('RdsWriterLookup', () => {
       port: 5432,
       engine: 'aurora-postgresql',
       writer: A,
-      members: [{ id: A, isWriter: true }, { id: B, isWriter: false }],
+      members: [
+        { id: A, isWriter: true },
+        { id: B, isWriter: false },
+      ],
     });
     expect(probeEngineOf(d.engine)).toBe('postgres');
   });

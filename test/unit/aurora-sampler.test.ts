@@ -79,7 +79,16 @@ function deps(vt: VirtualTime, w: World, calls = { api: [] as number[], dns: 0, 
         return { ok: false, host, code: 'timeout', message: `${host}: no answer from the resolver (timeout)`, durationMs: 0 };
       }
       const writer = dnsWriter();
-      return { ok: true, host, queried: host, addresses: [{ address: ADDR[writer]!, family: 4, ttl: 5 }], cname: [`${writer}.abc.ap-northeast-2.rds.amazonaws.com`], complete: true, lookups: 1, durationMs: 0 };
+      return {
+        ok: true,
+        host,
+        queried: host,
+        addresses: [{ address: ADDR[writer]!, family: 4, ttl: 5 }],
+        cname: [`${writer}.abc.ap-northeast-2.rds.amazonaws.com`],
+        complete: true,
+        lookups: 1,
+        durationMs: 0,
+      };
     },
     writers: {
       writer: async (cluster) => {
@@ -90,14 +99,25 @@ function deps(vt: VirtualTime, w: World, calls = { api: [] as number[], dns: 0, 
           { id: A, isWriter: !swapped },
           { id: B, isWriter: swapped },
         ];
-        if (!swapped && w.noWriterFrom !== undefined && t() >= w.noWriterFrom) throw new NoWriterError(cluster, members.map((m) => ({ ...m, isWriter: false })));
+        if (!swapped && w.noWriterFrom !== undefined && t() >= w.noWriterFrom)
+          throw new NoWriterError(
+            cluster,
+            members.map((m) => ({ ...m, isWriter: false })),
+          );
         return { writer: swapped ? B : A, members };
       },
     },
     probe: async (address): Promise<ProbeResult> => {
       calls.probes.push(address);
       const down = address === ADDR[A] && w.downFrom !== undefined && t() >= w.downFrom && t() < (w.downUntil ?? Infinity);
-      return { ok: !down, address, port: 3306, protocol: 'mysql', latencyMs: 0.4, ...(down ? { error: { code: 'refused', message: `connection refused by ${address}:3306` } } : {}) };
+      return {
+        ok: !down,
+        address,
+        port: 3306,
+        protocol: 'mysql',
+        latencyMs: 0.4,
+        ...(down ? { error: { code: 'refused', message: `connection refused by ${address}:3306` } } : {}),
+      };
     },
   };
 }
@@ -209,7 +229,9 @@ describe('sampleFailover on virtual time', () => {
     const vt = new VirtualTime();
     const seen: [string, number][] = [];
     // Act
-    await vt.run(sampleFailover({ ...opts, onStep: (s) => seen.push([s.step, vt.now - T0]) }, deps(vt, { swapAt: 1000, dnsMoveAt: 1500, downFrom: 0, downUntil: 3000 })));
+    await vt.run(
+      sampleFailover({ ...opts, onStep: (s) => seen.push([s.step, vt.now - T0]) }, deps(vt, { swapAt: 1000, dnsMoveAt: 1500, downFrom: 0, downUntil: 3000 })),
+    );
     // Assess
     expect(seen).toEqual([
       ['event', 0],

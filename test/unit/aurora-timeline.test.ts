@@ -52,12 +52,20 @@ const input = (parts: Partial<TimelineInput>): TimelineInput => ({
 });
 
 /** Offsets (ms from the event) of each step, undefined when not seen. */
-const offsets = (t: ReturnType<typeof buildTimeline>) => Object.fromEntries(t.steps.map((s) => [s.step, s.offsetMs])) as Partial<Record<TimelineStepKind, number | undefined>>;
+const offsets = (t: ReturnType<typeof buildTimeline>) =>
+  Object.fromEntries(t.steps.map((s) => [s.step, s.offsetMs])) as Partial<Record<TimelineStepKind, number | undefined>>;
 
 interface Row {
   name: string;
   input: TimelineInput;
-  expect: { offsets: Partial<Record<TimelineStepKind, number | undefined>>; dnsLagMs?: number; outageMs?: number; outageCause?: string; settled: boolean; newWriter?: string };
+  expect: {
+    offsets: Partial<Record<TimelineStepKind, number | undefined>>;
+    dnsLagMs?: number;
+    outageMs?: number;
+    outageCause?: string;
+    settled: boolean;
+    newWriter?: string;
+  };
 }
 
 const rows: Row[] = [
@@ -86,7 +94,13 @@ const rows: Row[] = [
       api: apiRun(125, 3000, 250, (t) => (t >= 625 ? B : A)),
       probes: probeRun(125, 3000, (t) => (t >= 1625 ? [B, true] : [A, true])),
     }),
-    expect: { offsets: { 'api-writer-changed': 625, 'dns-names-new-writer': 1500, 'first-probe-ok-new-writer': 1625 }, dnsLagMs: 875, outageMs: 1000, outageCause: 'writer-demoted', settled: true },
+    expect: {
+      offsets: { 'api-writer-changed': 625, 'dns-names-new-writer': 1500, 'first-probe-ok-new-writer': 1625 },
+      dnsLagMs: 875,
+      outageMs: 1000,
+      outageCause: 'writer-demoted',
+      settled: true,
+    },
   },
   {
     name: 'failed lookups inside the final run do not restart it',
@@ -107,7 +121,12 @@ const rows: Row[] = [
       api: apiRun(2125, 5000, 1000, () => B),
       probes: probeRun(2125, 5000, (t) => (t >= 2625 ? [B, true] : [A, false])),
     }),
-    expect: { offsets: { 'api-writer-changed': 2125, 'dns-names-new-writer': 2500, 'first-probe-ok-new-writer': 2625 }, dnsLagMs: 375, outageMs: 500, settled: true },
+    expect: {
+      offsets: { 'api-writer-changed': 2125, 'dns-names-new-writer': 2500, 'first-probe-ok-new-writer': 2625 },
+      dnsLagMs: 375,
+      outageMs: 500,
+      settled: true,
+    },
   },
   {
     name: 'nothing changes before the deadline',
@@ -118,7 +137,10 @@ const rows: Row[] = [
       api: apiRun(125, 2000, 1000, () => A),
       probes: probeRun(125, 2000, () => [A, true]),
     }),
-    expect: { offsets: { event: 0, 'api-writer-changed': undefined, 'dns-names-new-writer': undefined, 'first-probe-ok-new-writer': undefined }, settled: false },
+    expect: {
+      offsets: { event: 0, 'api-writer-changed': undefined, 'dns-names-new-writer': undefined, 'first-probe-ok-new-writer': undefined },
+      settled: false,
+    },
   },
   {
     name: 'DNS moves before the API says so: a negative lag, reported as such',
@@ -128,7 +150,12 @@ const rows: Row[] = [
       api: apiRun(125, 3000, 250, (t) => (t >= 1375 ? B : A)),
       probes: probeRun(125, 3000, (t) => (t >= 1125 ? [B, true] : [A, t < 500])),
     }),
-    expect: { offsets: { 'dns-names-new-writer': 1000, 'api-writer-changed': 1375, 'first-probe-ok-new-writer': 1125 }, dnsLagMs: -375, outageMs: 500, settled: true },
+    expect: {
+      offsets: { 'dns-names-new-writer': 1000, 'api-writer-changed': 1375, 'first-probe-ok-new-writer': 1125 },
+      dnsLagMs: -375,
+      outageMs: 500,
+      settled: true,
+    },
   },
   {
     name: 'a moment with no writer, API errors and a later probe failure do not confuse it',
@@ -137,7 +164,12 @@ const rows: Row[] = [
       api: apiRun(125, 4000, 250, (t) => (t < 625 ? A : t < 1125 ? 'none' : t === 1125 ? 'error' : B)),
       probes: probeRun(125, 4000, (t) => (t === 3625 ? [B, false] : t >= 2125 ? [B, true] : [A, t < 875])),
     }),
-    expect: { offsets: { 'api-no-writer': 625, 'first-probe-failed': 875, 'api-writer-changed': 1375, 'dns-names-new-writer': 2000, 'first-probe-ok-new-writer': 2125 }, dnsLagMs: 625, outageMs: 1250, settled: true },
+    expect: {
+      offsets: { 'api-no-writer': 625, 'first-probe-failed': 875, 'api-writer-changed': 1375, 'dns-names-new-writer': 2000, 'first-probe-ok-new-writer': 2125 },
+      dnsLagMs: 625,
+      outageMs: 1250,
+      settled: true,
+    },
   },
   {
     name: 'no probe ever succeeds on the new writer (a laptop outside the VPC)',
@@ -148,7 +180,11 @@ const rows: Row[] = [
       api: apiRun(125, 3000, 250, (t) => (t >= 625 ? B : A)),
       probes: probeRun(125, 3000, (t) => [t >= 1625 ? B : A, false]),
     }),
-    expect: { offsets: { 'first-probe-failed': 125, 'api-writer-changed': 625, 'dns-names-new-writer': 1500, 'first-probe-ok-new-writer': undefined }, dnsLagMs: 875, settled: false },
+    expect: {
+      offsets: { 'first-probe-failed': 125, 'api-writer-changed': 625, 'dns-names-new-writer': 1500, 'first-probe-ok-new-writer': undefined },
+      dnsLagMs: 875,
+      settled: false,
+    },
   },
 ];
 

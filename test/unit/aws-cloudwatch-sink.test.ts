@@ -17,7 +17,18 @@ function targetReport(target: string, metrics: TargetReport['metrics']): TargetR
 }
 
 function report(targets: TargetReport[]): CheckReport {
-  return { startedAt: STARTED, finishedAt: STARTED, durationMs: 1, targets, findings: [], transitions: [], delivered: 0, undelivered: 0, unsaved: [], errors: [] };
+  return {
+    startedAt: STARTED,
+    finishedAt: STARTED,
+    durationMs: 1,
+    targets,
+    findings: [],
+    transitions: [],
+    delivered: 0,
+    undelivered: 0,
+    unsaved: [],
+    errors: [],
+  };
 }
 
 describe('CloudWatchSink', () => {
@@ -30,17 +41,31 @@ describe('CloudWatchSink', () => {
   it('sends every metric of a small check in one request: namespace ipdrift, dimension Target only, units from METRICS', async () => {
     // Prepare
     const sink = new CloudWatchSink(new CloudWatchClient({ region: 'ap-northeast-2' }));
-    const r = report([targetReport('app-alb', { Addresses: 2, AddressesRetired: 1, DnsLagSeconds: Number.NaN }), targetReport('web', { WebLatencyMs: 14, StaleConfirmed: 1 })]);
+    const r = report([
+      targetReport('app-alb', { Addresses: 2, AddressesRetired: 1, DnsLagSeconds: Number.NaN }),
+      targetReport('web', { WebLatencyMs: 14, StaleConfirmed: 1 }),
+    ]);
     // Act
     await sink.publishMetrics(r);
     // Assess
     const at = new Date(STARTED);
-    const datum = (target: string, name: keyof typeof METRICS, value: number) => ({ MetricName: name, Dimensions: [{ Name: 'Target', Value: target }], Timestamp: at, Unit: METRICS[name], Value: value });
+    const datum = (target: string, name: keyof typeof METRICS, value: number) => ({
+      MetricName: name,
+      Dimensions: [{ Name: 'Target', Value: target }],
+      Timestamp: at,
+      Unit: METRICS[name],
+      Value: value,
+    });
     expect(cw).toHaveReceivedCommandTimes(PutMetricDataCommand, 1);
     expect(cw.commandCalls(PutMetricDataCommand)[0]!.args[0].input).toEqual({
       Namespace: 'ipdrift',
       // NaN is left out: CloudWatch rejects it.
-      MetricData: [datum('app-alb', 'Addresses', 2), datum('app-alb', 'AddressesRetired', 1), datum('web', 'WebLatencyMs', 14), datum('web', 'StaleConfirmed', 1)],
+      MetricData: [
+        datum('app-alb', 'Addresses', 2),
+        datum('app-alb', 'AddressesRetired', 1),
+        datum('web', 'WebLatencyMs', 14),
+        datum('web', 'StaleConfirmed', 1),
+      ],
     });
     expect(METRIC_NAMESPACE).toBe('ipdrift');
   });
@@ -54,7 +79,9 @@ describe('CloudWatchSink', () => {
     // Assess
     const sizes = cw.commandCalls(PutMetricDataCommand).map((c) => c.args[0].input.MetricData!.length);
     expect(sizes).toEqual([MAX_METRICS_PER_REQUEST, MAX_METRICS_PER_REQUEST, MAX_METRICS_PER_REQUEST]);
-    expect(new Set(cw.commandCalls(PutMetricDataCommand).flatMap((c) => c.args[0].input.MetricData!.map((d) => `${d.Dimensions![0]!.Value}/${d.MetricName}`))).size).toBe(3000);
+    expect(
+      new Set(cw.commandCalls(PutMetricDataCommand).flatMap((c) => c.args[0].input.MetricData!.map((d) => `${d.Dimensions![0]!.Value}/${d.MetricName}`))).size,
+    ).toBe(3000);
   });
 
   it('sends nothing when no target has figures', async () => {

@@ -11,9 +11,20 @@ import type { TargetState } from '../../src/core/types.ts';
 expect.extend(allCustomMatcher);
 
 const TABLE = 'ipdrift';
-const state = (version: number): TargetState => ({ schemaVersion: 1, target: 'app', version, updatedAt: '2026-03-01T00:00:00.000Z', addresses: [], alerts: {} });
+const state = (version: number): TargetState => ({
+  schemaVersion: 1,
+  target: 'app',
+  version,
+  updatedAt: '2026-03-01T00:00:00.000Z',
+  addresses: [],
+  alerts: {},
+});
 const cancelled = (codes: string[]) =>
-  new TransactionCanceledException({ message: `Transaction cancelled [${codes.join(', ')}]`, $metadata: {}, CancellationReasons: codes.map((Code) => ({ Code })) });
+  new TransactionCanceledException({
+    message: `Transaction cancelled [${codes.join(', ')}]`,
+    $metadata: {},
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
 
 describe('DynamoStore request shapes and error mapping', () => {
   const ddb = mockClient(DynamoDBDocumentClient);
@@ -26,7 +37,10 @@ describe('DynamoStore request shapes and error mapping', () => {
     // Prepare
     ddb.on(TransactWriteCommand).resolves({});
     // A fresh store reads the state item once to learn the alerts of the version it replaces.
-    ddb.on(GetCommand).resolvesOnce({}).resolves({ Item: { pk: 'target#app', sk: 'state', schemaVersion: 1, target: 'app', version: 1, addresses: [], alertIndex: {} } });
+    ddb
+      .on(GetCommand)
+      .resolvesOnce({})
+      .resolves({ Item: { pk: 'target#app', sk: 'state', schemaVersion: 1, target: 'app', version: 1, addresses: [], alertIndex: {} } });
     const store = new DynamoStore(doc, TABLE);
     // Act
     await store.save(state(1), 0, []);
@@ -37,14 +51,28 @@ describe('DynamoStore request shapes and error mapping', () => {
       {
         Put: {
           TableName: TABLE,
-          Item: { pk: 'target#app', sk: 'state', schemaVersion: 1, target: 'app', version: 1, updatedAt: '2026-03-01T00:00:00.000Z', addresses: [], alertIndex: {} },
+          Item: {
+            pk: 'target#app',
+            sk: 'state',
+            schemaVersion: 1,
+            target: 'app',
+            version: 1,
+            updatedAt: '2026-03-01T00:00:00.000Z',
+            addresses: [],
+            alertIndex: {},
+          },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': 'pk' },
         },
       },
     ]);
     expect(create!.ClientRequestToken).toMatch(/^[0-9a-f-]{36}$/);
-    expect(update!.TransactItems![0]!.Put).toMatchObject({ ConditionExpression: '#v = :expected', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':expected': 1 }, Item: { version: 2 } });
+    expect(update!.TransactItems![0]!.Put).toMatchObject({
+      ConditionExpression: '#v = :expected',
+      ExpressionAttributeNames: { '#v': 'version' },
+      ExpressionAttributeValues: { ':expected': 1 },
+      Item: { version: 2 },
+    });
   });
 
   it.each([

@@ -85,7 +85,10 @@ describe('SnsNotifier', () => {
     await notifier.notify({ ...opened, type, severity });
     // Assess: exactly one message, to one topic.
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
-    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input).toMatchObject({ TopicArn: topic, MessageAttributes: { audience: { DataType: 'String', StringValue: topic === TOPIC ? 'on-call' : 'events' } } });
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input).toMatchObject({
+      TopicArn: topic,
+      MessageAttributes: { audience: { DataType: 'String', StringValue: topic === TOPIC ? 'on-call' : 'events' } },
+    });
   });
 
   it.each([
@@ -116,7 +119,11 @@ describe('SnsNotifier', () => {
   it('keeps the subject under 100 printable ASCII characters for a long, multi-line, non-ASCII summary', () => {
     // Prepare
     const addresses = Array.from({ length: 40 }, (_, i) => `10.0.${i}.1`);
-    const t: AlertTransition = { ...opened, target: 'a-very-long-target-name-of-sixty-four-characters-0123456789abcdef', summary: `x: retired ${addresses.join(', ')} stopped answering\nüber alles` };
+    const t: AlertTransition = {
+      ...opened,
+      target: 'a-very-long-target-name-of-sixty-four-characters-0123456789abcdef',
+      summary: `x: retired ${addresses.join(', ')} stopped answering\nüber alles`,
+    };
     // Act
     const subject = noticeSubject(t);
     const shortName = noticeSubject({ ...t, target: 'app-alb' });
@@ -135,7 +142,13 @@ describe('SnsNotifier', () => {
     // Prepare: 50,000 addresses and a 1 MB string.
     const huge: AlertTransition = {
       ...opened,
-      finding: { ...finding, evidence: { addresses: Array.from({ length: 50_000 }, (_, i) => ({ address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, probe: 'timeout' })), blob: 'x'.repeat(1024 * 1024) } },
+      finding: {
+        ...finding,
+        evidence: {
+          addresses: Array.from({ length: 50_000 }, (_, i) => ({ address: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, probe: 'timeout' })),
+          blob: 'x'.repeat(1024 * 1024),
+        },
+      },
     };
     // Act
     const body = formatNotice(huge).body;

@@ -18,21 +18,32 @@ const INVALID: Record<string, string[]> = {
   'invalid-port.json': ['targets[1].port: expected a port number 1-65535'],
   'invalid-protocol.json': ['targets[0].probe.protocol: expected one of tcp, tls, http, https'],
   'invalid-resolver.json': ['resolvers[0]: expected an IP address, optionally with :port ("10.0.0.2", "127.0.0.1:5353", "[::1]:53")'],
-  'invalid-secret-aws-key.json': ['targets[0].probe.path: contains what looks like an AWS access key id: keep secrets out of the config (it is logged, bundled and shown)'],
-  'invalid-secret-path.json': ['targets[1].echo.path: path segment "jsessionid=..." looks like a secret: keep secrets out of the config (it is logged, bundled and shown)'],
-  'invalid-secret-query.json': ['targets[1].url: query parameter "api_key" looks like a secret: keep secrets out of the config (it is logged, bundled and shown)'],
+  'invalid-secret-aws-key.json': [
+    'targets[0].probe.path: contains what looks like an AWS access key id: keep secrets out of the config (it is logged, bundled and shown)',
+  ],
+  'invalid-secret-path.json': [
+    'targets[1].echo.path: path segment "jsessionid=..." looks like a secret: keep secrets out of the config (it is logged, bundled and shown)',
+  ],
+  'invalid-secret-query.json': [
+    'targets[1].url: query parameter "api_key" looks like a secret: keep secrets out of the config (it is logged, bundled and shown)',
+  ],
   'invalid-timeout.json': ['targets[0].timeoutMs: expected a positive number of milliseconds'],
   'invalid-type.json': ['targets[0].type: expected "type" to be one of "elb", "web-tier", "aurora"'],
   'invalid-unknown-key.json': ['targets[0]: unknown key "colour"'],
   'invalid-upstream.json': ['targets[1].upstream: no target named "nope"'],
   'invalid-url-credentials.json': ['targets[0].url: expected an http:// or https:// URL without credentials', 'targets[0].upstream: no target named "x"'],
-  'invalid-url.json': ['targets[0].url: expected an http:// or https:// URL without credentials', 'targets[0].upstream: "w" is a web-tier target; expected an elb target'],
+  'invalid-url.json': [
+    'targets[0].url: expected an http:// or https:// URL without credentials',
+    'targets[0].upstream: "w" is a web-tier target; expected an elb target',
+  ],
 };
 
 describe('config', () => {
   it('has an expectation for every invalid-* fixture', () => {
     // Prepare
-    const files = readdirSync(FIXTURES).filter((f) => f.startsWith('invalid-')).sort();
+    const files = readdirSync(FIXTURES)
+      .filter((f) => f.startsWith('invalid-'))
+      .sort();
     // Assess
     expect(files).toEqual(Object.keys(INVALID).sort());
   });

@@ -37,7 +37,20 @@ describe('ipdrift cost', () => {
     const r = await run(['cost', '--config', EXAMPLE]);
     // Assess
     expect(r.code).toBe(0);
-    for (const label of ['Lambda requests', 'Lambda compute', 'CloudWatch custom metrics (metrics: "standard")', 'CloudWatch PutMetricData', 'CloudWatch alarms on the targets', 'CloudWatch dashboard', 'DynamoDB writes', 'DynamoDB reads', 'SNS publishes', 'KMS key', 'per target', 'CloudWatch Synthetics instead']) {
+    for (const label of [
+      'Lambda requests',
+      'Lambda compute',
+      'CloudWatch custom metrics (metrics: "standard")',
+      'CloudWatch PutMetricData',
+      'CloudWatch alarms on the targets',
+      'CloudWatch dashboard',
+      'DynamoDB writes',
+      'DynamoDB reads',
+      'SNS publishes',
+      'KMS key',
+      'per target',
+      'CloudWatch Synthetics instead',
+    ]) {
       expect(r.stdout).toContain(label);
     }
     expect(r.stdout).toMatch(/^ {4}ProbeFailures \(elb, web-tier, aurora\) +3 metrics +0\.90$/m);
@@ -51,7 +64,14 @@ describe('ipdrift cost', () => {
     const r = await run(['cost', '--config', EXAMPLE, '--json', '--vpc-endpoints', '3', '--metrics', 'minimal', '--interval', '5m', '--duration-ms', '800']);
     // Assess
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout) as { metricSet: string; checksPerMonth: number; invocationMs: number; lines: Array<{ id: string; quantity: number }>; alternative: { metricSet: string }; prices: { region: string } };
+    const doc = JSON.parse(r.stdout) as {
+      metricSet: string;
+      checksPerMonth: number;
+      invocationMs: number;
+      lines: Array<{ id: string; quantity: number }>;
+      alternative: { metricSet: string };
+      prices: { region: string };
+    };
     expect(doc.metricSet).toBe('minimal');
     expect(doc.alternative.metricSet).toBe('standard');
     expect(doc.checksPerMonth).toBe(8760);
@@ -67,7 +87,7 @@ describe('ipdrift cost', () => {
     expect(doc.lines.find((l) => l.id === 'vpc-endpoints')!.quantity).toBe(3 * 2 * 730);
   });
 
-  it('takes prices from a file and says when they are not the asked region\'s', async () => {
+  it("takes prices from a file and says when they are not the asked region's", async () => {
     // Act
     const own = await run(['cost', '--config', EXAMPLE, '--prices', join(PRICES, 'eu-west-1.json'), '--region', 'eu-west-1']);
     const other = await run(['cost', '--config', EXAMPLE, '--region', 'ap-northeast-2']);

@@ -31,7 +31,16 @@ function elbConfig(n: number): ConfigInput {
 }
 
 function input(config: ConfigInput, over: Partial<CostInput> = {}): CostInput {
-  return { targets: costTargets(parseConfig(config)), metricSet: 'standard', intervalMinutes: 1, memoryMb: 256, shardSize: 100, vpcEndpoints: 0, prices: PRICE_TABLE, ...over };
+  return {
+    targets: costTargets(parseConfig(config)),
+    metricSet: 'standard',
+    intervalMinutes: 1,
+    memoryMb: 256,
+    shardSize: 100,
+    vpcEndpoints: 0,
+    prices: PRICE_TABLE,
+    ...over,
+  };
 }
 
 const lineOf = (e: CostEstimate, id: string) => e.lines.find((l) => l.id === id);
@@ -52,8 +61,16 @@ describe('estimateCost', () => {
     expect(lineOf(standard, 'alarms-targets')!.quantity).toBe(sum((t) => alarmedMetrics(t.type).length));
     expect(lineOf(minimal, 'alarms-targets')!.quantity).toBe(5);
     expect(lineOf(standard, 'metrics')!.breakdown!.map((b) => [b.label, b.quantity])).toEqual([
-      ['Addresses', 2], ['AddressesRetired', 2], ['RetiredAnswering', 2], ['RetiredDead', 2], ['ProbeFailures', 3], ['ResolutionFailed', 2],
-      ['StaleSuspected', 1], ['StaleConfirmed', 1], ['WebLatencyMs', 1], ['DnsLagSeconds', 1],
+      ['Addresses', 2],
+      ['AddressesRetired', 2],
+      ['RetiredAnswering', 2],
+      ['RetiredDead', 2],
+      ['ProbeFailures', 3],
+      ['ResolutionFailed', 2],
+      ['StaleSuspected', 1],
+      ['StaleConfirmed', 1],
+      ['WebLatencyMs', 1],
+      ['DnsLagSeconds', 1],
     ]);
   });
 
@@ -71,7 +88,7 @@ describe('estimateCost', () => {
     expect(minimal.perTypeOwnUsd.elb).toBeCloseTo(minimal.perTargetOwnUsd, 9);
   });
 
-  it('adds up: lines to the total, fixed and per-target parts, each target\'s own cost to the scaling lines', () => {
+  it("adds up: lines to the total, fixed and per-target parts, each target's own cost to the scaling lines", () => {
     // Act
     const e = estimateCost(input(EXAMPLE));
     // Assess
@@ -85,7 +102,7 @@ describe('estimateCost', () => {
     expect(lineOf(e, 'metrics')!.breakdown!.reduce((s, b) => s + b.usd, 0)).toBeCloseTo(usdOf(e, 'metrics'), 9);
   });
 
-  it('takes DynamoDB units from the store\'s item layout: an HTTPS ELB state item fits 1 KB (2 WRU a transactional save, 1 RRU a load)', () => {
+  it("takes DynamoDB units from the store's item layout: an HTTPS ELB state item fits 1 KB (2 WRU a transactional save, 1 RRU a load)", () => {
     // Prepare
     const [elb] = parseConfig(elbConfig(1)).targets;
     // Act

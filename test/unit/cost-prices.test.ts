@@ -85,6 +85,8 @@ describe('prices file', () => {
   it('refuses malformed JSON and tiers that do not grow', () => {
     // Act / Assess
     expect(() => applyPriceText(PRICE_TABLE, '{"prices": ', 'bad.json')).toThrow(/bad\.json: invalid prices\n {2}\(root\): malformed JSON/);
-    expect(() => applyPriceFile(PRICE_TABLE, { metricTiers: [{ upTo: 10, usd: 1 }, { upTo: 5, usd: 1 }, { usd: 1 }] }, 'f.json')).toThrow(/metricTiers\[1\]\.upTo: must be more than the previous tier's 10/);
+    expect(() => applyPriceFile(PRICE_TABLE, { metricTiers: [{ upTo: 10, usd: 1 }, { upTo: 5, usd: 1 }, { usd: 1 }] }, 'f.json')).toThrow(
+      /metricTiers\[1\]\.upTo: must be more than the previous tier's 10/,
+    );
   });
 });

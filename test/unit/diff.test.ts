@@ -6,7 +6,14 @@ import type { AddressRecord, ResolutionOk } from '../../src/core/types.ts';
 const T0 = new Date('2026-11-25T00:00:00Z');
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 const answer = (addresses: string[], complete = true): ResolutionOk => ({
-  ok: true, host: 'elb', queried: 'all.elb', addresses: addresses.map((a) => ({ address: a, family: 4, ttl: 60 })), cname: [], complete, lookups: 1, durationMs: 1,
+  ok: true,
+  host: 'elb',
+  queried: 'all.elb',
+  addresses: addresses.map((a) => ({ address: a, family: 4, ttl: 60 })),
+  cname: [],
+  complete,
+  lookups: 1,
+  durationMs: 1,
 });
 const RETAIN = 60;
 

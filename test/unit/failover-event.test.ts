@@ -10,7 +10,10 @@ const DOC_EVENT = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures
 describe('the cluster an RDS event is about', () => {
   it.each([
     ['the documented sample (resources ARN, "rds:" in SourceIdentifier)', DOC_EVENT],
-    ['as accounts deliver it, without resources (the bare name)', { ...DOC_EVENT, resources: [], detail: { ...DOC_EVENT.detail, SourceArn: undefined, SourceIdentifier: 'my-db-cluster' } }],
+    [
+      'as accounts deliver it, without resources (the bare name)',
+      { ...DOC_EVENT, resources: [], detail: { ...DOC_EVENT.detail, SourceArn: undefined, SourceIdentifier: 'my-db-cluster' } },
+    ],
     ['"rds:" prefix and no ARN at all', { ...DOC_EVENT, resources: [], detail: { ...DOC_EVENT.detail, SourceArn: undefined } }],
     ['mixed case in the identifier', { ...DOC_EVENT, resources: [], detail: { ...DOC_EVENT.detail, SourceArn: undefined, SourceIdentifier: 'My-DB-Cluster' } }],
   ] as const)('%s: my-db-cluster', (_name, event) => {

@@ -16,7 +16,16 @@ const NOW = new Date('2026-03-01T03:12:00.000Z');
 const AT = NOW.toISOString();
 const rec = (address: string, retired = false): AddressRecord => ({ address, firstSeen: AT, lastSeen: AT, ...(retired ? { retiredAt: AT } : {}) });
 const ok = (address: string): ProbeResult => ({ ok: true, address, port: 80, protocol: 'http', latencyMs: 3 });
-const resolved = { ok: true as const, host: 'h', queried: 'all.h', addresses: [{ address: '10.0.0.2', family: 4 as const, ttl: 60 }], cname: ['w-1.abc.rds.amazonaws.com'], complete: true, lookups: 1, durationMs: 1 };
+const resolved = {
+  ok: true as const,
+  host: 'h',
+  queried: 'all.h',
+  addresses: [{ address: '10.0.0.2', family: 4 as const, ttl: 60 }],
+  cname: ['w-1.abc.rds.amazonaws.com'],
+  complete: true,
+  lookups: 1,
+  durationMs: 1,
+};
 const records = [rec('10.0.0.1', true), rec('10.0.0.2')];
 const probes = new Map([ok('10.0.0.1'), ok('10.0.0.2')].map((p) => [p.address, p]));
 
@@ -41,8 +50,28 @@ function assessedMetricNames(): Record<TargetType, string[]> {
   return { elb: Object.keys(elb.metrics), 'web-tier': Object.keys(web.metrics), aurora: Object.keys(aurora.metrics) };
 }
 
-const report = (targets: TargetReport[]): CheckReport => ({ startedAt: AT, finishedAt: AT, durationMs: 1, targets, findings: [], transitions: [], delivered: 0, undelivered: 0, unsaved: [], errors: [] });
-const targetReport = (target: string, type: TargetType, metrics: TargetReport['metrics']): TargetReport => ({ target, type, probes: [], current: [], retired: [], findings: [], metrics, completed: true });
+const report = (targets: TargetReport[]): CheckReport => ({
+  startedAt: AT,
+  finishedAt: AT,
+  durationMs: 1,
+  targets,
+  findings: [],
+  transitions: [],
+  delivered: 0,
+  undelivered: 0,
+  unsaved: [],
+  errors: [],
+});
+const targetReport = (target: string, type: TargetType, metrics: TargetReport['metrics']): TargetReport => ({
+  target,
+  type,
+  probes: [],
+  current: [],
+  retired: [],
+  findings: [],
+  metrics,
+  completed: true,
+});
 
 describe('metric sets', () => {
   it.each(Object.keys(TARGET_METRICS) as TargetType[])('standard for %s is exactly what assess computes', (type) => {
@@ -81,7 +110,10 @@ describe('metric sets', () => {
     // Prepare
     const seen: CheckReport[] = [];
     const sink = withMetricSet({ publishMetrics: async (r) => void seen.push(r) }, 'minimal');
-    const r = report([targetReport('app', 'elb', { Addresses: 2, ResolutionFailed: 0 }), targetReport('web', 'web-tier', { WebLatencyMs: 9, StaleSuspected: 0 })]);
+    const r = report([
+      targetReport('app', 'elb', { Addresses: 2, ResolutionFailed: 0 }),
+      targetReport('web', 'web-tier', { WebLatencyMs: 9, StaleSuspected: 0 }),
+    ]);
     // Act
     await sink.publishMetrics(r);
     // Assess

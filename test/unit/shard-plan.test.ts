@@ -128,7 +128,10 @@ describe('planShards', () => {
   it('holds for any fleet: each target once, web tiers with their upstream, bounded, deterministic', () => {
     // Prepare: fleets of ELBs with 0-3 web tiers each, random shard sizes.
     const fleetArb = fc
-      .array(fc.record({ name: fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/), webs: fc.integer({ min: 0, max: 3 }), db: fc.boolean() }), { minLength: 1, maxLength: 120 })
+      .array(fc.record({ name: fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/), webs: fc.integer({ min: 0, max: 3 }), db: fc.boolean() }), {
+        minLength: 1,
+        maxLength: 120,
+      })
       .map((rows) => {
         const seen = new Set<string>();
         const out: ShardableTarget[] = [];

@@ -16,7 +16,11 @@ export const MAX_METRICS_PER_REQUEST = 1000 as const;
 /** Some PutMetricData requests failed; `causes` holds each SDK error. */
 export class MetricsPublishError extends Error {
   override readonly name = 'MetricsPublishError';
-  constructor(readonly failed: number, readonly requests: number, readonly causes: unknown[]) {
+  constructor(
+    readonly failed: number,
+    readonly requests: number,
+    readonly causes: unknown[],
+  ) {
     const first = causes[0] instanceof Error ? `${causes[0].name}: ${causes[0].message}` : String(causes[0]);
     super(`CloudWatch PutMetricData failed for ${failed} of ${requests} request(s) (${first})`, { cause: causes[0] });
   }

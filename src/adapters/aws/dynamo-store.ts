@@ -58,7 +58,12 @@ const INDEX_DIGITS = 4;
 /** A DynamoDB call failed for a reason other than a version conflict; `cause` is the SDK error. */
 export class DynamoStoreError extends Error {
   override readonly name = 'DynamoStoreError';
-  constructor(readonly operation: 'load' | 'save' | 'history', readonly target: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly operation: 'load' | 'save' | 'history',
+    readonly target: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     const why = options?.cause instanceof Error ? ` (${options.cause.name}: ${options.cause.message})` : '';
     super(`DynamoDB ${operation} of target "${target}": ${message}${why}`, options);
   }
@@ -67,7 +72,11 @@ export class DynamoStoreError extends Error {
 /** A state or alert item would exceed DynamoDB's 400 KB item limit; nothing was written. */
 export class ItemTooLargeError extends Error {
   override readonly name = 'ItemTooLargeError';
-  constructor(readonly target: string, readonly sk: string, readonly bytes: number) {
+  constructor(
+    readonly target: string,
+    readonly sk: string,
+    readonly bytes: number,
+  ) {
     super(`item ${sk} of target "${target}" would be ${bytes} bytes, over DynamoDB's ${DYNAMO_LIMITS.itemBytes}-byte limit; nothing was written`);
   }
 }
@@ -75,15 +84,25 @@ export class ItemTooLargeError extends Error {
 /** A save needs more than one transaction for state and alerts; nothing was written. */
 export class TransactionTooLargeError extends Error {
   override readonly name = 'TransactionTooLargeError';
-  constructor(readonly target: string, readonly items: number, readonly bytes: number) {
-    super(`saving target "${target}" needs ${items} items / ${bytes} bytes in one transaction (limits ${DYNAMO_LIMITS.transactItems} / ${DYNAMO_LIMITS.transactBytes}); nothing was written`);
+  constructor(
+    readonly target: string,
+    readonly items: number,
+    readonly bytes: number,
+  ) {
+    super(
+      `saving target "${target}" needs ${items} items / ${bytes} bytes in one transaction (limits ${DYNAMO_LIMITS.transactItems} / ${DYNAMO_LIMITS.transactBytes}); nothing was written`,
+    );
   }
 }
 
 /** The state was committed but some change records could not be written. */
 export class HistoryWriteError extends Error {
   override readonly name = 'HistoryWriteError';
-  constructor(readonly target: string, readonly unwritten: number, options?: { cause?: unknown }) {
+  constructor(
+    readonly target: string,
+    readonly unwritten: number,
+    options?: { cause?: unknown },
+  ) {
     super(`state of target "${target}" saved, but ${unwritten} change record(s) were not written to the history`, options);
   }
 }
@@ -147,12 +166,15 @@ export class DynamoStore implements Store {
       }
       const state = this.#checkState(item, target);
       const keys = Object.keys(state.alertIndex);
-      const alertItems = keys.length === 0 ? [] : await this.#queryAll(target, 'load', {
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-        ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#sk': TABLE_KEYS.sortKey },
-        ExpressionAttributeValues: { ':pk': pkOf(target), ':prefix': TABLE_KEYS.alertPrefix },
-        ConsistentRead: true,
-      });
+      const alertItems =
+        keys.length === 0
+          ? []
+          : await this.#queryAll(target, 'load', {
+              KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+              ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#sk': TABLE_KEYS.sortKey },
+              ExpressionAttributeValues: { ':pk': pkOf(target), ':prefix': TABLE_KEYS.alertPrefix },
+              ConsistentRead: true,
+            });
       const byKey = new Map(alertItems.map((i) => [String(i[TABLE_KEYS.sortKey]).slice(TABLE_KEYS.alertPrefix.length), i]));
       const alerts: Record<string, AlertState> = {};
       const alertJson = new Map<string, string>();
@@ -169,7 +191,10 @@ export class DynamoStore implements Store {
       }
       if (torn) {
         if (attempt >= DYNAMO_STORE_DEFAULTS.loadAttempts) {
-          throw new StateError(`alert items do not match state version ${state.version} after ${attempt} reads (concurrent writers, or items edited by hand)`, this.#location(target));
+          throw new StateError(
+            `alert items do not match state version ${state.version} after ${attempt} reads (concurrent writers, or items edited by hand)`,
+            this.#location(target),
+          );
         }
         continue;
       }
@@ -298,7 +323,11 @@ export class DynamoStore implements Store {
   async #getState(target: string, operation: 'load' | 'save'): Promise<Item | undefined> {
     try {
       const res = await this.doc.send(
-        new GetCommand({ TableName: this.table, Key: { [TABLE_KEYS.partitionKey]: pkOf(target), [TABLE_KEYS.sortKey]: TABLE_KEYS.stateSk }, ConsistentRead: true }),
+        new GetCommand({
+          TableName: this.table,
+          Key: { [TABLE_KEYS.partitionKey]: pkOf(target), [TABLE_KEYS.sortKey]: TABLE_KEYS.stateSk },
+          ConsistentRead: true,
+        }),
       );
       return res.Item;
     } catch (err) {
@@ -408,4 +437,3 @@ function stableJson(value: unknown): string {
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
 }
-

@@ -16,7 +16,11 @@ import type { AlertTransition } from '../../core/types.ts';
 /** SNS did not accept a notice; `cause` is the SDK error. */
 export class NoticePublishError extends Error {
   override readonly name = 'NoticePublishError';
-  constructor(readonly key: string, readonly topicArn: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly key: string,
+    readonly topicArn: string,
+    options?: { cause?: unknown },
+  ) {
     const why = options?.cause instanceof Error ? `${options.cause.name}: ${options.cause.message}` : String(options?.cause);
     super(`SNS publish of ${key} to ${topicArn} failed (${why})`, options);
   }

@@ -32,7 +32,10 @@ export interface TickClaims {
 /** The claim could not be written for a reason other than "already claimed". */
 export class TickClaimError extends Error {
   override readonly name = 'TickClaimError';
-  constructor(readonly tick: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly tick: string,
+    options?: { cause?: unknown },
+  ) {
     const why = options?.cause instanceof Error ? ` (${options.cause.name}: ${options.cause.message})` : '';
     super(`could not claim tick ${tick} in DynamoDB${why}`, options);
   }

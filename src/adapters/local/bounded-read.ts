@@ -13,7 +13,12 @@ export type BoundedReadFailure = 'missing' | 'dangling-symlink' | 'not-regular' 
 /** A bounded read failed; `reason` says why, the message says it for people, `cause` is the system error. */
 export class BoundedReadError extends Error {
   override readonly name = 'BoundedReadError';
-  constructor(readonly reason: BoundedReadFailure, readonly path: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly reason: BoundedReadFailure,
+    readonly path: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

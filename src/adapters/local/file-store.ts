@@ -120,13 +120,24 @@ export class FileStore implements Store {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      throw new StateError(`corrupt state file (not JSON: ${(err as Error).message}); left untouched — move it away to start this target afresh`, path, { cause: err });
+      throw new StateError(`corrupt state file (not JSON: ${(err as Error).message}); left untouched — move it away to start this target afresh`, path, {
+        cause: err,
+      });
     }
     const file = parsed as Partial<StateFile>;
-    if (typeof file !== 'object' || file === null || file.schemaVersion !== STATE_SCHEMA_VERSION || typeof file.state !== 'object' || file.state === null || !Array.isArray(file.state.addresses) || typeof file.state.version !== 'number') {
+    if (
+      typeof file !== 'object' ||
+      file === null ||
+      file.schemaVersion !== STATE_SCHEMA_VERSION ||
+      typeof file.state !== 'object' ||
+      file.state === null ||
+      !Array.isArray(file.state.addresses) ||
+      typeof file.state.version !== 'number'
+    ) {
       throw new StateError(`not an ipdrift state file of schema version ${STATE_SCHEMA_VERSION}; left untouched`, path);
     }
-    if (file.state.target !== target) throw new StateError(`state file belongs to target "${String(file.state.target)}", not "${target}"; left untouched`, path);
+    if (file.state.target !== target)
+      throw new StateError(`state file belongs to target "${String(file.state.target)}", not "${target}"; left untouched`, path);
     // The envelope is ours; its content must be too, field by field (a damaged file is never saved back).
     const state = checkTargetState({ ...file.state, alerts: file.state.alerts ?? {} }, target, path);
     if (file.changes !== undefined && !Array.isArray(file.changes)) throw new StateError('corrupt state (left untouched): changes: expected an array', path);
@@ -165,7 +176,8 @@ export class FileStore implements Store {
         }
         break;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateError(`cannot create the lock file: ${(err as Error).message}`, lock, { cause: err });
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+          throw new StateError(`cannot create the lock file: ${(err as Error).message}`, lock, { cause: err });
       }
       const held = await lstat(lock).catch(() => undefined);
       if (!held) continue; // released between our attempt and the look: try again
@@ -184,7 +196,9 @@ export class FileStore implements Store {
         continue;
       }
       if (Date.now() >= giveUpAt) {
-        const who = holder ? `pid ${holder.pid} on ${holder.host}, since ${holder.at}` : `an unknown writer (lock ${Math.round((Date.now() - held.mtimeMs) / 1000)} s old)`;
+        const who = holder
+          ? `pid ${holder.pid} on ${holder.host}, since ${holder.at}`
+          : `an unknown writer (lock ${Math.round((Date.now() - held.mtimeMs) / 1000)} s old)`;
         throw new StateError(`another ipdrift process holds the lock: ${who}; waited ${this.lockWaitMs} ms`, lock);
       }
       await sleep(FILE_LOCK.retryMs);

@@ -18,6 +18,9 @@ export class MemoryStore implements Store {
   }
 
   async history(target: string, limit: number) {
-    return this.changes.filter((c) => c.target === target).slice(-limit).reverse();
+    return this.changes
+      .filter((c) => c.target === target)
+      .slice(-limit)
+      .reverse();
   }
 }

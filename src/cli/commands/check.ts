@@ -40,7 +40,8 @@ export const CHECK_OPTIONS = {
  * Exit status for a report: 2 when some target's state could not be saved (the check's result
  * is lost for it: never a silent 0), else 1 when any finding is warning or critical.
  */
-export const exitFor = (report: CheckReport) => (report.unsaved.length > 0 ? EXIT.usage : report.findings.some((f) => f.severity !== 'info') ? EXIT.findings : EXIT.ok);
+export const exitFor = (report: CheckReport) =>
+  report.unsaved.length > 0 ? EXIT.usage : report.findings.some((f) => f.severity !== 'info') ? EXIT.findings : EXIT.ok;
 
 /** The `--json` document. */
 export function reportJson(report: CheckReport) {
@@ -49,14 +50,25 @@ export function reportJson(report: CheckReport) {
     durationMs: report.durationMs,
     findings: report.findings.map(({ target, kind, severity, summary, evidence, advice }) => ({ target, kind, severity, summary, evidence, advice })),
     transitions: report.transitions.map(({ type, target, kind, severity, summary }) => ({ type, target, kind, severity, summary })),
-    targets: report.targets.map((t) => ({ target: t.target, type: t.type, current: t.current, retired: t.retired, metrics: t.metrics, completed: t.completed })),
+    targets: report.targets.map((t) => ({
+      target: t.target,
+      type: t.type,
+      current: t.current,
+      retired: t.retired,
+      metrics: t.metrics,
+      completed: t.completed,
+    })),
     unsaved: report.unsaved,
     errors: report.errors,
   };
 }
 
 /** Runs one check with the file store; transitions go to `onTransition`. */
-export async function checkOnce(config: Config, opts: { state: string; deadlineMs?: number; insecureTls: boolean; signal?: AbortSignal }, onTransition: (t: AlertTransition) => void) {
+export async function checkOnce(
+  config: Config,
+  opts: { state: string; deadlineMs?: number; insecureTls: boolean; signal?: AbortSignal },
+  onTransition: (t: AlertTransition) => void,
+) {
   return runCheck(config, {
     store: new FileStore(opts.state),
     notifier: new ConsoleNotifier(onTransition),
@@ -75,14 +87,23 @@ export async function checkCommand(argv: string[]): Promise<number> {
   }
   const config = await loadConfigFile(values.config, CHECK_USAGE);
   const deadlineMs = values.deadline ? parseDuration(values.deadline, '--deadline', CHECK_USAGE, DURATION_LIMITS.deadlineMaxMs) : undefined;
-  const report = await checkOnce(config, { state: values.state!, insecureTls: values['insecure-tls']!, ...(deadlineMs ? { deadlineMs } : {}) }, () => undefined);
+  const report = await checkOnce(
+    config,
+    { state: values.state!, insecureTls: values['insecure-tls']!, ...(deadlineMs ? { deadlineMs } : {}) },
+    () => undefined,
+  );
   // Whatever the output format, a lost save is said on stderr.
   for (const e of report.errors.filter((x) => x.startsWith('save '))) console.error(`error: ${printable(e)}`);
   if (values.json) console.log(JSON.stringify(reportJson(report), null, 2));
   else {
     const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
     for (const t of report.targets) {
-      const addr = t.type === 'web-tier' ? (t.web ? `${t.web.ok ? 'ok' : 'FAIL'} ${t.web.status ?? ''} ${t.web.latencyMs} ms${t.web.echo?.ok ? `, upstream ${t.web.echo.address}` : ''}` : '') : `${t.current.length} current, ${t.retired.length} retired`;
+      const addr =
+        t.type === 'web-tier'
+          ? t.web
+            ? `${t.web.ok ? 'ok' : 'FAIL'} ${t.web.status ?? ''} ${t.web.latencyMs} ms${t.web.echo?.ok ? `, upstream ${t.web.echo.address}` : ''}`
+            : ''
+          : `${t.current.length} current, ${t.retired.length} retired`;
       console.log(`${t.target.padEnd(20)} ${t.type.padEnd(9)} ${addr}`);
     }
     console.log('');

@@ -87,10 +87,17 @@ export function representativeStateItem(target: TargetConfig, at = new Date(0).t
   });
   const state: TargetState = { schemaVersion: STATE_SCHEMA_VERSION, target: target.name, version: 43_800, updatedAt: at, addresses: [], alerts: {} };
   if (target.type === 'elb') {
-    const identity = target.probe.protocol === 'tls' ? `tls:${'A'.repeat(REPRESENTATIVE_STATE.tlsFingerprintChars)}` : target.probe.protocol === 'tcp' ? undefined : 'http:awselb/2.0';
+    const identity =
+      target.probe.protocol === 'tls'
+        ? `tls:${'A'.repeat(REPRESENTATIVE_STATE.tlsFingerprintChars)}`
+        : target.probe.protocol === 'tcp'
+          ? undefined
+          : 'http:awselb/2.0';
     state.addresses = Array.from({ length: REPRESENTATIVE_STATE.elbAddresses }, () => address(identity));
   } else if (target.type === 'aurora') {
-    state.addresses = Array.from({ length: REPRESENTATIVE_STATE.auroraAddresses }, () => address(target.engine === 'postgres' ? 'postgres:ssl=S' : 'mysql:8.0.mysql_aurora.3.05.2'));
+    state.addresses = Array.from({ length: REPRESENTATIVE_STATE.auroraAddresses }, () =>
+      address(target.engine === 'postgres' ? 'postgres:ssl=S' : 'mysql:8.0.mysql_aurora.3.05.2'),
+    );
     state.aurora = { apiWriter: `${target.clusterIdentifier}-instance-1`, dnsWriter: `${target.clusterIdentifier}-instance-1` };
   } else {
     state.latencies = Array.from({ length: REPRESENTATIVE_STATE.latencySamples }, () => 123);
@@ -123,13 +130,15 @@ async function loadPrices(path: string | undefined): Promise<PriceTable> {
 function parseIntervalMinutes(text: string): number {
   const ms = parseDuration(text, '--interval', COST_USAGE);
   const minutes = ms / MS_PER_MINUTE;
-  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60) throw new UsageError(`--interval: expected whole minutes from 1m to 60m (the schedule's rate), got "${text}"`, COST_USAGE);
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60)
+    throw new UsageError(`--interval: expected whole minutes from 1m to 60m (the schedule's rate), got "${text}"`, COST_USAGE);
   return minutes;
 }
 
 function parseMetricSet(text: string | undefined): MetricSet | undefined {
   if (text === undefined) return undefined;
-  if (!(METRIC_SETS as readonly string[]).includes(text)) throw new UsageError(`--metrics: expected ${METRIC_SETS.map((s) => `"${s}"`).join(' or ')}, got "${text}"`, COST_USAGE);
+  if (!(METRIC_SETS as readonly string[]).includes(text))
+    throw new UsageError(`--metrics: expected ${METRIC_SETS.map((s) => `"${s}"`).join(' or ')}, got "${text}"`, COST_USAGE);
   return text as MetricSet;
 }
 
@@ -143,12 +152,14 @@ export async function costCommand(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`, COST_USAGE);
   const intervalMinutes = parseIntervalMinutes(values.interval!);
   const memoryMb = parseCount(values['memory-mb']!, '--memory-mb', COST_USAGE);
-  if (memoryMb < LAMBDA_MEMORY.min || memoryMb > LAMBDA_MEMORY.max) throw new UsageError(`--memory-mb: Lambda takes ${LAMBDA_MEMORY.min}-${LAMBDA_MEMORY.max}, got ${memoryMb}`, COST_USAGE);
+  if (memoryMb < LAMBDA_MEMORY.min || memoryMb > LAMBDA_MEMORY.max)
+    throw new UsageError(`--memory-mb: Lambda takes ${LAMBDA_MEMORY.min}-${LAMBDA_MEMORY.max}, got ${memoryMb}`, COST_USAGE);
   const durationMs = values['duration-ms'] === undefined ? undefined : parseCount(values['duration-ms'], '--duration-ms', COST_USAGE);
   const shardSize = parseCount(values['shard-size']!, '--shard-size', COST_USAGE);
   const vpcText = values['vpc-endpoints']!;
   const asked = parseMetricSet(values.metrics);
-  if (values.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(values.region)) throw new UsageError(`--region: expected an AWS region such as "ap-northeast-2", got "${values.region}"`, COST_USAGE);
+  if (values.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(values.region))
+    throw new UsageError(`--region: expected an AWS region such as "ap-northeast-2", got "${values.region}"`, COST_USAGE);
 
   const config = await loadConfigFile(values.config, COST_USAGE);
   let prices: PriceTable;
@@ -162,7 +173,15 @@ export async function costCommand(argv: string[]): Promise<number> {
 
   const vpcEndpoints = vpcText === 'create' ? interfaceEndpointsFor(config).length : vpcText === '0' ? 0 : parseCount(vpcText, '--vpc-endpoints', COST_USAGE);
   const metricSet = asked ?? config.metrics;
-  const base: Omit<CostInput, 'metricSet'> = { targets: costTargets(config), intervalMinutes, memoryMb, shardSize, vpcEndpoints, prices, ...(durationMs !== undefined ? { durationMs } : {}) };
+  const base: Omit<CostInput, 'metricSet'> = {
+    targets: costTargets(config),
+    intervalMinutes,
+    memoryMb,
+    shardSize,
+    vpcEndpoints,
+    prices,
+    ...(durationMs !== undefined ? { durationMs } : {}),
+  };
   let estimate: CostEstimate;
   let alternative: CostEstimate;
   try {

@@ -37,7 +37,13 @@ export async function demoCommand(argv: string[]): Promise<number> {
     },
     onStep: (o) => {
       if (values.json) return;
-      for (const c of o.clients) console.log(paint('dim', `    a user's request via ${c.tier}: ${c.status === 'error' ? 'no answer' : `HTTP ${c.status}`} in ${c.ms} ms${c.upstream ? ` (served by ${c.upstream})` : ''}`));
+      for (const c of o.clients)
+        console.log(
+          paint(
+            'dim',
+            `    a user's request via ${c.tier}: ${c.status === 'error' ? 'no answer' : `HTTP ${c.status}`} in ${c.ms} ms${c.upstream ? ` (served by ${c.upstream})` : ''}`,
+          ),
+        );
       console.log(formatFindings(o.report.findings, colour).replace(/^/gm, '    '));
       for (const t of o.transitions) console.log(`    -> ${formatTransition(t, colour)}`);
       console.log(paint('dim', `    (check took ${o.report.durationMs} ms; t+${o.atSeconds.toFixed(1)} s)`));

@@ -114,7 +114,8 @@ export async function failoverDrillCommand(argv: string[]): Promise<number> {
   const port = values.port === undefined ? undefined : parseCount(values.port, '--port', usage);
   if (port !== undefined && port > 65_535) throw new UsageError(`--port: expected 1-65535, got ${port}`, usage);
   const engine = engineOf(values.engine, usage);
-  if (values.resolver !== undefined && !parseResolver(values.resolver)) throw new UsageError(`--resolver: expected an IP address, optionally with :port, got "${values.resolver}"`, usage);
+  if (values.resolver !== undefined && !parseResolver(values.resolver))
+    throw new UsageError(`--resolver: expected an IP address, optionally with :port, got "${values.resolver}"`, usage);
   const deadlineMs = values.deadline === undefined ? SAMPLER_DEFAULTS.deadlineMs : parseDuration(values.deadline, '--deadline', usage);
   const json = values.json;
   const cluster = values.cluster;
@@ -126,7 +127,13 @@ export async function failoverDrillCommand(argv: string[]): Promise<number> {
       cluster,
       region: region ?? '(SDK default)',
       calls: ['DescribeDBClusters (writer, endpoint, port, engine)', `FailoverDBCluster {"DBClusterIdentifier":"${cluster}"}`],
-      sampling: { dnsEveryMs: SAMPLER_DEFAULTS.dnsEveryMs, apiEveryMs: SAMPLER_DEFAULTS.apiEveryMs, apiUntilChangeEveryMs: SAMPLER_DEFAULTS.apiFastEveryMs, probeEveryMs: SAMPLER_DEFAULTS.probeEveryMs, deadlineMs },
+      sampling: {
+        dnsEveryMs: SAMPLER_DEFAULTS.dnsEveryMs,
+        apiEveryMs: SAMPLER_DEFAULTS.apiEveryMs,
+        apiUntilChangeEveryMs: SAMPLER_DEFAULTS.apiFastEveryMs,
+        probeEveryMs: SAMPLER_DEFAULTS.probeEveryMs,
+        deadlineMs,
+      },
       host: values.host ?? '(the cluster endpoint from DescribeDBClusters)',
       port: port ?? '(the cluster port)',
       engine: engine ?? '(from the cluster engine)',
@@ -153,14 +160,22 @@ Run again with --yes to do it.`);
     const described = await rds.describeCluster(cluster, region);
     const host = values.host ?? described.endpoint;
     const probePort = port ?? described.port;
-    if (!host || probePort === undefined) throw new UsageError(`cluster "${cluster}" reports no ${host ? 'port' : 'endpoint'}; give --${host ? 'port' : 'host'}`, usage);
+    if (!host || probePort === undefined)
+      throw new UsageError(`cluster "${cluster}" reports no ${host ? 'port' : 'endpoint'}; give --${host ? 'port' : 'host'}`, usage);
     const writers = new rds.RdsWriterLookup();
     const deps: DrillDeps = {
       writers,
       starter: new rds.RdsFailoverStarter(),
-      sampler: defaultSamplerDeps({ host, port: probePort, engine: engine ?? rds.probeEngineOf(described.engine), writers, ...(values.resolver ? { resolvers: [values.resolver] } : {}) }),
+      sampler: defaultSamplerDeps({
+        host,
+        port: probePort,
+        engine: engine ?? rds.probeEngineOf(described.engine),
+        writers,
+        ...(values.resolver ? { resolvers: [values.resolver] } : {}),
+      }),
     };
-    if (!json) console.log(`Failing over ${cluster} (writer ${described.writer ?? 'unknown'}, ${described.members.length} member(s)); sampling ${host}:${probePort}...`);
+    if (!json)
+      console.log(`Failing over ${cluster} (writer ${described.writer ?? 'unknown'}, ${described.members.length} member(s)); sampling ${host}:${probePort}...`);
     const result = await runDrill({ cluster, host, deadlineMs, ...(region ? { region } : {}) }, deps, { onStep: liveStep(json, colour) });
     return report(result, json, { cluster: described });
   } catch (err) {
@@ -193,13 +208,25 @@ export async function demoAuroraCommand(argv: string[]): Promise<number> {
   try {
     if (!json) {
       console.log(paint('bold', `Aurora-like lab: ${lab.clusterEndpoint} -> CNAME ${lab.instanceEndpoints[0]} (writer ${lab.apiWriter})`));
-      console.log(paint('dim', `  instances ${lab.instances.map((i) => `${i.name} ${i.host}:${i.port}`).join(', ')}; ${engine}; DNS ${lab.dns.address}; injected DNS lag ${lagMs} ms`));
+      console.log(
+        paint(
+          'dim',
+          `  instances ${lab.instances.map((i) => `${i.name} ${i.host}:${i.port}`).join(', ')}; ${engine}; DNS ${lab.dns.address}; injected DNS lag ${lagMs} ms`,
+        ),
+      );
       console.log(paint('bold', '\nFailing over (fake FailoverDBCluster); live timeline:'));
     }
-    const deps: DrillDeps = { writers: lab, starter: lab, sampler: defaultSamplerDeps({ host: lab.clusterEndpoint, resolvers: [lab.dns.address], engine, port: lab.port, writers: lab }) };
-    const result = await runDrill({ cluster: lab.clusterIdentifier, host: lab.clusterEndpoint, deadlineMs: lagMs + SAMPLER_DEFAULTS.deadlineMs }, deps, { onStep: liveStep(json, colour) });
+    const deps: DrillDeps = {
+      writers: lab,
+      starter: lab,
+      sampler: defaultSamplerDeps({ host: lab.clusterEndpoint, resolvers: [lab.dns.address], engine, port: lab.port, writers: lab }),
+    };
+    const result = await runDrill({ cluster: lab.clusterIdentifier, host: lab.clusterEndpoint, deadlineMs: lagMs + SAMPLER_DEFAULTS.deadlineMs }, deps, {
+      onStep: liveStep(json, colour),
+    });
     const injected = lab.injected!;
-    const injectedLagMs = injected.dnsMovedAt !== undefined && injected.swappedAt !== undefined ? Math.round(injected.dnsMovedAt - injected.swappedAt) : undefined;
+    const injectedLagMs =
+      injected.dnsMovedAt !== undefined && injected.swappedAt !== undefined ? Math.round(injected.dnsMovedAt - injected.swappedAt) : undefined;
     const code = report(result, json, { lab: { injectedLagMs: lagMs, actualLagMs: injectedLagMs } });
     if (!json && result.timeline.dnsLagMs !== undefined) {
       const error = Math.round(result.timeline.dnsLagMs - lagMs);

@@ -10,7 +10,11 @@ Shows what changed for one target (addresses that came and left, alerts opened),
 and the addresses it holds now with first/last seen and retirement times.`;
 
 export async function historyCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { state: { type: 'string', short: 's', default: '.ipdrift' }, limit: { type: 'string', default: '50' }, json: { type: 'boolean', default: false } }, HISTORY_USAGE);
+  const { values, positionals } = parse(
+    argv,
+    { state: { type: 'string', short: 's', default: '.ipdrift' }, limit: { type: 'string', default: '50' }, json: { type: 'boolean', default: false } },
+    HISTORY_USAGE,
+  );
   if (values.help) {
     console.log(HISTORY_USAGE);
     return EXIT.ok;

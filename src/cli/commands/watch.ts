@@ -22,7 +22,11 @@ Options:
   -h, --help           this help`;
 
 export async function watchCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { ...CHECK_OPTIONS, interval: { type: 'string', short: 'i', default: '10s' }, count: { type: 'string', short: 'n' } }, WATCH_USAGE);
+  const { values } = parse(
+    argv,
+    { ...CHECK_OPTIONS, interval: { type: 'string', short: 'i', default: '10s' }, count: { type: 'string', short: 'n' } },
+    WATCH_USAGE,
+  );
   if (values.help) {
     console.log(WATCH_USAGE);
     return EXIT.ok;
@@ -42,7 +46,8 @@ export async function watchCommand(argv: string[]): Promise<number> {
         if (!values.json) console.log(`${new Date().toISOString()} ${formatTransition(t, colour)}`);
       });
       if (values.json) console.log(JSON.stringify(reportJson(report)));
-      else if (report.transitions.length === 0) console.log(`${report.finishedAt} check ${n}: ${report.findings.length} finding(s), no change (${report.durationMs} ms)`);
+      else if (report.transitions.length === 0)
+        console.log(`${report.finishedAt} check ${n}: ${report.findings.length} finding(s), no change (${report.durationMs} ms)`);
       for (const e of report.errors) console.error(`${e.startsWith('save ') ? 'error' : 'warning'}: ${printable(e)}`);
       // State that cannot be saved will not be saved next time either: stop, as check does.
       if (report.unsaved.length > 0) return EXIT.usage;

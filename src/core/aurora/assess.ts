@@ -56,7 +56,15 @@ function readerEvidence(r: Resolution | undefined) {
 export function assessAurora(input: AuroraInput): { findings: Finding[]; metrics: Partial<Record<MetricName, number>>; aurora: AuroraState } {
   const { target, resolution, api, now } = input;
   const name = target.name;
-  const base = assessElb({ target, targetType: 'aurora', resolution, ...(input.diff ? { diff: input.diff } : {}), ...(input.unusable ? { unusable: input.unusable } : {}), records: input.records, probes: input.probes });
+  const base = assessElb({
+    target,
+    targetType: 'aurora',
+    resolution,
+    ...(input.diff ? { diff: input.diff } : {}),
+    ...(input.unusable ? { unusable: input.unusable } : {}),
+    records: input.records,
+    probes: input.probes,
+  });
   const findings = base.findings;
   const metrics: Partial<Record<MetricName, number>> = { ...base.metrics };
   const previous = input.previous ?? {};

@@ -35,9 +35,19 @@ export function formatTimeline(t: FailoverTimeline): string {
     ['old writer', t.previousWriter ?? 'unknown'],
     ['new writer', t.newWriter ?? 'none seen'],
     ['DNS lag (API -> DNS)', t.dnsLagMs !== undefined ? `${rounded(t.dnsLagMs)} ms` : 'not measured'],
-    ['client outage', t.outage?.ms !== undefined ? `${rounded(t.outage.ms)} ms (from ${t.outage.cause === 'probe-failed' ? 'first failed connection' : 'writer demotion'})` : t.outage ? 'still open' : 'none seen'],
+    [
+      'client outage',
+      t.outage?.ms !== undefined
+        ? `${rounded(t.outage.ms)} ms (from ${t.outage.cause === 'probe-failed' ? 'first failed connection' : 'writer demotion'})`
+        : t.outage
+          ? 'still open'
+          : 'none seen',
+    ],
     ['result', t.settled ? 'settled' : t.endReason],
-    ['samples (failed)', `DNS ${t.counts.dns} (${t.counts.dnsFailed}), API ${t.counts.api} (${t.counts.apiFailed}), probes ${t.counts.probes} (${t.counts.probesFailed})`],
+    [
+      'samples (failed)',
+      `DNS ${t.counts.dns} (${t.counts.dnsFailed}), API ${t.counts.api} (${t.counts.apiFailed}), probes ${t.counts.probes} (${t.counts.probesFailed})`,
+    ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) lines.push(`  ${k.padEnd(width)}  ${v}`);
@@ -57,7 +67,12 @@ export function timelineDocument(t: FailoverTimeline) {
     endReason: t.endReason,
     settled: t.settled,
     dnsLagMs: t.dnsLagMs === undefined ? undefined : rounded(t.dnsLagMs),
-    outage: t.outage && { startAt: iso(t.outage.startAt), cause: t.outage.cause, endAt: t.outage.endAt === undefined ? undefined : iso(t.outage.endAt), ms: t.outage.ms === undefined ? undefined : rounded(t.outage.ms) },
+    outage: t.outage && {
+      startAt: iso(t.outage.startAt),
+      cause: t.outage.cause,
+      endAt: t.outage.endAt === undefined ? undefined : iso(t.outage.endAt),
+      ms: t.outage.ms === undefined ? undefined : rounded(t.outage.ms),
+    },
     steps: t.steps.map((s) => ({
       step: s.step,
       label: s.label,

@@ -119,7 +119,18 @@ export async function sampleFailover(opts: SamplerOptions, deps: SamplerDeps): P
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   if (opts.signal?.aborted) end('aborted');
 
-  const input = () => ({ cluster: opts.cluster, host: opts.host, eventAt: opts.eventAt, startedAt, endedAt: endedAt ?? clock.now(), endReason, dns, api, probes, ...(opts.previousWriter !== undefined ? { previousWriter: opts.previousWriter } : {}) });
+  const input = () => ({
+    cluster: opts.cluster,
+    host: opts.host,
+    eventAt: opts.eventAt,
+    startedAt,
+    endedAt: endedAt ?? clock.now(),
+    endReason,
+    dns,
+    api,
+    probes,
+    ...(opts.previousWriter !== undefined ? { previousWriter: opts.previousWriter } : {}),
+  });
   // After each sample: report new steps, stop once settled.
   const recorded = () => {
     if (opts.onStep) {
@@ -255,14 +266,22 @@ export interface DefaultSamplerDepsOptions {
 export function defaultSamplerDeps(o: DefaultSamplerDepsOptions): SamplerDeps {
   return {
     lookupDns: (host, signal) => {
-      const resolver = createResolver({ ...(o.resolvers ? { resolvers: o.resolvers } : {}), timeoutMs: o.dnsTimeoutMs ?? SAMPLER_DEFAULTS.dnsTimeoutMs, tries: 1 });
+      const resolver = createResolver({
+        ...(o.resolvers ? { resolvers: o.resolvers } : {}),
+        timeoutMs: o.dnsTimeoutMs ?? SAMPLER_DEFAULTS.dnsTimeoutMs,
+        tries: 1,
+      });
       const cancel = () => resolver.cancel();
       signal.addEventListener('abort', cancel, { once: true });
       return resolveName(host, resolver).finally(() => signal.removeEventListener('abort', cancel));
     },
     writers: o.writers,
     probe: (address, signal) =>
-      runProbe(address, { protocol: o.engine, host: o.host, port: o.port, path: '/', maxBodyBytes: LIMITS.maxBodyBytes }, { timeoutMs: o.probeTimeoutMs ?? SAMPLER_DEFAULTS.probeTimeoutMs, signal }),
+      runProbe(
+        address,
+        { protocol: o.engine, host: o.host, port: o.port, path: '/', maxBodyBytes: LIMITS.maxBodyBytes },
+        { timeoutMs: o.probeTimeoutMs ?? SAMPLER_DEFAULTS.probeTimeoutMs, signal },
+      ),
     clock: o.clock ?? systemSamplerClock,
     sleep: o.sleep ?? systemSleep,
   };

@@ -63,7 +63,14 @@ export interface TimelineInput {
 }
 
 /** Timeline steps, in the order a failover normally shows them. */
-export const TIMELINE_STEPS = ['event', 'first-probe-failed', 'api-no-writer', 'api-writer-changed', 'dns-names-new-writer', 'first-probe-ok-new-writer'] as const;
+export const TIMELINE_STEPS = [
+  'event',
+  'first-probe-failed',
+  'api-no-writer',
+  'api-writer-changed',
+  'dns-names-new-writer',
+  'first-probe-ok-new-writer',
+] as const;
 /** One of {@link TIMELINE_STEPS}. */
 export type TimelineStepKind = (typeof TIMELINE_STEPS)[number];
 
@@ -172,23 +179,47 @@ export function buildTimeline(input: TimelineInput): FailoverTimeline {
   const apiIdx = apiChangeIndex(api, old);
   const apiChange = api[apiIdx];
   const newWriter = apiChange?.writer;
-  steps.push(step('api-writer-changed', apiChange?.at, apiChange ? gapBefore(api, apiIdx) : undefined, newWriter ? `${old ?? '?'} -> ${newWriter}` : old ? `still ${old}` : undefined));
+  steps.push(
+    step(
+      'api-writer-changed',
+      apiChange?.at,
+      apiChange ? gapBefore(api, apiIdx) : undefined,
+      newWriter ? `${old ?? '?'} -> ${newWriter}` : old ? `still ${old}` : undefined,
+    ),
+  );
 
   const noWriterIdx = api.findIndex((s) => s.noWriter === true && (apiChange === undefined || s.at < apiChange.at));
   if (noWriterIdx !== -1) steps.push(step('api-no-writer', api[noWriterIdx]!.at, gapBefore(api, noWriterIdx)));
 
   const dnsIdx = newWriter !== undefined ? dnsFollowIndex(dns, newWriter) : -1;
   const dnsChange = dns[dnsIdx];
-  steps.push(step('dns-names-new-writer', dnsChange?.at, dnsChange ? gapBefore(dns, dnsIdx) : undefined, dnsChange ? `${dnsChange.chain[0] ?? ''} -> ${dnsChange.addresses.join(', ')}` : undefined));
+  steps.push(
+    step(
+      'dns-names-new-writer',
+      dnsChange?.at,
+      dnsChange ? gapBefore(dns, dnsIdx) : undefined,
+      dnsChange ? `${dnsChange.chain[0] ?? ''} -> ${dnsChange.addresses.join(', ')}` : undefined,
+    ),
+  );
 
   const okIdx = newWriter === undefined ? -1 : probes.findIndex((p) => p.ok && p.instance === newWriter && (dnsChange === undefined || p.at >= dnsChange.at));
   const okProbe = probes[okIdx];
-  steps.push(step('first-probe-ok-new-writer', okProbe?.at, okProbe ? gapBefore(probes, okIdx) : undefined, okProbe ? `${okProbe.address} in ${okProbe.latencyMs} ms` : undefined));
+  steps.push(
+    step(
+      'first-probe-ok-new-writer',
+      okProbe?.at,
+      okProbe ? gapBefore(probes, okIdx) : undefined,
+      okProbe ? `${okProbe.address} in ${okProbe.latencyMs} ms` : undefined,
+    ),
+  );
 
   // Failures after the recovery belong to something else.
   const failIdx = probes.findIndex((p) => !p.ok && p.at < (okProbe?.at ?? Infinity));
   const firstFail = probes[failIdx];
-  if (firstFail) steps.push(step('first-probe-failed', firstFail.at, gapBefore(probes, failIdx), `${firstFail.instance ?? '?'} ${firstFail.address}: ${firstFail.error ?? 'failed'}`));
+  if (firstFail)
+    steps.push(
+      step('first-probe-failed', firstFail.at, gapBefore(probes, failIdx), `${firstFail.instance ?? '?'} ${firstFail.address}: ${firstFail.error ?? 'failed'}`),
+    );
 
   // Steps in time order; unobserved ones last, in their usual order.
   const order = (s: TimelineStep) => TIMELINE_STEPS.indexOf(s.step);

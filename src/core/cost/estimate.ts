@@ -152,8 +152,10 @@ export function modelledInvocationMs(targets: number, memoryMb: number): number 
 export function estimateCost(input: CostInput): CostEstimate {
   const { targets, metricSet, intervalMinutes, memoryMb, prices } = input;
   if (targets.length === 0) throw new CostInputError('no targets to estimate');
-  if (!Number.isInteger(intervalMinutes) || intervalMinutes < 1 || intervalMinutes > MINUTES_PER_HOUR) throw new CostInputError(`interval: expected whole minutes from 1 to 60, got ${intervalMinutes}`);
-  if (!Number.isInteger(input.vpcEndpoints) || input.vpcEndpoints < 0) throw new CostInputError(`VPC endpoints: expected a whole number, got ${input.vpcEndpoints}`);
+  if (!Number.isInteger(intervalMinutes) || intervalMinutes < 1 || intervalMinutes > MINUTES_PER_HOUR)
+    throw new CostInputError(`interval: expected whole minutes from 1 to 60, got ${intervalMinutes}`);
+  if (!Number.isInteger(input.vpcEndpoints) || input.vpcEndpoints < 0)
+    throw new CostInputError(`VPC endpoints: expected a whole number, got ${input.vpcEndpoints}`);
   const p = prices.prices;
   const A = COST_ASSUMPTIONS;
   const checks = (A.hoursPerMonth * MINUTES_PER_HOUR) / intervalMinutes;
@@ -171,8 +173,18 @@ export function estimateCost(input: CostInput): CostEstimate {
 
   // Lambda.
   const gb = memoryMb / MB_PER_GB;
-  const gbSecondsPerCheck = shardMs.reduce((sum, ms) => sum + (ms / MS_PER_SECOND) * gb, 0) + (fanOut ? (A.schedulerMs / MS_PER_SECOND) * (STACK_SHAPE.schedulerMemoryMb / MB_PER_GB) : 0);
-  line({ id: 'lambda-requests', label: 'Lambda requests', quantity: checks * invocationsPerCheck, unit: 'request', usd: checks * invocationsPerCheck * p.lambdaRequest.usd, scales: 'fixed', ...(fanOut ? { note: `${shardTargets.length} workers + the scheduler per check` } : {}) });
+  const gbSecondsPerCheck =
+    shardMs.reduce((sum, ms) => sum + (ms / MS_PER_SECOND) * gb, 0) +
+    (fanOut ? (A.schedulerMs / MS_PER_SECOND) * (STACK_SHAPE.schedulerMemoryMb / MB_PER_GB) : 0);
+  line({
+    id: 'lambda-requests',
+    label: 'Lambda requests',
+    quantity: checks * invocationsPerCheck,
+    unit: 'request',
+    usd: checks * invocationsPerCheck * p.lambdaRequest.usd,
+    scales: 'fixed',
+    ...(fanOut ? { note: `${shardTargets.length} workers + the scheduler per check` } : {}),
+  });
   line({
     id: 'lambda-compute',
     label: `Lambda compute (${memoryMb} MB arm64, ${Math.max(...shardMs)} ms per check${fanOut ? ' per worker' : ''})`,
@@ -183,7 +195,14 @@ export function estimateCost(input: CostInput): CostEstimate {
   });
   if (fanOut) {
     const transitions = checks * (STACK_SHAPE.stateTransitions.perExecution + STACK_SHAPE.stateTransitions.perShard * shardTargets.length);
-    line({ id: 'step-functions', label: `Step Functions (one Standard execution per check, ${shardTargets.length} shards)`, quantity: transitions, unit: 'transition', usd: transitions * p.stepFunctionsTransition.usd, scales: 'fixed' });
+    line({
+      id: 'step-functions',
+      label: `Step Functions (one Standard execution per check, ${shardTargets.length} shards)`,
+      quantity: transitions,
+      unit: 'transition',
+      usd: transitions * p.stepFunctionsTransition.usd,
+      scales: 'fixed',
+    });
   }
 
   // CloudWatch metrics: exactly the series the metrics output sends per target type.
@@ -199,52 +218,154 @@ export function estimateCost(input: CostInput): CostEstimate {
     unit: 'metric',
     usd: metricsUsd,
     scales: 'targets',
-    breakdown: [...seriesByMetric.entries()].map(([m, count]) => ({ id: `metric-${m}`, label: m, quantity: count, unit: 'metric', usd: count * perSeries, scales: 'targets', note: typesEmitting(m, targets, metricSet) })),
+    breakdown: [...seriesByMetric.entries()].map(([m, count]) => ({
+      id: `metric-${m}`,
+      label: m,
+      quantity: count,
+      unit: 'metric',
+      usd: count * perSeries,
+      scales: 'targets',
+      note: typesEmitting(m, targets, metricSet),
+    })),
   });
-  const putsPerCheck = shardTargets.reduce((sum, s) => sum + Math.ceil(s.reduce((k, t) => k + emittedMetrics(t.type, metricSet).length, 0) / METRICS_PER_REQUEST), 0);
-  line({ id: 'put-metric-data', label: 'CloudWatch PutMetricData', quantity: checks * putsPerCheck, unit: 'request', usd: checks * putsPerCheck * p.cloudWatchApiRequest.usd, scales: 'fixed', note: `${putsPerCheck} per check, up to ${METRICS_PER_REQUEST} data points each` });
+  const putsPerCheck = shardTargets.reduce(
+    (sum, s) => sum + Math.ceil(s.reduce((k, t) => k + emittedMetrics(t.type, metricSet).length, 0) / METRICS_PER_REQUEST),
+    0,
+  );
+  line({
+    id: 'put-metric-data',
+    label: 'CloudWatch PutMetricData',
+    quantity: checks * putsPerCheck,
+    unit: 'request',
+    usd: checks * putsPerCheck * p.cloudWatchApiRequest.usd,
+    scales: 'fixed',
+    note: `${putsPerCheck} per check, up to ${METRICS_PER_REQUEST} data points each`,
+  });
 
   // Alarms and dashboard.
   const targetAlarms = targets.reduce((sum, t) => sum + alarmedMetrics(t.type).length, 0);
   const monitorAlarms = fanOut ? STACK_SHAPE.fanOutAlarms : STACK_SHAPE.monitorAlarms;
-  line({ id: 'alarms-targets', label: 'CloudWatch alarms on the targets', quantity: targetAlarms, unit: 'alarm', usd: targetAlarms * p.cloudWatchAlarm.usd, scales: 'targets' });
-  line({ id: 'alarms-monitor', label: 'CloudWatch alarms on the monitor itself', quantity: monitorAlarms, unit: 'alarm', usd: monitorAlarms * p.cloudWatchAlarm.usd, scales: 'fixed' });
-  line({ id: 'dashboard', label: 'CloudWatch dashboard', quantity: STACK_SHAPE.dashboards, unit: 'dashboard', usd: STACK_SHAPE.dashboards * p.cloudWatchDashboard.usd, scales: 'fixed' });
+  line({
+    id: 'alarms-targets',
+    label: 'CloudWatch alarms on the targets',
+    quantity: targetAlarms,
+    unit: 'alarm',
+    usd: targetAlarms * p.cloudWatchAlarm.usd,
+    scales: 'targets',
+  });
+  line({
+    id: 'alarms-monitor',
+    label: 'CloudWatch alarms on the monitor itself',
+    quantity: monitorAlarms,
+    unit: 'alarm',
+    usd: monitorAlarms * p.cloudWatchAlarm.usd,
+    scales: 'fixed',
+  });
+  line({
+    id: 'dashboard',
+    label: 'CloudWatch dashboard',
+    quantity: STACK_SHAPE.dashboards,
+    unit: 'dashboard',
+    usd: STACK_SHAPE.dashboards * p.cloudWatchDashboard.usd,
+    scales: 'fixed',
+  });
   const logGb = (checks * invocationsPerCheck * A.logBytesPerInvocation) / A.bytesPerGb;
-  line({ id: 'logs', label: 'CloudWatch Logs (one line per invocation, kept a month)', quantity: logGb, unit: 'GB', usd: logGb * (p.logsIngestedGb.usd + p.logsStoredGbMonth.usd), scales: 'fixed' });
+  line({
+    id: 'logs',
+    label: 'CloudWatch Logs (one line per invocation, kept a month)',
+    quantity: logGb,
+    unit: 'GB',
+    usd: logGb * (p.logsIngestedGb.usd + p.logsStoredGbMonth.usd),
+    scales: 'fixed',
+  });
 
   // DynamoDB: per target and check, one strongly consistent read and one transactional write
   // of its state item (src/adapters/aws/dynamo-store.ts); a fanned-out check also claims its tick.
   const writesPerCheck = targets.reduce((sum, t) => sum + DYNAMO_UNITS.transactionFactor * Math.ceil(t.stateItemBytes / DYNAMO_UNITS.writeBytes), 0);
   const historyWrites = n * A.historyItemsPerTargetMonth * Math.ceil(A.historyItemBytes / DYNAMO_UNITS.writeBytes) * DYNAMO_UNITS.transactionFactor;
   const wru = checks * writesPerCheck + historyWrites;
-  line({ id: 'dynamodb-writes', label: 'DynamoDB writes (state item per target and check, transactional)', quantity: wru, unit: 'WRU', usd: wru * p.dynamoWriteUnit.usd, scales: 'targets' });
-  if (fanOut) line({ id: 'dynamodb-tick', label: 'DynamoDB tick claims (one conditional write per fanned-out check)', quantity: checks, unit: 'WRU', usd: checks * p.dynamoWriteUnit.usd, scales: 'fixed' });
+  line({
+    id: 'dynamodb-writes',
+    label: 'DynamoDB writes (state item per target and check, transactional)',
+    quantity: wru,
+    unit: 'WRU',
+    usd: wru * p.dynamoWriteUnit.usd,
+    scales: 'targets',
+  });
+  if (fanOut)
+    line({
+      id: 'dynamodb-tick',
+      label: 'DynamoDB tick claims (one conditional write per fanned-out check)',
+      quantity: checks,
+      unit: 'WRU',
+      usd: checks * p.dynamoWriteUnit.usd,
+      scales: 'fixed',
+    });
   const rru = checks * targets.reduce((sum, t) => sum + Math.ceil(t.stateItemBytes / DYNAMO_UNITS.readBytes), 0);
-  line({ id: 'dynamodb-reads', label: 'DynamoDB reads (state item per target and check, consistent)', quantity: rru, unit: 'RRU', usd: rru * p.dynamoReadUnit.usd, scales: 'targets' });
+  line({
+    id: 'dynamodb-reads',
+    label: 'DynamoDB reads (state item per target and check, consistent)',
+    quantity: rru,
+    unit: 'RRU',
+    usd: rru * p.dynamoReadUnit.usd,
+    scales: 'targets',
+  });
   const storedGb = (targets.reduce((sum, t) => sum + t.stateItemBytes, 0) + n * A.historyItemsPerTargetMonth * A.historyItemBytes) / A.bytesPerGb;
-  line({ id: 'dynamodb-storage', label: 'DynamoDB storage + point-in-time recovery', quantity: storedGb, unit: 'GB', usd: storedGb * (p.dynamoStorageGbMonth.usd + p.dynamoPitrGbMonth.usd), scales: 'targets' });
+  line({
+    id: 'dynamodb-storage',
+    label: 'DynamoDB storage + point-in-time recovery',
+    quantity: storedGb,
+    unit: 'GB',
+    usd: storedGb * (p.dynamoStorageGbMonth.usd + p.dynamoPitrGbMonth.usd),
+    scales: 'targets',
+  });
 
   // SNS and its key.
   const publishes = n * A.snsPublishesPerTargetMonth;
-  line({ id: 'sns', label: `SNS publishes (estimate: ${A.snsPublishesPerTargetMonth} per target) + email deliveries`, quantity: publishes, unit: 'publish', usd: publishes * (p.snsPublish.usd + A.emailSubscribers * p.snsEmailDelivery.usd), scales: 'targets' });
-  line({ id: 'kms', label: 'KMS key of the topics (+ a request per publish)', quantity: STACK_SHAPE.kmsKeys, unit: 'key', usd: STACK_SHAPE.kmsKeys * p.kmsKey.usd + publishes * p.kmsRequest.usd, scales: 'fixed' });
+  line({
+    id: 'sns',
+    label: `SNS publishes (estimate: ${A.snsPublishesPerTargetMonth} per target) + email deliveries`,
+    quantity: publishes,
+    unit: 'publish',
+    usd: publishes * (p.snsPublish.usd + A.emailSubscribers * p.snsEmailDelivery.usd),
+    scales: 'targets',
+  });
+  line({
+    id: 'kms',
+    label: 'KMS key of the topics (+ a request per publish)',
+    quantity: STACK_SHAPE.kmsKeys,
+    unit: 'key',
+    usd: STACK_SHAPE.kmsKeys * p.kmsKey.usd + publishes * p.kmsRequest.usd,
+    scales: 'fixed',
+  });
 
   if (input.vpcEndpoints > 0) {
     const hours = input.vpcEndpoints * A.vpcEndpointAzs * A.hoursPerMonth;
     const dataGb = (checks * n * A.endpointBytesPerTargetCheck) / A.bytesPerGb;
-    line({ id: 'vpc-endpoints', label: `VPC interface endpoints (${input.vpcEndpoints} x ${A.vpcEndpointAzs} AZs)`, quantity: hours, unit: 'endpoint-AZ-hour', usd: hours * p.vpcEndpointAzHour.usd + dataGb * p.vpcEndpointGb.usd, scales: 'fixed' });
+    line({
+      id: 'vpc-endpoints',
+      label: `VPC interface endpoints (${input.vpcEndpoints} x ${A.vpcEndpointAzs} AZs)`,
+      quantity: hours,
+      unit: 'endpoint-AZ-hour',
+      usd: hours * p.vpcEndpointAzHour.usd + dataGb * p.vpcEndpointGb.usd,
+      scales: 'fixed',
+    });
   }
 
   const total = sum(lines);
   const fixed = sum(lines.filter((l) => l.scales === 'fixed'));
   // Each target's own cost: what its type publishes, alarms and stores, plus an equal share of
   // the compute, history and notices every target causes alike.
-  const shared = (['lambda-compute', 'sns'] as const).reduce((s, id) => s + (lines.find((l) => l.id === id)?.usd ?? 0), 0) / n + A.historyItemsPerTargetMonth * (A.historyItemBytes / A.bytesPerGb) * (p.dynamoStorageGbMonth.usd + p.dynamoPitrGbMonth.usd) + (historyWrites / n) * p.dynamoWriteUnit.usd;
+  const shared =
+    (['lambda-compute', 'sns'] as const).reduce((s, id) => s + (lines.find((l) => l.id === id)?.usd ?? 0), 0) / n +
+    A.historyItemsPerTargetMonth * (A.historyItemBytes / A.bytesPerGb) * (p.dynamoStorageGbMonth.usd + p.dynamoPitrGbMonth.usd) +
+    (historyWrites / n) * p.dynamoWriteUnit.usd;
   const ownOf = (t: CostTarget) =>
     emittedMetrics(t.type, metricSet).length * perSeries +
     alarmedMetrics(t.type).length * p.cloudWatchAlarm.usd +
-    checks * (DYNAMO_UNITS.transactionFactor * Math.ceil(t.stateItemBytes / DYNAMO_UNITS.writeBytes) * p.dynamoWriteUnit.usd + Math.ceil(t.stateItemBytes / DYNAMO_UNITS.readBytes) * p.dynamoReadUnit.usd) +
+    checks *
+      (DYNAMO_UNITS.transactionFactor * Math.ceil(t.stateItemBytes / DYNAMO_UNITS.writeBytes) * p.dynamoWriteUnit.usd +
+        Math.ceil(t.stateItemBytes / DYNAMO_UNITS.readBytes) * p.dynamoReadUnit.usd) +
     (t.stateItemBytes / A.bytesPerGb) * (p.dynamoStorageGbMonth.usd + p.dynamoPitrGbMonth.usd) +
     shared;
   const ownByType: Partial<Record<TargetType, { usd: number; count: number }>> = {};

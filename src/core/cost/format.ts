@@ -39,23 +39,31 @@ export function quantity(l: Pick<CostLine, 'quantity' | 'unit'>): string {
   return `${q} ${unit}`;
 }
 
-const row = (label: string, qty: string, usd: string, extra = '') => `${label.padEnd(LABEL_WIDTH)}${qty.padStart(QTY_WIDTH)}${usd.padStart(USD_WIDTH)}${extra ? `  ${extra}` : ''}`;
+const row = (label: string, qty: string, usd: string, extra = '') =>
+  `${label.padEnd(LABEL_WIDTH)}${qty.padStart(QTY_WIDTH)}${usd.padStart(USD_WIDTH)}${extra ? `  ${extra}` : ''}`;
 
 function types(e: CostEstimate): string {
-  return Object.entries(e.targetsByType).map(([type, count]) => `${count} ${type}`).join(', ');
+  return Object.entries(e.targetsByType)
+    .map(([type, count]) => `${count} ${type}`)
+    .join(', ');
 }
 
 /** The estimate as the lines `ipdrift cost` prints. */
 export function formatEstimate(e: CostEstimate, opts: FormatOptions): string {
   const out: string[] = [];
   const p = opts.prices;
-  out.push(`ipdrift cost: ${opts.source}: ${e.targets} target${e.targets === 1 ? '' : 's'} (${types(e)}), metrics "${e.metricSet}", a check every ${e.intervalMinutes} min (${int.format(e.checksPerMonth)} a month)`);
+  out.push(
+    `ipdrift cost: ${opts.source}: ${e.targets} target${e.targets === 1 ? '' : 's'} (${types(e)}), metrics "${e.metricSet}", a check every ${e.intervalMinutes} min (${int.format(e.checksPerMonth)} a month)`,
+  );
   out.push(`prices: ${p.region} as of ${p.date} (${p.source}); no free tier applied`);
-  if (opts.region !== undefined && opts.region !== p.region) out.push(`note: prices are ${p.region}'s, not ${opts.region}'s; pass --prices FILE with ${opts.region}'s to be exact`);
+  if (opts.region !== undefined && opts.region !== p.region)
+    out.push(`note: prices are ${p.region}'s, not ${opts.region}'s; pass --prices FILE with ${opts.region}'s to be exact`);
   const invocation = e.shards.fanOut
     ? `fanned out: ${e.shards.count} shards of up to ${e.shards.size} targets (largest ${e.shards.largest}), one Step Functions execution per check`
     : `one invocation per check (up to ${e.shards.size} targets before fanning out)`;
-  out.push(`Lambda: ${e.memoryMb} MB arm64, ${invocation}; ${e.invocationMs} ms billed per invocation (${e.durationSource === 'flag' ? '--duration-ms' : `model: ${COST_ASSUMPTIONS.check.source}; --duration-ms to use yours`})`);
+  out.push(
+    `Lambda: ${e.memoryMb} MB arm64, ${invocation}; ${e.invocationMs} ms billed per invocation (${e.durationSource === 'flag' ? '--duration-ms' : `model: ${COST_ASSUMPTIONS.check.source}; --duration-ms to use yours`})`,
+  );
   out.push('');
   out.push(row('', 'per month', '$'));
   for (const l of e.lines) {
@@ -65,8 +73,19 @@ export function formatEstimate(e: CostEstimate, opts: FormatOptions): string {
   out.push('-'.repeat(LABEL_WIDTH + QTY_WIDTH + USD_WIDTH));
   out.push(row('total', '', money(e.totalUsd)));
   out.push(row('per target', '', money(e.perTargetUsd), `(its own ${money(e.perTargetOwnUsd)} + a share of the stack's fixed ${money(e.fixedUsd)})`));
-  out.push(`  each target's own, by type: ${Object.entries(e.perTypeOwnUsd).map(([type, usd]) => `${type} ${money(usd)}`).join(', ')}`);
-  out.push(row(`CloudWatch Synthetics instead: a canary per target, ${int.format(e.canary.runs)} runs`, '', money(e.canary.usd), `(${money(e.canary.perTargetUsd)} per target; ipdrift is ${Math.round((PERCENT * e.totalUsd) / e.canary.usd)} % of it)`));
+  out.push(
+    `  each target's own, by type: ${Object.entries(e.perTypeOwnUsd)
+      .map(([type, usd]) => `${type} ${money(usd)}`)
+      .join(', ')}`,
+  );
+  out.push(
+    row(
+      `CloudWatch Synthetics instead: a canary per target, ${int.format(e.canary.runs)} runs`,
+      '',
+      money(e.canary.usd),
+      `(${money(e.canary.perTargetUsd)} per target; ipdrift is ${Math.round((PERCENT * e.totalUsd) / e.canary.usd)} % of it)`,
+    ),
+  );
   out.push('');
   out.push(...goalLines(e, opts.alternative));
   return out.join('\n');
@@ -84,11 +103,15 @@ function goalLines(e: CostEstimate, alt: CostEstimate | undefined): string[] {
     out.push(`  custom metrics are ${money(perTarget)} of it: ${(metrics.breakdown ?? []).map((b) => `${b.label} ${money(b.usd / e.targets)}`).join(', ')}`);
   }
   if (!e.goal.met && e.perTargetOwnUsd <= e.goal.usdPerTargetMonth) {
-    out.push(`  the stack's fixed ${money(e.fixedUsd)} (dashboard, topic key, monitor alarms, requests) is shared by ${e.targets} target${e.targets === 1 ? '' : 's'}; each target's own cost is ${money(e.perTargetOwnUsd)}`);
+    out.push(
+      `  the stack's fixed ${money(e.fixedUsd)} (dashboard, topic key, monitor alarms, requests) is shared by ${e.targets} target${e.targets === 1 ? '' : 's'}; each target's own cost is ${money(e.perTargetOwnUsd)}`,
+    );
   }
   if (alt) {
     const verdict = alt.goal.applies ? (alt.goal.met ? 'meets the goal' : 'misses the goal') : 'not judged';
-    out.push(`  with "metrics": "${alt.metricSet}": ${money(alt.totalUsd)} a month, ${money(alt.perTargetUsd)} per target (its own ${money(alt.perTargetOwnUsd)}): ${verdict}`);
+    out.push(
+      `  with "metrics": "${alt.metricSet}": ${money(alt.totalUsd)} a month, ${money(alt.perTargetUsd)} per target (its own ${money(alt.perTargetOwnUsd)}): ${verdict}`,
+    );
   }
   return out;
 }
@@ -100,6 +123,16 @@ export function estimateJson(e: CostEstimate, opts: FormatOptions) {
     prices: { region: opts.prices.region, date: opts.prices.date, source: opts.prices.source },
     ...(opts.region !== undefined ? { region: opts.region } : {}),
     ...e,
-    ...(opts.alternative ? { alternative: { metricSet: opts.alternative.metricSet, totalUsd: opts.alternative.totalUsd, perTargetUsd: opts.alternative.perTargetUsd, perTargetOwnUsd: opts.alternative.perTargetOwnUsd, goalMet: opts.alternative.goal.met } } : {}),
+    ...(opts.alternative
+      ? {
+          alternative: {
+            metricSet: opts.alternative.metricSet,
+            totalUsd: opts.alternative.totalUsd,
+            perTargetUsd: opts.alternative.perTargetUsd,
+            perTargetOwnUsd: opts.alternative.perTargetOwnUsd,
+            goalMet: opts.alternative.goal.met,
+          },
+        }
+      : {}),
   };
 }

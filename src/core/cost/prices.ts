@@ -96,12 +96,7 @@ export const PRICE_TABLE: PriceTable = {
     vpcEndpointGb: { usd: 0.01, unit: 'GB processed', source: PAGES.privateLink },
     syntheticsCanaryRun: { usd: 0.0012, unit: 'canary run', source: PAGES.cloudWatch },
   },
-  metricTiers: [
-    { upTo: 10_000, usd: 0.3 },
-    { upTo: 250_000, usd: 0.1 },
-    { upTo: 1_000_000, usd: 0.05 },
-    { usd: 0.02 },
-  ],
+  metricTiers: [{ upTo: 10_000, usd: 0.3 }, { upTo: 250_000, usd: 0.1 }, { upTo: 1_000_000, usd: 0.05 }, { usd: 0.02 }],
   metricTiersSource: PAGES.cloudWatch,
 };
 
@@ -123,7 +118,10 @@ const usd = z.number({ error: 'expected a number of US dollars' }).nonnegative('
 const priceFileSchema = z.strictObject({
   $schema: z.string().optional(),
   region: z.string().min(1, 'must not be empty').optional(),
-  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD').optional(),
+  date: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD')
+    .optional(),
   source: z.string().min(1, 'must not be empty').optional(),
   prices: z.strictObject(Object.fromEntries(PRICE_KEYS.map((k) => [k, usd.optional()])) as Record<PriceKey, z.ZodOptional<typeof usd>>).optional(),
   metricTiers: z
@@ -132,10 +130,12 @@ const priceFileSchema = z.strictObject({
     .superRefine((tiers, ctx) => {
       tiers.forEach((t, i) => {
         const last = i === tiers.length - 1;
-        if (last && t.upTo !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'upTo'], message: 'the last tier takes every remaining metric: leave "upTo" out' });
+        if (last && t.upTo !== undefined)
+          ctx.addIssue({ code: 'custom', path: [i, 'upTo'], message: 'the last tier takes every remaining metric: leave "upTo" out' });
         if (!last && t.upTo === undefined) ctx.addIssue({ code: 'custom', path: [i, 'upTo'], message: 'required on every tier but the last' });
         const before = tiers[i - 1]?.upTo;
-        if (t.upTo !== undefined && before !== undefined && t.upTo <= before) ctx.addIssue({ code: 'custom', path: [i, 'upTo'], message: `must be more than the previous tier's ${before}` });
+        if (t.upTo !== undefined && before !== undefined && t.upTo <= before)
+          ctx.addIssue({ code: 'custom', path: [i, 'upTo'], message: `must be more than the previous tier's ${before}` });
       });
     })
     .optional(),
@@ -155,7 +155,8 @@ export function applyPriceFile(base: PriceTable, value: unknown, source: string)
   if (!result.success) {
     throw new PriceFileError(
       result.error.issues.map((issue) => {
-        const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+        const message =
+          issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
         return `${formatPath(issue.path)}: ${message}`;
       }),
       source,

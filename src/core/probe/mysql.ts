@@ -116,14 +116,21 @@ export const probeMysql: ProbeFn = (address, spec, signal) =>
         resolve({ ok: true, identity: `mysql:${g.serverVersion}`, details: { ...g } });
       } catch (err) {
         if (err instanceof MysqlServerError) {
-          resolve({ ok: false, error: { code: 'protocol', message: `MySQL at ${address}:${spec.port} refused the session: ${err.message}` }, details: { errorCode: err.errorCode } });
+          resolve({
+            ok: false,
+            error: { code: 'protocol', message: `MySQL at ${address}:${spec.port} refused the session: ${err.message}` },
+            details: { errorCode: err.errorCode },
+          });
         } else if (err instanceof MysqlGreetingError) {
           resolve({ ok: false, error: { code: 'protocol', message: `${address}:${spec.port}: ${err.message}` } });
         } else reject(err);
       }
     });
     socket.once('end', () =>
-      resolve({ ok: false, error: { code: 'protocol', message: `${address}:${spec.port} closed the connection after ${received.length} byte(s), before a complete greeting` } }),
+      resolve({
+        ok: false,
+        error: { code: 'protocol', message: `${address}:${spec.port} closed the connection after ${received.length} byte(s), before a complete greeting` },
+      }),
     );
     socket.on('error', reject);
     // Nothing is left unread once the greeting is parsed, so closing sends a FIN, not a reset.

@@ -48,7 +48,8 @@ export function classifyError(err: unknown, where: string): ProbeError {
   const message = text.split('\n')[0]!.trim();
   // Our own process ran out of descriptors or buffers: says nothing about the target. Counted
   // as cut (like the deadline), so the target's alerts stay as they were.
-  if (OWN_LIMIT_CODES.has(code)) return { code: 'aborted', message: `probe of ${where} not made: the monitor ran out of ${code === 'ENOBUFS' ? 'buffers' : 'file descriptors'} (${code})` };
+  if (OWN_LIMIT_CODES.has(code))
+    return { code: 'aborted', message: `probe of ${where} not made: the monitor ran out of ${code === 'ENOBUFS' ? 'buffers' : 'file descriptors'} (${code})` };
   if (code === 'ECONNREFUSED') return { code: 'refused', message: `connection refused by ${where}` };
   if (RESET_CODES.has(code)) return { code: 'reset', message: `connection reset by ${where}` };
   if (UNREACHABLE_CODES.has(code)) return { code: 'unreachable', message: `${where} is unreachable (${code})` };
@@ -75,10 +76,14 @@ function onAbort(signal: AbortSignal, cb: () => void): () => void {
   if (!set) {
     const created = new Set<() => void>();
     waiters.set(signal, created);
-    signal.addEventListener('abort', () => {
-      for (const f of [...created]) f();
-      created.clear();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const f of [...created]) f();
+        created.clear();
+      },
+      { once: true },
+    );
     set = created;
   }
   const own = set;

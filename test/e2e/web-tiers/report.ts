@@ -95,7 +95,14 @@ export function describeTraffic(t: TrafficSummary): string {
       const slow = o.maxMs > TIMING.stallMs ? ` (${o.n > 1 ? 'up to ' : ''}${seconds(o.maxMs)})` : '';
       return `${label} ×${o.n}${slow}`;
     });
-  const via = t.viaOld > 0 && t.viaNew > 0 ? `, ${t.viaOld} via old / ${t.viaNew} via new nodes` : t.viaOld > 0 ? ', all via old nodes' : t.viaNew > 0 ? ', all via new nodes' : '';
+  const via =
+    t.viaOld > 0 && t.viaNew > 0
+      ? `, ${t.viaOld} via old / ${t.viaNew} via new nodes`
+      : t.viaOld > 0
+        ? ', all via old nodes'
+        : t.viaNew > 0
+          ? ', all via new nodes'
+          : '';
   return `${parts.join(', ')}${via}`;
 }
 
@@ -135,7 +142,9 @@ export function matrixMarkdown(results: readonly ScenarioResult[], opts: { gener
     const def = SERVER_DEFS[r.spec.server];
     const v = verdictOf(r);
     if (!r.ok) {
-      lines.push(`| ${def.label} | ${r.spec.config} | ${SCENARIO_TEXT[r.spec.scenario]} | did not run: ${escapeCell(r.error ?? 'unknown error').slice(0, 200)} | | | |`);
+      lines.push(
+        `| ${def.label} | ${r.spec.config} | ${SCENARIO_TEXT[r.spec.scenario]} | did not run: ${escapeCell(r.error ?? 'unknown error').slice(0, 200)} | | | |`,
+      );
       continue;
     }
     const clients = describeTraffic(r.traffic.after);
@@ -176,7 +185,17 @@ export interface Figures {
 
 /** Aggregates results (pass every run's results together). */
 export function figuresOf(results: readonly ScenarioResult[], runs = 1): Figures {
-  const f: Figures = { runs, scenarios: results.length, failedToRun: [], detection: {}, missed: {}, freshFalsePositives: 0, freshChecks: 0, freshEarlyFlagged: 0, freshScenarios: 0 };
+  const f: Figures = {
+    runs,
+    scenarios: results.length,
+    failedToRun: [],
+    detection: {},
+    missed: {},
+    freshFalsePositives: 0,
+    freshChecks: 0,
+    freshEarlyFlagged: 0,
+    freshScenarios: 0,
+  };
   for (const r of results) {
     if (!r.ok) {
       f.failedToRun.push(`${specId(r.spec)}: ${r.error ?? 'unknown'}`);

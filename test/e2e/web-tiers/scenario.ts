@@ -43,10 +43,18 @@ const LOG_TAIL_CHARS = 3000;
 export function scenarioConfig(spec: ScenarioSpec): Config {
   const def = SERVER_DEFS[spec.server];
   return parseConfig({
-    resolvers: [`${NS.dnsHost}:${NS.dnsPort}`], allowLoopback: true,
+    resolvers: [`${NS.dnsHost}:${NS.dnsPort}`],
+    allowLoopback: true,
     deadlineMs: TIMING.webProbeTimeoutMs * 4,
     targets: [
-      { name: TARGETS.elb, type: 'elb', host: NS.elbName, port: NS.nodePort, timeoutMs: TIMING.elbProbeTimeoutMs, probe: { protocol: 'http', path: '/health' } },
+      {
+        name: TARGETS.elb,
+        type: 'elb',
+        host: NS.elbName,
+        port: NS.nodePort,
+        timeoutMs: TIMING.elbProbeTimeoutMs,
+        probe: { protocol: 'http', path: '/health' },
+      },
       {
         name: TARGETS.web,
         type: 'web-tier',
@@ -147,7 +155,8 @@ async function runStory(spec: ScenarioSpec, dir: string, log: (msg: string) => v
       return traffic;
     };
     await play({ result, dns, nodes, server: tier.server, url: tier.url, started, startTraffic });
-    if (tier.server.child.exitCode !== null || tier.server.child.signalCode !== null) throw new Error(`${def.label} exited during the scenario: ${tier.server.output().slice(-500)}`);
+    if (tier.server.child.exitCode !== null || tier.server.child.signalCode !== null)
+      throw new Error(`${def.label} exited during the scenario: ${tier.server.output().slice(-500)}`);
     result.ok = true;
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
@@ -248,7 +257,10 @@ export function runChurn(spec: ScenarioSpec, dir: string, log: (msg: string) => 
     const traffic = startTraffic();
     const t0 = performance.now();
     for (const phase of CHURN_PHASES) {
-      setElb(dns, phase.dns.map((i) => all[i]!));
+      setElb(
+        dns,
+        phase.dns.map((i) => all[i]!),
+      );
       if ('node' in phase) await nodes[phase.node.index]!.setMode(phase.node.mode);
       log(`${phase.id}: DNS ${phase.dns.map((i) => all[i]).join(', ')}`);
       for (let i = 0; i < TIMING.churnChecksPerPhase; i++) {
@@ -275,7 +287,14 @@ export function runChurn(spec: ScenarioSpec, dir: string, log: (msg: string) => 
  * `dir`, its version and config test recorded in `result`), waits until it proxies to the old
  * nodes, and warms every worker while DNS still names them (each httpd child resolves on first use).
  */
-async function startServer(spec: ScenarioSpec, dir: string, procs: ProcessGroup, result: ScenarioResult, log: (msg: string) => void, onStart: (server: Managed) => void): Promise<{ server: Managed; url: string }> {
+async function startServer(
+  spec: ScenarioSpec,
+  dir: string,
+  procs: ProcessGroup,
+  result: ScenarioResult,
+  log: (msg: string) => void,
+  onStart: (server: Managed) => void,
+): Promise<{ server: Managed; url: string }> {
   const def = SERVER_DEFS[spec.server];
   const bin = findBinary(def.binaries);
   if (!bin) throw new Error(`${def.label} not found`);

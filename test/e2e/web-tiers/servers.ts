@@ -119,7 +119,8 @@ export function apacheModuleDir(): string | undefined {
 /** What `server` needs that is missing here, or undefined when it can run. */
 export function missingFor(server: ServerId): string | undefined {
   const def = SERVER_DEFS[server];
-  if (!findBinary(def.binaries)) return `${def.label}: none of ${def.binaries.join(', ')} found (apt-get install ${server === 'apache' ? 'apache2' : server === 'nginx' ? 'nginx-light' : 'haproxy'})`;
+  if (!findBinary(def.binaries))
+    return `${def.label}: none of ${def.binaries.join(', ')} found (apt-get install ${server === 'apache' ? 'apache2' : server === 'nginx' ? 'nginx-light' : 'haproxy'})`;
   if (server === 'apache' && !apacheModuleDir()) return `Apache httpd: mod_proxy_http.so not found in ${APACHE_MODULE_DIRS.join(', ')}`;
   return undefined;
 }

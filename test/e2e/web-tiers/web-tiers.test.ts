@@ -87,7 +87,9 @@ function assess(expect: ExpectStatic, r: ScenarioResult): void {
   // What clients got through the tier once the old nodes did what the scenario says.
   expect(clientsOf(r)).toBe(want.clients);
   if (spec.config === 'stale' && spec.scenario === 'swallow') {
-    expect(r.traffic.after.maxMs, 'a released address stalls requests for the tier\'s own timeout').toBeGreaterThanOrEqual(TIMING.proxyTimeoutSeconds * 1000 - TIMER_SLACK_MS);
+    expect(r.traffic.after.maxMs, "a released address stalls requests for the tier's own timeout").toBeGreaterThanOrEqual(
+      TIMING.proxyTimeoutSeconds * 1000 - TIMER_SLACK_MS,
+    );
   }
   if (spec.config === 'fresh') expect(r.traffic.after.stalls).toBe(0);
 
@@ -103,7 +105,10 @@ function assess(expect: ExpectStatic, r: ScenarioResult): void {
       if (adviceServer(f.advice) === spec.server) expect(f.advice).toContain(def.fixWord);
     }
   } else {
-    expect(r.checks.flatMap((c) => staleKinds(c)), 'no stale finding in any counted check').toEqual([]);
+    expect(
+      r.checks.flatMap((c) => staleKinds(c)),
+      'no stale finding in any counted check',
+    ).toEqual([]);
   }
   // The ELB side: the old addresses answer while draining, are dead once they refuse or swallow.
   expect(kindsOf(r.checks.at(-1)!, TARGETS.elb)).toContain(spec.scenario === 'drain' ? 'retired-address-answering' : 'retired-address-dead');
