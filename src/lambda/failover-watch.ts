@@ -12,8 +12,6 @@
  * retried (a retry would sample a finished failover), so it reports delivery problems by
  * throwing at the very end, after everything else was done, for the Errors alarm only.
  */
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -36,6 +34,7 @@ import { RdsWriterLookup } from '../adapters/aws/rds-writer.ts';
 import { cloudWatchClient, documentClient, powertoolsLogger, snsClient } from '../adapters/aws/runtime.ts';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { BUNDLED_CONFIG_FILE, ENV, METRIC_NAMESPACE, TARGET_DIMENSION } from '../contract.ts';
+import { bundleDirOf, errorText, requiredEnv } from './setup.ts';
 
 /** RDS event IDs of a cluster failover (RDS event categories, "failover"). */
 export const RDS_FAILOVER_EVENTS = {
@@ -76,14 +75,6 @@ export type RdsClusterEvent = EventBridgeEvent<'RDS DB Cluster Event', RdsCluste
 /** Where the timeline's figures go (CloudWatch in Lambda). */
 export interface TimelineMetrics {
   publishTimeline(target: string, timeline: FailoverTimeline): Promise<void>;
-}
-
-/** A required environment variable is missing. */
-export class FailoverWatchSetupError extends Error {
-  override readonly name = 'FailoverWatchSetupError';
-  constructor(readonly variable: string) {
-    super(`environment variable ${variable} is not set`);
-  }
 }
 
 /** The event is not an RDS cluster event this function understands. */
@@ -143,7 +134,6 @@ export interface FailoverWatchResult {
   deadlineMs?: number;
 }
 
-const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 const MS_PER_SECOND = 1000;
 
 /** The PutMetricData input for one timeline: DnsLagSeconds and FailoverSeconds (client outage), at the event time. */
@@ -386,20 +376,14 @@ export function createFailoverWatchHandler(deps: FailoverWatchDeps | (() => Fail
 
 const defaultLogger = (): EngineLogger => powertoolsLogger(FAILOVER_WATCH_DEFAULTS.serviceName);
 
-const required = (env: NodeJS.ProcessEnv, name: string) => {
-  const value = env[name];
-  if (!value) throw new FailoverWatchSetupError(name);
-  return value;
-};
-
 /** The real adapters, from the environment (ENV). */
 export function awsFailoverWatchDeps(env: NodeJS.ProcessEnv = process.env): FailoverWatchDeps {
-  const bundleDir = dirname(fileURLToPath(import.meta.url));
+  const bundleDir = bundleDirOf(import.meta.url);
   return {
     loadConfig: fileConfigLoader(env[ENV.configFile] ?? FAILOVER_WATCH_DEFAULTS.configFile, bundleDir),
     writers: new RdsWriterLookup(),
-    store: new DynamoStore(documentClient, required(env, ENV.table)),
-    notifier: new SnsNotifier(snsClient, { onCall: required(env, ENV.topicArn), events: required(env, ENV.eventsTopicArn) }),
+    store: new DynamoStore(documentClient, requiredEnv(env, ENV.table)),
+    notifier: new SnsNotifier(snsClient, { onCall: requiredEnv(env, ENV.topicArn), events: requiredEnv(env, ENV.eventsTopicArn) }),
     metrics: new CloudWatchTimelineMetrics(cloudWatchClient),
     logger: defaultLogger(),
   };

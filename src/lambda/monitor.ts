@@ -5,8 +5,6 @@
  * notice SNS would not take. A target being down is a finding, never an error. Every
  * invocation logs one structured JSON line with the check's figures, also when it throws.
  */
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { Context } from 'aws-lambda';
 import { runCheck } from '../core/check.ts';
@@ -26,6 +24,9 @@ import { RdsWriterLookup } from '../adapters/aws/rds-writer.ts';
 import { cloudWatchClient, documentClient, powertoolsLogger, snsClient } from '../adapters/aws/runtime.ts';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { BUNDLED_CONFIG_FILE, ENV } from '../contract.ts';
+import { SetupError, bundleDirOf, errorText, requiredEnv } from './setup.ts';
+
+export { SetupError };
 
 /** Defaults of the handler. */
 export const MONITOR_DEFAULTS = {
@@ -36,14 +37,6 @@ export const MONITOR_DEFAULTS = {
   minDeadlineMs: 1_000,
   serviceName: 'ipdrift',
 } as const;
-
-/** A required environment variable is missing. */
-export class MonitorSetupError extends Error {
-  override readonly name = 'MonitorSetupError';
-  constructor(readonly variable: string) {
-    super(`environment variable ${variable} is not set`);
-  }
-}
 
 /** The store could not save some targets (not a version conflict): their next check repeats work. */
 export class StoreFailureError extends Error {
@@ -163,8 +156,6 @@ const countBy = <T>(items: readonly T[], key: (t: T) => string) => {
   return out;
 };
 
-const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
-
 /** A summary with every count at zero (a check that has not run, or a skipped one). */
 export function emptySummary(remainingMsAtStart: number): CheckSummary {
   return {
@@ -221,7 +212,7 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
     } catch (err) {
       summary.errors.push(`config: ${errorText(err)}`);
       finish('error');
-      throw err instanceof ConfigError || err instanceof MonitorSetupError ? err : new CheckFailedError('config', { cause: err });
+      throw err instanceof ConfigError || err instanceof SetupError ? err : new CheckFailedError('config', { cause: err });
     }
 
     const margin = d.safetyMarginMs ?? MONITOR_DEFAULTS.safetyMarginMs;
@@ -275,18 +266,12 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
 
 const defaultLogger = (): EngineLogger => powertoolsLogger(MONITOR_DEFAULTS.serviceName);
 
-const required = (env: NodeJS.ProcessEnv, name: string) => {
-  const value = env[name];
-  if (!value) throw new MonitorSetupError(name);
-  return value;
-};
-
 /** The real adapters, from the environment (ENV). */
 export function awsDeps(env: NodeJS.ProcessEnv = process.env): MonitorDeps {
-  const bundleDir = dirname(fileURLToPath(import.meta.url));
+  const bundleDir = bundleDirOf(import.meta.url);
   return {
-    store: new DynamoStore(documentClient, required(env, ENV.table)),
-    notifier: new SnsNotifier(snsClient, { onCall: required(env, ENV.topicArn), events: required(env, ENV.eventsTopicArn) }),
+    store: new DynamoStore(documentClient, requiredEnv(env, ENV.table)),
+    notifier: new SnsNotifier(snsClient, { onCall: requiredEnv(env, ENV.topicArn), events: requiredEnv(env, ENV.eventsTopicArn) }),
     metrics: new CloudWatchSink(cloudWatchClient),
     loadConfig: fileConfigLoader(env[ENV.configFile] ?? MONITOR_DEFAULTS.configFile, bundleDir),
     logger: defaultLogger(),

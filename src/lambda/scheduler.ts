@@ -6,12 +6,7 @@
  *
  * Why Step Functions and not asynchronous Invoke from here: see infra/lib/fan-out.ts.
  */
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Config } from '../core/config.ts';
 import type { EngineLogger } from '../core/ports.ts';
 import { SHARD_DEFAULTS, planShards } from '../core/shard.ts';
@@ -20,6 +15,10 @@ import type { ConfigLoader } from '../adapters/aws/config-source.ts';
 import { DynamoTickClaims } from '../adapters/aws/tick-claims.ts';
 import type { TickClaims } from '../adapters/aws/tick-claims.ts';
 import { BUNDLED_CONFIG_FILE, ENV } from '../contract.ts';
+import { documentClient, powertoolsLogger } from '../adapters/aws/runtime.ts';
+import { SetupError, bundleDirOf, positiveEnv, requiredEnv } from './setup.ts';
+
+export { SetupError };
 
 /** Defaults and limits of the scheduler. */
 export const SCHEDULER_DEFAULTS = {
@@ -90,11 +89,6 @@ export class FanOutPayloadError extends Error {
   }
 }
 
-/** A required environment variable is missing or malformed. */
-export class SchedulerSetupError extends Error {
-  override readonly name = 'SchedulerSetupError';
-}
-
 const MS_PER_SECOND = 1000;
 
 /** Builds the handler; pass a function to build the deps on first use (a setup error is then an invocation error). */
@@ -133,36 +127,16 @@ export function createSchedulerHandler(deps: SchedulerDeps | (() => SchedulerDep
   };
 }
 
-// Clients at module scope: created once per container.
-const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-
-function positive(env: NodeJS.ProcessEnv, name: string, fallback?: number): number {
-  const text = env[name];
-  if (text === undefined || text === '') {
-    if (fallback !== undefined) return fallback;
-    throw new SchedulerSetupError(`environment variable ${name} is not set`);
-  }
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new SchedulerSetupError(`environment variable ${name}: expected a positive whole number, got "${text}"`);
-  return n;
-}
-
 /** The real deps, from the environment (ENV). */
 export function schedulerAwsDeps(env: NodeJS.ProcessEnv = process.env): SchedulerDeps {
-  const table = env[ENV.table];
-  if (!table) throw new SchedulerSetupError(`environment variable ${ENV.table} is not set`);
-  const bundleDir = dirname(fileURLToPath(import.meta.url));
-  const log = new Logger({ serviceName: SCHEDULER_DEFAULTS.serviceName });
+  const table = requiredEnv(env, ENV.table);
+  const bundleDir = bundleDirOf(import.meta.url);
   return {
     loadConfig: fileConfigLoader(env[ENV.configFile] ?? SCHEDULER_DEFAULTS.configFile, bundleDir),
     claims: new DynamoTickClaims(documentClient, table),
-    shardSize: positive(env, ENV.shardSize, SHARD_DEFAULTS.targetsPerInvocation),
-    intervalMs: positive(env, ENV.intervalSeconds) * MS_PER_SECOND,
-    logger: {
-      info: (message, extra) => log.info(message, extra ?? {}),
-      warn: (message, extra) => log.warn(message, extra ?? {}),
-      error: (message, extra) => log.error(message, extra ?? {}),
-    },
+    shardSize: positiveEnv(env, ENV.shardSize, SHARD_DEFAULTS.targetsPerInvocation),
+    intervalMs: positiveEnv(env, ENV.intervalSeconds) * MS_PER_SECOND,
+    logger: powertoolsLogger(SCHEDULER_DEFAULTS.serviceName),
   };
 }
 

@@ -16,7 +16,7 @@ import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
 import { LabWebTier } from '../../lab/web-tier.ts';
 import type { WebTierOptions } from '../../lab/web-tier.ts';
-import { CheckFailedError, DeliveryFailureError, MonitorSetupError, StoreFailureError, awsDeps, createHandler } from '../../src/lambda/monitor.ts';
+import { CheckFailedError, DeliveryFailureError, SetupError, StoreFailureError, awsDeps, createHandler } from '../../src/lambda/monitor.ts';
 import type { CheckSummary, MonitorDeps } from '../../src/lambda/monitor.ts';
 import { DynamoStore } from '../../src/adapters/aws/dynamo-store.ts';
 import { SnsNotifier } from '../../src/adapters/aws/sns-notifier.ts';
@@ -283,16 +283,16 @@ describe('monitor handler', () => {
     }
   });
 
-  it('reports a missing environment variable as MonitorSetupError, and recovers once it is set', async () => {
+  it('reports a missing environment variable as SetupError, and recovers once it is set', async () => {
     // Prepare
     const env: NodeJS.ProcessEnv = {};
     const { deps, log } = localDeps();
     const handler = createHandler(() => ({ ...awsDeps(env), ...deps }), { logger: log.logger });
     // Act
     const first = handler({}, context());
-    await expect(first).rejects.toBeInstanceOf(MonitorSetupError);
+    await expect(first).rejects.toBeInstanceOf(SetupError);
     await expect(first).rejects.toThrow('IPDRIFT_TABLE');
-    expect(log.checks()[0]).toMatchObject({ level: 'error', extra: { errors: ['config: MonitorSetupError: environment variable IPDRIFT_TABLE is not set'] } });
+    expect(log.checks()[0]).toMatchObject({ level: 'error', extra: { errors: ['config: SetupError: environment variable IPDRIFT_TABLE is not set'] } });
     Object.assign(env, { IPDRIFT_TABLE: TABLE, IPDRIFT_TOPIC_ARN: TOPIC, IPDRIFT_EVENTS_TOPIC_ARN: EVENTS_TOPIC });
     // Assess
     await expect(handler({}, context())).resolves.toMatchObject({ ok: true });

@@ -18,7 +18,7 @@ import {
   FanOutPayloadError,
   SCHEDULER_DEFAULTS,
   SchedulerEventError,
-  SchedulerSetupError,
+  SetupError,
   createSchedulerHandler,
   schedulerAwsDeps,
 } from '../../src/lambda/scheduler.ts';
@@ -164,7 +164,7 @@ describe('scheduler', () => {
 
   it('reads its settings from the environment and names what is missing', () => {
     // Act / Assess
-    expect(() => schedulerAwsDeps({})).toThrow(SchedulerSetupError);
+    expect(() => schedulerAwsDeps({})).toThrow(SetupError);
     expect(() => schedulerAwsDeps({ IPDRIFT_TABLE: 't' })).toThrow(/IPDRIFT_CHECK_INTERVAL_SECONDS is not set/);
     expect(() => schedulerAwsDeps({ IPDRIFT_TABLE: 't', IPDRIFT_CHECK_INTERVAL_SECONDS: '60', IPDRIFT_SHARD_SIZE: 'ten' })).toThrow(
       /IPDRIFT_SHARD_SIZE: expected a positive whole number, got "ten"/,
@@ -318,8 +318,8 @@ describe('the bundles', () => {
         targets: ['a'],
       });
       // Assess
-      expect(scheduler.stdout.trim()).toBe('SchedulerSetupError: environment variable IPDRIFT_TABLE is not set');
-      expect(worker.stdout.trim()).toBe('MonitorSetupError: environment variable IPDRIFT_TABLE is not set');
+      expect(scheduler.stdout.trim()).toBe('SetupError: environment variable IPDRIFT_TABLE is not set');
+      expect(worker.stdout.trim()).toBe('SetupError: environment variable IPDRIFT_TABLE is not set');
     },
     CHILD_TIMEOUT_MS,
   );
