@@ -279,7 +279,15 @@ export function createFailoverWatchHandler(deps: FailoverWatchDeps | (() => Fail
       logger.info('failover-watch', { ...result });
       return result;
     }
-    const config: Config = await d.loadConfig();
+    let config: Config;
+    try {
+      config = await d.loadConfig();
+    } catch (err) {
+      // A broken config must say so in the log, not only as the invocation's error.
+      result.errors.push(`config: ${errorText(err)}`);
+      logger.error('failover-watch', { ...result });
+      throw err;
+    }
     const targets = config.targets.filter(
       (t): t is AuroraTarget => t.type === 'aurora' && t.clusterIdentifier.toLowerCase() === cluster && (t.region === undefined || t.region === event.region),
     );

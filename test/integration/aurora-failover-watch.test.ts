@@ -129,6 +129,25 @@ describe('failover-watch handler', () => {
     expect(loads).toBe(1);
   });
 
+  it('logs a config that cannot be loaded, naming it, before the invocation fails', async () => {
+    // Prepare
+    const lines: { level: string; extra: Record<string, unknown> | undefined }[] = [];
+    const logger = {
+      info: () => undefined,
+      warn: () => undefined,
+      error: (_m: string, extra?: Record<string, unknown>) => void lines.push({ level: 'error', extra }),
+    };
+    const handler = createFailoverWatchHandler({
+      logger,
+      loadConfig: async () => Promise.reject(new Error('ipdrift.config.json: invalid configuration')),
+    } as unknown as FailoverWatchDeps);
+    // Act
+    const run = handler(event('RDS-EVENT-0073'), context);
+    // Assess
+    await expect(run).rejects.toThrow('invalid configuration');
+    expect(lines).toEqual([{ level: 'error', extra: expect.objectContaining({ errors: ['config: Error: ipdrift.config.json: invalid configuration'] }) }]);
+  });
+
   it('rejects an event that is not an RDS cluster event', async () => {
     // Prepare
     const handler = createFailoverWatchHandler({} as FailoverWatchDeps);
