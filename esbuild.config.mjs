@@ -11,7 +11,7 @@ const ROOT = dirname(fileURLToPath(import.meta.url));
 const OUT_DIR = join(ROOT, 'dist');
 const BYTES_PER_KB = 1024;
 
-/** Entry points; one that does not exist yet is skipped (failover-watch comes with a later issue). */
+/** The Lambda entry points (src/lambda/), each bundled to dist/<out>.mjs. */
 export const ENTRIES = [
   { in: 'src/lambda/monitor.ts', out: 'monitor' },
   { in: 'src/lambda/failover-watch.ts', out: 'failover-watch' },

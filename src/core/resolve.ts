@@ -212,8 +212,9 @@ export async function resolveElb(host: string, newResolver: () => Resolver, sign
     const resolver = bound();
     const all = await lookupAddresses(resolver, allName, signal).catch((err: unknown) => {
       const e = err instanceof LookupError ? err : toLookupError(err, allName);
-      // Only "no such answer" means "fall back"; a timeout or SERVFAIL says the resolver is unwell,
-      // but the plain name may still answer, so try it as well.
+      // Any failure of `all.` falls back to the plain name: usually there is no `all.` record
+      // (NXDOMAIN, NODATA); a timeout or SERVFAIL may be the resolver's, and the plain name may
+      // still answer.
       return e;
     });
     if (!(all instanceof LookupError)) {

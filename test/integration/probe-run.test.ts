@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/core/constants.ts';
 import { PROBES } from '../../src/core/probe/registry.ts';
-import { ABORT_GRACE_MS, runProbe, runProbes } from '../../src/core/probe/run.ts';
+import { ABORT_GRACE_MS, runProbe } from '../../src/core/probe/run.ts';
 import type { ProbeSpec } from '../../src/core/probe/types.ts';
 import { Loopback } from './probe-servers.ts';
 
@@ -72,7 +72,7 @@ describe('runProbe', () => {
 
   it('turns an unregistered protocol into an error result instead of throwing', async () => {
     // Prepare: every configurable protocol has a probe, so take one away.
-    delete PROBES.postgres;
+    delete (PROBES as Partial<typeof PROBES>).postgres;
     const s = spec('postgres', 5432);
     // Act
     const r = await runProbe('127.0.0.1', s, { timeoutMs: TIMEOUT_MS });
@@ -94,7 +94,11 @@ describe('runProbe', () => {
   });
 });
 
-describe('runProbes', () => {
+/** Many probes at once, as the check runs them: each with its own timeout, all under one signal. */
+const runProbes = (items: readonly { address: string; spec: ProbeSpec; timeoutMs: number }[], signal?: AbortSignal) =>
+  Promise.all(items.map((i) => runProbe(i.address, i.spec, { timeoutMs: i.timeoutMs, ...(signal ? { signal } : {}) })));
+
+describe('runProbe, many at once', () => {
   const lo = new Loopback();
   afterEach(() => lo.close());
 

@@ -7,8 +7,8 @@ import { probeTcp } from './tcp.ts';
 import { probeTls } from './tls.ts';
 import type { ProbeFn, ProbeProtocol } from './types.ts';
 
-/** The registered probes. Partial: a protocol may be configurable before its probe exists. */
-export const PROBES: Partial<Record<ProbeProtocol, ProbeFn>> = {
+/** The registered probes: one per protocol the config accepts. */
+export const PROBES: Record<ProbeProtocol, ProbeFn> = {
   tcp: probeTcp,
   tls: probeTls,
   http: probeHttp,

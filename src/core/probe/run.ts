@@ -149,15 +149,3 @@ export async function runProbe(address: string, spec: ProbeSpec, opts: RunOption
   const { outcome, latencyMs } = await runTimed((signal) => probeFor(spec.protocol)(address, spec, signal), opts, where);
   return { ...outcome, address, port: spec.port, protocol: spec.protocol, latencyMs };
 }
-
-/** One item of {@link runProbes}. */
-export interface ProbeJob {
-  address: string;
-  spec: ProbeSpec;
-  timeoutMs: number;
-}
-
-/** Runs all probes concurrently under the shared `signal`; results in input order. */
-export function runProbes(items: readonly ProbeJob[], signal?: AbortSignal): Promise<Array<ProbeResult & { body?: string }>> {
-  return Promise.all(items.map((i) => runProbe(i.address, i.spec, { timeoutMs: i.timeoutMs, ...(signal ? { signal } : {}) })));
-}

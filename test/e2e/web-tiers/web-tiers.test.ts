@@ -10,13 +10,12 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect as globalExpect, it } from 'vitest';
 import type { ExpectStatic } from 'vitest';
-import type { WebServer } from '../../../src/core/advice.ts';
 import type { FindingKind } from '../../../src/core/types.ts';
 import { LAB_NODE_SERVER_HEADER } from '../../../lab/nodes.ts';
-import type { CheckSample, ScenarioResult, ScenarioSpec } from './layout.ts';
+import type { ScenarioResult, ScenarioSpec } from './layout.ts';
 import { CHURN_PHASES, CONFIG_KINDS, SCENARIOS, SERVERS, STALE_KINDS, TARGETS, TIMING, specId } from './layout.ts';
 import { DEFAULT_CONCURRENCY, limiter, runInNamespace, scenarioDirs, serverMissing } from './harness.ts';
-import { adviceServer, describeTraffic, kindsOf, staleKinds, verdictOf } from './report.ts';
+import { describeTraffic, kindsOf, staleKinds, verdictOf } from './report.ts';
 import { SERVER_DEFS } from './servers.ts';
 
 /** `CI=true` (or any value but `false`/`0`): a missing server fails instead of skipping. */
@@ -48,16 +47,6 @@ function expected(spec: ScenarioSpec): Expected {
   }
   // refuse: nginx answers 502 at once, HAProxy 503 after its connect retries; swallow: 502/504 after stalls.
   return { settled: ['stale-address-suspected'], clients: 'errors' };
-}
-
-/**
- * Whose fix a stale finding's advice must give: always the server's own. With the `server` hint
- * (httpd, HAProxy pass the upstream's Server header through) from the config; nginx names itself in
- * its `Server` header, and ipdrift remembers it from earlier checks, so even a check whose probe gave
- * up before nginx answered (swallowing old nodes: no header seen) still gets nginx's fix.
- */
-function expectedAdvice(spec: ScenarioSpec, _check: CheckSample): WebServer | 'generic' {
-  return spec.server;
 }
 
 function clientsOf(r: ScenarioResult): Clients | string {
@@ -98,11 +87,12 @@ function assess(expect: ExpectStatic, r: ScenarioResult): void {
   if (want.settled.length > 0) {
     expect(v.detection?.check, 'flagged by the first check after the change').toBe(1);
     expect(v.flaggedChecks).toBe(v.checks);
-    expect(v.advice).toEqual(r.checks.map((c) => expectedAdvice(spec, c)));
-    // With the Server header in every check (drain, refuse) nginx needs no hint.
-    if (spec.scenario !== 'swallow') expect(v.advice.every((a) => a === spec.server)).toBe(true);
+    // Every flagged check gives the server's own fix: httpd and HAProxy by the config's `server`
+    // hint (they pass the upstream's Server header through); nginx by its own header, remembered
+    // from earlier checks when a stalled probe saw none (swallowing old nodes).
+    expect(v.advice).toEqual(r.checks.map(() => spec.server));
     for (const f of r.checks.flatMap((c) => c.findings.filter((x) => x.target === TARGETS.web && STALE_KINDS.has(x.kind)))) {
-      if (adviceServer(f.advice) === spec.server) expect(f.advice).toContain(def.fixWord);
+      expect(f.advice).toContain(def.fixWord);
     }
   } else {
     expect(
