@@ -22,6 +22,7 @@ import { Construct } from 'constructs';
 import { BUNDLE_ENTRIES } from './lambda-bundle.ts';
 import { ownLogsStatement, putMetricsStatement, vpcEniStatement } from './statements.ts';
 import { TABLE_KEYS } from '../../src/contract.ts';
+import type { MetricName } from '../../src/core/report.ts';
 
 /** Fixed shape of the watcher; the design pins these. */
 export const FAILOVER_WATCH_SETTINGS = {
@@ -51,13 +52,16 @@ export const RDS_EVENT_PATTERN = {
   startedEventIds: ['RDS-EVENT-0072', 'RDS-EVENT-0073'],
 } as const;
 
-/** Metrics src/lambda/failover-watch.ts publishes per target (timelineMetricInput), besides the monitor's. */
+/**
+ * Metrics the failover watcher publishes per target (src/adapters/aws/timeline-metrics.ts),
+ * named in the engine's metric table (src/core/report.ts METRICS).
+ */
 export const FAILOVER_WATCH_METRICS = {
   /** The outage a client saw: event -> first successful probe of the new writer. */
   failoverSeconds: 'FailoverSeconds',
   /** API writer change -> DNS change; the same series (and alarm) as the monitor's. */
   dnsLagSeconds: 'DnsLagSeconds',
-} as const;
+} as const satisfies Record<string, MetricName>;
 
 /**
  * DynamoDB actions the watcher's store calls need (src/adapters/aws/dynamo-store.ts): GetItem and

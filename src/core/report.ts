@@ -16,6 +16,8 @@ export const METRICS = {
   StaleConfirmed: 'Count',
   WebLatencyMs: 'Milliseconds',
   DnsLagSeconds: 'Seconds',
+  /** Published by the failover watcher only (no check computes it): the client outage of a failover. */
+  FailoverSeconds: 'Seconds',
 } as const;
 export type MetricName = keyof typeof METRICS;
 export type MetricUnit = (typeof METRICS)[MetricName];

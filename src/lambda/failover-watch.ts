@@ -13,27 +13,28 @@
  * throwing at the very end, after everything else was done, for the Errors alarm only.
  */
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import type { MetricDatum, PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
-import { adviceFor } from '../core/advice.ts';
 import { emptyState } from '../core/check.ts';
 import type { AuroraTarget, Config } from '../core/config.ts';
 import { sampleFailover, defaultSamplerDeps } from '../core/aurora/sampler.ts';
 import type { SamplerDeps } from '../core/aurora/sampler.ts';
-import { timelineDocument, timelineSummary } from '../core/aurora/format.ts';
 import type { FailoverTimeline } from '../core/aurora/timeline.ts';
 import type { EngineLogger, Notifier, Store, WriterLookup } from '../core/ports.ts';
 import { VersionConflictError } from '../core/ports.ts';
-import type { AlertTransition, ChangeRecord, Clock, Finding, TargetState } from '../core/types.ts';
-import { FINDING_KINDS } from '../core/types.ts';
+import type { ChangeRecord, Clock } from '../core/types.ts';
 import { fileConfigLoader } from '../adapters/aws/config-source.ts';
 import type { ConfigLoader } from '../adapters/aws/config-source.ts';
 import { DynamoStore } from '../adapters/aws/dynamo-store.ts';
 import { RdsWriterLookup } from '../adapters/aws/rds-writer.ts';
 import { cloudWatchClient, documentClient, powertoolsLogger, snsClient } from '../adapters/aws/runtime.ts';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
-import { BUNDLED_CONFIG_FILE, ENV, METRIC_NAMESPACE, TARGET_DIMENSION } from '../contract.ts';
+import { BUNDLED_CONFIG_FILE, ENV } from '../contract.ts';
+import { failoverTransition, stateAfter } from '../core/aurora/failover-notice.ts';
+import { timelineSummary } from '../core/aurora/format.ts';
+import type { TimelineMetrics } from '../core/aurora/failover-notice.ts';
+import { CloudWatchTimelineMetrics, timelineMetricInput } from '../adapters/aws/timeline-metrics.ts';
+
+export { CloudWatchTimelineMetrics, failoverTransition, stateAfter, timelineMetricInput };
+export type { TimelineMetrics };
 import { bundleDirOf, errorText, requiredEnv } from './setup.ts';
 
 /** RDS event IDs of a cluster failover (RDS event categories, "failover"). */
@@ -71,11 +72,6 @@ export interface RdsClusterEventDetail {
 
 /** The event the rule delivers. */
 export type RdsClusterEvent = EventBridgeEvent<'RDS DB Cluster Event', RdsClusterEventDetail>;
-
-/** Where the timeline's figures go (CloudWatch in Lambda). */
-export interface TimelineMetrics {
-  publishTimeline(target: string, timeline: FailoverTimeline): Promise<void>;
-}
 
 /** The event is not an RDS cluster event this function understands. */
 export class UnexpectedEventError extends Error {
@@ -132,84 +128,6 @@ export interface FailoverWatchResult {
   targets: TargetOutcome[];
   errors: string[];
   deadlineMs?: number;
-}
-
-const MS_PER_SECOND = 1000;
-
-/** The PutMetricData input for one timeline: DnsLagSeconds and FailoverSeconds (client outage), at the event time. */
-export function timelineMetricInput(target: string, t: FailoverTimeline): PutMetricDataCommandInput | undefined {
-  const dimensions = [{ Name: TARGET_DIMENSION, Value: target }];
-  const timestamp = new Date(Math.round(t.eventAt));
-  const data: MetricDatum[] = [];
-  // DNS moving before the API (negative lag) is no lag for a client.
-  if (t.dnsLagMs !== undefined)
-    data.push({ MetricName: 'DnsLagSeconds', Dimensions: dimensions, Timestamp: timestamp, Unit: 'Seconds', Value: Math.max(0, t.dnsLagMs) / MS_PER_SECOND });
-  if (t.outage?.ms !== undefined)
-    data.push({ MetricName: 'FailoverSeconds', Dimensions: dimensions, Timestamp: timestamp, Unit: 'Seconds', Value: t.outage.ms / MS_PER_SECOND });
-  return data.length ? { Namespace: METRIC_NAMESPACE, MetricData: data } : undefined;
-}
-
-/** TimelineMetrics on CloudWatch. */
-export class CloudWatchTimelineMetrics implements TimelineMetrics {
-  constructor(private readonly client: CloudWatchClient) {}
-  /** One PutMetricData with the timeline's figures (nothing when it has none). */
-  async publishTimeline(target: string, t: FailoverTimeline): Promise<void> {
-    const input = timelineMetricInput(target, t);
-    if (input) await this.client.send(new PutMetricDataCommand(input));
-  }
-}
-
-/** The one notice of a failover: dns-lag (warning) when DNS lagged past the target's threshold or never followed, else writer-changed (info). */
-export function failoverTransition(target: AuroraTarget, t: FailoverTimeline, event: RdsClusterEvent, now: Date): AlertTransition {
-  const lagged = t.newWriter !== undefined && (t.dnsLagMs === undefined || t.dnsLagMs > target.dnsLagWarnSeconds * MS_PER_SECOND);
-  const kind = lagged ? 'dns-lag' : 'writer-changed';
-  const severity = FINDING_KINDS[kind];
-  const doc = timelineDocument(t);
-  const summary = `${target.name}: failover ${timelineSummary(t)}`;
-  const key = `${target.name}/failover@${doc.eventAt}`;
-  const finding: Finding = {
-    key,
-    target: target.name,
-    kind,
-    severity,
-    summary,
-    evidence: {
-      event: { id: event.detail.EventID, message: event.detail.Message, at: doc.eventAt },
-      cluster: t.cluster,
-      host: t.host,
-      previousWriter: t.previousWriter,
-      newWriter: t.newWriter,
-      dnsLagMs: doc.dnsLagMs,
-      clientOutageMs: doc.outage?.ms,
-      settled: t.settled,
-      endReason: t.endReason,
-      steps: doc.steps.map((s) => ({ step: s.label, offsetMs: s.offsetMs ?? 'not seen', withinMs: s.precisionMs, detail: s.detail })),
-      samples: t.counts,
-    },
-    advice: lagged && t.dnsLagMs !== undefined ? pastLagAdvice(t.dnsLagMs) : adviceFor(kind),
-  };
-  return { type: 'event', key, target: target.name, kind, severity, at: now.toISOString(), summary, finding, openedAt: doc.eventAt };
-}
-
-/** Advice for a lag that is over (the stock dns-lag advice speaks of one still going on). */
-function pastLagAdvice(lagMs: number): string {
-  return `DNS named the new writer ${(lagMs / MS_PER_SECOND).toFixed(1)} s after the API did: clients connecting through the cluster endpoint in that window reached the old writer (now a reader) or nothing. DNS cannot be made faster from outside; to take it out of the failover path, use a driver that follows the cluster topology (AWS Advanced JDBC Wrapper failover plugin) or RDS Proxy.`;
-}
-
-/** The target's state after the failover: the writer as measured, the mismatch start if DNS never followed. */
-export function stateAfter(prev: TargetState, t: FailoverTimeline): TargetState {
-  const api = t.steps.find((s) => s.step === 'api-writer-changed');
-  const aurora = { ...prev.aurora };
-  if (t.newWriter !== undefined && api?.at !== undefined) {
-    aurora.apiWriter = t.newWriter;
-    aurora.writerChangedAt = new Date(Math.round(api.at)).toISOString();
-    const dnsFollowed = t.steps.some((s) => s.step === 'dns-names-new-writer' && s.at !== undefined);
-    if (dnsFollowed) {
-      aurora.dnsWriter = t.newWriter;
-      delete aurora.mismatchSince;
-    } else aurora.mismatchSince = aurora.writerChangedAt;
-  }
-  return { ...prev, aurora };
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
