@@ -85,6 +85,24 @@ describe('file store: locks', () => {
     expect((await readdir(stateDir)).sort()).toEqual([`${TARGET}.json`]);
   });
 
+  it("a dead writer's lock taken over by several writers at once: exactly one save wins each round (no lock removed from under its owner)", async () => {
+    // Prepare / Act: 40 rounds of four writers racing for one dead owner's lock, each saving version 1.
+    const pid = await deadPid();
+    const boot = await bootId();
+    const winners: number[] = [];
+    for (let round = 0; round < 40; round++) {
+      const stateDir = await freshDir();
+      await writeFile(
+        join(stateDir, `${TARGET}.json.lock`),
+        JSON.stringify({ pid, host: hostname(), ...(boot ? { boot } : {}), at: new Date().toISOString() }),
+      );
+      const results = await Promise.allSettled(Array.from({ length: 4 }, () => new FileStore(stateDir).save({ ...emptyState(TARGET), version: 1 }, 0, [])));
+      winners.push(results.filter((r) => r.status === 'fulfilled').length);
+    }
+    // Assess: one winner per round; the others saw the version move (a conflict), never two saves of version 1.
+    expect(winners).toEqual(winners.map(() => 1));
+  });
+
   it('a lock from before a reboot (another boot id) is taken over even if its pid runs now', async () => {
     const boot = await bootId();
     if (!boot) return; // not Linux: no boot id to compare

@@ -7,7 +7,7 @@
  * processes saving at once cannot both win; a lock whose owner is dead is taken over at once.
  */
 import { readFileSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +31,8 @@ export const FILE_LOCK = {
   staleMs: 30_000,
   /** Largest lock file read. */
   maxBytes: 4096,
+  /** A takeover guard is held for milliseconds; one older than this was left by a taker that died. */
+  takeoverStaleMs: 5_000,
 } as const;
 
 /** Who holds a lock: enough to tell, on this host, whether that process still runs. */
@@ -83,8 +85,8 @@ function parseOwner(text: string): LockOwner | undefined {
   }
 }
 
-/** Temp files are `<target>.json.<pid>.<random>.tmp`: the pid says whether their writer is gone. */
-const TMP_RE = /\.json\.(\d+)\.[0-9a-f]+\.tmp$/;
+/** Temp files (`<target>.json[.lock[.takeover]].<pid>.<random>.tmp`): the pid says whether their writer is gone. */
+const TMP_RE = /\.json(?:\.lock(?:\.takeover)?)?\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 interface StateFile {
   schemaVersion: typeof STATE_SCHEMA_VERSION;
@@ -165,34 +167,22 @@ export class FileStore implements Store {
   private async locked(target: string, fn: () => Promise<void>): Promise<void> {
     const lock = `${this.pathOf(target)}.lock`;
     const giveUpAt = Date.now() + this.lockWaitMs;
-    const owner: LockOwner = { pid: process.pid, host: hostname(), ...(bootId() ? { boot: bootId()! } : {}), at: new Date().toISOString() };
+    const owner = JSON.stringify({
+      pid: process.pid,
+      host: hostname(),
+      ...(bootId() ? { boot: bootId()! } : {}),
+      at: new Date().toISOString(),
+    } satisfies LockOwner);
     for (;;) {
-      try {
-        const handle = await open(lock, 'wx', 0o600);
-        try {
-          await handle.writeFile(JSON.stringify(owner));
-        } finally {
-          await handle.close();
-        }
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
-          throw new StateError(`cannot create the lock file: ${(err as Error).message}`, lock, { cause: err });
-      }
+      if (await this.tryCreateLock(lock, owner)) break;
       const held = await lstat(lock).catch(() => undefined);
       if (!held) continue; // released between our attempt and the look: try again
       if (!held.isFile()) throw new StateError(`the lock path is ${held.isDirectory() ? 'a directory' : 'not a regular file'}; remove it by hand`, lock);
-      const text = await readFile(lock, 'utf8').catch(() => '');
-      const holder = parseOwner(text.slice(0, FILE_LOCK.maxBytes));
+      const text = (await readFile(lock, 'utf8').catch(() => '')).slice(0, FILE_LOCK.maxBytes);
+      const holder = parseOwner(text);
       const gone = ownerGone(holder);
       if (gone === true || (gone === undefined && Date.now() - held.mtimeMs > FILE_LOCK.staleMs)) {
-        try {
-          await unlink(lock);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-          const who = holder ? `pid ${holder.pid} (no longer running)` : 'a writer that left it over 30 s ago';
-          throw new StateError(`a stale lock left by ${who} cannot be removed (${(err as Error).message}); remove it by hand`, lock, { cause: err });
-        }
+        await this.takeOver(lock, text, holder);
         continue;
       }
       if (Date.now() >= giveUpAt) {
@@ -206,7 +196,53 @@ export class FileStore implements Store {
     try {
       await fn();
     } finally {
-      await unlink(lock).catch(() => undefined);
+      // Only our own lock: had someone judged us dead and taken over, theirs is not ours to remove.
+      if ((await readFile(lock, 'utf8').catch(() => '')) === owner) await unlink(lock).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Creates the lock with its owner already in it: written to a temp file, then hard-linked to
+   * the lock path (which fails if the path exists). A lock is never seen empty, and a failed
+   * write (a full disk) leaves no lock behind.
+   */
+  private async tryCreateLock(lock: string, owner: string): Promise<boolean> {
+    const tmp = `${lock}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await writeFile(tmp, owner, { mode: 0o600, flag: 'wx' });
+      await link(tmp, lock);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw new StateError(`cannot create the lock file: ${(err as Error).message}`, lock, { cause: err });
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Removes a dead writer's lock, at most one taker at a time: under `<lock>.takeover`
+   * (exclusive), and only if the lock still holds what was judged dead (`seen`). Without the
+   * guard, two takers could each remove a lock, the second removing the first's live one.
+   */
+  private async takeOver(lock: string, seen: string, holder: LockOwner | undefined): Promise<void> {
+    const guard = `${lock}.takeover`;
+    if (!(await this.tryCreateLock(guard, seen))) {
+      // Another taker is at it (for milliseconds); a guard left by a taker that died goes after a while.
+      const info = await lstat(guard).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > FILE_LOCK.takeoverStaleMs) await unlink(guard).catch(() => undefined);
+      await sleep(FILE_LOCK.retryMs);
+      return;
+    }
+    try {
+      if ((await readFile(lock, 'utf8').catch(() => undefined))?.slice(0, FILE_LOCK.maxBytes) !== seen) return;
+      await unlink(lock);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      const who = holder ? `pid ${holder.pid} (no longer running)` : 'a writer that left it over 30 s ago';
+      throw new StateError(`a stale lock left by ${who} cannot be removed (${(err as Error).message}); remove it by hand`, lock, { cause: err });
+    } finally {
+      await unlink(guard).catch(() => undefined);
     }
   }
 
