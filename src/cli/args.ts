@@ -41,7 +41,9 @@ function describeMs(ms: number): string {
 export function parseDuration(text: string, flag: string, usage: string, maxMs: number = DURATION_LIMITS.maxTimerMs): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
   if (!m) throw new UsageError(`${flag}: expected a duration such as 10s, 1m or 500ms, got "${text}"`, usage);
-  const ms = Number(m[1]) * DURATION_UNITS[(m[2] ?? 'ms') as keyof typeof DURATION_UNITS];
+  const raw = Number(m[1]) * DURATION_UNITS[(m[2] ?? 'ms') as keyof typeof DURATION_UNITS];
+  // 4.1m is 245999.99999999997 in floating point: whole milliseconds up to rounding noise.
+  const ms = Math.abs(raw - Math.round(raw)) < 1e-6 ? Math.round(raw) : raw;
   if (!Number.isInteger(ms)) throw new UsageError(`${flag}: expected whole milliseconds, got "${text}" (${ms} ms)`, usage);
   if (ms <= 0) throw new UsageError(`${flag}: must be more than 0`, usage);
   if (ms > maxMs) throw new UsageError(`${flag}: at most ${describeMs(maxMs)}, got "${text}"`, usage);

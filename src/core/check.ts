@@ -201,7 +201,8 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   for (const o of observed.values()) {
     const { findings, metrics, aurora } = assessTarget(o, observed, now);
     if (aurora) o.aurora = aurora;
-    const completed = !deadline.aborted || !isCut(o);
+    // Cut (by the deadline, or by our own descriptor limit): its alerts stay as they were.
+    const completed = !isCut(o);
     const state = nextState(o, now);
     let transitions: AlertTransition[] = [];
     if (completed) {
@@ -334,6 +335,9 @@ async function webTierAddress(
 ): Promise<{ connect?: string; failure?: WebTierObservation }> {
   const host = new URL(t.url).hostname.replace(/^\[(.*)\]$/, '$1');
   if (isIP(host) !== 0) return {};
+  // `localhost` and `.localhost` names are this machine's by definition (RFC 6761); the
+  // resolvers never read /etc/hosts, so answer them here.
+  if (isLocalName(host)) return { connect: '127.0.0.1' };
   // The check's own resolver path: the configured servers, cancellable, under the deadline
   // (getaddrinfo runs on libuv's 4 threads, ignores `resolvers` and cannot be cancelled).
   const resolved = screenResolution(await lookups(() => resolveName(host, newResolver(), signal)), allowLoopback || isLocalName(host)).resolution;

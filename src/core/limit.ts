@@ -11,13 +11,16 @@ export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
 export function limiter(n: number): Limiter {
   let active = 0;
   const waiting: (() => void)[] = [];
+  // A finishing task hands its slot straight to the next waiter (active stays as it is), so no
+  // newcomer can slip in between and run n + 1 at once.
   const release = () => {
-    active--;
-    waiting.shift()?.();
+    const next = waiting.shift();
+    if (next) next();
+    else active--;
   };
   return async <T>(task: () => Promise<T>): Promise<T> => {
     if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
+    else active++;
     try {
       return await task();
     } finally {

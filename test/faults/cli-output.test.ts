@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDuration } from '../../src/cli/args.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '../../bin/ipdrift.mjs');
@@ -59,6 +60,13 @@ describe('duration flags', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toMatch(STACK_RE);
+  });
+});
+
+describe('durations that floating point makes fractional', () => {
+  it('4.1m is 246000 ms, not "fractional"', () => {
+    expect(parseDuration('4.1m', '--interval', 'usage')).toBe(246_000);
+    expect(parseDuration('0.1s', '--interval', 'usage')).toBe(100);
   });
 });
 

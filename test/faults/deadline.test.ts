@@ -53,6 +53,8 @@ describe('Lambda deadline hit mid-check', () => {
   let dns: LabDnsServer;
   let cutNodes: LabNode[];
   let fastNode: LabNode;
+  /** A port on 127.0.0.1 (what `localhost` means) that answers 200. */
+  let localPort: number;
   let webMode: WebMode = 'ok';
   let cfg: Config;
 
@@ -61,6 +63,7 @@ describe('Lambda deadline hit mid-check', () => {
     const first = await LabNode.start({ host: CUT_NODES[0]! });
     cutNodes = [first, await LabNode.start({ host: CUT_NODES[1]!, port: first.port })];
     fastNode = await LabNode.start({ host: FAST_NODE, port: first.port });
+    localPort = await lo.http((_req: IncomingMessage, res: ServerResponse) => res.writeHead(200).end('ok'), '127.0.0.1');
     const webPort = await lo.http((_req: IncomingMessage, res: ServerResponse) => {
       if (webMode === 'swallow') return; // never answers; Loopback.close() ends it
       res.writeHead(webMode === 'ok' ? 200 : 500, { server: 'lab-web' }).end(webMode);
@@ -229,6 +232,24 @@ describe('Lambda deadline hit mid-check', () => {
     expect(cut.durationMs).toBeLessThan(SHORT_DEADLINE_MS + DEADLINE_GRACE_MS);
     expect(names.map((_, i) => targetReport(cut, `web-${i}`).web?.error?.code)).toEqual(names.map(() => 'aborted'));
     expect(names.map((_, i) => targetReport(cut, `web-${i}`).completed)).toEqual(names.map(() => false));
+  });
+
+  it('a web tier at http://localhost:PORT is reached without DNS (the resolvers never read /etc/hosts)', async () => {
+    const cfg = config({
+      resolvers: [dns.address],
+      targets: [
+        { name: 'lh-up', type: 'elb', host: 'lh.deadline.elb.test', port: fastNode.port, timeoutMs: PROBE_TIMEOUT_MS, probe: { protocol: 'tcp', path: '/' } },
+        { name: 'lh-web', type: 'web-tier', url: `http://localhost:${localPort}/health`, upstream: 'lh-up', timeoutMs: PROBE_TIMEOUT_MS },
+      ],
+    });
+    dns.setA('lh.deadline.elb.test', [fastNode.host]);
+    const report = await runCheck(cfg, {
+      store: new MemoryStore(),
+      notifier: new RecordingNotifier(),
+      clock: new ManualClock(),
+      deadlineMs: NORMAL_DEADLINE_MS,
+    });
+    expect(targetReport(report, 'lh-web').web).toMatchObject({ ok: true, status: 200 });
   });
 
   it('bounds DNS lookups too: a resolver that never answers cannot hold the check past its deadline', async () => {

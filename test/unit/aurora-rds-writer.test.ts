@@ -28,6 +28,12 @@ describe('RdsWriterLookup', () => {
   const rds = mockClient(RDSClient);
   beforeEach(() => rds.reset());
 
+  it('asks for a mixed-case identifier in lower case, as RDS stores it and as the stack grants IAM', async () => {
+    rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster(B)] });
+    await new RdsWriterLookup().writer('Orders');
+    expect(rds.commandCalls(DescribeDBClustersCommand)[0]!.args[0].input).toEqual({ DBClusterIdentifier: 'orders' });
+  });
+
   it('asks DescribeDBClusters for exactly that cluster and names the member marked writer', async () => {
     // Prepare
     rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster(B)] });

@@ -57,12 +57,13 @@ function lookupError(err: unknown, id: string, region: string | undefined): Writ
 
 /** The exact DescribeDBClusters request for one cluster. */
 export function describeInput(clusterIdentifier: string): DescribeDBClustersCommandInput {
-  return { DBClusterIdentifier: clusterIdentifier };
+  // RDS stores identifiers in lower case, and the stack grants IAM on the lower-cased ARN.
+  return { DBClusterIdentifier: clusterIdentifier.toLowerCase() };
 }
 
 /** The exact FailoverDBCluster request; `targetInstance` picks the new writer (RDS picks otherwise). */
 export function failoverInput(clusterIdentifier: string, targetInstance?: string): FailoverDBClusterCommandInput {
-  return { DBClusterIdentifier: clusterIdentifier, ...(targetInstance ? { TargetDBInstanceIdentifier: targetInstance } : {}) };
+  return { DBClusterIdentifier: clusterIdentifier.toLowerCase(), ...(targetInstance ? { TargetDBInstanceIdentifier: targetInstance } : {}) };
 }
 
 /** What the drill needs to know about a cluster. */
