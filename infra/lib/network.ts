@@ -40,7 +40,11 @@ function privateHost(host: string): string | undefined {
 /** The targets of `config` that only a function inside the VPC can reach. */
 export function targetsNeedingVpc(config: Config): PrivateTarget[] {
   return config.targets.flatMap((t): PrivateTarget[] => {
-    if (t.type === 'elb') return /^internal-/i.test(t.host) ? [{ name: t.name, why: 'an internal ELB: its name resolves to private addresses' }] : [];
+    if (t.type === 'elb') {
+      if (/^internal-/i.test(t.host)) return [{ name: t.name, why: 'an internal ELB: its name resolves to private addresses' }];
+      const why = privateHost(t.host);
+      return why ? [{ name: t.name, why }] : [];
+    }
     if (t.type === 'aurora') return [{ name: t.name, why: "an Aurora endpoint: it resolves to the instances' VPC addresses" }];
     const why = privateHost(new URL(t.url).hostname);
     return why ? [{ name: t.name, why }] : [];

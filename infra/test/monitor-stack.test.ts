@@ -697,6 +697,11 @@ describe('MonitorStack without a VPC', () => {
     expect(() => synth({ outsideVpc: true })).not.toThrow();
   });
 
+  it('an ELB behind an internal alias (a private zone name) needs the VPC too', () => {
+    const config = { targets: [{ name: 'alb', type: 'elb' as const, host: 'app.corp.internal', port: 80 }] };
+    expect(() => synth({ config, outsideVpc: false })).toThrow('alb: app.corp.internal is an internal name');
+  });
+
   it.each([
     ['http://10.0.1.10/health', 'web: 10.0.1.10 is a private address'],
     ['http://172.20.0.5/health', 'web: 172.20.0.5 is a private address'],
