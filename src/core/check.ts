@@ -5,31 +5,20 @@
  */
 import type { Resolver } from 'node:dns/promises';
 import { setMaxListeners } from 'node:events';
-import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { LIMITS, STATE_SCHEMA_VERSION } from './constants.ts';
-import type { AuroraTarget, Config, ElbTarget, TargetConfig, WebTierTarget } from './config.ts';
-import { createResolver, resolveElb, resolveName } from './resolve.ts';
-import { isLocalName, screenResolution } from './address-class.ts';
-import type { UnusableAddress } from './address-class.ts';
-import { currentOf, diffAddresses } from './diff.ts';
-import type { AddressDiff } from './diff.ts';
-import { assessElb, assessWebTier, escalateReassigned } from './assess.ts';
-import { assessAurora } from './aurora/assess.ts';
-import type { AuroraState, WriterObservation } from './aurora/assess.ts';
-import { WriterLookupError } from './aurora/errors.ts';
 import { evaluateAlerts, markDelivered, rekeyAlerts } from './alerts.ts';
-import { runProbe } from './probe/run.ts';
+import type { Config } from './config.ts';
+import { LIMITS, STATE_SCHEMA_VERSION } from './constants.ts';
+import { currentOf, diffAddresses } from './diff.ts';
 import { limiter, runPool } from './limit.ts';
-import type { Limiter } from './limit.ts';
-import { probeUrl, parseEcho } from './probe/web.ts';
-import type { ProbeSpec } from './probe/types.ts';
 import type { EngineLogger, MetricsSink, Notifier, Store, WriterLookup } from './ports.ts';
 import { VersionConflictError } from './ports.ts';
-import { checkTargetState } from './state.ts';
 import type { CheckReport, TargetReport } from './report.ts';
-import type { AddressRecord, AlertTransition, ChangeRecord, Clock, Finding, ProbeResult, Resolution, TargetState, WebTierObservation } from './types.ts';
-import { conditionKey } from './types.ts';
+import { createResolver } from './resolve.ts';
+import { checkTargetState } from './state.ts';
+import { targetTypeOf } from './targets/registry.ts';
+import type { CheckContext, Observed } from './targets/types.ts';
+import type { AddressRecord, AlertTransition, ChangeRecord, Clock, Finding, TargetState } from './types.ts';
 
 /** What a check needs from the outside world. */
 export interface CheckDeps {
@@ -65,64 +54,6 @@ export function emptyState(target: string): TargetState {
   return { schemaVersion: STATE_SCHEMA_VERSION, target, version: 0, addresses: [], alerts: {} };
 }
 
-/** Probe spec for an ELB target's addresses. */
-function elbSpec(t: ElbTarget, insecureTls: boolean | undefined): ProbeSpec {
-  return {
-    protocol: t.probe.protocol,
-    host: t.host,
-    port: t.port,
-    path: t.probe.path,
-    maxBodyBytes: LIMITS.maxBodyBytes,
-    ...(t.probe.expectStatus ? { expectStatus: t.probe.expectStatus } : {}),
-    ...(insecureTls ? { insecureTls } : {}),
-  };
-}
-
-/** Probe spec for an Aurora endpoint: the engine's own greeting (MySQL) or SSLRequest (PostgreSQL). */
-function auroraSpec(t: AuroraTarget): ProbeSpec {
-  return { protocol: t.engine, host: t.host, port: t.port, path: '/', maxBodyBytes: LIMITS.maxBodyBytes };
-}
-
-/** The reader endpoint's lookup and the API's writer of an Aurora target; a lookup failure is data, not a throw. */
-async function observeAurora(
-  t: AuroraTarget,
-  lookup: WriterLookup | undefined,
-  newResolver: () => Resolver,
-  lookups: Limiter,
-): Promise<{ reader?: Resolution; api?: WriterObservation }> {
-  const api = async (): Promise<WriterObservation | undefined> => {
-    if (!lookup) return undefined;
-    try {
-      const w = await lookup.writer(t.clusterIdentifier, t.region);
-      return { ok: true, writer: w.writer, members: w.members };
-    } catch (err) {
-      return { ok: false, code: err instanceof WriterLookupError ? err.code : 'error', message: errorText(err) };
-    }
-  };
-  const readerHost = t.readerHost;
-  const [reader, writer] = await Promise.all([readerHost ? lookups(() => resolveName(readerHost, newResolver())) : undefined, api()]);
-  return { ...(reader ? { reader } : {}), ...(writer ? { api: writer } : {}) };
-}
-
-/** Per-target observation gathered during the check. */
-interface Observed {
-  target: TargetConfig;
-  previous: TargetState;
-  resolution?: Resolution;
-  diff?: AddressDiff;
-  records: AddressRecord[];
-  probes: Map<string, ProbeResult>;
-  web?: WebTierObservation;
-  /** The check's deadline stopped this target's lookup. */
-  resolutionCut?: boolean;
-  /** Addresses in the answer that no node can have (not probed, not in history). */
-  unusable?: UnusableAddress[];
-  /** Aurora: the reader endpoint, the API's writer, and the writer state this check concluded. */
-  reader?: Resolution;
-  api?: WriterObservation;
-  aurora?: AuroraState;
-}
-
 /** Runs one check of every target in `config`. Never throws for a target's failure; throws for store errors on load. */
 export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckReport> {
   const t0 = performance.now();
@@ -149,45 +80,25 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   );
 
   // 2-3. Resolve every name concurrently, then diff (a failed lookup changes no history).
-  await Promise.all(
-    config.targets.map(async (t) => {
-      if (t.type === 'web-tier') return;
-      const o = observed.get(t.name)!;
-      const aurora = t.type === 'aurora' ? observeAurora(t, deps.writerLookup, newResolver, lookups) : undefined;
-      const resolution = await lookups(() => (t.type === 'elb' ? resolveElb(t.host, newResolver, deadline) : resolveName(t.host, newResolver(), deadline)));
-      // A lookup the deadline stopped proves nothing: the target's check is cut.
-      if (!resolution.ok && deadline.aborted) o.resolutionCut = true;
-      // Addresses no node can have are never probed, nor kept in history; they are a finding.
-      const screened = screenResolution(resolution, config.allowLoopback || isLocalName(t.host));
-      o.resolution = screened.resolution;
-      o.unusable = screened.unusable;
-      if (aurora) Object.assign(o, await aurora);
-      if (o.api?.ok === false) {
-        errors.push(`writer lookup ${t.name}: ${o.api.message}`);
-        deps.logger?.warn('writer lookup failed; no writer-changed or dns-lag this check', { target: t.name, code: o.api.code, error: o.api.message });
-      }
-      if (o.resolution.ok) {
-        o.diff = diffAddresses(o.previous.addresses, o.resolution, startedAt, t.retainRetiredMinutes);
-        o.records = o.diff.addresses;
-      }
-    }),
-  );
+  const ctx: CheckContext = {
+    config,
+    deadline,
+    newResolver,
+    lookups,
+    startedAt,
+    errors,
+    ...(deps.insecureTls ? { insecureTls: deps.insecureTls } : {}),
+    ...(deps.writerLookup ? { writerLookup: deps.writerLookup } : {}),
+    ...(deps.logger ? { logger: deps.logger } : {}),
+  };
+  await Promise.all([...observed.values()].map((o) => targetTypeOf(o.target).observe(o, ctx)));
 
   // 4. Probe every current and retained retired address, and every web tier: all concurrently,
   // at most LIMITS.maxConcurrentProbes in flight, so each probe's timeout starts when it really starts.
-  const jobs: (() => Promise<void>)[] = [];
-  for (const o of observed.values()) {
-    const t = o.target;
-    if (t.type === 'web-tier') {
-      jobs.push(() => observeWebTier(t, deadline, deps.insecureTls, newResolver, config.allowLoopback, lookups).then((w) => void (o.web = w)));
-      continue;
-    }
-    const spec = t.type === 'elb' ? elbSpec(t, deps.insecureTls) : auroraSpec(t);
-    for (const r of o.records) {
-      jobs.push(() => runProbe(r.address, spec, { timeoutMs: t.timeoutMs, signal: deadline }).then((p) => void o.probes.set(r.address, stripBody(p))));
-    }
-  }
-  await runPool(jobs, LIMITS.maxConcurrentProbes);
+  await runPool(
+    [...observed.values()].flatMap((o) => targetTypeOf(o.target).probeJobs(o, ctx)),
+    LIMITS.maxConcurrentProbes,
+  );
 
   // 5. Assess, alert.
   const now = deps.clock.now();
@@ -199,7 +110,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     o.resolutionCut === true || o.web?.error?.code === 'aborted' || [...o.probes.values()].some((p) => p.error?.code === 'aborted');
   const isCut = (o: Observed) => stopped(o) || (o.target.type === 'web-tier' && observed.has(o.target.upstream) && stopped(observed.get(o.target.upstream)!));
   for (const o of observed.values()) {
-    const { findings, metrics, aurora } = assessTarget(o, observed, now);
+    const { findings, metrics, aurora } = targetTypeOf(o.target).assess(o, observed, now);
     if (aurora) o.aurora = aurora;
     // Cut (by the deadline, or by our own descriptor limit): its alerts stay as they were.
     const completed = !isCut(o);
@@ -309,11 +220,6 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   return partial;
 }
 
-const stripBody = (p: ProbeResult & { body?: string }): ProbeResult => {
-  const { body: _body, ...rest } = p;
-  return rest;
-};
-
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** `work`, or a rejection once `ms` have passed (the work goes on unobserved; a late success only repeats a notice). */
@@ -323,113 +229,6 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
     timer = setTimeout(() => reject(new Error(`${what} did not finish within the publish budget (${ms} ms left)`)), ms);
   });
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
-}
-
-/** Where to connect for a web tier's URL: the host itself (an IP literal), or its address from the check's resolvers. */
-async function webTierAddress(
-  t: WebTierTarget,
-  newResolver: () => Resolver,
-  signal: AbortSignal,
-  allowLoopback: boolean,
-  lookups: Limiter,
-): Promise<{ connect?: string; failure?: WebTierObservation }> {
-  const host = new URL(t.url).hostname.replace(/^\[(.*)\]$/, '$1');
-  if (isIP(host) !== 0) return {};
-  // `localhost` and `.localhost` names are this machine's by definition (RFC 6761); the
-  // resolvers never read /etc/hosts, so answer them here.
-  if (isLocalName(host)) return { connect: '127.0.0.1' };
-  // The check's own resolver path: the configured servers, cancellable, under the deadline
-  // (getaddrinfo runs on libuv's 4 threads, ignores `resolvers` and cannot be cancelled).
-  const resolved = screenResolution(await lookups(() => resolveName(host, newResolver(), signal)), allowLoopback || isLocalName(host)).resolution;
-  if (resolved.ok) return { connect: resolved.addresses[0]!.address };
-  const code = signal.aborted ? 'aborted' : 'error';
-  return { failure: { url: t.url, ok: false, latencyMs: resolved.durationMs, error: { code, message: `cannot resolve ${host}: ${resolved.message}` } } };
-}
-
-/** Probes a web tier's URL and, with `echo`, asks which upstream address served it. */
-async function observeWebTier(
-  t: WebTierTarget,
-  signal: AbortSignal,
-  insecureTls: boolean | undefined,
-  newResolver: () => Resolver,
-  allowLoopback: boolean,
-  lookups: Limiter,
-): Promise<WebTierObservation> {
-  const where = await webTierAddress(t, newResolver, signal, allowLoopback, lookups);
-  if (where.failure) return where.failure;
-  const opts = {
-    timeoutMs: t.timeoutMs,
-    signal,
-    maxBodyBytes: LIMITS.maxBodyBytes,
-    ...(insecureTls ? { insecureTls } : {}),
-    ...(where.connect ? { connect: where.connect } : {}),
-  };
-  const echoUrl = t.echo ? new URL(t.echo.path, t.url).toString() : undefined;
-  const [main, echo] = await Promise.all([probeUrl(t.url, opts), echoUrl ? probeUrl(echoUrl, opts) : undefined]);
-  const obs: WebTierObservation = {
-    url: t.url,
-    ok: main.ok,
-    latencyMs: main.latencyMs,
-    ...(main.status !== undefined ? { status: main.status } : {}),
-    ...(main.server !== undefined ? { server: main.server } : {}),
-    ...(main.error ? { error: main.error } : {}),
-  };
-  if (echo) {
-    // A cut body (over the cap) is not an answer: its first bytes could look like an address.
-    const address = echo.ok && echo.body !== undefined && !echo.truncated ? parseEcho(echo.body) : undefined;
-    obs.echo = address
-      ? { ok: true, address }
-      : {
-          ok: false,
-          message:
-            echo.error?.message ?? (echo.truncated ? 'the echo answer was larger than the body cap' : `no address in the echo answer (HTTP ${echo.status})`),
-        };
-    obs.server ??= echo.server;
-  }
-  return obs;
-}
-
-function assessTarget(
-  o: Observed,
-  all: ReadonlyMap<string, Observed>,
-  now: Date,
-): { findings: Finding[]; metrics: TargetReport['metrics']; aurora?: AuroraState } {
-  const t = o.target;
-  if (t.type === 'web-tier') {
-    const up = all.get(t.upstream)!;
-    const incident = rekeyAlerts(o.previous.alerts)[conditionKey(t.name, 'stale-address-suspected')];
-    return assessWebTier({
-      // Open, or resolving with its "resolved" not yet delivered: on-call still holds it open.
-      ...(incident ? { openIncident: { since: incident.openedAt } } : {}),
-      target: t,
-      web: o.web!,
-      recentLatencies: o.previous.latencies ?? [],
-      ...(o.previous.webServer ? { knownServer: o.previous.webServer } : {}),
-      now,
-      upstream: { records: up.records, probes: up.probes, resolutionOk: up.resolution?.ok === true },
-    });
-  }
-  const diff = o.diff && o.previous.version > 0 ? { diff: o.diff } : {};
-  if (t.type === 'aurora') {
-    return assessAurora({
-      target: t,
-      resolution: o.resolution!,
-      ...diff,
-      unusable: o.unusable ?? [],
-      records: o.records,
-      probes: o.probes,
-      now,
-      ...(o.reader ? { reader: o.reader } : {}),
-      ...(o.previous.aurora ? { previous: o.previous.aurora } : {}),
-      ...(o.api ? { api: o.api } : {}),
-    });
-  }
-  const elb = assessElb({ target: t, resolution: o.resolution!, ...diff, unusable: o.unusable ?? [], records: o.records, probes: o.probes });
-  // A reassigned retired address is critical only when a web tier's echo shows a client still uses it.
-  const tiers = [...all.values()].flatMap((w) =>
-    w.target.type === 'web-tier' && w.target.upstream === t.name ? [{ name: w.target.name, ...(w.web ? { web: w.web } : {}) }] : [],
-  );
-  return { ...elb, findings: escalateReassigned(elb.findings, tiers) };
 }
 
 /** The target's next state (alerts filled in by the caller). */
@@ -472,7 +271,7 @@ function reapply(
     redo.diff = diffAddresses(fresh.addresses, o.resolution, now, o.target.retainRetiredMinutes);
     redo.records = redo.diff.addresses;
   }
-  const { findings, aurora } = assessTarget(redo, all, now);
+  const { findings, aurora } = targetTypeOf(redo.target).assess(redo, all, now);
   if (aurora) redo.aurora = aurora;
   let state = nextState(redo, now);
   if (completed) {

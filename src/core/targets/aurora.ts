@@ -1,0 +1,64 @@
+/**
+ * An Aurora endpoint: the cluster (writer) endpoint resolved with its CNAME chain, each address
+ * probed with the engine's own handshake, and the writer the RDS API names (when a writer
+ * lookup is wired in) for writer-changed and dns-lag.
+ */
+import { assessAurora } from '../aurora/assess.ts';
+import type { WriterObservation } from '../aurora/assess.ts';
+import { WriterLookupError } from '../aurora/errors.ts';
+import type { AuroraTarget } from '../config.ts';
+import { LIMITS } from '../constants.ts';
+import type { ProbeSpec } from '../probe/types.ts';
+import { resolveName } from '../resolve.ts';
+import { addressProbeJobs, applyResolution, diffForAssess } from './names.ts';
+import type { CheckContext, TargetType } from './types.ts';
+
+/** Probe spec for an Aurora endpoint: the engine's own greeting (MySQL) or SSLRequest (PostgreSQL). */
+export function auroraSpec(t: AuroraTarget): ProbeSpec {
+  return { protocol: t.engine, host: t.host, port: t.port, path: '/', maxBodyBytes: LIMITS.maxBodyBytes };
+}
+
+/** The API's writer; a lookup failure is data (no writer-changed, no dns-lag this check), not a throw. */
+async function apiWriter(t: AuroraTarget, ctx: CheckContext): Promise<WriterObservation | undefined> {
+  if (!ctx.writerLookup) return undefined;
+  try {
+    const w = await ctx.writerLookup.writer(t.clusterIdentifier, t.region);
+    return { ok: true, writer: w.writer, members: w.members };
+  } catch (err) {
+    return { ok: false, code: err instanceof WriterLookupError ? err.code : 'error', message: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export const aurora: TargetType<AuroraTarget> = {
+  async observe(o, ctx) {
+    const t = o.target;
+    const readerHost = t.readerHost;
+    const [resolution, reader, api] = await Promise.all([
+      ctx.lookups(() => resolveName(t.host, ctx.newResolver(), ctx.deadline)),
+      readerHost ? ctx.lookups(() => resolveName(readerHost, ctx.newResolver())) : undefined,
+      apiWriter(t, ctx),
+    ]);
+    applyResolution(o, resolution, ctx);
+    if (reader) o.reader = reader;
+    if (api) o.api = api;
+    if (api?.ok === false) {
+      ctx.errors.push(`writer lookup ${t.name}: ${api.message}`);
+      ctx.logger?.warn('writer lookup failed; no writer-changed or dns-lag this check', { target: t.name, code: api.code, error: api.message });
+    }
+  },
+  probeJobs: (o, ctx) => addressProbeJobs(o, auroraSpec(o.target), ctx),
+  assess(o, _all, now) {
+    return assessAurora({
+      target: o.target,
+      resolution: o.resolution!,
+      ...diffForAssess(o),
+      unusable: o.unusable ?? [],
+      records: o.records,
+      probes: o.probes,
+      now,
+      ...(o.reader ? { reader: o.reader } : {}),
+      ...(o.previous.aurora ? { previous: o.previous.aurora } : {}),
+      ...(o.api ? { api: o.api } : {}),
+    });
+  },
+};

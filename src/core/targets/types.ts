@@ -1,0 +1,68 @@
+/**
+ * The shape every target type has in a check (docs/architecture.md, "One check"): what it
+ * observes of its names, which probe jobs it adds, and how its observation becomes findings.
+ * One file per type (elb.ts, web-tier.ts, aurora.ts), one map (registry.ts): adding a type is a
+ * file and a line, as adding a probe protocol is.
+ */
+import type { Resolver } from 'node:dns/promises';
+import type { UnusableAddress } from '../address-class.ts';
+import type { AuroraState, WriterObservation } from '../aurora/assess.ts';
+import type { Config, TargetConfig } from '../config.ts';
+import type { AddressDiff } from '../diff.ts';
+import type { Limiter } from '../limit.ts';
+import type { EngineLogger, WriterLookup } from '../ports.ts';
+import type { TargetReport } from '../report.ts';
+import type { AddressRecord, Finding, ProbeResult, Resolution, TargetState, WebTierObservation } from '../types.ts';
+
+/** What one check has seen of one target so far. */
+export interface Observed<T extends TargetConfig = TargetConfig> {
+  target: T;
+  previous: TargetState;
+  resolution?: Resolution;
+  diff?: AddressDiff;
+  records: AddressRecord[];
+  probes: Map<string, ProbeResult>;
+  web?: WebTierObservation;
+  /** The check's deadline stopped this target's lookup. */
+  resolutionCut?: boolean;
+  /** Addresses in the answer that no node can have (not probed, not in history). */
+  unusable?: UnusableAddress[];
+  /** Aurora: the reader endpoint, the API's writer, and the writer state this check concluded. */
+  reader?: Resolution;
+  api?: WriterObservation;
+  aurora?: AuroraState;
+}
+
+/** What the check hands each target type: its settings and the shared, bounded means of looking. */
+export interface CheckContext {
+  config: Config;
+  /** The whole check's deadline. */
+  deadline: AbortSignal;
+  /** A fresh resolver on the configured servers. */
+  newResolver: () => Resolver;
+  /** Every lookup of the check goes through this pool. */
+  lookups: Limiter;
+  startedAt: Date;
+  insecureTls?: boolean;
+  writerLookup?: WriterLookup;
+  logger?: EngineLogger;
+  /** Problems that do not stop the check (the report's `errors`). */
+  errors: string[];
+}
+
+/** What assessing one target yields. */
+export interface Assessment {
+  findings: Finding[];
+  metrics: TargetReport['metrics'];
+  aurora?: AuroraState;
+}
+
+/** One target type's part in a check. */
+export interface TargetType<T extends TargetConfig> {
+  /** Steps 2-3: resolve the target's names and update its history (a failed lookup changes none). */
+  observe(o: Observed<T>, ctx: CheckContext): Promise<void>;
+  /** Step 4: the probes of this target, each a job for the check's bounded pool. */
+  probeJobs(o: Observed<T>, ctx: CheckContext): (() => Promise<void>)[];
+  /** Step 5: findings and metrics; `all` holds every target (a web tier is judged against its upstream). */
+  assess(o: Observed<T>, all: ReadonlyMap<string, Observed>, now: Date): Assessment;
+}
