@@ -654,95 +654,111 @@ export class MonitorStack extends Stack {
       );
     });
 
-    const minutes = interval.toMinutes();
-    const fnAlarmPeriod = Duration.minutes(Math.max(SCHEDULE_LIMITS.functionAlarmMinMinutes, minutes));
-    const notRunningPeriod = Duration.minutes(Math.max(SCHEDULE_LIMITS.functionAlarmMinMinutes, SCHEDULE_LIMITS.notRunningIntervals * minutes));
-    const fnAlarm = (metric: string, statistic: string, period = fnAlarmPeriod) => this.fn.metric(metric, { statistic, period });
-    const fnLabel = this.fanOut ? 'worker' : 'monitor';
-    // Errors/Throttles/Duration only have data when the function runs; "it does not run" is
-    // the Invocations alarm's, so missing data is not a breach for these three.
-    add('function/Errors', 'FunctionErrorsAlarm', {
-      alarmName: `${this.alarmNamePrefix}${fnLabel}-Errors`,
-      alarmDescription: `ipdrift ${fnLabel} failed a check: the monitor itself is broken (a target being down is a finding, not an error). Read the function log.`,
-      metric: fnAlarm('Errors', cloudwatch.Stats.SUM),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    add('function/Throttles', 'FunctionThrottlesAlarm', {
-      alarmName: `${this.alarmNamePrefix}${fnLabel}-Throttles`,
-      alarmDescription: this.fanOut
-        ? 'ipdrift worker was throttled: more shards at once than its reserved concurrency (one per shard), or the account hit its concurrency limit; throttled shards skip a tick.'
-        : 'ipdrift monitor was throttled: a check overlapped the previous one (reserved concurrency 1) or the account hit its concurrency limit; checks are being skipped.',
-      metric: fnAlarm('Throttles', cloudwatch.Stats.SUM),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    const durationThresholdMs = Math.round(timeout.toMilliseconds() * FUNCTION_SETTINGS.durationAlarmFraction);
-    add('function/Duration', 'FunctionDurationAlarm', {
-      alarmName: `${this.alarmNamePrefix}${fnLabel}-Duration`,
-      alarmDescription: `ipdrift ${fnLabel} took >= ${FUNCTION_SETTINGS.durationAlarmFraction * 100}% of its ${timeout.toSeconds()} s timeout: checks are about to be cut short (slow probes, too many targets${this.fanOut ? ' in a shard: lower shardSize' : ''}, or a slow resolver).`,
-      metric: fnAlarm('Duration', cloudwatch.Stats.MAXIMUM),
-      threshold: durationThresholdMs,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    // A monitor that stopped running reports nothing, so every other alarm stays OK: this is
-    // the dead man's switch, and no data at all is exactly the case it must catch.
-    const started = this.fanOut
-      ? this.fanOut.stateMachine.metricStarted({ statistic: cloudwatch.Stats.SUM, period: notRunningPeriod })
-      : fnAlarm('Invocations', cloudwatch.Stats.SUM, notRunningPeriod);
-    add('function/Invocations', 'FunctionNotRunningAlarm', {
-      alarmName: `${this.alarmNamePrefix}${this.fanOut ? 'fanout' : 'monitor'}-NotRunning`,
-      alarmDescription: `ipdrift monitor did not run for ${notRunningPeriod.toMinutes()} minutes (schedule disabled or deleted, ${this.fanOut ? 'state machine' : 'function'} deleted, or account-level throttling): nothing is being watched.`,
-      metric: started,
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
-    if (this.failoverWatch) {
-      const watch = this.failoverWatch;
-      const period = Duration.minutes(FAILOVER_WATCH_SETTINGS.alarmPeriodMinutes);
-      // Missing data is normal: the watcher runs only when a cluster fails over.
-      add('failover-watch/Errors', 'FailoverWatchErrorsAlarm', {
-        alarmName: `${this.alarmNamePrefix}failover-watch-Errors`,
-        alarmDescription:
-          'ipdrift failover watcher failed: a failover timeline was not (fully) delivered (notice, metrics or history), or the watcher could not run. Read the watcher log: it holds the timeline.',
-        metric: watch.fn.metric('Errors', { statistic: cloudwatch.Stats.SUM, period }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    // The monitor's own alarms, one line each: they page (the monitor itself is broken).
+    for (const a of this.monitorAlarmSpecs(timeout, interval)) {
+      add(a.key, a.id, {
+        alarmName: `${this.alarmNamePrefix}${a.name}`,
+        alarmDescription: a.description,
+        metric: a.metric,
+        threshold: a.threshold,
+        comparisonOperator: a.below ? cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD : cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      add('failover-watch/Duration', 'FailoverWatchDurationAlarm', {
-        alarmName: `${this.alarmNamePrefix}failover-watch-Duration`,
-        alarmDescription: `ipdrift failover watcher took >= ${FAILOVER_WATCH_SETTINGS.durationAlarmFraction * 100}% of its ${watch.timeout.toSeconds()} s timeout: the next timeline may be cut short (slow RDS or DNS answers, or publishing retries).`,
-        metric: watch.fn.metric('Duration', { statistic: cloudwatch.Stats.MAXIMUM, period }),
-        threshold: Math.round(watch.timeout.toMilliseconds() * FAILOVER_WATCH_SETTINGS.durationAlarmFraction),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    }
-    if (this.fanOut) {
-      // A failed execution: the scheduler could not split (config, DynamoDB, payload size).
-      add('fanout/ExecutionsFailed', 'FanOutFailedAlarm', {
-        alarmName: `${this.alarmNamePrefix}fanout-ExecutionsFailed`,
-        alarmDescription:
-          'ipdrift fan-out execution failed: the scheduler could not claim or split the tick (configuration, DynamoDB, or a shard list too large); no shard was checked. Read the scheduler log.',
-        metric: this.fanOut.stateMachine.metricFailed({ statistic: cloudwatch.Stats.SUM, period: fnAlarmPeriod }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        treatMissingData: a.missingBreaches ? cloudwatch.TreatMissingData.BREACHING : cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     }
     return alarms;
+  }
+
+  /**
+   * The alarms on the monitor itself: key (for {@link MonitorStack.alarms}), construct id, name
+   * after the prefix, what on-call reads, the metric and its threshold. Errors, throttles and
+   * duration have data only when a function runs, so missing data is no breach for them; "it
+   * did not run" is the dead man's switch, where no data at all is exactly the case to catch.
+   */
+  private monitorAlarmSpecs(timeout: Duration, interval: Duration): MonitorAlarmSpec[] {
+    const minutes = interval.toMinutes();
+    const fnAlarmPeriod = Duration.minutes(Math.max(SCHEDULE_LIMITS.functionAlarmMinMinutes, minutes));
+    const notRunningPeriod = Duration.minutes(Math.max(SCHEDULE_LIMITS.functionAlarmMinMinutes, SCHEDULE_LIMITS.notRunningIntervals * minutes));
+    const fnMetric = (metric: string, statistic: string, period = fnAlarmPeriod) => this.fn.metric(metric, { statistic, period });
+    const fnLabel = this.fanOut ? 'worker' : 'monitor';
+    const throttled = this.fanOut
+      ? 'ipdrift worker was throttled: the account hit its concurrency limit (or, with reserveConcurrency, more shards at once than one each); throttled shards skip a tick.'
+      : 'ipdrift monitor was throttled: the account hit its concurrency limit (or, with reserveConcurrency, a check overlapped the previous one); checks are being skipped.';
+    const specs: MonitorAlarmSpec[] = [
+      {
+        key: 'function/Errors',
+        id: 'FunctionErrorsAlarm',
+        name: `${fnLabel}-Errors`,
+        description: `ipdrift ${fnLabel} failed a check: the monitor itself is broken (a target being down is a finding, not an error). Read the function log.`,
+        metric: fnMetric('Errors', cloudwatch.Stats.SUM),
+        threshold: 1,
+      },
+      {
+        key: 'function/Throttles',
+        id: 'FunctionThrottlesAlarm',
+        name: `${fnLabel}-Throttles`,
+        description: throttled,
+        metric: fnMetric('Throttles', cloudwatch.Stats.SUM),
+        threshold: 1,
+      },
+      {
+        key: 'function/Duration',
+        id: 'FunctionDurationAlarm',
+        name: `${fnLabel}-Duration`,
+        description: `ipdrift ${fnLabel} took >= ${FUNCTION_SETTINGS.durationAlarmFraction * 100}% of its ${timeout.toSeconds()} s timeout: checks are about to be cut short (slow probes, too many targets${this.fanOut ? ' in a shard: lower shardSize' : ''}, or a slow resolver).`,
+        metric: fnMetric('Duration', cloudwatch.Stats.MAXIMUM),
+        threshold: Math.round(timeout.toMilliseconds() * FUNCTION_SETTINGS.durationAlarmFraction),
+      },
+      {
+        key: 'function/Invocations',
+        id: 'FunctionNotRunningAlarm',
+        name: `${this.fanOut ? 'fanout' : 'monitor'}-NotRunning`,
+        description: `ipdrift monitor did not run for ${notRunningPeriod.toMinutes()} minutes (schedule disabled or deleted, ${this.fanOut ? 'state machine' : 'function'} deleted, or account-level throttling): nothing is being watched.`,
+        metric: this.fanOut
+          ? this.fanOut.stateMachine.metricStarted({ statistic: cloudwatch.Stats.SUM, period: notRunningPeriod })
+          : fnMetric('Invocations', cloudwatch.Stats.SUM, notRunningPeriod),
+        threshold: 1,
+        below: true,
+        missingBreaches: true,
+      },
+    ];
+    if (this.failoverWatch) {
+      const watch = this.failoverWatch;
+      // Missing data is normal: the watcher runs only when a cluster fails over.
+      const period = Duration.minutes(FAILOVER_WATCH_SETTINGS.alarmPeriodMinutes);
+      specs.push(
+        {
+          key: 'failover-watch/Errors',
+          id: 'FailoverWatchErrorsAlarm',
+          name: 'failover-watch-Errors',
+          description:
+            'ipdrift failover watcher failed: a failover timeline was not (fully) delivered (notice, metrics or history), or the watcher could not run. Read the watcher log: it holds the timeline.',
+          metric: watch.fn.metric('Errors', { statistic: cloudwatch.Stats.SUM, period }),
+          threshold: 1,
+        },
+        {
+          key: 'failover-watch/Duration',
+          id: 'FailoverWatchDurationAlarm',
+          name: 'failover-watch-Duration',
+          description: `ipdrift failover watcher took >= ${FAILOVER_WATCH_SETTINGS.durationAlarmFraction * 100}% of its ${watch.timeout.toSeconds()} s timeout: the next timeline may be cut short (slow RDS or DNS answers, or publishing retries).`,
+          metric: watch.fn.metric('Duration', { statistic: cloudwatch.Stats.MAXIMUM, period }),
+          threshold: Math.round(watch.timeout.toMilliseconds() * FAILOVER_WATCH_SETTINGS.durationAlarmFraction),
+        },
+      );
+    }
+    if (this.fanOut) {
+      // A failed execution: the scheduler could not split (config, DynamoDB, payload size).
+      specs.push({
+        key: 'fanout/ExecutionsFailed',
+        id: 'FanOutFailedAlarm',
+        name: 'fanout-ExecutionsFailed',
+        description:
+          'ipdrift fan-out execution failed: the scheduler could not claim or split the tick (configuration, DynamoDB, or a shard list too large); no shard was checked. Read the scheduler log.',
+        metric: this.fanOut.stateMachine.metricFailed({ statistic: cloudwatch.Stats.SUM, period: fnAlarmPeriod }),
+        threshold: 1,
+      });
+    }
+    return specs;
   }
 
   private createDashboard(): cloudwatch.Dashboard {
@@ -861,6 +877,20 @@ export class MonitorStack extends Stack {
     if (this.fanOut) return;
     Validations.of(this.fn).acknowledge({ id: NAG_FINDINGS.notLatestRuntime, reason: NAG_REASONS.notLatestRuntime });
   }
+}
+
+/** One alarm on the monitor itself (see MonitorStack.monitorAlarmSpecs). */
+interface MonitorAlarmSpec {
+  key: string;
+  id: string;
+  name: string;
+  description: string;
+  metric: cloudwatch.IMetric;
+  threshold: number;
+  /** Alarm below the threshold (default: at or above). */
+  below?: boolean;
+  /** Missing data is a breach (default: not). */
+  missingBreaches?: boolean;
 }
 
 /** A per-target ipdrift metric with one period per check. */
