@@ -8,14 +8,16 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { evaluateAlerts, markDelivered, rekeyAlerts } from './alerts.ts';
 import type { Config } from './config.ts';
-import { LIMITS, STATE_SCHEMA_VERSION } from './constants.ts';
+import { LIMITS } from './constants.ts';
 import { currentOf, diffAddresses } from './diff.ts';
 import { limiter, runPool } from './limit.ts';
 import type { EngineLogger, MetricsSink, Notifier, Store, WriterLookup } from './ports.ts';
-import { VersionConflictError } from './ports.ts';
 import type { CheckReport, TargetReport } from './report.ts';
 import { createResolver } from './resolve.ts';
+import { emptyState, saveWithRetry } from './save.ts';
 import { checkTargetState } from './state.ts';
+
+export { emptyState };
 import { targetTypeOf } from './targets/registry.ts';
 import type { CheckContext, Observed } from './targets/types.ts';
 import type { AddressRecord, AlertTransition, ChangeRecord, Clock, Finding, TargetState } from './types.ts';
@@ -48,11 +50,6 @@ export interface CheckDeps {
  */
 const SAVE_ATTEMPTS = 16;
 const SAVE_RETRY_JITTER_MS = 20;
-
-/** A fresh, never-saved state. */
-export function emptyState(target: string): TargetState {
-  return { schemaVersion: STATE_SCHEMA_VERSION, target, version: 0, addresses: [], alerts: {} };
-}
 
 /** Runs one check of every target in `config`. Never throws for a target's failure; throws for store errors on load. */
 export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckReport> {
@@ -189,28 +186,19 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   await Promise.all(
     work.map((w) =>
       saves(async () => {
-        let state = applyDeliveries(w.state, delivered, deliveredAt);
-        let changes = w.changes;
-        let expected = w.o.previous.version;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await deps.store.save({ ...state, version: expected + 1, updatedAt: now.toISOString() }, expected, changes);
-            return;
-          } catch (err) {
-            if (!(err instanceof VersionConflictError) || attempt >= SAVE_ATTEMPTS) {
-              errors.push(`save ${w.o.target.name}: ${errorText(err)}`);
-              partial.unsaved.push(w.o.target.name);
-              deps.logger?.error('state save failed', { target: w.o.target.name, error: errorText(err) });
-              return;
-            }
-            await new Promise((r) => setTimeout(r, Math.random() * SAVE_RETRY_JITTER_MS));
-            const fresh = (await deps.store.load([w.o.target.name])).get(w.o.target.name) ?? emptyState(w.o.target.name);
-            // A conflict wrote nothing: re-apply this check, history included, on what the other writer saved.
-            const redo = reapply(w.o, fresh, observed, now, w.completed, delivered, deliveredAt);
-            state = redo.state;
-            changes = redo.changes;
-            expected = fresh.version;
-          }
+        const first = { state: applyDeliveries(w.state, delivered, deliveredAt), expected: w.o.previous.version, changes: w.changes };
+        // A conflict wrote nothing: re-apply this check, history included, on what the other writer saved.
+        const redo = (fresh: TargetState) => ({ ...reapply(w.o, fresh, observed, now, w.completed, delivered, deliveredAt), expected: fresh.version });
+        try {
+          await saveWithRetry(deps.store, w.o.target.name, first, redo, {
+            attempts: SAVE_ATTEMPTS,
+            jitterMs: SAVE_RETRY_JITTER_MS,
+            updatedAt: now.toISOString(),
+          });
+        } catch (err) {
+          errors.push(`save ${w.o.target.name}: ${errorText(err)}`);
+          partial.unsaved.push(w.o.target.name);
+          deps.logger?.error('state save failed', { target: w.o.target.name, error: errorText(err) });
         }
       }),
     ),

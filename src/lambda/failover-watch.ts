@@ -13,14 +13,13 @@
  * throwing at the very end, after everything else was done, for the Errors alarm only.
  */
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { emptyState } from '../core/check.ts';
+import { saveWithRetry } from '../core/save.ts';
 import type { AuroraTarget, Config } from '../core/config.ts';
 import { sampleFailover, defaultSamplerDeps } from '../core/aurora/sampler.ts';
 import type { SamplerDeps } from '../core/aurora/sampler.ts';
 import type { FailoverTimeline } from '../core/aurora/timeline.ts';
 import type { EngineLogger, Notifier, Store, WriterLookup } from '../core/ports.ts';
-import { VersionConflictError } from '../core/ports.ts';
-import type { ChangeRecord, Clock } from '../core/types.ts';
+import type { ChangeRecord, Clock, TargetState } from '../core/types.ts';
 import { fileConfigLoader } from '../adapters/aws/config-source.ts';
 import type { ConfigLoader } from '../adapters/aws/config-source.ts';
 import { DynamoStore } from '../adapters/aws/dynamo-store.ts';
@@ -148,17 +147,9 @@ async function withRetries<T>(attempts: number, delayMs: number, fn: () => Promi
  * the same target meanwhile). A target the monitor never checked is left alone: a state saved
  * here without addresses would make its first check announce every address as new.
  */
-async function saveHistory(store: Store, target: string, t: FailoverTimeline, record: ChangeRecord, attempts: number): Promise<boolean> {
-  for (let attempt = 1; ; attempt++) {
-    const prev = (await store.load([target])).get(target) ?? emptyState(target);
-    if (prev.version === 0) return false;
-    try {
-      await store.save({ ...stateAfter(prev, t), version: prev.version + 1, updatedAt: record.at }, prev.version, [record]);
-      return true;
-    } catch (err) {
-      if (!(err instanceof VersionConflictError) || attempt >= attempts) throw err;
-    }
-  }
+function saveHistory(store: Store, target: string, t: FailoverTimeline, record: ChangeRecord, attempts: number): Promise<boolean> {
+  const redo = (prev: TargetState) => (prev.version === 0 ? undefined : { state: stateAfter(prev, t), expected: prev.version, changes: [record] });
+  return saveWithRetry(store, target, undefined, redo, { attempts, jitterMs: 0, updatedAt: record.at });
 }
 
 function isRdsClusterEvent(event: unknown): event is RdsClusterEvent {

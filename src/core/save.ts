@@ -1,0 +1,57 @@
+/**
+ * Saving one target's state with optimistic locking, for every writer (a check, the failover
+ * watcher): on a version conflict, nothing was written; re-read the state another writer saved
+ * and re-apply on it. Pure apart from the Store it is given.
+ */
+import { STATE_SCHEMA_VERSION } from './constants.ts';
+import type { Store } from './ports.ts';
+import { VersionConflictError } from './ports.ts';
+import type { ChangeRecord, TargetState } from './types.ts';
+
+/** A fresh, never-saved state. */
+export function emptyState(target: string): TargetState {
+  return { schemaVersion: STATE_SCHEMA_VERSION, target, version: 0, addresses: [], alerts: {} };
+}
+
+/** One try at a save: the state to write (its version is set here), on top of `expected`. */
+export interface SaveAttempt {
+  state: TargetState;
+  expected: number;
+  changes: readonly ChangeRecord[];
+}
+
+/** How hard to try. */
+export interface SaveRetry {
+  /** Each conflict means another writer landed: N writers at once need up to N attempts. */
+  attempts: number;
+  /** Random pause before a retry, so writers do not collide in step. */
+  jitterMs: number;
+  updatedAt: string;
+}
+
+/**
+ * Saves `first` (or, when it is undefined, what `redo` makes of the stored state) and, after
+ * each conflict, what `redo` makes of the fresh state; `redo` returning undefined gives up
+ * quietly (false). Throws the store's error, or the last conflict after `attempts`.
+ */
+export async function saveWithRetry(
+  store: Store,
+  target: string,
+  first: SaveAttempt | undefined,
+  redo: (fresh: TargetState) => SaveAttempt | undefined,
+  retry: SaveRetry,
+): Promise<boolean> {
+  const fromStore = async () => redo((await store.load([target])).get(target) ?? emptyState(target));
+  let attempt = first ?? (await fromStore());
+  for (let n = 1; ; n++) {
+    if (!attempt) return false;
+    try {
+      await store.save({ ...attempt.state, version: attempt.expected + 1, updatedAt: retry.updatedAt }, attempt.expected, attempt.changes);
+      return true;
+    } catch (err) {
+      if (!(err instanceof VersionConflictError) || n >= retry.attempts) throw err;
+      if (retry.jitterMs > 0) await new Promise((r) => setTimeout(r, Math.random() * retry.jitterMs));
+      attempt = await fromStore();
+    }
+  }
+}
