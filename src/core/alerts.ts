@@ -13,7 +13,12 @@ import { EVENT_KINDS, FINDING_KINDS, SEVERITIES, conditionKey } from './types.ts
 export interface AlertPolicy {
   renotifyMinutes: number;
   resolveAfterChecks: number;
+  /** Checks in a row a warning must be seen before it opens (criticals open at once); default 1. */
+  openAfterChecks?: number;
 }
+
+/** True when a finding of this severity waits `openAfterChecks` checks before it pages. */
+const waits = (severity: Severity, policy: AlertPolicy) => severity === 'warning' && (policy.openAfterChecks ?? 1) > 1;
 
 const MS_PER_MINUTE = 60_000;
 
@@ -137,12 +142,24 @@ export function evaluateAlerts(
       };
       delete alert.resolving;
       alerts[key] = alert;
+      if (prev.pending !== undefined) {
+        const seen = prev.pending + 1;
+        if (waits(alert.severity, policy) && seen < (policy.openAfterChecks ?? 1)) {
+          alert.pending = seen;
+          continue;
+        }
+        delete alert.pending;
+        transitions.push(transition('opened', alert, at, f));
+        continue;
+      }
       if (alert.lastNotifiedAt === undefined) transitions.push(transition('opened', alert, at, f));
       else if (isWorse(alert)) transitions.push(transition('updated', alert, at, f));
       else if (now.getTime() - Date.parse(alert.lastNotifiedAt) >= policy.renotifyMinutes * MS_PER_MINUTE)
         transitions.push(transition('reminder', alert, at, f));
       continue;
     }
+    // Gone before it was due: never announced, so nothing to resolve either.
+    if (prev.pending !== undefined) continue;
     const absent = prev.absentChecks + 1;
     const alert: AlertState = { ...prev, absentChecks: absent };
     alerts[key] = alert;
@@ -178,6 +195,10 @@ export function evaluateAlerts(
     };
     if (isEvent) {
       pendingEvents.set(key, alert);
+      continue;
+    }
+    if (waits(f.severity, policy)) {
+      alerts[key] = { ...alert, pending: 1 };
       continue;
     }
     alerts[key] = alert;

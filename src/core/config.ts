@@ -49,6 +49,7 @@ const common = {
   retainRetiredMinutes: positiveInt('minutes').max(43_200, 'must be at most 43200 (30 days)').default(DEFAULTS.retainRetiredMinutes),
   renotifyMinutes: positiveInt('minutes').default(DEFAULTS.renotifyMinutes),
   resolveAfterChecks: positiveInt('checks').max(100, 'must be at most 100').default(DEFAULTS.resolveAfterChecks),
+  openAfterChecks: positiveInt('checks').max(100, 'must be at most 100').default(DEFAULTS.openAfterChecks),
 };
 
 /** How a secret-looking config value is refused; the value itself is never repeated. */

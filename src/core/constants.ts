@@ -4,6 +4,8 @@ export const DEFAULTS = {
   retainRetiredMinutes: 1440,
   renotifyMinutes: 60,
   resolveAfterChecks: 2,
+  /** A warning pages after this many checks in a row (one DNS or probe blip is not a client in trouble); criticals page at once. */
+  openAfterChecks: 2,
   dnsLagWarnSeconds: 10,
   /** Whole-check deadline when the caller gives none (CLI). */
   checkDeadlineMs: 25_000,

@@ -51,6 +51,7 @@ const alertState = z.looseObject({
   lastNotifiedAt: isoTime.optional(),
   notifications: count,
   absentChecks: count,
+  pending: count.optional(),
   resolving: z.boolean().optional(),
   event: z.boolean().optional(),
   summary: z.string(),

@@ -168,6 +168,11 @@ export interface AlertState {
   notifications: number;
   /** Consecutive checks in which the finding was absent. */
   absentChecks: number;
+  /**
+   * A warning not yet announced: the consecutive checks that saw it so far (it opens at
+   * `openAfterChecks`; gone before that, it is dropped without a word).
+   */
+  pending?: number;
   /** True once the finding has been gone long enough; the alert is deleted when the notice is delivered. */
   resolving?: boolean;
   /** One-off event (address-set-changed, writer-changed): deleted once delivered. */

@@ -87,7 +87,7 @@ describe('ipdrift check against a lab ELB', () => {
       JSON.stringify({
         resolvers: [dns.address],
         allowLoopback: true,
-        targets: [{ name: 'app', type: 'elb', host: NAME, port: first.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } }],
+        targets: [{ name: 'app', type: 'elb', host: NAME, port: first.port, timeoutMs: 500, openAfterChecks: 1, probe: { protocol: 'http', path: '/health' } }],
       }),
     );
   });

@@ -169,8 +169,13 @@ export function labResolvers(dnsAddress: string, timeoutMs: number, tries = 1): 
   return () => createResolver({ resolvers: [dnsAddress], timeoutMs, tries });
 }
 
-/** A config with every default applied (throws ConfigError when the test wrote a bad one). */
-export const config = (input: ConfigInput): Config => parseConfig({ allowLoopback: true, ...input });
+/**
+ * A config with every default applied (throws ConfigError when the test wrote a bad one). These
+ * tests look at bounds and delivery, not at the warning debounce (test/unit/alerts.test.ts has
+ * that): a warning opens on the first check that sees it unless a target says otherwise.
+ */
+export const config = (input: ConfigInput): Config =>
+  parseConfig({ allowLoopback: true, ...input, targets: input.targets.map((t) => ({ openAfterChecks: 1, ...t })) as ConfigInput['targets'] });
 
 /** Attempts at finding one port free on every host of {@link listenSamePort}. */
 const SAME_PORT_ATTEMPTS = 10;

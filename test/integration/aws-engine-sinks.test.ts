@@ -42,7 +42,10 @@ describe('engine + SNS/CloudWatch adapters', () => {
     config = parseConfig({
       resolvers: [dns.address],
       allowLoopback: true,
-      targets: [{ name: 'app-alb', type: 'elb', host: ELB, port: oldNode.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } }],
+      // openAfterChecks 1: delivery is under test here, not the warning debounce.
+      targets: [
+        { name: 'app-alb', type: 'elb', host: ELB, port: oldNode.port, timeoutMs: 500, openAfterChecks: 1, probe: { protocol: 'http', path: '/health' } },
+      ],
     });
   });
   afterAll(async () => {

@@ -85,7 +85,16 @@ describe('monitor handler', () => {
     dns.setA(ELB, addresses, TTL_SECONDS);
     dns.setA(`all.${ELB}`, addresses, TTL_SECONDS);
   };
-  const elbTarget = { name: 'app-alb', type: 'elb', host: ELB, port: 0, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } } as const;
+  // openAfterChecks 1: these tests are about the handler and its delivery, not the warning debounce.
+  const elbTarget = {
+    name: 'app-alb',
+    type: 'elb',
+    host: ELB,
+    port: 0,
+    timeoutMs: 500,
+    openAfterChecks: 1,
+    probe: { protocol: 'http', path: '/health' },
+  } as const;
   const published = () =>
     sns.commandCalls(PublishCommand).map((c) => {
       const a = c.args[0].input.MessageAttributes!;

@@ -174,6 +174,8 @@ describe('fan-out at 1,000 targets against the lab', () => {
         host,
         port,
         timeoutMs: PROBE_TIMEOUT_MS,
+        // The fan-out must notify what one big check does, from the first check on.
+        openAfterChecks: 1,
         probe: { protocol: 'http', path: '/health' },
       });
     }

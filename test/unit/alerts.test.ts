@@ -239,3 +239,63 @@ describe('one incident per condition', () => {
     expect(s1.alerts).toEqual({});
   });
 });
+
+describe('a warning waits openAfterChecks checks in a row; a critical pages at once', () => {
+  const DEBOUNCE = { ...POLICY, openAfterChecks: 3 };
+  const unhealthy = finding('app', 'current-address-unhealthy', 'app: 10.0.0.2 timed out', {});
+  const run = (checks: Finding[][]) => {
+    let alerts: Record<string, AlertState> = {};
+    const types: string[][] = [];
+    checks.forEach((findings, minute) => {
+      const { alerts: next, transitions } = evaluateAlerts(alerts, findings, at(minute), DEBOUNCE);
+      alerts = next;
+      for (const t of transitions) alerts = markDelivered(alerts, t, at(minute));
+      types.push(transitions.map((t) => `${t.type}:${t.kind}`));
+    });
+    return { alerts, types };
+  };
+
+  it('opens on the third consecutive check, dated from the first', () => {
+    // Prepare / Act
+    const r = run([[unhealthy], [unhealthy], [unhealthy], [unhealthy]]);
+    // Assess
+    expect(r.types).toEqual([[], [], ['opened:current-address-unhealthy'], []]);
+    const alert = r.alerts[unhealthy.key]!;
+    expect(alert.openedAt).toBe(at(0).toISOString());
+    expect(alert.pending).toBeUndefined();
+  });
+
+  it('a blip shorter than openAfterChecks never pages and leaves nothing behind: no "resolved" either', () => {
+    // Prepare / Act
+    const r = run([[unhealthy], [unhealthy], [], [unhealthy], []]);
+    // Assess
+    expect(r.types.flat()).toEqual([]);
+    expect(r.alerts).toEqual({});
+  });
+
+  it('the count restarts after a clean check', () => {
+    const r = run([[unhealthy], [unhealthy], [], [unhealthy], [unhealthy], [unhealthy]]);
+    expect(r.types.flat()).toEqual(['opened:current-address-unhealthy']);
+    expect(r.types[5]).toEqual(['opened:current-address-unhealthy']);
+  });
+
+  it('a critical opens on its first check', () => {
+    const r = run([[stale]]);
+    expect(r.types).toEqual([['opened:stale-address-confirmed']]);
+  });
+
+  it('a pending warning whose condition turns critical opens at once, as critical', () => {
+    // Prepare: one condition key, a warning that escalates (as a reassigned address does when a tier uses it)
+    const warn: Finding = { ...unhealthy, key: stale.key, target: stale.target };
+    // Act
+    const r = run([[warn], [stale]]);
+    // Assess
+    expect(r.types).toEqual([[], ['opened:stale-address-confirmed']]);
+    expect(r.alerts[stale.key]!.severity).toBe('critical');
+  });
+
+  it('without openAfterChecks (or 1) a warning opens on its first check', () => {
+    const { transitions } = evaluateAlerts({}, [unhealthy], at(0), POLICY);
+    expect(transitions.map((t) => t.type)).toEqual(['opened']);
+  });
+});
