@@ -6,7 +6,8 @@ import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { CloudWatchSink, MAX_METRICS_PER_REQUEST, MetricsPublishError } from '../../src/adapters/aws/cloudwatch-sink.ts';
 import { METRIC_NAMESPACE } from '../../src/contract.ts';
 import { METRICS } from '../../src/core/report.ts';
-import type { CheckReport, TargetReport } from '../../src/core/report.ts';
+import type { TargetReport } from '../../src/core/report.ts';
+import { reportOf } from './report-fixtures.ts';
 
 expect.extend(allCustomMatcher);
 
@@ -16,20 +17,7 @@ function targetReport(target: string, metrics: TargetReport['metrics']): TargetR
   return { target, type: 'elb', probes: [], current: [], retired: [], findings: [], metrics, completed: true };
 }
 
-function report(targets: TargetReport[]): CheckReport {
-  return {
-    startedAt: STARTED,
-    finishedAt: STARTED,
-    durationMs: 1,
-    targets,
-    findings: [],
-    transitions: [],
-    delivered: 0,
-    undelivered: 0,
-    unsaved: [],
-    errors: [],
-  };
-}
+const report = (targets: TargetReport[]) => reportOf(targets, STARTED);
 
 describe('CloudWatchSink', () => {
   const cw = mockClient(CloudWatchClient);

@@ -8,6 +8,7 @@ import { assessElb, assessWebTier } from '../../src/core/assess.ts';
 import { assessAurora } from '../../src/core/aurora/assess.ts';
 import { METRICS } from '../../src/core/report.ts';
 import type { CheckReport, MetricName, TargetReport } from '../../src/core/report.ts';
+import { reportOf } from './report-fixtures.ts';
 import { TARGET_METRICS, alarmedMetrics, emittedMetrics, publishedMetrics, withMetricSet } from '../../src/core/metric-sets.ts';
 import type { TargetType } from '../../src/core/metric-sets.ts';
 import type { AddressRecord, ProbeResult } from '../../src/core/types.ts';
@@ -50,18 +51,7 @@ function assessedMetricNames(): Record<TargetType, string[]> {
   return { elb: Object.keys(elb.metrics), 'web-tier': Object.keys(web.metrics), aurora: Object.keys(aurora.metrics) };
 }
 
-const report = (targets: TargetReport[]): CheckReport => ({
-  startedAt: AT,
-  finishedAt: AT,
-  durationMs: 1,
-  targets,
-  findings: [],
-  transitions: [],
-  delivered: 0,
-  undelivered: 0,
-  unsaved: [],
-  errors: [],
-});
+const report = (targets: TargetReport[]) => reportOf(targets, AT);
 const targetReport = (target: string, type: TargetType, metrics: TargetReport['metrics']): TargetReport => ({
   target,
   type,
