@@ -20,25 +20,24 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { parseConfig, parseResolver } from '../../src/core/config.ts';
-import type { Config, ConfigInput, TargetConfig } from '../../src/core/config.ts';
-import { emittedMetrics } from '../../src/core/metric-sets.ts';
+import type { Config, ConfigInput } from '../../src/core/config.ts';
 import { SHARD_DEFAULTS, planShards } from '../../src/core/shard.ts';
 import type { ShardPlan } from '../../src/core/shard.ts';
-import { FailoverWatch, FAILOVER_WATCH_METRICS, FAILOVER_WATCH_SETTINGS } from './failover-watch.ts';
+import { FailoverWatch, FAILOVER_WATCH_SETTINGS } from './failover-watch.ts';
 import { FanOut } from './fan-out.ts';
 import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
 import { ownLogsStatement, putMetricsStatement, vpcEniStatement } from './statements.ts';
 import { VpcRequiredError, targetsNeedingVpc } from './network.ts';
 import { interfaceEndpointsFor } from '../../src/core/vpc-endpoints.ts';
-import { alarmSpecsFor, graphsFor } from './target-metrics.ts';
-import { ENV, METRIC_NAMESPACE, TABLE_KEYS, TARGET_DIMENSION } from '../../src/contract.ts';
+import { createDashboard } from './dashboard.ts';
+import { alarmSpecsFor, targetMetric } from './target-metrics.ts';
+import { ENV, TABLE_KEYS } from '../../src/contract.ts';
 
 // The stack's fixed settings, limits and IAM/nag tables live in settings.ts (re-exported for its users).
 export * from './settings.ts';
 import {
   ALARM_LAYOUT,
   CDK_WARNINGS,
-  DASHBOARD_LIMITS,
   EGRESS,
   ELB_ENI_EVENT_PATTERN,
   FUNCTION_SETTINGS,
@@ -372,7 +371,7 @@ export class MonitorStack extends Stack {
     }
 
     this.alarms = this.createAlarms(timeout, interval);
-    this.dashboard = this.createDashboard();
+    this.dashboard = createDashboard(this);
     this.acknowledgeNagFindings();
 
     new CfnOutput(this, 'FunctionName', {
@@ -653,109 +652,6 @@ export class MonitorStack extends Stack {
     return specs;
   }
 
-  private createDashboard(): cloudwatch.Dashboard {
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: this.stackName,
-      defaultInterval: Duration.hours(3),
-    });
-    const fnGraph = (title: string, metrics: Array<[string, string]>) =>
-      new cloudwatch.GraphWidget({ title, width: 8, left: metrics.map(([m, stat]) => this.fn.metric(m, { statistic: stat, period: Duration.minutes(1) })) });
-    const alarms = [...this.alarms.entries()];
-    const shown =
-      alarms.length <= DASHBOARD_LIMITS.maxAlarmsInWidget ? alarms : alarms.filter(([key]) => !this.config.targets.some((t) => key.startsWith(`${t.name}/`)));
-    dashboard.addWidgets(
-      new cloudwatch.TextWidget({ markdown: `## ipdrift monitor${this.fanOut ? ` (${this.shardPlan.shards.length} shards)` : ''}`, width: 24, height: 1 }),
-    );
-    const label = this.fanOut ? 'workers' : 'monitor';
-    dashboard.addWidgets(
-      fnGraph(`${label}: runs`, [
-        ['Invocations', cloudwatch.Stats.SUM],
-        ['Errors', cloudwatch.Stats.SUM],
-        ['Throttles', cloudwatch.Stats.SUM],
-      ]),
-      fnGraph(`${label}: duration (ms)`, [
-        ['Duration', cloudwatch.Stats.MAXIMUM],
-        ['Duration', cloudwatch.Stats.AVERAGE],
-      ]),
-      new cloudwatch.AlarmStatusWidget({
-        title: shown.length === alarms.length ? 'alarms' : "alarms of the monitor (the targets' are in the CloudWatch alarm list)",
-        width: 8,
-        alarms: shown.map(([, a]) => a),
-      }),
-    );
-    if (this.fanOut) {
-      const sm = this.fanOut.stateMachine;
-      const period = Duration.minutes(1);
-      dashboard.addWidgets(
-        new cloudwatch.GraphWidget({
-          title: 'fan-out: executions',
-          width: 12,
-          left: [sm.metricStarted({ period }), sm.metricSucceeded({ period }), sm.metricFailed({ period }), sm.metricTimedOut({ period })],
-        }),
-        new cloudwatch.GraphWidget({
-          title: 'fan-out: scheduler (ms)',
-          width: 12,
-          left: [this.fanOut.scheduler.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period }), this.fanOut.scheduler.metricErrors({ period })],
-        }),
-      );
-    }
-    if (this.failoverWatch) {
-      const watcher = this.failoverWatch.fn;
-      const period = Duration.minutes(1);
-      dashboard.addWidgets(
-        new cloudwatch.GraphWidget({
-          title: 'failover watcher: runs',
-          width: 12,
-          left: [
-            watcher.metric('Invocations', { statistic: cloudwatch.Stats.SUM, period }),
-            watcher.metric('Errors', { statistic: cloudwatch.Stats.SUM, period }),
-          ],
-        }),
-        new cloudwatch.GraphWidget({
-          title: 'failover watcher: duration (ms)',
-          width: 12,
-          left: [watcher.metric('Duration', { statistic: cloudwatch.Stats.MAXIMUM, period })],
-        }),
-      );
-    }
-    const set = this.config.metrics;
-    if (this.config.targets.length <= DASHBOARD_LIMITS.maxTargetRows) {
-      for (const target of this.config.targets) {
-        const graphs = graphsFor(target.type, set).map((g) => ({
-          title: g.title,
-          metrics: g.metrics.map((m) => targetMetric(target, m, cloudwatch.Stats.MAXIMUM, this.checkInterval)),
-        }));
-        // The watcher publishes a point per failover (whatever the metric set): the client outage.
-        if (target.type === 'aurora' && this.failoverWatch) {
-          graphs.push({
-            title: 'failover: client outage (s)',
-            metrics: [targetMetric(target, FAILOVER_WATCH_METRICS.failoverSeconds, cloudwatch.Stats.MAXIMUM, this.checkInterval)],
-          });
-        }
-        const width = Math.floor(20 / graphs.length);
-        dashboard.addWidgets(
-          new cloudwatch.TextWidget({ markdown: `### ${target.name}\n${target.type}`, width: 4, height: 6 }),
-          ...graphs.map((g) => new cloudwatch.GraphWidget({ title: `${target.name}: ${g.title}`, width, left: g.metrics })),
-        );
-      }
-      return dashboard;
-    }
-    // Too many targets for a row each: one graph per published metric, every target's series found by a SEARCH.
-    const published: string[] = [...new Set(this.config.targets.flatMap((t) => emittedMetrics(t.type, set)))];
-    if (this.failoverWatch) published.push(FAILOVER_WATCH_METRICS.failoverSeconds);
-    dashboard.addWidgets(
-      ...published.map(
-        (m) =>
-          new cloudwatch.GraphWidget({
-            title: `${m} (every target)`,
-            width: 8,
-            left: [searchMetric(m, this.checkInterval)],
-          }),
-      ),
-    );
-    return dashboard;
-  }
-
   /**
    * cdk-nag acknowledgments (v3: CDK's `Validations.acknowledge`), each on the one construct
    * it concerns and for one finding id, with the reason it is acceptable.
@@ -783,26 +679,6 @@ interface MonitorAlarmSpec {
   below?: boolean;
   /** Missing data is a breach (default: not). */
   missingBreaches?: boolean;
-}
-
-/** A per-target ipdrift metric with one period per check. */
-function targetMetric(target: TargetConfig, metricName: string, statistic: string, period: Duration): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: METRIC_NAMESPACE,
-    metricName,
-    dimensionsMap: { [TARGET_DIMENSION]: target.name },
-    statistic,
-    period,
-  });
-}
-
-/** Every target's series of one metric, by a SEARCH expression: one graph however many targets. */
-function searchMetric(metricName: string, period: Duration): cloudwatch.MathExpression {
-  return new cloudwatch.MathExpression({
-    expression: `SEARCH('{${METRIC_NAMESPACE},${TARGET_DIMENSION}} MetricName="${metricName}"', '${cloudwatch.Stats.MAXIMUM}', ${period.toSeconds()})`,
-    label: metricName,
-    period,
-  });
 }
 
 /**

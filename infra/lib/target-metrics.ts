@@ -4,6 +4,8 @@
  * that one table (the Lambda's metrics output and `ipdrift cost` read it too). This file adds
  * the alarm thresholds and the graphs, typed against the engine's metric names.
  */
+import type { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { TargetConfig } from '../../src/core/config.ts';
 import { alarmedMetrics, emittedMetrics } from '../../src/core/metric-sets.ts';
 import type { MetricSet } from '../../src/core/metric-sets.ts';
@@ -115,4 +117,24 @@ export function alarmSpecsFor(type: TargetType): TargetAlarmSpec[] {
 export function graphsFor(type: TargetType, set: MetricSet): TargetGraph[] {
   const published = new Set<MetricName>(emittedMetrics(type, set));
   return TARGET_GRAPHS[type].map((g) => ({ title: g.title, metrics: g.metrics.filter((m) => published.has(m)) })).filter((g) => g.metrics.length > 0);
+}
+
+/** A per-target ipdrift metric with one period per check. */
+export function targetMetric(target: TargetConfig, metricName: string, statistic: string, period: Duration): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRIC_NAMESPACE,
+    metricName,
+    dimensionsMap: { [TARGET_DIMENSION]: target.name },
+    statistic,
+    period,
+  });
+}
+
+/** Every target's series of one metric, by a SEARCH expression: one graph however many targets. */
+export function searchMetric(metricName: string, period: Duration): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: `SEARCH('{${METRIC_NAMESPACE},${TARGET_DIMENSION}} MetricName="${metricName}"', '${cloudwatch.Stats.MAXIMUM}', ${period.toSeconds()})`,
+    label: metricName,
+    period,
+  });
 }
