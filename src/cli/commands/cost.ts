@@ -6,7 +6,7 @@ import { STATE_SCHEMA_VERSION } from '../../core/constants.ts';
 import type { Config, TargetConfig } from '../../core/config.ts';
 import { COST_ASSUMPTIONS, CostInputError, estimateCost } from '../../core/cost/estimate.ts';
 import type { CostEstimate, CostInput, CostTarget } from '../../core/cost/estimate.ts';
-import { estimateJson, formatEstimate } from '../../core/cost/format.ts';
+import { estimateJson, formatEstimate } from '../cost-format.ts';
 import { PRICE_TABLE, PriceFileError, applyPriceText } from '../../core/cost/prices.ts';
 import type { PriceTable } from '../../core/cost/prices.ts';
 import { METRIC_SETS } from '../../core/metric-sets.ts';

@@ -1,7 +1,7 @@
 /** Text and JSON forms of a cost estimate (`ipdrift cost`). Pure. */
-import type { CostEstimate, CostLine } from './estimate.ts';
-import { COST_ASSUMPTIONS } from './estimate.ts';
-import type { PriceTable } from './prices.ts';
+import type { CostEstimate, CostLine } from '../core/cost/estimate.ts';
+import { COST_ASSUMPTIONS } from '../core/cost/estimate.ts';
+import type { PriceTable } from '../core/cost/prices.ts';
 
 /** What the text needs besides the estimate. */
 export interface FormatOptions {
