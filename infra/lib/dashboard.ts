@@ -42,39 +42,25 @@ export function createDashboard(stack: MonitorStack): cloudwatch.Dashboard {
       alarms: shown.map(([, a]) => a),
     }),
   );
+  // A row of two half-width graphs of one-minute points.
+  const period = Duration.minutes(1);
+  const pair = (a: [string, cloudwatch.IMetric[]], b: [string, cloudwatch.IMetric[]]) =>
+    dashboard.addWidgets(...[a, b].map(([title, left]) => new cloudwatch.GraphWidget({ title, width: 12, left })));
   if (stack.fanOut) {
-    const sm = stack.fanOut.stateMachine;
-    const period = Duration.minutes(1);
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'fan-out: executions',
-        width: 12,
-        left: [sm.metricStarted({ period }), sm.metricSucceeded({ period }), sm.metricFailed({ period }), sm.metricTimedOut({ period })],
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'fan-out: scheduler (ms)',
-        width: 12,
-        left: [stack.fanOut.scheduler.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period }), stack.fanOut.scheduler.metricErrors({ period })],
-      }),
+    const { stateMachine: sm, scheduler } = stack.fanOut;
+    pair(
+      ['fan-out: executions', [sm.metricStarted({ period }), sm.metricSucceeded({ period }), sm.metricFailed({ period }), sm.metricTimedOut({ period })]],
+      ['fan-out: scheduler (ms)', [scheduler.metricDuration({ statistic: cloudwatch.Stats.MAXIMUM, period }), scheduler.metricErrors({ period })]],
     );
   }
   if (stack.failoverWatch) {
     const watcher = stack.failoverWatch.fn;
-    const period = Duration.minutes(1);
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'failover watcher: runs',
-        width: 12,
-        left: [
-          watcher.metric('Invocations', { statistic: cloudwatch.Stats.SUM, period }),
-          watcher.metric('Errors', { statistic: cloudwatch.Stats.SUM, period }),
-        ],
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'failover watcher: duration (ms)',
-        width: 12,
-        left: [watcher.metric('Duration', { statistic: cloudwatch.Stats.MAXIMUM, period })],
-      }),
+    pair(
+      [
+        'failover watcher: runs',
+        [watcher.metric('Invocations', { statistic: cloudwatch.Stats.SUM, period }), watcher.metric('Errors', { statistic: cloudwatch.Stats.SUM, period })],
+      ],
+      ['failover watcher: duration (ms)', [watcher.metric('Duration', { statistic: cloudwatch.Stats.MAXIMUM, period })]],
     );
   }
   const set = stack.config.metrics;
