@@ -4,6 +4,7 @@
  * - a compressed day of a healthy ELB's life (scale-out, a node replacement, a scale-in; the
  *   retired nodes drain, then swallow or refuse) behind web tiers that follow DNS: nobody is
  *   paged, every check would exit 0, and the address changes go to the events audience;
+ * - a current node's stall: one check of it pages nobody, two in a row are one page;
  * - the incident from start to recovery: one "opened" for the stale tier, no "resolved" while
  *   its users still fail, one "resolved" once it is restarted; the fresh tier never flagged.
  *
@@ -116,6 +117,39 @@ describe("on-call signal: a healthy ELB's normal life pages nobody", () => {
       // The three address changes, each once, for reading later.
       expect(run.transitions.map((t) => `${t.type}:${t.kind}:${audienceOf(t)}`)).toEqual(Array(3).fill('event:address-set-changed:events'));
       expect(run.reports.every((r) => r.errors.length === 0)).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'a current node that stalls for one check pages nobody; one that stalls for two is one page, resolved when it serves again',
+    async () => {
+      // Prepare: a fresh history on two serving nodes (the default openAfterChecks, 2)
+      const store = new MemoryStore();
+      const run: Run = { reports: [], transitions: [] };
+      await Promise.all([nodes[2]!.setMode('serve'), nodes[3]!.setMode('serve')]);
+      setElb([2, 3]);
+      const elbOnCall = () => run.transitions.filter((t) => t.target === 'app-alb' && audienceOf(t) === 'on-call').map((t) => `${t.type}:${t.kind}`);
+
+      // Act 1: a one-check blip of node c
+      await checks(config, store, run, 1);
+      await nodes[2]!.setMode('swallow');
+      await checks(config, store, run, 1);
+      await nodes[2]!.setMode('serve');
+      await checks(config, store, run, 2);
+
+      // Assess 1: the blip was seen (a warning finding) and paged nobody
+      expect(run.reports[1]!.findings.map((f) => `${f.target}:${f.kind}`)).toContain('app-alb:current-address-unhealthy');
+      expect(run.transitions.filter((t) => audienceOf(t) === 'on-call')).toEqual([]);
+
+      // Act 2: node c stalls for two checks in a row, then serves again
+      await nodes[2]!.setMode('swallow');
+      await checks(config, store, run, 2);
+      await nodes[2]!.setMode('serve');
+      await checks(config, store, run, 2);
+
+      // Assess 2: one page on the second stalled check, one "resolved" after two clean ones
+      expect(elbOnCall()).toEqual(['opened:current-address-unhealthy', 'resolved:current-address-unhealthy']);
     },
     TEST_TIMEOUT_MS,
   );
