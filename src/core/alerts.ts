@@ -148,9 +148,8 @@ export function evaluateAlerts(
           alert.pending = seen;
           continue;
         }
+        // Due now: never announced, so the line below opens it.
         delete alert.pending;
-        transitions.push(transition('opened', alert, at, f));
-        continue;
       }
       if (alert.lastNotifiedAt === undefined) transitions.push(transition('opened', alert, at, f));
       else if (isWorse(alert)) transitions.push(transition('updated', alert, at, f));

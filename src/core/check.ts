@@ -16,8 +16,6 @@ import type { CheckReport, TargetReport } from './report.ts';
 import { createResolver } from './resolve.ts';
 import { emptyState, saveWithRetry } from './save.ts';
 import { checkTargetState } from './state.ts';
-
-export { emptyState };
 import { targetTypeOf } from './targets/registry.ts';
 import type { CheckContext, Observed } from './targets/types.ts';
 import type { AddressRecord, AlertTransition, ChangeRecord, Clock, Finding, TargetState } from './types.ts';
