@@ -7,7 +7,7 @@
  * processes saving at once cannot both win; a lock whose owner is dead is taken over at once.
  */
 import { readFileSync } from 'node:fs';
-import { link, lstat, mkdir, readdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, rename, writeFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -86,6 +86,9 @@ function parseOwner(text: string): LockOwner | undefined {
 }
 
 /** Temp files (`<target>.json[.lock[.takeover]].<pid>.<random>.tmp`): the pid says whether their writer is gone. */
+/** A lock file's text, read within FILE_LOCK.maxBytes; '' when it cannot be read (gone, too big). */
+const readLock = (lock: string) => readBoundedFile(lock, FILE_LOCK.maxBytes).catch(() => '');
+
 const TMP_RE = /\.json(?:\.lock(?:\.takeover)?)?\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 interface StateFile {
@@ -178,7 +181,7 @@ export class FileStore implements Store {
       const held = await lstat(lock).catch(() => undefined);
       if (!held) continue; // released between our attempt and the look: try again
       if (!held.isFile()) throw new StateError(`the lock path is ${held.isDirectory() ? 'a directory' : 'not a regular file'}; remove it by hand`, lock);
-      const text = (await readFile(lock, 'utf8').catch(() => '')).slice(0, FILE_LOCK.maxBytes);
+      const text = await readLock(lock);
       const holder = parseOwner(text);
       const gone = ownerGone(holder);
       if (gone === true || (gone === undefined && Date.now() - held.mtimeMs > FILE_LOCK.staleMs)) {
@@ -197,7 +200,7 @@ export class FileStore implements Store {
       await fn();
     } finally {
       // Only our own lock: had someone judged us dead and taken over, theirs is not ours to remove.
-      if ((await readFile(lock, 'utf8').catch(() => '')) === owner) await unlink(lock).catch(() => undefined);
+      if ((await readLock(lock)) === owner) await unlink(lock).catch(() => undefined);
     }
   }
 
@@ -235,7 +238,7 @@ export class FileStore implements Store {
       return;
     }
     try {
-      if ((await readFile(lock, 'utf8').catch(() => undefined))?.slice(0, FILE_LOCK.maxBytes) !== seen) return;
+      if ((await readLock(lock)) !== seen) return;
       await unlink(lock);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
