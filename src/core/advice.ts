@@ -43,11 +43,6 @@ export function serverInfo(serverHeader: string | undefined, hint?: WebServer): 
   return hint ? { server: hint } : undefined;
 }
 
-/** Recognises Apache httpd, nginx or HAProxy from a `Server` header; else the hint. */
-export function detectServer(serverHeader: string | undefined, hint?: WebServer): WebServer | undefined {
-  return serverInfo(serverHeader, hint)?.server;
-}
-
 /** -1, 0 or 1 comparing dotted versions (`2.4.9` < `2.4.59`); missing parts count as 0. */
 export function compareVersions(a: string, b: string): number {
   const pa = a.split('.').map(Number);

@@ -6,31 +6,22 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../../core/config.ts';
-import { MAX_CONFIG_BYTES, readConfigFile } from '../local/config-file.ts';
+import { readConfigFile } from '../local/config-file.ts';
 
 /** Loads the validated configuration; throws ConfigError when it is missing or invalid. */
 export type ConfigLoader = () => Promise<Config>;
 
-/** Limits of configuration sources. */
-export const CONFIG_SOURCE_LIMITS = {
-  /** Largest config file read (a config is a few KB; anything bigger is a mistake). */
-  maxFileBytes: MAX_CONFIG_BYTES,
-} as const;
-
-/**
- * Caches a loader's result; a failure is not cached (the next invocation tries again).
- * `maxAgeMs` undefined: for the life of the container.
- */
-export function cachedLoader(load: ConfigLoader, maxAgeMs?: number, now: () => number = Date.now): ConfigLoader {
-  let cached: { at: number; config: Promise<Config> } | undefined;
+/** Caches a loader's result for the life of the container; a failure is not cached (the next invocation tries again). */
+export function cachedLoader(load: ConfigLoader): ConfigLoader {
+  let cached: Promise<Config> | undefined;
   return () => {
-    if (cached && (maxAgeMs === undefined || now() - cached.at < maxAgeMs)) return cached.config;
-    const entry = { at: now(), config: load() };
-    cached = entry;
-    entry.config.catch(() => {
-      if (cached === entry) cached = undefined;
+    if (cached) return cached;
+    const config = load();
+    cached = config;
+    config.catch(() => {
+      if (cached === config) cached = undefined;
     });
-    return entry.config;
+    return config;
   };
 }
 

@@ -24,7 +24,6 @@ import { dynamoItemSize } from './item-size.ts';
 
 export { dynamoItemSize };
 
-/** Attribute names and sort-key shapes of the table. */
 /** DynamoDB service limits the store plans around. */
 export const DYNAMO_LIMITS = {
   /** Items in one TransactWriteItems. */
