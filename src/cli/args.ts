@@ -1,6 +1,7 @@
 /** Flag parsing on node:util parseArgs with usage errors that say what is wrong. */
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
+import { DEFAULTS } from '../core/constants.ts';
 import { UsageError } from './errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -21,7 +22,7 @@ export const DURATION_LIMITS = {
   /** Node's largest timer. */
   maxTimerMs: 2 ** 31 - 1,
   /** A check's deadline: as the config's `deadlineMs`. */
-  deadlineMaxMs: 900_000,
+  deadlineMaxMs: DEFAULTS.checkDeadlineMaxMs,
   /** `watch --interval`: one day. */
   intervalMaxMs: 86_400_000,
 } as const;

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { isIP } from 'node:net';
-import { DEFAULTS } from './constants.ts';
+import { AWS_REGION_PATTERN, DEFAULTS } from './constants.ts';
 import { DEFAULT_METRIC_SET, METRIC_SETS } from './metric-sets.ts';
 
 /** A configuration that failed validation; `issues` are `path: message` lines. */
@@ -201,10 +201,7 @@ const auroraTarget = z.strictObject({
   engine: z.enum(['mysql', 'postgres'], { error: 'expected "mysql" or "postgres"' }),
   clusterIdentifier: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,62}$/, 'expected an RDS cluster identifier'),
   readerHost: hostName.optional(),
-  region: z
-    .string()
-    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as "ap-northeast-2"')
-    .optional(),
+  region: z.string().regex(AWS_REGION_PATTERN, 'expected an AWS region such as "ap-northeast-2"').optional(),
   dnsLagWarnSeconds: z.number().positive('expected a positive number of seconds').default(DEFAULTS.dnsLagWarnSeconds),
 });
 
@@ -217,7 +214,7 @@ export const configSchema = z
     $schema: z.string().optional(),
     resolvers: z.array(resolverAddress).min(1, 'must list at least one resolver when given').optional(),
     /** Whole-check deadline; the Lambda uses its remaining time instead. */
-    deadlineMs: positiveInt('milliseconds').max(900_000).default(DEFAULTS.checkDeadlineMs),
+    deadlineMs: positiveInt('milliseconds').max(DEFAULTS.checkDeadlineMaxMs).default(DEFAULTS.checkDeadlineMs),
     /** CloudWatch metrics published (core/metric-sets.ts): "minimal" keeps only what the alarms watch. */
     metrics: z.enum(METRIC_SETS, { error: 'expected "standard" or "minimal"' }).default(DEFAULT_METRIC_SET),
     /**

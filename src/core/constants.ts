@@ -9,6 +9,8 @@ export const DEFAULTS = {
   dnsLagWarnSeconds: 10,
   /** Whole-check deadline when the caller gives none (CLI). */
   checkDeadlineMs: 25_000,
+  /** The longest whole-check deadline (the Lambda's own 15-minute limit); config and `--deadline` alike. */
+  checkDeadlineMaxMs: 900_000,
   /** A web tier is "slow" when its latency exceeds this multiple of its recent median. */
   slowFactor: 3,
   /** ...and by at least this much: a 4 ms answer after a 1 ms median is jitter, not a stall. */
@@ -67,3 +69,6 @@ export const LIMITS = {
 
 /** Schema version of the persisted target state. */
 export const STATE_SCHEMA_VERSION = 1 as const;
+
+/** An AWS region name (`ap-northeast-2`), as the config and `ipdrift cost --region` accept it. */
+export const AWS_REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;

@@ -2,7 +2,7 @@
 import { readBoundedFile } from '../../adapters/local/bounded-read.ts';
 import { dynamoItemSize } from '../../adapters/aws/item-size.ts';
 import { TABLE_KEYS } from '../../contract.ts';
-import { STATE_SCHEMA_VERSION } from '../../core/constants.ts';
+import { AWS_REGION_PATTERN, STATE_SCHEMA_VERSION } from '../../core/constants.ts';
 import type { Config, TargetConfig } from '../../core/config.ts';
 import { COST_ASSUMPTIONS, CostInputError, estimateCost } from '../../core/cost/estimate.ts';
 import type { CostEstimate, CostInput, CostTarget } from '../../core/cost/estimate.ts';
@@ -158,7 +158,7 @@ export async function costCommand(argv: string[]): Promise<number> {
   const shardSize = parseCount(values['shard-size']!, '--shard-size', COST_USAGE);
   const vpcText = values['vpc-endpoints']!;
   const asked = parseMetricSet(values.metrics);
-  if (values.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(values.region))
+  if (values.region !== undefined && !AWS_REGION_PATTERN.test(values.region))
     throw new UsageError(`--region: expected an AWS region such as "ap-northeast-2", got "${values.region}"`, COST_USAGE);
 
   const config = await loadConfigFile(values.config, COST_USAGE);
