@@ -28,7 +28,9 @@ export const elb: TargetType<ElbTarget> = {
   assess(o, all) {
     const t = o.target;
     const a = assessElb({ target: t, resolution: o.resolution!, ...diffForAssess(o), unusable: o.unusable ?? [], records: o.records, probes: o.probes });
-    // A reassigned retired address is critical only when a web tier's echo shows a client still uses it.
+    // A reassigned retired address is critical only when a web tier's echo shows a client still
+    // uses it. That is rare, so only then are the targets scanned for the tiers behind this ELB.
+    if (!a.findings.some((f) => f.kind === 'retired-address-reassigned')) return a;
     const tiers = [...all.values()].flatMap((w) =>
       w.target.type === 'web-tier' && w.target.upstream === t.name ? [{ name: w.target.name, ...(w.web ? { web: w.web } : {}) }] : [],
     );
