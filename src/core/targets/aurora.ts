@@ -35,7 +35,7 @@ export const aurora: TargetType<AuroraTarget> = {
     const readerHost = t.readerHost;
     const [resolution, reader, api] = await Promise.all([
       ctx.lookups(() => resolveName(t.host, ctx.newResolver(), ctx.deadline)),
-      readerHost ? ctx.lookups(() => resolveName(readerHost, ctx.newResolver())) : undefined,
+      readerHost ? ctx.lookups(() => resolveName(readerHost, ctx.newResolver(), ctx.deadline)) : undefined,
       apiWriter(t, ctx),
     ]);
     applyResolution(o, resolution, ctx);
