@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FAILOVER_WATCH_DEFAULTS, RDS_FAILOVER_EVENTS, timelineMetricInput } from '../../src/lambda/failover-watch.ts';
+import { timelineMetricInput } from '../../src/adapters/aws/timeline-metrics.ts';
+import { FAILOVER_WATCH_DEFAULTS, RDS_FAILOVER_EVENTS } from '../../src/lambda/failover-watch.ts';
 import { FAILOVER_WATCH_METRICS, FAILOVER_WATCH_SETTINGS, RDS_EVENT_PATTERN, WATCHER_TABLE_ACTIONS } from '../lib/failover-watch.ts';
 import { BundleNotFoundError } from '../lib/lambda-bundle.ts';
 import { NAG_FINDINGS, NAG_REASONS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';

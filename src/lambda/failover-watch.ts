@@ -30,10 +30,7 @@ import { BUNDLED_CONFIG_FILE, ENV } from '../contract.ts';
 import { failoverTransition, stateAfter } from '../core/aurora/failover-notice.ts';
 import { timelineSummary } from '../core/aurora/format.ts';
 import type { TimelineMetrics } from '../core/aurora/failover-notice.ts';
-import { CloudWatchTimelineMetrics, timelineMetricInput } from '../adapters/aws/timeline-metrics.ts';
-
-export { CloudWatchTimelineMetrics, failoverTransition, stateAfter, timelineMetricInput };
-export type { TimelineMetrics };
+import { CloudWatchTimelineMetrics } from '../adapters/aws/timeline-metrics.ts';
 import { bundleDirOf, errorText, requiredEnv } from './setup.ts';
 
 /** RDS event IDs of a cluster failover (RDS event categories, "failover"). */

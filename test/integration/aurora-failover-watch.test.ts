@@ -9,15 +9,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  CloudWatchTimelineMetrics,
-  createFailoverWatchHandler,
-  failoverTransition,
-  FailoverWatchDeliveryError,
-  timelineMetricInput,
-  UnexpectedEventError,
-} from '../../src/lambda/failover-watch.ts';
-import type { FailoverWatchDeps, RdsClusterEvent, TimelineMetrics } from '../../src/lambda/failover-watch.ts';
+import { CloudWatchTimelineMetrics, timelineMetricInput } from '../../src/adapters/aws/timeline-metrics.ts';
+import { failoverTransition } from '../../src/core/aurora/failover-notice.ts';
+import type { TimelineMetrics } from '../../src/core/aurora/failover-notice.ts';
+import { createFailoverWatchHandler, FailoverWatchDeliveryError, UnexpectedEventError } from '../../src/lambda/failover-watch.ts';
+import type { FailoverWatchDeps, RdsClusterEvent } from '../../src/lambda/failover-watch.ts';
 import { ENV } from '../../src/contract.ts';
 import { runCheck } from '../../src/core/check.ts';
 import { parseConfig } from '../../src/core/config.ts';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoStore, DYNAMO_LIMITS, TransactionTooLargeError, dynamoItemSize } from '../../src/adapters/aws/dynamo-store.ts';
+import { DynamoStore, DYNAMO_LIMITS, TransactionTooLargeError } from '../../src/adapters/aws/dynamo-store.ts';
+import { dynamoItemSize } from '../../src/adapters/aws/item-size.ts';
 import { TABLE_KEYS } from '../../src/contract.ts';
 import { diffAddresses } from '../../src/core/diff.ts';
 import { LIMITS } from '../../src/core/constants.ts';

@@ -4,7 +4,8 @@ import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoStore, DynamoStoreError, dynamoItemSize } from '../../src/adapters/aws/dynamo-store.ts';
+import { DynamoStore, DynamoStoreError } from '../../src/adapters/aws/dynamo-store.ts';
+import { dynamoItemSize } from '../../src/adapters/aws/item-size.ts';
 import { VersionConflictError } from '../../src/core/ports.ts';
 import type { TargetState } from '../../src/core/types.ts';
 

@@ -12,7 +12,7 @@ import type { ConfigInput } from '../../src/core/config.ts';
 import { alarmedMetrics, emittedMetrics } from '../../src/core/metric-sets.ts';
 import { planShards } from '../../src/core/shard.ts';
 import { costTargets, representativeStateItem } from '../../src/cli/commands/cost.ts';
-import { dynamoItemSize } from '../../src/adapters/aws/dynamo-store.ts';
+import { dynamoItemSize } from '../../src/adapters/aws/item-size.ts';
 
 const EXAMPLE = JSON.parse(readFileSync(new URL('../../infra/example.config.json', import.meta.url), 'utf8')) as ConfigInput;
 const CHECKS_PER_MONTH_AT_1_MIN = 43_800;

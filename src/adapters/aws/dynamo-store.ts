@@ -22,8 +22,6 @@ import type { AlertState, ChangeRecord, Clock, TargetState } from '../../core/ty
 import { TABLE_KEYS } from '../../contract.ts';
 import { dynamoItemSize } from './item-size.ts';
 
-export { dynamoItemSize };
-
 /** DynamoDB service limits the store plans around. */
 export const DYNAMO_LIMITS = {
   /** Items in one TransactWriteItems. */
