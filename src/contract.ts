@@ -36,6 +36,10 @@ export const TABLE_KEYS = {
   ttlAttribute: 'expiresAt',
   /** The only partition the fan-out scheduler writes (its tick claims). */
   tickClaimPartition: 'fanout#tick',
+  /** `pk` of an ELB network interface the ledger remembers: `interface#<eni id>`. */
+  interfacePrefix: 'interface#',
+  /** `sk` of its one item (its addresses). */
+  interfaceSk: 'addresses',
 } as const;
 
 /** CloudWatch namespace of every ipdrift metric. */

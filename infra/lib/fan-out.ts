@@ -81,6 +81,8 @@ export interface FanOutProps {
   readonly logRetention: logs.RetentionDays;
   /** Reserve one worker per shard (MonitorStackProps.reserveConcurrency); default off. */
   readonly reserveConcurrency?: boolean;
+  /** ELB interface calls start executions too: the scheduler records them (MonitorStackProps.elbEniEvents). */
+  readonly interfaceLedger?: boolean;
 }
 
 /** The scheduler, the worker and the workflow between them. */
@@ -124,6 +126,17 @@ export class FanOut extends Construct {
         conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [TABLE_KEYS.tickClaimPartition] } },
       }),
     );
+    if (props.interfaceLedger) {
+      this.schedulerRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'InterfaceLedger',
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          resources: [props.table.tableArn],
+          // Only the interfaces' items (src/adapters/aws/interface-ledger.ts), never a target's state.
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE_KEYS.interfacePrefix}*`] } },
+        }),
+      );
+    }
     this.schedulerRole.addToPrincipalPolicy(ownLogsStatement(this.schedulerLogGroup));
     // Outside any VPC: it talks to DynamoDB only, and needs no ENI or NAT.
     this.scheduler = new lambda.Function(this, 'SchedulerFunction', {
@@ -188,9 +201,11 @@ export class FanOut extends Construct {
   }
 
   /** The EventBridge target: one execution per tick, with the event's id (the claim) and time (the deadline). */
-  scheduleTarget(): events.IRuleTarget {
+  scheduleTarget(options: { withDetail?: boolean } = {}): events.IRuleTarget {
+    // An ELB interface call's record goes along for the scheduler to put in the ledger.
+    const detail = options.withDetail ? { detail: events.EventField.fromPath('$.detail') } : {};
     return new eventTargets.SfnStateMachine(this.stateMachine, {
-      input: events.RuleTargetInput.fromObject({ id: events.EventField.eventId, time: events.EventField.time }),
+      input: events.RuleTargetInput.fromObject({ id: events.EventField.eventId, time: events.EventField.time, ...detail }),
       retryAttempts: FANOUT_SETTINGS.startRetryAttempts,
       maxEventAge: Duration.seconds(FANOUT_SETTINGS.startMaxEventAgeSeconds),
     });

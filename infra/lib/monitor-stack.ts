@@ -297,6 +297,8 @@ export class MonitorStack extends Stack {
     // Without fan-out the watcher ships in the monitor's asset (one upload); with it, in its own.
     let watcherCode: lambda.Code | undefined;
     let target: events.IRuleTarget;
+    // The ELB interface rule's target: the monitor itself, or the fan-out with the call's record.
+    let eniTarget: events.IRuleTarget | undefined;
     if (this.shardPlan.shards.length > 1) {
       this.fanOut = new FanOut(this, 'FanOut', {
         shards: this.shardPlan.shards.length,
@@ -308,9 +310,11 @@ export class MonitorStack extends Stack {
         worker: checker,
         logRetention: props.logRetention ?? MONITOR_DEFAULTS.logRetention,
         ...(props.reserveConcurrency ? { reserveConcurrency: true } : {}),
+        ...(props.elbEniEvents ? { interfaceLedger: true } : {}),
       });
       this.fn = this.fanOut.worker;
       target = this.fanOut.scheduleTarget();
+      eniTarget = this.fanOut.scheduleTarget({ withDetail: true });
       if (auroraTargets.length > 0) watcherCode = lambda.Code.fromAsset(stageLambdaBundle(codePath, configJson, BUNDLE_ENTRIES.failoverWatch));
     } else {
       const code = lambda.Code.fromAsset(
@@ -337,11 +341,12 @@ export class MonitorStack extends Stack {
     if (props.elbEniEvents) {
       // AWS's own suggestion for "my ALB's addresses changed": the ELB service-linked role's
       // CreateNetworkInterface / DeleteNetworkInterface calls, as CloudTrail delivers them to
-      // EventBridge. A check right away instead of at the next minute (overlaps are safe).
+      // EventBridge. A check right away instead of at the next minute (overlaps are safe), and
+      // the interface's addresses recorded: a deleted interface's are released for good.
       this.elbEniRule = new events.Rule(this, 'ElbNetworkInterfaceChange', {
-        description: 'ipdrift: an ELB created or deleted a network interface (CloudTrail): check now',
+        description: 'ipdrift: an ELB created or deleted a network interface (CloudTrail): record it, check now',
         eventPattern: ELB_ENI_EVENT_PATTERN,
-        targets: [target],
+        targets: [eniTarget ?? target],
       });
     }
 

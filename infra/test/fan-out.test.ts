@@ -22,6 +22,7 @@ import {
   identityStatements,
   nagViolations,
   onlyResource,
+  statementsOfRole,
   stubCodePath,
   synth,
   withoutFailoverWatch,
@@ -50,17 +51,6 @@ function definition(template: Template): { States: Record<string, any>; TimeoutS
   const body = resource.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] };
   const text = body['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : `ARN(${(p as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]})`)).join('');
   return JSON.parse(text) as { States: Record<string, any>; TimeoutSeconds: number };
-}
-
-/** The identity-policy statements attached to one role. */
-function statementsOfRole(template: Template, roleId: string): Statement[] {
-  const out: Statement[] = [];
-  for (const r of Object.values(template.findResources('AWS::IAM::Policy')) as Array<{
-    Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } };
-  }>) {
-    if (r.Properties.Roles.some((x) => JSON.stringify(x) === JSON.stringify(ref(roleId)))) out.push(...r.Properties.PolicyDocument.Statement);
-  }
-  return out;
 }
 
 /** Acknowledged cdk-nag findings: construct path and finding id. */

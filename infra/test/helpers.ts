@@ -160,6 +160,17 @@ export function acknowledgments(stack: MonitorStack): Array<{ path: string; id: 
 
 /** A CloudFormation `Ref`. */
 export const ref = (id: string) => ({ Ref: id });
+
+/** The identity-policy statements attached to one role. */
+export function statementsOfRole(template: Template, roleId: string): Statement[] {
+  const out: Statement[] = [];
+  for (const r of Object.values(template.findResources('AWS::IAM::Policy')) as Array<{
+    Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } };
+  }>) {
+    if (r.Properties.Roles.some((x) => JSON.stringify(x) === JSON.stringify(ref(roleId)))) out.push(...r.Properties.PolicyDocument.Statement);
+  }
+  return out;
+}
 /** A CloudFormation `Fn::GetAtt [id, Arn]`. */
 export const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 /** arn:PARTITION:rds:REGION:ACCOUNT:cluster:ID as CloudFormation builds it (region: the stack's unless given). */

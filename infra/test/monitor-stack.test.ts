@@ -12,6 +12,8 @@ import { BundleNotFoundError } from '../lib/lambda-bundle.ts';
 import { MonitorStack, NAG_FINDINGS, TABLE_ACTIONS } from '../lib/monitor-stack.ts';
 import { VpcRequiredError } from '../lib/network.ts';
 import { triggerOf } from '../../src/lambda/monitor.ts';
+import { TABLE_KEYS } from '../../src/contract.ts';
+import { CREATE_RECORD_DOC, ENVELOPE_DOC, delivered, eniCreate, eniDelete } from '../../test/fixtures/events/eni-calls.ts';
 import {
   EXAMPLE_CONFIG,
   NO_AURORA_CONFIG,
@@ -30,6 +32,7 @@ import {
   clusterArn,
   matchesPattern,
   ref,
+  statementsOfRole,
 } from './helpers.ts';
 import type { Statement, Synth } from './helpers.ts';
 
@@ -760,50 +763,61 @@ describe('MonitorStack in a VPC with -c endpoints=create', () => {
 });
 
 describe('MonitorStack with -c eniEvents=true', () => {
-  /**
-   * A CloudTrail-delivered event: the envelope and fields of AWS's documented example
-   * (test/fixtures/events/cloudtrail-api-call-docs.json, source beside it), with the call made
-   * what an ELB's node replacement makes (no AWS page shows that record whole).
-   */
-  const DOC = JSON.parse(readFileSync(join(import.meta.dirname, '../../test/fixtures/events/cloudtrail-api-call-docs.json'), 'utf8')) as {
-    detail: Record<string, unknown>;
-  } & Record<string, unknown>;
-  const eniCall = (eventName: string, roleName: string) => ({
-    ...DOC,
-    source: 'aws.ec2',
-    detail: {
-      ...DOC.detail,
-      eventSource: 'ec2.amazonaws.com',
-      eventName,
-      userIdentity: {
-        type: 'AssumedRole',
-        arn: `arn:aws:sts::123456789012:assumed-role/${roleName}/ElasticLoadBalancing`,
-        sessionContext: { sessionIssuer: { type: 'Role', userName: roleName } },
-      },
-      requestParameters: { networkInterfaceId: 'eni-0123456789abcdef0' },
-    },
-  });
+  // Events built from AWS's documented records (test/fixtures/events/eni-calls.ts says what is changed).
+  const created = eniCreate({ interfaceId: 'eni-0123456789abcdef0', at: '2026-12-01T10:00:00Z', addresses: ['10.0.1.5'] });
+  const deleted = eniDelete({ interfaceId: 'eni-0123456789abcdef0', at: '2026-12-01T10:05:00Z' });
+  const ruleOf = (s: Synth) =>
+    s.template.toJSON().Resources[s.stack.getLogicalId(s.stack.elbEniRule!.node.defaultChild as never)] as {
+      Properties: {
+        EventPattern: Record<string, unknown>;
+        Targets: { Arn: unknown; InputTransformer?: { InputPathsMap: Record<string, string>; InputTemplate: string } }[];
+      };
+    };
 
   it("adds a rule on the ELB service-linked role's interface calls that starts a check at once; none without the flag", () => {
     // Act
     const s = synth({ elbEniEvents: true });
     const plain = synth();
     // Assess
-    const rule = s.template.toJSON().Resources[s.stack.getLogicalId(s.stack.elbEniRule!.node.defaultChild as never)] as {
-      Properties: { EventPattern: Record<string, unknown>; Targets: { Arn: unknown }[] };
-    };
+    const rule = ruleOf(s);
     expect(rule.Properties.Targets.map((t) => t.Arn)).toEqual([arnOf(s.stack.getLogicalId(s.stack.fn.node.defaultChild as never))]);
-    expect(matchesPattern(rule.Properties.EventPattern, eniCall('DeleteNetworkInterface', 'AWSServiceRoleForElasticLoadBalancing'))).toBe(true);
-    expect(matchesPattern(rule.Properties.EventPattern, eniCall('CreateNetworkInterface', 'AWSServiceRoleForElasticLoadBalancing'))).toBe(true);
-    expect(matchesPattern(rule.Properties.EventPattern, eniCall('DeleteNetworkInterface', 'SomeDeployRole'))).toBe(false);
-    expect(matchesPattern(rule.Properties.EventPattern, DOC)).toBe(false);
+    // The whole event reaches the monitor: it records the interface before the check.
+    expect(rule.Properties.Targets[0]!.InputTransformer).toBeUndefined();
+    expect(matchesPattern(rule.Properties.EventPattern, deleted)).toBe(true);
+    expect(matchesPattern(rule.Properties.EventPattern, created)).toBe(true);
+    expect(matchesPattern(rule.Properties.EventPattern, eniDelete({ interfaceId: 'eni-1', at: '2026-12-01T10:05:00Z', role: 'SomeDeployRole' }))).toBe(false);
+    // The documented record as made by EFS's service-linked role is not an ELB's.
+    expect(matchesPattern(rule.Properties.EventPattern, delivered(CREATE_RECORD_DOC))).toBe(false);
+    expect(matchesPattern(rule.Properties.EventPattern, ENVELOPE_DOC)).toBe(false);
     expect(plain.stack.elbEniRule).toBeUndefined();
   });
 
   it('the monitor says what started the check', () => {
-    expect(triggerOf(eniCall('DeleteNetworkInterface', 'AWSServiceRoleForElasticLoadBalancing'))).toBe(
-      'elb-network-interface DeleteNetworkInterface eni-0123456789abcdef0',
-    );
+    expect(triggerOf(deleted)).toBe('elb-network-interface DeleteNetworkInterface eni-0123456789abcdef0');
+    expect(triggerOf(created)).toBe('elb-network-interface CreateNetworkInterface eni-0123456789abcdef0');
     expect(triggerOf({ source: 'aws.events', 'detail-type': 'Scheduled Event' })).toBeUndefined();
+  });
+
+  it("with fan-out: the execution gets the call's record, and the scheduler may keep the interfaces' items only", () => {
+    // Act
+    const s = synth({ elbEniEvents: true, shardSize: 1 });
+    const plain = synth({ shardSize: 1 });
+    // Assess
+    const target = ruleOf(s).Properties.Targets[0]!;
+    expect(target.Arn).toEqual(ref(s.stack.getLogicalId(s.stack.fanOut!.stateMachine.node.defaultChild as never)));
+    expect(target.InputTransformer).toEqual({
+      InputPathsMap: { id: '$.id', time: '$.time', detail: '$.detail' },
+      InputTemplate: '{"id":<id>,"time":<time>,"detail":<detail>}',
+    });
+    const ledger = (t: Synth) =>
+      statementsOfRole(t.template, t.stack.getLogicalId(t.stack.fanOut!.schedulerRole.node.defaultChild as never)).find((st) => st.Sid === 'InterfaceLedger');
+    expect(ledger(s)).toEqual({
+      Sid: 'InterfaceLedger',
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      Resource: arnOf(s.stack.getLogicalId(s.stack.table.node.defaultChild as never)),
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE_KEYS.interfacePrefix}*`] } },
+    });
+    expect(ledger(plain)).toBeUndefined();
   });
 });

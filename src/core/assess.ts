@@ -125,7 +125,12 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
     else dead.push(r);
   }
   const retiredEvidence = (list: AddressRecord[]) =>
-    list.map((r) => ({ address: r.address, retiredAt: r.retiredAt, probe: describeProbe(probes.get(r.address)) }));
+    list.map((r) => ({
+      address: r.address,
+      retiredAt: r.retiredAt,
+      ...(r.released ? { released: r.released } : {}),
+      probe: describeProbe(probes.get(r.address)),
+    }));
   if (answering.length > 0) {
     findings.push(
       found('retired-address-answering', `${name}: retired ${answering.map((r) => r.address).join(', ')} still answer${answering.length === 1 ? 's' : ''}`, {
@@ -135,7 +140,9 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
   }
   if (dead.length > 0) {
     findings.push(
-      found('retired-address-dead', `${name}: retired ${dead.map((r) => r.address).join(', ')} stopped answering`, { addresses: retiredEvidence(dead) }),
+      found('retired-address-dead', `${name}: retired ${dead.map((r) => r.address).join(', ')} stopped answering${releasedNote(dead)}`, {
+        addresses: retiredEvidence(dead),
+      }),
     );
   }
   if (reassigned.length > 0) {
@@ -187,6 +194,12 @@ export function median(values: readonly number[]): number | undefined {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
+
+/** `; 2 released by the ELB`: how many of them CloudTrail confirms gone for good. */
+const releasedNote = (records: readonly AddressRecord[]) => {
+  const n = records.filter((r) => r.released).length;
+  return n === 0 ? '' : `; ${n === records.length ? (n === 1 ? 'it was' : 'all were') : `${n} were`} released by the ELB`;
+};
 
 /** True once `now` is past the address's retirement plus its TTL and a grace. */
 export function pastTtlGrace(record: AddressRecord, now: Date): boolean {

@@ -7,15 +7,17 @@ import type { Resolver } from 'node:dns/promises';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { evaluateAlerts, markDelivered, rekeyAlerts } from './alerts.ts';
-import type { Config } from './config.ts';
 import { LIMITS } from './constants.ts';
+import type { Config, ElbTarget } from './config.ts';
 import { currentOf, diffAddresses } from './diff.ts';
+import type { InterfaceNews } from './interface-change.ts';
 import { limiter, runPool } from './limit.ts';
 import type { EngineLogger, MetricsSink, Notifier, Store, WriterLookup } from './ports.ts';
 import type { CheckReport, TargetReport } from './report.ts';
 import { createResolver } from './resolve.ts';
 import { emptyState, saveWithRetry } from './save.ts';
 import { checkTargetState } from './state.ts';
+import { applyReleases } from './targets/elb.ts';
 import { targetTypeOf } from './targets/registry.ts';
 import type { CheckContext, Observed } from './targets/types.ts';
 import type { AddressRecord, AlertTransition, ChangeRecord, Clock, Finding, TargetState } from './types.ts';
@@ -39,6 +41,8 @@ export interface CheckDeps {
   newResolver?: () => Resolver;
   /** Aurora writer truth (RDS API, or the lab's). Absent: no writer-changed, no dns-lag. */
   writerLookup?: WriterLookup;
+  /** Addresses the ELBs released or took (their interface calls, from CloudTrail via the Lambda entry). */
+  interfaces?: InterfaceNews;
 }
 
 /**
@@ -84,6 +88,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     errors,
     ...(deps.insecureTls ? { insecureTls: deps.insecureTls } : {}),
     ...(deps.writerLookup ? { writerLookup: deps.writerLookup } : {}),
+    ...(deps.interfaces ? { interfaces: deps.interfaces } : {}),
     ...(deps.logger ? { logger: deps.logger } : {}),
   };
   await Promise.all([...observed.values()].map((o) => targetTypeOf(o.target).observe(o, ctx)));
@@ -126,6 +131,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
       ...(o.web ? { web: o.web } : {}),
       current: currentOf(o.records).map((r) => r.address),
       retired: o.records.filter((r) => r.retiredAt !== undefined).map((r) => r.address),
+      ...(o.released ? { released: o.released } : {}),
       findings,
       metrics,
       completed,
@@ -186,7 +192,10 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
       saves(async () => {
         const first = { state: applyDeliveries(w.state, delivered, deliveredAt), expected: w.o.previous.version, changes: w.changes };
         // A conflict wrote nothing: re-apply this check, history included, on what the other writer saved.
-        const redo = (fresh: TargetState) => ({ ...reapply(w.o, fresh, observed, now, w.completed, delivered, deliveredAt), expected: fresh.version });
+        const redo = (fresh: TargetState) => ({
+          ...reapply(w.o, fresh, observed, now, w.completed, delivered, deliveredAt, deps.interfaces),
+          expected: fresh.version,
+        });
         try {
           await saveWithRetry(deps.store, w.o.target.name, first, redo, {
             attempts: SAVE_ATTEMPTS,
@@ -250,13 +259,16 @@ function reapply(
   completed: boolean,
   delivered: readonly AlertTransition[],
   deliveredAt: Date,
+  interfaces: InterfaceNews | undefined,
 ): { state: TargetState; changes: ChangeRecord[] } {
-  const { diff: _stale, aurora: _writer, ...rest } = o;
+  const { diff: _stale, aurora: _writer, released: _released, ...rest } = o;
   const redo: Observed = { ...rest, previous: fresh, records: fresh.addresses.map((a) => ({ ...a })) };
   if (o.resolution?.ok && o.target.type !== 'web-tier') {
     redo.diff = diffAddresses(fresh.addresses, o.resolution, now, o.target.retainRetiredMinutes);
     redo.records = redo.diff.addresses;
   }
+  // The other writer may have recorded the release already: then it is not news here.
+  if (interfaces && redo.target.type === 'elb') applyReleases(redo as Observed<ElbTarget>, interfaces);
   const { findings, aurora } = targetTypeOf(redo.target).assess(redo, all, now);
   if (aurora) redo.aurora = aurora;
   let state = nextState(redo, now);
@@ -292,6 +304,20 @@ function changeRecords(o: Observed, findings: Finding[], now: Date): ChangeRecor
       added: o.diff.added,
       removed: o.diff.retired,
     });
+  }
+  if (o.released) {
+    const records = new Map(o.records.map((r) => [r.address, r]));
+    for (const address of o.released) {
+      const r = records.get(address)!;
+      const where = r.retiredAt === undefined ? 'still listed by DNS' : `retired ${r.retiredAt}`;
+      out.push({
+        at,
+        target: o.target.name,
+        kind: 'address-released',
+        summary: `${o.target.name}: ${address} released by the ELB at ${r.released!.at} (interface ${r.released!.interfaceId} deleted); ${where}`,
+        removed: [address],
+      });
+    }
   }
   const alerts = rekeyAlerts(o.previous.alerts);
   for (const f of findings) {

@@ -5,6 +5,7 @@
  */
 import { isIPv6 } from 'node:net';
 import { LIMITS } from './constants.ts';
+import type { InterfaceNews } from './interface-change.ts';
 import type { AddressRecord, ResolutionOk } from './types.ts';
 
 /** The outcome of one diff. */
@@ -50,9 +51,10 @@ export function diffAddresses(previous: readonly AddressRecord[], resolution: Re
       continue;
     }
     if (answer.has(prev.address)) {
-      const { retiredAt, missingChecks: _m, ...rest } = prev;
+      const { retiredAt, missingChecks: _m, released, ...rest } = prev;
       if (retiredAt !== undefined) added.push(prev.address);
-      next.push({ ...rest, lastSeen: at, ttl: ttls.get(prev.address)! });
+      // Listed again after its retirement: an interface holds it again, its release is over.
+      next.push({ ...rest, ...(released && retiredAt === undefined ? { released } : {}), lastSeen: at, ttl: ttls.get(prev.address)! });
       continue;
     }
     if (prev.retiredAt !== undefined) {
@@ -93,4 +95,26 @@ function capRetired(records: AddressRecord[], dropped: string[]): AddressRecord[
     dropped.push(r.address);
     return false;
   });
+}
+
+/**
+ * Marks the addresses whose interface the ELB deleted (ground truth: gone for good) and clears
+ * the mark of those a new interface holds. A release older than the address's first sighting
+ * in this history was of an earlier holder and is ignored. Returns the addresses released now.
+ */
+export function applyInterfaceNews(records: readonly AddressRecord[], news: InterfaceNews): { records: AddressRecord[]; released: string[] } {
+  const releases = new Map(news.released.map((r) => [r.address, r]));
+  const assigned = new Set(news.assigned);
+  const released: string[] = [];
+  const next = records.map((r) => {
+    if (assigned.has(r.address) && r.released) {
+      const { released: _r, ...rest } = r;
+      return rest;
+    }
+    const rel = releases.get(r.address);
+    if (!rel || r.released || Date.parse(rel.at) < Date.parse(r.firstSeen)) return r;
+    released.push(r.address);
+    return { ...r, released: { at: rel.at, interfaceId: rel.interfaceId } };
+  });
+  return { records: next, released };
 }

@@ -31,6 +31,8 @@ export interface TargetReport {
   web?: WebTierObservation;
   current: string[];
   retired: string[];
+  /** ELB: addresses this check recorded as released (their interface was deleted). */
+  released?: string[];
   findings: Finding[];
   metrics: Partial<Record<MetricName, number>>;
   /** False when the deadline cut the target's work short (its history was not changed). */

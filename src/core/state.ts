@@ -27,6 +27,7 @@ const addressRecord = z.looseObject({
   missingChecks: count.optional(),
   identity: z.string().optional(),
   lastProbe: z.looseObject({ at: isoTime, ok: z.boolean(), latencyMs: z.number(), error: z.string().optional() }).optional(),
+  released: z.looseObject({ at: isoTime, interfaceId: z.string() }).optional(),
 });
 
 const findingSchema = z.looseObject({

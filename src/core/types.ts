@@ -153,6 +153,8 @@ export interface AddressRecord {
   /** Identity seen while the address was current (for reassignment detection). */
   identity?: string;
   lastProbe?: { at: string; ok: boolean; latencyMs: number; error?: string };
+  /** The ELB deleted the interface that held the address (CloudTrail): it is gone for good. */
+  released?: { at: string; interfaceId: string };
 }
 
 /** Alert lifecycle for one finding key. */
@@ -193,7 +195,7 @@ export interface AlertState {
 export interface ChangeRecord {
   at: string;
   target: string;
-  kind: FindingKind | 'alert-opened' | 'alert-resolved';
+  kind: FindingKind | 'alert-opened' | 'alert-resolved' | 'address-released';
   summary: string;
   added?: string[];
   removed?: string[];

@@ -14,12 +14,16 @@ import type { Config } from '../core/config.ts';
 import type { EngineLogger, MetricsSink, Notifier, Store } from '../core/ports.ts';
 import { VersionConflictError } from '../core/ports.ts';
 import type { CheckReport } from '../core/report.ts';
+import { interfaceChangeOf } from '../core/interface-change.ts';
+import type { InterfaceNews } from '../core/interface-change.ts';
 import { withMetricSet } from '../core/metric-sets.ts';
 import type { ChangeRecord, Clock, TargetState } from '../core/types.ts';
 import { CloudWatchSink } from '../adapters/aws/cloudwatch-sink.ts';
 import { fileConfigLoader } from '../adapters/aws/config-source.ts';
 import type { ConfigLoader } from '../adapters/aws/config-source.ts';
 import { DynamoStore } from '../adapters/aws/dynamo-store.ts';
+import { DynamoInterfaceLedger } from '../adapters/aws/interface-ledger.ts';
+import type { InterfaceLedger } from '../adapters/aws/interface-ledger.ts';
 import { RdsWriterLookup } from '../adapters/aws/rds-writer.ts';
 import { cloudWatchClient, documentClient, powertoolsLogger, snsClient } from '../adapters/aws/runtime.ts';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
@@ -81,8 +85,10 @@ export interface MonitorDeps {
   clock?: Clock;
   logger?: EngineLogger;
   safetyMarginMs?: number;
-  /** Passed to the engine as is (tests: a resolver factory, lab certificates). */
-  check?: Pick<CheckDeps, 'insecureTls' | 'newResolver' | 'signal' | 'writerLookup'>;
+  /** Passed to the engine as is (tests: a resolver factory, lab certificates; fan-out: the scheduler's interface news). */
+  check?: Pick<CheckDeps, 'insecureTls' | 'newResolver' | 'signal' | 'writerLookup' | 'interfaces'>;
+  /** Remembers the ELBs' interfaces, for an event that says one was created or deleted. */
+  ledger?: InterfaceLedger;
 }
 
 /** The part of the Lambda context the handler uses. */
@@ -94,6 +100,8 @@ export interface CheckSummary {
   requestId?: string;
   /** What started this check: the schedule, or an ELB network-interface change (CloudTrail), with its call. */
   trigger?: string;
+  /** Addresses this check recorded as released by their ELB (their interface was deleted). */
+  released?: string[];
   startedAt?: string;
   targets: number;
   targetsCompleted: number;
@@ -131,6 +139,26 @@ export function triggerOf(event: unknown): string | undefined {
   if (e?.['detail-type'] !== 'AWS API Call via CloudTrail' || typeof e.detail?.eventName !== 'string') return undefined;
   const eni = e.detail.requestParameters?.networkInterfaceId ?? e.detail.responseElements?.networkInterface?.networkInterfaceId;
   return `elb-network-interface ${e.detail.eventName}${typeof eni === 'string' ? ` ${eni}` : ''}`;
+}
+
+/**
+ * What the check applies of the ELBs' interface calls: the event's own change, recorded in the
+ * ledger first, or what the fan-out's scheduler recorded. A ledger failure is logged and the
+ * check runs without it (the probes still tell dead from alive).
+ */
+async function interfaceNews(event: unknown, d: MonitorDeps, logger: EngineLogger, summary: CheckSummary): Promise<InterfaceNews | undefined> {
+  const change = interfaceChangeOf(event);
+  let news = d.check?.interfaces;
+  if (change && d.ledger) {
+    try {
+      news = await d.ledger.record(change);
+    } catch (err) {
+      summary.errors.push(`interfaces: ${errorText(err)}`);
+      logger.error('interface change not recorded; the check runs without it', { call: change.call, interfaceId: change.interfaceId, error: errorText(err) });
+      return undefined;
+    }
+  }
+  return news;
 }
 
 /** Passes calls through and remembers saves that failed for a reason other than a conflict. */
@@ -217,6 +245,7 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
 
     const margin = d.safetyMarginMs ?? MONITOR_DEFAULTS.safetyMarginMs;
     summary.deadlineMs = Math.max(MONITOR_DEFAULTS.minDeadlineMs, remainingMsAtStart - margin);
+    const interfaces = await interfaceNews(event, d, logger, summary);
     const store = new WatchedStore(d.store);
     let report: CheckReport;
     const k0 = performance.now();
@@ -230,6 +259,7 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
         clock: d.clock ?? { now: () => new Date() },
         logger,
         deadlineMs: summary.deadlineMs,
+        ...(interfaces ? { interfaces } : {}),
       });
     } catch (err) {
       summary.checkMs = Math.round(performance.now() - k0);
@@ -252,6 +282,8 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
       saveFailures: store.failures.length,
       errors: [...summary.errors, ...report.errors],
     });
+    const released = report.targets.flatMap((t) => t.released ?? []);
+    if (released.length > 0) summary.released = released;
     summary.ok = store.failures.length === 0 && report.undelivered === 0;
     finish(summary.ok ? 'info' : 'error');
     if (store.failures.length > 0)
@@ -269,8 +301,10 @@ const defaultLogger = (): EngineLogger => powertoolsLogger(MONITOR_DEFAULTS.serv
 /** The real adapters, from the environment (ENV). */
 export function awsDeps(env: NodeJS.ProcessEnv = process.env): MonitorDeps {
   const bundleDir = bundleDirOf(import.meta.url);
+  const table = requiredEnv(env, ENV.table);
   return {
-    store: new DynamoStore(documentClient, requiredEnv(env, ENV.table)),
+    store: new DynamoStore(documentClient, table),
+    ledger: new DynamoInterfaceLedger(documentClient, table),
     notifier: new SnsNotifier(snsClient, { onCall: requiredEnv(env, ENV.topicArn), events: requiredEnv(env, ENV.eventsTopicArn) }),
     metrics: new CloudWatchSink(cloudWatchClient),
     loadConfig: fileConfigLoader(env[ENV.configFile] ?? MONITOR_DEFAULTS.configFile, bundleDir),

@@ -9,14 +9,18 @@
 import type { Context } from 'aws-lambda';
 import type { Config } from '../core/config.ts';
 import type { EngineLogger } from '../core/ports.ts';
+import { CLOUDTRAIL_DETAIL_TYPE, interfaceChangeOf } from '../core/interface-change.ts';
+import type { InterfaceNews } from '../core/interface-change.ts';
 import { SHARD_DEFAULTS, planShards } from '../core/shard.ts';
 import { fileConfigLoader } from '../adapters/aws/config-source.ts';
 import type { ConfigLoader } from '../adapters/aws/config-source.ts';
+import { DynamoInterfaceLedger } from '../adapters/aws/interface-ledger.ts';
+import type { InterfaceLedger } from '../adapters/aws/interface-ledger.ts';
 import { DynamoTickClaims } from '../adapters/aws/tick-claims.ts';
 import type { TickClaims } from '../adapters/aws/tick-claims.ts';
 import { BUNDLED_CONFIG_FILE, ENV } from '../contract.ts';
 import { documentClient, powertoolsLogger } from '../adapters/aws/runtime.ts';
-import { SetupError, bundleDirOf, positiveEnv, requiredEnv } from './setup.ts';
+import { SetupError, bundleDirOf, errorText, positiveEnv, requiredEnv } from './setup.ts';
 
 export { SetupError };
 
@@ -41,6 +45,8 @@ export interface SchedulerEvent {
   readonly time: string;
   /** `$$.Execution.Id`: a retried scheduler task of the same execution keeps its claim. */
   readonly execution?: string;
+  /** The CloudTrail record, when an ELB's interface call started the execution (not the schedule). */
+  readonly detail?: unknown;
 }
 
 /** One worker's task: its shard's targets and the tick they belong to. */
@@ -53,6 +59,8 @@ export interface ShardTask {
   readonly shard: number;
   readonly of: number;
   readonly targets: readonly string[];
+  /** What the ELBs' interface call of this execution's event said (recorded once, here). */
+  readonly interfaces?: InterfaceNews;
 }
 
 /** The scheduler's answer (the Map state iterates `shards`). */
@@ -72,6 +80,8 @@ export interface SchedulerDeps {
   /** Time between ticks (the schedule's rate). */
   readonly intervalMs: number;
   readonly logger?: EngineLogger;
+  /** Records an ELB's interface call once per execution, for every shard to apply. */
+  readonly ledger?: InterfaceLedger;
 }
 
 /** The input is not an EventBridge tick (the state machine passes `{id, time, execution}`). */
@@ -108,7 +118,16 @@ export function createSchedulerHandler(deps: SchedulerDeps | (() => SchedulerDep
     }
     const plan = planShards(config.targets, d.shardSize);
     const deadlineAt = new Date(time + d.intervalMs - SCHEDULER_DEFAULTS.tickGuardMs).toISOString();
-    const shards = plan.shards.map((s) => ({ tick: event.id, time: event.time, deadlineAt, shard: s.index, of: plan.shardCount, targets: s.targets }));
+    const interfaces = await recordInterfaceChange(event, d);
+    const shards = plan.shards.map((s) => ({
+      tick: event.id,
+      time: event.time,
+      deadlineAt,
+      shard: s.index,
+      of: plan.shardCount,
+      targets: s.targets,
+      ...(interfaces ? { interfaces } : {}),
+    }));
     const result: SchedulerResult = { tick: event.id, duplicate: false, targets: config.targets.length, shards };
     const bytes = Buffer.byteLength(JSON.stringify(result));
     if (bytes > SCHEDULER_DEFAULTS.maxPayloadBytes) throw new FanOutPayloadError(bytes);
@@ -127,6 +146,24 @@ export function createSchedulerHandler(deps: SchedulerDeps | (() => SchedulerDep
   };
 }
 
+/**
+ * The news of the interface call that started this execution, recorded here once (N workers
+ * recording it would race); undefined for a tick, for an interface the ledger never saw, and
+ * when the ledger failed (logged: the check runs without it).
+ */
+async function recordInterfaceChange(event: SchedulerEvent, d: SchedulerDeps): Promise<InterfaceNews | undefined> {
+  if (event.detail === undefined || !d.ledger) return undefined;
+  const change = interfaceChangeOf({ 'detail-type': CLOUDTRAIL_DETAIL_TYPE, time: event.time, detail: event.detail });
+  if (!change) return undefined;
+  try {
+    const news = await d.ledger.record(change);
+    return news.released.length > 0 || news.assigned.length > 0 ? news : undefined;
+  } catch (err) {
+    d.logger?.error('interface change not recorded; the check runs without it', { call: change.call, interfaceId: change.interfaceId, error: errorText(err) });
+    return undefined;
+  }
+}
+
 /** The real deps, from the environment (ENV). */
 export function schedulerAwsDeps(env: NodeJS.ProcessEnv = process.env): SchedulerDeps {
   const table = requiredEnv(env, ENV.table);
@@ -134,6 +171,7 @@ export function schedulerAwsDeps(env: NodeJS.ProcessEnv = process.env): Schedule
   return {
     loadConfig: fileConfigLoader(env[ENV.configFile] ?? SCHEDULER_DEFAULTS.configFile, bundleDir),
     claims: new DynamoTickClaims(documentClient, table),
+    ledger: new DynamoInterfaceLedger(documentClient, table),
     shardSize: positiveEnv(env, ENV.shardSize, SHARD_DEFAULTS.targetsPerInvocation),
     intervalMs: positiveEnv(env, ENV.intervalSeconds) * MS_PER_SECOND,
     logger: powertoolsLogger(SCHEDULER_DEFAULTS.serviceName),

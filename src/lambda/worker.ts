@@ -56,7 +56,8 @@ function checkTask(event: ShardTask): void {
     Number.isInteger(event.shard) &&
     Number.isInteger(event.of) &&
     Array.isArray(event.targets) &&
-    event.targets.every((t) => typeof t === 'string');
+    event.targets.every((t) => typeof t === 'string') &&
+    (event.interfaces === undefined || (Array.isArray(event.interfaces.released) && Array.isArray(event.interfaces.assigned)));
   if (!ok) throw new WorkerEventError(`expected a shard task {tick, time, deadlineAt, shard, of, targets}, got ${JSON.stringify(event)?.slice(0, 200)}`);
 }
 
@@ -102,7 +103,9 @@ export function createWorkerHandler(deps: MonitorDeps | (() => MonitorDeps), opt
     const part = await select().catch(() => undefined);
     if (part !== undefined && part.config.targets.length === 0) return skip('empty', 0);
     const loadConfig = async (): Promise<Config> => (part ?? (await select())).config;
-    const check = createHandler({ ...d, loadConfig, ...(log ? { logger: log } : {}) }, log ? { logger: log } : {});
+    // The scheduler recorded the execution's interface call once; each shard applies it.
+    const checkDeps = event.interfaces ? { ...d.check, interfaces: event.interfaces } : d.check;
+    const check = createHandler({ ...d, loadConfig, ...(checkDeps ? { check: checkDeps } : {}), ...(log ? { logger: log } : {}) }, log ? { logger: log } : {});
     // The monitor takes its deadline from the remaining time: give it the tick's, when shorter.
     const capped = {
       ...(context.awsRequestId ? { awsRequestId: context.awsRequestId } : {}),

@@ -29,6 +29,8 @@ import type { MonitorDeps } from '../../src/lambda/monitor.ts';
 import { ConfigError, parseConfig } from '../../src/core/config.ts';
 import type { Config, ConfigInput } from '../../src/core/config.ts';
 import type { EngineLogger } from '../../src/core/ports.ts';
+import type { InterfaceChange, InterfaceNews } from '../../src/core/interface-change.ts';
+import { eniDelete } from '../fixtures/events/eni-calls.ts';
 import { MemoryStore } from '../../src/adapters/local/memory-store.ts';
 import { startLocalDynamo } from './aws-dynalite.ts';
 import type { LocalDynamo } from './aws-dynalite.ts';
@@ -128,6 +130,28 @@ describe('scheduler', () => {
     }
     expect(new Set(result.shards.map((s) => s.of)).size).toBe(1);
     expect(log.lines.find((l) => l.message === 'schedule')?.extra).toMatchObject({ tick: 'event-1', targets: 5, shards: result.shards.length });
+  });
+
+  it('records an ELB interface call once, for the execution it started, and hands its news to every shard', async () => {
+    // Prepare: the execution's input as the interface rule builds it ({id, time, detail}).
+    const config = configOf(['a', 'b', 'c'].map((n) => elb(n)));
+    const calls: InterfaceChange[] = [];
+    const news: InterfaceNews = { released: [{ address: '10.0.1.5', at: TIME, interfaceId: 'eni-0aaa' }], assigned: [] };
+    const ledger = {
+      record: async (c: InterfaceChange) => {
+        calls.push(c);
+        return news;
+      },
+    };
+    const event = eniDelete({ interfaceId: 'eni-0aaa', at: TIME }) as { id: string; detail: unknown };
+    // Act
+    const result = await createSchedulerHandler(deps(config, { ledger }))({ id: event.id, time: TIME, detail: event.detail });
+    const tick = await createSchedulerHandler(deps(config, { ledger }))({ id: 'tick-2', time: TIME });
+    // Assess
+    expect(calls).toEqual([{ call: 'DeleteNetworkInterface', interfaceId: 'eni-0aaa', at: TIME }]);
+    expect(result.shards.length).toBe(2);
+    for (const s of result.shards) expect(s.interfaces).toEqual(news);
+    expect(tick.shards.every((s) => s.interfaces === undefined)).toBe(true);
   });
 
   it('runs a redelivered tick once: the second execution gets no shards', async () => {
@@ -236,6 +260,23 @@ describe('worker', () => {
     expect(summary.deadlineMs).toBe(30_000 - MONITOR_DEFAULTS.safetyMarginMs);
     expect([...store.states.keys()].sort()).toEqual(['b', 'up', 'web']);
     expect(log.lines.find((l) => l.message === 'check')?.extra).toMatchObject({ tick: 'event-1', shard: 1, of: 3, targets: 3 });
+  });
+
+  it("applies the scheduler's interface news to its shard's targets", async () => {
+    // Prepare: a first check knows the address (loopback allowed here); then the ELB deletes the interface that held it.
+    const store = new MemoryStore();
+    const lab = configOf([elb('a', 'a.elb.test', node.port)], [dns.address]);
+    const handler = createWorkerHandler(
+      { store, notifier: { notify: async () => undefined }, loadConfig: async () => ({ ...lab, allowLoopback: true }), clock: { now: () => new Date(NOW) } },
+      { now: () => NOW },
+    );
+    await handler(task(['a']), context);
+    const interfaces: InterfaceNews = { released: [{ address: ADDR.node, at: TIME, interfaceId: 'eni-0aaa' }], assigned: [] };
+    // Act
+    const summary = await handler(task(['a'], { tick: 'event-2', interfaces }), context);
+    // Assess
+    expect(summary).toMatchObject({ ok: true, released: [ADDR.node] });
+    expect(store.states.get('a')!.addresses).toEqual([expect.objectContaining({ address: ADDR.node, released: { at: TIME, interfaceId: 'eni-0aaa' } })]);
   });
 
   it('skips a tick it started too late for, touching nothing', async () => {

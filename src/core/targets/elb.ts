@@ -2,10 +2,12 @@
 import { assessElb, escalateReassigned } from '../assess.ts';
 import type { ElbTarget } from '../config.ts';
 import { LIMITS } from '../constants.ts';
+import { applyInterfaceNews } from '../diff.ts';
+import type { InterfaceNews } from '../interface-change.ts';
 import type { ProbeSpec } from '../probe/types.ts';
 import { resolveElb } from '../resolve.ts';
 import { addressProbeJobs, applyResolution, diffForAssess } from './names.ts';
-import type { TargetType } from './types.ts';
+import type { Observed, TargetType } from './types.ts';
 
 /** Probe spec for an ELB target's addresses. */
 export function elbSpec(t: ElbTarget, insecureTls: boolean | undefined): ProbeSpec {
@@ -20,9 +22,17 @@ export function elbSpec(t: ElbTarget, insecureTls: boolean | undefined): ProbeSp
   };
 }
 
+/** Applies what the ELB's interface calls said (a failed lookup too: a release is no DNS answer). */
+export function applyReleases(o: Observed<ElbTarget>, news: InterfaceNews): void {
+  const applied = applyInterfaceNews(o.records, news);
+  o.records = applied.records;
+  if (applied.released.length > 0) o.released = applied.released;
+}
+
 export const elb: TargetType<ElbTarget> = {
   async observe(o, ctx) {
     applyResolution(o, await ctx.lookups(() => resolveElb(o.target.host, ctx.newResolver, ctx.deadline)), ctx);
+    if (ctx.interfaces) applyReleases(o, ctx.interfaces);
   },
   probeJobs: (o, ctx) => addressProbeJobs(o, elbSpec(o.target, ctx.insecureTls), ctx),
   assess(o, all) {

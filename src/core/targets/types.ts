@@ -9,6 +9,7 @@ import type { UnusableAddress } from '../address-class.ts';
 import type { AuroraState, WriterObservation } from '../aurora/assess.ts';
 import type { Config, TargetConfig } from '../config.ts';
 import type { AddressDiff } from '../diff.ts';
+import type { InterfaceNews } from '../interface-change.ts';
 import type { Limiter } from '../limit.ts';
 import type { EngineLogger, WriterLookup } from '../ports.ts';
 import type { TargetReport } from '../report.ts';
@@ -31,6 +32,8 @@ export interface Observed<T extends TargetConfig = TargetConfig> {
   reader?: Resolution;
   api?: WriterObservation;
   aurora?: AuroraState;
+  /** ELB: addresses this check learnt the ELB released (their interface was deleted). */
+  released?: string[];
 }
 
 /** What the check hands each target type: its settings and the shared, bounded means of looking. */
@@ -45,6 +48,8 @@ export interface CheckContext {
   startedAt: Date;
   insecureTls?: boolean;
   writerLookup?: WriterLookup;
+  /** What the ELBs' interface calls (CloudTrail) said since the last check. */
+  interfaces?: InterfaceNews;
   logger?: EngineLogger;
   /** Problems that do not stop the check (the report's `errors`). */
   errors: string[];
