@@ -20,7 +20,8 @@ import { checkTargetState } from './state.ts';
 import { applyReleases } from './targets/elb.ts';
 import { targetTypeOf } from './targets/registry.ts';
 import type { CheckContext, Observed } from './targets/types.ts';
-import type { AddressRecord, AlertTransition, ChangeRecord, Clock, Finding, TargetState } from './types.ts';
+import { audienceOf } from './notice.ts';
+import type { AddressRecord, AlertTransition, ChangeRecord, Clock, Finding, NoticeRecordKind, TargetState } from './types.ts';
 
 /** What a check needs from the outside world. */
 export interface CheckDeps {
@@ -190,14 +191,19 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   await Promise.all(
     work.map((w) =>
       saves(async () => {
-        const first = { state: applyDeliveries(w.state, delivered, deliveredAt), expected: w.o.previous.version, changes: w.changes };
+        const notices = noticeRecords(delivered, w.o.target.name, deliveredAt);
+        const first = { state: applyDeliveries(w.state, delivered, deliveredAt), expected: w.o.previous.version, changes: [...w.changes, ...notices] };
         // A conflict wrote nothing: re-apply this check, history included, on what the other writer saved.
         const redo = (fresh: TargetState) => ({
           ...reapply(w.o, fresh, observed, now, w.completed, delivered, deliveredAt, deps.interfaces),
           expected: fresh.version,
         });
+        const redoWithNotices = (fresh: TargetState) => {
+          const r = redo(fresh);
+          return { ...r, changes: [...r.changes, ...noticeRecords(r.counted, w.o.target.name, deliveredAt)] };
+        };
         try {
-          await saveWithRetry(deps.store, w.o.target.name, first, redo, {
+          await saveWithRetry(deps.store, w.o.target.name, first, redoWithNotices, {
             attempts: SAVE_ATTEMPTS,
             jitterMs: SAVE_RETRY_JITTER_MS,
             updatedAt: now.toISOString(),
@@ -260,7 +266,7 @@ function reapply(
   delivered: readonly AlertTransition[],
   deliveredAt: Date,
   interfaces: InterfaceNews | undefined,
-): { state: TargetState; changes: ChangeRecord[] } {
+): { state: TargetState; changes: ChangeRecord[]; counted: AlertTransition[] } {
   const { diff: _stale, aurora: _writer, released: _released, ...rest } = o;
   const redo: Observed = { ...rest, previous: fresh, records: fresh.addresses.map((a) => ({ ...a })) };
   if (o.resolution?.ok && o.target.type !== 'web-tier') {
@@ -272,17 +278,34 @@ function reapply(
   const { findings, aurora } = targetTypeOf(redo.target).assess(redo, all, now);
   if (aurora) redo.aurora = aurora;
   let state = nextState(redo, now);
+  let counted: AlertTransition[] = [];
   if (completed) {
     const evaluated = evaluateAlerts(fresh.alerts, findings, now, o.target);
     const due = new Set(evaluated.transitions.map((t) => `${t.type} ${t.key}`));
-    state = applyDeliveries(
-      { ...state, alerts: evaluated.alerts },
-      delivered.filter((t) => due.has(`${t.type} ${t.key}`)),
-      deliveredAt,
-    );
+    counted = delivered.filter((t) => t.target === o.target.name && due.has(`${t.type} ${t.key}`));
+    state = applyDeliveries({ ...state, alerts: evaluated.alerts }, counted, deliveredAt);
   }
   // The change records too, against the fresh state: dropping them lost this check's address changes from the history.
-  return { state, changes: changeRecords(redo, findings, now) };
+  return { state, changes: changeRecords(redo, findings, now), counted };
+}
+
+/**
+ * History of what on-call and the events topic were told about this target's alerts: one record
+ * per delivered transition (events are already in the history as their finding). `ipdrift
+ * report` draws incidents and counts pages from these.
+ */
+function noticeRecords(delivered: readonly AlertTransition[], target: string, at: Date): ChangeRecord[] {
+  return delivered
+    .filter((t) => t.target === target && t.type !== 'event')
+    .map((t) => ({
+      at: at.toISOString(),
+      target,
+      kind: `alert-${t.type}` as NoticeRecordKind,
+      summary: t.summary,
+      key: t.key,
+      severity: t.severity,
+      audience: audienceOf(t),
+    }));
 }
 
 function applyDeliveries(state: TargetState, delivered: readonly AlertTransition[], at: Date): TargetState {
@@ -327,7 +350,8 @@ function changeRecords(o: Observed, findings: Finding[], now: Date): ChangeRecor
       const newlyDead = ((f.evidence.addresses ?? []) as { address: string }[])
         .map((a) => a.address)
         .filter((a) => before.get(a)?.lastProbe?.ok !== false || before.get(a)?.retiredAt === undefined);
-      if (newlyDead.length > 0) out.push({ at, target: f.target, kind: f.kind, summary: `${f.target}: retired ${newlyDead.join(', ')} stopped answering` });
+      if (newlyDead.length > 0)
+        out.push({ at, target: f.target, kind: f.kind, summary: `${f.target}: retired ${newlyDead.join(', ')} stopped answering`, addresses: newlyDead });
       continue;
     }
     // A writer change is info, but exactly what `ipdrift history` is for.

@@ -191,14 +191,25 @@ export interface AlertState {
   notifiedSeverity?: Severity;
 }
 
-/** A notable change kept for `ipdrift history` (DynamoDB `change#<iso>` items). */
+/** History kinds of a delivered alert transition (`alert-<type>`; events are recorded as their finding). */
+export type NoticeRecordKind = 'alert-opened' | 'alert-updated' | 'alert-reminder' | 'alert-resolved';
+
+/** A notable change kept for `ipdrift history` and `ipdrift report` (DynamoDB `change#<iso>` items). */
 export interface ChangeRecord {
   at: string;
   target: string;
-  kind: FindingKind | 'alert-opened' | 'alert-resolved' | 'address-released';
+  kind: FindingKind | NoticeRecordKind | 'address-released';
   summary: string;
   added?: string[];
   removed?: string[];
+  /** `retired-address-dead`: the addresses that went silent. */
+  addresses?: string[];
+  /** Notice records: the alert's condition key, its severity, and who was told. */
+  key?: string;
+  severity?: Severity;
+  audience?: 'on-call' | 'events';
+  /** A failover's timeline (the failover watcher), as `timelineDocument` gives it. */
+  timeline?: Record<string, unknown>;
 }
 
 /** Persisted state of one target (one DynamoDB state item + alert items; one file locally). */

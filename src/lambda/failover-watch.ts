@@ -28,7 +28,7 @@ import { cloudWatchClient, documentClient, powertoolsLogger, snsClient } from '.
 import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { BUNDLED_CONFIG_FILE, ENV } from '../contract.ts';
 import { failoverTransition, stateAfter } from '../core/aurora/failover-notice.ts';
-import { timelineSummary } from '../core/aurora/format.ts';
+import { timelineDocument, timelineSummary } from '../core/aurora/format.ts';
 import type { TimelineMetrics } from '../core/aurora/failover-notice.ts';
 import { CloudWatchTimelineMetrics } from '../adapters/aws/timeline-metrics.ts';
 import { bundleDirOf, errorText, requiredEnv } from './setup.ts';
@@ -267,7 +267,14 @@ export function createFailoverWatchHandler(deps: FailoverWatchDeps | (() => Fail
         // The writer state is only advanced when the notice went out: otherwise the next check's
         // writer-changed event is the notice on-call still gets.
         if (outcome.notified) {
-          const record: ChangeRecord = { at: now.toISOString(), target: target.name, kind: transition.kind, summary: transition.summary };
+          const record: ChangeRecord = {
+            at: now.toISOString(),
+            target: target.name,
+            kind: transition.kind,
+            summary: transition.summary,
+            // The whole timeline: `ipdrift report` draws the failover from it.
+            timeline: timelineDocument(t),
+          };
           try {
             outcome.historySaved = await saveHistory(d.store, target.name, t, record, FAILOVER_WATCH_DEFAULTS.attempts);
             if (!outcome.historySaved) logger.warn('history not recorded: the monitor has not checked this target yet', { target: target.name });

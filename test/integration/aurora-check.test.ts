@@ -78,7 +78,10 @@ describe('runCheck with an Aurora target', () => {
       writerChangedAt: new Date(T0 + MINUTE).toISOString(),
       mismatchSince: new Date(T0 + MINUTE).toISOString(),
     });
-    expect((await store.history('orders-db', 10)).map((c) => c.kind)).toEqual(['dns-lag', 'writer-changed', 'address-set-changed']);
+    // Newest first: the page that went out (a notice record), the lag's first sighting, the writer change, the first addresses.
+    const history = await store.history('orders-db', 10);
+    expect(history.map((c) => c.kind)).toEqual(['alert-opened', 'dns-lag', 'writer-changed', 'address-set-changed']);
+    expect(history[0]).toMatchObject({ key: 'orders-db/dns-lag', severity: 'warning', audience: 'on-call' });
   });
 
   it('without a writer lookup: probes and addresses only, no writer findings or lag metric', async () => {

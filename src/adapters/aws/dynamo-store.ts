@@ -420,6 +420,11 @@ function toChange(item: Item): ChangeRecord {
     summary: String(c.summary ?? ''),
     ...(Array.isArray(c.added) ? { added: c.added } : {}),
     ...(Array.isArray(c.removed) ? { removed: c.removed } : {}),
+    ...(Array.isArray(c.addresses) ? { addresses: c.addresses } : {}),
+    ...(typeof c.key === 'string' ? { key: c.key } : {}),
+    ...(typeof c.severity === 'string' ? { severity: c.severity } : {}),
+    ...(c.audience === 'on-call' || c.audience === 'events' ? { audience: c.audience } : {}),
+    ...(c.timeline && typeof c.timeline === 'object' ? { timeline: c.timeline } : {}),
   };
 }
 
