@@ -5,6 +5,8 @@
 import { performance } from 'node:perf_hooks';
 import { runCheck } from '../src/core/check.ts';
 import { parseConfig } from '../src/core/config.ts';
+import type { Config } from '../src/core/config.ts';
+import type { Store } from '../src/core/ports.ts';
 import type { CheckReport } from '../src/core/report.ts';
 import type { AlertTransition, Clock } from '../src/core/types.ts';
 import { MemoryStore } from '../src/adapters/local/memory-store.ts';
@@ -50,12 +52,17 @@ export async function playIncident(opts: {
   clock: Clock;
   onStart?: (title: string) => void;
   onStep?: (o: StepOutcome) => void;
+  /** Where state and history go (default: a fresh MemoryStore); `demo --report` reads it after. */
+  store?: Store;
+  /** Sees the lab's config once it is up (its addresses are only known then). */
+  onConfig?: (config: Config) => void;
 }): Promise<StepOutcome[]> {
   const lab = await startIncidentLab(opts.block !== undefined ? { block: opts.block } : {});
   const t0 = performance.now();
   try {
     const config = parseConfig(lab.config, 'lab');
-    const store = new MemoryStore();
+    opts.onConfig?.(config);
+    const store = opts.store ?? new MemoryStore();
     const outcomes: StepOutcome[] = [];
     for (const step of INCIDENT_STEPS) {
       opts.onStart?.(step.title);

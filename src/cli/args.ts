@@ -15,7 +15,7 @@ export function parse<O extends Options>(argv: string[], options: O, usage: stri
   }
 }
 
-const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** Duration limits of the CLI's flags: a timer past 2^31-1 ms fires at once in Node (clamped to 1 ms). */
 export const DURATION_LIMITS = {
@@ -29,6 +29,7 @@ export const DURATION_LIMITS = {
 
 /** "1m 30s" style text for a limit in an error message. */
 function describeMs(ms: number): string {
+  if (ms % DURATION_UNITS.d === 0 && ms > DURATION_UNITS.d) return `${ms / DURATION_UNITS.d}d`;
   if (ms % DURATION_UNITS.h === 0) return `${ms / DURATION_UNITS.h}h`;
   if (ms % DURATION_UNITS.m === 0) return `${ms / DURATION_UNITS.m}m`;
   if (ms % DURATION_UNITS.s === 0) return `${ms / DURATION_UNITS.s}s`;
@@ -36,11 +37,11 @@ function describeMs(ms: number): string {
 }
 
 /**
- * "10s", "1m", "500ms", "2h" or plain milliseconds -> whole ms, from 1 ms up to `maxMs`
+ * "10s", "1m", "500ms", "2h", "7d" or plain milliseconds -> whole ms, from 1 ms up to `maxMs`
  * (default: Node's largest timer). Anything else is a UsageError naming the flag and the range.
  */
 export function parseDuration(text: string, flag: string, usage: string, maxMs: number = DURATION_LIMITS.maxTimerMs): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!m) throw new UsageError(`${flag}: expected a duration such as 10s, 1m or 500ms, got "${text}"`, usage);
   const raw = Number(m[1]) * DURATION_UNITS[(m[2] ?? 'ms') as keyof typeof DURATION_UNITS];
   // 4.1m is 245999.99999999997 in floating point: whole milliseconds up to rounding noise.

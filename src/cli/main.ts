@@ -17,6 +17,7 @@ Commands:
   watch       checks every interval, printing alert transitions
   validate    validate a config file
   history     address changes and alerts of one target
+  report      one HTML picture of the history: address lanes, incidents, failovers
   cost        monthly AWS cost of the stack for a config, line by line
   failover-drill  fail an Aurora cluster over and measure the timeline (dry run without --yes)
 
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   watch: async () => (await import('./commands/watch.ts')).watchCommand,
   validate: async () => (await import('./commands/validate.ts')).validateCommand,
   history: async () => (await import('./commands/history.ts')).historyCommand,
+  report: async () => (await import('./commands/report.ts')).reportCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
   cost: async () => (await import('./commands/cost.ts')).costCommand,
   'failover-drill': async () => (await import('./commands/failover-drill.ts')).failoverDrillCommand,

@@ -290,13 +290,12 @@ function reapply(
 }
 
 /**
- * History of what on-call and the events topic were told about this target's alerts: one record
- * per delivered transition (events are already in the history as their finding). `ipdrift
- * report` draws incidents and counts pages from these.
+ * History of what on-call and the events topic were told about this target: one record per
+ * delivered transition. `ipdrift report` draws incidents and counts messages from these.
  */
 function noticeRecords(delivered: readonly AlertTransition[], target: string, at: Date): ChangeRecord[] {
   return delivered
-    .filter((t) => t.target === target && t.type !== 'event')
+    .filter((t) => t.target === target)
     .map((t) => ({
       at: at.toISOString(),
       target,

@@ -174,6 +174,7 @@ export function noticeBody(t: AlertTransition): string {
   lines.push(`Alert key:   ${t.key}`);
   if (t.type === 'resolved') lines.push('', 'No evidence of the condition in the last checks. Nothing to do unless it comes back.');
   if (t.type === 'updated') lines.push('', 'The same incident as the alert opened earlier (no new page): its evidence got worse.');
+  if (f?.drawing?.length) lines.push('', 'Timeline:', ...f.drawing.map((l) => `  ${l}`));
   if (f) {
     lines.push('', 'What to do:', indent(f.advice), '', 'Evidence:', renderEvidence(f.evidence));
   }

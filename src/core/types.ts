@@ -191,8 +191,8 @@ export interface AlertState {
   notifiedSeverity?: Severity;
 }
 
-/** History kinds of a delivered alert transition (`alert-<type>`; events are recorded as their finding). */
-export type NoticeRecordKind = 'alert-opened' | 'alert-updated' | 'alert-reminder' | 'alert-resolved';
+/** History kinds of a delivered transition: `alert-<type>`. */
+export type NoticeRecordKind = `alert-${TransitionType}`;
 
 /** A notable change kept for `ipdrift history` and `ipdrift report` (DynamoDB `change#<iso>` items). */
 export interface ChangeRecord {
@@ -241,6 +241,8 @@ export interface Finding {
   advice: string;
   /** What the evidence is made of (stale-upstream findings); new signals escalate an open alert. */
   signals?: EvidenceSignal[];
+  /** Fixed-width lines that draw it (a failover's timeline bar): read the same in email and chat. */
+  drawing?: string[];
 }
 
 /**

@@ -19,7 +19,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 }
 
 describe('ipdrift CLI: usage and bad input', () => {
-  it.each([['check'], ['watch'], ['validate'], ['history'], ['demo']])('%s --help prints usage and exits 0', async (cmd) => {
+  it.each([['check'], ['watch'], ['validate'], ['history'], ['demo'], ['report']])('%s --help prints usage and exits 0', async (cmd) => {
     const r = await cli([cmd, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Usage: ipdrift ${cmd}`);
@@ -121,6 +121,37 @@ describe('ipdrift check against a lab ELB', () => {
     expect(history.stdout).toContain('127.0.51.11');
     expect(history.stdout).toMatch(/retired 20\d\d-/);
     expect(history.stdout).toContain('address-set-changed');
+  });
+
+  it('report: one HTML file from that state; replaces an earlier report, never another file', async () => {
+    // Prepare: the state the previous test left (two checks moved the name, the third paged).
+    const state = join(dir, 'state');
+    const out = join(dir, 'report.html');
+    const notes = join(dir, 'notes.html');
+    await writeFile(notes, '<p>my notes</p>\n');
+    // Act
+    const first = await cli(['report', '--state', state, '--config', configPath, '--out', out]);
+    const again = await cli(['report', '--state', state, '--out', out, '--since', '7d']);
+    const refused = await cli(['report', '--state', state, '--out', notes]);
+    const badSince = await cli(['report', '--state', state, '--since', '0s']);
+    const empty = await cli(['report', '--state', join(dir, 'nowhere'), '--out', join(dir, 'x.html')]);
+    // Assess
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    expect(first.stdout).toMatch(/^wrote .*report\.html: 1 target\(s\), 1 incident\(s\) opened, 1 message\(s\) to on-call/);
+    const html = await readFile(out, 'utf8');
+    expect(html.startsWith('<!doctype html>\n<!-- ipdrift report -->')).toBe(true);
+    expect(html).toContain('data-lane="127.0.51.11" data-status="draining"');
+    expect(html).toContain('data-lane="127.0.51.12" data-status="current"');
+    expect(html).toContain('data-incident="app/current-address-unhealthy" data-severity="warning"');
+    expect(html).not.toMatch(/(src|href)="https?:/);
+    expect(again.code).toBe(0);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`--out ${notes}: the file exists and is not an ipdrift report; not overwritten`);
+    expect(await readFile(notes, 'utf8')).toBe('<p>my notes</p>\n');
+    expect(badSince.code).toBe(2);
+    expect(badSince.stderr).toContain('--since: must be more than 0');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('no target has state in');
   });
 
   it('npm start with --config watches: bounded by --count, transitions printed as they happen', async () => {

@@ -78,9 +78,9 @@ describe('runCheck with an Aurora target', () => {
       writerChangedAt: new Date(T0 + MINUTE).toISOString(),
       mismatchSince: new Date(T0 + MINUTE).toISOString(),
     });
-    // Newest first: the page that went out (a notice record), the lag's first sighting, the writer change, the first addresses.
+    // Newest first: the page that went out (a notice record), the lag's first sighting, the writer change's event notice and the change, the first addresses.
     const history = await store.history('orders-db', 10);
-    expect(history.map((c) => c.kind)).toEqual(['alert-opened', 'dns-lag', 'writer-changed', 'address-set-changed']);
+    expect(history.map((c) => c.kind)).toEqual(['alert-opened', 'dns-lag', 'alert-event', 'writer-changed', 'address-set-changed']);
     expect(history[0]).toMatchObject({ key: 'orders-db/dns-lag', severity: 'warning', audience: 'on-call' });
   });
 

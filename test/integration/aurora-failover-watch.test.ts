@@ -4,6 +4,7 @@
  * history. AWS adapters are replaced by local ones; the CloudWatch request shape is checked
  * with aws-sdk-client-mock. Labs on 127.0.7x.x.
  */
+import { noticeBody } from '../../src/core/notice.ts';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
@@ -101,6 +102,10 @@ describe('failover-watch handler', () => {
     expect(state.aurora).toMatchObject({ apiWriter: B, dnsWriter: B });
     expect(state.aurora).not.toHaveProperty('mismatchSince');
     expect((await store.history('orders-db', 1))[0]).toMatchObject({ kind: 'writer-changed', summary: notices[0]!.summary });
+    // The history keeps the whole timeline (ipdrift report draws it); the notice draws it as bars.
+    expect((await store.history('orders-db', 1))[0]!.timeline).toMatchObject({ cluster: expect.any(String), newWriter: B, settled: true });
+    const body = noticeBody(notices[0]!);
+    expect(body).toMatch(/\nTimeline:\n {2}API {6}\|=*> +\+\d+ ms\n {2}DNS {6}\|=*> +\+\d+ ms {2}\(DNS lag \d+ ms\)\n {2}connect {2}\|=*> +\+\d+ ms\n/);
   });
 
   it('ignores completed and failed events, and clusters no target watches', async () => {

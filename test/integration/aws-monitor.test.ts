@@ -184,7 +184,11 @@ describe('monitor handler', () => {
       const saved = (await new DynamoStore(local.doc, TABLE).load(['app-alb', 'web'])) as Map<string, { version: number; alerts: object }>;
       expect(saved.get('app-alb')).toMatchObject({ version: 5, alerts: {} });
       expect(saved.get('web')).toMatchObject({ version: 5, alerts: {} });
-      expect((await store.history('app-alb', 10)).map((c) => c.kind)).toEqual(['address-set-changed', 'address-set-changed']);
+      // Newest first: the event notice that went out, the change, the first sighting.
+      expect((await store.history('app-alb', 10)).map((c) => c.kind)).toEqual(['alert-event', 'address-set-changed', 'address-set-changed']);
+      expect((await store.history('web', 10)).map((c) => `${c.kind} ${c.audience ?? ''}`)).toEqual(
+        expect.arrayContaining(['alert-opened on-call', 'alert-resolved on-call']),
+      );
       expect(cw).toHaveReceivedCommandTimes(PutMetricDataCommand, 5);
     } finally {
       await tier.stop();

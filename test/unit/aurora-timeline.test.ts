@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTimeline, isSettled } from '../../src/core/aurora/timeline.ts';
 import type { ApiSample, DnsSample, ProbeSample, TimelineInput, TimelineStepKind } from '../../src/core/aurora/timeline.ts';
-import { formatStep, formatTimeline, timelineDocument, timelineSummary } from '../../src/core/aurora/format.ts';
+import { formatStep, formatTimeline, timelineBar, timelineDocument, timelineSummary } from '../../src/core/aurora/format.ts';
 
 const T0 = Date.UTC(2026, 0, 15, 3, 0, 0);
 const A = 'orders-instance-1';
@@ -249,6 +249,21 @@ describe('timeline formatting', () => {
     expect(summary).toBe('orders: orders-instance-1 -> orders-instance-2; DNS lag 2.63 s; client outage 3.00 s; settled');
     expect(doc).toMatchObject({ eventAt: '2026-01-15T03:00:00.000Z', dnsLagMs: 2625, settled: true, outage: { ms: 3000, cause: 'probe-failed' } });
     expect(doc.steps.map((s) => s.step)).toEqual(['event', 'first-probe-failed', 'api-writer-changed', 'dns-names-new-writer', 'first-probe-ok-new-writer']);
+  });
+
+  it('draws the failover as fixed-width bars for email and chat, the DNS lag named', () => {
+    // Prepare
+    const t = buildTimeline(rows[0]!.input);
+    const unseen = buildTimeline(rows[4]!.input);
+    // Act
+    const bar = timelineBar(t);
+    // Assess: API at +625 ms, DNS at +3250 ms, connect last; bars in proportion, all ending at one column.
+    expect(bar).toHaveLength(3);
+    expect(bar[0]).toMatch(/^API {6}\|={6}> +\+625 ms$/);
+    expect(bar[1]).toMatch(/^DNS {6}\|={33,38}> +\+3250 ms {2}\(DNS lag 2625 ms\)$/);
+    expect(bar[2]).toMatch(/^connect {2}\|={39}> {3}\+\d+ ms$/);
+    expect(new Set(bar.map((l) => l.indexOf('  +')))).toEqual(new Set([bar[2]!.indexOf('  +')]));
+    expect(timelineBar(unseen)[1]).toMatch(/^DNS {6}\| +not seen$/);
   });
 
   it('says what was not seen', () => {

@@ -105,6 +105,18 @@ export class FileStore implements Store {
     private readonly lockWaitMs: number = FILE_LOCK.waitMs,
   ) {}
 
+  /** Names of the targets with a state file here (sorted); none when the directory does not exist. */
+  async targets(): Promise<string[]> {
+    const names = await readdir(this.dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [] as string[];
+      throw new StateError(`cannot list the state directory: ${err.message}`, this.dir, { cause: err });
+    });
+    return names
+      .filter((n) => n.endsWith('.json') && !n.startsWith('.'))
+      .map((n) => n.slice(0, -'.json'.length))
+      .sort();
+  }
+
   /** Path of one target's file. */
   pathOf(target: string): string {
     return join(this.dir, `${target}.json`);

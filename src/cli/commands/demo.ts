@@ -3,12 +3,17 @@ import { audienceOf } from '../../core/notice.ts';
 import { formatFindings, formatTransition, painter } from '../../adapters/local/console.ts';
 import { playIncident } from '../../../lab/run-incident.ts';
 import type { StepOutcome } from '../../../lab/run-incident.ts';
+import { MemoryStore } from '../../adapters/local/memory-store.ts';
+import { renderReport } from '../../adapters/local/report-html.ts';
+import type { Config } from '../../core/config.ts';
+import { pictureFromStore, writeReport } from '../report-file.ts';
+import { targetsOf } from './report.ts';
 import { parse } from '../args.ts';
 import { EXIT } from '../errors.ts';
 import { systemClock } from '../clock.ts';
 
-export const DEMO_USAGE = `Usage: ipdrift demo [--json]
-       ipdrift demo aurora [--lag 3s] [--engine mysql|postgres] [--json]   (an Aurora failover; see "demo aurora --help")
+export const DEMO_USAGE = `Usage: ipdrift demo [--json] [--report FILE]
+       ipdrift demo aurora [--lag 3s] [--engine mysql|postgres] [--json] [--report FILE]   (an Aurora failover; see "demo aurora --help")
 
 Replays the incident offline, on loopback: a lab DNS server serves an internal ELB name, two
 ELB-like nodes get replaced, a web tier that resolved the name once (like Apache httpd <= 2.4.58)
@@ -17,12 +22,13 @@ ipdrift runs one check and prints what it found and which notices it sent (pages
 events for reading later). Takes about 17 s.
 
 Options:
-  --json   one JSON document with every step's findings and transitions
-  -h       this help`;
+  --json           one JSON document with every step's findings and transitions
+  --report FILE    also write the incident as one HTML picture (see "ipdrift report --help")
+  -h               this help`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'aurora') return (await import('./failover-drill.ts')).demoAuroraCommand(argv.slice(1));
-  const { values } = parse(argv, { json: { type: 'boolean', default: false } }, DEMO_USAGE);
+  const { values } = parse(argv, { json: { type: 'boolean', default: false }, report: { type: 'string' } }, DEMO_USAGE);
   if (values.help) {
     console.log(DEMO_USAGE);
     return EXIT.ok;
@@ -30,8 +36,15 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !values.json;
   const paint = painter(colour);
   let n = 0;
+  const store = new MemoryStore();
+  const startedAt = systemClock.now();
+  let config: Config | undefined;
   const outcomes = await playIncident({
     clock: systemClock,
+    store,
+    onConfig: (c) => {
+      config = c;
+    },
     onStart: (title) => {
       if (!values.json) console.log(`\n${paint('bold', `[${new Date().toISOString().slice(11, 23)}] step ${++n}: ${title}`)}`);
     },
@@ -49,6 +62,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       console.log(paint('dim', `    (check took ${o.report.durationMs} ms; t+${o.atSeconds.toFixed(1)} s)`));
     },
   });
+  if (values.report && config) await writeDemoReport(values.report, store, config, outcomes, startedAt);
   if (values.json) {
     console.log(JSON.stringify(outcomes.map(toJson), null, 2));
     return EXIT.ok;
@@ -68,8 +82,24 @@ export async function demoCommand(argv: string[]): Promise<number> {
   console.log(`  - incidents paged: ${incidents}; messages to on-call: ${onCall.length} (${onCall.map((t) => `${t.type} ${t.target}`).join(', ') || 'none'})`);
   console.log(`  - events for reading later (address changes, never a page): ${events}`);
   console.log(`  - the released old nodes (retired-address-dead) paged nobody: that is the ELB working as designed`);
+  if (values.report) console.log(`  - the picture: ${values.report} (open it in a browser)`);
   console.log('\nNext: write a config for your own endpoints and run "ipdrift check --config FILE" (see README).');
   return EXIT.ok;
+}
+
+/** The incident's picture: every check as a tick, the lab's targets as configured. */
+async function writeDemoReport(path: string, store: MemoryStore, config: Config, outcomes: readonly StepOutcome[], startedAt: Date): Promise<void> {
+  const targets = targetsOf(config);
+  const ticks = new Map(targets.map((t) => [t.name, outcomes.map((o) => o.report.startedAt)]));
+  const to = systemClock.now();
+  // A little room either side, so the first and last checks are not on the frame.
+  const pad = Math.max(1000, (to.getTime() - startedAt.getTime()) * 0.03);
+  const picture = await pictureFromStore(store, targets, { from: new Date(startedAt.getTime() - pad), to: new Date(to.getTime() + pad) }, { ticks });
+  await writeReport(
+    path,
+    renderReport(picture, { title: 'ipdrift demo: the stale-address incident, replayed', generatedAt: to, source: 'the offline lab' }),
+    DEMO_USAGE,
+  );
 }
 
 function toJson(o: StepOutcome) {

@@ -10,6 +10,11 @@ import { runDrill } from '../../core/aurora/drill.ts';
 import type { DrillDeps, DrillResult } from '../../core/aurora/drill.ts';
 import { ClusterNotFoundError, FailoverRefusedError, WriterLookupError } from '../../core/aurora/errors.ts';
 import { formatStep, formatTimeline, timelineDocument } from '../../core/aurora/format.ts';
+import type { FailoverTimeline } from '../../core/aurora/timeline.ts';
+import { buildPicture } from '../../core/picture.ts';
+import type { FailoverDoc } from '../../core/picture.ts';
+import { renderReport } from '../../adapters/local/report-html.ts';
+import { writeReport } from '../report-file.ts';
 import { defaultSamplerDeps, SAMPLER_DEFAULTS } from '../../core/aurora/sampler.ts';
 import type { TimelineStep } from '../../core/aurora/timeline.ts';
 import { parseResolver } from '../../core/config.ts';
@@ -48,7 +53,7 @@ unknown cluster, 3 RDS refused or failed.
 Needs rds:DescribeDBClusters and rds:FailoverDBCluster on the cluster.`;
 
 /** Help text of `ipdrift demo aurora`. */
-export const DEMO_AURORA_USAGE = `Usage: ipdrift demo aurora [--lag 3s] [--engine mysql|postgres] [--json]
+export const DEMO_AURORA_USAGE = `Usage: ipdrift demo aurora [--lag 3s] [--engine mysql|postgres] [--json] [--report FILE]
 
 Plays an Aurora failover offline, on loopback: two database instances that speak the MySQL
 greeting (or PostgreSQL's SSLRequest answer), a DNS server whose cluster endpoint is a CNAME to
@@ -58,9 +63,12 @@ timeline: the measured DNS lag should match the injected one (to a quarter secon
 
 Options:
   --lag D      injected DNS lag (default 3s, incident 2's figure)
-  --engine E   mysql (default) or postgres
-  --json       one JSON document
-  -h           this help`;
+  --engine E       mysql (default) or postgres
+  --json           one JSON document
+  --report FILE    also write the failover as one HTML picture (the DNS lag drawn on its timeline)
+  -h               this help`;
+
+const MS_PER_SECOND = 1000;
 
 /** A lab block of its own so the demo never collides with a running test lab. */
 const DEMO_LAB_BLOCK = 90;
@@ -191,9 +199,28 @@ Run again with --yes to do it.`);
   }
 }
 
+/** One failover as the report draws it: its own timeline, a second either side. */
+async function writeFailoverReport(path: string, t: FailoverTimeline, usage: string): Promise<void> {
+  const doc = timelineDocument(t) as FailoverDoc;
+  const picture = buildPicture({
+    from: new Date(t.eventAt - MS_PER_SECOND),
+    to: new Date(t.endedAt + MS_PER_SECOND),
+    targets: [{ name: t.cluster, type: 'aurora' }],
+    states: new Map(),
+    history: new Map(),
+    failovers: new Map([[t.cluster, [doc]]]),
+  });
+  const title = `ipdrift: failover of ${t.cluster}`;
+  await writeReport(path, renderReport(picture, { title, generatedAt: new Date(), source: `the drill of ${t.host}` }), usage);
+}
+
 /** `ipdrift demo aurora`: the drill against the lab. */
 export async function demoAuroraCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { lag: { type: 'string' }, engine: { type: 'string' }, json: { type: 'boolean', default: false } }, DEMO_AURORA_USAGE);
+  const { values } = parse(
+    argv,
+    { lag: { type: 'string' }, engine: { type: 'string' }, json: { type: 'boolean', default: false }, report: { type: 'string' } },
+    DEMO_AURORA_USAGE,
+  );
   if (values.help) {
     console.log(DEMO_AURORA_USAGE);
     return EXIT.ok;
@@ -228,6 +255,10 @@ export async function demoAuroraCommand(argv: string[]): Promise<number> {
     const injectedLagMs =
       injected.dnsMovedAt !== undefined && injected.swappedAt !== undefined ? Math.round(injected.dnsMovedAt - injected.swappedAt) : undefined;
     const code = report(result, json, { lab: { injectedLagMs: lagMs, actualLagMs: injectedLagMs } });
+    if (values.report) {
+      await writeFailoverReport(values.report, result.timeline, DEMO_AURORA_USAGE);
+      if (!json) console.log(`\n  the picture: ${values.report} (open it in a browser)`);
+    }
     if (!json && result.timeline.dnsLagMs !== undefined) {
       const error = Math.round(result.timeline.dnsLagMs - lagMs);
       console.log(`\n  injected lag ${lagMs} ms, measured ${Math.round(result.timeline.dnsLagMs)} ms (${error >= 0 ? '+' : ''}${error} ms)`);

@@ -8,7 +8,7 @@ import { adviceFor } from '../advice.ts';
 import type { AuroraTarget } from '../config.ts';
 import type { AlertTransition, Finding, TargetState } from '../types.ts';
 import { FINDING_KINDS } from '../types.ts';
-import { timelineDocument, timelineSummary } from './format.ts';
+import { timelineBar, timelineDocument, timelineSummary } from './format.ts';
 import type { FailoverTimeline } from './timeline.ts';
 
 /** The part of the RDS event the notice names. */
@@ -51,6 +51,7 @@ export function failoverTransition(target: AuroraTarget, t: FailoverTimeline, ev
       samples: t.counts,
     },
     advice: lagged && t.dnsLagMs !== undefined ? pastLagAdvice(t.dnsLagMs) : adviceFor(kind),
+    drawing: timelineBar(t),
   };
   return { type: 'event', key, target: target.name, kind, severity, at: now.toISOString(), summary, finding, openedAt: doc.eventAt };
 }

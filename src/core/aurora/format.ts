@@ -84,3 +84,34 @@ export function timelineDocument(t: FailoverTimeline) {
     counts: t.counts,
   };
 }
+
+/** Steps the bar draws, with their names in it. */
+const BAR_STEPS = [
+  ['api-writer-changed', 'API'],
+  ['dns-names-new-writer', 'DNS'],
+  ['first-probe-ok-new-writer', 'connect'],
+] as const;
+/** Characters of the longest bar. */
+const BAR_WIDTH = 40;
+
+/**
+ * The failover as fixed-width bars from the event, one per step, so it reads the same in email
+ * and chat:
+ *
+ *   API      |====>                                      +624 ms
+ *   DNS      |========================================>  +3501 ms  (DNS lag 2877 ms)
+ *   connect  |=========================================> +3626 ms
+ */
+export function timelineBar(t: FailoverTimeline): string[] {
+  const offsets = BAR_STEPS.map(([step]) => t.steps.find((s) => s.step === step)?.offsetMs);
+  const longest = Math.max(1, ...offsets.map((o) => o ?? 0));
+  const nameWidth = Math.max(...BAR_STEPS.map(([, name]) => name.length));
+  return BAR_STEPS.map(([, name], i) => {
+    const o = offsets[i];
+    if (o === undefined) return `${name.padEnd(nameWidth)}  |${' '.repeat(BAR_WIDTH + 1)}  not seen`;
+    const n = Math.max(0, Math.round((Math.max(0, o) / longest) * BAR_WIDTH) - 1);
+    const bar = `${'='.repeat(n)}>`.padEnd(BAR_WIDTH + 1);
+    const lag = name === 'DNS' && t.dnsLagMs !== undefined ? `  (DNS lag ${rounded(t.dnsLagMs)} ms)` : '';
+    return `${name.padEnd(nameWidth)}  |${bar}  +${rounded(o)} ms${lag}`;
+  });
+}

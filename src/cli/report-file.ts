@@ -1,0 +1,70 @@
+/**
+ * What `ipdrift report`, `demo --report` and `demo aurora --report` share: gathering saved state
+ * and history into a picture, and writing the HTML without ever overwriting a file that is not
+ * an earlier report.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink, writeFile } from 'node:fs/promises';
+import { buildPicture } from '../core/picture.ts';
+import type { FailoverDoc, Picture, PictureTarget } from '../core/picture.ts';
+import type { Store } from '../core/ports.ts';
+import type { ChangeRecord } from '../core/types.ts';
+import { REPORT_MARKER } from '../adapters/local/report-html.ts';
+import { UsageError } from './errors.ts';
+
+/** History records read per target (the file store keeps at most this many anyway). */
+const HISTORY_LIMIT = 10_000;
+
+/** The picture of `targets` over `[from, to]`, from a store's state and history. */
+export async function pictureFromStore(
+  store: Store,
+  targets: readonly PictureTarget[],
+  window: { from: Date; to: Date },
+  extra: { ticks?: ReadonlyMap<string, readonly string[]>; failovers?: ReadonlyMap<string, readonly FailoverDoc[]> } = {},
+): Promise<Picture> {
+  const names = targets.map((t) => t.name);
+  const [states, histories] = await Promise.all([
+    store.load(names),
+    Promise.all(names.map(async (n) => [n, (await store.history?.(n, HISTORY_LIMIT)) ?? []] as [string, ChangeRecord[]])),
+  ]);
+  return buildPicture({ ...window, targets, states, history: new Map(histories), ...extra });
+}
+
+/**
+ * Writes `html` to `path` through a temp file and a rename. A file already there is replaced
+ * only when it is an earlier report (it starts with REPORT_MARKER); anything else is a
+ * UsageError naming it, and stays as it was.
+ */
+export async function writeReport(path: string, html: string, usage: string): Promise<void> {
+  const head = await readHead(path, REPORT_MARKER.length);
+  if (head !== undefined && head !== REPORT_MARKER)
+    throw new UsageError(`--out ${path}: the file exists and is not an ipdrift report; not overwritten (choose another path)`, usage);
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, html, { mode: 0o644, flag: 'wx' });
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw new UsageError(`--out ${path}: cannot write the report: ${(err as Error).message}`, usage);
+  }
+}
+
+/** The first `bytes` of a file, or undefined when there is none. */
+async function readHead(path: string, bytes: number): Promise<string | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UsageError(`--out ${path}: cannot read what is there: ${(err as Error).message}`, '');
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) return '';
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
