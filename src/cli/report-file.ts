@@ -35,28 +35,36 @@ export async function pictureFromStore(
  * only when it is an earlier report (it starts with REPORT_MARKER); anything else is a
  * UsageError naming it, and stays as it was.
  */
-export async function writeReport(path: string, html: string, usage: string): Promise<void> {
-  const head = await readHead(path, REPORT_MARKER.length);
-  if (head !== undefined && head !== REPORT_MARKER)
-    throw new UsageError(`--out ${path}: the file exists and is not an ipdrift report; not overwritten (choose another path)`, usage);
+export async function writeReport(path: string, html: string, usage: string, flag = '--out'): Promise<void> {
+  await checkReportPath(path, usage, flag);
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(tmp, html, { mode: 0o644, flag: 'wx' });
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw new UsageError(`--out ${path}: cannot write the report: ${(err as Error).message}`, usage);
+    throw new UsageError(`${flag} ${path}: cannot write the report: ${(err as Error).message}`, usage);
   }
 }
 
+/**
+ * Throws the UsageError writeReport would, before any work: a drill must not fail a database
+ * over only to find it cannot write its picture.
+ */
+export async function checkReportPath(path: string, usage: string, flag = '--out'): Promise<void> {
+  const head = await readHead(path, REPORT_MARKER.length, flag);
+  if (head !== undefined && head !== REPORT_MARKER)
+    throw new UsageError(`${flag} ${path}: the file exists and is not an ipdrift report; not overwritten (choose another path)`, usage);
+}
+
 /** The first `bytes` of a file, or undefined when there is none. */
-async function readHead(path: string, bytes: number): Promise<string | undefined> {
+async function readHead(path: string, bytes: number, flag: string): Promise<string | undefined> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new UsageError(`--out ${path}: cannot read what is there: ${(err as Error).message}`, '');
+    throw new UsageError(`${flag} ${path}: cannot read what is there: ${(err as Error).message}`, '');
   }
   try {
     const stat = await handle.stat();

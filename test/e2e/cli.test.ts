@@ -25,6 +25,27 @@ describe('ipdrift CLI: usage and bad input', () => {
     expect(r.stdout).toContain(`Usage: ipdrift ${cmd}`);
   });
 
+  it('demo --report / demo aurora --report onto a file that is not a report: exit 2 before the lab starts, the file kept', async () => {
+    // Prepare
+    const dir = await mkdtemp(join(tmpdir(), 'ipdrift-cli-report-'));
+    const mine = join(dir, 'mine.html');
+    await writeFile(mine, 'mine\n');
+    try {
+      // Act
+      const started = Date.now();
+      const runs = await Promise.all([cli(['demo', '--report', mine]), cli(['demo', 'aurora', '--report', mine])]);
+      // Assess: refused at once (the demo takes 17 s, the drill 6 s).
+      expect(Date.now() - started).toBeLessThan(5_000);
+      for (const r of runs) {
+        expect(r.code).toBe(2);
+        expect(r.stderr).toContain(`--report ${mine}: the file exists and is not an ipdrift report; not overwritten`);
+      }
+      expect(await readFile(mine, 'utf8')).toBe('mine\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('no command: usage on stdout, exit 2; unknown command: exit 2', async () => {
     const none = await cli([]);
     const unknown = await cli(['frobnicate']);

@@ -6,7 +6,7 @@ import type { StepOutcome } from '../../../lab/run-incident.ts';
 import { MemoryStore } from '../../adapters/local/memory-store.ts';
 import { renderReport } from '../../adapters/local/report-html.ts';
 import type { Config } from '../../core/config.ts';
-import { pictureFromStore, writeReport } from '../report-file.ts';
+import { checkReportPath, pictureFromStore, writeReport } from '../report-file.ts';
 import { targetsOf } from './report.ts';
 import { parse } from '../args.ts';
 import { EXIT } from '../errors.ts';
@@ -33,6 +33,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     console.log(DEMO_USAGE);
     return EXIT.ok;
   }
+  if (values.report) await checkReportPath(values.report, DEMO_USAGE, '--report');
   const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !values.json;
   const paint = painter(colour);
   let n = 0;
@@ -99,6 +100,7 @@ async function writeDemoReport(path: string, store: MemoryStore, config: Config,
     path,
     renderReport(picture, { title: 'ipdrift demo: the stale-address incident, replayed', generatedAt: to, source: 'the offline lab' }),
     DEMO_USAGE,
+    '--report',
   );
 }
 

@@ -14,7 +14,7 @@ import type { FailoverTimeline } from '../../core/aurora/timeline.ts';
 import { buildPicture } from '../../core/picture.ts';
 import type { FailoverDoc } from '../../core/picture.ts';
 import { renderReport } from '../../adapters/local/report-html.ts';
-import { writeReport } from '../report-file.ts';
+import { checkReportPath, writeReport } from '../report-file.ts';
 import { defaultSamplerDeps, SAMPLER_DEFAULTS } from '../../core/aurora/sampler.ts';
 import type { TimelineStep } from '../../core/aurora/timeline.ts';
 import { parseResolver } from '../../core/config.ts';
@@ -25,6 +25,7 @@ import { EXIT, UsageError } from '../errors.ts';
 /** Help text of `ipdrift failover-drill`. */
 export const FAILOVER_DRILL_USAGE = `Usage: ipdrift failover-drill --cluster ID [--region R] [--host ENDPOINT] [--port P]
                               [--engine mysql|postgres] [--resolver IP[:PORT]] [--deadline 120s] [--yes] [--json]
+                              [--report FILE]
 
 Fails an Aurora cluster over (RDS FailoverDBCluster) and measures the failover as a timeline:
 when the API named the new writer, when the cluster endpoint's DNS followed, and when a client
@@ -45,6 +46,7 @@ Options:
   --deadline D      stop sampling after this long even if not settled (default 120s)
   --yes             really fail over
   --json            one JSON document (plan, or timeline) instead of text
+  --report FILE     also write the failover as one HTML picture (the DNS lag drawn on its timeline)
   -h                this help
 
 Run it from inside the VPC (or over a VPN): probes need to reach the instances.
@@ -110,6 +112,7 @@ export async function failoverDrillCommand(argv: string[]): Promise<number> {
       deadline: { type: 'string' },
       yes: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      report: { type: 'string' },
     },
     FAILOVER_DRILL_USAGE,
   );
@@ -161,6 +164,7 @@ Run again with --yes to do it.`);
     return EXIT.ok;
   }
 
+  if (values.report) await checkReportPath(values.report, usage, '--report');
   // Loaded only now: the dry run and every other command stay free of the AWS SDK.
   const rds = await import('../../adapters/aws/rds-writer.ts');
   const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !json;
@@ -185,7 +189,9 @@ Run again with --yes to do it.`);
     if (!json)
       console.log(`Failing over ${cluster} (writer ${described.writer ?? 'unknown'}, ${described.members.length} member(s)); sampling ${host}:${probePort}...`);
     const result = await runDrill({ cluster, host, deadlineMs, ...(region ? { region } : {}) }, deps, { onStep: liveStep(json, colour) });
-    return report(result, json, { cluster: described });
+    const code = report(result, json, { cluster: described });
+    if (values.report) await writeFailoverReport(values.report, result.timeline, usage);
+    return code;
   } catch (err) {
     if (err instanceof ClusterNotFoundError) {
       console.error(`ipdrift failover-drill: ${err.message}`);
@@ -211,7 +217,7 @@ async function writeFailoverReport(path: string, t: FailoverTimeline, usage: str
     failovers: new Map([[t.cluster, [doc]]]),
   });
   const title = `ipdrift: failover of ${t.cluster}`;
-  await writeReport(path, renderReport(picture, { title, generatedAt: new Date(), source: `the drill of ${t.host}` }), usage);
+  await writeReport(path, renderReport(picture, { title, generatedAt: new Date(), source: `the drill of ${t.host}` }), usage, '--report');
 }
 
 /** `ipdrift demo aurora`: the drill against the lab. */
@@ -226,6 +232,7 @@ export async function demoAuroraCommand(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const lagMs = values.lag === undefined ? 3000 : parseDuration(values.lag, '--lag', DEMO_AURORA_USAGE);
+  if (values.report) await checkReportPath(values.report, DEMO_AURORA_USAGE, '--report');
   const engine = engineOf(values.engine, DEMO_AURORA_USAGE) ?? 'mysql';
   const json = values.json;
   const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !json;
