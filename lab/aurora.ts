@@ -20,6 +20,7 @@ import { ClusterNotFoundError, FailoverRefusedError } from '../src/core/aurora/e
 import type { FailoverStarter } from '../src/core/aurora/drill.ts';
 import { LabDnsServer } from './dns-server.ts';
 import { SocketSet, assertLoopback } from './loopback.ts';
+import { TLSSocket } from 'node:tls';
 
 /** Database engines the lab listeners speak. */
 export type LabDbEngine = 'mysql' | 'postgres';
@@ -27,9 +28,9 @@ export type LabDbEngine = 'mysql' | 'postgres';
 /** What a listener does with connections. */
 export const DB_LISTENER_MODES = ['serve', 'refuse', 'swallow', 'blocked'] as const;
 /**
- * `serve`: greeting / SSLRequest answer; `refuse`: no listener (an instance restarting);
- * `swallow`: accept and never answer; `blocked`: MySQL ERROR 1129 (host blocked), PostgreSQL an
- * ErrorResponse.
+ * `serve`: greeting / SSLRequest answer and an authentication request; `refuse`: no listener
+ * (an instance restarting); `swallow`: accept and never answer; `blocked`: MySQL ERROR 1129 (host
+ * blocked), PostgreSQL "too many clients" (53300) after the StartupMessage, as PostgreSQL does.
  */
 export type DbListenerMode = (typeof DB_LISTENER_MODES)[number];
 
@@ -47,6 +48,9 @@ const WIRE = {
   errHostBlocked: 1129,
   pgSslRequestLength: 8,
   pgSslRequestCode: 80_877_103,
+  /** AuthenticationSASL: what Aurora PostgreSQL asks a client for first. */
+  pgAuthSasl: 10,
+  pgMaxStartupBytes: 10_000,
 } as const;
 
 /** Options of one database listener. */
@@ -59,8 +63,8 @@ export interface LabDbListenerOptions {
   name?: string;
   /** MySQL server version string in the greeting. */
   serverVersion?: string;
-  /** PostgreSQL: answer 'S' (true) or 'N' (false, default) to SSLRequest. */
-  ssl?: boolean;
+  /** PostgreSQL: answer 'S' and do TLS with this key and certificate (PEM); absent: answer 'N'. */
+  tls?: { key: string; cert: string };
   mode?: DbListenerMode;
 }
 
@@ -106,9 +110,9 @@ function withMysqlHeader(payload: Buffer, sequence: number): Buffer {
   return Buffer.concat([header, payload]);
 }
 
-/** A PostgreSQL ErrorResponse with severity FATAL and `message`. */
-export function pgErrorResponse(message: string): Buffer {
-  const fields = Buffer.from(`SFATAL\0C53300\0M${message}\0\0`);
+/** A PostgreSQL ErrorResponse with severity FATAL, `message` and SQLSTATE `code`. */
+export function pgErrorResponse(message: string, code = '53300'): Buffer {
+  const fields = Buffer.from(`SFATAL\0C${code}\0M${message}\0\0`);
   const head = Buffer.alloc(5);
   head.write('E', 0, 'latin1');
   head.writeInt32BE(4 + fields.length, 1);
@@ -221,7 +225,11 @@ export class LabDbListener {
     socket.resume();
   }
 
-  /** PostgreSQL waits for the client: an SSLRequest gets one byte, anything else a close. */
+  /**
+   * PostgreSQL waits for the client: an SSLRequest gets one byte ('S' then TLS, or 'N'), the
+   * StartupMessage an authentication request (or "too many clients" when blocked), anything else
+   * a close.
+   */
   #answerSslRequest(socket: Socket): void {
     let received = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
@@ -229,11 +237,34 @@ export class LabDbListener {
       if (received.length < WIRE.pgSslRequestLength) return;
       const isSslRequest = received.readInt32BE(0) === WIRE.pgSslRequestLength && received.readInt32BE(4) === WIRE.pgSslRequestCode;
       socket.removeAllListeners('data');
-      socket.resume();
       if (!isSslRequest) return void socket.end();
-      if (this.#mode === 'blocked') return void socket.end(pgErrorResponse('sorry, too many clients already'));
       this.answered++;
-      socket.write(this.#opts.ssl ? 'S' : 'N');
+      const tls = this.#opts.tls;
+      socket.write(tls ? 'S' : 'N');
+      if (!tls) return this.#answerStartup(socket);
+      const secure = new TLSSocket(socket, { isServer: true, key: tls.key, cert: tls.cert });
+      secure.on('error', () => secure.destroy());
+      this.#answerStartup(secure);
+    });
+  }
+
+  #answerStartup(socket: Socket): void {
+    let received = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < 4) return;
+      const length = received.readInt32BE(0);
+      if (length > WIRE.pgMaxStartupBytes) return void socket.destroy();
+      if (received.length < length) return;
+      socket.removeAllListeners('data');
+      socket.resume();
+      if (this.#mode === 'blocked') return void socket.end(pgErrorResponse('sorry, too many clients already'));
+      const mechanisms = Buffer.from('SCRAM-SHA-256\0\0');
+      const head = Buffer.alloc(9);
+      head.write('R', 0, 'latin1');
+      head.writeInt32BE(8 + mechanisms.length, 1);
+      head.writeInt32BE(WIRE.pgAuthSasl, 5);
+      socket.write(Buffer.concat([head, mechanisms]));
     });
   }
 }

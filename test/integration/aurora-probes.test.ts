@@ -8,10 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/core/constants.ts';
 import { runProbe } from '../../src/core/probe/run.ts';
 import { firstPacket, parseGreeting, MAX_GREETING_BYTES, MysqlGreetingError, MysqlServerError } from '../../src/core/probe/mysql.ts';
-import { parseSslAnswer, PostgresAnswerError, sslRequest, SSL_REQUEST_CODE } from '../../src/core/probe/postgres.ts';
+import { parseSslAnswer, PostgresAnswerError, sslRequest, startupMessage, SSL_REQUEST_CODE } from '../../src/core/probe/postgres.ts';
 import { LAB_MYSQL_VERSION, LabDbListener, mysqlErrPacket, mysqlGreeting, pgErrorResponse } from '../../lab/aurora.ts';
 import type { ProbeSpec } from '../../src/core/probe/types.ts';
-import { Loopback } from './probe-servers.ts';
+import { Loopback, certPair } from './probe-servers.ts';
 
 const TIMEOUT_MS = 300;
 const HOST = 'orders.cluster-abc.ap-northeast-2.rds.amazonaws.com';
@@ -155,44 +155,99 @@ describe('postgres probe', () => {
     await lo.close();
   });
 
-  it('sends exactly the 8-byte SSLRequest and reads N', async () => {
+  /** An authentication request (AuthenticationSASL, SCRAM-SHA-256), as Aurora PostgreSQL sends first. */
+  const saslRequest = () => {
+    const mech = Buffer.from('SCRAM-SHA-256\0\0');
+    const head = Buffer.alloc(9);
+    head.write('R', 0, 'latin1');
+    head.writeInt32BE(8 + mech.length, 1);
+    head.writeInt32BE(10, 5);
+    return Buffer.concat([head, mech]);
+  };
+
+  it('sends the 8-byte SSLRequest, then after N a StartupMessage naming ipdrift, and stops at the authentication request', async () => {
     // Prepare
-    const rec = recording((s) => s.once('data', () => s.write('N')));
+    const rec = recording((s) => {
+      s.once('data', () => {
+        s.write('N');
+        s.once('data', () => s.write(saslRequest()));
+      });
+    });
     const port = await lo.raw(rec.handler, '127.0.0.57');
     // Act
     const r = await runProbe('127.0.0.57', spec('postgres', port), { timeoutMs: TIMEOUT_MS });
     // Assess
     const sent = await rec.received;
-    expect(r).toMatchObject({ ok: true, protocol: 'postgres', details: { ssl: false }, identity: 'postgres:ssl=N' });
-    expect([...sent]).toEqual([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+    expect(r).toMatchObject({ ok: true, protocol: 'postgres', details: { ssl: false, auth: 'sasl' }, identity: 'postgres:ssl=N' });
+    expect([...sent.subarray(0, 8)]).toEqual([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
     expect(sent.readInt32BE(4)).toBe(SSL_REQUEST_CODE);
+    // Nothing after the StartupMessage: no password, no SASL response.
+    expect(sent.subarray(8)).toEqual(startupMessage());
+    expect(sent.subarray(8).toString('latin1')).toContain('user\0ipdrift\0database\0ipdrift\0application_name\0ipdrift-probe\0\0');
   });
 
-  it.each([
-    [true, 'S'],
-    [false, 'N'],
-  ])('against the lab instance with ssl=%s reads %s', async (ssl, answer) => {
-    // Prepare
-    const l = await LabDbListener.start({ host: '127.0.0.58', engine: 'postgres', ssl });
-    listeners.push(l);
-    // Act
-    const r = await runProbe('127.0.0.58', spec('postgres', l.port), { timeoutMs: TIMEOUT_MS });
-    // Assess
-    expect(r).toMatchObject({ ok: true, details: { ssl }, identity: `postgres:ssl=${answer}` });
-    expect(l.answered).toBe(1);
+  describe('with TLS', () => {
+    const certs = certPair(HOST);
+    it.each([
+      [true, 'S'],
+      [false, 'N'],
+    ])('against the lab instance with TLS %s reads %s and gets to the authentication request', async (withTls, answer) => {
+      // Prepare
+      const l = await LabDbListener.start({ host: '127.0.0.58', engine: 'postgres', ...(withTls ? { tls: certs.app } : {}) });
+      listeners.push(l);
+      // Act
+      const r = await runProbe('127.0.0.58', spec('postgres', l.port), { timeoutMs: TIMEOUT_MS });
+      // Assess
+      expect(r).toMatchObject({ ok: true, details: { ssl: withTls, auth: 'sasl' }, identity: `postgres:ssl=${answer}` });
+      expect(l.answered).toBe(1);
+    });
   });
 
-  it('reports the message of an ErrorResponse', async () => {
+  it('fails for a server that would turn clients away: too many clients (53300), starting up (57P03)', async () => {
     // Prepare
     const l = await LabDbListener.start({ host: '127.0.0.58', engine: 'postgres', mode: 'blocked' });
     listeners.push(l);
+    const starting = await lo.raw((s) => {
+      s.once('data', () => {
+        s.write('N');
+        s.once('data', () => s.end(pgErrorResponse('the database system is starting up', '57P03')));
+      });
+    }, '127.0.0.59');
     // Act
-    const r = await runProbe('127.0.0.58', spec('postgres', l.port), { timeoutMs: TIMEOUT_MS });
+    const full = await runProbe('127.0.0.58', spec('postgres', l.port), { timeoutMs: TIMEOUT_MS });
+    const startingUp = await runProbe('127.0.0.59', spec('postgres', starting), { timeoutMs: TIMEOUT_MS });
     // Assess
-    expect(r.ok).toBe(false);
+    expect(full).toMatchObject({ ok: false, details: { sqlState: '53300' } });
+    expect(full.error).toEqual({
+      code: 'protocol',
+      message: `127.0.0.58:${l.port}: PostgreSQL too many connections: sorry, too many clients already (SQLSTATE 53300)`,
+    });
+    expect(startingUp.error?.message).toBe(`127.0.0.59:${starting}: PostgreSQL not accepting connections: the database system is starting up (SQLSTATE 57P03)`);
+  });
+
+  it('takes a login refusal (no such role, 28000) for a server that accepts connections', async () => {
+    // Prepare
+    const port = await lo.raw((s) => {
+      s.once('data', () => {
+        s.write('N');
+        s.once('data', () => s.end(pgErrorResponse('role "ipdrift" does not exist', '28000')));
+      });
+    }, '127.0.0.59');
+    // Act
+    const r = await runProbe('127.0.0.59', spec('postgres', port), { timeoutMs: TIMEOUT_MS });
+    // Assess
+    expect(r).toMatchObject({ ok: true, details: { ssl: false, refused: { sqlState: '28000', message: 'role "ipdrift" does not exist' } } });
+  });
+
+  it('still reads an ErrorResponse to the SSLRequest itself (servers that reject it)', async () => {
+    // Prepare
+    const port = await lo.raw((s) => s.once('data', () => s.end(pgErrorResponse('unsupported frontend protocol'))), '127.0.0.59');
+    // Act
+    const r = await runProbe('127.0.0.59', spec('postgres', port), { timeoutMs: TIMEOUT_MS });
+    // Assess
     expect(r.error).toEqual({
       code: 'protocol',
-      message: `127.0.0.58:${l.port}: the server answered the SSLRequest with an error: sorry, too many clients already`,
+      message: `127.0.0.59:${port}: the server answered the SSLRequest with an error: unsupported frontend protocol`,
     });
   });
 

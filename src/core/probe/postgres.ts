@@ -1,13 +1,23 @@
 /**
- * PostgreSQL probe: sends an SSLRequest (what every libpq client sends first) and reads the
- * one-byte answer, 'S' (TLS available) or 'N' (not). It proves "the postmaster accepts
- * connections here" without a startup packet, credentials or a database name, then closes.
+ * PostgreSQL probe: what a libpq client does up to the point where it would send a password.
+ * It sends an SSLRequest and reads the one-byte answer, 'S' (TLS) or 'N'; after 'S' it does the
+ * TLS handshake; then it sends a StartupMessage (user and database `ipdrift`, application_name
+ * `ipdrift-probe`) and reads the server's first message. An authentication request (or
+ * AuthenticationOk) means the server takes connections; so does a login refusal (no such role
+ * or database, no pg_hba.conf entry): authentication is not what is probed. What a client would
+ * be refused for is a failure: the server starting up, shutting down or in recovery
+ * (SQLSTATE 57P03) and too many connections (53300). The SSLRequest answer alone cannot tell:
+ * the postmaster answers it in every one of those states (checked against PostgreSQL 15).
  *
- * Server-side trace: after 'N' the server waits for a startup packet and ends silently on our
- * FIN; after 'S' it expects a TLS handshake and may log one "could not accept SSL connection:
- * EOF detected" line per probe.
+ * TLS here is only the way to the startup stage, not a trust decision: the certificate is not
+ * verified (Aurora's are signed by the RDS CA, which Node does not carry) and no credential is
+ * ever sent. Server-side trace: one connection per probe that ends before authentication; the
+ * server may log it as "could not receive data from client" or, with trust auth, a FATAL for the
+ * unknown role `ipdrift`.
  */
-import { connect } from 'node:net';
+import { connect, isIP } from 'node:net';
+import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { ProbeFn, ProbeOutcome } from './types.ts';
 import { abortable } from './util.ts';
 
@@ -57,37 +67,156 @@ export function parseSslAnswer(bytes: Buffer): { ssl: boolean } | undefined {
 
 /** The 'M' field of ErrorResponse fields (type byte, NUL-terminated string, ..., NUL). */
 function errorMessage(fields: Buffer): string {
+  return errorField(fields, FIELD_MESSAGE) ?? '(no message)';
+}
+
+/** One field of ErrorResponse fields. */
+function errorField(fields: Buffer, wanted: number): string | undefined {
   let at = 0;
   while (at < fields.length && fields[at] !== 0) {
     const type = fields[at]!;
     const end = fields.indexOf(0, at + 1);
     if (end === -1) break;
-    if (type === FIELD_MESSAGE) return fields.toString('utf8', at + 1, end);
+    if (type === wanted) return fields.toString('utf8', at + 1, end);
     at = end + 1;
   }
-  return '(no message)';
+  return undefined;
 }
 
-/** Connects, sends SSLRequest, reads 'S' or 'N', closes. ok with `details.ssl`. */
+/** Protocol 3.0, the only one servers since 7.4 speak. */
+const PROTOCOL_3_0 = 196_608;
+/** What the StartupMessage says; names the probe in the server's log and pg_stat_activity. */
+export const STARTUP_PARAMETERS = { user: 'ipdrift', database: 'ipdrift', application_name: 'ipdrift-probe' } as const;
+/** Backend message types the probe reads first. */
+const MESSAGE = { authentication: 0x52 /* R */, error: 0x45 /* E */, notice: 0x4e /* N */ } as const;
+/** A first message longer than this is not PostgreSQL. */
+const MAX_FIRST_MESSAGE_BYTES = 64 * 1024;
+/** ErrorResponse field: SQLSTATE. */
+const FIELD_SQLSTATE = 0x43; /* C */
+/**
+ * Login refusals: the server took the connection and judged who asks (the probe never logs in).
+ * 28000 invalid authorization (no such role, no pg_hba.conf entry), 28P01 wrong password, 3D000
+ * no such database.
+ */
+const ACCEPTING_REFUSALS: ReadonlySet<string> = new Set(['28000', '28P01', '3D000']);
+/** Why a client would be turned away, by SQLSTATE. */
+const NOT_ACCEPTING: Readonly<Record<string, string>> = {
+  '57P03': 'not accepting connections',
+  '53300': 'too many connections',
+};
+/** Authentication request codes, for details. */
+const AUTH_KINDS: Readonly<Record<number, string>> = { 0: 'ok', 3: 'password', 5: 'md5', 7: 'gss', 9: 'sspi', 10: 'sasl' };
+
+/** The StartupMessage the probe sends. */
+export function startupMessage(): Buffer {
+  const params = Buffer.from(
+    `${Object.entries(STARTUP_PARAMETERS)
+      .flatMap(([k, v]) => [k, v])
+      .join('\0')}\0\0`,
+    'utf8',
+  );
+  const head = Buffer.alloc(8);
+  head.writeInt32BE(8 + params.length, 0);
+  head.writeInt32BE(PROTOCOL_3_0, 4);
+  return Buffer.concat([head, params]);
+}
+
+/** What the server's first message to the StartupMessage says. */
+export type StartupAnswer =
+  | { accepting: true; auth: string }
+  | { accepting: true; refused: { sqlState: string; message: string } }
+  | { accepting: false; sqlState: string; message: string; why: string };
+
+/** Interprets the first backend message; undefined while incomplete. Throws PostgresAnswerError for anything else. */
+export function parseStartupAnswer(bytes: Buffer): StartupAnswer | undefined {
+  if (bytes.length < ERROR_HEADER_BYTES) return undefined;
+  const type = bytes[0]!;
+  const length = bytes.readInt32BE(1);
+  if (length < 4 || length > MAX_FIRST_MESSAGE_BYTES) throw new PostgresAnswerError(`first message announces ${length} bytes: not a PostgreSQL server`);
+  if (bytes.length < 1 + length) return undefined;
+  if (type === MESSAGE.authentication) {
+    const code = length >= 8 ? bytes.readInt32BE(ERROR_HEADER_BYTES) : -1;
+    return { accepting: true, auth: AUTH_KINDS[code] ?? `code ${code}` };
+  }
+  if (type === MESSAGE.error) {
+    const fields = bytes.subarray(ERROR_HEADER_BYTES, 1 + length);
+    const sqlState = errorField(fields, FIELD_SQLSTATE) ?? '?????';
+    const message = errorMessage(fields);
+    if (ACCEPTING_REFUSALS.has(sqlState)) return { accepting: true, refused: { sqlState, message } };
+    return { accepting: false, sqlState, message, why: NOT_ACCEPTING[sqlState] ?? 'refused the session' };
+  }
+  throw new PostgresAnswerError(`message type 0x${type.toString(16).padStart(2, '0')} in answer to the StartupMessage: not a PostgreSQL server`);
+}
+
+/**
+ * Connects, sends SSLRequest, after 'S' does the TLS handshake, sends the StartupMessage and
+ * reads the first answer, then closes (before any credential). ok with `details`
+ * {ssl, auth | refused}; a server that would turn clients away fails with its SQLSTATE.
+ */
 export const probePostgres: ProbeFn = (address, spec, signal) =>
   abortable<ProbeOutcome>(signal, ({ resolve, reject }) => {
-    const socket = connect({ host: address, port: spec.port });
+    const where = `${address}:${spec.port}`;
+    const raw = connect({ host: address, port: spec.port });
+    let current: Socket = raw;
+    let ssl: boolean | undefined;
     let received = Buffer.alloc(0);
-    socket.once('connect', () => socket.write(sslRequest()));
-    socket.on('data', (chunk: Buffer) => {
+    const fail = (message: string, details?: Record<string, unknown>) =>
+      resolve({ ok: false, error: { code: 'protocol', message: `${where}: ${message}` }, ...(details ? { details } : {}) });
+
+    const onStartupAnswer = (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      try {
+        const a = parseStartupAnswer(received);
+        if (!a) return;
+        const tls = { ssl: ssl === true };
+        if (!a.accepting) {
+          fail(`PostgreSQL ${a.why}: ${a.message} (SQLSTATE ${a.sqlState})`, { ...tls, sqlState: a.sqlState });
+          return;
+        }
+        resolve({
+          ok: true,
+          identity: `postgres:ssl=${ssl ? 'S' : 'N'}`,
+          details: { ...tls, ...('auth' in a ? { auth: a.auth } : { refused: a.refused }) },
+        });
+      } catch (err) {
+        if (err instanceof PostgresAnswerError) fail(err.message);
+        else reject(err);
+      }
+    };
+    const startup = (socket: Socket) => {
+      current = socket;
+      received = Buffer.alloc(0);
+      socket.on('data', onStartupAnswer);
+      socket.once('end', () => fail('closed the connection without answering the StartupMessage'));
+      socket.write(startupMessage());
+    };
+
+    raw.once('connect', () => raw.write(sslRequest()));
+    const onSslAnswer = (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       try {
         const answer = parseSslAnswer(received);
-        if (answer) resolve({ ok: true, identity: `postgres:ssl=${answer.ssl ? 'S' : 'N'}`, details: { ssl: answer.ssl } });
+        if (!answer) return;
+        raw.off('data', onSslAnswer);
+        raw.off('end', onEarlyEnd);
+        ssl = answer.ssl;
+        if (!answer.ssl) return startup(raw);
+        // The way to the startup stage, not a trust decision (see the module note): nothing secret is sent.
+        const secure = tlsConnect({ socket: raw, ...(isIP(spec.host) ? {} : { servername: spec.host }), rejectUnauthorized: false });
+        secure.on('error', (err) => resolve({ ok: false, error: { code: 'tls', message: `${where}: TLS handshake failed: ${err.message}` } }));
+        secure.once('secureConnect', () => startup(secure));
       } catch (err) {
-        if (err instanceof PostgresAnswerError) resolve({ ok: false, error: { code: 'protocol', message: `${address}:${spec.port}: ${err.message}` } });
+        if (err instanceof PostgresAnswerError) fail(err.message);
         else reject(err);
       }
-    });
-    socket.once('end', () =>
-      resolve({ ok: false, error: { code: 'protocol', message: `${address}:${spec.port} closed the connection without answering the SSLRequest` } }),
-    );
-    socket.on('error', reject);
-    // We never start TLS or a session: closing here is the whole goodbye.
-    return () => socket.destroy();
+    };
+    const onEarlyEnd = () => fail('closed the connection without answering the SSLRequest');
+    raw.on('data', onSslAnswer);
+    raw.once('end', onEarlyEnd);
+    raw.on('error', reject);
+    // Closed before any credential: the whole goodbye.
+    return () => {
+      current.destroy();
+      raw.destroy();
+    };
   });
