@@ -247,6 +247,11 @@ describe('timeline formatting', () => {
     expect(text).toMatch(/DNS lag \(API -> DNS\) +2625 ms/);
     expect(text).toMatch(/client outage +3000 ms \(from first failed connection\)/);
     expect(summary).toBe('orders: orders-instance-1 -> orders-instance-2; DNS lag 2.63 s; client outage 3.00 s; settled');
+    // What a < 1 s target needs: the lag, the 5 s TTL, and the ways round DNS.
+    expect(text).toContain('For a failover under 1 s:');
+    expect(text).toContain('(here 2625 ms after the API)');
+    expect(text).toContain("(the endpoint's TTL is 5 s): up to 8.25 s after the event here.");
+    expect(text).toMatch(/cannot be under 1 s with a 5 s TTL\. Take DNS out of the path: the AWS Advanced JDBC\n\s+Wrapper .*\n\s+or RDS Proxy/);
     expect(doc).toMatchObject({ eventAt: '2026-01-15T03:00:00.000Z', dnsLagMs: 2625, settled: true, outage: { ms: 3000, cause: 'probe-failed' } });
     expect(doc.steps.map((s) => s.step)).toEqual(['event', 'first-probe-failed', 'api-writer-changed', 'dns-names-new-writer', 'first-probe-ok-new-writer']);
   });

@@ -9,7 +9,7 @@
 import { runDrill } from '../../core/aurora/drill.ts';
 import type { DrillDeps, DrillResult } from '../../core/aurora/drill.ts';
 import { ClusterNotFoundError, FailoverRefusedError, WriterLookupError } from '../../core/aurora/errors.ts';
-import { formatStep, formatTimeline, timelineDocument } from '../../core/aurora/format.ts';
+import { formatStep, formatTimeline, subSecondNote, timelineDocument } from '../../core/aurora/format.ts';
 import type { FailoverTimeline } from '../../core/aurora/timeline.ts';
 import { buildPicture } from '../../core/picture.ts';
 import type { FailoverDoc } from '../../core/picture.ts';
@@ -93,7 +93,10 @@ function liveStep(json: boolean, colour: boolean) {
 
 /** Prints the result; the exit code says whether it settled. */
 function report(result: DrillResult, json: boolean, extra: Record<string, unknown> = {}): number {
-  if (json) console.log(JSON.stringify({ ...extra, before: result.before, timeline: timelineDocument(result.timeline) }, null, 2));
+  if (json)
+    console.log(
+      JSON.stringify({ ...extra, before: result.before, timeline: timelineDocument(result.timeline), subSecond: subSecondNote(result.timeline) }, null, 2),
+    );
   else console.log(`\n${formatTimeline(result.timeline)}`);
   return result.timeline.settled ? EXIT.ok : EXIT.findings;
 }
