@@ -291,6 +291,37 @@ export interface InjectedFailover {
   newWriter: string;
 }
 
+/**
+ * One database instance of the lab, as the failover drives it: the lab's own listener by
+ * default, or a real server (test/e2e: a PostgreSQL primary and its streaming replica).
+ */
+export interface AuroraInstance {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** The failover took it down (the old writer restarting, or stopped for good). */
+  goDown(): Promise<void>;
+  /** `restartMs` after going down: back, as a reader (a real server may stay down). */
+  comeBack(): Promise<void>;
+  /** It becomes the writer (a real replica is promoted); the API names it only once this is done. */
+  promote(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The lab's own listener as an instance: down = refusing, back = serving, promotion is nothing to do. */
+function listenerInstance(l: LabDbListener): AuroraInstance & { readonly listener: LabDbListener } {
+  return {
+    listener: l,
+    name: l.name,
+    host: l.host,
+    port: l.port,
+    goDown: () => l.setMode('refuse'),
+    comeBack: () => l.setMode('serve'),
+    promote: async () => undefined,
+    stop: () => l.stop(),
+  };
+}
+
 /** Options of an Aurora lab. */
 export interface AuroraLabOptions {
   /** Addresses `127.0.<block>.x`; distinct blocks let labs run side by side. Default 40. */
@@ -302,6 +333,11 @@ export interface AuroraLabOptions {
   script?: Partial<FailoverScript>;
   /** Clock of the injected timestamps; the sampler's default clock unless told. */
   now?: () => number;
+  /**
+   * Real instances instead of the lab's listeners, started by the caller on
+   * `auroraLabAddresses(block).instances` (one port for both, as Aurora's); the lab stops them.
+   */
+  instances?: readonly [AuroraInstance, AuroraInstance];
 }
 
 /** Aurora endpoint records' TTL (5 s, as Aurora's). */
@@ -329,7 +365,7 @@ export class AuroraLab implements WriterLookup, FailoverStarter {
 
   private constructor(
     readonly dns: LabDnsServer,
-    readonly instances: readonly [LabDbListener, LabDbListener],
+    readonly instances: readonly [AuroraInstance, AuroraInstance],
     readonly engine: LabDbEngine,
     readonly clusterIdentifier: string,
     readonly clusterEndpoint: string,
@@ -355,13 +391,20 @@ export class AuroraLab implements WriterLookup, FailoverStarter {
     const dns = await LabDnsServer.start({ host: addr.dns });
     const started: { stop(): Promise<void> }[] = [dns];
     try {
-      const first = await LabDbListener.start({ host: addr.instances[0], engine, name: names[0] });
-      started.push(first);
-      const second = await LabDbListener.start({ host: addr.instances[1], port: first.port, engine, name: names[1] });
-      started.push(second);
+      let instances = opts.instances;
+      if (instances) started.push(...instances);
+      else {
+        const first = await LabDbListener.start({ host: addr.instances[0], engine, name: names[0] });
+        started.push(first);
+        const second = await LabDbListener.start({ host: addr.instances[1], port: first.port, engine, name: names[1] });
+        started.push(second);
+        instances = [listenerInstance(first), listenerInstance(second)];
+      }
+      if (instances.some((inst, i) => inst.host !== addr.instances[i] || inst.port !== instances[0].port))
+        throw new Error(`the instances must listen on ${addr.instances.join(' and ')}, one port for both`);
       return new AuroraLab(
         dns,
-        [first, second],
+        instances,
         engine,
         id,
         `${id}.cluster-${zone}`,
@@ -375,6 +418,11 @@ export class AuroraLab implements WriterLookup, FailoverStarter {
       await Promise.allSettled(started.map((s) => s.stop()));
       throw err;
     }
+  }
+
+  /** The lab's own listener of instance `i` (undefined for a real server). */
+  listener(i: 0 | 1): LabDbListener | undefined {
+    return (this.instances[i] as { listener?: LabDbListener }).listener;
   }
 
   /** The port every instance listens on. */
@@ -434,8 +482,11 @@ export class AuroraLab implements WriterLookup, FailoverStarter {
     const newIndex = oldIndex === 0 ? 1 : 0;
     const injected: InjectedFailover = { calledAt: this.#now(), oldWriter: this.instances[oldIndex].name, newWriter: this.instances[newIndex].name };
     this.injected = injected;
-    await this.instances[oldIndex].setMode('refuse');
-    this.#after(swapAfterMs, () => {
+    await this.instances[oldIndex].goDown();
+    this.#after(swapAfterMs, async () => {
+      // A real replica's promotion takes its own time: the API names it once it is the writer.
+      await this.instances[newIndex].promote();
+      if (this.#stopping) return;
       this.#writerIndex = newIndex;
       injected.swappedAt = this.#now();
       this.#after(dnsLagMs, () => {
@@ -443,7 +494,7 @@ export class AuroraLab implements WriterLookup, FailoverStarter {
         injected.dnsMovedAt = this.#now();
       });
     });
-    this.#after(restartMs, () => void this.instances[oldIndex].setMode('serve').catch(() => undefined));
+    this.#after(restartMs, () => this.instances[oldIndex].comeBack());
   }
 
   /** Stops timers, instances and DNS. Safe to call twice. */
@@ -467,10 +518,10 @@ export class AuroraLab implements WriterLookup, FailoverStarter {
     this.dns.setCname(this.readerEndpoint, this.instanceEndpoints[writer === 0 ? 1 : 0], this.ttlSeconds);
   }
 
-  #after(ms: number, fn: () => void): void {
+  #after(ms: number, fn: () => void | Promise<void>): void {
     const t = setTimeout(() => {
       this.#timers.delete(t);
-      if (!this.#stopping) fn();
+      if (!this.#stopping) void Promise.resolve(fn()).catch(() => undefined);
     }, ms);
     this.#timers.add(t);
   }

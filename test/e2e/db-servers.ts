@@ -65,11 +65,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Resolves once `port` accepts a TCP connection; rejects after `timeoutMs`. */
-export async function waitForPort(port: number, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+export async function waitForPort(port: number, timeoutMs = START_TIMEOUT_MS, host = LOOPBACK): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: LOOPBACK, port });
+      const s = connect({ host, port });
       s.once('connect', () => {
         s.destroy();
         resolve(true);
@@ -77,15 +77,18 @@ export async function waitForPort(port: number, timeoutMs = START_TIMEOUT_MS): P
       s.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > until) throw new Error(`nothing listens on ${LOOPBACK}:${port} after ${timeoutMs} ms`);
+    if (Date.now() > until) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 /** A PostgreSQL server of the test's own. */
 export interface PgServer {
+  host: string;
   port: number;
   dataDir: string;
+  /** `pg_ctl promote`, waiting until it is a primary. */
+  promote(): Promise<void>;
   /** `pg_ctl stop -m <mode>`; `wait: false` returns at once (a smart stop waits for sessions). */
   stop(mode?: 'smart' | 'fast' | 'immediate', wait?: boolean): Promise<void>;
   /** Stops it (immediately) and removes its directory. */
@@ -99,6 +102,11 @@ export interface PgOptions {
   tls?: { key: string; cert: string };
   /** Start as a standby that never gets WAL (standby.signal): the server stays in recovery. */
   standby?: boolean;
+  /** Loopback address to listen on (default 127.0.0.1) and port (default a free one). */
+  host?: string;
+  port?: number;
+  /** A streaming replica of this server (pg_basebackup -R), hot standby on. */
+  replicaOf?: PgServer;
 }
 
 /**
@@ -117,11 +125,14 @@ export async function startPostgres(opts: PgOptions = {}): Promise<PgServer> {
     ids
       ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { timeout: COMMAND_TIMEOUT_MS })
       : run(join(bin, cmd), args, { timeout: COMMAND_TIMEOUT_MS });
-  await as('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions']);
-  const port = await freePort();
+  const host = opts.host ?? LOOPBACK;
+  const primary = opts.replicaOf;
+  if (primary) await as('pg_basebackup', ['-h', primary.host, '-p', String(primary.port), '-U', 'postgres', '-D', dataDir, '-R', '-X', 'stream', '--no-sync']);
+  else await as('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions']);
+  const port = opts.port ?? (await freePort());
   const settings: Record<string, string | number> = {
     port,
-    listen_addresses: `'${LOOPBACK}'`,
+    listen_addresses: `'${host}'`,
     unix_socket_directories: `'${dir}'`,
     fsync: 'off',
     ...(opts.standby ? { hot_standby: 'off' } : {}),
@@ -140,16 +151,24 @@ export async function startPostgres(opts: PgOptions = {}): Promise<PgServer> {
       .map(([k, v]) => `${k} = ${v}`)
       .join('\n')}\n`,
   );
-  await writeFile(join(dataDir, 'pg_hba.conf'), `local all all trust\nhost all postgres ${LOOPBACK}/32 trust\nhost all all ${LOOPBACK}/32 scram-sha-256\n`);
+  // Connections to 127.0.x.y come from 127.0.0.1 or the address itself: the whole loopback block.
+  await writeFile(
+    join(dataDir, 'pg_hba.conf'),
+    'local all all trust\nhost replication postgres 127.0.0.0/8 trust\nhost all postgres 127.0.0.0/8 trust\nhost all all 127.0.0.0/8 scram-sha-256\n',
+  );
   if (opts.standby) await writeFile(join(dataDir, 'standby.signal'), '');
   if (ids) await run('chown', ['-R', `${ids.uid}:${ids.gid}`, dir], { timeout: COMMAND_TIMEOUT_MS });
   // A standby never reaches "ready", so pg_ctl is not asked to wait: the port says when it is up.
   await as('pg_ctl', ['-D', dataDir, '-l', join(dir, 'log'), ...(opts.standby ? ['-W'] : ['-w', '-t', '30']), 'start']);
-  await waitForPort(port);
+  await waitForPort(port, START_TIMEOUT_MS, host);
   let stopped = false;
   const server: PgServer = {
+    host,
     port,
     dataDir,
+    async promote() {
+      await as('pg_ctl', ['-D', dataDir, '-w', '-t', '30', 'promote']);
+    },
     async stop(mode = 'fast', wait = true) {
       await as('pg_ctl', ['-D', dataDir, '-m', mode, ...(wait ? ['-w', '-t', String(STOP_TIMEOUT_MS / 1000)] : ['-W']), 'stop']);
       if (wait) stopped = true;
@@ -167,11 +186,11 @@ export async function startPostgres(opts: PgOptions = {}): Promise<PgServer> {
  * Opens `n` sessions as `postgres` (trust) and keeps them until `close()`: what fills
  * max_connections, or keeps a smart shutdown waiting.
  */
-export async function pgSessions(port: number, n: number): Promise<{ close(): void }> {
+export async function pgSessions(port: number, n: number, host = LOOPBACK): Promise<{ close(): void }> {
   const sockets: Socket[] = [];
   await Promise.all(
     Array.from({ length: n }, async () => {
-      const s = connect({ host: LOOPBACK, port });
+      const s = connect({ host, port });
       sockets.push(s);
       s.on('error', () => undefined);
       await new Promise<void>((resolve, reject) => {

@@ -55,7 +55,7 @@ describe('runCheck with an Aurora target', () => {
     // Act: before, right after the swap, and 75 s later.
     const before = await checkAt(store, 0, lab);
     await lab.failover('orders');
-    await until(() => lab.injected?.swappedAt !== undefined && lab.instances[0].mode === 'serve');
+    await until(() => lab.injected?.swappedAt !== undefined && lab.listener(0)?.mode === 'serve');
     const after = await checkAt(store, MINUTE, lab);
     const later = await checkAt(store, MINUTE + 75_000, lab);
 

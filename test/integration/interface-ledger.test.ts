@@ -20,9 +20,9 @@ import { eniCreate, eniDelete } from '../fixtures/events/eni-calls.ts';
 import { startLocalDynamo } from './aws-dynalite.ts';
 import type { LocalDynamo } from './aws-dynalite.ts';
 
-// Addresses of this file: 127.0.64.0/24.
-const ADDR = { dns: '127.0.64.1', old: ['127.0.64.11', '127.0.64.12'], new: ['127.0.64.21', '127.0.64.22'] } as const;
-const ELB = 'internal-app-64.elb.test';
+// Addresses of this file: 127.0.66.0/24.
+const ADDR = { dns: '127.0.66.1', old: ['127.0.66.11', '127.0.66.12'], new: ['127.0.66.21', '127.0.66.22'] } as const;
+const ELB = 'internal-app-66.elb.test';
 const TABLE = 'ipdrift-interfaces';
 const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
 const MINUTE_MS = 60_000;
