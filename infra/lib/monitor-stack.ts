@@ -412,6 +412,10 @@ export class MonitorStack extends Stack {
     ];
     const arns = this.auroraClusterArns();
     if (arns.length > 0) statements.push(new iam.PolicyStatement({ sid: 'AuroraWriterLookup', actions: ['rds:DescribeDBClusters'], resources: arns }));
+    // The session check's secrets, each by its ARN (a secret under its own KMS key also needs kms:Decrypt there: README).
+    const secrets = [...new Set(this.config.targets.flatMap((t) => (t.type === 'aurora' && t.login?.secretArn ? [t.login.secretArn] : [])))];
+    if (secrets.length > 0)
+      statements.push(new iam.PolicyStatement({ sid: 'AuroraLoginSecrets', actions: ['secretsmanager:GetSecretValue'], resources: secrets }));
     return statements;
   }
 

@@ -740,6 +740,25 @@ describe('MonitorStack in a VPC with -c endpoints=create', () => {
     );
   });
 
+  it('with an Aurora login by secret: GetSecretValue on that secret only, and a Secrets Manager endpoint', () => {
+    // Prepare
+    const arn = 'arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:orders/app-AbCdEf';
+    const config = {
+      ...EXAMPLE_CONFIG,
+      targets: EXAMPLE_CONFIG.targets.map((t) => (t.type === 'aurora' ? { ...t, login: { secretArn: arn } } : t)),
+    } as typeof EXAMPLE_CONFIG;
+    // Act
+    const withLogin = synth({ config, vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds], createEndpoints: true, routeTableIds: ROUTE_TABLES } });
+    // Assess
+    const secrets = identityStatements(withLogin.template).filter((st) => actionsOf(st).some((a) => a.startsWith('secretsmanager:')));
+    expect(secrets).toEqual([{ Sid: 'AuroraLoginSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: arn }]);
+    expect(identityStatements(s.template).filter((st) => actionsOf(st).some((a) => a.startsWith('secretsmanager:')))).toEqual([]);
+    const names = Object.values(withLogin.template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } })).map(
+      (e) => JSON.stringify((e as { Properties: { ServiceName: unknown } }).Properties.ServiceName).match(/\.([a-z]+)"/)?.[1],
+    );
+    expect(names.sort()).toEqual(['monitoring', 'rds', 'secretsmanager', 'sns']);
+  });
+
   it("admits only the monitor's group on 443 to the endpoints, and outputs the group and the lines that admit it to the targets", () => {
     const groups = Object.values(s.template.findResources('AWS::EC2::SecurityGroup')) as {
       Properties: { GroupDescription: string; SecurityGroupIngress?: { FromPort: number; ToPort: number; SourceSecurityGroupId: unknown }[] };

@@ -12,7 +12,7 @@ import type { Config, ElbTarget } from './config.ts';
 import { currentOf, diffAddresses } from './diff.ts';
 import type { InterfaceNews } from './interface-change.ts';
 import { limiter, runPool } from './limit.ts';
-import type { EngineLogger, MetricsSink, Notifier, Store, WriterLookup } from './ports.ts';
+import type { EngineLogger, MetricsSink, Notifier, SessionCheck, Store, WriterLookup } from './ports.ts';
 import type { CheckReport, TargetReport } from './report.ts';
 import { createResolver } from './resolve.ts';
 import { emptyState, saveWithRetry } from './save.ts';
@@ -42,6 +42,8 @@ export interface CheckDeps {
   newResolver?: () => Resolver;
   /** Aurora writer truth (RDS API, or the lab's). Absent: no writer-changed, no dns-lag. */
   writerLookup?: WriterLookup;
+  /** Logs in through Aurora endpoints with a `login`. Absent: no endpoint-reaches-reader. */
+  sessionCheck?: SessionCheck;
   /** Addresses the ELBs released or took (their interface calls, from CloudTrail via the Lambda entry). */
   interfaces?: InterfaceNews;
 }
@@ -89,6 +91,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     errors,
     ...(deps.insecureTls ? { insecureTls: deps.insecureTls } : {}),
     ...(deps.writerLookup ? { writerLookup: deps.writerLookup } : {}),
+    ...(deps.sessionCheck ? { sessionCheck: deps.sessionCheck } : {}),
     ...(deps.interfaces ? { interfaces: deps.interfaces } : {}),
     ...(deps.logger ? { logger: deps.logger } : {}),
   };

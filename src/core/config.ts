@@ -203,6 +203,29 @@ const auroraTarget = z.strictObject({
   readerHost: hostName.optional(),
   region: z.string().regex(AWS_REGION_PATTERN, 'expected an AWS region such as "ap-northeast-2"').optional(),
   dnsLagWarnSeconds: z.number().positive('expected a positive number of seconds').default(DEFAULTS.dnsLagWarnSeconds),
+  /**
+   * A client's-eye view: log in through the endpoint and ask whether the session can write
+   * (endpoint-reaches-reader). The password comes from `--db-password-file` (CLI) or the
+   * Secrets Manager secret (Lambda), never from this file.
+   */
+  login: z
+    .strictObject({
+      user: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, 'expected a database user name')
+        .optional(),
+      database: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, 'expected a database name')
+        .optional(),
+      secretArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, 'expected a Secrets Manager secret ARN')
+        .optional(),
+      /** TLS to the database: required (Aurora's default, `rds.force_ssl`) or off. */
+      tls: z.enum(['require', 'off'], { error: 'expected "require" or "off"' }).default('require'),
+    })
+    .optional(),
 });
 
 const targetSchema = z.discriminatedUnion('type', [elbTarget, webTierTarget, auroraTarget], {

@@ -66,6 +66,7 @@ export const KIND_MEANING: Record<FindingKind, string> = {
   'stale-address-confirmed': 'the echo shows the web tier reached a retired upstream address',
   'writer-changed': 'the Aurora writer moved to another instance',
   'dns-lag': 'the cluster endpoint still names the old writer after the writer changed',
+  'endpoint-reaches-reader': 'a session through the writer (cluster) endpoint landed on a read-only instance: writes fail',
 };
 
 const TRANSITION_TEXT: Record<TransitionType, string> = {

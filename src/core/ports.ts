@@ -4,6 +4,7 @@
  */
 import type { AlertTransition, ChangeRecord, TargetState } from './types.ts';
 import type { CheckReport } from './report.ts';
+import type { AuroraTarget } from './config.ts';
 
 /** Another writer saved the same target first; re-read and re-apply. */
 export class VersionConflictError extends Error {
@@ -70,6 +71,21 @@ export interface ClusterMember {
 export interface WriterInfo {
   writer: string;
   members: ClusterMember[];
+}
+
+/** What a login through an Aurora endpoint found: can this session write? */
+export interface SessionAnswer {
+  /** The address the login went to (the endpoint's current answer). */
+  address: string;
+  user: string;
+  readOnly: boolean;
+  /** What the server said, e.g. `transaction_read_only = on`, `@@innodb_read_only = 1`. */
+  answer: string;
+}
+
+/** Logs in and asks; throws (with the reason) when it could not log in or ask. */
+export interface SessionCheck {
+  canWrite(target: AuroraTarget, address: string, signal: AbortSignal): Promise<SessionAnswer>;
 }
 
 /**

@@ -20,6 +20,7 @@ export const FINDING_KINDS = {
   'stale-address-confirmed': 'critical',
   'writer-changed': 'info',
   'dns-lag': 'warning',
+  'endpoint-reaches-reader': 'critical',
 } as const satisfies Record<string, Severity>;
 export type FindingKind = keyof typeof FINDING_KINDS;
 

@@ -7,11 +7,15 @@
 import type { Config } from './config.ts';
 
 /** Interface endpoint services, by their service name suffix (`com.amazonaws.<region>.<name>`). */
-export type InterfaceEndpointService = 'sns' | 'monitoring' | 'rds';
+export type InterfaceEndpointService = 'sns' | 'monitoring' | 'rds' | 'secretsmanager';
 
-/** The interface endpoints the stack's functions need for `config`: SNS, CloudWatch metrics, and RDS with Aurora targets. */
+/**
+ * The interface endpoints the stack's functions need for `config`: SNS, CloudWatch metrics, RDS
+ * with Aurora targets, Secrets Manager when an Aurora target logs in with a secret.
+ */
 export function interfaceEndpointsFor(config: Pick<Config, 'targets'>): InterfaceEndpointService[] {
   const out: InterfaceEndpointService[] = ['sns', 'monitoring'];
   if (config.targets.some((t) => t.type === 'aurora')) out.push('rds');
+  if (config.targets.some((t) => t.type === 'aurora' && t.login?.secretArn)) out.push('secretsmanager');
   return out;
 }

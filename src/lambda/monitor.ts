@@ -25,6 +25,8 @@ import { DynamoStore } from '../adapters/aws/dynamo-store.ts';
 import { DynamoInterfaceLedger } from '../adapters/aws/interface-ledger.ts';
 import type { InterfaceLedger } from '../adapters/aws/interface-ledger.ts';
 import { RdsWriterLookup } from '../adapters/aws/rds-writer.ts';
+import { secretCredentials } from '../adapters/aws/secret-credentials.ts';
+import { DriverSessionCheck } from '../adapters/db/session-check.ts';
 import { cloudWatchClient, documentClient, powertoolsLogger, snsClient } from '../adapters/aws/runtime.ts';
 import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { BUNDLED_CONFIG_FILE, ENV } from '../contract.ts';
@@ -86,7 +88,7 @@ export interface MonitorDeps {
   logger?: EngineLogger;
   safetyMarginMs?: number;
   /** Passed to the engine as is (tests: a resolver factory, lab certificates; fan-out: the scheduler's interface news). */
-  check?: Pick<CheckDeps, 'insecureTls' | 'newResolver' | 'signal' | 'writerLookup' | 'interfaces'>;
+  check?: Pick<CheckDeps, 'insecureTls' | 'newResolver' | 'signal' | 'writerLookup' | 'sessionCheck' | 'interfaces'>;
   /** Remembers the ELBs' interfaces, for an event that says one was created or deleted. */
   ledger?: InterfaceLedger;
 }
@@ -309,8 +311,9 @@ export function awsDeps(env: NodeJS.ProcessEnv = process.env): MonitorDeps {
     metrics: new CloudWatchSink(cloudWatchClient),
     loadConfig: fileConfigLoader(env[ENV.configFile] ?? MONITOR_DEFAULTS.configFile, bundleDir),
     logger: defaultLogger(),
-    // Aurora writer truth; only called for aurora targets (IAM grants it only then).
-    check: { writerLookup: new RdsWriterLookup() },
+    // Aurora writer truth; only called for aurora targets (IAM grants it only then). The session
+    // check only for aurora targets with a login (IAM grants their secrets only).
+    check: { writerLookup: new RdsWriterLookup(), sessionCheck: new DriverSessionCheck(secretCredentials()) },
   };
 }
 

@@ -10,6 +10,10 @@ import { LIMITS } from '../../src/core/constants.ts';
 import { runProbe } from '../../src/core/probe/run.ts';
 import type { ProbeSpec } from '../../src/core/probe/types.ts';
 import { selfSignedCert } from '../integration/probe-servers.ts';
+import { parseConfig } from '../../src/core/config.ts';
+import type { AuroraTarget } from '../../src/core/config.ts';
+import { SessionCheckError } from '../../src/adapters/db/session-check.ts';
+import { cliSessionCheck } from '../../src/cli/db-password.ts';
 import { IN_CI, mariadbMissing, pgSessions, postgresMissing, rawConnections, startMariadb, startPostgres } from './db-servers.ts';
 import type { MariaServer, PgServer } from './db-servers.ts';
 
@@ -145,6 +149,28 @@ describe.skipIf(MARIA_MISSING !== undefined && !IN_CI)('mysql probe against Mari
     expect(r.error?.message).toBe(
       `MySQL at ${ADDRESS}:${closed.port} refused the session: ERROR 1130: Host '127.0.0.1' is not allowed to connect to this MariaDB server`,
     );
+  });
+
+  it('the session check: writable, then read-only once the server is (an Aurora MySQL reader sets innodb_read_only)', async () => {
+    // Prepare
+    await open.sql("CREATE USER IF NOT EXISTS 'app'@'127.0.0.1' IDENTIFIED BY 'app-password'");
+    const target = parseConfig({
+      allowLoopback: true,
+      targets: [
+        { name: 'orders-db', type: 'aurora', host: HOST, port: open.port, engine: 'mysql', clusterIdentifier: 'orders', login: { user: 'app', tls: 'off' } },
+      ],
+    }).targets[0] as AuroraTarget;
+    const check = cliSessionCheck('app-password');
+    // Act
+    const writable = await check.canWrite(target, ADDRESS, AbortSignal.timeout(10_000));
+    await open.sql('SET GLOBAL read_only = 1');
+    const readOnly = await check.canWrite(target, ADDRESS, AbortSignal.timeout(10_000)).finally(() => open.sql('SET GLOBAL read_only = 0'));
+    const wrong = cliSessionCheck('not-it').canWrite(target, ADDRESS, AbortSignal.timeout(10_000));
+    // Assess
+    expect(writable).toEqual({ address: ADDRESS, user: 'app', readOnly: false, answer: '@@innodb_read_only = 0, @@read_only = 0' });
+    expect(readOnly).toMatchObject({ readOnly: true, answer: '@@innodb_read_only = 0, @@read_only = 1' });
+    await expect(wrong).rejects.toBeInstanceOf(SessionCheckError);
+    await expect(wrong).rejects.toThrow(/Access denied for user 'app'@/);
   });
 
   it('a MariaDB port is no PostgreSQL: the postgres probe says so', async () => {

@@ -213,7 +213,11 @@ export async function pgSessions(port: number, n: number, host = LOOPBACK): Prom
       });
     }),
   );
-  return { close: () => sockets.forEach((s) => s.destroy()) };
+  return {
+    close: () => {
+      for (const s of sockets) s.destroy();
+    },
+  };
 }
 
 /** A MariaDB server of the test's own. */
@@ -293,5 +297,9 @@ export async function rawConnections(port: number, n: number): Promise<{ close()
         }),
     ),
   );
-  return { close: () => sockets.forEach((s) => s.destroy()) };
+  return {
+    close: () => {
+      for (const s of sockets) s.destroy();
+    },
+  };
 }

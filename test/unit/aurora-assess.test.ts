@@ -161,3 +161,26 @@ describe('assessAurora: writer truth vs DNS', () => {
     expect(answering.advice).toContain('read-only errors');
   });
 });
+
+describe('assessAurora: the session check (a login through the writer endpoint)', () => {
+  const session = (readOnly: boolean) => ({ address: '10.0.1.11', user: 'app', readOnly, answer: `transaction_read_only = ${readOnly ? 'on' : 'off'}` });
+
+  it('a read-only session is endpoint-reaches-reader (critical), with what the server said and who DNS and the API name', () => {
+    // Act
+    const r = assessAurora({ ...input(A, api(B)), session: session(true) });
+    // Assess
+    const f = r.findings.find((x) => x.kind === 'endpoint-reaches-reader');
+    expect(f).toMatchObject({
+      severity: 'critical',
+      summary: `orders-db: a login through ${HOST} landed on a read-only instance (transaction_read_only = on)`,
+      evidence: { address: '10.0.1.11', user: 'app', answer: 'transaction_read_only = on', dnsWriter: A, apiWriter: B },
+    });
+    expect(f?.advice).toContain('read-only transaction');
+  });
+
+  it('a writable session, or none, is no finding; without the API it is still judged', () => {
+    expect(assessAurora({ ...input(A, api(A)), session: session(false) }).findings.map((x) => x.kind)).toEqual([]);
+    expect(assessAurora(input(A, api(A))).findings).toEqual([]);
+    expect(assessAurora({ ...input(A, undefined), session: session(true) }).findings.map((x) => x.kind)).toEqual(['endpoint-reaches-reader']);
+  });
+});

@@ -13,6 +13,8 @@ const INVALID: Record<string, string[]> = {
   'invalid-engine.json': ['targets[0].engine: expected "mysql" or "postgres"'],
   'invalid-host.json': ['targets[0].host: expected a DNS name or an IP address'],
   'invalid-metrics.json': ['metrics: expected "standard" or "minimal"'],
+  // A password never goes in the config (it is bundled and shown): the key is refused, as is a short ARN.
+  'invalid-login.json': ['targets[0].login.secretArn: expected a Secrets Manager secret ARN', 'targets[0].login: unknown key "password"'],
   'invalid-malformed.json': ['(root): malformed JSON: Expected double-quoted property name at line 2, column 16'],
   'invalid-no-targets.json': ['targets: must list at least one target'],
   'invalid-port.json': ['targets[1].port: expected a port number 1-65535'],

@@ -10,8 +10,10 @@ import { EXIT } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
 import { systemClock } from '../clock.ts';
 import { printable } from '../../adapters/local/printable.ts';
+import { cliSessionCheck, readPasswordFile } from '../db-password.ts';
 
 export const CHECK_USAGE = `Usage: ipdrift check --config FILE [--state DIR] [--json] [--deadline 25s] [--insecure-tls]
+                     [--db-password-file FILE]
 
 Runs one check of every target: resolves each name, diffs against the saved addresses,
 probes every current and recently retired address, and reports findings.
@@ -22,6 +24,9 @@ Options:
       --json          print {"findings":[...],"targets":[...]} on stdout
       --deadline DUR  whole-check deadline, e.g. 25s (default: the config's deadlineMs)
       --insecure-tls  accept self-signed certificates (names are still checked)
+      --db-password-file FILE
+                      log in to Aurora targets that have a "login" with this password and ask
+                      whether the session can write (endpoint-reaches-reader); one line, chmod 600
   -h, --help          this help
 
 Exit status: 0 no warning or critical finding, 1 at least one, 2 usage/config/state error
@@ -34,6 +39,7 @@ export const CHECK_OPTIONS = {
   json: { type: 'boolean', default: false },
   deadline: { type: 'string' },
   'insecure-tls': { type: 'boolean', default: false },
+  'db-password-file': { type: 'string' },
 } as const;
 
 /**
@@ -66,7 +72,7 @@ export function reportJson(report: CheckReport) {
 /** Runs one check with the file store; transitions go to `onTransition`. */
 export async function checkOnce(
   config: Config,
-  opts: { state: string; deadlineMs?: number; insecureTls: boolean; signal?: AbortSignal },
+  opts: { state: string; deadlineMs?: number; insecureTls: boolean; signal?: AbortSignal; dbPassword?: string },
   onTransition: (t: AlertTransition) => void,
 ) {
   return runCheck(config, {
@@ -76,6 +82,7 @@ export async function checkOnce(
     insecureTls: opts.insecureTls,
     ...(opts.deadlineMs ? { deadlineMs: opts.deadlineMs } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.dbPassword ? { sessionCheck: cliSessionCheck(opts.dbPassword) } : {}),
   });
 }
 
@@ -87,9 +94,10 @@ export async function checkCommand(argv: string[]): Promise<number> {
   }
   const config = await loadConfigFile(values.config, CHECK_USAGE);
   const deadlineMs = values.deadline ? parseDuration(values.deadline, '--deadline', CHECK_USAGE, DURATION_LIMITS.deadlineMaxMs) : undefined;
+  const dbPassword = values['db-password-file'] ? await readPasswordFile(values['db-password-file'], CHECK_USAGE) : undefined;
   const report = await checkOnce(
     config,
-    { state: values.state!, insecureTls: values['insecure-tls']!, ...(deadlineMs ? { deadlineMs } : {}) },
+    { state: values.state!, insecureTls: values['insecure-tls']!, ...(deadlineMs ? { deadlineMs } : {}), ...(dbPassword ? { dbPassword } : {}) },
     () => undefined,
   );
   // Whatever the output format, a lost save is said on stderr.

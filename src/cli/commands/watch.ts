@@ -5,6 +5,7 @@ import { DURATION_LIMITS, parse, parseCount, parseDuration } from '../args.ts';
 import { EXIT } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
 import { CHECK_OPTIONS, checkOnce, reportJson } from './check.ts';
+import { readPasswordFile } from '../db-password.ts';
 import { printable } from '../../adapters/local/printable.ts';
 
 export const WATCH_USAGE = `Usage: ipdrift watch --config FILE [--interval 10s] [--count N] [--state DIR] [--json]
@@ -19,6 +20,7 @@ Options:
   -s, --state DIR      state directory (default .ipdrift)
       --json           one JSON line per check
       --insecure-tls   accept self-signed certificates (names are still checked)
+      --db-password-file FILE  as for "check": log in to Aurora targets with a "login"
   -h, --help           this help`;
 
 export async function watchCommand(argv: string[]): Promise<number> {
@@ -34,6 +36,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const config = await loadConfigFile(values.config, WATCH_USAGE);
   const intervalMs = parseDuration(values.interval!, '--interval', WATCH_USAGE, DURATION_LIMITS.intervalMaxMs);
   const count = values.count ? parseCount(values.count, '--count', WATCH_USAGE) : Infinity;
+  const dbPassword = values['db-password-file'] ? await readPasswordFile(values['db-password-file'], WATCH_USAGE) : undefined;
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
@@ -42,9 +45,13 @@ export async function watchCommand(argv: string[]): Promise<number> {
   try {
     for (let n = 1; n <= count && !stop.signal.aborted; n++) {
       const started = Date.now();
-      const report = await checkOnce(config, { state: values.state!, insecureTls: values['insecure-tls']!, signal: stop.signal }, (t) => {
-        if (!values.json) console.log(`${new Date().toISOString()} ${formatTransition(t, colour)}`);
-      });
+      const report = await checkOnce(
+        config,
+        { state: values.state!, insecureTls: values['insecure-tls']!, signal: stop.signal, ...(dbPassword ? { dbPassword } : {}) },
+        (t) => {
+          if (!values.json) console.log(`${new Date().toISOString()} ${formatTransition(t, colour)}`);
+        },
+      );
       if (values.json) console.log(JSON.stringify(reportJson(report)));
       else if (report.transitions.length === 0)
         console.log(`${report.finishedAt} check ${n}: ${report.findings.length} finding(s), no change (${report.durationMs} ms)`);

@@ -12,7 +12,7 @@ import type { UnusableAddress } from '../address-class.ts';
 import type { AuroraTarget } from '../config.ts';
 import type { AddressDiff } from '../diff.ts';
 import { assessElb, finding } from '../assess.ts';
-import type { ClusterMember } from '../ports.ts';
+import type { ClusterMember, SessionAnswer } from '../ports.ts';
 import type { MetricName } from '../report.ts';
 import type { AddressRecord, Finding, ProbeResult, Resolution, TargetState } from '../types.ts';
 import { dnsWriterOf } from './cname.ts';
@@ -38,6 +38,8 @@ export interface AuroraInput {
   previous?: AuroraState;
   /** Undefined when no writer lookup is configured: no API truth, no dns-lag. */
   api?: WriterObservation;
+  /** A login through the endpoint (the target's `login`): whether that session could write. */
+  session?: SessionAnswer;
   now: Date;
 }
 
@@ -72,6 +74,20 @@ export function assessAurora(input: AuroraInput): { findings: Finding[]; metrics
 
   const dnsWriter = resolution.ok ? dnsWriterOf(resolution.cname) : undefined;
   if (dnsWriter !== undefined) next.dnsWriter = dnsWriter;
+  // What a client gets right now: the writer endpoint handing out a read-only session.
+  const session = input.session;
+  if (session?.readOnly) {
+    findings.push(
+      finding(name, 'endpoint-reaches-reader', `${name}: a login through ${target.host} landed on a read-only instance (${session.answer})`, {
+        host: target.host,
+        address: session.address,
+        user: session.user,
+        answer: session.answer,
+        dnsWriter,
+        ...(api?.ok ? { apiWriter: api.writer } : {}),
+      }),
+    );
+  }
   if (!api?.ok) return { findings, metrics, aurora: next };
 
   const members = api.members.map((m) => `${m.id}${m.isWriter ? ' (writer)' : ''}`);

@@ -109,12 +109,7 @@ const AUTH_KINDS: Readonly<Record<number, string>> = { 0: 'ok', 3: 'password', 5
 
 /** The StartupMessage the probe sends. */
 export function startupMessage(): Buffer {
-  const params = Buffer.from(
-    `${Object.entries(STARTUP_PARAMETERS)
-      .flatMap(([k, v]) => [k, v])
-      .join('\0')}\0\0`,
-    'utf8',
-  );
+  const params = Buffer.from(`${Object.entries(STARTUP_PARAMETERS).flat().join('\0')}\0\0`, 'utf8');
   const head = Buffer.alloc(8);
   head.writeInt32BE(8 + params.length, 0);
   head.writeInt32BE(PROTOCOL_3_0, 4);

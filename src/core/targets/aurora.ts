@@ -11,7 +11,7 @@ import { LIMITS } from '../constants.ts';
 import type { ProbeSpec } from '../probe/types.ts';
 import { resolveName } from '../resolve.ts';
 import { addressProbeJobs, applyResolution, diffForAssess } from './names.ts';
-import type { CheckContext, TargetType } from './types.ts';
+import type { CheckContext, Observed, TargetType } from './types.ts';
 
 /** Probe spec for an Aurora endpoint: the engine's own greeting (MySQL) or SSLRequest (PostgreSQL). */
 export function auroraSpec(t: AuroraTarget): ProbeSpec {
@@ -27,6 +27,30 @@ async function apiWriter(t: AuroraTarget, ctx: CheckContext): Promise<WriterObse
   } catch (err) {
     return { ok: false, code: err instanceof WriterLookupError ? err.code : 'error', message: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/**
+ * With a `login` and a session check: one login through the endpoint's first current address,
+ * under the target's timeout and the check's deadline. A failed login is the monitor's problem
+ * (a wrong password, a missing grant), not a client's: an error line, not a finding.
+ */
+function sessionJob(o: Observed<AuroraTarget>, ctx: CheckContext): (() => Promise<void>)[] {
+  const t = o.target;
+  const check = ctx.sessionCheck;
+  const address = o.resolution?.ok ? o.resolution.addresses[0]?.address : undefined;
+  if (!t.login || !check || address === undefined) return [];
+  return [
+    async () => {
+      const signal = AbortSignal.any([ctx.deadline, AbortSignal.timeout(t.timeoutMs)]);
+      try {
+        o.session = await check.canWrite(t, address, signal);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        ctx.errors.push(`session check ${t.name}: ${why}`);
+        ctx.logger?.warn('session check failed; no endpoint-reaches-reader this check', { target: t.name, error: why });
+      }
+    },
+  ];
 }
 
 export const aurora: TargetType<AuroraTarget> = {
@@ -46,7 +70,7 @@ export const aurora: TargetType<AuroraTarget> = {
       ctx.logger?.warn('writer lookup failed; no writer-changed or dns-lag this check', { target: t.name, code: api.code, error: api.message });
     }
   },
-  probeJobs: (o, ctx) => addressProbeJobs(o, auroraSpec(o.target), ctx),
+  probeJobs: (o, ctx) => [...addressProbeJobs(o, auroraSpec(o.target), ctx), ...sessionJob(o, ctx)],
   assess(o, _all, now) {
     return assessAurora({
       target: o.target,
@@ -59,6 +83,7 @@ export const aurora: TargetType<AuroraTarget> = {
       ...(o.reader ? { reader: o.reader } : {}),
       ...(o.previous.aurora ? { previous: o.previous.aurora } : {}),
       ...(o.api ? { api: o.api } : {}),
+      ...(o.session ? { session: o.session } : {}),
     });
   },
 };

@@ -11,7 +11,7 @@ import type { Config, TargetConfig } from '../config.ts';
 import type { AddressDiff } from '../diff.ts';
 import type { InterfaceNews } from '../interface-change.ts';
 import type { Limiter } from '../limit.ts';
-import type { EngineLogger, WriterLookup } from '../ports.ts';
+import type { EngineLogger, SessionAnswer, SessionCheck, WriterLookup } from '../ports.ts';
 import type { TargetReport } from '../report.ts';
 import type { AddressRecord, Finding, ProbeResult, Resolution, TargetState, WebTierObservation } from '../types.ts';
 
@@ -34,6 +34,8 @@ export interface Observed<T extends TargetConfig = TargetConfig> {
   aurora?: AuroraState;
   /** ELB: addresses this check learnt the ELB released (their interface was deleted). */
   released?: string[];
+  /** Aurora with `login`: what a session through the endpoint could do. */
+  session?: SessionAnswer;
 }
 
 /** What the check hands each target type: its settings and the shared, bounded means of looking. */
@@ -48,6 +50,8 @@ export interface CheckContext {
   startedAt: Date;
   insecureTls?: boolean;
   writerLookup?: WriterLookup;
+  /** Logs in through Aurora endpoints that have a `login` (absent: no session check). */
+  sessionCheck?: SessionCheck;
   /** What the ELBs' interface calls (CloudTrail) said since the last check. */
   interfaces?: InterfaceNews;
   logger?: EngineLogger;
