@@ -9,6 +9,7 @@ import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { once } from 'node:events';
 import { SocketSet, assertLoopback, plainIPv4 } from './loopback.ts';
+import type { LabFlowLog } from './flow-log.ts';
 
 /** What a node does with connections. */
 export const NODE_MODES = ['serve', 'refuse', 'swallow'] as const;
@@ -31,6 +32,8 @@ export interface LabNodeOptions {
   name?: string;
   /** Initial mode, `serve` unless told. */
   mode?: NodeMode;
+  /** Writes a flow log record for every connection (lab/flow-log.ts). */
+  flowLog?: LabFlowLog;
 }
 
 /** A running lab node. */
@@ -48,6 +51,8 @@ export class LabNode {
   #mode: NodeMode;
   #port: number;
   #stopping: Promise<void> | undefined;
+  /** Flow log records of the connections this node sees; none unless given. */
+  flowLog: LabFlowLog | undefined;
 
   private constructor(
     readonly host: string,
@@ -64,6 +69,7 @@ export class LabNode {
   static async start(opts: LabNodeOptions): Promise<LabNode> {
     assertLoopback(opts.host);
     const node = new LabNode(opts.host, opts.port ?? 0, opts.name, opts.mode ?? 'serve');
+    node.flowLog = opts.flowLog;
     // Bind even when starting in `refuse`, so the port is known and kept for later modes.
     await node.#listen();
     if (node.#mode === 'refuse') await node.#close();
@@ -131,6 +137,9 @@ export class LabNode {
   #onConnection(socket: Socket): void {
     this.accepted++;
     this.#sockets.add(socket);
+    const flowLog = this.flowLog;
+    if (flowLog && socket.remoteAddress && socket.remotePort)
+      flowLog.record({ srcaddr: plainIPv4(socket.remoteAddress), srcport: socket.remotePort, dstaddr: this.host, dstport: this.#port, at: Date.now() });
     // Swallow: the TCP handshake completes (the kernel did it) and then nothing, ever.
     if (this.#mode === 'swallow') return;
     this.#http.emit('connection', socket);

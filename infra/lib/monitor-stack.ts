@@ -416,6 +416,14 @@ export class MonitorStack extends Stack {
     const secrets = [...new Set(this.config.targets.flatMap((t) => (t.type === 'aurora' && t.login?.secretArn ? [t.login.secretArn] : [])))];
     if (secrets.length > 0)
       statements.push(new iam.PolicyStatement({ sid: 'AuroraLoginSecrets', actions: ['secretsmanager:GetSecretValue'], resources: secrets }));
+    // Flow evidence: Logs Insights queries of that one log group (the group's ARN and its streams).
+    const flow = this.config.flowLogs;
+    if (flow?.source === 'cloudwatch') {
+      const group = this.formatArn({ service: 'logs', resource: 'log-group', resourceName: flow.logGroup, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+      statements.push(
+        new iam.PolicyStatement({ sid: 'FlowLogsQuery', actions: ['logs:StartQuery', 'logs:GetQueryResults'], resources: [group, `${group}:*`] }),
+      );
+    }
     return statements;
   }
 
@@ -521,6 +529,13 @@ export class MonitorStack extends Stack {
    * it concerns and for one finding id, with the reason it is acceptable.
    */
   private acknowledgeNagFindings(): void {
+    const flow = this.config.flowLogs;
+    if (flow?.source === 'cloudwatch')
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${flow.logGroup}:*]`,
+        reason:
+          'The flow log group in the form IAM documents for CloudWatch Logs actions (the group ARN and `:*`, its log streams): one named group, no other.',
+      });
     Validations.of(this.role).acknowledge(
       { id: NAG_FINDINGS.putMetricDataWildcard, reason: NAG_REASONS.putMetricDataWildcard },
       { id: NAG_FINDINGS.dataKeyWildcard, reason: NAG_REASONS.dataKeyWildcard },

@@ -781,6 +781,29 @@ describe('MonitorStack in a VPC with -c endpoints=create', () => {
   });
 });
 
+describe('MonitorStack with flow log evidence from CloudWatch Logs', () => {
+  it('grants the Logs Insights query on that log group only, and passes cdk-nag', () => {
+    // Prepare
+    const config = { ...EXAMPLE_CONFIG, flowLogs: { source: 'cloudwatch', logGroup: '/vpc/flow-logs/prod' } } as typeof EXAMPLE_CONFIG;
+    // Act
+    const s = synth({ config });
+    // Assess
+    const arn = (tail: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:log-group:${tail}`]],
+    });
+    const flow = identityStatements(s.template).filter((st) => st.Sid === 'FlowLogsQuery');
+    expect(flow).toEqual([
+      {
+        Sid: 'FlowLogsQuery',
+        Effect: 'Allow',
+        Action: ['logs:StartQuery', 'logs:GetQueryResults'],
+        Resource: [arn('/vpc/flow-logs/prod'), arn('/vpc/flow-logs/prod:*')],
+      },
+    ]);
+    expect(nagViolations(s.stack).map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+  });
+});
+
 describe('MonitorStack with -c eniEvents=true', () => {
   // Events built from AWS's documented records (test/fixtures/events/eni-calls.ts says what is changed).
   const created = eniCreate({ interfaceId: 'eni-0123456789abcdef0', at: '2026-12-01T10:00:00Z', addresses: ['10.0.1.5'] });

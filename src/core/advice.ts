@@ -138,6 +138,8 @@ const ADVICE: Record<FindingKind, string> = {
   'writer-changed': 'No action needed by itself. Clients must reconnect to the new writer; watch the dns-lag finding and failover timeline.',
   'dns-lag':
     'The cluster endpoint still names the old writer. Clients that connect now reach a reader or nothing. Consider the AWS Advanced JDBC Wrapper failover plugin, or connect via the instance endpoint the API names.',
+  'stale-client-seen':
+    'The flow logs name a client that still sends to an address the load balancer gave back: it resolved the name once and keeps the answer. Find the process on that host: a JVM caches DNS forever with a security manager (networkaddress.cache.ttl; 30 s without), connection pools keep connections to the old address, and some resolvers and proxies resolve only at start (httpd before 2.4.59 without addressttl, nginx with a static proxy_pass). Restart it now; then give it a DNS TTL (networkaddress.cache.ttl=60, pool max lifetime under a few minutes, httpd addressttl, nginx resolve, HAProxy resolvers).',
   'endpoint-reaches-reader':
     'A login through the writer endpoint landed on a read-only instance, so clients connecting now get "cannot execute ... in a read-only transaction" (PostgreSQL) or ERROR 1290 "--read-only" (MySQL) on every write. Right after a failover this is the old writer, still named by DNS or by a cache: see dns-lag and the failover timeline; drop and reopen pooled connections once DNS names the new writer. To take DNS out of the path: the AWS Advanced JDBC Wrapper failover plugin, or RDS Proxy.',
 };

@@ -58,7 +58,9 @@ export function rekeyAlerts(previous: Readonly<Record<string, AlertState>>): Rec
     // A kind that became information (retired-address-dead) no longer pages: an alert of it that
     // was never announced is dropped; an announced one resolves as usual (on-call heard "opened").
     if (!alert.event && FINDING_KINDS[alert.kind] === 'info' && alert.lastNotifiedAt === undefined) continue;
-    const want = alert.event ? key : conditionKey(alert.target, alert.kind);
+    // Only the old per-kind keys (`<target>/<kind>`) move to their condition's; a key of its own
+    // (a flow client's `<elb>/stale-client-seen/<client>`) stays.
+    const want = alert.event || key !== `${alert.target}/${alert.kind}` ? key : conditionKey(alert.target, alert.kind);
     const other = out[want];
     if (!other) {
       out[want] = want === key ? alert : { ...alert, key: want };

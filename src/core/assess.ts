@@ -13,6 +13,8 @@ import type { ElbTarget, WebTierTarget } from './config.ts';
 import type { MetricName } from './report.ts';
 import type { AddressRecord, EvidenceSignal, Finding, FindingKind, ProbeResult, Resolution, WebTierObservation } from './types.ts';
 import { FINDING_KINDS, conditionKey } from './types.ts';
+import { clientEvidence } from './flow-log.ts';
+import type { StaleClient } from './flow-log.ts';
 
 /** Builds a finding with its condition's stable key, its kind's severity and advice. */
 export function finding(
@@ -185,6 +187,8 @@ export interface WebTierInput {
   upstream: { records: readonly AddressRecord[]; probes: ReadonlyMap<string, ProbeResult>; resolutionOk: boolean };
   /** The tier's stale-upstream alert is open (not resolving): since when. */
   openIncident?: { since: string };
+  /** Flow log clients on the upstream's retired addresses whose source is this tier. */
+  flowClients?: readonly StaleClient[];
 }
 
 /** Median of a list (undefined when empty). */
@@ -329,6 +333,28 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
         adviceFor('current-address-unhealthy', { targetType: 'web-tier' }),
       ),
     );
+  }
+  // The flow logs name this tier as a client of a retired address: evidence of the same
+  // stale-upstream incident (one alert), added to this check's finding or the finding itself.
+  const flow = input.flowClients ?? [];
+  if (flow.length > 0) {
+    const evidence = flow.map(clientEvidence);
+    const stale = findings.findIndex((f) => f.key === conditionKey(name, 'stale-client-seen'));
+    if (stale >= 0) {
+      const f = findings[stale]!;
+      findings[stale] = { ...f, evidence: { ...f.evidence, flowClients: evidence }, signals: [...new Set([...(f.signals ?? []), 'client' as const])] };
+    } else {
+      findings.push(
+        finding(
+          name,
+          'stale-client-seen',
+          `${name}: the flow logs show this tier still sending to retired ${target.upstream} address ${flow.map((c) => `${c.address}:${c.port}`).join(', ')}`,
+          { ...base, flowClients: evidence, upstreamCurrent: current.map((r) => r.address) },
+          staleAdvice('stale-client-seen'),
+          ['client'],
+        ),
+      );
+    }
   }
   return {
     findings,

@@ -12,7 +12,8 @@ import type { Config, ElbTarget } from './config.ts';
 import { currentOf, diffAddresses } from './diff.ts';
 import type { InterfaceNews } from './interface-change.ts';
 import { limiter, runPool } from './limit.ts';
-import type { EngineLogger, MetricsSink, Notifier, SessionCheck, Store, WriterLookup } from './ports.ts';
+import type { EngineLogger, FlowSource, MetricsSink, Notifier, SessionCheck, Store, WriterLookup } from './ports.ts';
+import { readFlowEvidence } from './flow-evidence.ts';
 import type { CheckReport, TargetReport } from './report.ts';
 import { createResolver } from './resolve.ts';
 import { emptyState, saveWithRetry } from './save.ts';
@@ -44,6 +45,8 @@ export interface CheckDeps {
   writerLookup?: WriterLookup;
   /** Logs in through Aurora endpoints with a `login`. Absent: no endpoint-reaches-reader. */
   sessionCheck?: SessionCheck;
+  /** Reads the config's `flowLogs`. Absent: no stale-client-seen. */
+  flowSource?: FlowSource;
   /** Addresses the ELBs released or took (their interface calls, from CloudTrail via the Lambda entry). */
   interfaces?: InterfaceNews;
 }
@@ -96,6 +99,8 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     ...(deps.logger ? { logger: deps.logger } : {}),
   };
   await Promise.all([...observed.values()].map((o) => targetTypeOf(o.target).observe(o, ctx)));
+  // Flow evidence: read alongside the probes (it only needs the diff), under the same deadline.
+  const flowRead = readFlowEvidence(config, observed, deps.flowSource, startedAt, deadline, errors, deps.logger);
 
   // 4. Probe every current and retained retired address, and every web tier: all concurrently,
   // at most LIMITS.maxConcurrentProbes in flight, so each probe's timeout starts when it really starts.
@@ -103,6 +108,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     [...observed.values()].flatMap((o) => targetTypeOf(o.target).probeJobs(o, ctx)),
     LIMITS.maxConcurrentProbes,
   );
+  const flow = await flowRead;
 
   // 5. Assess, alert.
   const now = deps.clock.now();
@@ -155,6 +161,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     undelivered: 0,
     unsaved: [],
     errors,
+    ...(flow ? { flow } : {}),
   };
 
   // 6. Publish: metrics (a failure is logged, never stops alerts), then notices one by one, all
@@ -250,6 +257,8 @@ function nextState(o: Observed, now: Date): TargetState {
   if (o.web?.server) state.webServer = o.web.server;
   if (o.web?.ok) state.latencies = [...(o.previous.latencies ?? []), o.web.latencyMs].slice(-LIMITS.latencySamples);
   if (o.aurora) state.aurora = o.aurora;
+  if (o.flow) state.flow = o.flow;
+  else delete state.flow;
   return state;
 }
 

@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { isIP } from 'node:net';
 import { AWS_REGION_PATTERN, DEFAULTS } from './constants.ts';
 import { DEFAULT_METRIC_SET, METRIC_SETS } from './metric-sets.ts';
+import { DEFAULT_FLOW_FORMAT, parseFlowFormat } from './flow-log.ts';
 
 /** A configuration that failed validation; `issues` are `path: message` lines. */
 export class ConfigError extends Error {
@@ -191,6 +192,14 @@ const webTierTarget = z.strictObject({
   echo: z.strictObject({ path: urlPath }).optional(),
   /** Which server the web tier runs, when its `Server` header does not say. */
   server: z.enum(['apache', 'nginx', 'haproxy']).optional(),
+  /**
+   * The addresses the tier's hosts send from (flow log evidence joins its incident by them);
+   * default: its URL host's address.
+   */
+  clientAddresses: z
+    .array(z.string().refine((a) => isIP(a) !== 0, 'expected an IP address'))
+    .min(1)
+    .optional(),
 });
 
 const auroraTarget = z.strictObject({
@@ -228,6 +237,53 @@ const auroraTarget = z.strictObject({
     .optional(),
 });
 
+const flowFormat = z
+  .string()
+  .default(DEFAULT_FLOW_FORMAT)
+  .superRefine((f, ctx) => {
+    try {
+      parseFlowFormat(f);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
+/**
+ * Sources that are never stale clients: the monitor's own (its probes of retired addresses are
+ * in the flow log too): addresses or CIDR blocks, e.g. the monitor's subnets.
+ */
+const ignoreSources = z
+  .array(
+    z.string().refine((s) => {
+      const [ip, bits, ...rest] = s.split('/');
+      const family = isIP(ip ?? '');
+      if (family === 0 || rest.length > 0) return false;
+      return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+    }, 'expected an IP address or a CIDR block such as "10.0.8.0/24"'),
+  )
+  .optional();
+/** How often the flow evidence is read: each read scans the log (CloudWatch bills it). */
+const everyMinutes = z.number().int('expected whole minutes').min(1, 'expected at least 1 minute').max(60, 'expected at most 60 minutes');
+const flowLogsSchema = z.discriminatedUnion(
+  'source',
+  [
+    z.strictObject({
+      source: z.literal('cloudwatch'),
+      logGroup: z.string().regex(/^[A-Za-z0-9_/.#-]{1,512}$/, 'expected a CloudWatch Logs log group name'),
+      format: flowFormat,
+      everyMinutes: everyMinutes.default(DEFAULTS.flowEveryMinutes),
+      ignoreSources,
+    }),
+    z.strictObject({
+      source: z.literal('file'),
+      path: z.string().min(1, 'expected a file path'),
+      format: flowFormat,
+      everyMinutes: everyMinutes.default(1),
+      ignoreSources,
+    }),
+  ],
+  { error: 'expected "source" to be "cloudwatch" or "file"' },
+);
+
 const targetSchema = z.discriminatedUnion('type', [elbTarget, webTierTarget, auroraTarget], {
   error: 'expected "type" to be one of "elb", "web-tier", "aurora"',
 });
@@ -246,6 +302,8 @@ export const configSchema = z
      */
     allowLoopback: z.boolean({ error: 'expected true or false' }).default(false),
     targets: z.array(targetSchema).min(1, 'must list at least one target'),
+    /** VPC Flow Logs as evidence of stale clients (core/flow-log.ts). */
+    flowLogs: flowLogsSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();

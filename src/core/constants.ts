@@ -1,6 +1,8 @@
 /** Named defaults and limits of the engine. One place, so docs, config and code agree. */
 export const DEFAULTS = {
   timeoutMs: 2000,
+  /** Flow evidence from CloudWatch Logs: one Logs Insights query this often (each scans, and is billed). */
+  flowEveryMinutes: 5,
   retainRetiredMinutes: 1440,
   renotifyMinutes: 60,
   resolveAfterChecks: 2,

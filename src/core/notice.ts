@@ -67,6 +67,7 @@ export const KIND_MEANING: Record<FindingKind, string> = {
   'writer-changed': 'the Aurora writer moved to another instance',
   'dns-lag': 'the cluster endpoint still names the old writer after the writer changed',
   'endpoint-reaches-reader': 'a session through the writer (cluster) endpoint landed on a read-only instance: writes fail',
+  'stale-client-seen': 'the VPC flow logs show a client still sending to a retired address, past its TTL',
 };
 
 const TRANSITION_TEXT: Record<TransitionType, string> = {

@@ -73,6 +73,15 @@ export interface WriterInfo {
   members: ClusterMember[];
 }
 
+/** Where VPC flow log records come from: a file (CLI), CloudWatch Logs Insights (Lambda). */
+export interface FlowSource {
+  /**
+   * Record lines that may name one of `addresses` (a source may return more; the engine
+   * filters), with `start` between `from` and `to` (epoch ms). Throws when it cannot read.
+   */
+  read(query: { addresses: readonly string[]; from: number; to: number; signal: AbortSignal }): Promise<{ lines: string[]; scannedBytes?: number }>;
+}
+
 /** What a login through an Aurora endpoint found: can this session write? */
 export interface SessionAnswer {
   /** The address the login went to (the endpoint's current answer). */

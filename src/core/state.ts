@@ -30,6 +30,16 @@ const addressRecord = z.looseObject({
   released: z.looseObject({ at: isoTime, interfaceId: z.string() }).optional(),
 });
 
+const staleClient = z.looseObject({
+  client: z.string(),
+  address: z.string(),
+  port: z.number(),
+  packets: z.number(),
+  records: z.number(),
+  first: z.number(),
+  last: z.number(),
+});
+
 const findingSchema = z.looseObject({
   key: z.string(),
   target: z.string(),
@@ -71,6 +81,7 @@ const targetStateSchema = z
     addresses: z.array(addressRecord),
     latencies: z.array(z.number().nonnegative()).optional(),
     aurora: z.looseObject({}).optional(),
+    flow: z.looseObject({ queriedAt: isoTime, clients: z.array(staleClient) }).optional(),
     alerts: z.record(z.string(), alertState),
   })
   .superRefine((s, ctx) => {

@@ -2,6 +2,7 @@
  * Shared engine types: observations (resolutions, probes), persisted state, findings and alerts.
  * Everything here is plain data so that it serialises to JSON unchanged (file store, DynamoDB, --json).
  */
+import type { StaleClient } from './flow-log.ts';
 
 /** Finding severities, lowest first. */
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
@@ -21,6 +22,7 @@ export const FINDING_KINDS = {
   'writer-changed': 'info',
   'dns-lag': 'warning',
   'endpoint-reaches-reader': 'critical',
+  'stale-client-seen': 'critical',
 } as const satisfies Record<string, Severity>;
 export type FindingKind = keyof typeof FINDING_KINDS;
 
@@ -35,6 +37,9 @@ export const EVENT_KINDS: ReadonlySet<FindingKind> = new Set(['address-set-chang
 export const CONDITION_OF: Partial<Record<FindingKind, string>> = {
   'stale-address-suspected': 'stale-upstream',
   'stale-address-confirmed': 'stale-upstream',
+  // A configured web tier seen in the flow logs joins its stale-upstream incident; other
+  // clients get a key of their own per client (core/assess.ts clientFindings).
+  'stale-client-seen': 'stale-upstream',
 };
 
 /** The alert key of a finding kind on a target: one per condition. */
@@ -138,6 +143,8 @@ export interface WebTierObservation {
   error?: { code: ProbeErrorCode; message: string };
   /** Upstream address reported by the echo path, when configured and answered. */
   echo?: { ok: true; address: string } | { ok: false; message: string };
+  /** The address the probe connected to (the URL host's, from the check's resolvers). */
+  address?: string;
 }
 
 /** History of one address behind a name. ISO-8601 timestamps. */
@@ -225,6 +232,8 @@ export interface TargetState {
   webServer?: string;
   /** Recent successful web-tier latencies (ms), newest last. */
   latencies?: number[];
+  /** ELB with flow logs: the clients the last flow read found on retired addresses, and when it ran. */
+  flow?: { queriedAt: string; clients: StaleClient[] };
   /** Aurora: the writer instance as the API and DNS last named it. */
   aurora?: { apiWriter?: string; dnsWriter?: string; mismatchSince?: string; writerChangedAt?: string };
   alerts: Record<string, AlertState>;

@@ -11,7 +11,8 @@ import { runCheck } from '../core/check.ts';
 import type { CheckDeps } from '../core/check.ts';
 import { ConfigError } from '../core/config.ts';
 import type { Config } from '../core/config.ts';
-import type { EngineLogger, MetricsSink, Notifier, Store } from '../core/ports.ts';
+import type { EngineLogger, FlowSource, MetricsSink, Notifier, Store } from '../core/ports.ts';
+import { LogsInsightsFlowSource } from '../adapters/aws/flow-insights.ts';
 import { VersionConflictError } from '../core/ports.ts';
 import type { CheckReport } from '../core/report.ts';
 import { interfaceChangeOf } from '../core/interface-change.ts';
@@ -88,7 +89,9 @@ export interface MonitorDeps {
   logger?: EngineLogger;
   safetyMarginMs?: number;
   /** Passed to the engine as is (tests: a resolver factory, lab certificates; fan-out: the scheduler's interface news). */
-  check?: Pick<CheckDeps, 'insecureTls' | 'newResolver' | 'signal' | 'writerLookup' | 'sessionCheck' | 'interfaces'>;
+  check?: Pick<CheckDeps, 'insecureTls' | 'newResolver' | 'signal' | 'writerLookup' | 'sessionCheck' | 'interfaces' | 'flowSource'>;
+  /** Builds the flow source for the config's `flowLogs` (default: Logs Insights on its log group). */
+  flowSourceFor?: (logGroup: string) => FlowSource;
   /** Remembers the ELBs' interfaces, for an event that says one was created or deleted. */
   ledger?: InterfaceLedger;
 }
@@ -104,6 +107,8 @@ export interface CheckSummary {
   trigger?: string;
   /** Addresses this check recorded as released by their ELB (their interface was deleted). */
   released?: string[];
+  /** The flow log read, when one ran: lines, records matched, clients, bytes Logs Insights scanned. */
+  flow?: CheckReport['flow'];
   startedAt?: string;
   targets: number;
   targetsCompleted: number;
@@ -252,8 +257,11 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
     let report: CheckReport;
     const k0 = performance.now();
     try {
+      const flowLogs = config.flowLogs;
+      const flowSource = flowLogs?.source === 'cloudwatch' ? (d.flowSourceFor ?? ((g: string) => new LogsInsightsFlowSource(g)))(flowLogs.logGroup) : undefined;
       report = await runCheck(config, {
         ...d.check,
+        ...(flowSource ? { flowSource } : {}),
         store,
         notifier: d.notifier,
         // Only the config's metric set reaches CloudWatch (core/metric-sets.ts): each series is billed.
@@ -284,6 +292,7 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
       saveFailures: store.failures.length,
       errors: [...summary.errors, ...report.errors],
     });
+    if (report.flow) summary.flow = report.flow;
     const released = report.targets.flatMap((t) => t.released ?? []);
     if (released.length > 0) summary.released = released;
     summary.ok = store.failures.length === 0 && report.undelivered === 0;

@@ -207,3 +207,18 @@ describe('estimateCost', () => {
     expect(() => estimateCost({ ...input(EXAMPLE), ...over })).toThrow(message);
   });
 });
+
+describe('estimateCost: flow evidence from CloudWatch Logs', () => {
+  it('prices the Logs Insights scans: queries only while a retired address is in its window, every N minutes', () => {
+    // Act
+    const none = estimateCost(input(EXAMPLE));
+    const every5 = estimateCost(input(EXAMPLE, { flowQueryEveryMinutes: 5 }));
+    // Assess
+    expect(none.lines.find((l) => l.id === 'flow-queries')).toBeUndefined();
+    const line = every5.lines.find((l) => l.id === 'flow-queries')!;
+    const queries = (COST_ASSUMPTIONS.flow.activeHoursPerMonth * 60) / 5;
+    expect(line.quantity).toBeCloseTo(queries * COST_ASSUMPTIONS.flow.gbScannedPerQuery, 6);
+    expect(line.usd).toBeCloseTo(line.quantity * PRICE_TABLE.prices.logsInsightsGbScanned.usd, 9);
+    expect(every5.totalUsd - none.totalUsd).toBeCloseTo(line.usd, 9);
+  });
+});

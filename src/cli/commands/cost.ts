@@ -181,6 +181,7 @@ export async function costCommand(argv: string[]): Promise<number> {
     vpcEndpoints,
     prices,
     ...(durationMs !== undefined ? { durationMs } : {}),
+    ...(config.flowLogs?.source === 'cloudwatch' ? { flowQueryEveryMinutes: config.flowLogs.everyMinutes } : {}),
   };
   let estimate: CostEstimate;
   let alternative: CostEstimate;

@@ -63,6 +63,13 @@ export const COST_ASSUMPTIONS = {
   endpointBytesPerTargetCheck: 2048,
   /** Bytes per GB as AWS bills them. */
   bytesPerGb: 1024 ** 3,
+  /**
+   * Flow evidence from CloudWatch Logs: a query runs only while some retired address is in its
+   * window (the retention after a node replacement, 24 h by default); assume four replacements a
+   * month, and 0.5 GB of flow log scanned per query (the log group's bytes in the query's range:
+   * read `bytesScanned` in the check's log line and pass your own).
+   */
+  flow: { activeHoursPerMonth: 96, gbScannedPerQuery: 0.5 },
 } as const;
 
 /** DynamoDB's rounding: writes per 1 KB, strongly consistent reads per 4 KB; a transaction writes twice. */
@@ -93,6 +100,8 @@ export interface CostInput {
   readonly shardSize: number;
   /** Interface endpoints the function's VPC needs (0: none, or a NAT gateway you already pay for). */
   readonly vpcEndpoints: number;
+  /** Flow evidence from CloudWatch Logs: one query at most this often (the config's `flowLogs.everyMinutes`). */
+  readonly flowQueryEveryMinutes?: number;
   readonly prices: PriceTable;
 }
 
@@ -269,6 +278,19 @@ export function estimateCost(input: CostInput): CostEstimate {
     usd: STACK_SHAPE.dashboards * p.cloudWatchDashboard.usd,
     scales: 'fixed',
   });
+  if (input.flowQueryEveryMinutes !== undefined) {
+    const queries = (A.flow.activeHoursPerMonth * MINUTES_PER_HOUR) / Math.max(input.flowQueryEveryMinutes, intervalMinutes);
+    const scanned = queries * A.flow.gbScannedPerQuery;
+    line({
+      id: 'flow-queries',
+      label: `Logs Insights flow log queries (every ${input.flowQueryEveryMinutes} min while a retired address is in its window)`,
+      quantity: scanned,
+      unit: 'GB',
+      usd: scanned * p.logsInsightsGbScanned.usd,
+      scales: 'fixed',
+      note: `${Math.round(queries)} queries x ${A.flow.gbScannedPerQuery} GB, assumed: ${A.flow.activeHoursPerMonth} h a month with a retired address in its window`,
+    });
+  }
   const logGb = (checks * invocationsPerCheck * A.logBytesPerInvocation) / A.bytesPerGb;
   line({
     id: 'logs',

@@ -8,6 +8,14 @@ import type { ProbeSpec } from '../probe/types.ts';
 import { resolveElb } from '../resolve.ts';
 import { addressProbeJobs, applyResolution, diffForAssess } from './names.ts';
 import type { Observed, TargetType } from './types.ts';
+import { tierSourceAddresses, unconfiguredClientFindings } from '../flow-evidence.ts';
+
+/** The source addresses of every web tier behind `elb`. */
+function tierSourcesBehind(all: ReadonlyMap<string, Observed>, elb: string): Set<string> {
+  const out = new Set<string>();
+  for (const w of all.values()) if (w.target.type === 'web-tier' && w.target.upstream === elb) for (const a of tierSourceAddresses(w.target, w.web)) out.add(a);
+  return out;
+}
 
 /** Probe spec for an ELB target's addresses. */
 export function elbSpec(t: ElbTarget, insecureTls: boolean | undefined): ProbeSpec {
@@ -37,7 +45,16 @@ export const elb: TargetType<ElbTarget> = {
   probeJobs: (o, ctx) => addressProbeJobs(o, elbSpec(o.target, ctx.insecureTls), ctx),
   assess(o, all) {
     const t = o.target;
-    const a = assessElb({ target: t, resolution: o.resolution!, ...diffForAssess(o), unusable: o.unusable ?? [], records: o.records, probes: o.probes });
+    const assessed = assessElb({ target: t, resolution: o.resolution!, ...diffForAssess(o), unusable: o.unusable ?? [], records: o.records, probes: o.probes });
+    // Flow clients no web tier behind this ELB accounts for: incidents of their own.
+    const flowClients = o.flow?.clients ?? [];
+    const a =
+      flowClients.length === 0
+        ? assessed
+        : {
+            ...assessed,
+            findings: [...assessed.findings, ...unconfiguredClientFindings(t.name, flowClients, tierSourcesBehind(all, t.name))],
+          };
     // A reassigned retired address is critical only when a web tier's echo shows a client still
     // uses it. That is rare, so only then are the targets scanned for the tiers behind this ELB.
     if (!a.findings.some((f) => f.kind === 'retired-address-reassigned')) return a;

@@ -14,6 +14,7 @@ import { resolveName } from '../resolve.ts';
 import type { WebTierObservation } from '../types.ts';
 import { conditionKey } from '../types.ts';
 import type { CheckContext, TargetType } from './types.ts';
+import { tierSourceAddresses } from '../flow-evidence.ts';
 
 /** Where to connect for a web tier's URL: the host itself (an IP literal), or its address from the check's resolvers. */
 async function webTierAddress(t: WebTierTarget, ctx: CheckContext): Promise<{ connect?: string; failure?: WebTierObservation }> {
@@ -50,6 +51,7 @@ async function observeWebTier(t: WebTierTarget, ctx: CheckContext): Promise<WebT
     ...(main.status !== undefined ? { status: main.status } : {}),
     ...(main.server !== undefined ? { server: main.server } : {}),
     ...(main.error ? { error: main.error } : {}),
+    ...(where.connect ? { address: where.connect } : {}),
   };
   if (echo) {
     // A cut body (over the cap) is not an answer: its first bytes could look like an address.
@@ -84,6 +86,7 @@ export const webTier: TargetType<WebTierTarget> = {
       ...(o.previous.webServer ? { knownServer: o.previous.webServer } : {}),
       now,
       upstream: { records: up.records, probes: up.probes, resolutionOk: up.resolution?.ok === true },
+      flowClients: (up.flow?.clients ?? []).filter((c) => c.sourceAddress !== undefined && tierSourceAddresses(t, o.web).has(c.sourceAddress)),
     });
   },
 };

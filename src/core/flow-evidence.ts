@@ -1,0 +1,122 @@
+/**
+ * One check's flow evidence (docs/architecture.md, "Flow evidence"): for every ELB target's
+ * retired addresses past their TTL (and its grace), inside the retention window, ask the flow
+ * source for the records that name them, and keep the clients found on the target's
+ * observation. The read runs only when some address is in that window (rare) and only every
+ * `everyMinutes` (minute-aligned); in between, the last read's clients stand, so an incident
+ * they opened neither flaps nor resolves between reads.
+ */
+import { isIP } from 'node:net';
+import { adviceFor } from './advice.ts';
+import { finding, pastTtlGrace } from './assess.ts';
+import type { Config, ElbTarget } from './config.ts';
+import { LIMITS } from './constants.ts';
+import { retiredOf } from './diff.ts';
+import { clientEvidence, parseFlowFormat, parseFlowLine, staleClients } from './flow-log.ts';
+import type { FlowRecord, FlowWatch, StaleClient } from './flow-log.ts';
+import type { EngineLogger, FlowSource } from './ports.ts';
+import type { CheckReport } from './report.ts';
+import type { Observed } from './targets/types.ts';
+import type { Finding } from './types.ts';
+
+const MS_PER_MINUTE = 60_000;
+const MS_PER_SECOND = 1000;
+
+/** The retired addresses of one ELB target that no well-behaved cache may still hold. */
+export function flowWatchOf(o: Observed<ElbTarget>, now: Date): FlowWatch[] {
+  return retiredOf(o.records)
+    .filter((r) => pastTtlGrace(r, now))
+    .map((r) => ({ address: r.address, port: o.target.port, since: Date.parse(r.retiredAt!) + (r.ttl ?? LIMITS.defaultTtlSeconds) * MS_PER_SECOND }));
+}
+
+/** Reads the flow evidence into the ELB observations; the figures of the read, when one ran. */
+export async function readFlowEvidence(
+  config: Config,
+  observed: ReadonlyMap<string, Observed>,
+  source: FlowSource | undefined,
+  startedAt: Date,
+  signal: AbortSignal,
+  errors: string[],
+  logger?: EngineLogger,
+): Promise<CheckReport['flow'] | undefined> {
+  const settings = config.flowLogs;
+  if (!settings || !source) return undefined;
+  const elbs = [...observed.values()].filter((o): o is Observed<ElbTarget> => o.target.type === 'elb');
+  const watches = new Map(elbs.map((o) => [o.target.name, flowWatchOf(o, startedAt)]));
+  const all = [...watches.values()].flat();
+  if (all.length === 0) return undefined;
+  const carry = () => {
+    for (const o of elbs) {
+      const prev = o.previous.flow;
+      if (!prev || startedAt.getTime() - Date.parse(prev.queriedAt) > (settings.everyMinutes + 1) * MS_PER_MINUTE) continue;
+      const watched = new Set(watches.get(o.target.name)!.map((w) => w.address));
+      const clients = prev.clients.filter((c) => watched.has(c.address));
+      if (clients.length > 0) o.flow = { queriedAt: prev.queriedAt, clients };
+    }
+  };
+  const due = Math.floor(startedAt.getTime() / MS_PER_MINUTE) % settings.everyMinutes === 0;
+  if (!due) {
+    carry();
+    return undefined;
+  }
+  try {
+    const { lines, scannedBytes } = await source.read({
+      addresses: [...new Set(all.map((w) => w.address))],
+      from: Math.min(...all.map((w) => w.since)),
+      to: startedAt.getTime(),
+      signal,
+    });
+    const fields = parseFlowFormat(settings.format);
+    const records: FlowRecord[] = [];
+    for (const line of lines) {
+      const p = parseFlowLine(line, fields);
+      if ('record' in p) records.push(p.record);
+    }
+    let matched = 0;
+    let clients = 0;
+    for (const o of elbs) {
+      const found = staleClients(records, watches.get(o.target.name)!, settings.ignoreSources ?? []);
+      if (found.length > 0) o.flow = { queriedAt: startedAt.toISOString(), clients: found };
+      clients += found.length;
+      matched += found.reduce((n, c) => n + c.records, 0);
+    }
+    return { lines: lines.length, matched, clients, ...(scannedBytes !== undefined ? { scannedBytes } : {}) };
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    errors.push(`flow logs: ${why}`);
+    logger?.warn('flow log read failed; the last read stands', { error: why });
+    carry();
+    return undefined;
+  }
+}
+
+/** Addresses a web tier's hosts send from: its `clientAddresses`, else the address its URL reached. */
+export function tierSourceAddresses(t: { url: string; clientAddresses?: readonly string[] }, web: { address?: string } | undefined): Set<string> {
+  if (t.clientAddresses) return new Set(t.clientAddresses);
+  const host = new URL(t.url).hostname.replace(/^\[(.*)\]$/, '$1');
+  return new Set([...(isIP(host) !== 0 ? [host] : []), ...(web?.address ? [web.address] : [])]);
+}
+
+/**
+ * The ELB's findings for the clients no configured web tier accounts for: each an incident of
+ * its own (`<elb>/stale-client-seen/<client>`), critical: a client nobody configured is still
+ * sending to an address the load balancer gave back.
+ */
+export function unconfiguredClientFindings(elb: string, clients: readonly StaleClient[], tierSources: ReadonlySet<string>): Finding[] {
+  return clients
+    .filter((c) => !(c.sourceAddress && tierSources.has(c.sourceAddress)))
+    .map((c) => {
+      const who = c.clientKind === 'address' ? c.client : `${c.client}${c.sourceAddress ? ` (${c.sourceAddress})` : ''}`;
+      return {
+        ...finding(
+          elb,
+          'stale-client-seen',
+          `${elb}: ${who} still sends to retired ${c.address}:${c.port} (${c.packets} packets, last ${new Date(c.last).toISOString()}); no configured web tier is that client`,
+          clientEvidence(c),
+          adviceFor('stale-client-seen'),
+          ['client'],
+        ),
+        key: `${elb}/stale-client-seen/${c.client}`,
+      };
+    });
+}

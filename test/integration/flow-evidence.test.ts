@@ -1,0 +1,141 @@
+/**
+ * Flow log evidence end to end, in the lab: ELB-like nodes write real flow log records (the
+ * documented default format) for every connection they see, and the check reads them from a
+ * file. A client nobody configured, one that resolved the ELB name once, is named by its
+ * interface and address, an incident of its own; a configured stale web tier's open incident
+ * gains the flow evidence as an `updated`, never a second `opened`.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labGet } from '../../lab/client.ts';
+import { LabDnsServer } from '../../lab/dns-server.ts';
+import { LabFlowLog, labInterfaceOf } from '../../lab/flow-log.ts';
+import { LabNode } from '../../lab/nodes.ts';
+import { LabWebTier } from '../../lab/web-tier.ts';
+import { runCheck } from '../../src/core/check.ts';
+import { parseConfig } from '../../src/core/config.ts';
+import type { AlertTransition } from '../../src/core/types.ts';
+import { FileFlowSource } from '../../src/adapters/local/flow-file.ts';
+import { MemoryStore } from '../../src/adapters/local/memory-store.ts';
+
+// Addresses of this file: 127.0.70.0/24.
+const ADDR = {
+  dns: '127.0.70.1',
+  old: ['127.0.70.11', '127.0.70.12'],
+  new: ['127.0.70.21', '127.0.70.22'],
+  tier: '127.0.70.31',
+  client: '127.0.70.50',
+} as const;
+const ELB = 'internal-app-70.elb.test';
+const TTL_SECONDS = 1;
+/** The TTL plus ipdrift's grace (at least 1 s), and a margin. */
+const PAST_TTL_MS = 2_300;
+
+/** One connection from `from` to `to`, as a client that cached the old answer would make. */
+function connectFrom(from: string, to: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: to, port, localAddress: from });
+    s.once('connect', () => {
+      s.destroy();
+      resolve();
+    });
+    s.once('error', reject);
+  });
+}
+
+describe('flow log evidence in the lab', () => {
+  let dir: string;
+  let dns: LabDnsServer;
+  let nodes: LabNode[];
+  let tier: LabWebTier;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ipdrift-flow-'));
+    dns = await LabDnsServer.start({ host: ADDR.dns });
+    const first = await LabNode.start({ host: ADDR.old[0] });
+    nodes = [first, ...(await Promise.all([ADDR.old[1], ...ADDR.new].map((host) => LabNode.start({ host, port: first.port }))))];
+    for (const n of [ELB, `all.${ELB}`]) dns.setA(n, ADDR.old, TTL_SECONDS);
+    // Stale: resolves the ELB name once, at its first request, and keeps the answer.
+    tier = await LabWebTier.start({
+      host: ADDR.tier,
+      upstreamHost: ELB,
+      upstreamPort: first.port,
+      resolver: dns.address,
+      mode: 'stale',
+      upstreamTimeoutMs: 1000,
+    });
+  });
+  afterAll(async () => {
+    await Promise.all([...nodes.map((n) => n.stop()), tier.stop(), dns.stop()]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('names the unconfigured client; the stale tier gains the evidence without a second page', async () => {
+    // Prepare
+    const flowPath = join(dir, 'flow.log');
+    await writeFile(flowPath, '');
+    const config = parseConfig({
+      resolvers: [dns.address],
+      allowLoopback: true,
+      // The monitor's own probes of the retired addresses are in the flow log too: not a client.
+      flowLogs: { source: 'file', path: flowPath, everyMinutes: 1, ignoreSources: ['127.0.0.1/32'] },
+      targets: [
+        { name: 'app-alb', type: 'elb', host: ELB, port: nodes[0]!.port, timeoutMs: 500, openAfterChecks: 1, probe: { protocol: 'http', path: '/health' } },
+        { name: 'web-stale', type: 'web-tier', url: `${tier.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: 1500 },
+      ],
+    });
+    const store = new MemoryStore();
+    const check = async () => {
+      const sent: AlertTransition[] = [];
+      const report = await runCheck(config, {
+        store,
+        notifier: { notify: async (t) => void sent.push(t) },
+        clock: { now: () => new Date() },
+        flowSource: new FileFlowSource(flowPath),
+      });
+      return { report, sent: sent.map((t) => `${t.type} ${t.key}`) };
+    };
+
+    // Act
+    await labGet(`${tier.url}/health`); // the tier resolves the name now, once
+    await check();
+    for (const n of [ELB, `all.${ELB}`]) dns.setA(n, ADDR.new, TTL_SECONDS); // the ELB replaces its nodes
+    await check();
+    await new Promise((r) => setTimeout(r, PAST_TTL_MS));
+    const echoed = await check(); // the tier's echo names a retired address: the incident opens
+    // From now on the old nodes' connections are in the flow log (as captured on the clients' interfaces).
+    const flowLog = new LabFlowLog(flowPath);
+    for (const n of nodes.slice(0, 2)) n.flowLog = flowLog;
+    await labGet(`${tier.url}/health`);
+    await connectFrom(ADDR.client, ADDR.old[0], nodes[0]!.port);
+    const flowed = await check();
+    const after = await check();
+
+    // Assess
+    expect(echoed.sent).toEqual(['opened web-stale/stale-upstream']);
+    const clientKey = `app-alb/stale-client-seen/${labInterfaceOf(ADDR.client)}`;
+    expect(flowed.sent.sort()).toEqual([`opened ${clientKey}`, 'updated web-stale/stale-upstream'].sort());
+    // Clients per retired address: the unconfigured one, and the tier on each old node it used.
+    expect(flowed.report.flow!.clients).toBeGreaterThanOrEqual(2);
+    expect(flowed.report.flow!.matched).toBeGreaterThanOrEqual(flowed.report.flow!.clients);
+    const unconfigured = flowed.report.findings.find((f) => f.key === clientKey)!;
+    expect(unconfigured).toMatchObject({
+      target: 'app-alb',
+      kind: 'stale-client-seen',
+      severity: 'critical',
+      evidence: { sourceAddress: ADDR.client, address: ADDR.old[0], clientKind: 'interface' },
+    });
+    expect(unconfigured.summary).toContain(`${labInterfaceOf(ADDR.client)} (${ADDR.client}) still sends to retired ${ADDR.old[0]}:${nodes[0]!.port}`);
+    const tierFinding = flowed.report.findings.find((f) => f.target === 'web-stale')!;
+    expect(tierFinding.key).toBe('web-stale/stale-upstream');
+    expect(tierFinding.signals).toContain('client');
+    const tierClients = tierFinding.evidence.flowClients as { sourceAddress: string; address: string }[];
+    expect(tierClients.length).toBeGreaterThan(0);
+    expect(tierClients.every((c) => c.sourceAddress === ADDR.tier && (ADDR.old as readonly string[]).includes(c.address))).toBe(true);
+    // No repeat: the same evidence next check is the same incidents, nothing new to say.
+    expect(after.sent).toEqual([]);
+  });
+});
