@@ -261,6 +261,13 @@ const ignoreSources = z
     }, 'expected an IP address or a CIDR block such as "10.0.8.0/24"'),
   )
   .optional();
+/**
+ * How far back a read looks: a client counts as still sending only with a record this recent, so
+ * an incident resolves once the client is fixed (not 24 h later, when the address leaves the
+ * history). Flow logs arrive minutes late: the CloudWatch default covers aggregation (up to
+ * 10 min) and delivery (about 5 min).
+ */
+const windowSeconds = z.number().int('expected whole seconds').min(1, 'expected at least 1 second').max(86_400, 'expected at most 86400 seconds');
 /** How often the flow evidence is read: each read scans the log (CloudWatch bills it). */
 const everyMinutes = z.number().int('expected whole minutes').min(1, 'expected at least 1 minute').max(60, 'expected at most 60 minutes');
 const flowLogsSchema = z.discriminatedUnion(
@@ -271,6 +278,7 @@ const flowLogsSchema = z.discriminatedUnion(
       logGroup: z.string().regex(/^[A-Za-z0-9_/.#-]{1,512}$/, 'expected a CloudWatch Logs log group name'),
       format: flowFormat,
       everyMinutes: everyMinutes.default(DEFAULTS.flowEveryMinutes),
+      windowSeconds: windowSeconds.default(DEFAULTS.flowWindowSeconds),
       ignoreSources,
     }),
     z.strictObject({
@@ -278,6 +286,7 @@ const flowLogsSchema = z.discriminatedUnion(
       path: z.string().min(1, 'expected a file path'),
       format: flowFormat,
       everyMinutes: everyMinutes.default(1),
+      windowSeconds: windowSeconds.default(60),
       ignoreSources,
     }),
   ],

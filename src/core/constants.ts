@@ -3,6 +3,8 @@ export const DEFAULTS = {
   timeoutMs: 2000,
   /** Flow evidence from CloudWatch Logs: one Logs Insights query this often (each scans, and is billed). */
   flowEveryMinutes: 5,
+  /** A flow record counts as "still sending" for this long (aggregation up to 10 min + delivery ~5 min). */
+  flowWindowSeconds: 900,
   retainRetiredMinutes: 1440,
   renotifyMinutes: 60,
   resolveAfterChecks: 2,

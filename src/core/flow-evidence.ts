@@ -42,7 +42,10 @@ export async function readFlowEvidence(
   const settings = config.flowLogs;
   if (!settings || !source) return undefined;
   const elbs = [...observed.values()].filter((o): o is Observed<ElbTarget> => o.target.type === 'elb');
-  const watches = new Map(elbs.map((o) => [o.target.name, flowWatchOf(o, startedAt)]));
+  // Only recent records say a client *still* sends: each watch starts at the later of the
+  // address's retirement plus TTL and the window's start.
+  const windowStart = startedAt.getTime() - settings.windowSeconds * MS_PER_SECOND;
+  const watches = new Map(elbs.map((o) => [o.target.name, flowWatchOf(o, startedAt).map((w) => ({ ...w, since: Math.max(w.since, windowStart) }))]));
   const all = [...watches.values()].flat();
   if (all.length === 0) return undefined;
   const carry = () => {

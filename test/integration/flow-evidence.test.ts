@@ -2,8 +2,9 @@
  * Flow log evidence end to end, in the lab: ELB-like nodes write real flow log records (the
  * documented default format) for every connection they see, and the check reads them from a
  * file. A client nobody configured, one that resolved the ELB name once, is named by its
- * interface and address, an incident of its own; a configured stale web tier's open incident
- * gains the flow evidence as an `updated`, never a second `opened`.
+ * interface and address, an incident of its own that resolves once its records age out of the
+ * window; a configured stale web tier's open incident gains the flow evidence as an `updated`,
+ * never a second `opened`.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -33,6 +34,8 @@ const ELB = 'internal-app-70.elb.test';
 const TTL_SECONDS = 1;
 /** The TTL plus ipdrift's grace (at least 1 s), and a margin. */
 const PAST_TTL_MS = 2_300;
+/** How recent a record must be to say a client still sends (seconds in the lab, 15 min in AWS). */
+const WINDOW_S = 3;
 
 /** One connection from `from` to `to`, as a client that cached the old answer would make. */
 function connectFrom(from: string, to: string, port: number): Promise<void> {
@@ -81,7 +84,7 @@ describe('flow log evidence in the lab', () => {
       resolvers: [dns.address],
       allowLoopback: true,
       // The monitor's own probes of the retired addresses are in the flow log too: not a client.
-      flowLogs: { source: 'file', path: flowPath, everyMinutes: 1, ignoreSources: ['127.0.0.1/32'] },
+      flowLogs: { source: 'file', path: flowPath, everyMinutes: 1, windowSeconds: WINDOW_S, ignoreSources: ['127.0.0.1/32'] },
       targets: [
         { name: 'app-alb', type: 'elb', host: ELB, port: nodes[0]!.port, timeoutMs: 500, openAfterChecks: 1, probe: { protocol: 'http', path: '/health' } },
         { name: 'web-stale', type: 'web-tier', url: `${tier.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: 1500 },
@@ -113,6 +116,9 @@ describe('flow log evidence in the lab', () => {
     await connectFrom(ADDR.client, ADDR.old[0], nodes[0]!.port);
     const flowed = await check();
     const after = await check();
+    // The unconfigured client stops; once its last record is older than the window, its incident resolves.
+    await new Promise((r) => setTimeout(r, WINDOW_S * 1000 + 300));
+    const quiet = [await check(), await check()].flatMap((c) => c.sent);
 
     // Assess
     expect(echoed.sent).toEqual(['opened web-stale/stale-upstream']);
@@ -137,5 +143,7 @@ describe('flow log evidence in the lab', () => {
     expect(tierClients.every((c) => c.sourceAddress === ADDR.tier && (ADDR.old as readonly string[]).includes(c.address))).toBe(true);
     // No repeat: the same evidence next check is the same incidents, nothing new to say.
     expect(after.sent).toEqual([]);
+    // The stale tier still uses the old node (its incident stays open); the client is gone.
+    expect(quiet).toEqual([`resolved ${clientKey}`]);
   });
 });
