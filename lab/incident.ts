@@ -11,6 +11,12 @@ import type { FindingKind } from '../src/core/types.ts';
 import { LabDnsServer } from './dns-server.ts';
 import { LabNode } from './nodes.ts';
 import { LabWebTier } from './web-tier.ts';
+import { LabBatchClient } from './batch-client.ts';
+import { LabFlowLog } from './flow-log.ts';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { WebTierOptions } from './web-tier.ts';
 
 /** Names and timings of the scenario. Short TTLs so the story plays in seconds, not hours. */
@@ -36,26 +42,38 @@ export interface IncidentLab {
   config: ConfigInput;
   /** Restarts the stale tier (what on-call does once told); it resolves the name afresh. */
   restartStale(): Promise<void>;
+  /** With `flow`: the flow log file the nodes write and the config reads, and the batch host nobody configured. */
+  flow?: { path: string; batch: LabBatchClient };
   stop(): Promise<void>;
 }
+
+/** With flow logs in the lab: how recent a record must be to count (seconds, for a story told in seconds). */
+export const LAB_FLOW_WINDOW_SECONDS = 2;
 
 /** Loopback addresses of one lab instance: `127.0.<block>.x`, so parallel users never collide. */
 export function labAddresses(block: number) {
   const a = (host: number) => `127.0.${block}.${host}`;
-  return { dns: a(1), old: [a(11), a(12)], new: [a(21), a(22)], stale: a(31), fresh: a(32) };
+  return { dns: a(1), old: [a(11), a(12)], new: [a(21), a(22)], stale: a(31), fresh: a(32), batch: a(50) };
 }
 
-/** Starts DNS, the old and new nodes, and both web tiers. */
-export async function startIncidentLab(opts: { block?: number } = {}): Promise<IncidentLab> {
+/**
+ * Starts DNS, the old and new nodes, and both web tiers. `flow`: the nodes also write a flow log
+ * (the documented default format) and a batch host nobody configured keeps using the first old
+ * node; the config reads the flow log (the monitor's own 127.0.0.1 ignored).
+ */
+export async function startIncidentLab(opts: { block?: number; flow?: boolean } = {}): Promise<IncidentLab> {
   const addr = labAddresses(opts.block ?? 10);
+  const flowDir = opts.flow ? await mkdtemp(join(tmpdir(), 'ipdrift-lab-flow-')) : undefined;
+  const flowLog = flowDir ? new LabFlowLog(join(flowDir, 'flow.log')) : undefined;
+  if (flowLog) writeFileSync(flowLog.path, '');
   const dns = await LabDnsServer.start({ host: addr.dns, port: 0 });
   const started: { stop(): Promise<void> }[] = [dns];
   try {
-    const first = await LabNode.start({ host: addr.old[0]!, port: 0, name: 'old-a' });
+    const first = await LabNode.start({ host: addr.old[0]!, port: 0, name: 'old-a', ...(flowLog ? { flowLog } : {}) });
     started.push(first);
     const port = first.port;
     const rest = await Promise.all([
-      LabNode.start({ host: addr.old[1]!, port, name: 'old-b' }),
+      LabNode.start({ host: addr.old[1]!, port, name: 'old-b', ...(flowLog ? { flowLog } : {}) }),
       LabNode.start({ host: addr.new[0]!, port, name: 'new-a' }),
       LabNode.start({ host: addr.new[1]!, port, name: 'new-b' }),
     ]);
@@ -75,6 +93,7 @@ export async function startIncidentLab(opts: { block?: number } = {}): Promise<I
     let stale = await LabWebTier.start(tierOptions(addr.stale, 'stale'));
     const fresh = await LabWebTier.start(tierOptions(addr.fresh, 'fresh'));
     const stalePort = stale.port;
+    const batch = flowLog ? LabBatchClient.start({ host: addr.batch, address: addr.old[0]!, port }) : undefined;
     const lab: IncidentLab = {
       dns,
       oldNodes,
@@ -93,13 +112,19 @@ export async function startIncidentLab(opts: { block?: number } = {}): Promise<I
           { name: 'web-stale', type: 'web-tier', url: `${stale.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: INCIDENT.webTimeoutMs },
           { name: 'web-fresh', type: 'web-tier', url: `${fresh.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: INCIDENT.webTimeoutMs },
         ],
+        ...(flowLog
+          ? { flowLogs: { source: 'file', path: flowLog.path, everyMinutes: 1, windowSeconds: LAB_FLOW_WINDOW_SECONDS, ignoreSources: ['127.0.0.1/32'] } }
+          : {}),
       },
+      ...(flowLog && batch ? { flow: { path: flowLog.path, batch } } : {}),
       async restartStale() {
         await stale.stop();
         stale = await LabWebTier.start({ ...tierOptions(addr.stale, 'stale'), port: stalePort });
       },
       async stop() {
+        batch?.stop();
         await Promise.allSettled([stale.stop(), fresh.stop(), ...started.map((s) => s.stop())]);
+        if (flowDir) await rm(flowDir, { recursive: true, force: true });
       },
     };
     return lab;
@@ -122,6 +147,19 @@ export interface IncidentStep {
   act(lab: IncidentLab): Promise<void>;
   expect: Record<'app-alb' | 'web-stale' | 'web-fresh', FindingKind[]>;
 }
+
+/**
+ * What flow logs add to each step's findings (the demo has them): from the moment the old
+ * addresses are past their TTL, the batch host nobody configured is a stale client of the ELB
+ * until the end (nobody restarts it); the stale tier's evidence joins its own finding.
+ */
+export const FLOW_EXTRA: Readonly<Record<string, Partial<Record<'app-alb' | 'web-stale' | 'web-fresh', FindingKind[]>>>> = {
+  linger: { 'app-alb': ['stale-client-seen'] },
+  release: { 'app-alb': ['stale-client-seen'] },
+  stuck: { 'app-alb': ['stale-client-seen'] },
+  restart: { 'app-alb': ['stale-client-seen'] },
+  settled: { 'app-alb': ['stale-client-seen'] },
+};
 
 /** Margin past the TTL so timers and a check's own duration never straddle the boundary. */
 const TTL_MARGIN_MS = 300;
@@ -184,6 +222,8 @@ export const INCIDENT_STEPS: readonly IncidentStep[] = [
     title: 'On-call follows the advice and restarts the stale web tier; it resolves the name afresh',
     act: async (lab) => {
       await lab.restartStale();
+      // With flow logs, the tier's last records must age out of the window before a check is clean.
+      if (lab.flow) await sleep(LAB_FLOW_WINDOW_SECONDS * 1000 + TTL_MARGIN_MS);
     },
     expect: { 'app-alb': ['retired-address-dead'], 'web-stale': [], 'web-fresh': [] },
   },

@@ -11,6 +11,7 @@ import type { CheckReport } from '../src/core/report.ts';
 import type { AlertTransition, Clock } from '../src/core/types.ts';
 import { MemoryStore } from '../src/adapters/local/memory-store.ts';
 import { ConsoleNotifier } from '../src/adapters/local/console.ts';
+import { FileFlowSource } from '../src/adapters/local/flow-file.ts';
 import { INCIDENT_STEPS, startIncidentLab } from './incident.ts';
 import { labGet } from './client.ts';
 import type { IncidentStep } from './incident.ts';
@@ -56,8 +57,11 @@ export async function playIncident(opts: {
   store?: Store;
   /** Sees the lab's config once it is up (its addresses are only known then). */
   onConfig?: (config: Config) => void;
+  /** Flow logs in the lab, and the batch host only they reveal (the demo has them). */
+  flow?: boolean;
 }): Promise<StepOutcome[]> {
-  const lab = await startIncidentLab(opts.block !== undefined ? { block: opts.block } : {});
+  const lab = await startIncidentLab({ ...(opts.block !== undefined ? { block: opts.block } : {}), ...(opts.flow ? { flow: true } : {}) });
+  const flowSource = lab.flow ? new FileFlowSource(lab.flow.path) : undefined;
   const t0 = performance.now();
   try {
     const config = parseConfig(lab.config, 'lab');
@@ -69,7 +73,12 @@ export async function playIncident(opts: {
       await step.act(lab);
       const clients = await Promise.all([clientView('web-stale', lab.stale.url), clientView('web-fresh', lab.fresh.url)]);
       const transitions: AlertTransition[] = [];
-      const report = await runCheck(config, { store, notifier: new ConsoleNotifier((t) => transitions.push(t)), clock: opts.clock });
+      const report = await runCheck(config, {
+        store,
+        notifier: new ConsoleNotifier((t) => transitions.push(t)),
+        clock: opts.clock,
+        ...(flowSource ? { flowSource } : {}),
+      });
       const outcome = { step, atSeconds: (performance.now() - t0) / 1000, report, transitions, clients };
       outcomes.push(outcome);
       opts.onStep?.(outcome);

@@ -70,7 +70,7 @@ describe.skipIf(MISSING !== undefined && !IN_CI)('the report in headless Chromiu
     return { page, requests };
   }
 
-  it('the incident: a lane per address, one incident for the stale tier, none for the fresh one, and nothing fetched', async () => {
+  it('the incident: a lane per address, one incident for the stale tier and one for the batch host, none for the fresh one, nothing fetched', async () => {
     // Act
     const { page, requests } = await open('demo.html');
     const png = join(dir, 'demo.png');
@@ -84,7 +84,8 @@ describe.skipIf(MISSING !== undefined && !IN_CI)('the report in headless Chromiu
     expect(lanes).toHaveLength(4);
     expect(lanes.filter(([, s]) => s === 'current')).toHaveLength(2);
     expect(lanes.filter(([, s]) => s === 'dead')).toHaveLength(2);
-    expect(incidents).toEqual(['web-stale/stale-upstream']);
+    // The stale tier's incident, and the batch host's the flow logs revealed (on the ELB's own row).
+    expect(incidents.sort()).toEqual([expect.stringMatching(/^app-alb\/stale-client-seen\/eni-[0-9a-f]{17}$/), 'web-stale/stale-upstream']);
     // The page counts what the demo itself sent to on-call: opened, updated, resolved.
     const onCall = demo.flatMap((s) => s.transitions).filter((t) => t.type !== 'event');
     expect(Number(pages)).toBe(onCall.length);

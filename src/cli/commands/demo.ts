@@ -17,7 +17,8 @@ export const DEMO_USAGE = `Usage: ipdrift demo [--json] [--report FILE]
 
 Replays the incident offline, on loopback: a lab DNS server serves an internal ELB name, two
 ELB-like nodes get replaced, a web tier that resolved the name once (like Apache httpd <= 2.4.58)
-keeps using the retired addresses, and one that honours the TTL follows. After each step
+keeps using the retired addresses, one that honours the TTL follows, and a batch host nobody
+configured keeps using an old node too: only the lab's flow log (written by the nodes) names it. After each step
 ipdrift runs one check and prints what it found and which notices it sent (pages for on-call,
 events for reading later). Takes about 17 s.
 
@@ -43,6 +44,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const outcomes = await playIncident({
     clock: systemClock,
     store,
+    flow: true,
     onConfig: (c) => {
       config = c;
     },
@@ -76,6 +78,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
     console.log(`  - stale web tier ${confirmed ? 'confirmed on a retired address in the first check after the TTL ran out' : 'NOT confirmed (unexpected)'}`);
   }
   console.log(`  - fresh web tier (honours the TTL): ${fresh ? 'never flagged' : 'FLAGGED (unexpected)'}`);
+  const batch = outcomes.flatMap((o) => o.report.findings).find((f) => f.kind === 'stale-client-seen' && f.target === 'app-alb');
+  if (batch)
+    console.log(
+      `  - a client no target names (the flow logs: ${String(batch.evidence.client)}, ${String(batch.evidence.sourceAddress)}) still sends to retired ${String(batch.evidence.address)}: an incident of its own, open until someone restarts it`,
+    );
   const sent = outcomes.flatMap((o) => o.transitions);
   const onCall = sent.filter((t) => audienceOf(t) === 'on-call');
   const incidents = new Set(onCall.filter((t) => t.type === 'opened').map((t) => t.key)).size;
