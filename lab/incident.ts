@@ -113,7 +113,7 @@ export async function startIncidentLab(opts: { block?: number; flow?: boolean } 
           { name: 'web-fresh', type: 'web-tier', url: `${fresh.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: INCIDENT.webTimeoutMs },
         ],
         ...(flowLog
-          ? { flowLogs: { source: 'file', path: flowLog.path, everyMinutes: 1, windowSeconds: LAB_FLOW_WINDOW_SECONDS, ignoreSources: ['127.0.0.1/32'] } }
+          ? { flowLogs: { source: 'file', path: flowLog.path, everyMinutes: 0, windowSeconds: LAB_FLOW_WINDOW_SECONDS, ignoreSources: ['127.0.0.1/32'] } }
           : {}),
       },
       ...(flowLog && batch ? { flow: { path: flowLog.path, batch } } : {}),

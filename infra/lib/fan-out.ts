@@ -170,6 +170,8 @@ export class FanOut extends Construct {
         id: sfn.JsonPath.stringAt('$.id'),
         time: sfn.JsonPath.stringAt('$.time'),
         execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+        // An ELB interface call's record, for the scheduler's ledger ({} for a tick: see scheduleTarget).
+        detail: sfn.JsonPath.objectAt('$.detail'),
       }),
       payloadResponseOnly: true,
       // CDK's default retries Lambda service errors too: a worker might then run twice.
@@ -202,8 +204,9 @@ export class FanOut extends Construct {
 
   /** The EventBridge target: one execution per tick, with the event's id (the claim) and time (the deadline). */
   scheduleTarget(options: { withDetail?: boolean } = {}): events.IRuleTarget {
-    // An ELB interface call's record goes along for the scheduler to put in the ledger.
-    const detail = options.withDetail ? { detail: events.EventField.fromPath('$.detail') } : {};
+    // An ELB interface call's record goes along for the scheduler to put in the ledger; a tick
+    // carries an empty one, so the state machine's `$.detail` always exists.
+    const detail = { detail: options.withDetail ? events.EventField.fromPath('$.detail') : {} };
     return new eventTargets.SfnStateMachine(this.stateMachine, {
       input: events.RuleTargetInput.fromObject({ id: events.EventField.eventId, time: events.EventField.time, ...detail }),
       retryAttempts: FANOUT_SETTINGS.startRetryAttempts,

@@ -420,9 +420,9 @@ export class MonitorStack extends Stack {
     const flow = this.config.flowLogs;
     if (flow?.source === 'cloudwatch') {
       const group = this.formatArn({ service: 'logs', resource: 'log-group', resourceName: flow.logGroup, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-      statements.push(
-        new iam.PolicyStatement({ sid: 'FlowLogsQuery', actions: ['logs:StartQuery', 'logs:GetQueryResults'], resources: [group, `${group}:*`] }),
-      );
+      statements.push(new iam.PolicyStatement({ sid: 'FlowLogsQuery', actions: ['logs:StartQuery'], resources: [group, `${group}:*`] }));
+      // GetQueryResults names a query id, not a log group: on "*", which matches whether or not IAM scopes it.
+      statements.push(new iam.PolicyStatement({ sid: 'FlowLogsQueryResults', actions: ['logs:GetQueryResults'], resources: ['*'] }));
     }
     return statements;
   }

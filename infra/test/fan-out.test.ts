@@ -179,7 +179,8 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
     expect(d.States.Schedule).toEqual({
       Type: 'Task',
       Resource: `ARN(${ids.scheduler})`,
-      Parameters: { 'id.$': '$.id', 'time.$': '$.time', 'execution.$': '$$.Execution.Id' },
+      // `detail`: the ELB interface call that started the execution ({} for a tick).
+      Parameters: { 'id.$': '$.id', 'time.$': '$.time', 'execution.$': '$$.Execution.Id', 'detail.$': '$.detail' },
       Retry: throttles,
       Next: 'Shards',
     });
@@ -212,7 +213,7 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
           Id: 'Target0',
           Arn: ref(ids.sm),
           RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FanOutStateMachineEventsRole'), 'Arn'] },
-          InputTransformer: { InputPathsMap: { id: '$.id', time: '$.time' }, InputTemplate: '{"id":<id>,"time":<time>}' },
+          InputTransformer: { InputPathsMap: { id: '$.id', time: '$.time' }, InputTemplate: '{"id":<id>,"time":<time>,"detail":{}}' },
           RetryPolicy: { MaximumEventAgeInSeconds: 60, MaximumRetryAttempts: 2 },
         },
       ],

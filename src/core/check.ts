@@ -285,6 +285,8 @@ function reapply(
     redo.diff = diffAddresses(fresh.addresses, o.resolution, now, o.target.retainRetiredMinutes);
     redo.records = redo.diff.addresses;
   }
+  // This check read no flow logs: the other writer's read stands.
+  if (!o.flow && fresh.flow) redo.flow = fresh.flow;
   // The other writer may have recorded the release already: then it is not news here.
   if (interfaces && redo.target.type === 'elb') applyReleases(redo as Observed<ElbTarget>, interfaces);
   const { findings, aurora } = targetTypeOf(redo.target).assess(redo, all, now);

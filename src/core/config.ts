@@ -269,23 +269,35 @@ const ignoreSources = z
  */
 const windowSeconds = z.number().int('expected whole seconds').min(1, 'expected at least 1 second').max(86_400, 'expected at most 86400 seconds');
 /** How often the flow evidence is read: each read scans the log (CloudWatch bills it). */
-const everyMinutes = z.number().int('expected whole minutes').min(1, 'expected at least 1 minute').max(60, 'expected at most 60 minutes');
+const everyMinutes = z.number().int('expected whole minutes').min(0, 'expected 0 (every check) or more minutes').max(60, 'expected at most 60 minutes');
 const flowLogsSchema = z.discriminatedUnion(
   'source',
   [
-    z.strictObject({
-      source: z.literal('cloudwatch'),
-      logGroup: z.string().regex(/^[A-Za-z0-9_/.#-]{1,512}$/, 'expected a CloudWatch Logs log group name'),
-      format: flowFormat,
-      everyMinutes: everyMinutes.default(DEFAULTS.flowEveryMinutes),
-      windowSeconds: windowSeconds.default(DEFAULTS.flowWindowSeconds),
-      ignoreSources,
-    }),
+    z
+      .strictObject({
+        source: z.literal('cloudwatch'),
+        logGroup: z.string().regex(/^[A-Za-z0-9_/.#-]{1,512}$/, 'expected a CloudWatch Logs log group name'),
+        format: flowFormat,
+        everyMinutes: everyMinutes.default(DEFAULTS.flowEveryMinutes),
+        windowSeconds: windowSeconds.default(DEFAULTS.flowWindowSeconds),
+        ignoreSources,
+      })
+      .superRefine((f, ctx) => {
+        // In a VPC the monitor's own probes of retired addresses are in the flow logs: unlisted,
+        // the monitor would page about itself.
+        if (!f.ignoreSources?.length)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ignoreSources'],
+            message: "required with CloudWatch flow logs: list the monitor's subnets (its probes of retired addresses are in the flow logs too)",
+          });
+      }),
     z.strictObject({
       source: z.literal('file'),
       path: z.string().min(1, 'expected a file path'),
       format: flowFormat,
-      everyMinutes: everyMinutes.default(1),
+      // A file costs nothing to read: every check.
+      everyMinutes: everyMinutes.default(0),
       windowSeconds: windowSeconds.default(60),
       ignoreSources,
     }),

@@ -2,9 +2,10 @@
  * One check's flow evidence (docs/architecture.md, "Flow evidence"): for every ELB target's
  * retired addresses past their TTL (and its grace), inside the retention window, ask the flow
  * source for the records that name them, and keep the clients found on the target's
- * observation. The read runs only when some address is in that window (rare) and only every
- * `everyMinutes` (minute-aligned); in between, the last read's clients stand, so an incident
- * they opened neither flaps nor resolves between reads.
+ * observation. The read runs only when some address is in that window (rare), and once
+ * `everyMinutes` have passed since the last read (its time is kept in the ELB's state, also
+ * when it found nobody); in between, the last read's clients stand, so an incident they opened
+ * neither flaps nor resolves between reads, whatever the schedule.
  */
 import { isIP } from 'node:net';
 import { adviceFor } from './advice.ts';
@@ -21,6 +22,8 @@ import type { Finding } from './types.ts';
 
 const MS_PER_MINUTE = 60_000;
 const MS_PER_SECOND = 1000;
+/** A read is due this much early: a schedule's jitter must not skip a whole interval. */
+const DUE_SLACK_MS = 5_000;
 
 /** The retired addresses of one ELB target that no well-behaved cache may still hold. */
 export function flowWatchOf(o: Observed<ElbTarget>, now: Date): FlowWatch[] {
@@ -48,27 +51,30 @@ export async function readFlowEvidence(
   const watches = new Map(elbs.map((o) => [o.target.name, flowWatchOf(o, startedAt).map((w) => ({ ...w, since: Math.max(w.since, windowStart) }))]));
   const all = [...watches.values()].flat();
   if (all.length === 0) return undefined;
+  // The last read: one time for the whole check (every ELB's state keeps it).
+  const lastRead = Math.max(0, ...elbs.map((o) => (o.previous.flow ? Date.parse(o.previous.flow.queriedAt) : 0)));
   const carry = () => {
     for (const o of elbs) {
       const prev = o.previous.flow;
-      if (!prev || startedAt.getTime() - Date.parse(prev.queriedAt) > (settings.everyMinutes + 1) * MS_PER_MINUTE) continue;
+      if (!prev) continue;
       const watched = new Set(watches.get(o.target.name)!.map((w) => w.address));
-      const clients = prev.clients.filter((c) => watched.has(c.address));
-      if (clients.length > 0) o.flow = { queriedAt: prev.queriedAt, clients };
+      o.flow = { queriedAt: prev.queriedAt, clients: prev.clients.filter((c) => watched.has(c.address)) };
     }
   };
-  const due = Math.floor(startedAt.getTime() / MS_PER_MINUTE) % settings.everyMinutes === 0;
+  const due = startedAt.getTime() - lastRead >= settings.everyMinutes * MS_PER_MINUTE - DUE_SLACK_MS;
   if (!due) {
     carry();
     return undefined;
   }
   try {
-    const { lines, scannedBytes } = await source.read({
+    const { lines, scannedBytes, truncated } = await source.read({
       addresses: [...new Set(all.map((w) => w.address))],
       from: Math.min(...all.map((w) => w.since)),
       to: startedAt.getTime(),
       signal,
     });
+    // Clients past the cut are missed: say so (a busy source, e.g. the monitor itself unlisted in ignoreSources).
+    if (truncated) errors.push(`flow logs: the read returned its maximum of ${lines.length} lines; some clients may be missing (check ignoreSources)`);
     const fields = parseFlowFormat(settings.format);
     const records: FlowRecord[] = [];
     for (const line of lines) {
@@ -79,7 +85,8 @@ export async function readFlowEvidence(
     let clients = 0;
     for (const o of elbs) {
       const found = staleClients(records, watches.get(o.target.name)!, settings.ignoreSources ?? []);
-      if (found.length > 0) o.flow = { queriedAt: startedAt.toISOString(), clients: found };
+      // Kept also when empty: the time of the read decides when the next one is due.
+      o.flow = { queriedAt: startedAt.toISOString(), clients: found };
       clients += found.length;
       matched += found.reduce((n, c) => n + c.records, 0);
     }

@@ -79,7 +79,12 @@ export interface FlowSource {
    * Record lines that may name one of `addresses` (a source may return more; the engine
    * filters), with `start` between `from` and `to` (epoch ms). Throws when it cannot read.
    */
-  read(query: { addresses: readonly string[]; from: number; to: number; signal: AbortSignal }): Promise<{ lines: string[]; scannedBytes?: number }>;
+  read(query: {
+    addresses: readonly string[];
+    from: number;
+    to: number;
+    signal: AbortSignal;
+  }): Promise<{ lines: string[]; scannedBytes?: number; truncated?: boolean }>;
 }
 
 /** What a login through an Aurora endpoint found: can this session write? */

@@ -250,9 +250,10 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
       throw err instanceof ConfigError || err instanceof SetupError ? err : new CheckFailedError('config', { cause: err });
     }
 
-    const margin = d.safetyMarginMs ?? MONITOR_DEFAULTS.safetyMarginMs;
-    summary.deadlineMs = Math.max(MONITOR_DEFAULTS.minDeadlineMs, remainingMsAtStart - margin);
     const interfaces = await interfaceNews(event, d, logger, summary);
+    // The deadline counts what the config and the ledger already took.
+    const margin = d.safetyMarginMs ?? MONITOR_DEFAULTS.safetyMarginMs;
+    summary.deadlineMs = Math.max(MONITOR_DEFAULTS.minDeadlineMs, remainingMsAtStart - margin - Math.round(performance.now() - t0));
     const store = new WatchedStore(d.store);
     let report: CheckReport;
     const k0 = performance.now();

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/core/constants.ts';
 import { runProbe } from '../../src/core/probe/run.ts';
 import { firstPacket, parseGreeting, MAX_GREETING_BYTES, MysqlGreetingError, MysqlServerError } from '../../src/core/probe/mysql.ts';
-import { parseSslAnswer, PostgresAnswerError, sslRequest, startupMessage, SSL_REQUEST_CODE } from '../../src/core/probe/postgres.ts';
+import { parseSslAnswer, parseStartupAnswer, PostgresAnswerError, sslRequest, startupMessage, SSL_REQUEST_CODE } from '../../src/core/probe/postgres.ts';
 import { LAB_MYSQL_VERSION, LabDbListener, mysqlErrPacket, mysqlGreeting, pgErrorResponse } from '../../lab/aurora.ts';
 import type { ProbeSpec } from '../../src/core/probe/types.ts';
 import { Loopback, certPair } from './probe-servers.ts';
@@ -308,6 +308,18 @@ describe('wire parsers', () => {
     expect(plain).toThrow(MysqlServerError);
     expect(plain).toThrow('ERROR 1040: Too many connections');
     expect(stated).toThrow('ERROR 1040 (08004): Too many connections');
+  });
+
+  it('parseStartupAnswer skips NoticeResponses before the answer, and waits for a whole message', () => {
+    // Prepare
+    const fields = Buffer.from('SNOTICE\0C00000\0Mwelcome\0\0');
+    const notice = Buffer.concat([Buffer.from('N'), Buffer.alloc(4), fields]);
+    notice.writeInt32BE(4 + fields.length, 1);
+    const auth = Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0]);
+    const both = Buffer.concat([notice, auth]);
+    // Act / Assess
+    expect(parseStartupAnswer(both)).toEqual({ accepting: true, auth: 'ok' });
+    expect(parseStartupAnswer(both.subarray(0, both.length - 2))).toBeUndefined();
   });
 
   it('parseSslAnswer waits for a whole ErrorResponse, and sslRequest is 8 bytes', () => {

@@ -84,7 +84,7 @@ describe('flow log evidence in the lab', () => {
       resolvers: [dns.address],
       allowLoopback: true,
       // The monitor's own probes of the retired addresses are in the flow log too: not a client.
-      flowLogs: { source: 'file', path: flowPath, everyMinutes: 1, windowSeconds: WINDOW_S, ignoreSources: ['127.0.0.1/32'] },
+      flowLogs: { source: 'file', path: flowPath, everyMinutes: 0, windowSeconds: WINDOW_S, ignoreSources: ['127.0.0.1/32'] },
       targets: [
         { name: 'app-alb', type: 'elb', host: ELB, port: nodes[0]!.port, timeoutMs: 500, openAfterChecks: 1, probe: { protocol: 'http', path: '/health' } },
         { name: 'web-stale', type: 'web-tier', url: `${tier.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: 1500 },

@@ -90,6 +90,8 @@ describe('ELB interface calls: created interfaces remembered, deleted ones relea
     // EventBridge delivers the same event again; then a deletion of an interface created before the ledger existed.
     const redelivered = await at(11, eniDelete({ interfaceId: ENI.a, at: iso(10) }));
     const unknown = await at(12, eniDelete({ interfaceId: 'eni-0bbbbbbbbbbbbbbb9', at: iso(12) }));
+    // A Create delivered again after the Delete brings nothing back.
+    const lateCreate = await ledger.record({ call: 'CreateNetworkInterface', interfaceId: ENI.a, at: iso(1), addresses: [ADDR.old[0]] });
 
     // Assess
     expect(createdA).toMatchObject({ ok: true, trigger: `elb-network-interface CreateNetworkInterface ${ENI.a}` });
@@ -99,6 +101,7 @@ describe('ELB interface calls: created interfaces remembered, deleted ones relea
     expect(redelivered).toMatchObject({ ok: true, errors: [] });
     expect(redelivered.released).toBeUndefined();
     expect(unknown.released).toBeUndefined();
+    expect(lateCreate).toEqual({ released: [], assigned: [] });
     expect(logger.errors).toEqual([]);
     const state = (await store.load(['app-alb'])).get('app-alb')!;
     const byAddress = new Map(state.addresses.map((r) => [r.address, r]));

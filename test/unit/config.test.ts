@@ -13,6 +13,9 @@ const INVALID: Record<string, string[]> = {
   'invalid-engine.json': ['targets[0].engine: expected "mysql" or "postgres"'],
   'invalid-host.json': ['targets[0].host: expected a DNS name or an IP address'],
   'invalid-metrics.json': ['metrics: expected "standard" or "minimal"'],
+  'invalid-flow-logs.json': [
+    "flowLogs.ignoreSources: required with CloudWatch flow logs: list the monitor's subnets (its probes of retired addresses are in the flow logs too)",
+  ],
   // A password never goes in the config (it is bundled and shown): the key is refused, as is a short ARN.
   'invalid-login.json': ['targets[0].login.secretArn: expected a Secrets Manager secret ARN', 'targets[0].login: unknown key "password"'],
   'invalid-malformed.json': ['(root): malformed JSON: Expected double-quoted property name at line 2, column 16'],

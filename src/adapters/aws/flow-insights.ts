@@ -40,7 +40,12 @@ export class LogsInsightsFlowSource implements FlowSource {
     private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void> = abortableSleep,
   ) {}
 
-  async read(query: { addresses: readonly string[]; from: number; to: number; signal: AbortSignal }): Promise<{ lines: string[]; scannedBytes?: number }> {
+  async read(query: {
+    addresses: readonly string[];
+    from: number;
+    to: number;
+    signal: AbortSignal;
+  }): Promise<{ lines: string[]; scannedBytes?: number; truncated?: boolean }> {
     const { queryId } = await this.client.send(
       new StartQueryCommand({
         logGroupName: this.logGroup,
@@ -56,7 +61,11 @@ export class LogsInsightsFlowSource implements FlowSource {
       const r = await this.client.send(new GetQueryResultsCommand({ queryId }), { abortSignal: query.signal });
       if (r.status === 'Complete') {
         const lines = (r.results ?? []).flatMap((row) => row.filter((f) => f.field === '@message').map((f) => f.value ?? ''));
-        return { lines, ...(r.statistics?.bytesScanned !== undefined ? { scannedBytes: r.statistics.bytesScanned } : {}) };
+        return {
+          lines,
+          ...(r.statistics?.bytesScanned !== undefined ? { scannedBytes: r.statistics.bytesScanned } : {}),
+          ...(lines.length >= FLOW_QUERY.limit ? { truncated: true } : {}),
+        };
       }
       if (r.status !== 'Scheduled' && r.status !== 'Running')
         throw new FlowQueryError(`Logs Insights query ${queryId} on ${this.logGroup} ended ${r.status ?? 'with no status'}`);

@@ -14,7 +14,11 @@ import type { InterfaceChange, InterfaceNews } from '../../core/interface-change
 
 /** How long a deleted interface's item stays readable. */
 export const INTERFACE_LEDGER_SCHEMA = {
+  /** The whole record() call: a check must not wait on the ledger longer. */
+  timeoutMs: 3_000,
   deletedTtlSeconds: 7 * 86_400,
+  /** A live interface's item: long, so one whose deletion was never delivered does not stay forever. */
+  liveTtlSeconds: 400 * 86_400,
 } as const;
 
 const MS_PER_SECOND = 1000;
@@ -50,18 +54,34 @@ export class DynamoInterfaceLedger implements InterfaceLedger {
   ) {}
 
   async record(change: InterfaceChange): Promise<InterfaceNews> {
+    const opts = { abortSignal: AbortSignal.timeout(INTERFACE_LEDGER_SCHEMA.timeoutMs) };
     const key = { [TABLE_KEYS.partitionKey]: `${TABLE_KEYS.interfacePrefix}${change.interfaceId}`, [TABLE_KEYS.sortKey]: TABLE_KEYS.interfaceSk };
     try {
       if (change.call === 'CreateNetworkInterface') {
-        await this.doc.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: { ...key, addresses: change.addresses, createdAt: change.at, ...(change.description ? { description: change.description } : {}) },
-          }),
-        );
+        try {
+          await this.doc.send(
+            new PutCommand({
+              TableName: this.table,
+              Item: {
+                ...key,
+                addresses: change.addresses,
+                createdAt: change.at,
+                ...(change.description ? { description: change.description } : {}),
+                [TABLE_KEYS.ttlAttribute]: Math.floor(Date.parse(change.at) / MS_PER_SECOND) + INTERFACE_LEDGER_SCHEMA.liveTtlSeconds,
+              },
+              // A Create delivered again after the Delete must not bring the interface back.
+              ConditionExpression: 'attribute_not_exists(#deletedAt)',
+              ExpressionAttributeNames: { '#deletedAt': 'deletedAt' },
+            }),
+            opts,
+          );
+        } catch (err) {
+          if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return NOTHING;
+          throw err;
+        }
         return { released: [], assigned: change.addresses };
       }
-      const found = (await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }))).Item;
+      const found = (await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }), opts)).Item;
       if (!found) return NOTHING;
       const addresses = Array.isArray(found.addresses) ? found.addresses.filter((a): a is string => typeof a === 'string' && isIP(a) !== 0) : [];
       const description = typeof found.description === 'string' ? found.description : undefined;
@@ -72,6 +92,7 @@ export class DynamoInterfaceLedger implements InterfaceLedger {
             TableName: this.table,
             Item: { ...found, deletedAt: change.at, [TABLE_KEYS.ttlAttribute]: Math.floor(at / MS_PER_SECOND) + INTERFACE_LEDGER_SCHEMA.deletedTtlSeconds },
           }),
+          opts,
         );
       }
       return {

@@ -32,8 +32,8 @@ export class DriverSessionCheck implements SessionCheck {
   async canWrite(target: AuroraTarget, address: string, signal: AbortSignal): Promise<SessionAnswer> {
     const login = target.login;
     if (!login) throw new SessionCheckError(`${target.name} has no login`);
-    const creds = await this.credentials(target);
-    signal.throwIfAborted();
+    // The credentials are under the same bound (a secret read can retry for seconds).
+    const creds = await bounded(signal, () => undefined, this.credentials(target));
     const where = `${target.engine} at ${address}:${target.port} as ${creds.user}`;
     try {
       const readOnly = target.engine === 'postgres' ? await askPostgres(target, address, creds, signal) : await askMysql(target, address, creds, signal);
@@ -102,7 +102,7 @@ async function askMysql(t: AuroraTarget, address: string, creds: DbCredentials, 
       signal,
       () => conn?.destroy(),
       (async () => {
-        conn = await mysql.createConnection({
+        const pending = mysql.createConnection({
           host: address,
           port: t.port,
           user: creds.user,
@@ -111,6 +111,9 @@ async function askMysql(t: AuroraTarget, address: string, creds: DbCredentials, 
           connectTimeout: t.timeoutMs,
           ...(t.login?.tls === 'off' ? {} : { ssl: { rejectUnauthorized: false } }),
         });
+        // Cut while still connecting: close the connection when it arrives, not never.
+        signal.addEventListener('abort', () => void pending.then((c) => c.destroy()).catch(() => undefined), { once: true });
+        conn = await pending;
         const [rows] = await conn.query({ sql: 'SELECT @@innodb_read_only AS innodb, @@read_only AS ro', timeout: t.timeoutMs });
         const row = (rows as { innodb: number | string; ro: number | string }[])[0] ?? { innodb: '?', ro: '?' };
         const readOnly = Number(row.innodb) === 1 || Number(row.ro) === 1;

@@ -122,25 +122,35 @@ export type StartupAnswer =
   | { accepting: true; refused: { sqlState: string; message: string } }
   | { accepting: false; sqlState: string; message: string; why: string };
 
-/** Interprets the first backend message; undefined while incomplete. Throws PostgresAnswerError for anything else. */
-export function parseStartupAnswer(bytes: Buffer): StartupAnswer | undefined {
-  if (bytes.length < ERROR_HEADER_BYTES) return undefined;
-  const type = bytes[0]!;
-  const length = bytes.readInt32BE(1);
-  if (length < 4 || length > MAX_FIRST_MESSAGE_BYTES) throw new PostgresAnswerError(`first message announces ${length} bytes: not a PostgreSQL server`);
-  if (bytes.length < 1 + length) return undefined;
-  if (type === MESSAGE.authentication) {
-    const code = length >= 8 ? bytes.readInt32BE(ERROR_HEADER_BYTES) : -1;
-    return { accepting: true, auth: AUTH_KINDS[code] ?? `code ${code}` };
+/**
+ * Interprets the server's first message to the StartupMessage (NoticeResponses before it are
+ * skipped); undefined while incomplete. Throws PostgresAnswerError for anything else.
+ */
+export function parseStartupAnswer(all: Buffer): StartupAnswer | undefined {
+  let bytes = all;
+  for (;;) {
+    if (bytes.length < ERROR_HEADER_BYTES) return undefined;
+    const type = bytes[0]!;
+    const length = bytes.readInt32BE(1);
+    if (length < 4 || length > MAX_FIRST_MESSAGE_BYTES) throw new PostgresAnswerError(`first message announces ${length} bytes: not a PostgreSQL server`);
+    if (bytes.length < 1 + length) return undefined;
+    if (type === MESSAGE.notice) {
+      bytes = bytes.subarray(1 + length);
+      continue;
+    }
+    if (type === MESSAGE.authentication) {
+      const code = length >= 8 ? bytes.readInt32BE(ERROR_HEADER_BYTES) : -1;
+      return { accepting: true, auth: AUTH_KINDS[code] ?? `code ${code}` };
+    }
+    if (type === MESSAGE.error) {
+      const fields = bytes.subarray(ERROR_HEADER_BYTES, 1 + length);
+      const sqlState = errorField(fields, FIELD_SQLSTATE) ?? '?????';
+      const message = errorMessage(fields);
+      if (ACCEPTING_REFUSALS.has(sqlState)) return { accepting: true, refused: { sqlState, message } };
+      return { accepting: false, sqlState, message, why: NOT_ACCEPTING[sqlState] ?? 'refused the session' };
+    }
+    throw new PostgresAnswerError(`message type 0x${type.toString(16).padStart(2, '0')} in answer to the StartupMessage: not a PostgreSQL server`);
   }
-  if (type === MESSAGE.error) {
-    const fields = bytes.subarray(ERROR_HEADER_BYTES, 1 + length);
-    const sqlState = errorField(fields, FIELD_SQLSTATE) ?? '?????';
-    const message = errorMessage(fields);
-    if (ACCEPTING_REFUSALS.has(sqlState)) return { accepting: true, refused: { sqlState, message } };
-    return { accepting: false, sqlState, message, why: NOT_ACCEPTING[sqlState] ?? 'refused the session' };
-  }
-  throw new PostgresAnswerError(`message type 0x${type.toString(16).padStart(2, '0')} in answer to the StartupMessage: not a PostgreSQL server`);
 }
 
 /**
@@ -198,8 +208,14 @@ export const probePostgres: ProbeFn = (address, spec, signal) =>
         if (!answer.ssl) return startup(raw);
         // The way to the startup stage, not a trust decision (see the module note): nothing secret is sent.
         const secure = tlsConnect({ socket: raw, ...(isIP(spec.host) ? {} : { servername: spec.host }), rejectUnauthorized: false });
-        secure.on('error', (err) => resolve({ ok: false, error: { code: 'tls', message: `${where}: TLS handshake failed: ${err.message}` } }));
-        secure.once('secureConnect', () => startup(secure));
+        let handshaken = false;
+        secure.on('error', (err) =>
+          handshaken ? reject(err) : resolve({ ok: false, error: { code: 'tls', message: `${where}: TLS handshake failed: ${err.message}` } }),
+        );
+        secure.once('secureConnect', () => {
+          handshaken = true;
+          startup(secure);
+        });
       } catch (err) {
         if (err instanceof PostgresAnswerError) fail(err.message);
         else reject(err);
