@@ -1,6 +1,7 @@
 /** Text and JSON forms of a cost estimate (`ipdrift cost`). Pure. */
 import type { CostEstimate, CostLine } from '../core/cost/estimate.ts';
 import { COST_ASSUMPTIONS } from '../core/cost/estimate.ts';
+import type { recommendMemory } from '../core/cost/estimate.ts';
 import type { PriceTable } from '../core/cost/prices.ts';
 
 /** What the text needs besides the estimate. */
@@ -12,6 +13,8 @@ export interface FormatOptions {
   readonly region?: string;
   /** The same estimate under the other metric set, for the comparison line. */
   readonly alternative?: CostEstimate;
+  /** The memory sizes compared by the CPU model (absent with --duration-ms). */
+  readonly memory?: ReturnType<typeof recommendMemory>;
 }
 
 const LABEL_WIDTH = 64;
@@ -88,7 +91,18 @@ export function formatEstimate(e: CostEstimate, opts: FormatOptions): string {
   );
   out.push('');
   out.push(...goalLines(e, opts.alternative));
+  if (opts.memory) out.push(...memoryLines(e, opts.memory));
   return out.join('\n');
+}
+
+/** Which memory size to choose: Lambda's CPU share grows with memory, so less is cheaper per ms but slower. */
+function memoryLines(e: CostEstimate, m: ReturnType<typeof recommendMemory>): string[] {
+  const budget = `${Math.round(m.budgetMs / 1000)} s`;
+  const head = m.recommended
+    ? `memory: ${m.recommended.memoryMb} MB is the cheapest that keeps a check under ${budget} (half the interval): ${m.recommended.invocationMs} ms predicted, ${money(m.recommended.totalUsd)} a month${m.recommended.memoryMb === e.memoryMb ? ' (the size priced above)' : ` (pass --memory-mb ${m.recommended.memoryMb} to price it)`}`
+    : `memory: no size keeps a check under ${budget} (half the interval) by the model: fan out (smaller shardSize) or check less often`;
+  const table = m.options.map((o) => `${o.memoryMb} MB ${o.invocationMs} ms ${money(o.totalUsd)}${o.fits ? '' : ' (too slow)'}`).join('; ');
+  return [head, `  by the CPU model (${COST_ASSUMPTIONS.check.source}; one vCPU at ${COST_ASSUMPTIONS.lambdaMbPerVcpu} MB): ${table}`];
 }
 
 function goalLines(e: CostEstimate, alt: CostEstimate | undefined): string[] {
@@ -123,6 +137,7 @@ export function estimateJson(e: CostEstimate, opts: FormatOptions) {
     prices: { region: opts.prices.region, date: opts.prices.date, source: opts.prices.source },
     ...(opts.region !== undefined ? { region: opts.region } : {}),
     ...e,
+    ...(opts.memory ? { memory: opts.memory } : {}),
     ...(opts.alternative
       ? {
           alternative: {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { COST_ASSUMPTIONS, CostInputError, STACK_SHAPE, estimateCost, modelledInvocationMs } from '../../src/core/cost/estimate.ts';
+import { COST_ASSUMPTIONS, CostInputError, STACK_SHAPE, estimateCost, modelledInvocationMs, recommendMemory } from '../../src/core/cost/estimate.ts';
 import type { CostEstimate, CostInput, CostTarget } from '../../src/core/cost/estimate.ts';
 import { PRICE_TABLE } from '../../src/core/cost/prices.ts';
 import { parseConfig } from '../../src/core/config.ts';
@@ -220,5 +220,26 @@ describe('estimateCost: flow evidence from CloudWatch Logs', () => {
     expect(line.quantity).toBeCloseTo(queries * COST_ASSUMPTIONS.flow.gbScannedPerQuery, 6);
     expect(line.usd).toBeCloseTo(line.quantity * PRICE_TABLE.prices.logsInsightsGbScanned.usd, 9);
     expect(every5.totalUsd - none.totalUsd).toBeCloseTo(line.usd, 9);
+  });
+});
+
+describe('recommendMemory', () => {
+  it('picks the cheapest size whose predicted check stays under half the interval; none when nothing fits', () => {
+    // Prepare
+    const { memoryMb: _m, durationMs: _d, ...base } = input(elbConfig(50));
+    // 6,000 targets in one invocation: over 30 s even at 3,008 MB by the model.
+    const { memoryMb: _m2, durationMs: _d2, ...huge } = input(elbConfig(6000), { shardSize: 10_000 });
+    // Act
+    const small = recommendMemory(base);
+    const tight = recommendMemory(huge);
+    // Assess
+    expect(small.budgetMs).toBe(30_000);
+    expect(small.options.map((o) => o.memoryMb)).toEqual([256, 512, 768, 1024, 1536, 1769, 2048, 3008]);
+    const fitting = small.options.filter((o) => o.fits);
+    expect(small.recommended).toEqual(fitting.reduce((a, b) => (b.totalUsd < a.totalUsd ? b : a)));
+    // Less memory is slower per the model (CPU share grows with memory up to one vCPU).
+    expect(small.options[0]!.invocationMs).toBeGreaterThan(small.options[5]!.invocationMs);
+    expect(tight.options.every((o) => !o.fits)).toBe(true);
+    expect(tight.recommended).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@ import { dynamoItemSize } from '../../adapters/aws/item-size.ts';
 import { TABLE_KEYS } from '../../contract.ts';
 import { AWS_REGION_PATTERN, STATE_SCHEMA_VERSION } from '../../core/constants.ts';
 import type { Config, TargetConfig } from '../../core/config.ts';
-import { COST_ASSUMPTIONS, CostInputError, estimateCost } from '../../core/cost/estimate.ts';
+import { COST_ASSUMPTIONS, CostInputError, estimateCost, recommendMemory } from '../../core/cost/estimate.ts';
 import type { CostEstimate, CostInput, CostTarget } from '../../core/cost/estimate.ts';
 import { estimateJson, formatEstimate } from '../cost-format.ts';
 import { PRICE_TABLE, PriceFileError, applyPriceText } from '../../core/cost/prices.ts';
@@ -192,7 +192,15 @@ export async function costCommand(argv: string[]): Promise<number> {
     if (err instanceof CostInputError) throw new UsageError(err.message, COST_USAGE);
     throw err;
   }
-  const opts = { source: values.config!, prices, alternative, ...(values.region !== undefined ? { region: values.region } : {}) };
+  // The model's recommendation; with --duration-ms the duration is yours, not the model's: none.
+  const memory = durationMs === undefined ? recommendMemory({ ...base, metricSet }) : undefined;
+  const opts = {
+    source: values.config!,
+    prices,
+    alternative,
+    ...(memory ? { memory } : {}),
+    ...(values.region !== undefined ? { region: values.region } : {}),
+  };
   console.log(values.json ? JSON.stringify(estimateJson(estimate, opts), null, 2) : formatEstimate(estimate, opts));
   return EXIT.ok;
 }

@@ -427,3 +427,37 @@ const sum = (lines: readonly CostLine[]) => lines.reduce((s, l) => s + l.usd, 0)
 function typesEmitting(metric: MetricName, targets: readonly CostTarget[], set: MetricSet): string {
   return [...new Set(targets.filter((t) => emittedMetrics(t.type, set).includes(metric)).map((t) => t.type))].join(', ');
 }
+
+/**
+ * Memory sizes the recommendation compares (MB): Lambda's common steps and one full vCPU, from
+ * the default up (the model knows CPU, not memory use: below 256 MB a large config may not fit).
+ */
+export const MEMORY_CANDIDATES_MB = [256, 512, 768, 1024, 1536, 1769, 2048, 3008] as const;
+/** "Well inside the schedule": a check predicted to take at most this share of its interval. */
+export const CHECK_BUDGET_FRACTION = 0.5;
+
+/** One memory size, as the model predicts it. */
+export interface MemoryOption {
+  readonly memoryMb: number;
+  /** Predicted billed ms of the largest invocation of a check. */
+  readonly invocationMs: number;
+  readonly totalUsd: number;
+  /** Within CHECK_BUDGET_FRACTION of the interval. */
+  readonly fits: boolean;
+}
+
+/**
+ * The cheapest memory size whose predicted check stays well inside the schedule, by the CPU
+ * model (Lambda's CPU share grows with memory up to one vCPU at 1,769 MB: less memory is cheaper
+ * per ms but slower). Undefined `recommended` when none fits.
+ */
+export function recommendMemory(input: Omit<CostInput, 'memoryMb' | 'durationMs'>): { budgetMs: number; options: MemoryOption[]; recommended?: MemoryOption } {
+  const budgetMs = input.intervalMinutes * MINUTES_PER_HOUR * MS_PER_SECOND * CHECK_BUDGET_FRACTION;
+  const options = MEMORY_CANDIDATES_MB.map((memoryMb) => {
+    const e = estimateCost({ ...input, memoryMb });
+    return { memoryMb, invocationMs: e.invocationMs, totalUsd: e.totalUsd, fits: e.invocationMs <= budgetMs };
+  });
+  const fitting = options.filter((o) => o.fits);
+  const recommended = fitting.length === 0 ? undefined : fitting.reduce((a, b) => (b.totalUsd < a.totalUsd ? b : a));
+  return { budgetMs, options, ...(recommended ? { recommended } : {}) };
+}
