@@ -96,6 +96,8 @@ async function measure(phase: 'cold' | 'warm'): Promise<CheckFigures> {
   // Names resolve concurrently right after the load: the slowest resolution is that phase's wall.
   const resolveMs = Math.max(0, ...report.targets.map((t) => t.resolution?.durationMs ?? 0));
   const loadMs = marks.loadDone - t0;
+  // A check of a quiet system saves nothing (core/save.ts isQuiet): its save phase is empty.
+  if (marks.firstSave === 0) marks.firstSave = marks.lastSaveDone = t1;
   const saveMs = marks.lastSaveDone - marks.firstSave;
   return {
     wallMs: round(wallMs),

@@ -16,7 +16,7 @@ import type { EngineLogger, FlowSource, MetricsSink, Notifier, SessionCheck, Sto
 import { readFlowEvidence } from './flow-evidence.ts';
 import type { CheckReport, TargetReport } from './report.ts';
 import { createResolver } from './resolve.ts';
-import { emptyState, saveWithRetry } from './save.ts';
+import { emptyState, isQuiet, saveWithRetry } from './save.ts';
 import { checkTargetState } from './state.ts';
 import { applyReleases } from './targets/elb.ts';
 import { targetTypeOf } from './targets/registry.ts';
@@ -203,6 +203,12 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
       saves(async () => {
         const notices = noticeRecords(delivered, w.o.target.name, deliveredAt);
         const first = { state: applyDeliveries(w.state, delivered, deliveredAt), expected: w.o.previous.version, changes: [...w.changes, ...notices] };
+        // Nothing material changed and the state is recent: no write (a check a minute of a quiet
+        // system would otherwise write every target every minute).
+        if (isQuiet(w.o.previous, first.state, first.changes, now)) {
+          (partial.quiet ??= []).push(w.o.target.name);
+          return;
+        }
         // A conflict wrote nothing: re-apply this check, history included, on what the other writer saved.
         const redo = (fresh: TargetState) => ({
           ...reapply(w.o, fresh, observed, now, w.completed, delivered, deliveredAt, deps.interfaces),

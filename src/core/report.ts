@@ -52,6 +52,8 @@ export interface CheckReport {
   undelivered: number;
   /** The flow log read of this check, when one ran: lines read, records matched, bytes the source scanned. */
   flow?: { lines: number; matched: number; clients: number; scannedBytes?: number };
+  /** Targets whose state was left unwritten: nothing material changed (core/save.ts isQuiet). */
+  quiet?: string[];
   /** Targets whose state could not be saved (their details are in `errors`): the check's result is lost for them. */
   unsaved: string[];
   /** Problems that did not stop the check (metrics sink down, store conflict retried...). */

@@ -55,3 +55,39 @@ export async function saveWithRetry(
     }
   }
 }
+
+/**
+ * How long a target's state may go unwritten when nothing material changed: its last-seen and
+ * last-probe times, recent latencies and alerts' last-seen times are refreshed at least this
+ * often, not every check (each write is a DynamoDB transaction, or a lock and a rename).
+ */
+export const QUIET_WRITE_EVERY_MS = 5 * 60_000;
+
+/** A state without what changes every check but decides nothing (times, latencies, the version). */
+function material(s: TargetState): unknown {
+  const { version: _v, updatedAt: _u, latencies: _l, ...rest } = s;
+  return canonical({
+    ...rest,
+    addresses: s.addresses.map(({ lastSeen: _s, lastProbe, ...a }) => ({ ...a, ...(lastProbe ? { probeOk: lastProbe.ok, probeError: lastProbe.error } : {}) })),
+    alerts: Object.fromEntries(Object.entries(s.alerts).map(([k, { lastSeenAt: _a, ...alert }]) => [k, alert])),
+  });
+}
+
+/** JSON with object keys sorted, so states built in different orders compare equal. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  );
+}
+
+/**
+ * True when saving `next` would record nothing new: no history, the same material state as
+ * `previous`, and `previous` written less than QUIET_WRITE_EVERY_MS before `at`.
+ */
+export function isQuiet(previous: TargetState, next: TargetState, changes: readonly unknown[], at: Date): boolean {
+  if (changes.length > 0 || previous.version === 0 || previous.updatedAt === undefined) return false;
+  if (at.getTime() - Date.parse(previous.updatedAt) >= QUIET_WRITE_EVERY_MS) return false;
+  return material(previous) === material(next);
+}

@@ -1,0 +1,77 @@
+/** When a check's state need not be written: nothing material changed, and it was written recently. */
+import { describe, expect, it } from 'vitest';
+import { QUIET_WRITE_EVERY_MS, isQuiet } from '../../src/core/save.ts';
+import type { TargetState } from '../../src/core/types.ts';
+
+const T0 = Date.parse('2026-12-01T10:00:00Z');
+const at = (ms: number) => new Date(T0 + ms);
+const state = (over: Partial<TargetState> = {}): TargetState => ({
+  schemaVersion: 1,
+  target: 'app-alb',
+  version: 7,
+  updatedAt: at(0).toISOString(),
+  addresses: [
+    {
+      address: '10.0.1.5',
+      firstSeen: at(-60_000).toISOString(),
+      lastSeen: at(0).toISOString(),
+      ttl: 60,
+      lastProbe: { at: at(0).toISOString(), ok: true, latencyMs: 3 },
+    },
+  ],
+  alerts: {},
+  ...over,
+});
+
+describe('isQuiet', () => {
+  it('times, latencies and the version changing is quiet; within the refresh interval only', () => {
+    // Prepare: the next check, a minute later: new last-seen and probe times, another latency.
+    const prev = state({ latencies: [10, 11] });
+    const next = state({
+      version: 8,
+      updatedAt: at(60_000).toISOString(),
+      latencies: [10, 11, 12],
+      addresses: [{ ...prev.addresses[0]!, lastSeen: at(60_000).toISOString(), lastProbe: { at: at(60_000).toISOString(), ok: true, latencyMs: 4 } }],
+    });
+    // Act / Assess
+    expect(isQuiet(prev, next, [], at(60_000))).toBe(true);
+    expect(isQuiet(prev, next, [], at(QUIET_WRITE_EVERY_MS))).toBe(false);
+    expect(isQuiet(prev, next, [{ kind: 'address-set-changed' }], at(60_000))).toBe(false);
+    expect(isQuiet({ ...prev, version: 0 }, next, [], at(60_000))).toBe(false);
+  });
+
+  it.each([
+    ['an address retired', (s: TargetState) => ({ ...s, addresses: [{ ...s.addresses[0]!, retiredAt: at(60_000).toISOString() }] })],
+    [
+      'a probe that now fails',
+      (s: TargetState) => ({
+        ...s,
+        addresses: [{ ...s.addresses[0]!, lastProbe: { at: at(60_000).toISOString(), ok: false, latencyMs: 500, error: 'timeout' } }],
+      }),
+    ],
+    [
+      'a pending warning counted once more',
+      (s: TargetState) => ({
+        ...s,
+        alerts: {
+          'app-alb/resolution-failed': {
+            key: 'app-alb/resolution-failed',
+            target: 'app-alb',
+            kind: 'resolution-failed' as const,
+            severity: 'warning' as const,
+            openedAt: at(0).toISOString(),
+            lastSeenAt: at(0).toISOString(),
+            notifications: 0,
+            absentChecks: 0,
+            pending: 1,
+            summary: 'x',
+          },
+        },
+      }),
+    ],
+    ['a flow read', (s: TargetState) => ({ ...s, flow: { queriedAt: at(60_000).toISOString(), clients: [] } })],
+  ])('%s is material', (_name, change) => {
+    const prev = state();
+    expect(isQuiet(prev, change(prev), [], at(60_000))).toBe(false);
+  });
+});
