@@ -23,6 +23,7 @@ import { targetTypeOf } from './targets/registry.ts';
 import type { CheckContext, Observed } from './targets/types.ts';
 import { audienceOf } from './notice.ts';
 import type { AddressRecord, AlertTransition, ChangeRecord, Clock, Finding, NoticeRecordKind, TargetState } from './types.ts';
+import { errorMessage } from './error-text.ts';
 
 /** What a check needs from the outside world. */
 export interface CheckDeps {
@@ -172,8 +173,8 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     try {
       await inBudget(deps.metrics.publishMetrics(partial), 'metrics publish');
     } catch (err) {
-      errors.push(`metrics: ${errorText(err)}`);
-      deps.logger?.error('metrics publish failed', { error: errorText(err) });
+      errors.push(`metrics: ${errorMessage(err)}`);
+      deps.logger?.error('metrics publish failed', { error: errorMessage(err) });
     }
   }
   const delivered: AlertTransition[] = [];
@@ -188,8 +189,8 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
       delivered.push(t);
     } catch (err) {
       failedKeys.add(t.key);
-      errors.push(`notify ${t.key}: ${errorText(err)}`);
-      deps.logger?.error('notification failed; it will be re-sent next check', { key: t.key, type: t.type, error: errorText(err) });
+      errors.push(`notify ${t.key}: ${errorMessage(err)}`);
+      deps.logger?.error('notification failed; it will be re-sent next check', { key: t.key, type: t.type, error: errorMessage(err) });
     }
   }
   partial.delivered = delivered.length;
@@ -214,20 +215,16 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
           ...reapply(w.o, fresh, observed, now, w.completed, delivered, deliveredAt, deps.interfaces),
           expected: fresh.version,
         });
-        const redoWithNotices = (fresh: TargetState) => {
-          const r = redo(fresh);
-          return { ...r, changes: [...r.changes, ...noticeRecords(r.counted, w.o.target.name, deliveredAt)] };
-        };
         try {
-          await saveWithRetry(deps.store, w.o.target.name, first, redoWithNotices, {
+          await saveWithRetry(deps.store, w.o.target.name, first, redo, {
             attempts: SAVE_ATTEMPTS,
             jitterMs: SAVE_RETRY_JITTER_MS,
             updatedAt: now.toISOString(),
           });
         } catch (err) {
-          errors.push(`save ${w.o.target.name}: ${errorText(err)}`);
+          errors.push(`save ${w.o.target.name}: ${errorMessage(err)}`);
           partial.unsaved.push(w.o.target.name);
-          deps.logger?.error('state save failed', { target: w.o.target.name, error: errorText(err) });
+          deps.logger?.error('state save failed', { target: w.o.target.name, error: errorMessage(err) });
         }
       }),
     ),
@@ -236,8 +233,6 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   partial.finishedAt = deps.clock.now().toISOString();
   return partial;
 }
-
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** `work`, or a rejection once `ms` have passed (the work goes on unobserved; a late success only repeats a notice). */
 function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
@@ -284,7 +279,7 @@ function reapply(
   delivered: readonly AlertTransition[],
   deliveredAt: Date,
   interfaces: InterfaceNews | undefined,
-): { state: TargetState; changes: ChangeRecord[]; counted: AlertTransition[] } {
+): { state: TargetState; changes: ChangeRecord[] } {
   const { diff: _stale, aurora: _writer, released: _released, ...rest } = o;
   const redo: Observed = { ...rest, previous: fresh, records: fresh.addresses.map((a) => ({ ...a })) };
   if (o.resolution?.ok && o.target.type !== 'web-tier') {
@@ -306,7 +301,7 @@ function reapply(
     state = applyDeliveries({ ...state, alerts: evaluated.alerts }, counted, deliveredAt);
   }
   // The change records too, against the fresh state: dropping them lost this check's address changes from the history.
-  return { state, changes: changeRecords(redo, findings, now), counted };
+  return { state, changes: [...changeRecords(redo, findings, now), ...noticeRecords(counted, o.target.name, deliveredAt)] };
 }
 
 /**

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { AWS_REGION_PATTERN, DEFAULTS } from './constants.ts';
 import { DEFAULT_METRIC_SET, METRIC_SETS } from './metric-sets.ts';
 import { DEFAULT_FLOW_FORMAT, parseFlowFormat } from './flow-log.ts';
+import { errorMessage } from './error-text.ts';
 
 /** A configuration that failed validation; `issues` are `path: message` lines. */
 export class ConfigError extends Error {
@@ -378,7 +379,7 @@ export function parseConfigText(text: string, source?: string): Config {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = errorMessage(err);
     throw new ConfigError([`(root): malformed JSON: ${describeJsonError(text, msg)}`], source, { cause: err });
   }
   return parseConfig(value, source);

@@ -19,6 +19,8 @@ import type { EngineLogger, FlowSource } from './ports.ts';
 import type { CheckReport } from './report.ts';
 import type { Observed } from './targets/types.ts';
 import type { Finding } from './types.ts';
+import { errorMessage } from './error-text.ts';
+import { bareHost } from './probe/web.ts';
 
 const MS_PER_MINUTE = 60_000;
 const MS_PER_SECOND = 1000;
@@ -92,7 +94,7 @@ export async function readFlowEvidence(
     }
     return { lines: lines.length, matched, clients, ...(scannedBytes !== undefined ? { scannedBytes } : {}) };
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorMessage(err);
     errors.push(`flow logs: ${why}`);
     logger?.warn('flow log read failed; the last read stands', { error: why });
     carry();
@@ -103,7 +105,7 @@ export async function readFlowEvidence(
 /** Addresses a web tier's hosts send from: its `clientAddresses`, else the address its URL reached. */
 export function tierSourceAddresses(t: { url: string; clientAddresses?: readonly string[] }, web: { address?: string } | undefined): Set<string> {
   if (t.clientAddresses) return new Set(t.clientAddresses);
-  const host = new URL(t.url).hostname.replace(/^\[(.*)\]$/, '$1');
+  const host = bareHost(t.url);
   return new Set([...(isIP(host) !== 0 ? [host] : []), ...(web?.address ? [web.address] : [])]);
 }
 

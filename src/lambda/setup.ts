@@ -6,6 +6,7 @@
  */
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { errorWithName } from '../core/error-text.ts';
 
 /** A required environment variable is missing or malformed: the function is misconfigured, not a target. */
 export class SetupError extends Error {
@@ -41,4 +42,4 @@ export function positiveEnv(env: NodeJS.ProcessEnv, name: string, fallback?: num
 export const bundleDirOf = (moduleUrl: string) => dirname(fileURLToPath(moduleUrl));
 
 /** `Name: message` of an error, for a log line. */
-export const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+export const errorText = errorWithName;

@@ -5,6 +5,7 @@
  * lines come back; GetQueryResults is polled under the check's deadline. Logs Insights bills the
  * bytes it scans in that range; the engine asks only when some retired address is in its window.
  */
+import { setTimeout as wait } from 'node:timers/promises';
 import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import type { FlowSource } from '../../core/ports.ts';
 import { AWS_CLIENT_SETTINGS } from './runtime.ts';
@@ -37,7 +38,7 @@ export class LogsInsightsFlowSource implements FlowSource {
   constructor(
     readonly logGroup: string,
     private readonly client: CloudWatchLogsClient = logsClient,
-    private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void> = abortableSleep,
+    private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void> = (ms, signal) => wait(ms, undefined, { signal }),
   ) {}
 
   async read(query: {
@@ -72,19 +73,4 @@ export class LogsInsightsFlowSource implements FlowSource {
       await this.sleep(FLOW_QUERY.pollEveryMs, query.signal);
     }
   }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -11,6 +11,7 @@ import { ClusterNotFoundError, FailoverRefusedError, NoWriterError, WriterLookup
 import type { WriterLookupErrorCode } from '../../core/aurora/errors.ts';
 import type { FailoverStarter } from '../../core/aurora/drill.ts';
 import type { ClusterMember, WriterInfo, WriterLookup } from '../../core/ports.ts';
+import { errorWithName } from '../../core/error-text.ts';
 
 /** SDK settings: short, because a writer sample older than a second or two says little. */
 export const RDS_CLIENT_SETTINGS = {
@@ -46,13 +47,12 @@ const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'Unautho
 const THROTTLED = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
 
 const sdkName = (err: unknown) => (err instanceof Error ? err.name : 'Error');
-const sdkText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
 function lookupError(err: unknown, id: string, region: string | undefined): WriterLookupError {
   const name = sdkName(err);
   if (NOT_FOUND.has(name)) return new ClusterNotFoundError(id, region, { cause: err });
   const code: WriterLookupErrorCode = ACCESS_DENIED.has(name) ? 'access-denied' : THROTTLED.has(name) ? 'throttled' : 'error';
-  return new WriterLookupError(code, id, `DescribeDBClusters ${id}${region ? ` in ${region}` : ''} failed (${sdkText(err)})`, { cause: err });
+  return new WriterLookupError(code, id, `DescribeDBClusters ${id}${region ? ` in ${region}` : ''} failed (${errorWithName(err)})`, { cause: err });
 }
 
 /** The exact DescribeDBClusters request for one cluster. */
@@ -143,7 +143,7 @@ export class RdsFailoverStarter implements FailoverStarter {
       await this.clientFor(region).send(new FailoverDBClusterCommand(failoverInput(clusterIdentifier, this.targetInstance)));
     } catch (err) {
       if (NOT_FOUND.has(sdkName(err))) throw new ClusterNotFoundError(clusterIdentifier, region, { cause: err });
-      throw new FailoverRefusedError(clusterIdentifier, `FailoverDBCluster ${clusterIdentifier} refused (${sdkText(err)})`, { cause: err });
+      throw new FailoverRefusedError(clusterIdentifier, `FailoverDBCluster ${clusterIdentifier} refused (${errorWithName(err)})`, { cause: err });
     }
   }
 }

@@ -10,6 +10,7 @@ import type { AuroraTarget } from '../../core/config.ts';
 import type { CredentialSource, DbCredentials } from '../db/session-check.ts';
 import { SessionCheckError } from '../db/session-check.ts';
 import { AWS_CLIENT_SETTINGS } from './runtime.ts';
+import { errorWithName } from '../../core/error-text.ts';
 
 /** How long a secret's answer is kept. */
 export const SECRET_CACHE_MS = 5 * 60_000;
@@ -39,7 +40,7 @@ export function secretCredentials(opts: { client?: SecretsManagerClient; now?: (
       try {
         text = (await (opts.client ?? clientFor(region)).send(new GetSecretValueCommand({ SecretId: arn }))).SecretString;
       } catch (err) {
-        throw new SessionCheckError(`${t.name}: cannot read ${arn}: ${(err as Error).name}: ${(err as Error).message}`, { cause: err });
+        throw new SessionCheckError(`${t.name}: cannot read ${arn}: ${errorWithName(err)}`, { cause: err });
       }
       entry = { until: now() + SECRET_CACHE_MS, creds: parseSecret(t.name, arn, text) };
       kept.set(arn, entry);

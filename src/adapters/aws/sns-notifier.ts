@@ -12,6 +12,7 @@ import { audienceOf, formatNotice } from '../../core/notice.ts';
 import type { Audience, NoticeAttributes } from '../../core/notice.ts';
 import type { Notifier } from '../../core/ports.ts';
 import type { AlertTransition } from '../../core/types.ts';
+import { errorWithName } from '../../core/error-text.ts';
 
 /** SNS did not accept a notice; `cause` is the SDK error. */
 export class NoticePublishError extends Error {
@@ -21,7 +22,7 @@ export class NoticePublishError extends Error {
     readonly topicArn: string,
     options?: { cause?: unknown },
   ) {
-    const why = options?.cause instanceof Error ? `${options.cause.name}: ${options.cause.message}` : String(options?.cause);
+    const why = errorWithName(options?.cause);
     super(`SNS publish of ${key} to ${topicArn} failed (${why})`, options);
   }
 }

@@ -7,6 +7,8 @@
  */
 import type { AuroraTarget } from '../../core/config.ts';
 import type { SessionAnswer, SessionCheck } from '../../core/ports.ts';
+import { abortable } from '../../core/probe/util.ts';
+import { errorMessage } from '../../core/error-text.ts';
 
 /** A user and password for one target. */
 export interface DbCredentials {
@@ -39,28 +41,18 @@ export class DriverSessionCheck implements SessionCheck {
       const readOnly = target.engine === 'postgres' ? await askPostgres(target, address, creds, signal) : await askMysql(target, address, creds, signal);
       return { address, user: creds.user, ...readOnly };
     } catch (err) {
-      const why = signal.aborted ? 'timed out' : err instanceof Error ? err.message : String(err);
+      const why = signal.aborted ? 'timed out' : errorMessage(err);
       throw new SessionCheckError(`${where}: ${why}`, { cause: err });
     }
   }
 }
 
-/** Runs `work`, ending the connection when the signal aborts (the driver's own timeouts are a second bound). */
-async function bounded<T>(signal: AbortSignal, end: () => void, work: Promise<T>): Promise<T> {
-  const onAbort = () => end();
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        if (signal.aborted) reject(signal.reason);
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-      }),
-    ]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
+/** `work`, or the signal's reason once it aborts; `end` runs either way (it closes the connection). */
+const bounded = <T>(signal: AbortSignal, end: () => void, work: Promise<T>): Promise<T> =>
+  abortable<T>(signal, ({ resolve, reject }) => {
+    work.then(resolve, reject);
+    return end;
+  });
 
 async function askPostgres(t: AuroraTarget, address: string, creds: DbCredentials, signal: AbortSignal): Promise<Omit<SessionAnswer, 'address' | 'user'>> {
   const { default: pg } = await import('pg');

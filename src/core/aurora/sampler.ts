@@ -29,6 +29,7 @@ import { dnsWriterOf } from './cname.ts';
 import { NoWriterError } from './errors.ts';
 import { buildTimeline, isSettled, oldWriterOf } from './timeline.ts';
 import type { ApiSample, DnsSample, EndReason, FailoverTimeline, ProbeSample, TimelineStep, TimelineStepKind } from './timeline.ts';
+import { errorMessage } from '../error-text.ts';
 
 /** Cadences and limits of the sampler. */
 export const SAMPLER_DEFAULTS = {
@@ -168,7 +169,7 @@ export async function sampleFailover(opts: SamplerOptions, deps: SamplerDeps): P
       if (w === undefined) return;
       sample = { at, writer: w.writer };
     } catch (err) {
-      sample = err instanceof NoWriterError ? { at, noWriter: true } : { at, error: err instanceof Error ? err.message : String(err) };
+      sample = err instanceof NoWriterError ? { at, noWriter: true } : { at, error: errorMessage(err) };
     }
     if (stop.signal.aborted) return;
     api.push(sample);

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { formatPath } from '../config.ts';
+import { errorMessage } from '../error-text.ts';
 
 /** One price: US dollars per `unit`, and where it was read. */
 export interface Price {
@@ -186,7 +187,7 @@ export function applyPriceText(base: PriceTable, text: string, source: string): 
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new PriceFileError([`(root): malformed JSON: ${err instanceof Error ? err.message : String(err)}`], source, { cause: err });
+    throw new PriceFileError([`(root): malformed JSON: ${errorMessage(err)}`], source, { cause: err });
   }
   return applyPriceFile(base, value, source);
 }

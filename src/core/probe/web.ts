@@ -8,6 +8,11 @@ import { DEFAULT_PORT, httpGet } from './http-common.ts';
 import { runTimed } from './run.ts';
 
 /** Options of one web-tier GET. */
+/** A URL's host as sockets and certificate checks want it: an IPv6 literal without its brackets. */
+export function bareHost(url: string | URL): string {
+  return (typeof url === 'string' ? new URL(url) : url).hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
 export interface ProbeUrlOptions {
   timeoutMs: number;
   /** The whole check's deadline. */
@@ -47,8 +52,7 @@ export async function probeUrl(url: string, opts: ProbeUrlOptions): Promise<UrlP
     return { ok: false, latencyMs: 0, error: { code: 'error', message: `unsupported URL scheme ${u.protocol} in ${url}` } };
   }
   const secure = u.protocol === 'https:';
-  // URL keeps the brackets of an IPv6 literal; sockets and certificate checks want it bare.
-  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  const host = bareHost(u);
   if (opts.connect === undefined && isIP(host) === 0) {
     return { ok: false, latencyMs: 0, error: { code: 'error', message: `${host} is a name: resolve it first (probeUrl never uses the system resolver)` } };
   }

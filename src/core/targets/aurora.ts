@@ -12,6 +12,7 @@ import type { ProbeSpec } from '../probe/types.ts';
 import { resolveName } from '../resolve.ts';
 import { addressProbeJobs, applyResolution, diffForAssess } from './names.ts';
 import type { CheckContext, Observed, TargetType } from './types.ts';
+import { errorMessage } from '../error-text.ts';
 
 /** Probe spec for an Aurora endpoint: the engine's own greeting (MySQL) or SSLRequest (PostgreSQL). */
 export function auroraSpec(t: AuroraTarget): ProbeSpec {
@@ -25,7 +26,7 @@ async function apiWriter(t: AuroraTarget, ctx: CheckContext): Promise<WriterObse
     const w = await ctx.writerLookup.writer(t.clusterIdentifier, t.region);
     return { ok: true, writer: w.writer, members: w.members };
   } catch (err) {
-    return { ok: false, code: err instanceof WriterLookupError ? err.code : 'error', message: err instanceof Error ? err.message : String(err) };
+    return { ok: false, code: err instanceof WriterLookupError ? err.code : 'error', message: errorMessage(err) };
   }
 }
 
@@ -45,7 +46,7 @@ function sessionJob(o: Observed<AuroraTarget>, ctx: CheckContext): (() => Promis
       try {
         o.session = await check.canWrite(t, address, signal);
       } catch (err) {
-        const why = err instanceof Error ? err.message : String(err);
+        const why = errorMessage(err);
         ctx.errors.push(`session check ${t.name}: ${why}`);
         ctx.logger?.warn('session check failed; no endpoint-reaches-reader this check', { target: t.name, error: why });
       }

@@ -9,7 +9,7 @@ import { rekeyAlerts } from '../alerts.ts';
 import { assessWebTier } from '../assess.ts';
 import type { WebTierTarget } from '../config.ts';
 import { LIMITS } from '../constants.ts';
-import { parseEcho, probeUrl } from '../probe/web.ts';
+import { bareHost, parseEcho, probeUrl } from '../probe/web.ts';
 import { resolveName } from '../resolve.ts';
 import type { WebTierObservation } from '../types.ts';
 import { conditionKey } from '../types.ts';
@@ -18,7 +18,7 @@ import { tierSourceAddresses } from '../flow-evidence.ts';
 
 /** Where to connect for a web tier's URL: the host itself (an IP literal), or its address from the check's resolvers. */
 async function webTierAddress(t: WebTierTarget, ctx: CheckContext): Promise<{ connect?: string; failure?: WebTierObservation }> {
-  const host = new URL(t.url).hostname.replace(/^\[(.*)\]$/, '$1');
+  const host = bareHost(t.url);
   if (isIP(host) !== 0) return {};
   // `localhost` and `.localhost` names are this machine's by definition (RFC 6761); the
   // resolvers never read /etc/hosts, so answer them here.
