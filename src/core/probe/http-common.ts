@@ -2,13 +2,13 @@
  * One bounded HTTP(S) GET, shared by the http and https probes and the web-tier probe.
  * Never follows redirects (a 3xx is just a status), reads at most maxBodyBytes of the body.
  */
-import { request as httpRequest } from 'node:http';
-import type { IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { isIP } from 'node:net';
+import { isIP, connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import type { TlsInfo } from '../types.ts';
 import { insecureTlsRejection, nameMismatchError, tlsClientOptions, tlsInfoOf } from './tls.ts';
+import { ResponseReader, closedEarly, requestHead } from './http-wire.ts';
+import type { WireResponse } from './http-wire.ts';
 import type { ProbeOutcome, ProbeSpec } from './types.ts';
 import { abortable } from './util.ts';
 
@@ -61,45 +61,9 @@ export function statusOk(status: number, expect: readonly number[] | undefined):
   return expect && expect.length > 0 ? expect.includes(status) : status >= DEFAULT_OK_STATUS.min && status <= DEFAULT_OK_STATUS.max;
 }
 
-/** Reads a response body up to `max` bytes; more than that stops the read (destroys the response). */
-function readBounded(res: IncomingMessage, max: number): Promise<{ body: string; truncated: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (truncated: boolean) => {
-      done = true;
-      resolve({ body: Buffer.concat(chunks).toString('utf8'), truncated });
-    };
-    res.on('data', (chunk: Buffer) => {
-      if (done) return;
-      if (size + chunk.length > max) {
-        chunks.push(chunk.subarray(0, max - size));
-        finish(true);
-        // Bounded memory: do not wait for the rest (it may never end).
-        res.destroy();
-        return;
-      }
-      chunks.push(chunk);
-      size += chunk.length;
-    });
-    res.once('end', () => {
-      if (!done) finish(false);
-    });
-    res.on('error', (err) => {
-      if (!done) reject(err);
-    });
-    res.once('close', () => {
-      if (!done && !res.complete) reject(Object.assign(new Error('connection closed before the response ended'), { code: 'ECONNRESET' }));
-    });
-  });
-}
-
 /** Builds the outcome of a complete (or deliberately truncated) response. */
-function responseOutcome(t: HttpGetTarget, res: IncomingMessage, body: string, truncated: boolean, tls: TlsInfo | undefined): ProbeOutcome {
-  const status = res.statusCode ?? 0;
-  const header = res.headers.server;
-  const server = Array.isArray(header) ? header.join(', ') : header;
+function responseOutcome(t: HttpGetTarget, res: WireResponse, tls: TlsInfo | undefined): ProbeOutcome {
+  const { status, server, body, truncated } = res;
   const seen: ProbeOutcome = {
     ok: true,
     status,
@@ -118,31 +82,44 @@ function responseOutcome(t: HttpGetTarget, res: IncomingMessage, body: string, t
   return seen;
 }
 
-/** GETs `t.path` from `t.connect:t.port`, presenting `t.host`. Rejects on network, TLS and protocol errors. */
+/**
+ * GETs `t.path` from `t.connect:t.port` on a fresh connection, presenting `t.host`. Rejects on
+ * network, TLS and protocol errors. The socket is destroyed as soon as the response is complete
+ * or its body reached the cap: nothing waits for a peer that keeps sending.
+ */
 export function httpGet(t: HttpGetTarget, signal: AbortSignal): Promise<ProbeOutcome> {
   return abortable<ProbeOutcome>(signal, ({ resolve, reject }) => {
-    const options = {
-      host: t.connect,
-      port: t.port,
-      path: t.path,
-      method: 'GET',
-      headers: { Host: hostHeader(t.host, t.port, t.secure), 'User-Agent': USER_AGENT, Connection: 'close' },
-      // A fresh connection per probe: a pooled one would hide a dead address.
-      agent: false,
-      signal,
-    };
-    const req = t.secure ? httpsRequest({ ...options, ...tlsClientOptions(t.host, t.insecureTls) }) : httpRequest(options);
-    req.on('error', reject);
-    req.once('response', (res) => {
-      const tls = t.secure ? tlsInfoOf((res.socket as TLSSocket).getPeerCertificate(), t.host) : undefined;
-      const rejected = t.secure ? insecureTlsRejection(res.socket as TLSSocket, t.insecureTls) : undefined;
-      if (rejected) {
-        res.destroy();
-        return resolve({ ok: false, status: res.statusCode ?? 0, error: rejected, ...(tls ? { tls } : {}) });
+    const head = requestHead(t.path, hostHeader(t.host, t.port, t.secure), USER_AGENT);
+    const reader = new ResponseReader(t.maxBodyBytes);
+    let tls: TlsInfo | undefined;
+    let rejected: ProbeOutcome['error'];
+    const answer = (res: WireResponse) =>
+      resolve(rejected ? { ok: false, status: res.status, error: rejected, ...(tls ? { tls } : {}) } : responseOutcome(t, res, tls));
+    const socket = t.secure
+      ? tlsConnect({ host: t.connect, port: t.port, ...tlsClientOptions(t.host, t.insecureTls) }, function (this: TLSSocket) {
+          tls = tlsInfoOf(this.getPeerCertificate(), t.host);
+          rejected = insecureTlsRejection(this, t.insecureTls);
+          this.write(head, 'latin1');
+        })
+      : netConnect({ host: t.connect, port: t.port }, () => void socket.write(head, 'latin1'));
+    socket.on('data', (bytes: Buffer) => {
+      try {
+        const res = reader.push(bytes);
+        if (res) answer(res);
+      } catch (err) {
+        reject(err);
       }
-      readBounded(res, t.maxBodyBytes).then(({ body, truncated }) => resolve(responseOutcome(t, res, body, truncated, tls)), reject);
     });
-    req.end();
-    return () => req.destroy();
+    socket.once('end', () => {
+      try {
+        answer(reader.end());
+      } catch (err) {
+        reject(err);
+      }
+    });
+    socket.on('error', reject);
+    // Closed without an error or an end (destroyed mid-handshake): never wait for the timeout.
+    socket.once('close', () => reject(closedEarly('any response')));
+    return () => socket.destroy();
   });
 }

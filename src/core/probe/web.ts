@@ -7,12 +7,12 @@ import type { ProbeErrorCode } from '../types.ts';
 import { DEFAULT_PORT, httpGet } from './http-common.ts';
 import { runTimed } from './run.ts';
 
-/** Options of one web-tier GET. */
 /** A URL's host as sockets and certificate checks want it: an IPv6 literal without its brackets. */
 export function bareHost(url: string | URL): string {
   return (typeof url === 'string' ? new URL(url) : url).hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
+/** Options of one web-tier GET. */
 export interface ProbeUrlOptions {
   timeoutMs: number;
   /** The whole check's deadline. */
