@@ -82,12 +82,30 @@ function canonical(v: unknown): string {
   );
 }
 
+/** FNV-1a of a name: a stable, well-spread number per target. */
+function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * The refresh slot `t` falls in for `target`: slots are QUIET_WRITE_EVERY_MS long and each
+ * target's are shifted by its own offset, so targets first saved together (every target on the
+ * first check) are refreshed spread over the interval, not all in one check every 5 minutes.
+ */
+export function refreshSlot(target: string, t: number): number {
+  return Math.floor((t + (nameHash(target) % QUIET_WRITE_EVERY_MS)) / QUIET_WRITE_EVERY_MS);
+}
+
 /**
  * True when saving `next` would record nothing new: no history, the same material state as
- * `previous`, and `previous` written less than QUIET_WRITE_EVERY_MS before `at`.
+ * `previous`, and `previous` written in the target's current refresh slot (so never more than
+ * QUIET_WRITE_EVERY_MS before `at`).
  */
 export function isQuiet(previous: TargetState, next: TargetState, changes: readonly unknown[], at: Date): boolean {
   if (changes.length > 0 || previous.version === 0 || previous.updatedAt === undefined) return false;
-  if (at.getTime() - Date.parse(previous.updatedAt) >= QUIET_WRITE_EVERY_MS) return false;
+  const written = Date.parse(previous.updatedAt);
+  if (!(at.getTime() - written < QUIET_WRITE_EVERY_MS) || refreshSlot(previous.target, at.getTime()) !== refreshSlot(previous.target, written)) return false;
   return material(previous) === material(next);
 }

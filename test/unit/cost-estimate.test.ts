@@ -16,6 +16,8 @@ import { dynamoItemSize } from '../../src/adapters/aws/item-size.ts';
 
 const EXAMPLE = JSON.parse(readFileSync(new URL('../../infra/example.config.json', import.meta.url), 'utf8')) as ConfigInput;
 const CHECKS_PER_MONTH_AT_1_MIN = 43_800;
+/** A quiet target's state saves a month: one per 5-minute refresh (8,760 in 730 h) plus one per change (10 assumed). */
+const STATE_WRITES_PER_MONTH = 8_770;
 
 /** `n` ELB targets as a deployer would write them (HTTPS health checks). */
 function elbConfig(n: number): ConfigInput {
@@ -112,7 +114,8 @@ describe('estimateCost', () => {
     expect(bytes).toBeGreaterThan(300);
     expect(bytes).toBeLessThanOrEqual(1024);
     const history = COST_ASSUMPTIONS.historyItemsPerTargetMonth * 2;
-    expect(lineOf(e, 'dynamodb-writes')!.quantity).toBe(CHECKS_PER_MONTH_AT_1_MIN * 2 + history);
+    // A quiet target is written every 5 minutes (730 h: 8,760), plus once per change (10): 8,770 saves, not 43,800.
+    expect(lineOf(e, 'dynamodb-writes')!.quantity).toBe(STATE_WRITES_PER_MONTH * 2 + history);
     expect(lineOf(e, 'dynamodb-reads')!.quantity).toBe(CHECKS_PER_MONTH_AT_1_MIN);
   });
 
@@ -122,7 +125,7 @@ describe('estimateCost', () => {
     // Act
     const e = estimateCost({ ...input(elbConfig(1)), targets });
     // Assess
-    expect(lineOf(e, 'dynamodb-writes')!.quantity).toBe(CHECKS_PER_MONTH_AT_1_MIN * 2 * 5 + COST_ASSUMPTIONS.historyItemsPerTargetMonth * 2);
+    expect(lineOf(e, 'dynamodb-writes')!.quantity).toBe(STATE_WRITES_PER_MONTH * 2 * 5 + COST_ASSUMPTIONS.historyItemsPerTargetMonth * 2);
     expect(lineOf(e, 'dynamodb-reads')!.quantity).toBe(CHECKS_PER_MONTH_AT_1_MIN * 2);
   });
 

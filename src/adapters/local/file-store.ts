@@ -33,6 +33,8 @@ export const FILE_LOCK = {
   maxBytes: 4096,
   /** A takeover guard is held for milliseconds; one older than this was left by a taker that died. */
   takeoverStaleMs: 5_000,
+  /** Dead writers' temp files are looked for at most this often by one store (a `watch` keeps its store). */
+  sweepEveryMs: 60_000,
 } as const;
 
 /** Who holds a lock: enough to tell, on this host, whether that process still runs. */
@@ -85,10 +87,10 @@ function parseOwner(text: string): LockOwner | undefined {
   }
 }
 
-/** Temp files (`<target>.json[.lock[.takeover]].<pid>.<random>.tmp`): the pid says whether their writer is gone. */
 /** A lock file's text, read within FILE_LOCK.maxBytes; '' when it cannot be read (gone, too big). */
 const readLock = (lock: string) => readBoundedFile(lock, FILE_LOCK.maxBytes).catch(() => '');
 
+/** Temp files (`<target>.json[.lock[.takeover]].<pid>.<random>.tmp`): the pid says whether their writer is gone. */
 const TMP_RE = /\.json(?:\.lock(?:\.takeover)?)?\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 interface StateFile {
@@ -99,6 +101,9 @@ interface StateFile {
 
 /** File-per-target store for the CLI. */
 export class FileStore implements Store {
+  #prepared: Promise<void> | undefined;
+  #preparedAt = 0;
+
   constructor(
     readonly dir: string,
     /** How long a save waits for a live writer's lock (tests shorten it). */
@@ -167,11 +172,19 @@ export class FileStore implements Store {
   }
 
   async save(state: TargetState, expectedVersion: number, changes: readonly ChangeRecord[]): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await this.locked(state.target, async () => {
-      await this.sweepTemps(state.target);
-      await this.saveLocked(state, expectedVersion, changes);
-    });
+    await this.prepared();
+    await this.locked(state.target, () => this.saveLocked(state, expectedVersion, changes));
+  }
+
+  /** The directory exists and dead writers' temp files are gone: once per FILE_LOCK.sweepEveryMs, shared by the saves in flight. */
+  private prepared(): Promise<void> {
+    if (!this.#prepared || Date.now() - this.#preparedAt >= FILE_LOCK.sweepEveryMs) {
+      this.#preparedAt = Date.now();
+      this.#prepared = mkdir(this.dir, { recursive: true }).then(() => this.sweepTemps());
+      // A failure is the save's to report, and the next save tries again.
+      this.#prepared.catch(() => (this.#prepared = undefined));
+    }
+    return this.#prepared;
   }
 
   /**
@@ -261,13 +274,16 @@ export class FileStore implements Store {
     }
   }
 
-  /** Removes temp files of this target left by writers that died mid-save (kill -9, power loss). */
-  private async sweepTemps(target: string): Promise<void> {
-    const prefix = `${target}.json.`;
+  /**
+   * Removes temp files left by writers that died mid-save (kill -9, power loss). A temp file
+   * names its writer's pid, so a dead writer's is nobody's: no lock is needed, and one listing
+   * serves every target (a listing per save grew with the square of the targets).
+   */
+  private async sweepTemps(): Promise<void> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     await Promise.all(
       names.map(async (name) => {
-        const m = name.startsWith(prefix) ? TMP_RE.exec(name) : null;
+        const m = TMP_RE.exec(name);
         if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) return;
         await unlink(join(this.dir, name)).catch(() => undefined);
       }),

@@ -7,6 +7,7 @@
 import { alarmedMetrics, emittedMetrics } from '../metric-sets.ts';
 import type { MetricSet, TargetType } from '../metric-sets.ts';
 import type { MetricName } from '../report.ts';
+import { QUIET_WRITE_EVERY_MS } from '../save.ts';
 import { planShards } from '../shard.ts';
 import type { ShardableTarget } from '../shard.ts';
 import { metricsMonthlyUsd } from './prices.ts';
@@ -75,6 +76,17 @@ export const COST_ASSUMPTIONS = {
 /** DynamoDB's rounding: writes per 1 KB, strongly consistent reads per 4 KB; a transaction writes twice. */
 const DYNAMO_UNITS = { writeBytes: 1024, readBytes: 4096, transactionFactor: 2 } as const;
 const MINUTES_PER_HOUR = 60;
+const MS_PER_MINUTE = 60_000;
+
+/**
+ * State writes of one target in a month of `checks`: one per refresh interval while quiet, plus
+ * one per check that changed something material (one per history item, assumed), never more
+ * than one per check.
+ */
+function stateWritesPerMonth(checks: number): number {
+  const refreshes = (COST_ASSUMPTIONS.hoursPerMonth * MINUTES_PER_HOUR * MS_PER_MINUTE) / QUIET_WRITE_EVERY_MS;
+  return Math.min(checks, refreshes + COST_ASSUMPTIONS.historyItemsPerTargetMonth);
+}
 const MB_PER_GB = 1024;
 const MS_PER_SECOND = 1000;
 /** PutMetricData takes at most this many data points per request. */
@@ -301,14 +313,17 @@ export function estimateCost(input: CostInput): CostEstimate {
     scales: 'fixed',
   });
 
-  // DynamoDB: per target and check, one strongly consistent read and one transactional write
-  // of its state item (src/adapters/aws/dynamo-store.ts); a fanned-out check also claims its tick.
+  // DynamoDB: per target and check, one strongly consistent read of its state item
+  // (src/adapters/aws/dynamo-store.ts). Its transactional write comes only when something
+  // material changed (each history item) or the last write is QUIET_WRITE_EVERY_MS old
+  // (core/save.ts isQuiet); a fanned-out check also claims its tick.
   const writesPerCheck = targets.reduce((sum, t) => sum + DYNAMO_UNITS.transactionFactor * Math.ceil(t.stateItemBytes / DYNAMO_UNITS.writeBytes), 0);
+  const stateWrites = stateWritesPerMonth(checks);
   const historyWrites = n * A.historyItemsPerTargetMonth * Math.ceil(A.historyItemBytes / DYNAMO_UNITS.writeBytes) * DYNAMO_UNITS.transactionFactor;
-  const wru = checks * writesPerCheck + historyWrites;
+  const wru = stateWrites * writesPerCheck + historyWrites;
   line({
     id: 'dynamodb-writes',
-    label: 'DynamoDB writes (state item per target and check, transactional)',
+    label: `DynamoDB writes (state item on change, else every ${QUIET_WRITE_EVERY_MS / MS_PER_MINUTE} min)`,
     quantity: wru,
     unit: 'WRU',
     usd: wru * p.dynamoWriteUnit.usd,
@@ -385,9 +400,8 @@ export function estimateCost(input: CostInput): CostEstimate {
   const ownOf = (t: CostTarget) =>
     emittedMetrics(t.type, metricSet).length * perSeries +
     alarmedMetrics(t.type).length * p.cloudWatchAlarm.usd +
-    checks *
-      (DYNAMO_UNITS.transactionFactor * Math.ceil(t.stateItemBytes / DYNAMO_UNITS.writeBytes) * p.dynamoWriteUnit.usd +
-        Math.ceil(t.stateItemBytes / DYNAMO_UNITS.readBytes) * p.dynamoReadUnit.usd) +
+    stateWrites * DYNAMO_UNITS.transactionFactor * Math.ceil(t.stateItemBytes / DYNAMO_UNITS.writeBytes) * p.dynamoWriteUnit.usd +
+    checks * Math.ceil(t.stateItemBytes / DYNAMO_UNITS.readBytes) * p.dynamoReadUnit.usd +
     (t.stateItemBytes / A.bytesPerGb) * (p.dynamoStorageGbMonth.usd + p.dynamoPitrGbMonth.usd) +
     shared;
   const ownByType: Partial<Record<TargetType, { usd: number; count: number }>> = {};
