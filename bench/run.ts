@@ -27,7 +27,10 @@ import type { CheckFigures, EngineRun, LabSet } from './common.ts';
 import { LabClient, PROFILE_DIR, ROOT, bundleChildren, childPath, runToEnd, spawnNode } from './children.ts';
 import { runPeer } from './peer.ts';
 import type { PeerResult } from './peer.ts';
-import { lambdaShape } from './lambda.ts';
+import { BUNDLE_CONFIG, lambdaShape } from './lambda.ts';
+import { cliCheckUnavailable, runCliChecks } from './cli-check.ts';
+import type { CliCheckResult } from './cli-check.ts';
+import { predictedCheckMs } from '../src/core/cost/estimate.ts';
 import type { LambdaResult } from './lambda.ts';
 import { formatSummary, summarise } from './profile.ts';
 import type { ProfileSummary } from './profile.ts';
@@ -48,13 +51,32 @@ export const PROBE_TIMEOUT_MS = 2000;
 /** Engine processes (and peer rounds) per workload unless --runs says otherwise. */
 export const DEFAULT_RUNS = 5;
 
-/** Performance goals (bench/README.md; reported, never asserted). */
+/** Performance goals (issue 16 and bench/README.md; reported as met/MISSED, never asserted). */
 export const GOALS = {
-  peerWallRatio: 1.0,
-  peerCpuRatio: 1.0,
+  /** One whole `ipdrift check` process of A / the exporter's 500 /probe calls. */
+  cliPeerWallRatio: 0.8,
+  cliPeerCpuRatio: 1.0,
+  /** The warm in-process check of A / the exporter. */
+  peerWallRatio: 0.6,
+  peerCpuRatio: 0.7,
+  /** A check's CPU per HTTP probe (C warm: the largest check, so fixed costs weigh least). */
+  cpuUsPerProbe: 250,
+  /** A warm check's save phase (file store, 100 targets). */
+  aSaveMs: 10,
+  /** C warm: save phase, wall, DNS datagrams dropped. */
+  cSaveMs: 200,
+  cWallMs: 1500,
+  cUdpDrops: 0,
+  /** One whole `ipdrift check` process of C, cold and warm: wall, RSS, and wall / A's process. */
+  cliCWallMs: 2000,
+  cliCRssMb: 256,
+  cliCOverA: 12,
   bWallPerTimeout: 1.15,
   peakRssMb: 128,
 } as const;
+
+/** Memory sizes the bench predicts a Lambda check's duration for (MB). */
+const PREDICT_AT_MB = [256, 512, 1024, 1769] as const;
 
 /** Workload C's engine processes: at most this many, whatever --runs says (each takes seconds). */
 export const C_MAX_RUNS = 3;
@@ -120,7 +142,9 @@ function summarise1(runs: EngineRun[], pick: (r: EngineRun) => CheckFigures): Su
   };
 }
 
-function writeConfig(set: LabSet, path: string): void {
+/** Writes the config of `set` for the engine and the CLI; returns its path. */
+function writeConfig(set: LabSet, workDir: string, label: string): string {
+  const path = join(workDir, `config-${label}.json`);
   const config = {
     resolvers: [set.dns],
     allowLoopback: true,
@@ -134,12 +158,11 @@ function writeConfig(set: LabSet, path: string): void {
     })),
   };
   writeFileSync(path, JSON.stringify(config));
+  return path;
 }
 
 /** Runs `runs` fresh engine processes on `set`, each a cold then a warm check with its own file store. */
-async function runEngine(label: string, set: LabSet, runs: number, workDir: string, profile: boolean): Promise<WorkloadResult> {
-  const configPath = join(workDir, `config-${label}.json`);
-  writeConfig(set, configPath);
+async function runEngine(label: string, set: LabSet, configPath: string, runs: number, workDir: string, profile: boolean): Promise<WorkloadResult> {
   const all: EngineRun[] = [];
   const profiles: ProfileSummary[] = [];
   const drops0 = udpReceiveDrops();
@@ -250,22 +273,39 @@ function table(results: Results): string {
     lines.push(`  ${padEnd(w.label, 3)} cold ${padEnd(f(w.cold), 36)} warm ${padEnd(f(w.warm), 36)}${w.udpDrops ? ` (UDP drops: ${w.udpDrops})` : ''}`);
   }
   lines.push('');
-  const r = results.ratios;
-  if (r.peerWall !== undefined) {
-    lines.push(
-      `A warm / blackbox_exporter: wall ${r.peerWall}, CPU ${r.peerCpu} (vs exporter alone ${r.peerCpuExporterOnly})   goal <= ${GOALS.peerWallRatio}: wall ${verdict(r.peerWall <= GOALS.peerWallRatio)}, CPU ${verdict(r.peerCpu! <= GOALS.peerCpuRatio)}`,
-    );
-    lines.push(`  probe phase alone (what the exporter does: no DNS, no state) / blackbox_exporter wall: ${r.peerProbePhaseWall}`);
+  const cli = Object.values(results.cli);
+  if (cli.length > 0) {
+    lines.push('whole `ipdrift check` processes (spawn to exit; CPU and RSS from GNU time):');
+    for (const c of cli) {
+      const f = (x: CliCheckResult['cold']) => `wall ${x.wallMs} ms, CPU ${x.cpuMs} ms, RSS ${x.peakRssMb} MB`;
+      lines.push(`  ${c.label} (${c.probes} probes)  cold ${f(c.cold)}   warm ${f(c.warm)}`);
+    }
+  } else if (results.cliSkipped) lines.push(`whole ipdrift check processes: skipped: ${results.cliSkipped}`);
+  const predicted = results.lambdaPrediction;
+  if (predicted && Object.keys(predicted).length > 0) {
+    lines.push('predicted Lambda duration of the warm check (CPU stretched by the share of a vCPU, at least the wall):');
+    for (const [label, byMb] of Object.entries(predicted))
+      lines.push(
+        `  ${label}: ${Object.entries(byMb)
+          .map(([mb, ms]) => `${mb} MB ${ms} ms`)
+          .join(', ')}`,
+      );
   }
-  if (r.bWallPerTimeout !== undefined)
+  lines.push('');
+  const rowWidth = Math.max(...results.goalRows.map((g) => g.row.length));
+  const figWidth = Math.max(...results.goalRows.map((g) => g.figure.length));
+  lines.push('goals:');
+  for (const g of results.goalRows)
     lines.push(
-      `B warm wall / probe timeout (${PROBE_TIMEOUT_MS} ms): ${r.bWallPerTimeout}   goal <= ${GOALS.bWallPerTimeout}: ${verdict(r.bWallPerTimeout <= GOALS.bWallPerTimeout)}`,
+      `  ${padEnd(g.row, rowWidth)}  ${padEnd(g.figure, figWidth)}  goal ${padEnd(g.goal, 42)} ${g.met === undefined ? 'not measured' : verdict(g.met)}`,
     );
-  if (r.peakRssAB !== undefined) lines.push(`peak RSS in A and B: ${r.peakRssAB} MB   goal < ${GOALS.peakRssMb}: ${verdict(r.peakRssAB < GOALS.peakRssMb)}`);
+  const r = results.ratios;
+  if (r.peerProbePhaseWall !== undefined)
+    lines.push(`  (A's probe phase alone, what the exporter does: no DNS, no state, / the exporter's wall: ${r.peerProbePhaseWall})`);
   if (r.cGrowth) {
     const g = r.cGrowth;
     lines.push(
-      `C vs A (x${g.probes} probes): wall x${g.wall}, CPU x${g.cpu}, RSS above baseline x${g.rss}; per probe: CPU ${g.cpuUsPerProbeA} -> ${g.cpuUsPerProbeC} us   linear or better: ${verdict(g.linear)}`,
+      `  (C vs A, x${g.probes} probes: wall x${g.wall}, CPU x${g.cpu}, RSS above baseline x${g.rss}; CPU per probe ${g.cpuUsPerProbeA} -> ${g.cpuUsPerProbeC} us)`,
     );
     // Healthy addresses reported as timed out: the engine's own overload, not the targets'.
     if (g.falseFailures > 0) lines.push(`  but C reported ${g.falseFailures} of its healthy probes as failed (worst check): growth figures are not comparable`);
@@ -314,6 +354,93 @@ interface Results {
     };
   };
   goals: typeof GOALS;
+  /** Whole `ipdrift check` processes (bench/cli-check.ts). */
+  cli: Partial<Record<'A' | 'C', CliCheckResult>>;
+  cliSkipped?: string;
+  /** The goals table, row by row, as printed. */
+  goalRows: GoalRow[];
+  /** Predicted Lambda duration (ms) of the warm in-process checks, by memory size (MB). */
+  lambdaPrediction?: Partial<Record<'A' | 'C', Record<string, number>>>;
+}
+
+/** One row of the goals table. */
+interface GoalRow {
+  row: string;
+  figure: string;
+  goal: string;
+  /** Undefined: not measured in this run. */
+  met?: boolean;
+}
+
+/** The goals table (issue 16's rows, then the bench's own). A row whose inputs were not measured says so. */
+function goalRows(results: Results): GoalRow[] {
+  const { A, B, C } = results.workloads;
+  const peer = results.peer && !results.peer.skipped ? results.peer : undefined;
+  const cli = results.cli;
+  const x = (v: number) => `${round(v, 2)}x`;
+  const rows: GoalRow[] = [];
+  const add = (row: string, goal: string, measure: () => { figure: string; met: boolean } | undefined) => {
+    const m = measure();
+    rows.push(m ? { row, goal, ...m } : { row, goal, figure: '-' });
+  };
+  add('ipdrift check A, whole process (warm) / exporter', `wall <= ${GOALS.cliPeerWallRatio}x, CPU <= ${GOALS.cliPeerCpuRatio}x`, () => {
+    if (!cli.A || !peer) return undefined;
+    const w = cli.A.warm.wallMs / peer.wallMs;
+    const c = cli.A.warm.cpuMs / peer.totalCpuMs;
+    return {
+      figure: `wall ${x(w)}, CPU ${x(c)} (cold: ${x(cli.A.cold.wallMs / peer.wallMs)}, ${x(cli.A.cold.cpuMs / peer.totalCpuMs)})`,
+      met: w <= GOALS.cliPeerWallRatio && c <= GOALS.cliPeerCpuRatio,
+    };
+  });
+  add('A warm in-process check / exporter', `wall <= ${GOALS.peerWallRatio}x, CPU <= ${GOALS.peerCpuRatio}x`, () => {
+    if (!A || !peer) return undefined;
+    const w = A.warm.wallMs / peer.wallMs;
+    const c = A.warm.cpuMs / peer.totalCpuMs;
+    return { figure: `wall ${x(w)}, CPU ${x(c)}`, met: w <= GOALS.peerWallRatio && c <= GOALS.peerCpuRatio };
+  });
+  add('CPU per HTTP probe (C warm check / probes)', `<= ${GOALS.cpuUsPerProbe} us`, () => {
+    if (!C) return undefined;
+    const us = (C.warm.cpuMs * 1000) / C.probes;
+    return { figure: `${round(us, 0)} us${A ? ` (A: ${round((A.warm.cpuMs * 1000) / A.probes, 0)} us)` : ''}`, met: us <= GOALS.cpuUsPerProbe };
+  });
+  add('A save phase (warm)', `<= ${GOALS.aSaveMs} ms`, () =>
+    A ? { figure: `${A.warm.phasesMs.save} ms (cold: ${A.cold.phasesMs.save} ms)`, met: A.warm.phasesMs.save <= GOALS.aSaveMs } : undefined,
+  );
+  add('C warm: save / wall / UDP drops', `<= ${GOALS.cSaveMs} ms / ${GOALS.cWallMs} ms / ${GOALS.cUdpDrops}`, () => {
+    if (!C) return undefined;
+    const drops = C.udpDrops ?? 0;
+    return {
+      figure: `${C.warm.phasesMs.save} ms / ${C.warm.wallMs} ms / ${C.udpDrops ?? 'unknown'} (cold save ${C.cold.phasesMs.save} ms)`,
+      met: C.warm.phasesMs.save <= GOALS.cSaveMs && C.warm.wallMs <= GOALS.cWallMs && drops <= GOALS.cUdpDrops,
+    };
+  });
+  add('ipdrift check C, whole process: cold, warm', `<= ${GOALS.cliCWallMs} ms, <= ${GOALS.cliCRssMb} MB, <= ${GOALS.cliCOverA}x A's`, () => {
+    if (!cli.C || !cli.A) return undefined;
+    const { cold, warm } = cli.C;
+    const over = Math.max(cold.wallMs / cli.A.cold.wallMs, warm.wallMs / cli.A.warm.wallMs);
+    return {
+      figure: `${cold.wallMs} ms, ${warm.wallMs} ms; ${Math.max(cold.peakRssMb, warm.peakRssMb)} MB; ${x(over)} A's`,
+      met: Math.max(cold.wallMs, warm.wallMs) <= GOALS.cliCWallMs && Math.max(cold.peakRssMb, warm.peakRssMb) <= GOALS.cliCRssMb && over <= GOALS.cliCOverA,
+    };
+  });
+  add(`B warm wall / probe timeout (${PROBE_TIMEOUT_MS} ms)`, `<= ${GOALS.bWallPerTimeout}`, () =>
+    B ? { figure: String(round(B.warm.wallMs / PROBE_TIMEOUT_MS, 3)), met: B.warm.wallMs / PROBE_TIMEOUT_MS <= GOALS.bWallPerTimeout } : undefined,
+  );
+  add('peak RSS in A and B (in-process)', `< ${GOALS.peakRssMb} MB`, () => {
+    if (!A && !B) return undefined;
+    const mb = Math.max(A?.maxRssMb ?? 0, B?.maxRssMb ?? 0);
+    return { figure: `${mb} MB`, met: mb < GOALS.peakRssMb };
+  });
+  add('C vs A growth (in-process)', 'linear or better, no false failures', () => {
+    const g = results.ratios.cGrowth;
+    return g ? { figure: `wall x${g.wall}, CPU x${g.cpu} for x${g.probes} probes`, met: g.linear } : undefined;
+  });
+  return rows;
+}
+
+/** Builds dist/ (the CLI and the Lambda bundles) so that the CLI rows measure this tree. */
+async function buildDist(): Promise<void> {
+  await runToEnd(spawnNode(BUNDLE_CONFIG, ['--quiet'], [], { stdio: ['ignore', 'pipe', 'pipe'] }), 'node esbuild.config.mjs', ENGINE_TIMEOUT_MS);
 }
 
 // ---------------------------------------------------------------- main
@@ -334,19 +461,38 @@ async function main(): Promise<void> {
   const profile = values.profile ?? false;
   if (profile) {
     mkdirSync(PROFILE_DIR, { recursive: true });
-    for (const f of readdirSync(PROFILE_DIR)) if (f.endsWith('.cpuprofile')) rmSync(join(PROFILE_DIR, f));
+    for (const f of readdirSync(PROFILE_DIR))
+      if (f.endsWith('.cpuprofile') || f.startsWith('cli-')) rmSync(join(PROFILE_DIR, f), { recursive: true, force: true });
   }
 
-  const results: Results = { at: new Date().toISOString(), machine: machineFacts(), runs, profiled: profile, workloads: {}, ratios: {}, goals: GOALS };
-  process.stderr.write('bundling the bench children...\n');
+  const results: Results = {
+    at: new Date().toISOString(),
+    machine: machineFacts(),
+    runs,
+    profiled: profile,
+    workloads: {},
+    cli: {},
+    ratios: {},
+    goals: GOALS,
+    goalRows: [],
+  };
+  process.stderr.write('bundling the bench children and building the CLI...\n');
   await bundleChildren();
+  if (only.has('A') || only.has('C')) await buildDist();
+  const cliSkipped = cliCheckUnavailable();
+  if (cliSkipped !== undefined) results.cliSkipped = cliSkipped;
   const workDir = mkdtempSync(join(tmpdir(), 'ipdrift-bench-'));
   const lab = LabClient.start();
   try {
     if (only.has('A') || only.has('B') || only.has('peer')) {
       process.stderr.write('starting lab set A (500 listeners)...\n');
       const setA = await lab.startSet(WORKLOADS.A);
-      if (only.has('A')) results.workloads.A = await runEngine('A', setA, runs, workDir, profile);
+      const configA = writeConfig(setA, workDir, 'A');
+      if (only.has('A')) {
+        results.workloads.A = await runEngine('A', setA, configA, runs, workDir, profile);
+        if (cliSkipped === undefined)
+          results.cli.A = await runCliChecks('A', configA, results.workloads.A.probes, runs, workDir, profile ? PROFILE_DIR : undefined);
+      }
       if (only.has('peer')) {
         process.stderr.write('peer: blackbox_exporter...\n');
         results.peer = await runPeer(setA, runs, workDir);
@@ -355,7 +501,7 @@ async function main(): Promise<void> {
         // One address in ten swallows: 50 targets each get one address that never answers.
         const swallowed = setA.targets.flatMap((t) => t.addresses).filter((_, k) => k % B_STRIDE === 0);
         await lab.setMode('A', swallowed, 'swallow');
-        results.workloads.B = await runEngine('B', setA, runs, workDir, profile);
+        results.workloads.B = await runEngine('B', setA, configA, runs, workDir, profile);
         results.workloads.B.shape += ` (${swallowed.length} swallow)`;
       }
       await lab.stopSet('A');
@@ -363,7 +509,10 @@ async function main(): Promise<void> {
     if (only.has('C')) {
       process.stderr.write('starting lab set C (8,000 listeners)...\n');
       const setC = await lab.startSet(WORKLOADS.C);
-      results.workloads.C = await runEngine('C', setC, Math.min(runs, C_MAX_RUNS), workDir, profile);
+      const configC = writeConfig(setC, workDir, 'C');
+      results.workloads.C = await runEngine('C', setC, configC, Math.min(runs, C_MAX_RUNS), workDir, profile);
+      if (cliSkipped === undefined)
+        results.cli.C = await runCliChecks('C', configC, results.workloads.C.probes, Math.min(runs, C_MAX_RUNS), workDir, profile ? PROFILE_DIR : undefined);
       await lab.stopSet('C');
     }
     if (only.has('lambda')) {
@@ -410,6 +559,12 @@ async function main(): Promise<void> {
     };
   }
 
+  results.goalRows = goalRows(results);
+  results.lambdaPrediction = Object.fromEntries(
+    (['A', 'C'] as const)
+      .filter((k) => results.workloads[k])
+      .map((k) => [k, Object.fromEntries(PREDICT_AT_MB.map((mb) => [String(mb), predictedCheckMs(results.workloads[k]!.warm, mb)]))]),
+  );
   results.machine.loadAtEnd = round(loadavg()[0]!, 2);
   writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
   console.log(table(results));

@@ -25,6 +25,8 @@ export class BoundedReadError extends Error {
 
 /** Bytes read per chunk. */
 const CHUNK_BYTES = 64 * 1024;
+/** Smallest read once the file's stat size is used up (it may have grown). */
+const MIN_READ_BYTES = 4096;
 
 /** What a non-regular file is, in words. */
 function kindOf(s: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
@@ -61,7 +63,9 @@ export async function readBoundedFile(path: string, maxBytes: number): Promise<s
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
-      const buf = Buffer.alloc(Math.min(CHUNK_BYTES, maxBytes + 1 - total));
+      // Sized by stat (one read for the file, one more to see its end), never past the limit;
+      // not zero-filled: only the bytes read are used.
+      const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, maxBytes + 1 - total, Math.max(info.size - total + 1, MIN_READ_BYTES)));
       const { bytesRead } = await handle.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
       total += bytesRead;

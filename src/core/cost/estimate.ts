@@ -162,11 +162,23 @@ export class CostInputError extends Error {
   override readonly name = 'CostInputError';
 }
 
+/** How much longer CPU work takes at `memoryMb` than on one full vCPU (Lambda's share is memory / 1,769 MB). */
+export function cpuStretch(memoryMb: number): number {
+  return Math.max(1, COST_ASSUMPTIONS.lambdaMbPerVcpu / memoryMb);
+}
+
+/**
+ * A measured check's duration at `memoryMb`: its CPU stretched by Lambda's share, never less
+ * than its wall time (what it waits for does not speed up). The bench prints this per size.
+ */
+export function predictedCheckMs(measured: { cpuMs: number; wallMs: number }, memoryMb: number): number {
+  return Math.round(Math.max(measured.wallMs, measured.cpuMs * cpuStretch(memoryMb)));
+}
+
 /** Billed ms of one invocation checking `targets` targets, by the model. */
 export function modelledInvocationMs(targets: number, memoryMb: number): number {
   const { baseMs, cpuMsPerTarget } = COST_ASSUMPTIONS.check;
-  const stretch = Math.max(1, COST_ASSUMPTIONS.lambdaMbPerVcpu / memoryMb);
-  return Math.round(baseMs + targets * cpuMsPerTarget * stretch);
+  return Math.round(baseMs + targets * cpuMsPerTarget * cpuStretch(memoryMb));
 }
 
 /** Estimates a month of ipdrift; see {@link CostInput}. */

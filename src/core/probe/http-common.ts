@@ -119,7 +119,12 @@ export function httpGet(t: HttpGetTarget, signal: AbortSignal): Promise<ProbeOut
     });
     socket.on('error', reject);
     // Closed without an error or an end (destroyed mid-handshake): never wait for the timeout.
-    socket.once('close', () => reject(closedEarly('any response')));
-    return () => socket.destroy();
+    const onClose = () => reject(closedEarly('any response'));
+    socket.once('close', onClose);
+    return () => {
+      // Our own destroy closes it too: no error to build for a promise already settled.
+      socket.off('close', onClose);
+      socket.destroy();
+    };
   });
 }

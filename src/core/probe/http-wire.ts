@@ -18,6 +18,8 @@ const QUOTE_CHARS = 40;
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
 const LF = 0x0a;
+/** Shared by every reader: an empty buffer is never written to. */
+const EMPTY = Buffer.alloc(0);
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: [^\r\n]*)?$/;
 /** What a request target may hold without escaping (Node's http refuses the same). */
 const INVALID_PATH = /[^\u0021-\u00ff]/;
@@ -79,7 +81,7 @@ type ChunkState = 'size' | 'data' | 'data-end';
  */
 export class ResponseReader {
   readonly #maxBody: number;
-  #head: Buffer = Buffer.alloc(0);
+  #head: Buffer = EMPTY;
   #status = 0;
   #server: string | undefined;
   #framing: Framing | undefined;
@@ -87,7 +89,7 @@ export class ResponseReader {
   #size = 0;
   #chunk: ChunkState = 'size';
   #chunkLeft = 0;
-  #line: Buffer = Buffer.alloc(0);
+  #line: Buffer = EMPTY;
   #result: WireResponse | undefined;
 
   constructor(maxBodyBytes: number) {
@@ -138,7 +140,7 @@ export class ResponseReader {
     if (end > MAX_HEAD_BYTES) throw new HttpWireError('HPE_HEADER_OVERFLOW', `response headers larger than ${MAX_HEAD_BYTES} bytes`);
     const rest = this.#head.subarray(end + HEAD_END.length);
     const lines = this.#head.toString('latin1', 0, end).split('\r\n');
-    this.#head = Buffer.alloc(0);
+    this.#head = EMPTY;
     const m = STATUS_LINE.exec(lines[0]!);
     if (!m) throw new HttpWireError('HPE_INVALID_CONSTANT', `invalid HTTP status line ${quote(Buffer.from(lines[0]!, 'latin1'))}`);
     const status = Number(m[1]);
@@ -211,7 +213,7 @@ export class ResponseReader {
           throw new HttpWireError('HPE_INVALID_CHUNK_SIZE', `chunk size line longer than ${MAX_CHUNK_LINE_BYTES} bytes`);
         if (nl < 0) return undefined;
         const text = this.#line.toString('latin1').replace(/\r$/, '').split(';')[0]!.trim();
-        this.#line = Buffer.alloc(0);
+        this.#line = EMPTY;
         if (!HEX.test(text)) throw new HttpWireError('HPE_INVALID_CHUNK_SIZE', `invalid chunk size ${JSON.stringify(text)}`);
         this.#chunkLeft = Number.parseInt(text, 16);
         at = nl + 1;

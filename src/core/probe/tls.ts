@@ -100,6 +100,10 @@ export const probeTls: ProbeFn = (address, spec, signal) =>
     });
     socket.on('error', reject);
     // A peer that closes without a TLS error (no alert) must not leave us waiting for the timeout.
-    socket.once('close', () => reject(Object.assign(new Error('connection closed during the TLS handshake'), { code: 'ECONNRESET' })));
-    return () => socket.destroy();
+    const onClose = () => reject(Object.assign(new Error('connection closed during the TLS handshake'), { code: 'ECONNRESET' }));
+    socket.once('close', onClose);
+    return () => {
+      socket.off('close', onClose);
+      socket.destroy();
+    };
   });
