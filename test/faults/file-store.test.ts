@@ -5,7 +5,7 @@
  * case ends on its own, says what happened with the path, and never loses or overwrites state.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCheck } from '../../src/core/check.ts';
 import { emptyState } from '../../src/core/save.ts';
 import { parseConfig } from '../../src/core/config.ts';
-import { StateError } from '../../src/core/ports.ts';
+import { StateError, VersionConflictError } from '../../src/core/ports.ts';
+import { limiter } from '../../src/core/limit.ts';
 import { FileStore } from '../../src/adapters/local/file-store.ts';
 import { readConfigFile } from '../../src/adapters/local/config-file.ts';
 import { ManualClock, MS_PER_MINUTE, RecordingNotifier } from './harness.ts';
@@ -43,6 +44,8 @@ afterAll(async () => {
 });
 
 const freshDir = () => mkdtemp(join(dir, 'state-'));
+/** The lock file's text now, or undefined when there is none. */
+const readLockNow = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
 const check = (store: FileStore, clock = new ManualClock()) => runCheck(CFG, { store, notifier: new RecordingNotifier(), clock });
 
 /** A pid that no process has now: a child that has already exited. */
@@ -60,14 +63,14 @@ describe('file store: locks', () => {
   it('a lock path that is a directory: the save fails at once, naming the path (no busy loop)', async () => {
     // Prepare
     const stateDir = await freshDir();
-    await mkdir(join(stateDir, `${TARGET}.json.lock`));
+    await mkdir(new FileStore(stateDir).lockPath);
     // Act
     const t0 = performance.now();
     const report = await check(new FileStore(stateDir));
     // Assess
     expect(performance.now() - t0).toBeLessThan(ENDS_WITHIN_MS);
     expect(report.unsaved).toEqual([TARGET]);
-    expect(report.errors.join('\n')).toContain(`${join(stateDir, `${TARGET}.json.lock`)}: the lock path is a directory`);
+    expect(report.errors.join('\n')).toContain(`${new FileStore(stateDir).lockPath}: the lock path is a directory`);
   });
 
   it('a lock left by a writer that was killed (its pid is gone) is taken over at once, not after 30 s', async () => {
@@ -75,7 +78,7 @@ describe('file store: locks', () => {
     const stateDir = await freshDir();
     const pid = await deadPid();
     const boot = await bootId();
-    await writeFile(join(stateDir, `${TARGET}.json.lock`), JSON.stringify({ pid, host: hostname(), ...(boot ? { boot } : {}), at: new Date().toISOString() }));
+    await writeFile(new FileStore(stateDir).lockPath, JSON.stringify({ pid, host: hostname(), ...(boot ? { boot } : {}), at: new Date().toISOString() }));
     await writeFile(join(stateDir, `${TARGET}.json.${pid}.0123abcd.tmp`), '{"half": ');
     // Act
     const t0 = performance.now();
@@ -93,10 +96,7 @@ describe('file store: locks', () => {
     const winners: number[] = [];
     for (let round = 0; round < 40; round++) {
       const stateDir = await freshDir();
-      await writeFile(
-        join(stateDir, `${TARGET}.json.lock`),
-        JSON.stringify({ pid, host: hostname(), ...(boot ? { boot } : {}), at: new Date().toISOString() }),
-      );
+      await writeFile(new FileStore(stateDir).lockPath, JSON.stringify({ pid, host: hostname(), ...(boot ? { boot } : {}), at: new Date().toISOString() }));
       const results = await Promise.allSettled(Array.from({ length: 4 }, () => new FileStore(stateDir).save({ ...emptyState(TARGET), version: 1 }, 0, [])));
       winners.push(results.filter((r) => r.status === 'fulfilled').length);
     }
@@ -104,12 +104,50 @@ describe('file store: locks', () => {
     expect(winners).toEqual(winners.map(() => 1));
   });
 
+  it("a check's saves share one hold of the directory lock, released when the last ends", async () => {
+    // Prepare: 40 targets saved four at a time, as a check's limiter does.
+    const stateDir = await freshDir();
+    const store = new FileStore(stateDir);
+    const lim = limiter(4);
+    const seen: (string | undefined)[] = [];
+    // Act: after each save but the last, read the lock while the others are still in flight
+    // (synchronously: the check's next save starts in the same turn, and so must the look).
+    let left = 40;
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        lim(async () => {
+          await store.save({ ...emptyState(`t${i}`), version: 1 }, 0, []);
+          if (--left > 0) seen.push(readLockNow(store.lockPath));
+        }),
+      ),
+    );
+    // Assess: one owner record the whole time (one acquisition), and no lock left after.
+    expect(seen).toHaveLength(39);
+    expect(new Set(seen).size).toBe(1);
+    expect(seen[0]).toContain(`"pid":${process.pid}`);
+    expect(existsSync(store.lockPath)).toBe(false);
+    expect((await store.targets()).length).toBe(40);
+  });
+
+  it('two saves of one target at once through one store: the second sees the first (a conflict, not a lost update)', async () => {
+    // Prepare
+    const store = new FileStore(await freshDir());
+    // Act
+    const results = await Promise.allSettled([
+      store.save({ ...emptyState(TARGET), version: 1 }, 0, []),
+      store.save({ ...emptyState(TARGET), version: 1 }, 0, []),
+    ]);
+    // Assess
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(VersionConflictError);
+  });
+
   it('a lock from before a reboot (another boot id) is taken over even if its pid runs now', async () => {
     const boot = await bootId();
     if (!boot) return; // not Linux: no boot id to compare
     const stateDir = await freshDir();
     await writeFile(
-      join(stateDir, `${TARGET}.json.lock`),
+      new FileStore(stateDir).lockPath,
       JSON.stringify({ pid: process.pid, host: hostname(), boot: 'another-boot', at: new Date().toISOString() }),
     );
     const report = await check(new FileStore(stateDir));
@@ -119,7 +157,7 @@ describe('file store: locks', () => {
   it('a lock a live process holds: the save waits its bound, then says who holds it (never "state changed")', async () => {
     // Prepare: this process "holds" the lock.
     const stateDir = await freshDir();
-    await writeFile(join(stateDir, `${TARGET}.json.lock`), JSON.stringify({ pid: process.pid, host: hostname(), at: '2026-12-01T00:00:00.000Z' }));
+    await writeFile(new FileStore(stateDir).lockPath, JSON.stringify({ pid: process.pid, host: hostname(), at: '2026-12-01T00:00:00.000Z' }));
     // Act
     const report = await check(new FileStore(stateDir, 300));
     // Assess
@@ -233,7 +271,7 @@ describe('file store: a state directory that cannot be written', () => {
     }
     // Assess
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain(join(stateDir, `${TARGET}.json.lock`));
+    expect(r.stderr).toContain(new FileStore(stateDir).lockPath);
     expect(r.stderr).toMatch(/cannot create the lock file: .*(read-only|EROFS)/);
     expect(JSON.parse(r.stdout).unsaved).toEqual([TARGET]);
     expect(await readFile(join(stateDir, `${TARGET}.json`), 'utf8')).toBe(before);

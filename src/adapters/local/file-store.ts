@@ -2,9 +2,10 @@
  * Local state: one JSON file per target under a directory (default `.ipdrift/`), written
  * atomically (temp file + rename), with a schema version. A corrupt or foreign file is reported
  * with its path and never overwritten; a path that is not a regular file (a FIFO, a device, a
- * dangling symlink) is an error, never a hang. A save holds `<target>.json.lock` (created
+ * dangling symlink) is an error, never a hang. A save holds the directory's `.lock` (created
  * exclusively, naming its owner: pid and boot) from the version check to the rename, so two
  * processes saving at once cannot both win; a lock whose owner is dead is taken over at once.
+ * The saves of one check share one hold of it.
  */
 import { readFileSync } from 'node:fs';
 import { link, lstat, mkdir, readdir, rename, writeFile, unlink } from 'node:fs/promises';
@@ -90,8 +91,14 @@ function parseOwner(text: string): LockOwner | undefined {
 /** A lock file's text, read within FILE_LOCK.maxBytes; '' when it cannot be read (gone, too big). */
 const readLock = (lock: string) => readBoundedFile(lock, FILE_LOCK.maxBytes).catch(() => '');
 
-/** Temp files (`<target>.json[.lock[.takeover]].<pid>.<random>.tmp`): the pid says whether their writer is gone. */
-const TMP_RE = /\.json(?:\.lock(?:\.takeover)?)?\.(\d+)\.[0-9a-f]+\.tmp$/;
+/** The directory's save lock (a dot name: target names start with a letter or digit). */
+const DIR_LOCK = '.lock';
+
+/**
+ * Temp files (`<target>.json.<pid>.<random>.tmp`, `.lock[.takeover].<pid>.<random>.tmp`, and
+ * the per-target locks' of earlier versions): the pid says whether their writer is gone.
+ */
+const TMP_RE = /(?:\.json(?:\.lock(?:\.takeover)?)?|^\.lock(?:\.takeover)?)\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 interface StateFile {
   schemaVersion: typeof STATE_SCHEMA_VERSION;
@@ -103,6 +110,10 @@ interface StateFile {
 export class FileStore implements Store {
   #prepared: Promise<void> | undefined;
   #preparedAt = 0;
+  /** The current hold of the directory lock, shared by the saves in flight. */
+  #hold: { acquired: Promise<() => Promise<void>>; users: number } | undefined;
+  /** The last save of each target in flight here. */
+  readonly #queues = new Map<string, Promise<void>>();
 
   constructor(
     readonly dir: string,
@@ -173,7 +184,53 @@ export class FileStore implements Store {
 
   async save(state: TargetState, expectedVersion: number, changes: readonly ChangeRecord[]): Promise<void> {
     await this.prepared();
-    await this.locked(state.target, () => this.saveLocked(state, expectedVersion, changes));
+    await this.serial(state.target, () => this.underLock(() => this.saveLocked(state, expectedVersion, changes)));
+  }
+
+  /** The directory's save lock. A dot name: no target's file can be called that. */
+  get lockPath(): string {
+    return join(this.dir, DIR_LOCK);
+  }
+
+  /**
+   * Runs `fn` holding the directory's lock. Saves in flight at once share one hold: a check's
+   * saves take the lock once, not once per target (a lock is four file operations). The hold
+   * ends when the last of them ends and no other started in the same turn.
+   */
+  private async underLock<T>(fn: () => Promise<T>): Promise<T> {
+    const hold = (this.#hold ??= { acquired: this.acquire(this.lockPath), users: 0 });
+    hold.users++;
+    try {
+      await hold.acquired;
+      return await fn();
+    } finally {
+      hold.users--;
+      if (hold.users === 0) {
+        // A check's next save starts as the previous one ends: let it join this hold.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (hold.users === 0 && this.#hold === hold) {
+          this.#hold = undefined;
+          const release = await hold.acquired.catch(() => undefined);
+          await release?.();
+        }
+      }
+    }
+  }
+
+  /** Runs saves of one target one after another: under a shared hold, two at once would both read the same version. */
+  private async serial<T>(target: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.#queues.get(target);
+    const run = before ? before.then(fn) : fn();
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#queues.set(target, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#queues.get(target) === tail) this.#queues.delete(target);
+    }
   }
 
   /** The directory exists and dead writers' temp files are gone: once per FILE_LOCK.sweepEveryMs, shared by the saves in flight. */
@@ -188,12 +245,11 @@ export class FileStore implements Store {
   }
 
   /**
-   * Runs `fn` holding the target's lock file. A live writer's lock is waited for, up to
-   * FILE_LOCK.waitMs; a dead writer's (its pid gone, or from before a reboot) is taken over at
-   * once; one that cannot be removed, or is not a file, is a StateError naming the path.
+   * Takes the lock file `lock`; resolves with its release. A live writer's lock is waited for,
+   * up to FILE_LOCK.waitMs; a dead writer's (its pid gone, or from before a reboot) is taken over
+   * at once; one that cannot be removed, or is not a file, is a StateError naming the path.
    */
-  private async locked(target: string, fn: () => Promise<void>): Promise<void> {
-    const lock = `${this.pathOf(target)}.lock`;
+  private async acquire(lock: string): Promise<() => Promise<void>> {
     const giveUpAt = Date.now() + this.lockWaitMs;
     const owner = JSON.stringify({
       pid: process.pid,
@@ -221,12 +277,10 @@ export class FileStore implements Store {
       }
       await sleep(FILE_LOCK.retryMs);
     }
-    try {
-      await fn();
-    } finally {
+    return async () => {
       // Only our own lock: had someone judged us dead and taken over, theirs is not ours to remove.
       if ((await readLock(lock)) === owner) await unlink(lock).catch(() => undefined);
-    }
+    };
   }
 
   /**
