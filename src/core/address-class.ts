@@ -65,6 +65,10 @@ const LISTS: readonly [UnusableReason, BlockList][] = RANGES.map(([reason, range
   return [reason, list] as const;
 });
 
+/** Every range above in one list: most answers name usable addresses, and one check clears them. */
+const ANY_UNUSABLE = new BlockList();
+for (const [, ranges] of RANGES) for (const [net, prefix, type] of ranges) ANY_UNUSABLE.addSubnet(net, prefix, type);
+
 /** The IPv4 address inside an IPv4-mapped IPv6 one (`::ffff:127.0.0.1`), else the address itself. */
 function unmapped(address: string): string {
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
@@ -78,7 +82,7 @@ function unmapped(address: string): string {
 export function unusableReason(address: string, allowLoopback: boolean): UnusableReason | undefined {
   const a = unmapped(address);
   const type = isIPv4(a) ? 'ipv4' : isIPv6(a) ? 'ipv6' : undefined;
-  if (!type) return undefined;
+  if (!type || !ANY_UNUSABLE.check(a, type)) return undefined;
   for (const [reason, list] of LISTS) {
     if (!list.check(a, type)) continue;
     return reason === 'loopback' && allowLoopback ? undefined : reason;
