@@ -25,6 +25,8 @@ export const CHILDREN = {
   peerClient: 'peer-client',
   lambdaInit: 'lambda-init',
   lambdaAdapters: 'lambda-adapters',
+  aws: 'aws-child',
+  lambdaCheck: 'lambda-check',
 } as const;
 export type ChildName = keyof typeof CHILDREN;
 

@@ -1,7 +1,9 @@
 /**
  * Lambda shape: the size of the bundle the function ships (dist/monitor.mjs, built by
  * `node esbuild.config.mjs`) and its cold init: a fresh `node` importing it and running one
- * handler call with local adapters against a small lab (3 targets x 3 addresses), median of several runs.
+ * handler call with local adapters against a small lab (3 targets x 3 addresses), median of several runs;
+ * and the deployed check on workload A: the bundle's handler with its real adapters against
+ * DynamoDB, SNS and CloudWatch on loopback, cold then warm invocations in one process.
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +15,11 @@ import { median, parseResult, round } from './common.ts';
 import type { LabSet } from './common.ts';
 import { ROOT, childPath, runToEnd, spawnNode } from './children.ts';
 import type { InitFigures } from './lambda-init.ts';
+import type { ChildProcess } from 'node:child_process';
+import type { AwsEndpoints } from './aws-child.ts';
+import type { InvocationFigures } from './lambda-check.ts';
+import { ENV } from '../src/contract.ts';
+import { TEST_CREDENTIALS, TEST_REGION } from '../test/integration/aws-dynalite.ts';
 
 /** The bundle the Lambda ships, and what builds it. */
 export const BUNDLE = join(ROOT, 'dist', 'monitor.mjs');
@@ -23,7 +30,7 @@ export const INIT_RUNS = 5;
 const BUILD_TIMEOUT_MS = 120_000;
 const INIT_TIMEOUT_MS = 60_000;
 /** Entry point of the bundle (for the composition breakdown). */
-const MONITOR_ENTRY = join(ROOT, 'functions', 'monitor.ts');
+const MONITOR_ENTRY = join(ROOT, 'src', 'lambda', 'monitor.ts');
 /** Packages listed in the composition breakdown. */
 const COMPOSITION_TOP = 8;
 /** Probe timeout in the small lab's config. */
@@ -163,4 +170,86 @@ export async function lambdaShape(lab: LabSet, workDir: string): Promise<LambdaR
       all,
     },
   };
+}
+
+/** Invocations of the deployed check in one process: the cold one, then warm ones. */
+export const LAMBDA_CHECKS = 4;
+/** How long AWS-on-loopback may take to come up. */
+const AWS_READY_TIMEOUT_MS = 20_000;
+const BENCH_TABLE = 'ipdrift-bench';
+const BENCH_TOPIC = 'arn:aws:sns:us-east-1:123456789012:bench-oncall';
+const BENCH_EVENTS_TOPIC = 'arn:aws:sns:us-east-1:123456789012:bench-events';
+
+/** The deployed check's invocations (bench/lambda-check.ts), or why they are missing. */
+export type LambdaCheckResult =
+  | { status: 'measured'; cold: InvocationFigures; warm: InvocationFigures; all: InvocationFigures[] }
+  | { status: 'failed'; detail: string };
+
+/** Waits for a child's result line on stdout (the child keeps running). */
+function firstResult<T>(child: ChildProcess, what: string, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${what}: not ready within ${timeoutMs} ms`)), timeoutMs);
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (!out.includes('\n')) return;
+      clearTimeout(timer);
+      try {
+        resolve(parseResult<T>(out, what));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited ${code}`));
+    });
+  });
+}
+
+/**
+ * Runs the built bundle's handler LAMBDA_CHECKS times in one process on `configPath` (workload
+ * A's), with DynamoDB, SNS and CloudWatch on loopback in another process.
+ */
+export async function lambdaCheck(configPath: string): Promise<LambdaCheckResult> {
+  const missing = await ensureBundle();
+  if (missing) return { status: 'failed', detail: `${missing.status}${missing.detail ? `: ${missing.detail}` : ''}` };
+  const aws = spawnNode(childPath('aws'), [BENCH_TABLE], [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const endpoints = await firstResult<AwsEndpoints>(aws, 'AWS on loopback', AWS_READY_TIMEOUT_MS);
+    const env = {
+      PATH: process.env.PATH ?? '',
+      AWS_REGION: TEST_REGION,
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SNS: endpoints.fake,
+      AWS_ENDPOINT_URL_CLOUDWATCH: endpoints.fake,
+      [ENV.table]: BENCH_TABLE,
+      [ENV.topicArn]: BENCH_TOPIC,
+      [ENV.eventsTopicArn]: BENCH_EVENTS_TOPIC,
+      [ENV.configFile]: configPath,
+      // The SDK warns about node 20 on stderr; Lambda runs 22.
+      NODE_NO_WARNINGS: '1',
+    };
+    const out = await runToEnd(
+      spawnNode(childPath('lambdaCheck'), [BUNDLE, String(LAMBDA_CHECKS)], [], { stdio: ['ignore', 'pipe', 'pipe'], env }),
+      'lambda check',
+      INIT_TIMEOUT_MS,
+    );
+    const all = parseResult<InvocationFigures[]>(out, 'lambda check');
+    const warm = all.slice(1);
+    if (all.some((f) => !f.ok)) return { status: 'failed', detail: `an invocation did not return ok: ${JSON.stringify(all)}` };
+    const med = (f: (x: InvocationFigures) => number) => round(median(warm.map(f)));
+    return {
+      status: 'measured',
+      cold: all[0]!,
+      warm: { wallMs: med((x) => x.wallMs), cpuMs: med((x) => x.cpuMs), ok: true, rssMb: Math.max(...all.map((x) => x.rssMb)) },
+      all,
+    };
+  } catch (err) {
+    return { status: 'failed', detail: err instanceof Error ? err.message.slice(0, 800) : String(err) };
+  } finally {
+    aws.stdin?.end();
+  }
 }

@@ -27,7 +27,8 @@ import type { CheckFigures, EngineRun, LabSet } from './common.ts';
 import { LabClient, PROFILE_DIR, ROOT, bundleChildren, childPath, runToEnd, spawnNode } from './children.ts';
 import { runPeer } from './peer.ts';
 import type { PeerResult } from './peer.ts';
-import { BUNDLE_CONFIG, lambdaShape } from './lambda.ts';
+import { BUNDLE_CONFIG, LAMBDA_CHECKS, lambdaCheck, lambdaShape } from './lambda.ts';
+import type { LambdaCheckResult } from './lambda.ts';
 import { cliCheckUnavailable, runCliChecks } from './cli-check.ts';
 import type { CliCheckResult } from './cli-check.ts';
 import { predictedCheckMs } from '../src/core/cost/estimate.ts';
@@ -281,6 +282,12 @@ function table(results: Results): string {
       lines.push(`  ${c.label} (${c.probes} probes)  cold ${f(c.cold)}   warm ${f(c.warm)}`);
     }
   } else if (results.cliSkipped) lines.push(`whole ipdrift check processes: skipped: ${results.cliSkipped}`);
+  const lc = results.lambdaCheck;
+  if (lc?.status === 'measured') {
+    const f = (x: { wallMs: number; cpuMs: number }) => `wall ${x.wallMs} ms, CPU ${x.cpuMs} ms`;
+    lines.push(`deployed check on A (dist/monitor.mjs handler, DynamoDB/SNS/CloudWatch on loopback; ${LAMBDA_CHECKS} invocations in one process):`);
+    lines.push(`  cold invocation ${f(lc.cold)}   warm (median) ${f(lc.warm)}   RSS ${lc.warm.rssMb} MB`);
+  } else if (lc) lines.push(`deployed check on A: failed: ${lc.detail}`);
   const predicted = results.lambdaPrediction;
   if (predicted && Object.keys(predicted).length > 0) {
     lines.push('predicted Lambda duration of the warm check (CPU stretched by the share of a vCPU, at least the wall):');
@@ -359,8 +366,10 @@ interface Results {
   cliSkipped?: string;
   /** The goals table, row by row, as printed. */
   goalRows: GoalRow[];
-  /** Predicted Lambda duration (ms) of the warm in-process checks, by memory size (MB). */
-  lambdaPrediction?: Partial<Record<'A' | 'C', Record<string, number>>>;
+  /** The deployed check on A: the bundle's handler with DynamoDB, SNS, CloudWatch on loopback. */
+  lambdaCheck?: LambdaCheckResult;
+  /** Predicted Lambda duration (ms) of the warm checks, by memory size (MB). */
+  lambdaPrediction?: Record<string, Record<string, number>>;
 }
 
 /** One row of the goals table. */
@@ -484,7 +493,7 @@ async function main(): Promise<void> {
   const workDir = mkdtempSync(join(tmpdir(), 'ipdrift-bench-'));
   const lab = LabClient.start();
   try {
-    if (only.has('A') || only.has('B') || only.has('peer')) {
+    if (only.has('A') || only.has('B') || only.has('peer') || only.has('lambda')) {
       process.stderr.write('starting lab set A (500 listeners)...\n');
       const setA = await lab.startSet(WORKLOADS.A);
       const configA = writeConfig(setA, workDir, 'A');
@@ -492,6 +501,10 @@ async function main(): Promise<void> {
         results.workloads.A = await runEngine('A', setA, configA, runs, workDir, profile);
         if (cliSkipped === undefined)
           results.cli.A = await runCliChecks('A', configA, results.workloads.A.probes, runs, workDir, profile ? PROFILE_DIR : undefined);
+      }
+      if (only.has('lambda')) {
+        process.stderr.write('lambda: the deployed check on A (bundle handler, DynamoDB on loopback)...\n');
+        results.lambdaCheck = await lambdaCheck(configA);
       }
       if (only.has('peer')) {
         process.stderr.write('peer: blackbox_exporter...\n');
@@ -560,10 +573,16 @@ async function main(): Promise<void> {
   }
 
   results.goalRows = goalRows(results);
-  results.lambdaPrediction = Object.fromEntries(
-    (['A', 'C'] as const)
+  const warmChecks: [string, { cpuMs: number; wallMs: number }][] = [
+    ...(results.lambdaCheck?.status === 'measured'
+      ? [['A deployed (handler, DynamoDB)', results.lambdaCheck.warm] as [string, { cpuMs: number; wallMs: number }]]
+      : []),
+    ...(['A', 'C'] as const)
       .filter((k) => results.workloads[k])
-      .map((k) => [k, Object.fromEntries(PREDICT_AT_MB.map((mb) => [String(mb), predictedCheckMs(results.workloads[k]!.warm, mb)]))]),
+      .map((k) => [`${k} in-process (file store)`, results.workloads[k]!.warm] as [string, { cpuMs: number; wallMs: number }]),
+  ];
+  results.lambdaPrediction = Object.fromEntries(
+    warmChecks.map(([label, m]) => [label, Object.fromEntries(PREDICT_AT_MB.map((mb) => [String(mb), predictedCheckMs(m, mb)]))]),
   );
   results.machine.loadAtEnd = round(loadavg()[0]!, 2);
   writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);

@@ -5,21 +5,17 @@
  * at small fake SNS and CloudWatch endpoints on loopback.
  */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { once } from 'node:events';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
 import { DynamoStore } from '../../src/adapters/aws/dynamo-store.ts';
 import { startLocalDynamo, TEST_CREDENTIALS, TEST_REGION } from './aws-dynalite.ts';
+import { startFakeAws } from './aws-fakes.ts';
 import type { LocalDynamo } from './aws-dynalite.ts';
 
 const run = promisify(execFile);
@@ -33,41 +29,6 @@ const EVENTS_TOPIC = 'arn:aws:sns:us-east-1:123456789012:events';
 const CHILD_TIMEOUT_MS = 15_000;
 /** Lambda's own limit for a zipped deployment is 50 MB; we want to stay far below. */
 const MAX_BUNDLE_KB = 5 * 1024;
-
-/** One request a fake AWS endpoint received. */
-interface Received {
-  service: 'sns' | 'cloudwatch';
-  body: string;
-}
-
-/** SNS (query protocol, XML) and CloudWatch (JSON 1.0) answering success on one port, keeping what they got. */
-async function startFakeAws(): Promise<{ server: Server; received: Received[]; endpoint: string }> {
-  const received: Received[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      // The SDK gzips large PutMetricData bodies.
-      const body = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
-      if (String(req.headers['x-amz-target'] ?? '').startsWith('GraniteServiceVersion20100801.')) {
-        received.push({ service: 'cloudwatch', body });
-        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
-        res.end('{}');
-        return;
-      }
-      received.push({ service: 'sns', body });
-      res.writeHead(200, { 'content-type': 'text/xml' });
-      res.end(
-        '<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult>' +
-          '<ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>',
-      );
-    });
-  });
-  server.listen(0, ADDR.fakes);
-  await once(server, 'listening');
-  return { server, received, endpoint: `http://${ADDR.fakes}:${(server.address() as AddressInfo).port}` };
-}
 
 describe('the bundle (dist/monitor.mjs) under plain node', () => {
   let dir: string;
@@ -84,7 +45,7 @@ describe('the bundle (dist/monitor.mjs) under plain node', () => {
     newNode = await LabNode.start({ host: ADDR.new, port: oldNode.port });
     local = await startLocalDynamo();
     await local.createTable(TABLE);
-    fake = await startFakeAws();
+    fake = await startFakeAws(ADDR.fakes);
   });
   afterAll(async () => {
     fake.server.closeAllConnections();

@@ -72,6 +72,8 @@ export async function readBoundedFile(path: string, maxBytes: number): Promise<s
       // The file grew while we read it (or stat lied): stop at the limit, never read on.
       if (total > maxBytes) throw new BoundedReadError('too-large', path, `is larger than the ${maxBytes}-byte limit`);
       chunks.push(buf.subarray(0, bytesRead));
+      // A regular file's read comes back short only at its end: no second read to see it.
+      if (bytesRead < buf.length) break;
     }
     return Buffer.concat(chunks, total).toString('utf8');
   } catch (err) {
