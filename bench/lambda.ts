@@ -209,12 +209,13 @@ function firstResult<T>(child: ChildProcess, what: string, timeoutMs: number): P
 
 /**
  * Runs the built bundle's handler LAMBDA_CHECKS times in one process on `configPath` (workload
- * A's), with DynamoDB, SNS and CloudWatch on loopback in another process.
+ * A's), with DynamoDB, SNS and CloudWatch on loopback in another process. `profileDir`: a CPU
+ * profile of the whole invocation process goes there.
  */
-export async function lambdaCheck(configPath: string): Promise<LambdaCheckResult> {
+export async function lambdaCheck(configPath: string, profileDir?: string): Promise<LambdaCheckResult> {
   const missing = await ensureBundle();
   if (missing) return { status: 'failed', detail: `${missing.status}${missing.detail ? `: ${missing.detail}` : ''}` };
-  const aws = spawnNode(childPath('aws'), [BENCH_TABLE], [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const aws = spawnNode(childPath('aws'), [BENCH_TABLE], [], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
   try {
     const endpoints = await firstResult<AwsEndpoints>(aws, 'AWS on loopback', AWS_READY_TIMEOUT_MS);
     const env = {
@@ -233,7 +234,11 @@ export async function lambdaCheck(configPath: string): Promise<LambdaCheckResult
       NODE_NO_WARNINGS: '1',
     };
     const out = await runToEnd(
-      spawnNode(childPath('lambdaCheck'), [BUNDLE, String(LAMBDA_CHECKS)], [], { stdio: ['ignore', 'pipe', 'pipe'], env }),
+      // --profile: the whole process (cold and warm invocations), written at exit.
+      spawnNode(childPath('lambdaCheck'), [BUNDLE, String(LAMBDA_CHECKS)], profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env,
+      }),
       'lambda check',
       INIT_TIMEOUT_MS,
     );

@@ -471,7 +471,7 @@ async function main(): Promise<void> {
   if (profile) {
     mkdirSync(PROFILE_DIR, { recursive: true });
     for (const f of readdirSync(PROFILE_DIR))
-      if (f.endsWith('.cpuprofile') || f.startsWith('cli-')) rmSync(join(PROFILE_DIR, f), { recursive: true, force: true });
+      if (f.endsWith('.cpuprofile') || f.startsWith('cli-') || f === 'lambda-check') rmSync(join(PROFILE_DIR, f), { recursive: true, force: true });
   }
 
   const results: Results = {
@@ -504,7 +504,7 @@ async function main(): Promise<void> {
       }
       if (only.has('lambda')) {
         process.stderr.write('lambda: the deployed check on A (bundle handler, DynamoDB on loopback)...\n');
-        results.lambdaCheck = await lambdaCheck(configA);
+        results.lambdaCheck = await lambdaCheck(configA, profile ? join(PROFILE_DIR, 'lambda-check') : undefined);
       }
       if (only.has('peer')) {
         process.stderr.write('peer: blackbox_exporter...\n');

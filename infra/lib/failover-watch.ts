@@ -64,13 +64,13 @@ export const FAILOVER_WATCH_METRICS = {
 } as const satisfies Record<string, MetricName>;
 
 /**
- * DynamoDB actions the watcher's store calls need (src/adapters/aws/dynamo-store.ts): GetItem and
- * Query to load the target's state and alerts, PutItem for the transaction that saves the
+ * DynamoDB actions the watcher's store calls need (src/adapters/aws/dynamo-store.ts): BatchGetItem,
+ * GetItem and Query to load the targets' state and alerts, PutItem for the transaction that saves the
  * writer state and the history item (TransactWriteItems is authorised per operation),
  * BatchWriteItem for history that does not fit the transaction. No DeleteItem: the watcher
  * saves the alerts exactly as it loaded them, so the store never deletes one.
  */
-export const WATCHER_TABLE_ACTIONS = ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'] as const;
+export const WATCHER_TABLE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'] as const;
 
 /** What the watcher is built from: the monitor's resources and settings. */
 export interface FailoverWatchProps {

@@ -87,12 +87,12 @@ export const DASHBOARD_LIMITS = {
 export { ENV };
 
 /**
- * DynamoDB actions of the store (src/adapters/aws/dynamo-store.ts), and only those: GetItem and
- * Query to load; TransactWriteItems, which IAM authorises per contained operation (Put of the
+ * DynamoDB actions of the store (src/adapters/aws/dynamo-store.ts), and only those: BatchGetItem
+ * (state items by the hundred), GetItem and Query to load; TransactWriteItems, which IAM authorises per contained operation (Put of the
  * state and alert items with a version condition, Delete of closed alerts); BatchWriteItem for
  * history overflow. A new operation in the store (Update, ConditionCheck) must be added here.
  */
-export const TABLE_ACTIONS = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'] as const;
+export const TABLE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'] as const;
 
 /** Days KMS waits before deleting the topic key after the stack is deleted (7-30; cancellable). */
 export const TOPIC_KEY_PENDING_WINDOW_DAYS = 7 as const;

@@ -229,7 +229,7 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
         {
           Sid: 'StateTable',
           Effect: 'Allow',
-          Action: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+          Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
           Resource: arnOf(ids.table),
           Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['target#orders-db', 'target#users-db'] } },
         },

@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoStore, DynamoStoreError } from '../../src/adapters/aws/dynamo-store.ts';
 import { dynamoItemSize } from '../../src/adapters/aws/item-size.ts';
 import { VersionConflictError } from '../../src/core/ports.ts';
@@ -104,13 +104,47 @@ describe('DynamoStore request shapes and error mapping', () => {
     const throttled = Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ThrottlingException' });
     ddb.on(TransactWriteCommand).rejects(throttled);
     ddb.on(GetCommand).rejects(throttled);
+    ddb.on(BatchGetCommand).rejects(throttled);
     // Act
     const save = new DynamoStore(doc, TABLE).save(state(1), 0, []);
     const load = new DynamoStore(doc, TABLE).load(['app']);
+    const loadMany = new DynamoStore(doc, TABLE).load(['app', 'db']);
     // Assess
     await expect(save).rejects.toBeInstanceOf(DynamoStoreError);
     await expect(save).rejects.toMatchObject({ operation: 'save', target: 'app', cause: throttled });
     await expect(load).rejects.toMatchObject({ name: 'DynamoStoreError', operation: 'load', cause: throttled });
+    await expect(loadMany).rejects.toMatchObject({ name: 'DynamoStoreError', operation: 'load', target: 'app', cause: throttled });
+    await expect(loadMany).rejects.toThrow('BatchGetItem of 2 state items failed');
+  });
+
+  it('loads many targets with consistent BatchGetItem requests of at most 100 keys, and reads unprocessed keys one by one', async () => {
+    // Prepare: 150 targets; the service leaves target t-7 unprocessed (throttling).
+    const names = Array.from({ length: 150 }, (_, i) => `t-${i}`);
+    const item = (t: string) => ({ pk: `target#${t}`, sk: 'state', schemaVersion: 1, target: t, version: 3, addresses: [], alertIndex: {} });
+    ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: { pk: string }[] }> }) => {
+      const keys = input.RequestItems[TABLE]!.Keys;
+      const names = keys.map((k) => k.pk.slice('target#'.length));
+      // t-149 has never been saved: no item.
+      return {
+        Responses: { [TABLE]: names.filter((n) => n !== 't-7' && n !== 't-149').map(item) },
+        UnprocessedKeys: names.includes('t-7') ? { [TABLE]: { Keys: [{ pk: 'target#t-7', sk: 'state' }], ConsistentRead: true } } : {},
+      };
+    });
+    ddb.on(GetCommand).resolves({ Item: item('t-7') });
+    // Act
+    const loaded = await new DynamoStore(doc, TABLE).load(names);
+    // Assess: two requests (100 + 50 keys), exactly shaped; one GetItem for the unprocessed key.
+    const requests = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input);
+    expect(requests.map((r) => r.RequestItems![TABLE]!.Keys!.length)).toEqual([100, 50]);
+    expect(requests[0]).toEqual({
+      RequestItems: { [TABLE]: { Keys: names.slice(0, 100).map((n) => ({ pk: `target#${n}`, sk: 'state' })), ConsistentRead: true } },
+    });
+    expect(ddb).toHaveReceivedCommandTimes(GetCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, { TableName: TABLE, Key: { pk: 'target#t-7', sk: 'state' }, ConsistentRead: true });
+    expect(loaded.size).toBe(150);
+    expect(loaded.get('t-7')).toMatchObject({ target: 't-7', version: 3 });
+    expect(loaded.get('t-42')).toMatchObject({ target: 't-42', version: 3, alerts: {} });
+    expect(loaded.get('t-149')).toBeUndefined();
   });
 
   it('estimates item sizes the way DynamoDB counts them', () => {

@@ -230,8 +230,8 @@ describe('recommendMemory', () => {
   it('picks the cheapest size whose predicted check stays under half the interval; none when nothing fits', () => {
     // Prepare
     const { memoryMb: _m, durationMs: _d, ...base } = input(elbConfig(50));
-    // 12,000 targets in one invocation: over 30 s even at 3,008 MB by the model (3 ms CPU each).
-    const { memoryMb: _m2, durationMs: _d2, ...huge } = input(elbConfig(12_000), { shardSize: 20_000 });
+    // 20,000 targets in one invocation: over 30 s even at 3,008 MB by the model (1.6 ms CPU each).
+    const { memoryMb: _m2, durationMs: _d2, ...huge } = input(elbConfig(20_000), { shardSize: 30_000 });
     // Act
     const small = recommendMemory(base);
     const tight = recommendMemory(huge);

@@ -6,15 +6,16 @@
  * - `sk = alert#<key>`: one item per open alert (AlertState), stamped with `savedVersion`;
  * - `sk = change#<iso>#<version>-<n>`: history for `ipdrift history`, expiring via `expiresAt`.
  *
- * A save is one TransactWriteItems: the state Put (conditional on the version read), the alert
+ * A load reads the state items by the hundred (BatchGetItem, consistent reads), then each target's
+ * alert items (Query). A save is one TransactWriteItems: the state Put (conditional on the version read), the alert
  * items that changed, Deletes of the alerts that closed, and the change items that fit. The
  * state item's `alertIndex` makes this correct across invocations: any writer knows which alert
  * items belong to the version it read, and a load detects a read torn by a concurrent commit
  * (an alert item whose stamp is not the one the state lists) and reads again.
  */
 import { randomUUID } from 'node:crypto';
-import { BatchWriteCommand, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { DynamoDBDocumentClient, QueryCommandInput, QueryCommandOutput, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { BatchGetCommandOutput, DynamoDBDocumentClient, QueryCommandInput, QueryCommandOutput, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { STATE_SCHEMA_VERSION } from '../../core/constants.ts';
 import type { Store } from '../../core/ports.ts';
 import { StateError, VersionConflictError } from '../../core/ports.ts';
@@ -30,6 +31,8 @@ export const DYNAMO_LIMITS = {
   transactBytes: 4 * 1024 * 1024,
   /** Items in one BatchWriteItem. */
   batchWriteItems: 25,
+  /** Keys in one BatchGetItem. */
+  batchGetKeys: 100,
   /** Size of one item. */
   itemBytes: 400 * 1024,
 } as const;
@@ -150,13 +153,43 @@ export class DynamoStore implements Store {
   }
 
   async load(targets: readonly string[]): Promise<Map<string, TargetState | undefined>> {
-    const states = await Promise.all(targets.map(async (t) => [t, await this.#loadOne(t)] as const));
+    // State items by the hundred (BatchGetItem) rather than one GetItem each: a check of 100
+    // targets made 100 signed requests, a third of the function's CPU (bench/ deployed check).
+    const items = targets.length > 1 ? await this.#batchGetStates(targets) : undefined;
+    const states = await Promise.all(targets.map(async (t) => [t, await this.#loadOne(t, items?.get(t))] as const));
     return new Map(states);
   }
 
-  async #loadOne(target: string): Promise<TargetState | undefined> {
+  /**
+   * The state items of `targets`, consistent reads, DYNAMO_LIMITS.batchGetKeys per request. Keys
+   * DynamoDB leaves unprocessed (throttling, the 16 MB response cap) are absent from the map:
+   * their targets are read one by one with GetItem. A missing item maps to `{ item: undefined }`.
+   */
+  async #batchGetStates(targets: readonly string[]): Promise<Map<string, { item: Item | undefined }>> {
+    const chunks: string[][] = [];
+    for (let i = 0; i < targets.length; i += DYNAMO_LIMITS.batchGetKeys) chunks.push(targets.slice(i, i + DYNAMO_LIMITS.batchGetKeys));
+    const out = new Map<string, { item: Item | undefined }>();
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        const keys = chunk.map((t) => ({ [TABLE_KEYS.partitionKey]: pkOf(t), [TABLE_KEYS.sortKey]: TABLE_KEYS.stateSk }));
+        let res: BatchGetCommandOutput;
+        try {
+          res = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
+        } catch (err) {
+          throw new DynamoStoreError('load', chunk[0]!, `BatchGetItem of ${chunk.length} state items failed`, { cause: err });
+        }
+        const found = new Map((res.Responses?.[this.table] ?? []).map((item) => [String(item[TABLE_KEYS.partitionKey]), item]));
+        const unprocessed = new Set((res.UnprocessedKeys?.[this.table]?.Keys ?? []).map((k) => String(k[TABLE_KEYS.partitionKey])));
+        for (const t of chunk) if (!unprocessed.has(pkOf(t))) out.set(t, { item: found.get(pkOf(t)) });
+      }),
+    );
+    return out;
+  }
+
+  /** One target's state and alerts; `prefetched` is its state item from a batch read (its first attempt). */
+  async #loadOne(target: string, prefetched?: { item: Item | undefined }): Promise<TargetState | undefined> {
     for (let attempt = 1; ; attempt++) {
-      const item = await this.#getState(target, 'load');
+      const item = attempt === 1 && prefetched ? prefetched.item : await this.#getState(target, 'load');
       if (!item) {
         this.#seen.delete(target);
         return undefined;

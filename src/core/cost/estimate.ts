@@ -44,10 +44,11 @@ export const COST_ASSUMPTIONS = {
    * Billed time of one checking invocation: a fixed part (DynamoDB and CloudWatch round trips,
    * the warm handler) plus CPU per target on a full vCPU, stretched by Lambda's CPU share.
    * Measured: `npm run bench -- --only A,lambda`, the bundle's handler with its DynamoDB, SNS and
-   * CloudWatch adapters on loopback, warm: 303 ms CPU for 100 ELB-like targets x 5 addresses
-   * (2 cores, Node 20). Pass --duration-ms with the REPORT line's "Billed Duration" of your own.
+   * CloudWatch adapters on loopback, warm: 147-159 ms CPU for 100 ELB-like targets x 5 addresses
+   * (2 cores, Node 20; state read by BatchGetItem). Pass --duration-ms with the REPORT line's
+   * "Billed Duration" of your own function.
    */
-  check: { baseMs: 150, cpuMsPerTarget: 3, source: 'bench/ deployed check on workload A' },
+  check: { baseMs: 150, cpuMsPerTarget: 1.6, source: 'bench/ deployed check on workload A' },
   /** The scheduler parses the config and splits it (1,000 targets: tens of ms). */
   schedulerMs: 200,
   /** One JSON line per invocation plus Lambda's START/END/REPORT lines. */
