@@ -92,7 +92,14 @@ export { ENV };
  * state and alert items with a version condition, Delete of closed alerts); BatchWriteItem for
  * history overflow. A new operation in the store (Update, ConditionCheck) must be added here.
  */
-export const TABLE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'] as const;
+export const TABLE_ACTIONS = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+] as const;
 
 /** Days KMS waits before deleting the topic key after the stack is deleted (7-30; cancellable). */
 export const TOPIC_KEY_PENDING_WINDOW_DAYS = 7 as const;

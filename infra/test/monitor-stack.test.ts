@@ -362,7 +362,14 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
     });
 
     it('grants the table only the operations the store uses', () => {
-      expect([...TABLE_ACTIONS]).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+      expect([...TABLE_ACTIONS]).toEqual([
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+      ]);
     });
 
     it('has no `*` resource except PutMetricData under its namespace condition', () => {
