@@ -66,20 +66,32 @@ export const QUIET_WRITE_EVERY_MS = 5 * 60_000;
 /** A state without what changes every check but decides nothing (times, latencies, the version). */
 function material(s: TargetState): unknown {
   const { version: _v, updatedAt: _u, latencies: _l, ...rest } = s;
-  return canonical({
+  return {
     ...rest,
     addresses: s.addresses.map(({ lastSeen: _s, lastProbe, ...a }) => ({ ...a, ...(lastProbe ? { probeOk: lastProbe.ok, probeError: lastProbe.error } : {}) })),
     alerts: Object.fromEntries(Object.entries(s.alerts).map(([k, { lastSeenAt: _a, ...alert }]) => [k, alert])),
-  });
+  };
 }
 
-/** JSON with object keys sorted, so states built in different orders compare equal. */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, value: unknown) =>
-    value && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : value,
-  );
+/** The keys of `o` whose values JSON would write (an undefined property is an absent one). */
+const writtenKeys = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] !== undefined);
+
+/**
+ * Equality as the stored JSON sees it: key order ignored, undefined properties absent. (A
+ * loaded state and one built this check differ in both; sorting and serialising both to
+ * compare them was a top frame of a 1,000-target check.)
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    return a.length === other.length && a.every((x, i) => sameJson(x, other[i]));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = writtenKeys(x);
+  return keys.length === writtenKeys(y).length && keys.every((k) => sameJson(x[k], y[k]));
 }
 
 /** FNV-1a of a name: a stable, well-spread number per target. */
@@ -107,5 +119,5 @@ export function isQuiet(previous: TargetState, next: TargetState, changes: reado
   if (changes.length > 0 || previous.version === 0 || previous.updatedAt === undefined) return false;
   const written = Date.parse(previous.updatedAt);
   if (!(at.getTime() - written < QUIET_WRITE_EVERY_MS) || refreshSlot(previous.target, at.getTime()) !== refreshSlot(previous.target, written)) return false;
-  return material(previous) === material(next);
+  return sameJson(material(previous), material(next));
 }

@@ -77,6 +77,32 @@ describe('isQuiet', () => {
     expect(isQuiet({ ...prev, version: 0 }, next, [], at(60_000))).toBe(false);
   });
 
+  it('compares as the stored JSON does: key order and undefined properties do not count', () => {
+    // Prepare: the loaded state (keys in file order, no undefined) and the one this check built.
+    const prev = state();
+    const a = prev.addresses[0]!;
+    const rebuilt: TargetState = {
+      alerts: {},
+      addresses: [
+        {
+          ttl: a.ttl,
+          lastProbe: { latencyMs: 4, ok: true, at: at(60_000).toISOString() },
+          lastSeen: at(60_000).toISOString(),
+          firstSeen: a.firstSeen,
+          address: a.address,
+          retiredAt: undefined,
+        },
+      ],
+      version: 8,
+      target: 'app-alb',
+      schemaVersion: 1,
+    };
+    // Act / Assess
+    expect(isQuiet(prev, rebuilt, [], at(60_000))).toBe(true);
+    expect(isQuiet(prev, { ...rebuilt, addresses: [...rebuilt.addresses, { ...a, address: '10.0.1.6' }] }, [], at(60_000))).toBe(false);
+    expect(isQuiet(prev, { ...rebuilt, addresses: [{ ...rebuilt.addresses[0]!, ttl: 30 }] }, [], at(60_000))).toBe(false);
+  });
+
   it.each([
     ['an address retired', (s: TargetState) => ({ ...s, addresses: [{ ...s.addresses[0]!, retiredAt: at(60_000).toISOString() }] })],
     [
