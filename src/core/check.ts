@@ -90,6 +90,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     config,
     deadline,
     newResolver,
+    resolver: newResolver(),
     lookups,
     startedAt,
     errors,

@@ -48,6 +48,26 @@ describe('resolve against the lab DNS server', () => {
     expect(r.addresses.length).toBeGreaterThan(8);
   });
 
+  it("asks the first questions on the check's shared resolver, the union's extra lookups on fresh ones", async () => {
+    // Prepare: a capped, rotating answer; count the fresh resolvers made.
+    dns.setA('d.elb.test', addrs(12), 60, { maxAnswers: 8 });
+    dns.setA('e.elb.test', addrs(3), 60);
+    const shared = fresh();
+    let made = 0;
+    const counted = () => {
+      made++;
+      return fresh();
+    };
+    // Act
+    const capped = (await resolveElb('d.elb.test', counted, undefined, shared)) as ResolutionOk;
+    const plain = (await resolveElb('e.elb.test', counted, undefined, shared)) as ResolutionOk;
+    // Assess: 3 lookups of the capped name, 2 of them fresh; none for a plain answer.
+    expect(capped).toMatchObject({ ok: true, complete: false, lookups: 4 });
+    expect(capped.addresses.length).toBeGreaterThan(8);
+    expect(plain).toMatchObject({ ok: true, complete: true });
+    expect(made).toBe(2);
+  });
+
   it('records the CNAME chain', async () => {
     dns.setCname('orders.cluster-x.rds.test', 'orders-1.x.rds.test', 5);
     dns.setA('orders-1.x.rds.test', ['10.9.1.1'], 5);

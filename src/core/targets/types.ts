@@ -46,8 +46,10 @@ export interface CheckContext {
   config: Config;
   /** The whole check's deadline. */
   deadline: AbortSignal;
-  /** A fresh resolver on the configured servers. */
+  /** A fresh resolver on the configured servers (the ELB union's extra lookups). */
   newResolver: () => Resolver;
+  /** This check's resolver on the configured servers, shared by every first lookup (one per check, not per target). */
+  resolver: Resolver;
   /** Every lookup of the check goes through this pool. */
   lookups: Limiter;
   startedAt: Date;
