@@ -18,8 +18,7 @@ import type { InitFigures } from './lambda-init.ts';
 import type { ChildProcess } from 'node:child_process';
 import type { AwsEndpoints } from './aws-child.ts';
 import type { InvocationFigures } from './lambda-check.ts';
-import { ENV } from '../src/contract.ts';
-import { TEST_CREDENTIALS, TEST_REGION } from '../test/integration/aws-dynalite.ts';
+import { bundleEnv } from '../test/integration/aws-fakes.ts';
 
 /** The bundle the Lambda ships, and what builds it. */
 export const BUNDLE = join(ROOT, 'dist', 'monitor.mjs');
@@ -218,21 +217,14 @@ export async function lambdaCheck(configPath: string, profileDir?: string): Prom
   const aws = spawnNode(childPath('aws'), [BENCH_TABLE], [], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
   try {
     const endpoints = await firstResult<AwsEndpoints>(aws, 'AWS on loopback', AWS_READY_TIMEOUT_MS);
-    const env = {
-      PATH: process.env.PATH ?? '',
-      AWS_REGION: TEST_REGION,
-      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-      AWS_ENDPOINT_URL_SNS: endpoints.fake,
-      AWS_ENDPOINT_URL_CLOUDWATCH: endpoints.fake,
-      [ENV.table]: BENCH_TABLE,
-      [ENV.topicArn]: BENCH_TOPIC,
-      [ENV.eventsTopicArn]: BENCH_EVENTS_TOPIC,
-      [ENV.configFile]: configPath,
-      // The SDK warns about node 20 on stderr; Lambda runs 22.
-      NODE_NO_WARNINGS: '1',
-    };
+    const env = bundleEnv({
+      dynamodb: endpoints.dynamodb,
+      fake: endpoints.fake,
+      table: BENCH_TABLE,
+      topicArn: BENCH_TOPIC,
+      eventsTopicArn: BENCH_EVENTS_TOPIC,
+      configFile: configPath,
+    });
     const out = await runToEnd(
       // --profile: the whole process (cold and warm invocations), written at exit.
       spawnNode(childPath('lambdaCheck'), [BUNDLE, String(LAMBDA_CHECKS)], profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [], {

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
 import { DynamoStore } from '../../src/adapters/aws/dynamo-store.ts';
-import { startLocalDynamo, TEST_CREDENTIALS, TEST_REGION } from './aws-dynalite.ts';
-import { startFakeAws } from './aws-fakes.ts';
+import { startLocalDynamo } from './aws-dynalite.ts';
+import { bundleEnv, startFakeAws } from './aws-fakes.ts';
 import type { LocalDynamo } from './aws-dynalite.ts';
 
 const run = promisify(execFile);
@@ -74,21 +74,14 @@ describe('the bundle (dist/monitor.mjs) under plain node', () => {
       }),
     );
     dns.setA(ELB, [ADDR.old], 1);
-    const env = {
-      PATH: process.env.PATH ?? '',
-      AWS_REGION: TEST_REGION,
-      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: local.endpoint,
-      AWS_ENDPOINT_URL_SNS: fake.endpoint,
-      AWS_ENDPOINT_URL_CLOUDWATCH: fake.endpoint,
-      IPDRIFT_TABLE: TABLE,
-      IPDRIFT_TOPIC_ARN: TOPIC,
-      IPDRIFT_EVENTS_TOPIC_ARN: EVENTS_TOPIC,
-      IPDRIFT_CONFIG_FILE: configPath,
-      // The SDK warns about node 20 on stderr; Lambda runs 22.
-      NODE_NO_WARNINGS: '1',
-    };
+    const env = bundleEnv({
+      dynamodb: local.endpoint,
+      fake: fake.endpoint,
+      table: TABLE,
+      topicArn: TOPIC,
+      eventsTopicArn: EVENTS_TOPIC,
+      configFile: configPath,
+    });
     const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(bundle).href)});
       const summary = await handler({ source: 'aws.events' }, { getRemainingTimeInMillis: () => 20000, awsRequestId: process.argv[1] });
       process.stderr.write('summary ' + JSON.stringify(summary) + '\\n');`;

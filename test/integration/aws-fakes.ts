@@ -7,6 +7,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { gunzipSync } from 'node:zlib';
+import { ENV } from '../../src/contract.ts';
+import { TEST_CREDENTIALS, TEST_REGION } from './aws-dynalite.ts';
 
 /** One request a fake AWS endpoint received. */
 export interface Received {
@@ -41,4 +43,37 @@ export async function startFakeAws(host: string): Promise<{ server: Server; rece
   server.listen(0, host);
   await once(server, 'listening');
   return { server, received, endpoint: `http://${host}:${(server.address() as AddressInfo).port}` };
+}
+
+/** Where the bundle's SDK clients and settings point when it runs on loopback. */
+export interface BundleEnvOptions {
+  dynamodb: string;
+  /** The fake SNS/CloudWatch endpoint. */
+  fake: string;
+  table: string;
+  topicArn: string;
+  eventsTopicArn: string;
+  configFile: string;
+}
+
+/**
+ * The environment of a process running dist/monitor.mjs's handler against loopback AWS: the
+ * standard AWS_ENDPOINT_URL_* variables, dummy credentials, and the function's own settings.
+ */
+export function bundleEnv(o: BundleEnvOptions): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    AWS_REGION: TEST_REGION,
+    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: o.dynamodb,
+    AWS_ENDPOINT_URL_SNS: o.fake,
+    AWS_ENDPOINT_URL_CLOUDWATCH: o.fake,
+    [ENV.table]: o.table,
+    [ENV.topicArn]: o.topicArn,
+    [ENV.eventsTopicArn]: o.eventsTopicArn,
+    [ENV.configFile]: o.configFile,
+    // The SDK warns about node 20 on stderr; Lambda runs 22.
+    NODE_NO_WARNINGS: '1',
+  };
 }
