@@ -107,11 +107,13 @@ export interface CheckFigures {
 export interface EngineRun {
   /** First check in a fresh process: no saved state, code not yet optimised. */
   cold: CheckFigures;
-  /** Second check: state from the first, the steady state of a scheduled monitor. */
+  /** Second check: state from the first (a fresh process with saved state: a CLI run, a Lambda's second invocation). */
   warm: CheckFigures;
+  /** Fifth check: code optimised too, as in a Lambda container or a `watch` that has run a while. */
+  steady: CheckFigures;
   /** RSS after imports, before any check. */
   baselineRssMb: number;
-  /** getrusage maxrss of the process at exit (covers both checks). */
+  /** getrusage maxrss of the process at exit (covers every check). */
   maxRssMb: number;
 }
 

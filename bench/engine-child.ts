@@ -1,11 +1,13 @@
 /**
- * The measured process: a fresh `node` that runs two full checks of one config with the file
- * store (the first, cold: no state and unoptimised code; the second, warm: the steady state of a
- * scheduled monitor) and prints the figures of both as one result line.
+ * The measured process: a fresh `node` that runs full checks of one config with the file store
+ * and prints the figures of three as one result line: the first (cold: no state, unoptimised
+ * code), the second (warm: saved state, code still warming up: a CLI run, a Lambda's second
+ * invocation) and the fifth (steady: optimised code too, as in a Lambda container or a `watch`
+ * that has run a while).
  *
- * With PROFILE_PREFIX, each check is CPU-profiled on its own (inspector Profiler, started right
- * before runCheck and stopped right after), written to PREFIX-cold.cpuprofile and -warm: the
- * profile shows the check, not Node's boot or module loading.
+ * With PROFILE_PREFIX, each measured check is CPU-profiled on its own (inspector Profiler,
+ * started right before runCheck and stopped right after), written to PREFIX-<phase>.cpuprofile:
+ * the profile shows the check, not Node's boot or module loading.
  *
  * Usage (from bench/run.ts, bundled first): node engine-child.mjs CONFIG.json STATE_DIR [PROFILE_PREFIX]
  */
@@ -29,6 +31,8 @@ const US_PER_MS = 1e3;
 const KB = 1024;
 /** Profiler sampling interval (µs): finer than V8's 1 ms default, checks last a few hundred ms. */
 const PROFILE_INTERVAL_US = 250;
+/** Unmeasured checks between the warm one and the steady one. */
+const STEADY_AFTER = 2;
 
 const [configPath, stateDir, profilePrefix] = process.argv.slice(2);
 if (!configPath || !stateDir) {
@@ -66,7 +70,7 @@ if (profilePrefix) {
 }
 
 /** Runs one check and measures it from the outside of runCheck. */
-async function measure(phase: 'cold' | 'warm'): Promise<CheckFigures> {
+async function measure(phase: 'cold' | 'warm' | 'steady'): Promise<CheckFigures> {
   if (session) await session.post('Profiler.start');
   const rssBefore = process.memoryUsage.rss();
   let peakRss = rssBefore;
@@ -130,6 +134,9 @@ async function measure(phase: 'cold' | 'warm'): Promise<CheckFigures> {
 const baselineRss = process.memoryUsage.rss();
 const cold = await measure('cold');
 const warm = await measure('warm');
+// Two more checks before the steady one: by then the probe and check code run optimised.
+for (let i = 0; i < STEADY_AFTER; i++) await runCheck(config, { store, notifier, clock });
+const steady = await measure('steady');
 session?.disconnect();
-const result: EngineRun = { cold, warm, baselineRssMb: mb(baselineRss), maxRssMb: round(process.resourceUsage().maxRSS / KB, 1) };
+const result: EngineRun = { cold, warm, steady, baselineRssMb: mb(baselineRss), maxRssMb: round(process.resourceUsage().maxRSS / KB, 1) };
 process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);

@@ -97,6 +97,7 @@ interface WorkloadResult {
   runs: number;
   cold: Summary;
   warm: Summary;
+  steady: Summary;
   baselineRssMb: number;
   maxRssMb: number;
   /** UDP datagrams dropped machine-wide for a full receive buffer during the workload (DNS bursts). */
@@ -189,6 +190,7 @@ async function runEngine(label: string, set: LabSet, configPath: string, runs: n
     runs,
     cold: summarise1(all, (r) => r.cold),
     warm: summarise1(all, (r) => r.warm),
+    steady: summarise1(all, (r) => r.steady),
     baselineRssMb: round(median(all.map((r) => r.baselineRssMb))),
     maxRssMb: Math.max(...all.map((r) => r.maxRssMb)),
     ...(drops0 !== undefined && drops1 !== undefined ? { udpDrops: drops1 - drops0 } : {}),
@@ -249,7 +251,7 @@ function table(results: Results): string {
   lines.push(header);
   lines.push('-'.repeat(header.length));
   for (const w of Object.values(results.workloads)) {
-    for (const phase of ['cold', 'warm'] as const) {
+    for (const phase of ['cold', 'warm', 'steady'] as const) {
       const s = w[phase];
       lines.push(
         `${padEnd(`${w.label} ${w.shape} ${phase}`, 22)}${pad(w.probes, 7)}${pad(s.probesOk, 6)}${pad(s.wallMs, 10)}${pad(s.cpuMs, 9)}${pad(s.peakRssMb, 13)}${pad(`${s.eldP99Ms}/${s.eldMaxMs}`, 16)}  ${
@@ -271,7 +273,9 @@ function table(results: Results): string {
   lines.push('where the wall time goes (ms: load state / resolve / probe+assess / save / rest):');
   for (const w of Object.values(results.workloads)) {
     const f = (s: Summary) => `${s.phasesMs.load} / ${s.phasesMs.resolve} / ${s.phasesMs.probeAssess} / ${s.phasesMs.save} / ${s.phasesMs.rest}`;
-    lines.push(`  ${padEnd(w.label, 3)} cold ${padEnd(f(w.cold), 36)} warm ${padEnd(f(w.warm), 36)}${w.udpDrops ? ` (UDP drops: ${w.udpDrops})` : ''}`);
+    lines.push(
+      `  ${padEnd(w.label, 3)} cold ${padEnd(f(w.cold), 34)} warm ${padEnd(f(w.warm), 34)} steady ${padEnd(f(w.steady), 34)}${w.udpDrops ? ` (UDP drops: ${w.udpDrops})` : ''}`,
+    );
   }
   lines.push('');
   const cli = Object.values(results.cli);
@@ -290,7 +294,7 @@ function table(results: Results): string {
   } else if (lc) lines.push(`deployed check on A: failed: ${lc.detail}`);
   const predicted = results.lambdaPrediction;
   if (predicted && Object.keys(predicted).length > 0) {
-    lines.push('predicted Lambda duration of the warm check (CPU stretched by the share of a vCPU, at least the wall):');
+    lines.push('predicted Lambda duration of a check in a warm container (CPU stretched by the share of a vCPU, at least the wall):');
     for (const [label, byMb] of Object.entries(predicted))
       lines.push(
         `  ${label}: ${Object.entries(byMb)
@@ -579,7 +583,7 @@ async function main(): Promise<void> {
       : []),
     ...(['A', 'C'] as const)
       .filter((k) => results.workloads[k])
-      .map((k) => [`${k} in-process (file store)`, results.workloads[k]!.warm] as [string, { cpuMs: number; wallMs: number }]),
+      .map((k) => [`${k} in-process steady (file store)`, results.workloads[k]!.steady] as [string, { cpuMs: number; wallMs: number }]),
   ];
   results.lambdaPrediction = Object.fromEntries(
     warmChecks.map(([label, m]) => [label, Object.fromEntries(PREDICT_AT_MB.map((mb) => [String(mb), predictedCheckMs(m, mb)]))]),
