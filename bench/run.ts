@@ -294,11 +294,13 @@ function table(results: Results): string {
   } else if (lc) lines.push(`deployed check on A: failed: ${lc.detail}`);
   const predicted = results.lambdaPrediction;
   if (predicted && Object.keys(predicted).length > 0) {
-    lines.push('predicted Lambda duration of a check in a warm container (CPU stretched by the share of a vCPU, at least the wall):');
+    lines.push(
+      'predicted Lambda duration of a check in a warm container (low: CPU stretched by the share of a vCPU, at least the wall; high: wall + the stretch):',
+    );
     for (const [label, byMb] of Object.entries(predicted))
       lines.push(
         `  ${label}: ${Object.entries(byMb)
-          .map(([mb, ms]) => `${mb} MB ${ms} ms`)
+          .map(([mb, ms]) => `${mb} MB ${ms.low}-${ms.high} ms`)
           .join(', ')}`,
       );
   }
@@ -373,7 +375,7 @@ interface Results {
   /** The deployed check on A: the bundle's handler with DynamoDB, SNS, CloudWatch on loopback. */
   lambdaCheck?: LambdaCheckResult;
   /** Predicted Lambda duration (ms) of the warm checks, by memory size (MB). */
-  lambdaPrediction?: Record<string, Record<string, number>>;
+  lambdaPrediction?: Record<string, Record<string, { low: number; high: number }>>;
 }
 
 /** One row of the goals table. */

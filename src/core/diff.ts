@@ -54,7 +54,11 @@ export function diffAddresses(previous: readonly AddressRecord[], resolution: Re
       const { retiredAt, missingChecks: _m, released, ...rest } = prev;
       if (retiredAt !== undefined) added.push(prev.address);
       // Listed again after its retirement: an interface holds it again, its release is over.
-      next.push({ ...rest, ...(released && retiredAt === undefined ? { released } : {}), lastSeen: at, ttl: ttls.get(prev.address)! });
+      // The largest TTL seen: a caching resolver (the VPC's) answers with the time its own copy
+      // has left, and a client may have cached the record for the full TTL, so judging a web
+      // tier stale after a countdown value would page inside the TTL (and every countdown
+      // value would look like a change worth writing).
+      next.push({ ...rest, ...(released && retiredAt === undefined ? { released } : {}), lastSeen: at, ttl: Math.max(prev.ttl ?? 0, ttls.get(prev.address)!) });
       continue;
     }
     if (prev.retiredAt !== undefined) {

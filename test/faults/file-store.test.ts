@@ -6,7 +6,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -87,6 +87,23 @@ describe('file store: locks', () => {
     expect(performance.now() - t0).toBeLessThan(ENDS_WITHIN_MS);
     expect(report.unsaved).toEqual([]);
     expect((await readdir(stateDir)).sort()).toEqual([`${TARGET}.json`]);
+  });
+
+  it("a lock's temp file of a writer this host cannot see (another host) stays while fresh, and goes once stale", async () => {
+    // Prepare: two lock temp files naming a pid that does not run here, one just written, one 10 s old.
+    const stateDir = await freshDir();
+    const pid = await deadPid();
+    const fresh = join(stateDir, `.lock.${pid}.0123abcd.tmp`);
+    const stale = join(stateDir, `.lock.${pid}.4567cdef.tmp`);
+    await writeFile(fresh, '{}');
+    await writeFile(stale, '{}');
+    const old = new Date(Date.now() - 10_000);
+    await utimes(stale, old, old);
+    // Act
+    await new FileStore(stateDir).save({ ...emptyState(TARGET), version: 1 }, 0, []);
+    // Assess: a contender elsewhere may be about to link the fresh one into place.
+    expect(existsSync(fresh)).toBe(true);
+    expect(existsSync(stale)).toBe(false);
   });
 
   it("a dead writer's lock taken over by several writers at once: exactly one save wins each round (no lock removed from under its owner)", async () => {

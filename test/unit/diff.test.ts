@@ -33,6 +33,20 @@ describe('diffAddresses', () => {
     expect(byAddr['10.0.0.2']?.retiredAt).toBeUndefined();
   });
 
+  it("keeps the largest TTL seen: a caching resolver's countdown neither shortens the wait for caches nor changes the record", () => {
+    // Prepare: the VPC resolver answers 60 s first, then with what its cached copy has left.
+    const withTtl = (ttl: number) => ({ ...answer(['10.0.0.1']), addresses: [{ address: '10.0.0.1', family: 4 as const, ttl }] });
+    const first = diffAddresses([], withTtl(60), at(0), RETAIN);
+    // Act
+    const counted = diffAddresses(first.addresses, withTtl(12), at(1), RETAIN);
+    const again = diffAddresses(counted.addresses, withTtl(47), at(2), RETAIN);
+    const retired = diffAddresses(again.addresses, answer([]), at(3), RETAIN);
+    // Assess
+    expect(counted.addresses[0]!.ttl).toBe(60);
+    expect(again.addresses[0]!.ttl).toBe(60);
+    expect(retired.addresses[0]).toMatchObject({ address: '10.0.0.1', ttl: 60, retiredAt: at(3).toISOString() });
+  });
+
   it(`retires from an incomplete answer only after ${LIMITS.missingChecksToRetire} checks missing`, () => {
     // Prepare
     const base = diffAddresses([], answer(['10.0.0.1', '10.0.0.2'], false), at(0), RETAIN).addresses;

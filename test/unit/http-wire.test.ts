@@ -121,6 +121,16 @@ describe('ResponseReader', () => {
     expect(read(['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX'])).toMatchObject({ code: 'HPE_STRICT' });
   });
 
+  it('refuses bare LF line ends in the head at once, and leaves the body alone', () => {
+    // Act
+    const bare = read(['HTTP/1.1 200 OK\nServer: x\n\n'], { close: false });
+    const split = read(['HTTP/1.1 200 OK\r', '\nServer: x\r\n\r\n10.0.1.5\n'], { close: false });
+    // Assess
+    expect(bare).toMatchObject({ code: 'HPE_CR_EXPECTED' });
+    expect(split).toBeUndefined();
+    expect(read(['HTTP/1.1 200 OK\r', '\nServer: x\r\n\r\n10.0.1.5\n'])).toEqual({ status: 200, server: 'x', body: '10.0.1.5\n', truncated: false });
+  });
+
   it('refuses a head larger than the cap, with or without its end', () => {
     // Prepare
     const big = `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(MAX_HEAD_BYTES)}`;

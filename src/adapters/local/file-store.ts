@@ -94,11 +94,13 @@ const readLock = (lock: string) => readBoundedFile(lock, FILE_LOCK.maxBytes).cat
 /** The directory's save lock (a dot name: target names start with a letter or digit). */
 const DIR_LOCK = '.lock';
 
+/** A state file's temp (`<target>.json.<pid>.<random>.tmp`): written only under the directory lock. */
+const STATE_TMP_RE = /\.json\.(\d+)\.[0-9a-f]+\.tmp$/;
 /**
- * Temp files (`<target>.json.<pid>.<random>.tmp`, `.lock[.takeover].<pid>.<random>.tmp`, and
- * the per-target locks' of earlier versions): the pid says whether their writer is gone.
+ * A lock's temp (`.lock[.takeover].<pid>.<random>.tmp`, and the per-target locks' of earlier
+ * versions): written by a writer that does not hold the lock yet, perhaps on another host.
  */
-const TMP_RE = /(?:\.json(?:\.lock(?:\.takeover)?)?|^\.lock(?:\.takeover)?)\.(\d+)\.[0-9a-f]+\.tmp$/;
+const LOCK_TMP_RE = /(?:\.json\.lock|^\.lock)(?:\.takeover)?\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 interface StateFile {
   schemaVersion: typeof STATE_SCHEMA_VERSION;
@@ -109,7 +111,8 @@ interface StateFile {
 /** File-per-target store for the CLI. */
 export class FileStore implements Store {
   #prepared: Promise<void> | undefined;
-  #preparedAt = 0;
+  #swept: Promise<void> | undefined;
+  #sweptAt = 0;
   /** The current hold of the directory lock, shared by the saves in flight. */
   #hold: { acquired: Promise<() => Promise<void>>; users: number } | undefined;
   /** The last save of each target in flight here. */
@@ -210,6 +213,7 @@ export class FileStore implements Store {
     hold.users++;
     try {
       await hold.acquired;
+      await this.swept();
       return await fn();
     } finally {
       hold.users--;
@@ -241,15 +245,22 @@ export class FileStore implements Store {
     }
   }
 
-  /** The directory exists and dead writers' temp files are gone: once per FILE_LOCK.sweepEveryMs, shared by the saves in flight. */
+  /** The directory exists: made once, shared by the saves in flight (a failure is retried by the next save). */
   private prepared(): Promise<void> {
-    if (!this.#prepared || Date.now() - this.#preparedAt >= FILE_LOCK.sweepEveryMs) {
-      this.#preparedAt = Date.now();
-      this.#prepared = mkdir(this.dir, { recursive: true }).then(() => this.sweepTemps());
-      // A failure is the save's to report, and the next save tries again.
+    if (!this.#prepared) {
+      this.#prepared = mkdir(this.dir, { recursive: true }).then(() => undefined);
       this.#prepared.catch(() => (this.#prepared = undefined));
     }
     return this.#prepared;
+  }
+
+  /** Dead writers' temp files are gone: looked for under the lock, at most once per FILE_LOCK.sweepEveryMs. */
+  private swept(): Promise<void> {
+    if (!this.#swept || Date.now() - this.#sweptAt >= FILE_LOCK.sweepEveryMs) {
+      this.#sweptAt = Date.now();
+      this.#swept = this.sweepTemps();
+    }
+    return this.#swept;
   }
 
   /**
@@ -337,17 +348,26 @@ export class FileStore implements Store {
   }
 
   /**
-   * Removes temp files left by writers that died mid-save (kill -9, power loss). A temp file
-   * names its writer's pid, so a dead writer's is nobody's: no lock is needed, and one listing
-   * serves every target (a listing per save grew with the square of the targets).
+   * Removes temp files left by writers that died mid-save (kill -9, power loss); called holding
+   * the directory lock. A state file's temp is written only under that lock, so any other than
+   * a live process's on this host is abandoned (another host's too). A lock's temp is written by
+   * a contender outside the lock, maybe on another host: only a dead pid's that has lain
+   * FILE_LOCK.takeoverStaleMs goes. One listing serves every target.
    */
   private async sweepTemps(): Promise<void> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     await Promise.all(
       names.map(async (name) => {
-        const m = TMP_RE.exec(name);
-        if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) return;
-        await unlink(join(this.dir, name)).catch(() => undefined);
+        const state = STATE_TMP_RE.exec(name);
+        const lock = state ? null : LOCK_TMP_RE.exec(name);
+        const pid = Number((state ?? lock)?.[1]);
+        if ((!state && !lock) || pid === process.pid || isAlive(pid)) return;
+        const path = join(this.dir, name);
+        if (lock) {
+          const info = await lstat(path).catch(() => undefined);
+          if (!info || Date.now() - info.mtimeMs < FILE_LOCK.takeoverStaleMs) return;
+        }
+        await unlink(path).catch(() => undefined);
       }),
     );
   }

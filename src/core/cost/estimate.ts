@@ -170,11 +170,16 @@ export function cpuStretch(memoryMb: number): number {
 }
 
 /**
- * A measured check's duration at `memoryMb`: its CPU stretched by Lambda's share, never less
- * than its wall time (what it waits for does not speed up). The bench prints this per size.
+ * A measured check's duration at `memoryMb`, as a range. Low: its CPU stretched by Lambda's
+ * share, never less than its wall (waits overlap the CPU work). High: its wall plus the
+ * stretch of its CPU (waits and CPU one after the other). The bench prints this per size.
  */
-export function predictedCheckMs(measured: { cpuMs: number; wallMs: number }, memoryMb: number): number {
-  return Math.round(Math.max(measured.wallMs, measured.cpuMs * cpuStretch(memoryMb)));
+export function predictedCheckMs(measured: { cpuMs: number; wallMs: number }, memoryMb: number): { low: number; high: number } {
+  const stretch = cpuStretch(memoryMb);
+  return {
+    low: Math.round(Math.max(measured.wallMs, measured.cpuMs * stretch)),
+    high: Math.round(measured.wallMs + measured.cpuMs * (stretch - 1)),
+  };
 }
 
 /** Billed ms of one invocation checking `targets` targets, by the model. */

@@ -92,13 +92,13 @@ export function httpGet(t: HttpGetTarget, signal: AbortSignal): Promise<ProbeOut
     const head = requestHead(t.path, hostHeader(t.host, t.port, t.secure), USER_AGENT);
     const reader = new ResponseReader(t.maxBodyBytes);
     let tls: TlsInfo | undefined;
-    let rejected: ProbeOutcome['error'];
-    const answer = (res: WireResponse) =>
-      resolve(rejected ? { ok: false, status: res.status, error: rejected, ...(tls ? { tls } : {}) } : responseOutcome(t, res, tls));
+    const answer = (res: WireResponse) => resolve(responseOutcome(t, res, tls));
     const socket = t.secure
       ? tlsConnect({ host: t.connect, port: t.port, ...tlsClientOptions(t.host, t.insecureTls) }, function (this: TLSSocket) {
           tls = tlsInfoOf(this.getPeerCertificate(), t.host);
-          rejected = insecureTlsRejection(this, t.insecureTls);
+          // A certificate --insecure-tls does not forgive: the answer is known, no request is sent.
+          const rejected = insecureTlsRejection(this, t.insecureTls);
+          if (rejected) return resolve({ ok: false, error: rejected, tls });
           this.write(head, 'latin1');
         })
       : netConnect({ host: t.connect, port: t.port }, () => void socket.write(head, 'latin1'));

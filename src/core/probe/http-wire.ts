@@ -18,6 +18,7 @@ const QUOTE_CHARS = 40;
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
 const LF = 0x0a;
+const CR = 0x0d;
 /** Shared by every reader: an empty buffer is never written to. */
 const EMPTY = Buffer.alloc(0);
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: [^\r\n]*)?$/;
@@ -127,12 +128,24 @@ export class ResponseReader {
     if (!ok || (complete && n < HTTP_PREFIX.length)) throw new HttpWireError('HPE_INVALID_CONSTANT', `expected an HTTP status line, got ${quote(this.#head)}`);
   }
 
+  /**
+   * Throws at a bare LF in the head's bytes `from`..`until`, as Node's parser does: without it the
+   * head's end would never be found and the probe would wait for a close or its timeout.
+   */
+  #checkLineEnds(from: number, until: number): void {
+    for (let nl = this.#head.indexOf(LF, from); nl >= 0 && nl < until; nl = this.#head.indexOf(LF, nl + 1)) {
+      if (nl === 0 || this.#head[nl - 1] !== CR) throw new HttpWireError('HPE_CR_EXPECTED', 'response header lines must end with CRLF (a bare LF)');
+    }
+  }
+
   /** Takes head bytes; returns the bytes after the head once it is parsed, else undefined. */
   #readHead(bytes: Buffer): Buffer | undefined {
     const from = Math.max(0, this.#head.length - (HEAD_END.length - 1));
     this.#head = this.#head.length === 0 ? bytes : Buffer.concat([this.#head, bytes]);
     this.#checkPrefix(false);
     const end = this.#head.indexOf(HEAD_END, from);
+    // Only the head's own lines: the body after it may hold any bytes.
+    this.#checkLineEnds(from, end < 0 ? this.#head.length : end + HEAD_END.length);
     if (end < 0) {
       if (this.#head.length > MAX_HEAD_BYTES) throw new HttpWireError('HPE_HEADER_OVERFLOW', `response headers larger than ${MAX_HEAD_BYTES} bytes`);
       return undefined;
