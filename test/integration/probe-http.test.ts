@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/core/constants.ts';
 import { runProbe } from '../../src/core/probe/run.ts';
 import type { ProbeSpec } from '../../src/core/probe/types.ts';
-import { Loopback, certPair } from './probe-servers.ts';
+import { Loopback, certPair, selfSignedCert } from './probe-servers.ts';
 
 const TIMEOUT_MS = 300;
 const HOST = 'app.internal';
@@ -169,6 +169,25 @@ describe('https probe', () => {
     expect(r.error?.code).toBe('cert-name-mismatch');
     expect(r.status).toBe(200);
     expect(r.tls).toMatchObject({ altNames: ['other.internal'], nameMatches: false });
+  });
+
+  it('under insecureTls, an expired certificate fails with tls at the handshake, not after a body that never ends', async () => {
+    // Prepare: expired (2020-2021); the server would drip a body forever.
+    const expired = await selfSignedCert(HOST, { notBeforeDate: new Date('2020-01-01T00:00:00Z'), notAfterDate: new Date('2021-01-01T00:00:00Z') });
+    let requests = 0;
+    const port = await lo.https(expired, (_req, res) => {
+      requests++;
+      res.writeHead(200);
+      const drip = setInterval(() => res.write('x'), DRIP_INTERVAL_MS);
+      res.on('close', () => clearInterval(drip));
+    });
+    // Act
+    const r = await runProbe('127.0.0.1', spec('https', port, { insecureTls: true }), { timeoutMs: TIMEOUT_MS });
+    // Assess: refused before any request was sent, well inside the timeout.
+    expect(r).toMatchObject({ ok: false, error: { code: 'tls', message: expect.stringContaining('CERT_HAS_EXPIRED') } });
+    expect(r.tls).toMatchObject({ subject: HOST });
+    expect(r.latencyMs).toBeLessThan(TIMEOUT_MS);
+    expect(requests).toBe(0);
   });
 
   it('fails with tls for an untrusted certificate without insecureTls', async () => {
