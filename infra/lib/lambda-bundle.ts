@@ -8,9 +8,9 @@
  * content anyway, so the directory's path never reaches the template.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BUNDLED_CONFIG_FILE, BUNDLE_ENTRIES } from '../../src/contract.ts';
 
 /** File names inside the Lambda asset (and so under `/var/task`). */
@@ -21,6 +21,8 @@ export const BUNDLE_FILES = {
   sourceMap: 'monitor.mjs.map',
   /** The deployer's config, bundled so a check never depends on a network fetch. */
   config: BUNDLED_CONFIG_FILE,
+  /** The chunks the bundles import (esbuild.config.mjs `chunkNames`; test/integration/aws-bundle.test.ts runs a staged bundle). */
+  chunkDir: 'chunks',
 } as const;
 
 /** Where the Lambda runtime unpacks the asset. */
@@ -64,6 +66,11 @@ export function stageLambdaBundle(
     files.push([file, readFileSync(entry)]);
     if (existsSync(map)) files.push([mapFile, readFileSync(map)]);
   }
+  // The chunks the entries share and import (esbuild splitting): every function gets them all.
+  const chunks = join(dir, BUNDLE_FILES.chunkDir);
+  if (existsSync(chunks)) {
+    for (const chunk of readdirSync(chunks).sort()) files.push([`${BUNDLE_FILES.chunkDir}/${chunk}`, readFileSync(join(chunks, chunk))]);
+  }
   files.push([BUNDLE_FILES.config, Buffer.from(configJson, 'utf8')]);
 
   const hash = createHash('sha256');
@@ -74,7 +81,10 @@ export function stageLambdaBundle(
   // Build beside the final name and rename: a concurrent synth never sees a half-written dir.
   const building = `${staged}.${process.pid}.${Date.now()}`;
   mkdirSync(building, { recursive: true });
-  for (const [name, content] of files) writeFileSync(join(building, name), content);
+  for (const [name, content] of files) {
+    mkdirSync(dirname(join(building, name)), { recursive: true });
+    writeFileSync(join(building, name), content);
+  }
   try {
     renameSync(building, staged);
   } catch (err) {

@@ -1,5 +1,5 @@
 /** The app's context parsing and the Lambda asset staging: no synth, milliseconds each. */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,6 +150,20 @@ describe('stageLambdaBundle', () => {
     );
     expect(readFileSync(join(staged, 'failover-watch.mjs'), 'utf8')).toBe(readFileSync(join(dist, 'failover-watch.mjs'), 'utf8'));
     expect(stageLambdaBundle(dist, '{}')).not.toBe(staged);
+  });
+
+  it('brings the chunks directory along (the entries import their shared code from it)', () => {
+    const dist = makeDist(false);
+    mkdirSync(join(dist, BUNDLE_FILES.chunkDir));
+    writeFileSync(join(dist, BUNDLE_FILES.chunkDir, 'chunk-AB12.mjs'), 'export const x = 1;\n');
+    writeFileSync(join(dist, BUNDLE_FILES.chunkDir, 'chunk-AB12.mjs.map'), '{"version":3}');
+
+    const staged = stageLambdaBundle(dist, '{}');
+    made.push(staged);
+
+    expect(readdirSync(staged).sort()).toEqual([BUNDLE_FILES.chunkDir, BUNDLE_FILES.config, BUNDLE_FILES.entry].sort());
+    expect(readdirSync(join(staged, BUNDLE_FILES.chunkDir)).sort()).toEqual(['chunk-AB12.mjs', 'chunk-AB12.mjs.map']);
+    expect(readFileSync(join(staged, BUNDLE_FILES.chunkDir, 'chunk-AB12.mjs'), 'utf8')).toBe('export const x = 1;\n');
   });
 
   it('works without a source map', () => {

@@ -16,6 +16,7 @@ import { LabNode } from '../../lab/nodes.ts';
 import { DynamoStore } from '../../src/adapters/aws/dynamo-store.ts';
 import { startLocalDynamo } from './aws-dynalite.ts';
 import { bundleEnv, startFakeAws } from './aws-fakes.ts';
+import { BUNDLE_FILES, stageLambdaBundle } from '../../infra/lib/lambda-bundle.ts';
 import type { LocalDynamo } from './aws-dynalite.ts';
 
 const run = promisify(execFile);
@@ -37,6 +38,7 @@ describe('the bundle (dist/monitor.mjs) under plain node', () => {
   let newNode: LabNode;
   let local: LocalDynamo;
   let fake: Awaited<ReturnType<typeof startFakeAws>>;
+  let staged: string | undefined;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ipdrift-bundle-'));
@@ -56,6 +58,7 @@ describe('the bundle (dist/monitor.mjs) under plain node', () => {
       local.stop(),
       new Promise((r) => fake.server.close(r)),
       rm(dir, { recursive: true, force: true }),
+      ...(staged ? [rm(staged, { recursive: true, force: true })] : []),
     ]);
   });
 
@@ -63,7 +66,9 @@ describe('the bundle (dist/monitor.mjs) under plain node', () => {
     // Prepare: build into a temporary directory (dist/ may be in use by others).
     const out = join(dir, 'dist');
     const built = await run(process.execPath, [join(ROOT, 'esbuild.config.mjs'), '--outdir', out], { cwd: ROOT, timeout: CHILD_TIMEOUT_MS });
-    const bundle = join(out, 'monitor.mjs');
+    // Run it from the directory the stack ships (the entry, its chunks, the config), as Lambda would.
+    staged = stageLambdaBundle(out, '{"targets":[]}\n');
+    const bundle = join(staged, BUNDLE_FILES.entry);
     const configPath = join(dir, 'ipdrift.config.json');
     await writeFile(
       configPath,
