@@ -155,34 +155,38 @@ export class DynamoStore implements Store {
   async load(targets: readonly string[]): Promise<Map<string, TargetState | undefined>> {
     // State items by the hundred (BatchGetItem) rather than one GetItem each: a check of 100
     // targets made 100 signed requests, a third of the function's CPU (bench/ deployed check).
-    const items = targets.length > 1 ? await this.#batchGetStates(targets) : undefined;
-    const states = await Promise.all(targets.map(async (t) => [t, await this.#loadOne(t, items?.get(t))] as const));
-    return new Map(states);
+    // Each batch's alert reads start as soon as that batch is back, so state and alerts are read
+    // close together (a commit between the two means a torn read, read again).
+    if (targets.length <= 1) return new Map(await Promise.all(targets.map(async (t) => [t, await this.#loadOne(t)] as const)));
+    const chunks: string[][] = [];
+    for (let i = 0; i < targets.length; i += DYNAMO_LIMITS.batchGetKeys) chunks.push(targets.slice(i, i + DYNAMO_LIMITS.batchGetKeys));
+    const parts = await Promise.all(
+      chunks.map(async (chunk) => {
+        const items = await this.#batchGetStates(chunk);
+        return Promise.all(chunk.map(async (t) => [t, await this.#loadOne(t, items.get(t))] as const));
+      }),
+    );
+    return new Map(parts.flat());
   }
 
   /**
-   * The state items of `targets`, consistent reads, DYNAMO_LIMITS.batchGetKeys per request. Keys
-   * DynamoDB leaves unprocessed (throttling, the 16 MB response cap) are absent from the map:
-   * their targets are read one by one with GetItem. A missing item maps to `{ item: undefined }`.
+   * The state items of `chunk` (at most DYNAMO_LIMITS.batchGetKeys targets), one consistent
+   * BatchGetItem. Keys DynamoDB leaves unprocessed (throttling, the 16 MB response cap) are
+   * absent from the map: their targets are read one by one with GetItem. A missing item maps
+   * to `{ item: undefined }`.
    */
-  async #batchGetStates(targets: readonly string[]): Promise<Map<string, { item: Item | undefined }>> {
-    const chunks: string[][] = [];
-    for (let i = 0; i < targets.length; i += DYNAMO_LIMITS.batchGetKeys) chunks.push(targets.slice(i, i + DYNAMO_LIMITS.batchGetKeys));
+  async #batchGetStates(chunk: readonly string[]): Promise<Map<string, { item: Item | undefined }>> {
+    const keys = chunk.map((t) => ({ [TABLE_KEYS.partitionKey]: pkOf(t), [TABLE_KEYS.sortKey]: TABLE_KEYS.stateSk }));
+    let res: BatchGetCommandOutput;
+    try {
+      res = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
+    } catch (err) {
+      throw new DynamoStoreError('load', chunk[0]!, `BatchGetItem of ${chunk.length} state items failed`, { cause: err });
+    }
+    const found = new Map((res.Responses?.[this.table] ?? []).map((item) => [String(item[TABLE_KEYS.partitionKey]), item]));
+    const unprocessed = new Set((res.UnprocessedKeys?.[this.table]?.Keys ?? []).map((k) => String(k[TABLE_KEYS.partitionKey])));
     const out = new Map<string, { item: Item | undefined }>();
-    await Promise.all(
-      chunks.map(async (chunk) => {
-        const keys = chunk.map((t) => ({ [TABLE_KEYS.partitionKey]: pkOf(t), [TABLE_KEYS.sortKey]: TABLE_KEYS.stateSk }));
-        let res: BatchGetCommandOutput;
-        try {
-          res = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
-        } catch (err) {
-          throw new DynamoStoreError('load', chunk[0]!, `BatchGetItem of ${chunk.length} state items failed`, { cause: err });
-        }
-        const found = new Map((res.Responses?.[this.table] ?? []).map((item) => [String(item[TABLE_KEYS.partitionKey]), item]));
-        const unprocessed = new Set((res.UnprocessedKeys?.[this.table]?.Keys ?? []).map((k) => String(k[TABLE_KEYS.partitionKey])));
-        for (const t of chunk) if (!unprocessed.has(pkOf(t))) out.set(t, { item: found.get(pkOf(t)) });
-      }),
-    );
+    for (const t of chunk) if (!unprocessed.has(pkOf(t))) out.set(t, { item: found.get(pkOf(t)) });
     return out;
   }
 
