@@ -110,7 +110,6 @@ interface StateFile {
 
 /** File-per-target store for the CLI. */
 export class FileStore implements Store {
-  #prepared: Promise<void> | undefined;
   #swept: Promise<void> | undefined;
   #sweptAt = 0;
   /** The current hold of the directory lock, shared by the saves in flight. */
@@ -194,7 +193,6 @@ export class FileStore implements Store {
   }
 
   async save(state: TargetState, expectedVersion: number, changes: readonly ChangeRecord[]): Promise<void> {
-    await this.prepared();
     await this.serial(state.target, () => this.underLock(() => this.saveLocked(state, expectedVersion, changes)));
   }
 
@@ -209,7 +207,8 @@ export class FileStore implements Store {
    * ends when the last of them ends and no other started in the same turn.
    */
   private async underLock<T>(fn: () => Promise<T>): Promise<T> {
-    const hold = (this.#hold ??= { acquired: this.acquire(this.lockPath), users: 0 });
+    // The directory is made (again, if someone removed it) once per hold, before its lock.
+    const hold = (this.#hold ??= { acquired: mkdir(this.dir, { recursive: true }).then(() => this.acquire(this.lockPath)), users: 0 });
     hold.users++;
     try {
       await hold.acquired;
@@ -243,15 +242,6 @@ export class FileStore implements Store {
     } finally {
       if (this.#queues.get(target) === tail) this.#queues.delete(target);
     }
-  }
-
-  /** The directory exists: made once, shared by the saves in flight (a failure is retried by the next save). */
-  private prepared(): Promise<void> {
-    if (!this.#prepared) {
-      this.#prepared = mkdir(this.dir, { recursive: true }).then(() => undefined);
-      this.#prepared.catch(() => (this.#prepared = undefined));
-    }
-    return this.#prepared;
   }
 
   /** Dead writers' temp files are gone: looked for under the lock, at most once per FILE_LOCK.sweepEveryMs. */
