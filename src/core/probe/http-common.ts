@@ -7,10 +7,10 @@ import { connect as tlsConnect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import type { TlsInfo } from '../types.ts';
 import { insecureTlsRejection, nameMismatchError, tlsClientOptions, tlsInfoOf } from './tls.ts';
-import { ResponseReader, closedEarly, requestHead } from './http-wire.ts';
+import { ResponseReader, requestHead } from './http-wire.ts';
 import type { WireResponse } from './http-wire.ts';
 import type { ProbeOutcome, ProbeSpec } from './types.ts';
-import { abortable } from './util.ts';
+import { abortable, failOnClose } from './util.ts';
 
 /** Sent as User-Agent so that server logs show who is probing. */
 export const USER_AGENT = 'ipdrift/0.1';
@@ -119,12 +119,6 @@ export function httpGet(t: HttpGetTarget, signal: AbortSignal): Promise<ProbeOut
     });
     socket.on('error', reject);
     // Closed without an error or an end (destroyed mid-handshake): never wait for the timeout.
-    const onClose = () => reject(closedEarly('any response'));
-    socket.once('close', onClose);
-    return () => {
-      // Our own destroy closes it too: no error to build for a promise already settled.
-      socket.off('close', onClose);
-      socket.destroy();
-    };
+    return failOnClose(socket, reject, 'connection closed before any response');
   });
 }

@@ -7,6 +7,7 @@
  * probe needs (status, Server, a bounded body) and refuses anything it does not understand.
  */
 import { Buffer } from 'node:buffer';
+import { connectionReset } from './util.ts';
 
 /** Response heads larger than this are refused (Node's own default `maxHeaderSize`). */
 export const MAX_HEAD_BYTES = 16 * 1024;
@@ -39,9 +40,7 @@ export class HttpWireError extends Error {
 }
 
 /** The connection ended before the response did: a reset, as the runner reports it. */
-export function closedEarly(what: string): Error {
-  return Object.assign(new Error(`connection closed before ${what}`), { code: 'ECONNRESET' });
-}
+const closedEarly = (what: string) => connectionReset(`connection closed before ${what}`);
 
 /** What the probe keeps of a response. */
 export interface WireResponse {
@@ -146,11 +145,10 @@ export class ResponseReader {
     const end = this.#head.indexOf(HEAD_END, from);
     // Only the head's own lines: the body after it may hold any bytes.
     this.#checkLineEnds(from, end < 0 ? this.#head.length : end + HEAD_END.length);
-    if (end < 0) {
-      if (this.#head.length > MAX_HEAD_BYTES) throw new HttpWireError('HPE_HEADER_OVERFLOW', `response headers larger than ${MAX_HEAD_BYTES} bytes`);
-      return undefined;
-    }
-    if (end > MAX_HEAD_BYTES) throw new HttpWireError('HPE_HEADER_OVERFLOW', `response headers larger than ${MAX_HEAD_BYTES} bytes`);
+    // The head so far (all of it while its end has not come) is bounded either way.
+    if ((end < 0 ? this.#head.length : end) > MAX_HEAD_BYTES)
+      throw new HttpWireError('HPE_HEADER_OVERFLOW', `response headers larger than ${MAX_HEAD_BYTES} bytes`);
+    if (end < 0) return undefined;
     const rest = this.#head.subarray(end + HEAD_END.length);
     const lines = this.#head.toString('latin1', 0, end).split('\r\n');
     this.#head = EMPTY;

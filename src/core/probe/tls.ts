@@ -8,7 +8,7 @@ import { checkServerIdentity, connect } from 'node:tls';
 import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
 import type { TlsInfo } from '../types.ts';
 import type { ProbeFn, ProbeOutcome } from './types.ts';
-import { abortable } from './util.ts';
+import { abortable, failOnClose } from './util.ts';
 
 /**
  * TLS client options for a target name. SNI is the name, or '' (no SNI: an IP must not be
@@ -100,10 +100,5 @@ export const probeTls: ProbeFn = (address, spec, signal) =>
     });
     socket.on('error', reject);
     // A peer that closes without a TLS error (no alert) must not leave us waiting for the timeout.
-    const onClose = () => reject(Object.assign(new Error('connection closed during the TLS handshake'), { code: 'ECONNRESET' }));
-    socket.once('close', onClose);
-    return () => {
-      socket.off('close', onClose);
-      socket.destroy();
-    };
+    return failOnClose(socket, reject, 'connection closed during the TLS handshake');
   });

@@ -3,10 +3,29 @@
  * settles exactly once, by the probe or by its AbortSignal, and always cleans up.
  */
 import { isIP } from 'node:net';
+import type { Socket } from 'node:net';
 
 /** `host:port`, with an IPv6 literal bracketed as in URLs (`[::1]:443`). */
 export function endpoint(host: string, port: number): string {
   return `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+}
+
+/** A connection that ended before the probe had its answer: a reset, as the runner reports it. */
+export function connectionReset(message: string): Error {
+  return Object.assign(new Error(message), { code: 'ECONNRESET' });
+}
+
+/**
+ * Fails the probe with a reset (`message`) when `socket` closes before it settled, and returns
+ * the probe's cleanup: destroy the socket, without building an error for our own close.
+ */
+export function failOnClose(socket: Socket, reject: (err: unknown) => void, message: string): () => void {
+  const onClose = () => reject(connectionReset(message));
+  socket.once('close', onClose);
+  return () => {
+    socket.off('close', onClose);
+    socket.destroy();
+  };
 }
 
 /** The two ways a probe body settles its promise. */
