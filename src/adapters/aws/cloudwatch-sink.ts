@@ -5,6 +5,7 @@
  */
 import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchClient, MetricDatum, PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import { batches } from '../../core/batches.ts';
 import type { MetricsSink } from '../../core/ports.ts';
 import { METRICS } from '../../core/report.ts';
 import type { CheckReport, MetricName } from '../../core/report.ts';
@@ -37,11 +38,7 @@ export function metricRequests(report: CheckReport): PutMetricDataCommandInput[]
       data.push({ MetricName: name, Dimensions: [{ Name: TARGET_DIMENSION, Value: t.target }], Timestamp: timestamp, Unit: METRICS[name], Value: value });
     }
   }
-  const requests: PutMetricDataCommandInput[] = [];
-  for (let i = 0; i < data.length; i += MAX_METRICS_PER_REQUEST) {
-    requests.push({ Namespace: METRIC_NAMESPACE, MetricData: data.slice(i, i + MAX_METRICS_PER_REQUEST) });
-  }
-  return requests;
+  return batches(data, MAX_METRICS_PER_REQUEST).map((MetricData): PutMetricDataCommandInput => ({ Namespace: METRIC_NAMESPACE, MetricData }));
 }
 
 /** MetricsSink publishing to CloudWatch. */

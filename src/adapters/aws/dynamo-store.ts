@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { BatchGetCommand, BatchWriteCommand, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { BatchGetCommandOutput, DynamoDBDocumentClient, QueryCommandInput, QueryCommandOutput, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { batches } from '../../core/batches.ts';
 import { STATE_SCHEMA_VERSION } from '../../core/constants.ts';
 import type { Store } from '../../core/ports.ts';
 import { StateError, VersionConflictError } from '../../core/ports.ts';
@@ -158,10 +159,8 @@ export class DynamoStore implements Store {
     // Each batch's alert reads start as soon as that batch is back, so state and alerts are read
     // close together (a commit between the two means a torn read, read again).
     if (targets.length <= 1) return new Map(await Promise.all(targets.map(async (t) => [t, await this.#loadOne(t)] as const)));
-    const chunks: string[][] = [];
-    for (let i = 0; i < targets.length; i += DYNAMO_LIMITS.batchGetKeys) chunks.push(targets.slice(i, i + DYNAMO_LIMITS.batchGetKeys));
     const parts = await Promise.all(
-      chunks.map(async (chunk) => {
+      batches(targets, DYNAMO_LIMITS.batchGetKeys).map(async (chunk) => {
         const items = await this.#batchGetStates(chunk);
         return Promise.all(chunk.map(async (t) => [t, await this.#loadOne(t, items.get(t))] as const));
       }),
@@ -413,8 +412,8 @@ export class DynamoStore implements Store {
   async #batchPut(target: string, items: Item[]): Promise<void> {
     let unwritten = items.length;
     try {
-      for (let i = 0; i < items.length; i += DYNAMO_LIMITS.batchWriteItems) {
-        let requests = items.slice(i, i + DYNAMO_LIMITS.batchWriteItems).map((Item) => ({ PutRequest: { Item } }));
+      for (const batch of batches(items, DYNAMO_LIMITS.batchWriteItems)) {
+        let requests = batch.map((Item) => ({ PutRequest: { Item } }));
         for (let round = 0; requests.length > 0; round++) {
           if (round > DYNAMO_STORE_DEFAULTS.batchRetries) throw new Error(`${requests.length} item(s) still unprocessed after ${round} rounds`);
           if (round > 0) await new Promise((r) => setTimeout(r, DYNAMO_STORE_DEFAULTS.batchBackoffMs * 2 ** (round - 1)));
