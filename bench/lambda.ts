@@ -62,7 +62,11 @@ export interface LambdaResult {
 /** What a cold start of the monitor function loads, from a build of the tree as it is now. */
 let startSet: { files: string[]; bytes: number } | undefined;
 
-async function ensureBundle(): Promise<LambdaResult | undefined> {
+/** The build of this run, made once: the deployed check and the bundle shape both need it. */
+let built: Promise<LambdaResult | undefined> | undefined;
+const ensureBundle = () => (built ??= buildBundle());
+
+async function buildBundle(): Promise<LambdaResult | undefined> {
   if (!existsSync(BUNDLE_CONFIG)) {
     return existsSync(BUNDLE) ? undefined : { status: 'not built yet', detail: 'no esbuild.config.mjs and no dist/monitor.mjs' };
   }
