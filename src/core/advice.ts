@@ -119,6 +119,11 @@ const GENERIC_STALE =
   'client `networkaddress.cache.ttl` at most 60 s; pooled keep-alive connections ignore DNS changes (cap their lifetime). ' +
   'Or put an NLB (fixed addresses) in between. Restart or reload the web tier now to recover.';
 
+const AT_RISK =
+  'No page yet: a client still reaches a retired node that still answers (it drains). Either it keeps a pooled keep-alive connection ' +
+  '(Go, Envoy, undici, nginx upstream `keepalive`): it moves by itself when the node closes it, and nothing is wrong; or it cached the ' +
+  "name's answer: it fails when the node goes, and ipdrift pages at once then. Nothing to do now unless you know the client resolves once.";
+
 const ADVICE: Record<FindingKind, string> = {
   'address-set-changed':
     'No action needed: the load balancer scaled or replaced nodes, as designed. Clients that cache DNS answers longer than the TTL keep using the addresses that left.',
@@ -133,6 +138,7 @@ const ADVICE: Record<FindingKind, string> = {
   'resolution-failed': 'The lookup failed; history was left unchanged. Check the resolver (VPC DNS, Route 53 Resolver rules) and the name.',
   'unusable-address':
     'The resolver answered with an address no load balancer node or database instance can have; ipdrift did not probe it (it would have tested this host or the metadata service). Clients that use this answer fail. Check the record, private hosted zones and Route 53 Resolver rules that override the name, and the resolver itself.',
+  'stale-address-at-risk': AT_RISK,
   'stale-address-suspected': GENERIC_STALE,
   'stale-address-confirmed': GENERIC_STALE,
   'writer-changed': 'No action needed by itself. Clients must reconnect to the new writer; watch the dns-lag finding and failover timeline.',
@@ -170,6 +176,8 @@ export interface AdviceContext {
 
 /** Advice for a finding: the web server's own fix for stale-address kinds when known, the target type's words where they differ. */
 export function adviceFor(kind: FindingKind, ctx: AdviceContext = {}): string {
+  // The risk names the server's fix too, for a tier that does cache: the one thing to check before the node goes.
+  if (kind === 'stale-address-at-risk' && ctx.server) return `${AT_RISK} If this tier caches: ${serverFix(ctx.server)}`;
   if ((kind === 'stale-address-suspected' || kind === 'stale-address-confirmed') && ctx.server) return serverFix(ctx.server);
   return (ctx.targetType ? TYPE_ADVICE[ctx.targetType]?.[kind] : undefined) ?? ADVICE[kind];
 }

@@ -3,17 +3,19 @@
  * (notify), escalates it in place ("updated") when its evidence gets worse, reminds every
  * `renotifyMinutes` while it stays, and resolves once every kind of evidence of the condition
  * has been absent for `resolveAfterChecks` checks. Events (address-set-changed, writer-changed)
- * are notified once. Nothing counts as notified until the notifier accepted it (markDelivered):
- * a failed delivery is re-sent on the next check, so no alert is lost.
+ * are notified once. A risk (RISK_KINDS, info) is tracked like an alert but told to the events
+ * topic only, without reminders; when its condition turns paging, on-call hears "opened", never an
+ * "updated" of something it was not told. Nothing counts as notified until the notifier accepted
+ * it (markDelivered): a failed delivery is re-sent on the next check, so no alert is lost.
  */
 import type { AlertState, AlertTransition, EvidenceSignal, Finding, FindingKind, Severity } from './types.ts';
-import { EVENT_KINDS, FINDING_KINDS, SEVERITIES, conditionKey } from './types.ts';
+import { EVENT_KINDS, FINDING_KINDS, RISK_KINDS, SEVERITIES, conditionKey } from './types.ts';
 
 /** Per-target alert options (config defaults apply). */
 export interface AlertPolicy {
   renotifyMinutes: number;
   resolveAfterChecks: number;
-  /** Checks in a row a warning must be seen before it opens (criticals open at once); default 1. */
+  /** Checks in a row a warning must be seen before it opens (criticals open at once); default 1 here, 2 from the config. */
   openAfterChecks?: number;
 }
 
@@ -57,7 +59,7 @@ export function rekeyAlerts(previous: Readonly<Record<string, AlertState>>): Rec
   for (const [key, alert] of Object.entries(previous)) {
     // A kind that became information (retired-address-dead) no longer pages: an alert of it that
     // was never announced is dropped; an announced one resolves as usual (on-call heard "opened").
-    if (!alert.event && FINDING_KINDS[alert.kind] === 'info' && alert.lastNotifiedAt === undefined) continue;
+    if (!alert.event && FINDING_KINDS[alert.kind] === 'info' && !RISK_KINDS.has(alert.kind) && alert.lastNotifiedAt === undefined) continue;
     // Only the old per-kind keys (`<target>/<kind>`) move to their condition's; a key of its own
     // (a flow client's `<elb>/stale-client-seen/<client>`) stays.
     const want = alert.event || key !== `${alert.target}/${alert.kind}` ? key : conditionKey(alert.target, alert.kind);
@@ -83,7 +85,10 @@ export function rekeyAlerts(previous: Readonly<Record<string, AlertState>>): Rec
 }
 
 /** Findings that take part in alerting: warnings, criticals and one-off events. */
-export const isAlertable = (f: Finding) => f.severity !== 'info' || EVENT_KINDS.has(f.kind);
+export const isAlertable = (f: Finding) => f.severity !== 'info' || EVENT_KINDS.has(f.kind) || RISK_KINDS.has(f.kind);
+
+/** True when an alert's transitions reach on-call: warning or critical (the rest go to the events topic). */
+const pages = (s: Severity) => s !== 'info';
 
 function transition(type: AlertTransition['type'], alert: AlertState, at: string, finding?: Finding): AlertTransition {
   return {
@@ -153,9 +158,11 @@ export function evaluateAlerts(
         // Due now: never announced, so the line below opens it.
         delete alert.pending;
       }
-      if (alert.lastNotifiedAt === undefined) transitions.push(transition('opened', alert, at, f));
+      // A risk that turned into the incident: on-call was told nothing yet, so this is its "opened".
+      const firstPage = pages(alert.severity) && !pages(notifiedOf(prev).severity);
+      if (alert.lastNotifiedAt === undefined || firstPage) transitions.push(transition('opened', alert, at, f));
       else if (isWorse(alert)) transitions.push(transition('updated', alert, at, f));
-      else if (now.getTime() - Date.parse(alert.lastNotifiedAt) >= policy.renotifyMinutes * MS_PER_MINUTE)
+      else if (pages(alert.severity) && now.getTime() - Date.parse(alert.lastNotifiedAt) >= policy.renotifyMinutes * MS_PER_MINUTE)
         transitions.push(transition('reminder', alert, at, f));
       continue;
     }
@@ -167,7 +174,8 @@ export function evaluateAlerts(
     if (absent < policy.resolveAfterChecks && !prev.resolving) continue;
     alert.resolving = true;
     // Never send "resolved" for an alert whose "opened" never went out: send both, in order.
-    if (alert.lastNotifiedAt === undefined) transitions.push(transition('opened', alert, at, alert.finding));
+    if (alert.lastNotifiedAt === undefined || (pages(alert.severity) && !pages(notifiedOf(prev).severity)))
+      transitions.push(transition('opened', alert, at, alert.finding));
     transitions.push(transition('resolved', alert, at));
   }
 

@@ -54,6 +54,29 @@ function isReassigned(record: AddressRecord, probe: ProbeResult): boolean {
   return probe.ok && record.identity !== undefined && probe.identity !== undefined && probe.identity !== record.identity;
 }
 
+/**
+ * What a retired address is now, for a client seen reaching it: `answering` (the node drains: a
+ * pooled connection there moves by itself when it goes, so only a risk), or gone for that client
+ * in one of three ways (`silent`, `released` by the ELB, `reassigned` to another service): a client
+ * that still reaches it did not move when it should have. `unknown`: not probed this check.
+ */
+export type RetiredState = 'answering' | 'silent' | 'released' | 'reassigned' | 'unknown';
+
+/** The state of a retired address from its record and this check's probe. */
+export function retiredStateOf(record: AddressRecord, probe: ProbeResult | undefined): RetiredState {
+  if (record.released) return 'released';
+  if (!probe || probe.error?.code === 'aborted') return 'unknown';
+  if (isReassigned(record, probe)) return 'reassigned';
+  return probe.ok ? 'answering' : 'silent';
+}
+
+/** How a summary says a retired address is gone (`RetiredState` other than answering). */
+export const GONE_TEXT: Record<Exclude<RetiredState, 'answering' | 'unknown'>, string> = {
+  silent: 'which stopped answering',
+  released: 'which the ELB released',
+  reassigned: 'which now answers as another service',
+};
+
 /** Findings and metrics of one ELB target. */
 export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metrics } {
   const { target, resolution, diff, records, probes } = input;
@@ -189,6 +212,12 @@ export interface WebTierInput {
   openIncident?: { since: string };
   /** Flow log clients on the upstream's retired addresses whose source is this tier. */
   flowClients?: readonly StaleClient[];
+  /**
+   * Proof that the tier will not move by itself: its host has not asked for the upstream's name
+   * since the addresses changed (Route 53 Resolver query logs). With it, reaching a draining node
+   * pages at once; without it, that is only a risk (a pooled connection moves when the node goes).
+   */
+  proof?: { source: string; detail: string };
 }
 
 /** Median of a list (undefined when empty). */
@@ -223,12 +252,20 @@ function isGatewayFailure(web: WebTierObservation): boolean {
 }
 
 /**
- * Findings and metrics of one web tier. The stale-upstream condition is one incident whatever
- * the evidence this check: the echo proves it (confirmed), or the tier fails or slows while its
- * upstream's current addresses are healthy past the TTL after a retirement (suspected). Once the
- * incident is open, any failure or slowness of the tier keeps it open (users still fail), even
- * after the retired addresses went silent or left the history; an echo naming a current address
- * is evidence against staleness, so it never opens one.
+ * Findings and metrics of one web tier: the decision table of the stale-upstream condition (one
+ * incident whatever the evidence this check; README, "What pages, and when"). A page needs
+ * evidence that users fail, or proof that the tier will not move:
+ *
+ * - the echo names a retired address (past its TTL) that is gone (silent, released, reassigned),
+ *   or one that drains with `proof` that the tier never re-resolved: confirmed (critical);
+ * - the tier fails or slows while its upstream's current addresses are healthy, past the TTL
+ *   after a retirement, and the echo names no current address: suspected (critical);
+ * - an open incident stays open while the tier fails or slows in any way (users still fail);
+ * - the echo names a retired address that still answers, and users do not fail: at risk (info,
+ *   never a page): a cached answer fails when the node goes (and pages then), a pooled keep-alive
+ *   connection moves by itself.
+ *
+ * An echo naming a current address is evidence against staleness, so it never opens one.
  */
 export function assessWebTier(input: WebTierInput): { findings: Finding[]; metrics: Metrics } {
   const { target, web, recentLatencies, upstream, now } = input;
@@ -261,39 +298,43 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
 
   let staleSuspected = 0;
   let staleConfirmed = 0;
-  if (echoRetired) {
+  const echoState = echoRetired ? retiredStateOf(echoRetired, upstream.probes.get(echoRetired.address)) : undefined;
+  const failingNow = signals.length > 0 ? `; the tier ${how}` : '';
+  // Users fail through the tier while its upstream's current addresses are fine: the incident's own evidence.
+  const usersFail = (slow || gatewayFailing) && upstreamHealthy;
+  const echoEvidence = echoRetired ? { echoAddress: echoRetired.address, retiredAt: echoRetired.retiredAt, echoAddressState: echoState } : {};
+  const gone = echoState !== undefined && echoState !== 'answering' && echoState !== 'unknown' ? echoState : undefined;
+  if (echoRetired && (gone || input.proof)) {
+    // The node is gone for this tier (or the resolver logs prove it never asked again): it did not move and will not.
     staleConfirmed = 1;
-    const failingNow = signals.length > 0 ? `; the tier ${how}` : '';
+    const why = gone ? `, ${GONE_TEXT[gone]}` : `; ${input.proof!.detail}`;
     findings.push(
       finding(
         name,
         'stale-address-confirmed',
-        `${name}: web tier reached retired ${target.upstream} address ${echoRetired.address}${failingNow}`,
-        {
-          ...base,
-          echoAddress: echoRetired.address,
-          retiredAt: echoRetired.retiredAt,
-          upstreamCurrent: current.map((r) => r.address),
-        },
+        `${name}: web tier still reaches retired ${target.upstream} address ${echoRetired.address}${why}${failingNow}`,
+        { ...base, ...echoEvidence, ...(input.proof ? { proof: input.proof } : {}), upstreamCurrent: current.map((r) => r.address) },
         staleAdvice('stale-address-confirmed'),
         ['echo', ...signals],
       ),
     );
-  } else if ((slow || gatewayFailing) && upstreamHealthy && retired.length > 0 && !echoCurrent) {
+  } else if (usersFail && retired.length > 0 && !echoCurrent) {
     staleSuspected = 1;
+    const onRetired = echoRetired ? `; the echo names retired ${echoRetired.address}` : '';
     findings.push(
       finding(
         name,
         'stale-address-suspected',
-        `${name}: web tier ${how} while every current ${target.upstream} address is healthy and ${retired.length} address(es) retired recently`,
+        `${name}: web tier ${how} while every current ${target.upstream} address is healthy and ${retired.length} address(es) retired recently${onRetired}`,
         {
           ...base,
+          ...echoEvidence,
           recentMedianMs: med,
           upstreamCurrent: current.map((r) => r.address),
           upstreamRetired: retiredEvidence,
         },
         staleAdvice('stale-address-suspected'),
-        signals,
+        echoRetired ? ['echo', ...signals] : signals,
       ),
     );
   } else if (input.openIncident && signals.length > 0) {
@@ -316,6 +357,19 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
         signals,
       ),
     );
+  } else if (echoRetired) {
+    // The node drains and the tier still reaches it: a cached answer or a pooled connection. Not a
+    // page: a pooled one moves by itself when the node goes; a cached one fails then, and pages.
+    findings.push(
+      finding(
+        name,
+        'stale-address-at-risk',
+        `${name}: web tier still reaches retired ${target.upstream} address ${echoRetired.address}, which still answers (drains): at risk when it goes${failingNow}`,
+        { ...base, ...echoEvidence, upstreamCurrent: current.map((r) => r.address) },
+        staleAdvice('stale-address-at-risk'),
+        ['echo', ...signals],
+      ),
+    );
   } else if (gatewayFailing && upstreamHealthy && retiredOf(upstream.records).some((r) => !pastTtlGrace(r, now))) {
     // Inside the TTL after a retirement: a stale cache is possible but not yet a verdict. Saying
     // "unhealthy" now would page once, then again as stale-upstream, then resolve the first page
@@ -335,25 +389,35 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
     );
   }
   // The flow logs name this tier as a client of a retired address: evidence of the same
-  // stale-upstream incident (one alert), added to this check's finding or the finding itself.
+  // stale-upstream condition (one alert). A client of a draining address is a risk; of one that is
+  // gone (silent, released, reassigned), the incident.
   const flow = input.flowClients ?? [];
   if (flow.length > 0) {
+    const byAddress = new Map(upstream.records.map((r) => [r.address, r]));
+    const goneClients = flow.filter((c) => {
+      const r = byAddress.get(c.address);
+      const state = r ? retiredStateOf(r, upstream.probes.get(c.address)) : 'unknown';
+      return state !== 'answering' && state !== 'unknown';
+    });
     const evidence = flow.map(clientEvidence);
-    const stale = findings.findIndex((f) => f.key === conditionKey(name, 'stale-client-seen'));
-    if (stale >= 0) {
+    const key = conditionKey(name, 'stale-client-seen');
+    const stale = findings.findIndex((f) => f.key === key);
+    const atRisk = stale >= 0 && findings[stale]!.kind === 'stale-address-at-risk';
+    const addresses = (list: readonly StaleClient[]) => list.map((c) => `${c.address}:${c.port}`).join(', ');
+    if (stale >= 0 && !(atRisk && goneClients.length > 0)) {
       const f = findings[stale]!;
       findings[stale] = { ...f, evidence: { ...f.evidence, flowClients: evidence }, signals: [...new Set([...(f.signals ?? []), 'client' as const])] };
     } else {
-      findings.push(
-        finding(
-          name,
-          'stale-client-seen',
-          `${name}: the flow logs show this tier still sending to retired ${target.upstream} address ${flow.map((c) => `${c.address}:${c.port}`).join(', ')}`,
-          { ...base, flowClients: evidence, upstreamCurrent: current.map((r) => r.address) },
-          staleAdvice('stale-client-seen'),
-          ['client'],
-        ),
-      );
+      const kind = goneClients.length > 0 ? 'stale-client-seen' : 'stale-address-at-risk';
+      const summary =
+        goneClients.length > 0
+          ? `${name}: the flow logs show this tier still sending to retired ${target.upstream} address ${addresses(goneClients)}, no longer its node`
+          : `${name}: the flow logs show this tier still sending to retired ${target.upstream} address ${addresses(flow)}, which still answers (drains): at risk when it goes`;
+      const f = finding(name, kind, summary, { ...base, flowClients: evidence, upstreamCurrent: current.map((r) => r.address) }, staleAdvice(kind), ['client']);
+      // A risk the echo saw, made the incident by the flow logs: the flow finding speaks, with the echo's evidence too.
+      if (stale >= 0)
+        findings[stale] = { ...f, evidence: { ...findings[stale]!.evidence, ...f.evidence }, signals: ['client', ...(findings[stale]!.signals ?? [])] };
+      else findings.push(f);
     }
   }
   return {

@@ -9,7 +9,7 @@
  */
 import { isIP } from 'node:net';
 import { adviceFor } from './advice.ts';
-import { finding, pastTtlGrace } from './assess.ts';
+import { GONE_TEXT, finding, pastTtlGrace, retiredStateOf } from './assess.ts';
 import type { Config, ElbTarget } from './config.ts';
 import { LIMITS } from './constants.ts';
 import { retiredOf } from './diff.ts';
@@ -18,7 +18,7 @@ import type { FlowRecord, FlowWatch, StaleClient } from './flow-log.ts';
 import type { EngineLogger, FlowSource } from './ports.ts';
 import type { CheckReport } from './report.ts';
 import type { Observed } from './targets/types.ts';
-import type { Finding } from './types.ts';
+import type { AddressRecord, Finding, ProbeResult } from './types.ts';
 import { errorMessage } from './error-text.ts';
 import { bareHost } from './probe/web.ts';
 
@@ -110,24 +110,33 @@ export function tierSourceAddresses(t: { url: string; clientAddresses?: readonly
 }
 
 /**
- * The ELB's findings for the clients no configured web tier accounts for: each an incident of
- * its own (`<elb>/stale-client-seen/<client>`), critical: a client nobody configured is still
- * sending to an address the load balancer gave back.
+ * The ELB's findings for the clients no configured web tier accounts for, each a condition of its
+ * own (`<elb>/stale-client-seen/<client>`). A client of a retired address that still answers (the
+ * node drains) is at risk (info): a pooled connection moves by itself when the node goes. A client
+ * of one that is gone (silent, released by the ELB, now another service's) is critical: a client
+ * nobody configured still sends to an address the load balancer gave back.
  */
-export function unconfiguredClientFindings(elb: string, clients: readonly StaleClient[], tierSources: ReadonlySet<string>): Finding[] {
+export function unconfiguredClientFindings(
+  elb: string,
+  clients: readonly StaleClient[],
+  tierSources: ReadonlySet<string>,
+  upstream: { records: readonly AddressRecord[]; probes: ReadonlyMap<string, ProbeResult> },
+): Finding[] {
+  const records = new Map(upstream.records.map((r) => [r.address, r]));
   return clients
     .filter((c) => !(c.sourceAddress && tierSources.has(c.sourceAddress)))
     .map((c) => {
       const who = c.clientKind === 'address' ? c.client : `${c.client}${c.sourceAddress ? ` (${c.sourceAddress})` : ''}`;
+      const record = records.get(c.address);
+      const state = record ? retiredStateOf(record, upstream.probes.get(c.address)) : 'unknown';
+      const gone = state === 'answering' || state === 'unknown' ? undefined : state;
+      const seen = `${who} still sends to retired ${c.address}:${c.port} (${c.packets} packets, last ${new Date(c.last).toISOString()})`;
+      const kind = gone ? 'stale-client-seen' : 'stale-address-at-risk';
+      const summary = gone
+        ? `${elb}: ${seen}, ${GONE_TEXT[gone]}; no configured web tier is that client`
+        : `${elb}: ${seen}, which still answers (drains): at risk when it goes; no configured web tier is that client`;
       return {
-        ...finding(
-          elb,
-          'stale-client-seen',
-          `${elb}: ${who} still sends to retired ${c.address}:${c.port} (${c.packets} packets, last ${new Date(c.last).toISOString()}); no configured web tier is that client`,
-          clientEvidence(c),
-          adviceFor('stale-client-seen'),
-          ['client'],
-        ),
+        ...finding(elb, kind, summary, { ...clientEvidence(c), addressState: state }, adviceFor(kind), ['client']),
         key: `${elb}/stale-client-seen/${c.client}`,
       };
     });

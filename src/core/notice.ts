@@ -61,9 +61,12 @@ export const KIND_MEANING: Record<FindingKind, string> = {
   'current-address-unhealthy': 'an address in the current answer fails its probe',
   'resolution-failed': 'the lookup failed (timeout, SERVFAIL, NXDOMAIN); never read as "no addresses"',
   'unusable-address': 'the answer names an address no node can have (unspecified, loopback, link-local or metadata, multicast, broadcast); it is never probed',
+  'stale-address-at-risk':
+    'a client (a web tier by its echo, or a flow-log client) still reaches a retired address that still answers: a cached answer, or a pooled connection that moves by itself when the node goes; not a page',
   'stale-address-suspected':
     "the web tier fails or slows while its upstream's current addresses are healthy, past the TTL after the upstream retired addresses",
-  'stale-address-confirmed': 'the echo shows the web tier reached a retired upstream address',
+  'stale-address-confirmed':
+    'the echo shows the web tier still reaches a retired upstream address after it stopped answering, was released or now answers as another service, or with proof the tier will not move',
   'writer-changed': 'the Aurora writer moved to another instance',
   'dns-lag': 'the cluster endpoint still names the old writer after the writer changed',
   'endpoint-reaches-reader': 'a session through the writer (cluster) endpoint landed on a read-only instance: writes fail',

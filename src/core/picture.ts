@@ -71,6 +71,11 @@ export interface Incident {
   notes: { at: number; what: string; summary: string }[];
   /** Web tiers' stale-upstream: opened this long after the upstream's last retirement plus its TTL. */
   detectedAfterTtlMs?: number;
+  /**
+   * Stale-upstream and flow clients: paged this long after the first check that saw the retired
+   * node silent or released (0: in that very check). Absent when the page came before (with proof).
+   */
+  detectedAfterSilentMs?: number;
 }
 
 export interface TargetPicture {
@@ -116,17 +121,12 @@ export function buildPicture(input: PictureInput): Picture {
       failovers,
     };
   });
-  // Detection after the TTL: only a web tier behind a known upstream has one.
+  // Detection: a web tier behind a known upstream (its stale-upstream), and an ELB's flow clients.
   const byName = new Map(pictures.map((p) => [p.target.name, p]));
   for (const p of pictures) {
-    const up = p.target.upstream ? byName.get(p.target.upstream) : undefined;
-    if (!up) continue;
     for (const i of p.incidents) {
-      if (!i.key.endsWith('/stale-upstream')) continue;
-      const retired = up.lanes.filter((l) => l.retiredAt !== undefined && l.retiredAt <= i.openedAt);
-      if (retired.length === 0) continue;
-      const last = retired.reduce((a, b) => (b.retiredAt! > a.retiredAt! ? b : a));
-      i.detectedAfterTtlMs = Math.max(0, i.openedAt - (last.retiredAt! + (last.ttl ?? 0) * 1000));
+      const up = i.key.endsWith('/stale-upstream') && p.target.upstream ? byName.get(p.target.upstream) : i.key.includes('/stale-client-seen/') ? p : undefined;
+      if (up) Object.assign(i, detectionOf(up.lanes, i.openedAt));
     }
   }
   const all = pictures.flatMap((p) => p.incidents);
@@ -144,6 +144,25 @@ export function buildPicture(input: PictureInput): Picture {
       events,
     },
   };
+}
+
+/**
+ * How long after the upstream's last retirement (plus its TTL), and after the first check that saw
+ * that retirement's node silent or released, an incident paged (`openedAt`: its first page).
+ */
+function detectionOf(lanes: readonly AddressLane[], openedAt: number): Pick<Incident, 'detectedAfterTtlMs' | 'detectedAfterSilentMs'> {
+  const retired = lanes.filter((l) => l.retiredAt !== undefined && l.retiredAt <= openedAt);
+  if (retired.length === 0) return {};
+  const last = retired.reduce((a, b) => (b.retiredAt! > a.retiredAt! ? b : a));
+  const out: Pick<Incident, 'detectedAfterTtlMs' | 'detectedAfterSilentMs'> = {
+    detectedAfterTtlMs: Math.max(0, openedAt - (last.retiredAt! + (last.ttl ?? 0) * 1000)),
+  };
+  // The nodes of that retirement (retired with it) that went silent or were released by the page.
+  const gone = retired
+    .filter((l) => l.retiredAt === last.retiredAt)
+    .flatMap((l) => [l.deadAt, l.releasedAt].filter((t): t is number => t !== undefined && t <= openedAt));
+  if (gone.length > 0) out.detectedAfterSilentMs = openedAt - Math.min(...gone);
+  return out;
 }
 
 /** Without a record of every check: the times something was recorded, and the last save. */
@@ -211,6 +230,8 @@ function incidentsOf(history: readonly ChangeRecord[], state: TargetState | unde
       open.set(c.key, i);
     }
     i.notes.push({ at, what, summary: c.summary });
+    // A risk told to the events topic first: the incident begins with its first page.
+    if (c.audience === 'on-call' && i.pages === 0) i.openedAt = at;
     if (c.audience === 'on-call') i.pages++;
     if (c.severity && rank(c.severity) > rank(i.severity)) i.severity = c.severity;
     if (c.kind === 'alert-resolved') {

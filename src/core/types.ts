@@ -17,6 +17,7 @@ export const FINDING_KINDS = {
   'current-address-unhealthy': 'warning',
   'resolution-failed': 'warning',
   'unusable-address': 'warning',
+  'stale-address-at-risk': 'info',
   'stale-address-suspected': 'critical',
   'stale-address-confirmed': 'critical',
   'writer-changed': 'info',
@@ -30,11 +31,22 @@ export type FindingKind = keyof typeof FINDING_KINDS;
 export const EVENT_KINDS: ReadonlySet<FindingKind> = new Set(['address-set-changed', 'writer-changed']);
 
 /**
+ * Information that is tracked as an alert all the same: a risk that may become the incident of
+ * its condition (a client riding a draining node may be pooled, and move by itself, or cached, and
+ * fail when the node goes). Its opening and clearing go to the events topic, never to on-call; no
+ * reminders. When later evidence of the same condition pages, on-call hears "opened": it was never
+ * told of the risk.
+ */
+export const RISK_KINDS: ReadonlySet<FindingKind> = new Set(['stale-address-at-risk']);
+
+/**
  * Kinds that are evidence of one shared condition: a web tier stuck on retired upstream
  * addresses is one incident whether the echo proves it or failures suggest it, so both kinds
  * share one alert key and escalate it in place (docs: "Incidents and notices").
  */
 export const CONDITION_OF: Partial<Record<FindingKind, string>> = {
+  // The risk and the incident are one condition: the risk's alert escalates in place when the node goes.
+  'stale-address-at-risk': 'stale-upstream',
   'stale-address-suspected': 'stale-upstream',
   'stale-address-confirmed': 'stale-upstream',
   // A configured web tier seen in the flow logs joins its stale-upstream incident; other

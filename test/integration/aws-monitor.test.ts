@@ -157,9 +157,14 @@ describe('monitor handler', () => {
       setElb(ADDR.new); // the ELB's nodes were replaced; the old ones still answer for now
       const changed = await invoke();
       const afterChange = published();
-      // A minute later the record's TTL has run out for every cache: the tier is judged now.
+      // A minute later the record's TTL has run out for every cache: the tier still reaches the
+      // draining old nodes: at risk, told to the events topic.
       const again = await invoke();
       const afterAgain = published();
+      // The old nodes go (refuse): the stale tier answers 502, users fail: the page.
+      await Promise.all(nodes.slice(0, 2).map((n) => n.setMode('refuse')));
+      const gone = await invoke();
+      const afterGone = published();
       const tierPort = tier.port; // read before stop(): a stopped tier no longer knows its port
       await tier.stop(); // on-call restarts the web tier: it resolves the name afresh
       tier = await LabWebTier.start({ ...tierOptions, port: tierPort });
@@ -173,17 +178,22 @@ describe('monitor handler', () => {
       expect(changed).toMatchObject({ ok: true, delivered: 1, undelivered: 0, transitionsByType: { event: 1 } });
       expect(changed.findingsByKind).toMatchObject({ 'address-set-changed': 1, 'retired-address-answering': 1 });
       expect(changed.findingsByKind['stale-address-confirmed']).toBeUndefined();
-      expect(afterAgain).toEqual([...afterChange, 'opened web stale-address-confirmed']);
+      expect(afterAgain).toEqual([...afterChange, 'opened web stale-address-at-risk']);
       expect(again).toMatchObject({ ok: true, delivered: 1, transitionsByType: { opened: 1 } });
+      const topicOf = (kind: string) =>
+        sns.commandCalls(PublishCommand).find((c) => c.args[0].input.MessageAttributes!.kind!.StringValue === kind)!.args[0].input;
+      expect(topicOf('stale-address-at-risk').TopicArn).toBe(EVENTS_TOPIC);
+      expect(afterGone).toEqual([...afterAgain, 'opened web stale-address-suspected']);
+      expect(gone).toMatchObject({ ok: true, delivered: 1, transitionsByType: { opened: 1 } });
       expect(restarted).toMatchObject({ ok: true, transitions: 0 });
       expect(settled).toMatchObject({ ok: true, transitionsByType: { resolved: 1 } });
-      expect(published()).toEqual([...afterAgain, 'resolved web stale-address-confirmed']);
-      const staleNotice = sns.commandCalls(PublishCommand).find((c) => c.args[0].input.MessageAttributes!.kind!.StringValue === 'stale-address-confirmed')!
-        .args[0].input;
-      expect(staleNotice.Subject).toMatch(/^\[CRITICAL\] web: stale address confirmed \(127\.0\.62\.1[12]\)$/);
+      expect(published()).toEqual([...afterGone, 'resolved web stale-address-suspected']);
+      const staleNotice = topicOf('stale-address-suspected');
+      expect(staleNotice.TopicArn).toBe(TOPIC);
+      expect(staleNotice.Subject).toMatch(/^\[CRITICAL\] web: stale address suspected/);
       expect(staleNotice.Message).toContain('addressttl=');
       // One structured line per invocation, with the figures.
-      expect(log.checks()).toHaveLength(5);
+      expect(log.checks()).toHaveLength(6);
       expect(log.checks().every((l) => l.level === 'info' && l.extra?.requestId === 'req-1' && typeof l.extra?.checkMs === 'number')).toBe(true);
       // The remaining time less the margin and what the config load already took (a few ms).
       expect(log.checks()[0]!.extra!.deadlineMs).toBeGreaterThan(LAMBDA_REMAINING_MS - 5_000 - 500);
@@ -191,17 +201,23 @@ describe('monitor handler', () => {
       // State and history in DynamoDB.
       const saved = (await new DynamoStore(local.doc, TABLE).load(['app-alb', 'web'])) as Map<string, { version: number; alerts: object }>;
       // The ELB's state is written when something material changed (its first addresses, the
-      // change), not on the three checks after it: no DynamoDB write for a quiet target.
-      expect(saved.get('app-alb')).toMatchObject({ version: 2, alerts: {} });
+      // change, the old nodes going silent), not on the other checks: no DynamoDB write for a quiet target.
+      expect(saved.get('app-alb')).toMatchObject({ version: 3, alerts: {} });
       // The tier: every check but the second (the ELB's change, inside the TTL) changed its alerts.
-      expect(saved.get('web')).toMatchObject({ version: 4, alerts: {} });
-      // Newest first: the event notice that went out, the change, the first sighting.
-      expect((await store.history('app-alb', 10)).map((c) => c.kind)).toEqual(['alert-event', 'address-set-changed', 'address-set-changed']);
+      expect(saved.get('web')).toMatchObject({ version: 5, alerts: {} });
+      // Newest first: the old nodes going silent, the event notice that went out, the change, the first sighting.
+      expect((await store.history('app-alb', 10)).map((c) => c.kind)).toEqual([
+        'retired-address-dead',
+        'alert-event',
+        'address-set-changed',
+        'address-set-changed',
+      ]);
       expect((await store.history('web', 10)).map((c) => `${c.kind} ${c.audience ?? ''}`)).toEqual(
-        expect.arrayContaining(['alert-opened on-call', 'alert-resolved on-call']),
+        expect.arrayContaining(['alert-opened events', 'alert-opened on-call', 'alert-resolved on-call']),
       );
-      expect(cw).toHaveReceivedCommandTimes(PutMetricDataCommand, 5);
+      expect(cw).toHaveReceivedCommandTimes(PutMetricDataCommand, 6);
     } finally {
+      await Promise.all(nodes.map((n) => n.setMode('serve')));
       await tier.stop();
     }
   });

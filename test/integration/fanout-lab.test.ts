@@ -261,12 +261,12 @@ describe('fan-out at 1,000 targets against the lab', () => {
         'retired-address-dead',
         'current-address-unhealthy',
         'resolution-failed',
-        'stale-address-confirmed',
+        'stale-address-at-risk',
       ] as const) {
         expect(kinds, kind).toContain(kind);
       }
       expect(
-        single.reports[2]!.findings.filter((f) => f.kind === 'stale-address-confirmed')
+        single.reports[2]!.findings.filter((f) => f.kind === 'stale-address-at-risk')
           .map((f) => f.target)
           .sort(),
       ).toEqual(['web-0', 'web-1']);

@@ -2,9 +2,9 @@
  * Flow log evidence end to end, in the lab: ELB-like nodes write real flow log records (the
  * documented default format) for every connection they see, and the check reads them from a
  * file. A client nobody configured, one that resolved the ELB name once, is named by its
- * interface and address, an incident of its own that resolves once its records age out of the
- * window; a configured stale web tier's open incident gains the flow evidence as an `updated`,
- * never a second `opened`.
+ * interface and address: at risk (events only) while the node it reaches drains, an incident of
+ * its own once the node is gone, resolved once its records age out of the window. A configured
+ * stale web tier's risk gains the flow evidence as an events `updated`, then pages once.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -21,6 +21,7 @@ import { parseConfig } from '../../src/core/config.ts';
 import type { AlertTransition } from '../../src/core/types.ts';
 import { FileFlowSource } from '../../src/adapters/local/flow-file.ts';
 import { MemoryStore } from '../../src/adapters/local/memory-store.ts';
+import { audienceOf } from '../../src/core/notice.ts';
 
 // Addresses of this file: 127.0.70.0/24.
 const ADDR = {
@@ -76,7 +77,7 @@ describe('flow log evidence in the lab', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('names the unconfigured client; the stale tier gains the evidence without a second page', async () => {
+  it('names the unconfigured client: at risk while the node drains, paged once it is gone; the stale tier gains the evidence, one page', async () => {
     // Prepare
     const flowPath = join(dir, 'flow.log');
     await writeFile(flowPath, '');
@@ -99,7 +100,7 @@ describe('flow log evidence in the lab', () => {
         clock: { now: () => new Date() },
         flowSource: new FileFlowSource(flowPath),
       });
-      return { report, sent: sent.map((t) => `${t.type} ${t.key}`) };
+      return { report, sent: sent.map((t) => `${t.type} ${t.key} ${audienceOf(t)}`) };
     };
 
     // Act
@@ -108,7 +109,7 @@ describe('flow log evidence in the lab', () => {
     for (const n of [ELB, `all.${ELB}`]) dns.setA(n, ADDR.new, TTL_SECONDS); // the ELB replaces its nodes
     await check();
     await new Promise((r) => setTimeout(r, PAST_TTL_MS));
-    const echoed = await check(); // the tier's echo names a retired address: the incident opens
+    const echoed = await check(); // the tier's echo names a retired address that still answers: at risk
     // From now on the old nodes' connections are in the flow log (as captured on the clients' interfaces).
     const flowLog = new LabFlowLog(flowPath);
     for (const n of nodes.slice(0, 2)) n.flowLog = flowLog;
@@ -116,34 +117,45 @@ describe('flow log evidence in the lab', () => {
     await connectFrom(ADDR.client, ADDR.old[0], nodes[0]!.port);
     const flowed = await check();
     const after = await check();
+    // The old nodes are released (accept, never answer); the client tries again: both are the incident now.
+    await Promise.all(nodes.slice(0, 2).map((n) => n.setMode('swallow')));
+    await connectFrom(ADDR.client, ADDR.old[0], nodes[0]!.port);
+    const gone = await check();
     // The unconfigured client stops; once its last record is older than the window, its incident resolves.
     await new Promise((r) => setTimeout(r, WINDOW_S * 1000 + 300));
     const quiet = [await check(), await check()].flatMap((c) => c.sent);
 
-    // Assess
-    expect(echoed.sent).toEqual(['opened web-stale/stale-upstream']);
+    // Assess: while the node drains, the risks go to the events topic only.
     const clientKey = `app-alb/stale-client-seen/${labInterfaceOf(ADDR.client)}`;
-    expect(flowed.sent.sort()).toEqual([`opened ${clientKey}`, 'updated web-stale/stale-upstream'].sort());
+    expect(echoed.sent).toEqual(['opened web-stale/stale-upstream events']);
+    expect(flowed.sent.sort()).toEqual([`opened ${clientKey} events`, 'updated web-stale/stale-upstream events'].sort());
     // Clients per retired address: the unconfigured one, and the tier on each old node it used.
     expect(flowed.report.flow!.clients).toBeGreaterThanOrEqual(2);
     expect(flowed.report.flow!.matched).toBeGreaterThanOrEqual(flowed.report.flow!.clients);
     const unconfigured = flowed.report.findings.find((f) => f.key === clientKey)!;
     expect(unconfigured).toMatchObject({
       target: 'app-alb',
-      kind: 'stale-client-seen',
-      severity: 'critical',
-      evidence: { sourceAddress: ADDR.client, address: ADDR.old[0], clientKind: 'interface' },
+      kind: 'stale-address-at-risk',
+      severity: 'info',
+      evidence: { sourceAddress: ADDR.client, address: ADDR.old[0], clientKind: 'interface', addressState: 'answering' },
     });
     expect(unconfigured.summary).toContain(`${labInterfaceOf(ADDR.client)} (${ADDR.client}) still sends to retired ${ADDR.old[0]}:${nodes[0]!.port}`);
     const tierFinding = flowed.report.findings.find((f) => f.target === 'web-stale')!;
-    expect(tierFinding.key).toBe('web-stale/stale-upstream');
+    expect([tierFinding.key, tierFinding.kind]).toEqual(['web-stale/stale-upstream', 'stale-address-at-risk']);
     expect(tierFinding.signals).toContain('client');
     const tierClients = tierFinding.evidence.flowClients as { sourceAddress: string; address: string }[];
     expect(tierClients.length).toBeGreaterThan(0);
     expect(tierClients.every((c) => c.sourceAddress === ADDR.tier && (ADDR.old as readonly string[]).includes(c.address))).toBe(true);
-    // No repeat: the same evidence next check is the same incidents, nothing new to say.
+    // No repeat: the same evidence next check is the same risks, nothing new to say.
     expect(after.sent).toEqual([]);
+    // The node went: one page each, as "opened" (on-call was told nothing before).
+    expect(gone.sent.sort()).toEqual([`opened ${clientKey} on-call`, 'opened web-stale/stale-upstream on-call'].sort());
+    expect(gone.report.findings.find((f) => f.key === clientKey)).toMatchObject({
+      kind: 'stale-client-seen',
+      severity: 'critical',
+      evidence: { addressState: 'silent' },
+    });
     // The stale tier still uses the old node (its incident stays open); the client is gone.
-    expect(quiet).toEqual([`resolved ${clientKey}`]);
+    expect(quiet).toEqual([`resolved ${clientKey} on-call`]);
   });
 });

@@ -5,8 +5,9 @@
  *   retired nodes drain, then swallow or refuse) behind web tiers that follow DNS: nobody is
  *   paged, every check would exit 0, and the address changes go to the events audience;
  * - a current node's stall: one check of it pages nobody, two in a row are one page;
- * - the incident from start to recovery: one "opened" for the stale tier, no "resolved" while
- *   its users still fail, one "resolved" once it is restarted; the fresh tier never flagged.
+ * - the incident from start to recovery: the stale tier at risk while the old nodes drain (events
+ *   only), one "opened" page in the first check after they stop answering, no "resolved" while its
+ *   users still fail, one "resolved" once it is restarted; the fresh tier never flagged.
  *
  * The real Apache httpd / nginx / HAProxy version of the first story is in test/e2e/web-tiers.
  */
@@ -187,8 +188,11 @@ describe('on-call signal: the incident, start to recovery, is one page', () => {
         await checks(config, store, run, 3);
 
         // Assess
-        const staleNotices = run.transitions.filter((t) => t.target === 'web-stale').map((t) => `${t.type}:${t.severity}`);
-        expect(staleNotices).toEqual(['opened:critical', 'updated:critical', 'resolved:critical']);
+        // While the old nodes drain the stale tier is at risk (told to the events topic); the page
+        // comes in the first check after they stop answering, as "opened".
+        const staleNotices = run.transitions.filter((t) => t.target === 'web-stale').map((t) => `${t.type}:${t.severity}:${audienceOf(t)}`);
+        expect(staleNotices).toEqual(['opened:info:events', 'opened:critical:on-call', 'resolved:critical:on-call']);
+        expect(run.reports[stuckFrom]!.transitions.map((t) => `${t.type}:${t.target}:${t.severity}`)).toEqual(['opened:web-stale:critical']);
         // While the old addresses swallowed, every check still held the incident's evidence.
         for (const r of run.reports.slice(stuckFrom, stuckTo)) {
           expect(r.findings.filter((f) => f.target === 'web-stale').map((f) => f.key)).toEqual(['web-stale/stale-upstream']);

@@ -170,9 +170,9 @@ describe('assessWebTier', () => {
   it.each([
     ['10 s after retirement, TTL 60 s: a cache may still hold it', 10_000, 60, []],
     ['65 s after retirement, TTL 60 s: inside the 6 s grace', 65_000, 60, []],
-    ['67 s after retirement, TTL 60 s: stale', 67_000, 60, ['stale-address-confirmed']],
+    ['67 s after retirement, TTL 60 s: at risk (the node still answers)', 67_000, 60, ['stale-address-at-risk']],
     ['1.5 s after retirement, TTL 1 s: inside the 1 s floor', 1_500, 1, []],
-    ['2.1 s after retirement, TTL 1 s: stale', 2_100, 1, ['stale-address-confirmed']],
+    ['2.1 s after retirement, TTL 1 s: at risk (the node still answers)', 2_100, 1, ['stale-address-at-risk']],
   ] as const)('TTL grace: %s', (_name, afterMs, ttl, kinds) => {
     // Prepare
     const upstream = up([rec('10.0.0.1', true, { ttl }), rec('10.0.0.2')], probes(ok('10.0.0.1'), ok('10.0.0.2')));

@@ -93,6 +93,25 @@ describe('buildPicture', () => {
     expect(p.totals).toEqual({ incidentsOpened: 1, incidentsResolved: 1, pages: 3, events: 2 });
   });
 
+  it('a risk told to the events topic, then paged once the node went silent: the incident starts at the page; detection after the silence', () => {
+    // Prepare: at risk from minute 7 (events), paged at minute 12.
+    const tier: ChangeRecord[] = [
+      notice('web', 7, 'opened', 'events', 'info' as never),
+      notice('web', 12, 'opened', 'on-call'),
+      notice('web', 15, 'resolved', 'on-call'),
+    ];
+
+    // Act
+    const p = buildPicture(input({ history: new Map([...input().history, ['web', tier]]) }));
+
+    // Assess
+    expect(p.targets[1]!.incidents).toEqual([
+      // The last retirement before the page: .22 at minute 8 (TTL 60 s), released at minute 9.
+      expect.objectContaining({ openedAt: Date.parse(at(12)), pages: 2, detectedAfterTtlMs: 3 * 60_000, detectedAfterSilentMs: 3 * 60_000 }),
+    ]);
+    expect(p.targets[1]!.incidents[0]!.notes.map((n) => n.what)).toEqual(['opened', 'opened', 'resolved']);
+  });
+
   it('keeps to its window, and still shows an alert open since before the notice records', () => {
     // Prepare
     const open = base('web', {

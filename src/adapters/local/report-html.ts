@@ -69,15 +69,16 @@ function summarySection(p: Picture): string {
     const resolved = t.incidents.filter((i) => i.resolvedAt !== undefined).length;
     const pages = t.incidents.reduce((n, i) => n + i.pages, 0);
     const detection = t.incidents.flatMap((i) => (i.detectedAfterTtlMs === undefined ? [] : [duration(i.detectedAfterTtlMs)]));
+    const afterSilent = t.incidents.flatMap((i) => (i.detectedAfterSilentMs === undefined ? [] : [duration(i.detectedAfterSilentMs)]));
     const current = t.lanes.filter((l) => l.status === 'current').length;
-    return `<tr data-summary="${esc(t.target.name)}"><td>${esc(t.target.name)}</td><td>${t.target.type}</td><td>${t.target.type === 'web-tier' ? '-' : `${current} / ${t.lanes.length - current}`}</td><td>${opened}</td><td>${resolved}</td><td>${pages}</td><td>${detection.join(', ') || '-'}</td></tr>`;
+    return `<tr data-summary="${esc(t.target.name)}"><td>${esc(t.target.name)}</td><td>${t.target.type}</td><td>${t.target.type === 'web-tier' ? '-' : `${current} / ${t.lanes.length - current}`}</td><td>${opened}</td><td>${resolved}</td><td>${pages}</td><td>${detection.join(', ') || '-'}</td><td>${afterSilent.join(', ') || '-'}</td></tr>`;
   });
   const tot = p.totals;
   return `<section class="summary">
 <h2>Summary</h2>
 <p class="figures"><b data-total="incidents">${tot.incidentsOpened}</b> incident(s) opened · <b>${tot.incidentsResolved}</b> resolved · <b data-total="pages">${tot.pages}</b> message(s) to on-call · <b>${tot.events}</b> event(s) for reading later</p>
 <div class="scroll"><table>
-<thead><tr><th>target</th><th>type</th><th>addresses current / retired</th><th>incidents opened</th><th>resolved</th><th>pages</th><th>detected after the TTL ran out</th></tr></thead>
+<thead><tr><th>target</th><th>type</th><th>addresses current / retired</th><th>incidents opened</th><th>resolved</th><th>pages</th><th>first page after the TTL ran out</th><th>first page after the retired node went silent</th></tr></thead>
 <tbody>${rows.join('')}</tbody>
 </table></div>
 </section>`;
@@ -188,9 +189,9 @@ function incidentTable(list: readonly { t: TargetPicture; i: Incident }[]): stri
   if (list.length === 0) return '<p class="quiet">No incident in this window: nobody was paged.</p>';
   const rows = list.map(
     ({ t, i }) =>
-      `<tr data-incident-row="${esc(i.key)}"><td>${esc(t.target.name)}</td><td>${esc(i.kind)}</td><td class="${i.severity}">${i.severity}</td><td>${iso(i.openedAt)}</td><td>${i.resolvedAt ? iso(i.resolvedAt) : 'open'}</td><td>${i.pages}</td><td>${i.detectedAfterTtlMs === undefined ? '-' : duration(i.detectedAfterTtlMs)}</td><td><ul>${i.notes.map((n) => `<li>${esc(iso(n.at))} <b>${esc(n.what)}</b>: ${esc(n.summary)}</li>`).join('')}</ul></td></tr>`,
+      `<tr data-incident-row="${esc(i.key)}"><td>${esc(t.target.name)}</td><td>${esc(i.kind)}</td><td class="${i.severity}">${i.severity}</td><td>${iso(i.openedAt)}</td><td>${i.resolvedAt ? iso(i.resolvedAt) : 'open'}</td><td>${i.pages}</td><td>${i.detectedAfterTtlMs === undefined ? '-' : duration(i.detectedAfterTtlMs)}</td><td>${i.detectedAfterSilentMs === undefined ? '-' : duration(i.detectedAfterSilentMs)}</td><td><ul>${i.notes.map((n) => `<li>${esc(iso(n.at))} <b>${esc(n.what)}</b>: ${esc(n.summary)}</li>`).join('')}</ul></td></tr>`,
   );
-  return `<div class="scroll"><table class="incidents"><thead><tr><th>target</th><th>incident</th><th>severity</th><th>opened</th><th>resolved</th><th>pages</th><th>after the TTL</th><th>what on-call was told</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+  return `<div class="scroll"><table class="incidents"><thead><tr><th>target</th><th>incident</th><th>severity</th><th>opened</th><th>resolved</th><th>pages</th><th>after the TTL</th><th>after the node went silent</th><th>what on-call was told</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 const STEP_SHORT: Record<string, string> = {

@@ -46,14 +46,17 @@ export const elb: TargetType<ElbTarget> = {
   assess(o, all) {
     const t = o.target;
     const assessed = assessElb({ target: t, resolution: o.resolution!, ...diffForAssess(o), unusable: o.unusable ?? [], records: o.records, probes: o.probes });
-    // Flow clients no web tier behind this ELB accounts for: incidents of their own.
+    // Flow clients no web tier behind this ELB accounts for: conditions of their own (risk or incident).
     const flowClients = o.flow?.clients ?? [];
     const a =
       flowClients.length === 0
         ? assessed
         : {
             ...assessed,
-            findings: [...assessed.findings, ...unconfiguredClientFindings(t.name, flowClients, tierSourcesBehind(all, t.name))],
+            findings: [
+              ...assessed.findings,
+              ...unconfiguredClientFindings(t.name, flowClients, tierSourcesBehind(all, t.name), { records: o.records, probes: o.probes }),
+            ],
           };
     // A reassigned retired address is critical only when a web tier's echo shows a client still
     // uses it. That is rare, so only then are the targets scanned for the tiers behind this ELB.

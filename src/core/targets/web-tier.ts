@@ -78,8 +78,8 @@ export const webTier: TargetType<WebTierTarget> = {
     const incident = rekeyAlerts(o.previous.alerts)[conditionKey(t.name, 'stale-address-suspected')];
     return assessWebTier({
       // Open, or resolving with its "resolved" not yet delivered: on-call still holds it open.
-      // Pending (not yet due to page) is not open: on-call has heard nothing.
-      ...(incident && incident.pending === undefined ? { openIncident: { since: incident.openedAt } } : {}),
+      // Pending (not yet due to page) is not open, nor is a risk (info) never paged: on-call has heard nothing.
+      ...(incident && incident.pending === undefined && incident.severity !== 'info' ? { openIncident: { since: incident.openedAt } } : {}),
       target: t,
       web: o.web!,
       recentLatencies: o.previous.latencies ?? [],
