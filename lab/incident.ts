@@ -154,7 +154,8 @@ export interface IncidentStep {
  * until the end (nobody restarts it); the stale tier's evidence joins its own finding.
  */
 export const FLOW_EXTRA: Readonly<Record<string, Partial<Record<'app-alb' | 'web-stale' | 'web-fresh', FindingKind[]>>>> = {
-  linger: { 'app-alb': ['stale-client-seen'] },
+  // While the old node drains, the batch host is at risk; once it swallows, the incident.
+  linger: { 'app-alb': ['stale-address-at-risk'] },
   release: { 'app-alb': ['stale-client-seen'] },
   stuck: { 'app-alb': ['stale-client-seen'] },
   restart: { 'app-alb': ['stale-client-seen'] },
@@ -199,13 +200,14 @@ export const INCIDENT_STEPS: readonly IncidentStep[] = [
   },
   {
     id: 'linger',
-    title: 'The TTL has run out for every cache: the stale tier still sends users to the old nodes',
+    title:
+      'The TTL has run out for every cache: the stale tier still reaches the draining old nodes (at risk: a cached answer or a pooled connection; no page yet)',
     act: waitTtlAndGrace,
-    expect: { 'app-alb': ['retired-address-answering'], 'web-stale': ['stale-address-confirmed'], 'web-fresh': [] },
+    expect: { 'app-alb': ['retired-address-answering'], 'web-stale': ['stale-address-at-risk'], 'web-fresh': [] },
   },
   {
     id: 'release',
-    title: 'The old addresses are released: they accept connections and never answer (the 14 s stalls)',
+    title: 'The old addresses are released: they accept connections and never answer (the 14 s stalls); users fail: the page',
     act: async (lab) => {
       await Promise.all(lab.oldNodes.map((n) => n.setMode('swallow')));
     },

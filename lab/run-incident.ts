@@ -19,6 +19,8 @@ import type { IncidentStep } from './incident.ts';
 /** What one step produced. */
 export interface StepOutcome {
   step: IncidentStep;
+  /** Seconds since the scenario started, when the step's act was done (before its check). */
+  actedAtSeconds: number;
   /** Seconds since the scenario started, when the step's check finished. */
   atSeconds: number;
   report: CheckReport;
@@ -71,6 +73,7 @@ export async function playIncident(opts: {
     for (const step of INCIDENT_STEPS) {
       opts.onStart?.(step.title);
       await step.act(lab);
+      const actedAtSeconds = (performance.now() - t0) / 1000;
       const clients = await Promise.all([clientView('web-stale', lab.stale.url), clientView('web-fresh', lab.fresh.url)]);
       const transitions: AlertTransition[] = [];
       const report = await runCheck(config, {
@@ -79,7 +82,7 @@ export async function playIncident(opts: {
         clock: opts.clock,
         ...(flowSource ? { flowSource } : {}),
       });
-      const outcome = { step, atSeconds: (performance.now() - t0) / 1000, report, transitions, clients };
+      const outcome = { step, actedAtSeconds, atSeconds: (performance.now() - t0) / 1000, report, transitions, clients };
       outcomes.push(outcome);
       opts.onStep?.(outcome);
     }

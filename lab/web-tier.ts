@@ -2,9 +2,12 @@
  * Web tiers for the lab: HTTP reverse proxies in front of an upstream *name*, resolved through
  * the lab DNS server. `stale` resolves once and keeps the answer forever, as Apache httpd <= 2.4.58
  * mod_proxy does per worker (the incident); `fresh` re-resolves when the TTL runs out, as HAProxy
- * with a `resolvers` section or httpd with `addressttl=` do.
+ * with a `resolvers` section or httpd with `addressttl=` do; `pooled` resolves like `fresh` for
+ * every new connection but keeps idle upstream connections for reuse (a Node.js keep-alive Agent
+ * keyed by the name, as Go's Transport, undici and nginx upstream `keepalive` do): it rides a
+ * draining node until the node closes the connection, then dials a current one.
  */
-import { createServer, request } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isIPv4 } from 'node:net';
@@ -13,14 +16,15 @@ import { once } from 'node:events';
 import { SocketSet, assertLoopback, plainIPv4 } from './loopback.ts';
 
 /** How a tier treats the upstream's DNS answer. */
-export const WEB_TIER_MODES = ['stale', 'fresh'] as const;
-/** `stale`: first answer kept forever; `fresh`: re-resolved once its TTL expires. */
+export const WEB_TIER_MODES = ['stale', 'fresh', 'pooled'] as const;
+/** `stale`: first answer kept forever; `fresh`: re-resolved once its TTL expires; `pooled`: fresh, over pooled keep-alive connections. */
 export type WebTierMode = (typeof WEB_TIER_MODES)[number];
 
 /** Default `Server` header per mode: the stale one names the httpd release the incident had. */
 export const WEB_TIER_SERVER_HEADERS = {
   stale: 'Apache/2.4.58 (Unix) ipdrift-lab',
   fresh: 'ipdrift-lab-fresh',
+  pooled: 'ipdrift-lab-pooled',
 } as const satisfies Record<WebTierMode, string>;
 
 /** Response header naming the upstream address a request went to (lab diagnostics only). */
@@ -77,6 +81,8 @@ export class LabWebTier {
   readonly #sockets = new SocketSet();
   readonly #inflight = new Set<ClientRequest>();
   readonly #resolvers = new Set<Resolver>();
+  /** `pooled`: idle upstream connections, kept per name (never re-resolved while they live). */
+  readonly #agent = new Agent({ keepAlive: true, scheduling: 'lifo' });
   #addresses: string[] = [];
   #expiresAt = 0;
   #next = 0;
@@ -128,6 +134,7 @@ export class LabWebTier {
       this.#sockets.destroyAll();
       for (const req of this.#inflight) req.destroy();
       for (const resolver of this.#resolvers) resolver.cancel();
+      this.#agent.destroy();
       await closed;
     })();
     return this.#stopping;
@@ -175,35 +182,56 @@ export class LabWebTier {
       return fail(res, 502, `cannot resolve ${this.#opts.upstreamHost}: ${(err as { code?: string }).code ?? String(err)}`);
     }
     if (this.#stopping) return;
-    const address = addresses[this.#next++ % addresses.length] as string;
-    const target = `${address}:${this.#opts.upstreamPort}`;
-    res.setHeader(WEB_TIER_UPSTREAM_HEADER, target);
+    const pick = () => addresses[this.#next++ % addresses.length] as string;
+    // Pooled: bodies are read first, so a request can be sent again on a new connection.
+    const body = this.mode === 'pooled' ? Buffer.concat(await req.toArray()) : undefined;
+    if (this.#stopping) return;
+    this.#forward(req, res, pick, body, true);
+  }
 
+  /**
+   * Sends one request upstream. Stale and fresh: a new connection to the picked address. Pooled:
+   * through the keep-alive agent, a new connection resolving the name then; a request that fails
+   * on a reused connection before any answer (the node closed it) is sent once more on a new one,
+   * as Go's Transport and nginx do for idempotent requests.
+   */
+  #forward(req: IncomingMessage, res: ServerResponse, pick: () => string, body: Buffer | undefined, mayRetry: boolean): void {
+    const pooled = this.mode === 'pooled';
+    const chosen = pooled ? undefined : pick();
+    const target = () => `${chosen ?? plainIPv4(upstream.socket?.remoteAddress)}:${this.#opts.upstreamPort}`;
     const upstream = request({
-      host: address,
+      host: chosen ?? this.#opts.upstreamHost,
       port: this.#opts.upstreamPort,
       method: req.method,
       path: req.url,
       headers: forwardHeaders(req, `${this.#opts.upstreamHost}:${this.#opts.upstreamPort}`),
-      agent: false, // a new connection per request: every request meets the address it was sent to
+      // Stale and fresh: a new connection per request, so every request meets the address it was sent to.
+      agent: pooled ? this.#agent : false,
+      ...(pooled ? { lookup: poolLookup(pick), autoSelectFamily: false } : {}),
       localAddress: this.host,
     });
+    if (!pooled) res.setHeader(WEB_TIER_UPSTREAM_HEADER, target());
     this.#inflight.add(upstream);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      upstream.destroy(Object.assign(new Error(`no answer from ${target} within ${this.#timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      upstream.destroy(Object.assign(new Error(`no answer from ${target()} within ${this.#timeoutMs} ms`), { code: 'ETIMEDOUT' }));
     }, this.#timeoutMs);
     upstream.on('response', (up) => {
       clearTimeout(timer);
+      if (pooled) res.setHeader(WEB_TIER_UPSTREAM_HEADER, target());
       res.writeHead(up.statusCode ?? 502, responseHeaders(up.headers));
       up.pipe(res);
     });
     upstream.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      if (mayRetry && upstream.reusedSocket && !timedOut && !res.headersSent && !this.#stopping) {
+        this.#forward(req, res, pick, body, false);
+        return;
+      }
       if (res.headersSent) res.destroy();
-      else if (timedOut) fail(res, 504, `upstream ${target} did not answer within ${this.#timeoutMs} ms`);
-      else fail(res, 502, `upstream ${target}: ${err.code ?? err.message}`);
+      else if (timedOut) fail(res, 504, `upstream ${target()} did not answer within ${this.#timeoutMs} ms`);
+      else fail(res, 502, `upstream ${target()}: ${err.code ?? err.message}`);
     });
     upstream.on('close', () => {
       clearTimeout(timer);
@@ -213,8 +241,22 @@ export class LabWebTier {
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
     });
-    req.pipe(upstream);
+    if (body) upstream.end(body);
+    else req.pipe(upstream);
   }
+}
+
+/** A `lookup` for net.connect that answers with the tier's next address (already resolved for this request). */
+function poolLookup(pick: () => string) {
+  return (
+    _host: string,
+    opts: { all?: boolean },
+    cb: (err: Error | null, address: string | { address: string; family: number }[], family?: number) => void,
+  ) => {
+    const address = pick();
+    if (opts.all) cb(null, [{ address, family: 4 }]);
+    else cb(null, address, 4);
+  };
 }
 
 function forwardHeaders(req: IncomingMessage, upstreamHost: string): Record<string, string | string[]> {

@@ -74,14 +74,19 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const replaced = outcomes.find((o) => o.step.id === 'linger');
   const fresh = outcomes.every((o) => o.report.findings.every((f) => f.target !== 'web-fresh'));
   if (replaced) {
-    const confirmed = replaced.report.findings.some((f) => f.kind === 'stale-address-confirmed');
-    console.log(`  - stale web tier ${confirmed ? 'confirmed on a retired address in the first check after the TTL ran out' : 'NOT confirmed (unexpected)'}`);
+    const atRisk = replaced.report.findings.some((f) => f.kind === 'stale-address-at-risk' && f.target === 'web-stale');
+    console.log(
+      `  - stale web tier ${atRisk ? 'at risk in the first check after the TTL ran out (it still reaches the draining old nodes: an event, no page)' : 'NOT seen at risk (unexpected)'}`,
+    );
   }
+  const detection = detectionOf(outcomes, 'web-stale');
+  console.log(`  - first page after the retired nodes stopped answering: ${detection ?? 'none (unexpected)'}`);
+  console.log('  - first page after the TTL, with proof the tier will not move: needs Route 53 Resolver query logs, which this lab does not write yet');
   console.log(`  - fresh web tier (honours the TTL): ${fresh ? 'never flagged' : 'FLAGGED (unexpected)'}`);
   const batch = outcomes.flatMap((o) => o.report.findings).find((f) => f.kind === 'stale-client-seen' && f.target === 'app-alb');
   if (batch)
     console.log(
-      `  - a client no target names (the flow logs: ${String(batch.evidence.client)}, ${String(batch.evidence.sourceAddress)}) still sends to retired ${String(batch.evidence.address)}: an incident of its own, open until someone restarts it`,
+      `  - a client no target names (the flow logs: ${String(batch.evidence.client)}, ${String(batch.evidence.sourceAddress)}) still sends to retired ${String(batch.evidence.address)}: at risk while the node drained, an incident of its own once it went silent, open until someone restarts it`,
     );
   const sent = outcomes.flatMap((o) => o.transitions);
   const onCall = sent.filter((t) => audienceOf(t) === 'on-call');
@@ -93,6 +98,19 @@ export async function demoCommand(argv: string[]): Promise<number> {
   if (values.report) console.log(`  - the picture: ${values.report} (open it in a browser)`);
   console.log('\nNext: write a config for your own endpoints and run "ipdrift check --config FILE" (see README).');
   return EXIT.ok;
+}
+
+/**
+ * The detection time the demo promises: from the step that silenced the old nodes to the first
+ * on-call "opened" for `tier`, in checks and seconds.
+ */
+function detectionOf(outcomes: readonly StepOutcome[], tier: string): string | undefined {
+  const silenced = outcomes.findIndex((o) => o.step.id === 'release');
+  const paged = outcomes.findIndex((o) => o.transitions.some((t) => t.target === tier && t.type === 'opened' && audienceOf(t) === 'on-call'));
+  if (silenced < 0 || paged < silenced) return undefined;
+  const checks = paged - silenced + 1;
+  const seconds = outcomes[paged]!.atSeconds - outcomes[silenced]!.actedAtSeconds;
+  return `check ${checks} after they went silent, ${seconds.toFixed(1)} s after`;
 }
 
 /** The incident's picture: every check as a tick, the lab's targets as configured. */

@@ -27,9 +27,12 @@ export type ScenarioKind = (typeof SCENARIOS)[number];
 /**
  * The story a scenario plays. `replace` (the matrix): DNS moves from the old nodes to the new
  * ones, and the old nodes do what `scenario` says. `churn`: a compressed day of a healthy ELB's
- * life (see CHURN_PHASES); the first retired node swallows, the second refuses.
+ * life (see CHURN_PHASES); the first retired node swallows, the second refuses. `pooled`: the
+ * server's pooled configuration (it follows DNS and reuses upstream connections) through a node
+ * replacement whose old nodes drain for TIMING.pooledDrainChecks checks, then go (refuse, their
+ * connections reset).
  */
-export const STORIES = ['replace', 'churn'] as const;
+export const STORIES = ['replace', 'churn', 'pooled'] as const;
 /** One of {@link STORIES}. */
 export type Story = (typeof STORIES)[number];
 
@@ -54,9 +57,12 @@ export const CHURN_PHASES = [
   { id: 'gone', dns: [2, 3], node: { index: 1, mode: 'refuse' } },
 ] as const satisfies readonly { id: string; dns: readonly number[]; node?: { index: number; mode: 'swallow' | 'refuse' } }[];
 
-/** One check of the churn story, as on-call would receive it. */
+/** One check of the churn or pooled story, as on-call would receive it. */
 export interface ChurnCheck {
-  phase: (typeof CHURN_PHASES)[number]['id'];
+  /** The churn phase, or the pooled story's `drain` / `gone`. */
+  phase: (typeof CHURN_PHASES)[number]['id'] | 'drain' | 'gone';
+  /** The web tier's echo this check: the upstream address it reached. */
+  echo?: string;
   /** What `ipdrift check` would exit with (0: no warning or critical finding). */
   exit: number;
   /** `target:kind` of every finding. */
@@ -72,7 +78,7 @@ export function allSpecs(): ScenarioSpec[] {
 }
 
 /** `nginx/stale/swallow`, or `nginx/fresh/churn`. */
-export const specId = (s: ScenarioSpec) => `${s.server}/${s.config}/${s.story === 'churn' ? 'churn' : s.scenario}`;
+export const specId = (s: ScenarioSpec) => `${s.server}/${s.config}/${s.story === 'churn' || s.story === 'pooled' ? s.story : s.scenario}`;
 
 /**
  * Addresses inside a namespace. Every scenario has a network namespace of its own, so these are
@@ -136,6 +142,9 @@ export const TIMING = {
   runnerDeadlineMs: 60_000,
   /** Churn story: checks per phase, one per TTL (the first lands inside the TTL after a DNS change). */
   churnChecksPerPhase: 2,
+  /** Pooled story: checks while the old nodes drain (past the TTL and its grace for most), and after they go. */
+  pooledDrainChecks: 5,
+  pooledGoneChecks: 3,
 } as const;
 
 /** Client requests of one phase, summarised. */

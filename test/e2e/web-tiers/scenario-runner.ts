@@ -8,7 +8,7 @@
 import { statSync } from 'node:fs';
 import type { ScenarioResult, ScenarioSpec } from './layout.ts';
 import { CONFIG_KINDS, SCENARIOS, SERVERS, STORIES, TIMING, specId } from './layout.ts';
-import { runChurn, runScenario } from './scenario.ts';
+import { runChurn, runPooled, runScenario } from './scenario.ts';
 
 /** Exit codes: 0 result printed (even a failed scenario), 2 bad arguments, 3 deadline or signal. */
 const EXIT = { bad: 2, aborted: 3 } as const;
@@ -55,7 +55,8 @@ const deadline = setTimeout(() => {
 }, TIMING.runnerDeadlineMs);
 deadline.unref();
 
-const result: ScenarioResult = spec.story === 'churn' ? await runChurn(spec, dir, log) : await runScenario(spec, dir, log);
+const run = spec.story === 'churn' ? runChurn : spec.story === 'pooled' ? runPooled : runScenario;
+const result: ScenarioResult = await run(spec, dir, log);
 process.stdout.write(`${JSON.stringify(result)}\n`);
 // Exit at once: the namespace (and anything a server left behind) ends with this process.
 process.exit(0);

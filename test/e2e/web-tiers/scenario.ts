@@ -242,6 +242,31 @@ async function startLab(dir: string, stoppers: { stop(): Promise<void> }[]): Pro
   return { dns, nodes };
 }
 
+/** One check with the alert state kept across checks, as the Lambda does, recorded as on-call would receive it. */
+async function storyCheck(config: Config, store: MemoryStore, phase: ChurnCheck['phase']): Promise<ChurnCheck> {
+  const line = (t: CheckReport['transitions'][number]) => `${t.type}:${t.target}:${t.kind}`;
+  const report = await runCheck(config, { store, notifier: { notify: async () => undefined }, clock: { now: () => new Date() } });
+  const echo = report.targets.find((t) => t.target === TARGETS.web)?.web?.echo;
+  return {
+    phase,
+    exit: exitFor(report),
+    findings: report.findings.map((f) => `${f.target}:${f.kind}`),
+    onCall: report.transitions.filter((t) => audienceOf(t) === 'on-call').map(line),
+    events: report.transitions.filter((t) => audienceOf(t) === 'events').map(line),
+    ...(echo?.ok ? { echo: echo.address } : {}),
+  };
+}
+
+/** Runs `n` story checks of `phase`, one per TIMING.checkIntervalMs, into `out`. */
+async function storyChecks(config: Config, store: MemoryStore, phase: ChurnCheck['phase'], n: number, out: ChurnCheck[]): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const next = performance.now() + TIMING.checkIntervalMs;
+    out.push(await storyCheck(config, store, phase));
+    const pause = next - performance.now();
+    if (pause > 0) await sleep(pause);
+  }
+}
+
 /**
  * The churn story (layout.ts CHURN_PHASES): a compressed day of a healthy ELB's life behind the
  * real web server, checked once per TTL with the alert state kept across checks, as the Lambda
@@ -251,7 +276,6 @@ export function runChurn(spec: ScenarioSpec, dir: string, log: (msg: string) => 
   const config = scenarioConfig(spec);
   const store = new MemoryStore();
   const all = [...NS.oldNodes, ...NS.newNodes];
-  const line = (t: CheckReport['transitions'][number]) => `${t.type}:${t.target}:${t.kind}`;
   return runStory(spec, dir, log, async ({ result, dns, nodes, startTraffic }) => {
     const churn: ChurnCheck[] = (result.churn = []);
     const traffic = startTraffic();
@@ -263,22 +287,37 @@ export function runChurn(spec: ScenarioSpec, dir: string, log: (msg: string) => 
       );
       if ('node' in phase) await nodes[phase.node.index]!.setMode(phase.node.mode);
       log(`${phase.id}: DNS ${phase.dns.map((i) => all[i]).join(', ')}`);
-      for (let i = 0; i < TIMING.churnChecksPerPhase; i++) {
-        const next = performance.now() + TIMING.checkIntervalMs;
-        const report = await runCheck(config, { store, notifier: { notify: async () => undefined }, clock: { now: () => new Date() } });
-        churn.push({
-          phase: phase.id,
-          exit: exitFor(report),
-          findings: report.findings.map((f) => `${f.target}:${f.kind}`),
-          onCall: report.transitions.filter((t) => audienceOf(t) === 'on-call').map(line),
-          events: report.transitions.filter((t) => audienceOf(t) === 'events').map(line),
-        });
-        const pause = next - performance.now();
-        if (pause > 0) await sleep(pause);
-      }
+      await storyChecks(config, store, phase.id, TIMING.churnChecksPerPhase, churn);
     }
     await traffic.stop();
     result.traffic.after = traffic.summary((c) => c.at >= t0, NS.oldNodes, NS.newNodes);
+  });
+}
+
+/**
+ * The pooled story: the server's pooled configuration (it follows DNS and reuses upstream
+ * connections) through a node replacement. The old nodes drain for TIMING.pooledDrainChecks
+ * checks, then go: they refuse, and their open connections are reset, so the pool dials again.
+ */
+export function runPooled(spec: ScenarioSpec, dir: string, log: (msg: string) => void): Promise<ScenarioResult> {
+  const config = scenarioConfig(spec);
+  const store = new MemoryStore();
+  return runStory(spec, dir, log, async ({ result, dns, nodes, startTraffic }) => {
+    const checks: ChurnCheck[] = (result.churn = []);
+    const traffic = startTraffic();
+    await storyChecks(config, store, 'baseline', TIMING.baselineChecks, checks);
+    const t0 = performance.now();
+    setElb(dns, NS.newNodes);
+    log(`DNS moved to ${NS.newNodes.join(', ')}; the old nodes drain`);
+    await storyChecks(config, store, 'drain', TIMING.pooledDrainChecks, checks);
+    await Promise.all(nodes.slice(0, NS.oldNodes.length).map((n) => n.setMode('refuse')));
+    result.oldNodesChangedAtMs = Math.round(performance.now() - t0);
+    log(`old nodes: refuse from +${result.oldNodesChangedAtMs} ms`);
+    await storyChecks(config, store, 'gone', TIMING.pooledGoneChecks, checks);
+    await traffic.stop();
+    const changeAt = t0 + result.oldNodesChangedAtMs;
+    result.traffic.drain = traffic.summary((c) => c.at >= t0 && c.at < changeAt, NS.oldNodes, NS.newNodes);
+    result.traffic.after = traffic.summary((c) => c.at >= changeAt, NS.oldNodes, NS.newNodes);
   });
 }
 
@@ -300,7 +339,7 @@ async function startServer(
   if (!bin) throw new Error(`${def.label} not found`);
   result.serverVersion = `${def.label} ${await serverVersion(bin, def.versionArgs, def.versionPattern)}`;
   const confPath = join(dir, def.configFile);
-  writeFileSync(confPath, renderConfig(spec.server, spec.config, dir));
+  writeFileSync(confPath, renderConfig(spec.server, spec.config, dir, spec.story === 'pooled'));
   for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub), { recursive: true });
   result.configTest = (await configTest(bin, def.testArgs(confPath, dir))).replaceAll(dir, '<dir>');
   log(`${result.serverVersion}: config test: ${result.configTest}`);

@@ -26,6 +26,8 @@ export interface ServerDef {
   binaries: readonly string[];
   /** Template file per configuration, in `conf/`. */
   templates: Record<ConfigKind, string>;
+  /** Template of a configuration that follows DNS and pools upstream connections (the `pooled` story), when the server has one. */
+  pooledTemplate?: string;
   /** What the config file is called in the scenario's temp dir. */
   configFile: string;
   /** Arguments that print the version; `versionPattern`'s first group is the version number. */
@@ -83,6 +85,7 @@ export const SERVER_DEFS: Record<ServerId, ServerDef> = {
     label: 'HAProxy',
     binaries: ['haproxy'],
     templates: { stale: 'haproxy-stale.cfg', fresh: 'haproxy-fresh.cfg' },
+    pooledTemplate: 'haproxy-pooled.cfg',
     configFile: 'haproxy.cfg',
     versionArgs: ['-v'],
     versionPattern: /HAProxy version ([\d.]+)/,
@@ -134,10 +137,11 @@ export function renderTemplate(text: string, vars: Readonly<Record<string, strin
   return out;
 }
 
-/** The configuration text of `server` / `kind`, for a scenario whose temp dir is `dir`. */
-export function renderConfig(server: ServerId, kind: ConfigKind, dir: string): string {
+/** The configuration text of `server` / `kind` (or its pooled one), for a scenario whose temp dir is `dir`. */
+export function renderConfig(server: ServerId, kind: ConfigKind, dir: string, pooled = false): string {
   const def = SERVER_DEFS[server];
-  const text = readFileSync(join(CONF_DIR, def.templates[kind]), 'utf8');
+  if (pooled && !def.pooledTemplate) throw new Error(`${def.label} has no pooled configuration here`);
+  const text = readFileSync(join(CONF_DIR, pooled ? def.pooledTemplate! : def.templates[kind]), 'utf8');
   return renderTemplate(text, {
     DIR: dir,
     MODULES: apacheModuleDir() ?? APACHE_MODULE_DIRS[0]!,
