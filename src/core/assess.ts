@@ -70,8 +70,17 @@ export function retiredStateOf(record: AddressRecord, probe: ProbeResult | undef
   return probe.ok ? 'answering' : 'silent';
 }
 
-/** How a summary says a retired address is gone (`RetiredState` other than answering). */
-export const GONE_TEXT: Record<Exclude<RetiredState, 'answering' | 'unknown'>, string> = {
+/** A retired address gone for its clients: not draining, not unknown. */
+export type GoneState = Exclude<RetiredState, 'answering' | 'unknown'>;
+
+/** The way a retired address is gone for a client that still reaches it, or undefined while it drains (or was not probed). */
+export function goneStateOf(record: AddressRecord | undefined, probe: ProbeResult | undefined): GoneState | undefined {
+  const state = record ? retiredStateOf(record, probe) : 'unknown';
+  return state === 'answering' || state === 'unknown' ? undefined : state;
+}
+
+/** How a summary says a retired address is gone. */
+export const GONE_TEXT: Record<GoneState, string> = {
   silent: 'which stopped answering',
   released: 'which the ELB released',
   reassigned: 'which now answers as another service',
@@ -299,11 +308,11 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
   let staleSuspected = 0;
   let staleConfirmed = 0;
   const echoState = echoRetired ? retiredStateOf(echoRetired, upstream.probes.get(echoRetired.address)) : undefined;
+  const gone = echoRetired ? goneStateOf(echoRetired, upstream.probes.get(echoRetired.address)) : undefined;
   const failingNow = signals.length > 0 ? `; the tier ${how}` : '';
   // Users fail through the tier while its upstream's current addresses are fine: the incident's own evidence.
   const usersFail = (slow || gatewayFailing) && upstreamHealthy;
   const echoEvidence = echoRetired ? { echoAddress: echoRetired.address, retiredAt: echoRetired.retiredAt, echoAddressState: echoState } : {};
-  const gone = echoState !== undefined && echoState !== 'answering' && echoState !== 'unknown' ? echoState : undefined;
   if (echoRetired && (gone || input.proof)) {
     // The node is gone for this tier (or the resolver logs prove it never asked again): it did not move and will not.
     staleConfirmed = 1;
@@ -394,11 +403,7 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
   const flow = input.flowClients ?? [];
   if (flow.length > 0) {
     const byAddress = new Map(upstream.records.map((r) => [r.address, r]));
-    const goneClients = flow.filter((c) => {
-      const r = byAddress.get(c.address);
-      const state = r ? retiredStateOf(r, upstream.probes.get(c.address)) : 'unknown';
-      return state !== 'answering' && state !== 'unknown';
-    });
+    const goneClients = flow.filter((c) => goneStateOf(byAddress.get(c.address), upstream.probes.get(c.address)) !== undefined);
     const evidence = flow.map(clientEvidence);
     const key = conditionKey(name, 'stale-client-seen');
     const stale = findings.findIndex((f) => f.key === key);

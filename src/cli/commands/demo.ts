@@ -93,7 +93,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const incidents = new Set(onCall.filter((t) => t.type === 'opened').map((t) => t.key)).size;
   const events = sent.length - onCall.length;
   console.log(`  - incidents paged: ${incidents}; messages to on-call: ${onCall.length} (${onCall.map((t) => `${t.type} ${t.target}`).join(', ') || 'none'})`);
-  console.log(`  - events for reading later (address changes, never a page): ${events}`);
+  console.log(`  - events for reading later (address changes, risks that never became an incident; never a page): ${events}`);
   console.log(`  - the released old nodes (retired-address-dead) paged nobody: that is the ELB working as designed`);
   if (values.report) console.log(`  - the picture: ${values.report} (open it in a browser)`);
   console.log('\nNext: write a config for your own endpoints and run "ipdrift check --config FILE" (see README).');
