@@ -90,6 +90,9 @@ export const isAlertable = (f: Finding) => f.severity !== 'info' || EVENT_KINDS.
 /** True when an alert's transitions reach on-call: warning or critical (the rest go to the events topic). */
 const pages = (s: Severity) => s !== 'info';
 
+/** A risk that turned into the incident: the alert pages now, and on-call has been told nothing yet. */
+const firstPageDue = (alert: AlertState, prev: AlertState) => pages(alert.severity) && !pages(notifiedOf(prev).severity);
+
 function transition(type: AlertTransition['type'], alert: AlertState, at: string, finding?: Finding): AlertTransition {
   return {
     type,
@@ -158,9 +161,8 @@ export function evaluateAlerts(
         // Due now: never announced, so the line below opens it.
         delete alert.pending;
       }
-      // A risk that turned into the incident: on-call was told nothing yet, so this is its "opened".
-      const firstPage = pages(alert.severity) && !pages(notifiedOf(prev).severity);
-      if (alert.lastNotifiedAt === undefined || firstPage) transitions.push(transition('opened', alert, at, f));
+      // Never told, or told only as a risk (events topic): on-call hears "opened".
+      if (alert.lastNotifiedAt === undefined || firstPageDue(alert, prev)) transitions.push(transition('opened', alert, at, f));
       else if (isWorse(alert)) transitions.push(transition('updated', alert, at, f));
       else if (pages(alert.severity) && now.getTime() - Date.parse(alert.lastNotifiedAt) >= policy.renotifyMinutes * MS_PER_MINUTE)
         transitions.push(transition('reminder', alert, at, f));
@@ -174,8 +176,7 @@ export function evaluateAlerts(
     if (absent < policy.resolveAfterChecks && !prev.resolving) continue;
     alert.resolving = true;
     // Never send "resolved" for an alert whose "opened" never went out: send both, in order.
-    if (alert.lastNotifiedAt === undefined || (pages(alert.severity) && !pages(notifiedOf(prev).severity)))
-      transitions.push(transition('opened', alert, at, alert.finding));
+    if (alert.lastNotifiedAt === undefined || firstPageDue(alert, prev)) transitions.push(transition('opened', alert, at, alert.finding));
     transitions.push(transition('resolved', alert, at));
   }
 

@@ -62,8 +62,9 @@ function isReassigned(record: AddressRecord, probe: ProbeResult): boolean {
  */
 export type RetiredState = 'answering' | 'silent' | 'released' | 'reassigned' | 'unknown';
 
-/** The state of a retired address from its record and this check's probe. */
-export function retiredStateOf(record: AddressRecord, probe: ProbeResult | undefined): RetiredState {
+/** The state of a retired address from its record (none: not in the history) and this check's probe. */
+export function retiredStateOf(record: AddressRecord | undefined, probe: ProbeResult | undefined): RetiredState {
+  if (!record) return 'unknown';
   if (record.released) return 'released';
   if (!probe || probe.error?.code === 'aborted') return 'unknown';
   if (isReassigned(record, probe)) return 'reassigned';
@@ -74,10 +75,7 @@ export function retiredStateOf(record: AddressRecord, probe: ProbeResult | undef
 export type GoneState = Exclude<RetiredState, 'answering' | 'unknown'>;
 
 /** The way a retired address is gone for a client that still reaches it, or undefined while it drains (or was not probed). */
-export function goneStateOf(record: AddressRecord | undefined, probe: ProbeResult | undefined): GoneState | undefined {
-  const state = record ? retiredStateOf(record, probe) : 'unknown';
-  return state === 'answering' || state === 'unknown' ? undefined : state;
-}
+export const goneOf = (state: RetiredState): GoneState | undefined => (state === 'answering' || state === 'unknown' ? undefined : state);
 
 /** How a summary says a retired address is gone. */
 export const GONE_TEXT: Record<GoneState, string> = {
@@ -308,7 +306,7 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
   let staleSuspected = 0;
   let staleConfirmed = 0;
   const echoState = echoRetired ? retiredStateOf(echoRetired, upstream.probes.get(echoRetired.address)) : undefined;
-  const gone = echoRetired ? goneStateOf(echoRetired, upstream.probes.get(echoRetired.address)) : undefined;
+  const gone = echoState ? goneOf(echoState) : undefined;
   const failingNow = signals.length > 0 ? `; the tier ${how}` : '';
   // Users fail through the tier while its upstream's current addresses are fine: the incident's own evidence.
   const usersFail = (slow || gatewayFailing) && upstreamHealthy;
@@ -403,7 +401,7 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
   const flow = input.flowClients ?? [];
   if (flow.length > 0) {
     const byAddress = new Map(upstream.records.map((r) => [r.address, r]));
-    const goneClients = flow.filter((c) => goneStateOf(byAddress.get(c.address), upstream.probes.get(c.address)) !== undefined);
+    const goneClients = flow.filter((c) => goneOf(retiredStateOf(byAddress.get(c.address), upstream.probes.get(c.address))) !== undefined);
     const evidence = flow.map(clientEvidence);
     const key = conditionKey(name, 'stale-client-seen');
     const stale = findings.findIndex((f) => f.key === key);

@@ -9,7 +9,7 @@
  */
 import { isIP } from 'node:net';
 import { adviceFor } from './advice.ts';
-import { GONE_TEXT, finding, goneStateOf, pastTtlGrace, retiredStateOf } from './assess.ts';
+import { GONE_TEXT, finding, goneOf, pastTtlGrace, retiredStateOf } from './assess.ts';
 import type { Config, ElbTarget } from './config.ts';
 import { LIMITS } from './constants.ts';
 import { retiredOf } from './diff.ts';
@@ -127,16 +127,15 @@ export function unconfiguredClientFindings(
     .filter((c) => !(c.sourceAddress && tierSources.has(c.sourceAddress)))
     .map((c) => {
       const who = c.clientKind === 'address' ? c.client : `${c.client}${c.sourceAddress ? ` (${c.sourceAddress})` : ''}`;
-      const record = records.get(c.address);
-      const probe = upstream.probes.get(c.address);
-      const gone = goneStateOf(record, probe);
+      const state = retiredStateOf(records.get(c.address), upstream.probes.get(c.address));
+      const gone = goneOf(state);
       const seen = `${who} still sends to retired ${c.address}:${c.port} (${c.packets} packets, last ${new Date(c.last).toISOString()})`;
       const kind = gone ? 'stale-client-seen' : 'stale-address-at-risk';
       const summary = gone
         ? `${elb}: ${seen}, ${GONE_TEXT[gone]}; no configured web tier is that client`
         : `${elb}: ${seen}, which still answers (drains): at risk when it goes; no configured web tier is that client`;
       return {
-        ...finding(elb, kind, summary, { ...clientEvidence(c), addressState: record ? retiredStateOf(record, probe) : 'unknown' }, adviceFor(kind), ['client']),
+        ...finding(elb, kind, summary, { ...clientEvidence(c), addressState: state }, adviceFor(kind), ['client']),
         key: `${elb}/stale-client-seen/${c.client}`,
       };
     });
