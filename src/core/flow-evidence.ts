@@ -13,12 +13,12 @@ import { GONE_TEXT, finding, goneOf, pastTtlGrace, retiredStateOf } from './asse
 import type { Config, ElbTarget } from './config.ts';
 import { LIMITS } from './constants.ts';
 import { retiredOf } from './diff.ts';
-import { clientEvidence, parseFlowFormat, parseFlowLine, staleClients } from './flow-log.ts';
-import type { FlowRecord, FlowWatch, StaleClient } from './flow-log.ts';
+import { INCOMPLETE_TEXT, clientEvidence, clientName, parseFlowFormat, staleClients } from './flow-log.ts';
+import type { FlowWatch } from './flow-log.ts';
 import type { EngineLogger, FlowSource } from './ports.ts';
 import type { CheckReport } from './report.ts';
 import type { Observed } from './targets/types.ts';
-import type { AddressRecord, Finding, ProbeResult } from './types.ts';
+import type { AddressRecord, Finding, FlowObservation, ProbeResult } from './types.ts';
 import { errorMessage } from './error-text.ts';
 import { bareHost } from './probe/web.ts';
 
@@ -60,7 +60,7 @@ export async function readFlowEvidence(
       const prev = o.previous.flow;
       if (!prev) continue;
       const watched = new Set(watches.get(o.target.name)!.map((w) => w.address));
-      o.flow = { queriedAt: prev.queriedAt, clients: prev.clients.filter((c) => watched.has(c.address)) };
+      o.flow = { ...prev, clients: prev.clients.filter((c) => watched.has(c.address)) };
     }
   };
   const due = startedAt.getTime() - lastRead >= settings.everyMinutes * MS_PER_MINUTE - DUE_SLACK_MS;
@@ -69,30 +69,30 @@ export async function readFlowEvidence(
     return undefined;
   }
   try {
-    const { lines, scannedBytes, truncated } = await source.read({
+    const fields = parseFlowFormat(settings.format);
+    const read = await source.read({
       addresses: [...new Set(all.map((w) => w.address))],
+      ports: [...new Set(all.map((w) => w.port))],
+      fields,
       from: Math.min(...all.map((w) => w.since)),
       to: startedAt.getTime(),
       signal,
     });
-    // Clients past the cut are missed: say so (a busy source, e.g. the monitor itself unlisted in ignoreSources).
-    if (truncated) errors.push(`flow logs: the read returned its maximum of ${lines.length} lines; some clients may be missing (check ignoreSources)`);
-    const fields = parseFlowFormat(settings.format);
-    const records: FlowRecord[] = [];
-    for (const line of lines) {
-      const p = parseFlowLine(line, fields);
-      if ('record' in p) records.push(p.record);
-    }
+    // Clients past the cut are missed: say so here and in every finding of this read.
+    if (read.truncated) errors.push(`flow logs: the read returned its maximum of ${read.rows} rows; some clients may be missing`);
     let matched = 0;
     let clients = 0;
     for (const o of elbs) {
-      const found = staleClients(records, watches.get(o.target.name)!, settings.ignoreSources ?? []);
+      const found = staleClients(read.records, watches.get(o.target.name)!, {
+        ignore: settings.ignoreSources ?? [],
+        destinationInterfaces: new Set(o.records.flatMap((r) => (r.released ? [r.released.interfaceId] : []))),
+      });
       // Kept also when empty: the time of the read decides when the next one is due.
-      o.flow = { queriedAt: startedAt.toISOString(), clients: found };
+      o.flow = { queriedAt: startedAt.toISOString(), clients: found, ...(read.truncated ? { incomplete: true } : {}) };
       clients += found.length;
       matched += found.reduce((n, c) => n + c.records, 0);
     }
-    return { lines: lines.length, matched, clients, ...(scannedBytes !== undefined ? { scannedBytes } : {}) };
+    return { lines: read.rows, matched, clients, ...(read.scannedBytes !== undefined ? { scannedBytes: read.scannedBytes } : {}) };
   } catch (err) {
     const why = errorMessage(err);
     errors.push(`flow logs: ${why}`);
@@ -118,25 +118,29 @@ export function tierSourceAddresses(t: { url: string; clientAddresses?: readonly
  */
 export function unconfiguredClientFindings(
   elb: string,
-  clients: readonly StaleClient[],
+  flow: FlowObservation,
   tierSources: ReadonlySet<string>,
   upstream: { records: readonly AddressRecord[]; probes: ReadonlyMap<string, ProbeResult> },
 ): Finding[] {
   const records = new Map(upstream.records.map((r) => [r.address, r]));
-  return clients
+  const cut = flow.incomplete ? INCOMPLETE_TEXT : '';
+  return flow.clients
     .filter((c) => !(c.sourceAddress && tierSources.has(c.sourceAddress)))
     .map((c) => {
-      const who = c.clientKind === 'address' ? c.client : `${c.client}${c.sourceAddress ? ` (${c.sourceAddress})` : ''}`;
+      const who = clientName(c);
       const state = retiredStateOf(records.get(c.address), upstream.probes.get(c.address));
       const gone = goneOf(state);
       const seen = `${who} still sends to retired ${c.address}:${c.port} (${c.packets} packets, last ${new Date(c.last).toISOString()})`;
       const kind = gone ? 'stale-client-seen' : 'stale-address-at-risk';
       const summary = gone
-        ? `${elb}: ${seen}, ${GONE_TEXT[gone]}; no configured web tier is that client`
-        : `${elb}: ${seen}, which still answers (drains): at risk when it goes; no configured web tier is that client`;
+        ? `${elb}: ${seen}, ${GONE_TEXT[gone]}; no configured web tier is that client${cut}`
+        : `${elb}: ${seen}, which still answers (drains): at risk when it goes; no configured web tier is that client${cut}`;
       return {
-        ...finding(elb, kind, summary, { ...clientEvidence(c), addressState: state }, adviceFor(kind), ['client']),
-        key: `${elb}/stale-client-seen/${c.client}`,
+        ...finding(elb, kind, summary, { ...clientEvidence(c), addressState: state, ...(flow.incomplete ? { flowIncomplete: true } : {}) }, adviceFor(kind), [
+          'client',
+        ]),
+        // Keyed by the source address: the one identity both ends of a connection record.
+        key: `${elb}/stale-client-seen/${c.sourceAddress ?? c.client}`,
       };
     });
 }

@@ -120,6 +120,10 @@ export interface FlowRecord {
   instanceId?: string;
   interfaceId?: string;
   flowDirection?: string;
+  /** How many raw records this one stands for (a source that aggregates, e.g. Logs Insights' `stats`); 1 when absent. */
+  records?: number;
+  /** Epoch seconds of the latest aggregated record's start; `start` is the earliest. */
+  lastStart?: number;
 }
 
 /** What a line turned out to be. */
@@ -172,67 +176,141 @@ export interface FlowWatch {
   since: number;
 }
 
+/**
+ * Where a record was captured, seen from the connection to the watched address: at the client's
+ * own interface (its egress), at the watched address's interface (the ELB node's ingress), or
+ * unknown (a format without `flow-direction`, at an interface nothing else tells about).
+ */
+export type CaptureSide = 'client' | 'destination' | 'unknown';
+
+/** One interface that recorded a client's flows. */
+export interface CaptureEnd {
+  interfaceId: string;
+  side: CaptureSide;
+  packets: number;
+  records: number;
+}
+
 /** A client still sending to a retired address. */
 export interface StaleClient {
-  /** Who: an instance id, else the interface id, else the source address. */
+  /** Who: the instance id, else its own interface's id, else the source address. */
   client: string;
   clientKind: 'instance' | 'interface' | 'address';
-  /** The source address the records name (the packet's own, when the format has it). */
+  /** The source address the records name (the packet's own, when the format has it): the key of a client. */
   sourceAddress?: string;
   address: string;
   port: number;
+  /** Packets of the busiest end (both ends of one connection record the same packets). */
   packets: number;
+  /** Records matched, at every end. */
   records: number;
   /** Epoch ms of the first and last matching record's start. */
   first: number;
   last: number;
   /** ACCEPT, REJECT: both count (a REJECT is a client trying). */
   actions: string[];
+  /** The interfaces that recorded it: its own (egress) and the watched address's (ingress). */
+  ends?: CaptureEnd[];
+}
+
+/** What attribution knows beyond the records. */
+export interface AttributionHints {
+  /** Sources never a client: the monitor's own addresses or subnets (`ignoreSources`). */
+  ignore?: readonly string[];
+  /** Interfaces that hold a watched address (the ELB's, from the interface ledger): never a client's. */
+  destinationInterfaces?: ReadonlySet<string>;
+}
+
+/**
+ * The side of a matched record's interface (docs/architecture.md, "Flow evidence"). With
+ * `flow-direction` (version 5) the record says it: egress is captured at the sender (the client),
+ * ingress at the receiver (the ELB node). Without it, a known ELB interface is the destination's,
+ * and one with an instance id is the client's (an ELB node's interface has no instance); else unknown.
+ */
+function sideOf(r: FlowRecord, destinations: ReadonlySet<string>): CaptureSide {
+  if (r.flowDirection === 'egress') return 'client';
+  if (r.flowDirection === 'ingress') return 'destination';
+  if (r.interfaceId !== undefined && destinations.has(r.interfaceId)) return 'destination';
+  return r.instanceId !== undefined ? 'client' : 'unknown';
+}
+
+/**
+ * Interfaces that received a watched address's traffic from two or more sources in these records
+ * and carry no instance: the address's own interface (a client's interface sends from its own address).
+ */
+function sharedInterfaces(matched: readonly { r: FlowRecord; source: string | undefined }[]): Set<string> {
+  const sources = new Map<string, Set<string>>();
+  for (const { r, source } of matched) {
+    if (r.interfaceId === undefined || r.instanceId !== undefined || r.flowDirection !== undefined || source === undefined) continue;
+    const set = sources.get(r.interfaceId) ?? new Set<string>();
+    set.add(source);
+    sources.set(r.interfaceId, set);
+  }
+  return new Set([...sources].filter(([, s]) => s.size > 1).map(([id]) => id));
 }
 
 /**
  * The clients in `records` that sent to a watched address on its port after its `since`,
- * ACCEPT or REJECT alike, one entry per client and address.
+ * ACCEPT or REJECT alike, one entry per client and address. A client is its source address:
+ * one connection recorded at both ends (the client's interface and the ELB node's) is one
+ * client, named by what its own end says (instance, else interface); a record captured at the
+ * ELB node's interface never names that interface as a client. A client in a peered VPC or on
+ * premises is seen only at the ELB's end: it is named by its address.
  */
-export function staleClients(records: Iterable<FlowRecord>, watch: readonly FlowWatch[], ignore: readonly string[] = []): StaleClient[] {
+export function staleClients(records: Iterable<FlowRecord>, watch: readonly FlowWatch[], hints: AttributionHints = {}): StaleClient[] {
   const byAddress = new Map(watch.map((w) => [`${w.address}|${w.port}`, w]));
-  const ignored = blockListOf(ignore);
-  const out = new Map<string, StaleClient>();
+  const ignored = blockListOf(hints.ignore ?? []);
+  const matched: { r: FlowRecord; w: FlowWatch; source: string | undefined }[] = [];
   for (const r of records) {
     const dst = r.pktDstaddr ?? r.dstaddr;
     if (dst === undefined || r.dstport === undefined || r.start === undefined) continue;
     const w = byAddress.get(`${dst}|${r.dstport}`);
-    if (!w || r.start * 1000 < w.since) continue;
+    if (!w || (r.lastStart ?? r.start) * 1000 < w.since) continue;
     const source = r.pktSrcaddr ?? r.srcaddr;
     if (source !== undefined && ignored.check(source, isIP(source) === 6 ? 'ipv6' : 'ipv4')) continue;
-    const [client, clientKind] = r.instanceId
-      ? ([r.instanceId, 'instance'] as const)
-      : r.interfaceId
-        ? ([r.interfaceId, 'interface'] as const)
-        : ([source ?? 'unknown', 'address'] as const);
-    const key = `${client}|${w.address}`;
-    const at = r.start * 1000;
-    const c = out.get(key);
+    matched.push({ r, w, source });
+  }
+  const destinations = new Set([...(hints.destinationInterfaces ?? []), ...sharedInterfaces(matched)]);
+  const out = new Map<string, StaleClient>();
+  for (const { r, w, source } of matched) {
+    const side = sideOf(r, destinations);
+    const own = side === 'client' ? (r.instanceId ?? r.interfaceId) : undefined;
+    // Without a source address only the client's own end can say who it is.
+    const key = source ?? own;
+    if (key === undefined) continue;
+    const at = Math.max(r.start!, w.since / 1000) * 1000;
+    const lastAt = (r.lastStart ?? r.start!) * 1000;
+    const count = r.records ?? 1;
+    const id = `${key}|${w.address}`;
+    let c = out.get(id);
     if (!c) {
-      out.set(key, {
-        client,
-        clientKind,
+      c = {
+        client: source ?? own!,
+        clientKind: 'address',
         ...(source ? { sourceAddress: source } : {}),
         address: w.address,
         port: w.port,
-        packets: r.packets ?? 0,
-        records: 1,
+        packets: 0,
+        records: 0,
         first: at,
-        last: at,
-        actions: r.action ? [r.action] : [],
-      });
-      continue;
+        last: lastAt,
+        actions: [],
+        ends: [],
+      };
+      out.set(id, c);
     }
-    c.packets += r.packets ?? 0;
-    c.records++;
+    c.records += count;
     c.first = Math.min(c.first, at);
-    c.last = Math.max(c.last, at);
+    c.last = Math.max(c.last, lastAt);
     if (r.action && !c.actions.includes(r.action)) c.actions.push(r.action);
+    // The name: an instance beats an interface beats the address.
+    if (side === 'client' && r.instanceId && c.clientKind !== 'instance') Object.assign(c, { client: r.instanceId, clientKind: 'instance' });
+    else if (side === 'client' && r.interfaceId && c.clientKind === 'address') Object.assign(c, { client: r.interfaceId, clientKind: 'interface' });
+    const endId = r.interfaceId ?? '-';
+    const end = c.ends!.find((e) => e.interfaceId === endId) ?? c.ends![c.ends!.push({ interfaceId: endId, side, packets: 0, records: 0 }) - 1]!;
+    end.packets += r.packets ?? 0;
+    end.records += count;
+    c.packets = Math.max(...c.ends!.map((e) => e.packets));
   }
   return [...out.values()].sort((a, b) => a.first - b.first || a.client.localeCompare(b.client));
 }
@@ -250,5 +328,20 @@ export function clientEvidence(c: StaleClient) {
     firstRecord: new Date(c.first).toISOString(),
     lastRecord: new Date(c.last).toISOString(),
     actions: c.actions,
+    ...(c.ends && c.ends.length > 0
+      ? {
+          recordedAt: c.ends.map(
+            (e) => `${e.interfaceId} (${e.side === 'client' ? "the client's" : e.side === 'destination' ? "the ELB node's" : 'side unknown'})`,
+          ),
+        }
+      : {}),
   };
 }
+
+/** How a finding names a client: `i-0abc (10.0.3.7)`, or the address alone. */
+export function clientName(c: StaleClient): string {
+  return c.clientKind === 'address' ? c.client : `${c.client}${c.sourceAddress ? ` (${c.sourceAddress})` : ''}`;
+}
+
+/** What a finding adds when the read that found its clients was cut at the source's limit. */
+export const INCOMPLETE_TEXT = ' (flow evidence may be incomplete: the read hit its row limit)';

@@ -5,6 +5,7 @@
 import type { AlertTransition, ChangeRecord, TargetState } from './types.ts';
 import type { CheckReport } from './report.ts';
 import type { AuroraTarget } from './config.ts';
+import type { FlowField, FlowRecord } from './flow-log.ts';
 
 /** Another writer saved the same target first; re-read and re-apply. */
 export class VersionConflictError extends Error {
@@ -73,18 +74,31 @@ export interface WriterInfo {
   members: ClusterMember[];
 }
 
+/** What one flow read returned. */
+export interface FlowRead {
+  /** The records that may name a watched address (a source may return more; the engine matches exactly). */
+  records: FlowRecord[];
+  /** Lines or result rows read (a row of an aggregating source stands for many records). */
+  rows: number;
+  scannedBytes?: number;
+  /** The source stopped at its limit: clients past it are missing. */
+  truncated?: boolean;
+}
+
 /** Where VPC flow log records come from: a file (CLI), CloudWatch Logs Insights (Lambda). */
 export interface FlowSource {
   /**
-   * Record lines that may name one of `addresses` (a source may return more; the engine
-   * filters), with `start` between `from` and `to` (epoch ms). Throws when it cannot read.
+   * The records, in a flow log of `fields`, sent to one of `addresses` on one of `ports`, with
+   * `start` between `from` and `to` (epoch ms). Throws when it cannot read.
    */
   read(query: {
     addresses: readonly string[];
+    ports: readonly number[];
+    fields: readonly FlowField[];
     from: number;
     to: number;
     signal: AbortSignal;
-  }): Promise<{ lines: string[]; scannedBytes?: number; truncated?: boolean }>;
+  }): Promise<FlowRead>;
 }
 
 /** What a login through an Aurora endpoint found: can this session write? */

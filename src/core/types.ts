@@ -4,6 +4,14 @@
  */
 import type { StaleClient } from './flow-log.ts';
 
+/** What the last flow read found for an ELB, and when it ran. */
+export interface FlowObservation {
+  queriedAt: string;
+  clients: StaleClient[];
+  /** The read hit its source's limit: clients may be missing. */
+  incomplete?: boolean;
+}
+
 /** Finding severities, lowest first. */
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -245,7 +253,7 @@ export interface TargetState {
   /** Recent successful web-tier latencies (ms), newest last. */
   latencies?: number[];
   /** ELB with flow logs: the clients the last flow read found on retired addresses, and when it ran. */
-  flow?: { queriedAt: string; clients: StaleClient[] };
+  flow?: FlowObservation;
   /** Aurora: the writer instance as the API and DNS last named it. */
   aurora?: { apiWriter?: string; dnsWriter?: string; mismatchSince?: string; writerChangedAt?: string };
   alerts: Record<string, AlertState>;

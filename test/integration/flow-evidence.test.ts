@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labGet } from '../../lab/client.ts';
 import { LabDnsServer } from '../../lab/dns-server.ts';
-import { LabFlowLog, labInterfaceOf } from '../../lab/flow-log.ts';
+import { LabFlowLog } from '../../lab/flow-log.ts';
 import { LabNode } from '../../lab/nodes.ts';
 import { LabWebTier } from '../../lab/web-tier.ts';
 import { runCheck } from '../../src/core/check.ts';
@@ -126,7 +126,7 @@ describe('flow log evidence in the lab', () => {
     const quiet = [await check(), await check()].flatMap((c) => c.sent);
 
     // Assess: while the node drains, the risks go to the events topic only.
-    const clientKey = `app-alb/stale-client-seen/${labInterfaceOf(ADDR.client)}`;
+    const clientKey = `app-alb/stale-client-seen/${ADDR.client}`;
     expect(echoed.sent).toEqual(['opened web-stale/stale-upstream events']);
     expect(flowed.sent.sort()).toEqual([`opened ${clientKey} events`, 'updated web-stale/stale-upstream events'].sort());
     // Clients per retired address: the unconfigured one, and the tier on each old node it used.
@@ -137,9 +137,9 @@ describe('flow log evidence in the lab', () => {
       target: 'app-alb',
       kind: 'stale-address-at-risk',
       severity: 'info',
-      evidence: { sourceAddress: ADDR.client, address: ADDR.old[0], clientKind: 'interface', addressState: 'answering' },
+      evidence: { sourceAddress: ADDR.client, address: ADDR.old[0], clientKind: 'address', addressState: 'answering' },
     });
-    expect(unconfigured.summary).toContain(`${labInterfaceOf(ADDR.client)} (${ADDR.client}) still sends to retired ${ADDR.old[0]}:${nodes[0]!.port}`);
+    expect(unconfigured.summary).toContain(`${ADDR.client} still sends to retired ${ADDR.old[0]}:${nodes[0]!.port}`);
     const tierFinding = flowed.report.findings.find((f) => f.target === 'web-stale')!;
     expect([tierFinding.key, tierFinding.kind]).toEqual(['web-stale/stale-upstream', 'stale-address-at-risk']);
     expect(tierFinding.signals).toContain('client');

@@ -5,6 +5,10 @@ import type { ElbTarget } from '../../src/core/config.ts';
 import { readFlowEvidence } from '../../src/core/flow-evidence.ts';
 import type { Observed } from '../../src/core/targets/types.ts';
 import type { TargetState } from '../../src/core/types.ts';
+import { DEFAULT_FLOW_FORMAT, parseFlowFormat, parseFlowLine } from '../../src/core/flow-log.ts';
+import type { FlowRecord } from '../../src/core/flow-log.ts';
+
+const V2 = parseFlowFormat(DEFAULT_FLOW_FORMAT);
 
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 const MIN = 60_000;
@@ -37,7 +41,7 @@ describe('readFlowEvidence', () => {
     const source = {
       read: async () => {
         reads++;
-        return { lines, scannedBytes: 1000 };
+        return { records: lines.map((l) => (parseFlowLine(l, V2) as { record: FlowRecord }).record), rows: lines.length, scannedBytes: 1000 };
       },
     };
     const run = async (at: number, prev?: TargetState['flow']) => {
@@ -53,7 +57,7 @@ describe('readFlowEvidence', () => {
     const quietBetween = await run(T0 + 6 * MIN, next.flow);
     // Assess
     expect(first.figures).toEqual({ lines: 1, matched: 1, clients: 1, scannedBytes: 1000 });
-    expect(first.flow?.clients.map((c) => c.client)).toEqual(['eni-0client']);
+    expect(first.flow?.clients.map((c) => c.client)).toEqual(['10.0.5.7']);
     expect(between.figures).toBeUndefined();
     expect(between.flow).toEqual(first.flow);
     expect(next.flow).toEqual({ queriedAt: new Date(T0 + 5 * MIN).toISOString(), clients: [] });

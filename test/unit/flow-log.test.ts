@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FLOW_FORMAT, FlowFormatError, flowFields, parseFlowFormat, parseFlowLine, staleClients } from '../../src/core/flow-log.ts';
+import { DEFAULT_FLOW_FORMAT, FlowFormatError, clientEvidence, flowFields, parseFlowFormat, parseFlowLine, staleClients } from '../../src/core/flow-log.ts';
 import type { FlowRecord } from '../../src/core/flow-log.ts';
 import { LAB_V5_FORMAT, LabFlowLog, labInterfaceOf } from '../../lab/flow-log.ts';
 
@@ -100,35 +100,93 @@ describe('staleClients', () => {
   });
   const watch = [{ address: '10.0.1.5', port: 443, since: T * 1000 }];
 
-  it('groups by instance, else interface, else source address; ACCEPT and REJECT alike; only after `since`, on the port', () => {
+  it('one client per source address; ACCEPT and REJECT alike; only after `since`, on the port; the packet addresses through a NAT', () => {
     // Prepare
     const records = [
       rec({}),
       rec({ start: T + 60, action: 'REJECT', packets: 1 }),
-      rec({ instanceId: 'i-0abc', interfaceId: 'eni-x' }),
+      rec({ instanceId: 'i-0abc', interfaceId: 'eni-x', srcaddr: '10.0.5.8' }),
       rec({ interfaceId: undefined, srcaddr: '10.0.9.9' }),
       rec({ start: T - 1 }), // before the address could be in any honest cache
       rec({ dstport: 80 }), // another port
-      rec({ dstaddr: '10.0.0.220', pktDstaddr: '10.0.1.5', interfaceId: 'eni-nat' }), // through a NAT: the packet's destination counts
+      rec({ srcaddr: '10.0.0.220', dstaddr: '10.0.0.221', pktSrcaddr: '10.0.7.1', pktDstaddr: '10.0.1.5', interfaceId: 'eni-nat' }),
     ];
     // Act
     const clients = staleClients(records, watch);
-    // Assess
-    expect(clients.map((c) => [c.client, c.clientKind, c.records, c.packets])).toEqual([
-      ['10.0.9.9', 'address', 1, 3],
-      ['eni-client1', 'interface', 2, 4],
-      ['eni-nat', 'interface', 1, 3],
-      ['i-0abc', 'instance', 1, 3],
+    // Assess: an instance id names its client (an ELB node has none); an interface alone says nothing of its side.
+    expect(clients.map((c) => [c.client, c.clientKind, c.sourceAddress, c.records, c.packets])).toEqual([
+      ['10.0.5.7', 'address', '10.0.5.7', 2, 4],
+      ['10.0.7.1', 'address', '10.0.7.1', 1, 3],
+      ['10.0.9.9', 'address', '10.0.9.9', 1, 3],
+      ['i-0abc', 'instance', '10.0.5.8', 1, 3],
     ]);
-    const eni = clients.find((c) => c.client === 'eni-client1')!;
-    expect(eni).toMatchObject({
-      sourceAddress: '10.0.5.7',
-      address: '10.0.1.5',
-      port: 443,
-      first: T * 1000,
-      last: (T + 60) * 1000,
-      actions: ['ACCEPT', 'REJECT'],
-    });
+    expect(clients[0]).toMatchObject({ address: '10.0.1.5', port: 443, first: T * 1000, last: (T + 60) * 1000, actions: ['ACCEPT', 'REJECT'] });
+  });
+
+  // The shapes below are the documented ones (Flow log records, "Available fields": `interface-id`
+  // is the interface the traffic is recorded for; `flow-direction` is ingress or egress "with
+  // respect to the interface where traffic is captured"; `instance-id` is "-" for an interface
+  // no instance owns, as an ELB node's), in the v5 format of docs-v5.format and the v2 default.
+  const fields5 = parseFlowFormat(LAB_V5_FORMAT);
+  const v5 = (line: string) => (parseFlowLine(line, fields5) as { record: FlowRecord }).record;
+
+  it('v5: one connection recorded at the client (egress) and at the ELB node (ingress) is one client, named by its instance, both ends in its evidence', () => {
+    // Prepare: the same flow twice, as a whole-VPC flow log writes it.
+    const records = [
+      v5(`5 123456789012 eni-0client00000000001 i-0c50d5961bcb2d47b 10.0.5.7 10.0.1.5 40001 443 6 12 2400 ${T} ${T + 60} ACCEPT OK 10.0.5.7 10.0.1.5 egress`),
+      v5(`5 123456789012 eni-0elbnode000000001 - 10.0.5.7 10.0.1.5 40001 443 6 12 2400 ${T} ${T + 60} ACCEPT OK 10.0.5.7 10.0.1.5 ingress`),
+    ];
+    // Act
+    const [client, ...rest] = staleClients(records, watch);
+    // Assess
+    expect(rest).toEqual([]);
+    expect(client).toMatchObject({ client: 'i-0c50d5961bcb2d47b', clientKind: 'instance', sourceAddress: '10.0.5.7', packets: 12, records: 2 });
+    expect(client!.ends).toEqual([
+      { interfaceId: 'eni-0client00000000001', side: 'client', packets: 12, records: 1 },
+      { interfaceId: 'eni-0elbnode000000001', side: 'destination', packets: 12, records: 1 },
+    ]);
+    expect(clientEvidence(client!).recordedAt).toEqual(["eni-0client00000000001 (the client's)", "eni-0elbnode000000001 (the ELB node's)"]);
+  });
+
+  it("v5: a client in a peered VPC is seen only at the ELB node's interface: named by its address, never by the ELB's interface", () => {
+    // Act
+    const clients = staleClients(
+      [v5(`5 123456789012 eni-0elbnode000000001 - 172.16.4.9 10.0.1.5 51000 443 6 5 300 ${T} ${T + 60} ACCEPT OK 172.16.4.9 10.0.1.5 ingress`)],
+      watch,
+    );
+    // Assess
+    expect(clients.map((c) => [c.client, c.clientKind])).toEqual([['172.16.4.9', 'address']]);
+  });
+
+  it('v2 (no direction): both ends are one client named by its address; an interface that receives from two sources, or one the ledger knows, is the ELB node’s', () => {
+    // Prepare
+    const fields2 = parseFlowFormat(DEFAULT_FLOW_FORMAT);
+    const v2 = (line: string) => (parseFlowLine(line, fields2) as { record: FlowRecord }).record;
+    const records = [
+      v2(`2 123456789012 eni-0client00000000001 10.0.5.7 10.0.1.5 40001 443 6 12 2400 ${T} ${T + 60} ACCEPT OK`),
+      v2(`2 123456789012 eni-0elbnode000000001 10.0.5.7 10.0.1.5 40001 443 6 12 2400 ${T} ${T + 60} ACCEPT OK`),
+      v2(`2 123456789012 eni-0elbnode000000001 172.16.4.9 10.0.1.5 51000 443 6 5 300 ${T} ${T + 60} ACCEPT OK`),
+    ];
+    // Act
+    const clients = staleClients(records, watch);
+    const alone = staleClients([records[1]!], watch, { destinationInterfaces: new Set(['eni-0elbnode000000001']) });
+    // Assess
+    expect(clients.map((c) => [c.client, c.records, c.packets, c.ends!.map((e) => `${e.interfaceId}:${e.side}`)])).toEqual([
+      ['10.0.5.7', 2, 12, ['eni-0client00000000001:unknown', 'eni-0elbnode000000001:destination']],
+      ['172.16.4.9', 1, 5, ['eni-0elbnode000000001:destination']],
+    ]);
+    expect(alone.map((c) => [c.client, c.ends![0]!.side])).toEqual([['10.0.5.7', 'destination']]);
+  });
+
+  it('a row that aggregates records counts them all, and is current by its last start', () => {
+    // Act
+    const [c] = staleClients([rec({ start: T - 600, lastStart: T + 30, records: 40, packets: 120 })], watch);
+    // Assess
+    expect(c).toMatchObject({ records: 40, packets: 120, first: T * 1000, last: (T + 30) * 1000 });
+  });
+
+  it('never names an ignored source (the monitor)', () => {
+    expect(staleClients([rec({ srcaddr: '10.0.8.4' })], watch, { ignore: ['10.0.8.0/24'] })).toEqual([]);
   });
 });
 

@@ -215,9 +215,9 @@ describe('flow-log clients nobody configured', () => {
     const { records, probes } = upstreamOf(node);
 
     // Act
-    const [f] = unconfiguredClientFindings('app', [client], new Set(), { records, probes });
+    const [f] = unconfiguredClientFindings('app', { queriedAt: NOW.toISOString(), clients: [client] }, new Set(), { records, probes });
 
     // Assess
-    expect([f?.kind, f?.severity, f?.key]).toEqual([kind, severity, 'app/stale-client-seen/i-0123456789abcdef0']);
+    expect([f?.kind, f?.severity, f?.key]).toEqual([kind, severity, 'app/stale-client-seen/10.0.9.9']);
   });
 });

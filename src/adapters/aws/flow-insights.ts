@@ -1,13 +1,19 @@
 /**
- * Flow log records from CloudWatch Logs, with one Logs Insights query per read: the log group,
- * the time range the engine asks for (from the earliest retirement plus its TTL, less one
- * aggregation interval, to now) and a filter on the retired addresses, so only the few matching
- * lines come back; GetQueryResults is polled under the check's deadline. Logs Insights bills the
- * bytes it scans in that range; the engine asks only when some retired address is in its window.
+ * Flow log records from CloudWatch Logs, with one Logs Insights query per read
+ * (docs/architecture.md, "Flow evidence"): the log group, the time range the engine asks for
+ * (from the earliest retirement plus its TTL, less one aggregation interval, to now), the
+ * record's fields parsed in the flow log's own format, an exact filter on the watched addresses
+ * and ports, and one row per client, interface, address and direction (`stats ... by`), so
+ * the answer is small whatever the traffic and a cut is known, never silent. GetQueryResults is
+ * polled under the check's deadline. Logs Insights bills the bytes it scans in the range
+ * whatever the filter; the engine asks only when some retired address is in its window, at
+ * most every `everyMinutes`.
  */
 import { setTimeout as wait } from 'node:timers/promises';
 import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
-import type { FlowSource } from '../../core/ports.ts';
+import type { ResultField } from '@aws-sdk/client-cloudwatch-logs';
+import type { FlowField, FlowRecord } from '../../core/flow-log.ts';
+import type { FlowRead, FlowSource } from '../../core/ports.ts';
 import { AWS_CLIENT_SETTINGS } from './runtime.ts';
 
 /** Created once (Powertools' practice: clients at module scope). */
@@ -17,7 +23,7 @@ export const logsClient = new CloudWatchLogsClient(AWS_CLIENT_SETTINGS);
 export const FLOW_QUERY = {
   /** Records are aggregated over up to 10 minutes (1 on Nitro); a record started that much before. */
   aggregationSlackSeconds: 600,
-  /** Lines returned at most (Logs Insights' own maximum is 10,000). */
+  /** Rows returned at most (Logs Insights' own maximum is 10,000); one row per client and interface. */
   limit: 10_000,
   pollEveryMs: 500,
 } as const;
@@ -27,10 +33,80 @@ export class FlowQueryError extends Error {
   override readonly name = 'FlowQueryError';
 }
 
-/** The Logs Insights query for these addresses (quoted: an IPv6 address has colons). */
-export function flowQueryString(addresses: readonly string[]): string {
-  const filter = addresses.map((a) => `@message like "${a.replace(/["\\]/g, '')}"`).join(' or ');
-  return `fields @message | filter ${filter} | limit ${FLOW_QUERY.limit}`;
+/** A flow field's name in the query: `f_` + the name with `_` for `-` (no clash with the query language's words). */
+const q = (f: FlowField) => `f_${f.replaceAll('-', '_')}`;
+/** The fields a row is grouped by, when the format has them. */
+const GROUP_BY: readonly FlowField[] = [
+  'interface-id',
+  'instance-id',
+  'srcaddr',
+  'pkt-srcaddr',
+  'dstaddr',
+  'pkt-dstaddr',
+  'dstport',
+  'flow-direction',
+  'action',
+];
+/** A string literal (the values are addresses and ports the config validated; quotes are dropped anyway). */
+const lit = (v: string | number) => `"${String(v).replace(/["\\]/g, '')}"`;
+const list = (vs: readonly (string | number)[]) => `[${vs.map(lit).join(', ')}]`;
+
+/**
+ * The Logs Insights query for these addresses and ports, in a flow log of these fields: `parse`
+ * in the format's own field order (a record is its values separated by single spaces), an exact
+ * filter on the destination (the packet's own, when the format has it) and the port, then one row
+ * per client and end with its record count, packets and first and last start.
+ */
+export function flowQueryString(fields: readonly FlowField[], addresses: readonly string[], ports: readonly number[]): string {
+  const has = (f: FlowField) => fields.includes(f);
+  const dst = [
+    ...(has('dstaddr') ? [`${q('dstaddr')} in ${list(addresses)}`] : []),
+    ...(has('pkt-dstaddr') ? [`${q('pkt-dstaddr')} in ${list(addresses)}`] : []),
+  ];
+  return [
+    `parse @message "${fields.map(() => '*').join(' ')}" as ${fields.map(q).join(', ')}`,
+    `filter (${dst.join(' or ')}) and ${q('dstport')} in ${list(ports)}`,
+    `stats count(*) as records, ${has('packets') ? `sum(${q('packets')}) as packets, ` : ''}min(${q('start')}) as first, max(${q('start')}) as last by ${GROUP_BY.filter(has).map(q).join(', ')}`,
+    'sort last desc',
+    `limit ${FLOW_QUERY.limit}`,
+  ].join(' | ');
+}
+
+const RECORD_KEY: Partial<Record<FlowField, keyof FlowRecord>> = {
+  'interface-id': 'interfaceId',
+  'instance-id': 'instanceId',
+  srcaddr: 'srcaddr',
+  'pkt-srcaddr': 'pktSrcaddr',
+  dstaddr: 'dstaddr',
+  'pkt-dstaddr': 'pktDstaddr',
+  'flow-direction': 'flowDirection',
+  action: 'action',
+};
+
+/** One result row as the record it aggregates; `-` (absent in the flow log) is absent. */
+export function recordOfRow(row: readonly ResultField[]): FlowRecord {
+  const get = (name: string) => {
+    const v = row.find((f) => f.field === name)?.value;
+    return v === undefined || v === '' || v === '-' ? undefined : v;
+  };
+  const num = (name: string) => {
+    const v = Number(get(name));
+    return Number.isFinite(v) ? v : undefined;
+  };
+  const r: FlowRecord = {};
+  for (const [field, key] of Object.entries(RECORD_KEY) as [FlowField, keyof FlowRecord][]) {
+    const v = get(q(field));
+    if (v !== undefined) (r as Record<string, unknown>)[key] = v;
+  }
+  const set = (k: 'dstport' | 'packets' | 'records' | 'start' | 'lastStart', v: number | undefined) => {
+    if (v !== undefined) r[k] = v;
+  };
+  set('dstport', num(q('dstport')));
+  set('packets', num('packets'));
+  set('records', num('records'));
+  set('start', num('first'));
+  set('lastStart', num('last'));
+  return r;
 }
 
 /** FlowSource on CloudWatch Logs Insights. */
@@ -43,16 +119,18 @@ export class LogsInsightsFlowSource implements FlowSource {
 
   async read(query: {
     addresses: readonly string[];
+    ports: readonly number[];
+    fields: readonly FlowField[];
     from: number;
     to: number;
     signal: AbortSignal;
-  }): Promise<{ lines: string[]; scannedBytes?: number; truncated?: boolean }> {
+  }): Promise<FlowRead> {
     const { queryId } = await this.client.send(
       new StartQueryCommand({
         logGroupName: this.logGroup,
         startTime: Math.floor(query.from / 1000) - FLOW_QUERY.aggregationSlackSeconds,
         endTime: Math.ceil(query.to / 1000),
-        queryString: flowQueryString(query.addresses),
+        queryString: flowQueryString(query.fields, query.addresses, query.ports),
         limit: FLOW_QUERY.limit,
       }),
       { abortSignal: query.signal },
@@ -61,11 +139,13 @@ export class LogsInsightsFlowSource implements FlowSource {
     for (;;) {
       const r = await this.client.send(new GetQueryResultsCommand({ queryId }), { abortSignal: query.signal });
       if (r.status === 'Complete') {
-        const lines = (r.results ?? []).flatMap((row) => row.filter((f) => f.field === '@message').map((f) => f.value ?? ''));
+        const rows = r.results ?? [];
         return {
-          lines,
+          records: rows.map(recordOfRow),
+          rows: rows.length,
           ...(r.statistics?.bytesScanned !== undefined ? { scannedBytes: r.statistics.bytesScanned } : {}),
-          ...(lines.length >= FLOW_QUERY.limit ? { truncated: true } : {}),
+          // At the limit, the rows past it (the oldest: sorted by last record) are missing.
+          ...(rows.length >= FLOW_QUERY.limit ? { truncated: true } : {}),
         };
       }
       if (r.status !== 'Scheduled' && r.status !== 'Running')

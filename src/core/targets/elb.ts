@@ -47,15 +47,14 @@ export const elb: TargetType<ElbTarget> = {
     const t = o.target;
     const assessed = assessElb({ target: t, resolution: o.resolution!, ...diffForAssess(o), unusable: o.unusable ?? [], records: o.records, probes: o.probes });
     // Flow clients no web tier behind this ELB accounts for: conditions of their own (risk or incident).
-    const flowClients = o.flow?.clients ?? [];
     const a =
-      flowClients.length === 0
+      !o.flow || o.flow.clients.length === 0
         ? assessed
         : {
             ...assessed,
             findings: [
               ...assessed.findings,
-              ...unconfiguredClientFindings(t.name, flowClients, tierSourcesBehind(all, t.name), { records: o.records, probes: o.probes }),
+              ...unconfiguredClientFindings(t.name, o.flow, tierSourcesBehind(all, t.name), { records: o.records, probes: o.probes }),
             ],
           };
     // A reassigned retired address is critical only when a web tier's echo shows a client still

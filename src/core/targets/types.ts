@@ -9,7 +9,7 @@ import type { UnusableAddress } from '../address-class.ts';
 import type { AuroraState, WriterObservation } from '../aurora/assess.ts';
 import type { Config, TargetConfig } from '../config.ts';
 import type { AddressDiff } from '../diff.ts';
-import type { StaleClient } from '../flow-log.ts';
+import type { FlowObservation } from '../types.ts';
 import type { InterfaceNews } from '../interface-change.ts';
 import type { Limiter } from '../limit.ts';
 import type { EngineLogger, SessionAnswer, SessionCheck, WriterLookup } from '../ports.ts';
@@ -38,7 +38,7 @@ export interface Observed<T extends TargetConfig = TargetConfig> {
   /** Aurora with `login`: what a session through the endpoint could do. */
   session?: SessionAnswer;
   /** ELB with flow logs: clients on its retired addresses (this check's read, or the last one's). */
-  flow?: { queriedAt: string; clients: StaleClient[] };
+  flow?: FlowObservation;
 }
 
 /** What the check hands each target type: its settings and the shared, bounded means of looking. */
