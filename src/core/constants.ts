@@ -22,6 +22,8 @@ export const DEFAULTS = {
 } as const;
 
 export const LIMITS = {
+  /** A flow record is aggregated over up to 10 minutes (1 on Nitro): one that matters may have started that much before a window. */
+  flowAggregationSlackSeconds: 600,
   /** Bytes of a response body a probe reads before it stops (bounded memory per probe). */
   maxBodyBytes: 64 * 1024,
   /** Latency samples kept per web tier for the recent median. */

@@ -212,15 +212,19 @@ describe('estimateCost', () => {
 });
 
 describe('estimateCost: flow evidence from CloudWatch Logs', () => {
-  it('prices the Logs Insights scans: queries only while a retired address is in its window, every N minutes', () => {
+  it('prices the Logs Insights scans: queries only while a retired address is in its window, every N minutes, each the window plus one aggregation interval of the log', () => {
     // Act
     const none = estimateCost(input(EXAMPLE));
-    const every5 = estimateCost(input(EXAMPLE, { flowQueryEveryMinutes: 5 }));
+    const every5 = estimateCost(input(EXAMPLE, { flowQuery: { everyMinutes: 5, windowSeconds: 900 } }));
+    const busy = estimateCost(input(EXAMPLE, { flowQuery: { everyMinutes: 5, windowSeconds: 900, gbPerHour: 12 } }));
     // Assess
     expect(none.lines.find((l) => l.id === 'flow-queries')).toBeUndefined();
     const line = every5.lines.find((l) => l.id === 'flow-queries')!;
     const queries = (COST_ASSUMPTIONS.flow.activeHoursPerMonth * 60) / 5;
-    expect(line.quantity).toBeCloseTo(queries * COST_ASSUMPTIONS.flow.gbScannedPerQuery, 6);
+    // 900 s + 600 s of aggregation slack = 1500 s of a 1 GB/h group per query.
+    expect(line.quantity).toBeCloseTo((queries * COST_ASSUMPTIONS.flow.gbPerHour * 1500) / 3600, 6);
+    expect(line.note).toContain('1500 s of a 1 GB/h log group');
+    expect(busy.lines.find((l) => l.id === 'flow-queries')!.quantity).toBeCloseTo(line.quantity * 12, 6);
     expect(line.usd).toBeCloseTo(line.quantity * PRICE_TABLE.prices.logsInsightsGbScanned.usd, 9);
     expect(every5.totalUsd - none.totalUsd).toBeCloseTo(line.usd, 9);
   });

@@ -14,6 +14,7 @@ import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand } from 
 import type { ResultField } from '@aws-sdk/client-cloudwatch-logs';
 import type { FlowField, FlowRecord } from '../../core/flow-log.ts';
 import type { FlowRead, FlowSource } from '../../core/ports.ts';
+import { LIMITS } from '../../core/constants.ts';
 import { AWS_CLIENT_SETTINGS } from './runtime.ts';
 
 /** Created once (Powertools' practice: clients at module scope). */
@@ -21,8 +22,7 @@ export const logsClient = new CloudWatchLogsClient(AWS_CLIENT_SETTINGS);
 
 /** Query settings. */
 export const FLOW_QUERY = {
-  /** Records are aggregated over up to 10 minutes (1 on Nitro); a record started that much before. */
-  aggregationSlackSeconds: 600,
+  aggregationSlackSeconds: LIMITS.flowAggregationSlackSeconds,
   /** Rows returned at most (Logs Insights' own maximum is 10,000); one row per client and interface. */
   limit: 10_000,
   pollEveryMs: 500,

@@ -20,6 +20,7 @@ import { loadConfigFile } from '../load-config.ts';
 
 export const COST_USAGE = `Usage: ipdrift cost --config FILE [--region R] [--interval 1m] [--duration-ms N] [--memory-mb 256]
                     [--prices FILE] [--json] [--vpc-endpoints N|create] [--shard-size N] [--metrics standard|minimal]
+                    [--flow-gb-per-hour N]
 
 Estimates what the ipdrift stack costs a month for a config: Lambda, Step Functions (past one
 invocation), CloudWatch metrics (exactly the series published for the config's "metrics"),
@@ -38,6 +39,8 @@ Options:
                          config (SNS, CloudWatch, and RDS with Aurora targets)
       --shard-size N     targets per invocation before fanning out (default ${SHARD_DEFAULTS.targetsPerInvocation})
       --metrics SET      estimate another metric set than the config's
+      --flow-gb-per-hour N  GB an hour your flow log group takes in (its IncomingBytes; default 1):
+                         Logs Insights bills every byte in a query's range, whatever the filter
       --json             print the estimate as JSON
   -h, --help             this help
 
@@ -54,9 +57,17 @@ const OPTIONS = {
   'vpc-endpoints': { type: 'string', default: '0' },
   'shard-size': { type: 'string', default: String(SHARD_DEFAULTS.targetsPerInvocation) },
   metrics: { type: 'string' },
+  'flow-gb-per-hour': { type: 'string' },
 } as const;
 
 const MS_PER_MINUTE = 60_000;
+
+/** A positive number (a fraction allowed), or a usage error naming the flag. */
+function parsePositive(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag}: expected a positive number, got "${text}"`, COST_USAGE);
+  return n;
+}
 /** Lambda's memory bounds (MB). */
 const LAMBDA_MEMORY = { min: 128, max: 10_240 } as const;
 /** Largest prices file read. */
@@ -156,6 +167,7 @@ export async function costCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--memory-mb: Lambda takes ${LAMBDA_MEMORY.min}-${LAMBDA_MEMORY.max}, got ${memoryMb}`, COST_USAGE);
   const durationMs = values['duration-ms'] === undefined ? undefined : parseCount(values['duration-ms'], '--duration-ms', COST_USAGE);
   const shardSize = parseCount(values['shard-size']!, '--shard-size', COST_USAGE);
+  const flowGbPerHour = values['flow-gb-per-hour'] === undefined ? undefined : parsePositive(values['flow-gb-per-hour'], '--flow-gb-per-hour');
   const vpcText = values['vpc-endpoints']!;
   const asked = parseMetricSet(values.metrics);
   if (values.region !== undefined && !AWS_REGION_PATTERN.test(values.region))
@@ -181,7 +193,15 @@ export async function costCommand(argv: string[]): Promise<number> {
     vpcEndpoints,
     prices,
     ...(durationMs !== undefined ? { durationMs } : {}),
-    ...(config.flowLogs?.source === 'cloudwatch' ? { flowQueryEveryMinutes: config.flowLogs.everyMinutes } : {}),
+    ...(config.flowLogs?.source === 'cloudwatch'
+      ? {
+          flowQuery: {
+            everyMinutes: config.flowLogs.everyMinutes,
+            windowSeconds: config.flowLogs.windowSeconds,
+            ...(flowGbPerHour !== undefined ? { gbPerHour: flowGbPerHour } : {}),
+          },
+        }
+      : {}),
   };
   let estimate: CostEstimate;
   let alternative: CostEstimate;

@@ -4,6 +4,7 @@
  * the store's own layout), and the metric and alarm counts come from core/metric-sets.ts, the
  * table the Lambda's metrics output and the stack's alarms follow.
  */
+import { LIMITS } from '../constants.ts';
 import { alarmedMetrics, emittedMetrics } from '../metric-sets.ts';
 import type { MetricSet, TargetType } from '../metric-sets.ts';
 import type { MetricName } from '../report.ts';
@@ -69,15 +70,19 @@ export const COST_ASSUMPTIONS = {
   /**
    * Flow evidence from CloudWatch Logs: a query runs only while some retired address is in its
    * window (the retention after a node replacement, 24 h by default); assume four replacements a
-   * month, and 0.5 GB of flow log scanned per query (the log group's bytes in the query's range:
-   * read `bytesScanned` in the check's log line and pass your own).
+   * month. Logs Insights scans every byte of the log group in the query's range whatever the
+   * filter: the range is the config's `windowSeconds` plus one aggregation interval, so a query
+   * scans that share of an hour of the group's log. Assume 1 GB of flow log an hour (pass yours
+   * with `--flow-gb-per-hour`: the group's IncomingBytes, or `bytesScanned` in the check's log line).
    */
-  flow: { activeHoursPerMonth: 96, gbScannedPerQuery: 0.5 },
+  flow: { activeHoursPerMonth: 96, gbPerHour: 1 },
 } as const;
 
 /** DynamoDB's rounding: writes per 1 KB, strongly consistent reads per 4 KB; a transaction writes twice. */
 const DYNAMO_UNITS = { writeBytes: 1024, readBytes: 4096, transactionFactor: 2 } as const;
 const MINUTES_PER_HOUR = 60;
+const SECONDS_PER_HOUR = 3600;
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
 const MS_PER_MINUTE = 60_000;
 
 /**
@@ -114,8 +119,11 @@ export interface CostInput {
   readonly shardSize: number;
   /** Interface endpoints the function's VPC needs (0: none, or a NAT gateway you already pay for). */
   readonly vpcEndpoints: number;
-  /** Flow evidence from CloudWatch Logs: one query at most this often (the config's `flowLogs.everyMinutes`). */
-  readonly flowQueryEveryMinutes?: number;
+  /**
+   * Flow evidence from CloudWatch Logs: one query at most every `everyMinutes` over
+   * `windowSeconds` (the config's `flowLogs`), in a log group of `gbPerHour` (default: the assumption).
+   */
+  readonly flowQuery?: { readonly everyMinutes: number; readonly windowSeconds: number; readonly gbPerHour?: number };
   readonly prices: PriceTable;
 }
 
@@ -309,17 +317,19 @@ export function estimateCost(input: CostInput): CostEstimate {
     usd: STACK_SHAPE.dashboards * p.cloudWatchDashboard.usd,
     scales: 'fixed',
   });
-  if (input.flowQueryEveryMinutes !== undefined) {
-    const queries = (A.flow.activeHoursPerMonth * MINUTES_PER_HOUR) / Math.max(input.flowQueryEveryMinutes, intervalMinutes);
-    const scanned = queries * A.flow.gbScannedPerQuery;
+  if (input.flowQuery !== undefined) {
+    const { everyMinutes, windowSeconds, gbPerHour = A.flow.gbPerHour } = input.flowQuery;
+    const queries = (A.flow.activeHoursPerMonth * MINUTES_PER_HOUR) / Math.max(everyMinutes, intervalMinutes);
+    const gbPerQuery = (gbPerHour * (windowSeconds + LIMITS.flowAggregationSlackSeconds)) / SECONDS_PER_HOUR;
+    const scanned = queries * gbPerQuery;
     line({
       id: 'flow-queries',
-      label: `Logs Insights flow log queries (every ${input.flowQueryEveryMinutes} min while a retired address is in its window)`,
+      label: `Logs Insights flow log queries (every ${everyMinutes} min while a retired address is in its window)`,
       quantity: scanned,
       unit: 'GB',
       usd: scanned * p.logsInsightsGbScanned.usd,
       scales: 'fixed',
-      note: `${Math.round(queries)} queries x ${A.flow.gbScannedPerQuery} GB, assumed: ${A.flow.activeHoursPerMonth} h a month with a retired address in its window`,
+      note: `${Math.round(queries)} queries x ${round3(gbPerQuery)} GB (${windowSeconds + LIMITS.flowAggregationSlackSeconds} s of a ${gbPerHour} GB/h log group), assumed: ${A.flow.activeHoursPerMonth} h a month with a retired address in its window`,
     });
   }
   const logGb = (checks * invocationsPerCheck * A.logBytesPerInvocation) / A.bytesPerGb;
