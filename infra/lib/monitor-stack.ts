@@ -416,15 +416,29 @@ export class MonitorStack extends Stack {
     const secrets = [...new Set(this.config.targets.flatMap((t) => (t.type === 'aurora' && t.login?.secretArn ? [t.login.secretArn] : [])))];
     if (secrets.length > 0)
       statements.push(new iam.PolicyStatement({ sid: 'AuroraLoginSecrets', actions: ['secretsmanager:GetSecretValue'], resources: secrets }));
-    // Flow evidence: Logs Insights queries of that one log group (the group's ARN and its streams).
-    const flow = this.config.flowLogs;
-    if (flow?.source === 'cloudwatch') {
-      const group = this.formatArn({ service: 'logs', resource: 'log-group', resourceName: flow.logGroup, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-      statements.push(new iam.PolicyStatement({ sid: 'FlowLogsQuery', actions: ['logs:StartQuery'], resources: [group, `${group}:*`] }));
-      // GetQueryResults names a query id, not a log group: on "*", which matches whether or not IAM scopes it.
-      statements.push(new iam.PolicyStatement({ sid: 'FlowLogsQueryResults', actions: ['logs:GetQueryResults'], resources: ['*'] }));
-    }
+    // Flow and resolver evidence: Logs Insights queries of those log groups only (each group's ARN and its streams).
+    const groups = this.queriedLogGroups();
+    if (groups.flow)
+      statements.push(new iam.PolicyStatement({ sid: 'FlowLogsQuery', actions: ['logs:StartQuery'], resources: this.logGroupArns(groups.flow) }));
+    if (groups.resolver)
+      statements.push(new iam.PolicyStatement({ sid: 'ResolverLogsQuery', actions: ['logs:StartQuery'], resources: this.logGroupArns(groups.resolver) }));
+    // GetQueryResults names a query id, not a log group: on "*", which matches whether or not IAM scopes it.
+    if (groups.flow || groups.resolver)
+      statements.push(new iam.PolicyStatement({ sid: 'LogsQueryResults', actions: ['logs:GetQueryResults'], resources: ['*'] }));
     return statements;
+  }
+
+  /** The log groups the monitor queries with Logs Insights: the config's CloudWatch flow and resolver logs. */
+  private queriedLogGroups(): { flow?: string; resolver?: string } {
+    const flow = this.config.flowLogs;
+    const resolver = this.config.resolverLogs;
+    return { ...(flow?.source === 'cloudwatch' ? { flow: flow.logGroup } : {}), ...(resolver?.source === 'cloudwatch' ? { resolver: resolver.logGroup } : {}) };
+  }
+
+  /** A log group's ARN and its streams' (`:*`), the form IAM documents for CloudWatch Logs actions. */
+  private logGroupArns(name: string): string[] {
+    const group = this.formatArn({ service: 'logs', resource: 'log-group', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    return [group, `${group}:*`];
   }
 
   /** ARNs of the aurora targets' clusters (each in its target's region, else the stack's); none without aurora targets. */
@@ -529,12 +543,11 @@ export class MonitorStack extends Stack {
    * it concerns and for one finding id, with the reason it is acceptable.
    */
   private acknowledgeNagFindings(): void {
-    const flow = this.config.flowLogs;
-    if (flow?.source === 'cloudwatch')
+    for (const group of new Set(Object.values(this.queriedLogGroups())))
       Validations.of(this.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${flow.logGroup}:*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${group}:*]`,
         reason:
-          'The flow log group in the form IAM documents for CloudWatch Logs actions (the group ARN and `:*`, its log streams): one named group, no other.',
+          'A queried log group (flow or resolver logs) in the form IAM documents for CloudWatch Logs actions (the group ARN and `:*`, its log streams): one named group, no other.',
       });
     Validations.of(this.role).acknowledge(
       { id: NAG_FINDINGS.putMetricDataWildcard, reason: NAG_REASONS.putMetricDataWildcard },

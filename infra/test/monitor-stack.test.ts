@@ -788,12 +788,13 @@ describe('MonitorStack in a VPC with -c endpoints=create', () => {
   });
 });
 
-describe('MonitorStack with flow log evidence from CloudWatch Logs', () => {
-  it('grants the Logs Insights query on that log group only, and passes cdk-nag', () => {
+describe('MonitorStack with flow and resolver log evidence from CloudWatch Logs', () => {
+  it('grants the Logs Insights queries on those log groups only, and passes cdk-nag', () => {
     // Prepare
     const config = {
       ...EXAMPLE_CONFIG,
       flowLogs: { source: 'cloudwatch', logGroup: '/vpc/flow-logs/prod', ignoreSources: ['10.0.8.0/24'] },
+      resolverLogs: { source: 'cloudwatch', logGroup: '/route53/resolver/prod' },
     } as typeof EXAMPLE_CONFIG;
     // Act
     const s = synth({ config });
@@ -801,10 +802,11 @@ describe('MonitorStack with flow log evidence from CloudWatch Logs', () => {
     const arn = (tail: string) => ({
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:log-group:${tail}`]],
     });
-    const flow = identityStatements(s.template).filter((st) => String(st.Sid ?? '').startsWith('FlowLogsQuery'));
-    expect(flow).toEqual([
+    const queries = identityStatements(s.template).filter((st) => /LogsQuery/.test(String(st.Sid ?? '')));
+    expect(queries).toEqual([
       { Sid: 'FlowLogsQuery', Effect: 'Allow', Action: 'logs:StartQuery', Resource: [arn('/vpc/flow-logs/prod'), arn('/vpc/flow-logs/prod:*')] },
-      { Sid: 'FlowLogsQueryResults', Effect: 'Allow', Action: 'logs:GetQueryResults', Resource: '*' },
+      { Sid: 'ResolverLogsQuery', Effect: 'Allow', Action: 'logs:StartQuery', Resource: [arn('/route53/resolver/prod'), arn('/route53/resolver/prod:*')] },
+      { Sid: 'LogsQueryResults', Effect: 'Allow', Action: 'logs:GetQueryResults', Resource: '*' },
     ]);
     expect(nagViolations(s.stack).map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
   });

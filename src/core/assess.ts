@@ -401,7 +401,9 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
   const flow = input.flowClients ?? [];
   if (flow.length > 0) {
     const byAddress = new Map(upstream.records.map((r) => [r.address, r]));
-    const goneClients = flow.filter((c) => goneOf(retiredStateOf(byAddress.get(c.address), upstream.probes.get(c.address))) !== undefined);
+    const isGone = (c: StaleClient) => goneOf(retiredStateOf(byAddress.get(c.address), upstream.probes.get(c.address))) !== undefined;
+    // With proof the tier will not move, a client of a draining node is the incident too.
+    const goneClients = flow.filter((c) => isGone(c) || input.proof !== undefined);
     const evidence = flow.map(clientEvidence);
     const key = conditionKey(name, 'stale-client-seen');
     const stale = findings.findIndex((f) => f.key === key);
@@ -414,9 +416,16 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
       const kind = goneClients.length > 0 ? 'stale-client-seen' : 'stale-address-at-risk';
       const summary =
         goneClients.length > 0
-          ? `${name}: the flow logs show this tier still sending to retired ${target.upstream} address ${addresses(goneClients)}, no longer its node`
+          ? `${name}: the flow logs show this tier still sending to retired ${target.upstream} address ${addresses(goneClients)}${goneClients.some(isGone) ? ', no longer its node' : `; ${input.proof!.detail}`}`
           : `${name}: the flow logs show this tier still sending to retired ${target.upstream} address ${addresses(flow)}, which still answers (drains): at risk when it goes`;
-      const f = finding(name, kind, summary, { ...base, flowClients: evidence, upstreamCurrent: current.map((r) => r.address) }, staleAdvice(kind), ['client']);
+      const f = finding(
+        name,
+        kind,
+        summary,
+        { ...base, flowClients: evidence, ...(input.proof ? { proof: input.proof } : {}), upstreamCurrent: current.map((r) => r.address) },
+        staleAdvice(kind),
+        ['client'],
+      );
       // A risk the echo saw, made the incident by the flow logs: the flow finding speaks, with the echo's evidence too.
       if (stale >= 0)
         findings[stale] = { ...f, evidence: { ...findings[stale]!.evidence, ...f.evidence }, signals: ['client', ...(findings[stale]!.signals ?? [])] };

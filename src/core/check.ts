@@ -12,8 +12,9 @@ import type { Config, ElbTarget } from './config.ts';
 import { currentOf, diffAddresses } from './diff.ts';
 import type { InterfaceNews } from './interface-change.ts';
 import { limiter, runPool } from './limit.ts';
-import type { EngineLogger, FlowSource, MetricsSink, Notifier, SessionCheck, Store, WriterLookup } from './ports.ts';
+import type { EngineLogger, FlowSource, MetricsSink, Notifier, ResolverLogSource, SessionCheck, Store, WriterLookup } from './ports.ts';
 import { readFlowEvidence } from './flow-evidence.ts';
+import { readResolverEvidence } from './resolver-evidence.ts';
 import type { CheckReport, TargetReport } from './report.ts';
 import { createResolver } from './resolve.ts';
 import { emptyState, isQuiet, saveWithRetry } from './save.ts';
@@ -48,6 +49,8 @@ export interface CheckDeps {
   sessionCheck?: SessionCheck;
   /** Reads the config's `flowLogs`. Absent: no stale-client-seen. */
   flowSource?: FlowSource;
+  /** Reads the config's `resolverLogs`. Absent: no resolver proof. */
+  resolverSource?: ResolverLogSource;
   /** Addresses the ELBs released or took (their interface calls, from CloudTrail via the Lambda entry). */
   interfaces?: InterfaceNews;
 }
@@ -103,6 +106,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   await Promise.all([...observed.values()].map((o) => targetTypeOf(o.target).observe(o, ctx)));
   // Flow evidence: read alongside the probes (it only needs the diff), under the same deadline.
   const flowRead = readFlowEvidence(config, observed, deps.flowSource, startedAt, deadline, errors, deps.logger);
+  const resolverRead = readResolverEvidence(config, observed, deps.resolverSource, startedAt, deadline, errors, deps.logger);
 
   // 4. Probe every current and retained retired address, and every web tier: all concurrently,
   // at most LIMITS.maxConcurrentProbes in flight, so each probe's timeout starts when it really starts.
@@ -111,6 +115,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     LIMITS.maxConcurrentProbes,
   );
   const flow = await flowRead;
+  const resolver = await resolverRead;
 
   // 5. Assess, alert.
   const now = deps.clock.now();
@@ -164,6 +169,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     unsaved: [],
     errors,
     ...(flow ? { flow } : {}),
+    ...(resolver ? { resolver } : {}),
   };
 
   // 6. Publish: metrics (a failure is logged, never stops alerts), then notices one by one, all
@@ -261,6 +267,8 @@ function nextState(o: Observed, now: Date): TargetState {
   if (o.aurora) state.aurora = o.aurora;
   if (o.flow) state.flow = o.flow;
   else delete state.flow;
+  if (o.resolver) state.resolver = o.resolver;
+  else delete state.resolver;
   return state;
 }
 
@@ -289,6 +297,7 @@ function reapply(
   }
   // This check read no flow logs: the other writer's read stands.
   if (!o.flow && fresh.flow) redo.flow = fresh.flow;
+  if (!o.resolver && fresh.resolver) redo.resolver = fresh.resolver;
   // The other writer may have recorded the release already: then it is not news here.
   if (interfaces && redo.target.type === 'elb') applyReleases(redo as Observed<ElbTarget>, interfaces);
   const { findings, aurora } = targetTypeOf(redo.target).assess(redo, all, now);

@@ -306,6 +306,31 @@ const flowLogsSchema = z.discriminatedUnion(
   { error: 'expected "source" to be "cloudwatch" or "file"' },
 );
 
+/**
+ * How far before a change the resolver read starts: a host must be seen asking before the change
+ * for its silence after it to prove anything.
+ */
+const lookbackMinutes = z.number().int('expected whole minutes').min(1, 'expected at least 1 minute').max(1440, 'expected at most 1440 minutes (24 h)');
+const resolverLogsSchema = z.discriminatedUnion(
+  'source',
+  [
+    z.strictObject({
+      source: z.literal('cloudwatch'),
+      logGroup: z.string().regex(/^[A-Za-z0-9_/.#-]{1,512}$/, 'expected a CloudWatch Logs log group name'),
+      everyMinutes: everyMinutes.default(DEFAULTS.flowEveryMinutes),
+      lookbackMinutes: lookbackMinutes.default(DEFAULTS.resolverLookbackMinutes),
+    }),
+    z.strictObject({
+      source: z.literal('file'),
+      path: z.string().min(1, 'expected a file path'),
+      // A file costs nothing to read: every check.
+      everyMinutes: everyMinutes.default(0),
+      lookbackMinutes: lookbackMinutes.default(DEFAULTS.resolverLookbackMinutes),
+    }),
+  ],
+  { error: 'expected "source" to be "cloudwatch" or "file"' },
+);
+
 const targetSchema = z.discriminatedUnion('type', [elbTarget, webTierTarget, auroraTarget], {
   error: 'expected "type" to be one of "elb", "web-tier", "aurora"',
 });
@@ -326,6 +351,8 @@ export const configSchema = z
     targets: z.array(targetSchema).min(1, 'must list at least one target'),
     /** VPC Flow Logs as evidence of stale clients (core/flow-log.ts). */
     flowLogs: flowLogsSchema.optional(),
+    /** Route 53 Resolver query logs as proof a client will not move (core/resolver-log.ts). */
+    resolverLogs: resolverLogsSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();

@@ -5,6 +5,8 @@ export const DEFAULTS = {
   flowEveryMinutes: 5,
   /** A flow record counts as "still sending" for this long (aggregation up to 10 min + delivery ~5 min). */
   flowWindowSeconds: 900,
+  /** Resolver query logs: how long before a change a read starts (a host must be seen asking before it). */
+  resolverLookbackMinutes: 60,
   retainRetiredMinutes: 1440,
   renotifyMinutes: 60,
   resolveAfterChecks: 2,

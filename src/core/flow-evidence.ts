@@ -14,18 +14,17 @@ import type { Config, ElbTarget } from './config.ts';
 import { LIMITS } from './constants.ts';
 import { retiredOf } from './diff.ts';
 import { INCOMPLETE_TEXT, clientEvidence, clientName, parseFlowFormat, staleClients } from './flow-log.ts';
-import type { FlowWatch } from './flow-log.ts';
+import type { FlowWatch, StaleClient } from './flow-log.ts';
+import type { ResolverProof } from './resolver-log.ts';
 import type { EngineLogger, FlowSource } from './ports.ts';
 import type { CheckReport } from './report.ts';
 import type { Observed } from './targets/types.ts';
 import type { AddressRecord, Finding, FlowObservation, ProbeResult } from './types.ts';
 import { errorMessage } from './error-text.ts';
 import { bareHost } from './probe/web.ts';
+import { readDue } from './resolver-evidence.ts';
 
-const MS_PER_MINUTE = 60_000;
 const MS_PER_SECOND = 1000;
-/** A read is due this much early: a schedule's jitter must not skip a whole interval. */
-const DUE_SLACK_MS = 5_000;
 
 /** The retired addresses of one ELB target that no well-behaved cache may still hold. */
 export function flowWatchOf(o: Observed<ElbTarget>, now: Date): FlowWatch[] {
@@ -63,7 +62,7 @@ export async function readFlowEvidence(
       o.flow = { ...prev, clients: prev.clients.filter((c) => watched.has(c.address)) };
     }
   };
-  const due = startedAt.getTime() - lastRead >= settings.everyMinutes * MS_PER_MINUTE - DUE_SLACK_MS;
+  const due = readDue(lastRead > 0 ? new Date(lastRead).toISOString() : undefined, settings.everyMinutes, startedAt);
   if (!due) {
     carry();
     return undefined;
@@ -121,6 +120,7 @@ export function unconfiguredClientFindings(
   flow: FlowObservation,
   tierSources: ReadonlySet<string>,
   upstream: { records: readonly AddressRecord[]; probes: ReadonlyMap<string, ProbeResult> },
+  proofOf: (c: StaleClient) => ResolverProof | undefined = () => undefined,
 ): Finding[] {
   const records = new Map(upstream.records.map((r) => [r.address, r]));
   const cut = flow.incomplete ? INCOMPLETE_TEXT : '';
@@ -130,15 +130,24 @@ export function unconfiguredClientFindings(
       const who = clientName(c);
       const state = retiredStateOf(records.get(c.address), upstream.probes.get(c.address));
       const gone = goneOf(state);
+      // Proof it will not move (the resolver logs): a client of a draining node is the incident at once.
+      const proof = gone ? undefined : proofOf(c);
       const seen = `${who} still sends to retired ${c.address}:${c.port} (${c.packets} packets, last ${new Date(c.last).toISOString()})`;
-      const kind = gone ? 'stale-client-seen' : 'stale-address-at-risk';
+      const kind = gone || proof ? 'stale-client-seen' : 'stale-address-at-risk';
       const summary = gone
         ? `${elb}: ${seen}, ${GONE_TEXT[gone]}; no configured web tier is that client${cut}`
-        : `${elb}: ${seen}, which still answers (drains): at risk when it goes; no configured web tier is that client${cut}`;
+        : proof
+          ? `${elb}: ${seen}, which still answers (drains); ${proof.detail}; no configured web tier is that client${cut}`
+          : `${elb}: ${seen}, which still answers (drains): at risk when it goes; no configured web tier is that client${cut}`;
       return {
-        ...finding(elb, kind, summary, { ...clientEvidence(c), addressState: state, ...(flow.incomplete ? { flowIncomplete: true } : {}) }, adviceFor(kind), [
-          'client',
-        ]),
+        ...finding(
+          elb,
+          kind,
+          summary,
+          { ...clientEvidence(c), addressState: state, ...(proof ? { proof } : {}), ...(flow.incomplete ? { flowIncomplete: true } : {}) },
+          adviceFor(kind),
+          ['client'],
+        ),
         // Keyed by the source address: the one identity both ends of a connection record.
         key: `${elb}/stale-client-seen/${c.sourceAddress ?? c.client}`,
       };

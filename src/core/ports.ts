@@ -6,6 +6,7 @@ import type { AlertTransition, ChangeRecord, TargetState } from './types.ts';
 import type { CheckReport } from './report.ts';
 import type { AuroraTarget } from './config.ts';
 import type { FlowField, FlowRecord } from './flow-log.ts';
+import type { Asker } from './resolver-log.ts';
 
 /** Another writer saved the same target first; re-read and re-apply. */
 export class VersionConflictError extends Error {
@@ -99,6 +100,23 @@ export interface FlowSource {
     to: number;
     signal: AbortSignal;
   }): Promise<FlowRead>;
+}
+
+/** What one resolver query log read returned. */
+export interface ResolverLogRead {
+  /** One per host that asked for a watched name in the range. */
+  askers: Asker[];
+  /** Lines or result rows read. */
+  rows: number;
+  scannedBytes?: number;
+  /** The source stopped at its limit: hosts past it are missing. */
+  truncated?: boolean;
+}
+
+/** Where Route 53 Resolver query logs come from: a file (CLI), CloudWatch Logs Insights (Lambda). */
+export interface ResolverLogSource {
+  /** The hosts that asked for `names` (or got one of `addresses` as an answer) between `from` and `to` (epoch ms). Throws when it cannot read. */
+  read(query: { names: readonly string[]; addresses: readonly string[]; from: number; to: number; signal: AbortSignal }): Promise<ResolverLogRead>;
 }
 
 /** What a login through an Aurora endpoint found: can this session write? */

@@ -52,6 +52,8 @@ export interface CheckReport {
   undelivered: number;
   /** The flow log read of this check, when one ran: lines read, records matched, bytes the source scanned. */
   flow?: { lines: number; matched: number; clients: number; scannedBytes?: number };
+  /** The resolver query log reads of this check, when any ran: reads, hosts found, bytes scanned. */
+  resolver?: { reads: number; askers: number; scannedBytes?: number };
   /** Targets whose state was left unwritten: nothing material changed (core/save.ts isQuiet). */
   quiet?: string[];
   /** Targets whose state could not be saved (their details are in `errors`): the check's result is lost for them. */

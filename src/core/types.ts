@@ -3,6 +3,17 @@
  * Everything here is plain data so that it serialises to JSON unchanged (file store, DynamoDB, --json).
  */
 import type { StaleClient } from './flow-log.ts';
+import type { Asker } from './resolver-log.ts';
+
+/** Who asked for an ELB's name, from the last resolver query log read (core/resolver-evidence.ts). */
+export interface ResolverObservation {
+  queriedAt: string;
+  /** The read's start: a host that asked before it is unknown to it. */
+  from: string;
+  askers: Asker[];
+  /** The read hit its source's limit: hosts may be missing. */
+  incomplete?: boolean;
+}
 
 /** What the last flow read found for an ELB, and when it ran. */
 export interface FlowObservation {
@@ -254,6 +265,8 @@ export interface TargetState {
   latencies?: number[];
   /** ELB with flow logs: the clients the last flow read found on retired addresses, and when it ran. */
   flow?: FlowObservation;
+  /** ELB with resolver query logs: who asked for its name, as of the last read. */
+  resolver?: ResolverObservation;
   /** Aurora: the writer instance as the API and DNS last named it. */
   aurora?: { apiWriter?: string; dnsWriter?: string; mismatchSince?: string; writerChangedAt?: string };
   alerts: Record<string, AlertState>;

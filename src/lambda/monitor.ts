@@ -11,8 +11,9 @@ import { runCheck } from '../core/check.ts';
 import type { CheckDeps } from '../core/check.ts';
 import { ConfigError } from '../core/config.ts';
 import type { Config } from '../core/config.ts';
-import type { EngineLogger, FlowSource, MetricsSink, Notifier, Store } from '../core/ports.ts';
+import type { EngineLogger, FlowSource, MetricsSink, Notifier, ResolverLogSource, Store } from '../core/ports.ts';
 import { LogsInsightsFlowSource } from '../adapters/aws/flow-insights.ts';
+import { LogsInsightsResolverSource } from '../adapters/aws/resolver-insights.ts';
 import { VersionConflictError } from '../core/ports.ts';
 import type { CheckReport } from '../core/report.ts';
 import { interfaceChangeOf } from '../core/interface-change.ts';
@@ -89,9 +90,11 @@ export interface MonitorDeps {
   logger?: EngineLogger;
   safetyMarginMs?: number;
   /** Passed to the engine as is (tests: a resolver factory, lab certificates; fan-out: the scheduler's interface news). */
-  check?: Pick<CheckDeps, 'insecureTls' | 'newResolver' | 'signal' | 'writerLookup' | 'sessionCheck' | 'interfaces' | 'flowSource'>;
+  check?: Pick<CheckDeps, 'insecureTls' | 'newResolver' | 'signal' | 'writerLookup' | 'sessionCheck' | 'interfaces' | 'flowSource' | 'resolverSource'>;
   /** Builds the flow source for the config's `flowLogs` (default: Logs Insights on its log group). */
   flowSourceFor?: (logGroup: string) => FlowSource;
+  /** Builds the resolver source for the config's `resolverLogs` (default: Logs Insights on its log group). */
+  resolverSourceFor?: (logGroup: string) => ResolverLogSource;
   /** Remembers the ELBs' interfaces, for an event that says one was created or deleted. */
   ledger?: InterfaceLedger;
 }
@@ -109,6 +112,8 @@ export interface CheckSummary {
   released?: string[];
   /** The flow log read, when one ran: lines, records matched, clients, bytes Logs Insights scanned. */
   flow?: CheckReport['flow'];
+  /** The resolver query log reads, when any ran: reads, hosts found, bytes Logs Insights scanned. */
+  resolver?: CheckReport['resolver'];
   startedAt?: string;
   targets: number;
   targetsCompleted: number;
@@ -260,9 +265,13 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
     try {
       const flowLogs = config.flowLogs;
       const flowSource = flowLogs?.source === 'cloudwatch' ? (d.flowSourceFor ?? ((g: string) => new LogsInsightsFlowSource(g)))(flowLogs.logGroup) : undefined;
+      const resolverLogs = config.resolverLogs;
+      const resolverSource =
+        resolverLogs?.source === 'cloudwatch' ? (d.resolverSourceFor ?? ((g: string) => new LogsInsightsResolverSource(g)))(resolverLogs.logGroup) : undefined;
       report = await runCheck(config, {
         ...d.check,
         ...(flowSource ? { flowSource } : {}),
+        ...(resolverSource ? { resolverSource } : {}),
         store,
         notifier: d.notifier,
         // Only the config's metric set reaches CloudWatch (core/metric-sets.ts): each series is billed.
@@ -294,6 +303,7 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
       errors: [...summary.errors, ...report.errors],
     });
     if (report.flow) summary.flow = report.flow;
+    if (report.resolver) summary.resolver = report.resolver;
     const released = report.targets.flatMap((t) => t.released ?? []);
     if (released.length > 0) summary.released = released;
     summary.ok = store.failures.length === 0 && report.undelivered === 0;

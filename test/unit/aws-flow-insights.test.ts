@@ -4,7 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FLOW_QUERY, FlowQueryError, LogsInsightsFlowSource, flowQueryString } from '../../src/adapters/aws/flow-insights.ts';
+import { FLOW_QUERY, LogsInsightsFlowSource, flowQueryString } from '../../src/adapters/aws/flow-insights.ts';
+import { InsightsQueryError } from '../../src/adapters/aws/insights-query.ts';
 import { DEFAULT_FLOW_FORMAT, parseFlowFormat } from '../../src/core/flow-log.ts';
 import { LAB_V5_FORMAT } from '../../lab/flow-log.ts';
 
@@ -123,7 +124,7 @@ describe('LogsInsightsFlowSource', () => {
     logs.on(GetQueryResultsCommand).resolves({ status: status as 'Failed' });
     const source = new LogsInsightsFlowSource(GROUP, new CloudWatchLogsClient({ region: 'ap-northeast-2' }), noSleep);
     const run = source.read({ ...QUERY, signal: AbortSignal.timeout(5_000) });
-    await expect(run).rejects.toBeInstanceOf(FlowQueryError);
+    await expect(run).rejects.toBeInstanceOf(InsightsQueryError);
     await expect(run).rejects.toThrow(`Logs Insights query q-3 on ${GROUP} ended ${status}`);
   });
 });

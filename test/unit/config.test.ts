@@ -16,6 +16,7 @@ const INVALID: Record<string, string[]> = {
   'invalid-flow-logs.json': [
     "flowLogs.ignoreSources: required with CloudWatch flow logs: list the monitor's subnets (its probes of retired addresses are in the flow logs too)",
   ],
+  'invalid-resolver-logs.json': ['resolverLogs.everyMinutes: expected at most 60 minutes', 'resolverLogs.lookbackMinutes: expected at least 1 minute'],
   // A password never goes in the config (it is bundled and shown): the key is refused, as is a short ARN.
   'invalid-login.json': ['targets[0].login.secretArn: expected a Secrets Manager secret ARN', 'targets[0].login: unknown key "password"'],
   'invalid-malformed.json': ['(root): malformed JSON: Expected double-quoted property name at line 2, column 16'],
@@ -80,6 +81,10 @@ describe('config', () => {
     const db = config.targets[2];
     expect(db?.type === 'aurora' && db.dnsLagWarnSeconds).toBe(10);
     const elb = parseConfigText('{"targets":[{"name":"a","type":"elb","host":"a.example.com","port":443}]}').targets[0];
+    const withResolver = parseConfigText(
+      '{"resolverLogs":{"source":"file","path":"q.log"},"targets":[{"name":"a","type":"elb","host":"a.example.com","port":443}]}',
+    );
+    expect(withResolver.resolverLogs).toEqual({ source: 'file', path: 'q.log', everyMinutes: 0, lookbackMinutes: DEFAULTS.resolverLookbackMinutes });
     expect(elb?.type === 'elb' && elb.probe).toEqual({ protocol: 'tcp', path: '/' });
   });
 

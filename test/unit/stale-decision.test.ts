@@ -61,7 +61,7 @@ function webOf(tier: Tier, echo: string | undefined): WebTierObservation {
 }
 
 const target = { name: 'web', url: 'http://web/', upstream: 'app', timeoutMs: 2000 };
-const proof = { source: 'resolver query logs', detail: 'its host has not asked for the name since the change' };
+const proof = { source: 'resolver-query-logs' as const, detail: 'its host has not asked for the name since the change' };
 
 describe('stale-upstream decision table', () => {
   // node x what the tier reaches x users x proof -> the one finding of the condition
@@ -219,5 +219,49 @@ describe('flow-log clients nobody configured', () => {
 
     // Assess
     expect([f?.kind, f?.severity, f?.key]).toEqual([kind, severity, 'app/stale-client-seen/10.0.9.9']);
+  });
+});
+
+describe('resolver proof on flow-log clients: a client of a draining node that will not move is the incident at once', () => {
+  const client: StaleClient = {
+    client: '10.0.9.9',
+    clientKind: 'address',
+    sourceAddress: '10.0.9.9',
+    address: OLD,
+    port: 80,
+    packets: 12,
+    records: 2,
+    first: NOW.getTime() - 60_000,
+    last: NOW.getTime(),
+    actions: ['ACCEPT'],
+  };
+  const flow = { queriedAt: NOW.toISOString(), clients: [client] };
+
+  it('an unconfigured client with proof: stale-client-seen (critical), the proof in its evidence; without: at risk', () => {
+    // Prepare
+    const { records, probes } = upstreamOf('answering');
+    // Act
+    const [proven] = unconfiguredClientFindings('app', flow, new Set(), { records, probes }, () => proof);
+    const [risk] = unconfiguredClientFindings('app', flow, new Set(), { records, probes }, () => undefined);
+    // Assess
+    expect([proven?.kind, proven?.severity, proven?.key, proven?.evidence.proof]).toEqual([
+      'stale-client-seen',
+      'critical',
+      'app/stale-client-seen/10.0.9.9',
+      proof,
+    ]);
+    expect(proven?.summary).toContain(`which still answers (drains); ${proof.detail}`);
+    expect([risk?.kind, risk?.severity]).toEqual(['stale-address-at-risk', 'info']);
+  });
+
+  it('a web tier seen only in the flow logs, with proof: stale-client-seen on its condition key', () => {
+    // Prepare
+    const upstream = upstreamOf('answering');
+    const target = { name: 'web', url: 'http://web/', upstream: 'app', timeoutMs: 2000 } as Parameters<typeof assessWebTier>[0]['target'];
+    // Act
+    const { findings } = assessWebTier({ target, web: webOf('ok', undefined), recentLatencies: [], upstream, now: NOW, flowClients: [client], proof });
+    // Assess
+    expect(findings.map((f) => [f.key, f.kind, f.severity])).toEqual([['web/stale-upstream', 'stale-client-seen', 'critical']]);
+    expect(findings[0]!.summary).toContain(proof.detail);
   });
 });

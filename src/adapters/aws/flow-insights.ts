@@ -9,12 +9,13 @@
  * whatever the filter; the engine asks only when some retired address is in its window, at
  * most every `everyMinutes`.
  */
-import { setTimeout as wait } from 'node:timers/promises';
-import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { ResultField } from '@aws-sdk/client-cloudwatch-logs';
 import type { FlowField, FlowRecord } from '../../core/flow-log.ts';
 import type { FlowRead, FlowSource } from '../../core/ports.ts';
 import { LIMITS } from '../../core/constants.ts';
+import { INSIGHTS_QUERY, realSleep, rowValue, runInsightsQuery } from './insights-query.ts';
+import type { Sleep } from './insights-query.ts';
 import { AWS_CLIENT_SETTINGS } from './runtime.ts';
 
 /** Created once (Powertools' practice: clients at module scope). */
@@ -23,15 +24,9 @@ export const logsClient = new CloudWatchLogsClient(AWS_CLIENT_SETTINGS);
 /** Query settings. */
 export const FLOW_QUERY = {
   aggregationSlackSeconds: LIMITS.flowAggregationSlackSeconds,
-  /** Rows returned at most (Logs Insights' own maximum is 10,000); one row per client and interface. */
-  limit: 10_000,
-  pollEveryMs: 500,
+  /** Rows returned at most; one row per client and interface. */
+  limit: INSIGHTS_QUERY.limit,
 } as const;
-
-/** The query did not complete. */
-export class FlowQueryError extends Error {
-  override readonly name = 'FlowQueryError';
-}
 
 /** A flow field's name in the query: `f_` + the name with `_` for `-` (no clash with the query language's words). */
 const q = (f: FlowField) => `f_${f.replaceAll('-', '_')}`;
@@ -85,10 +80,7 @@ const RECORD_KEY: Partial<Record<FlowField, keyof FlowRecord>> = {
 
 /** One result row as the record it aggregates; `-` (absent in the flow log) is absent. */
 export function recordOfRow(row: readonly ResultField[]): FlowRecord {
-  const get = (name: string) => {
-    const v = row.find((f) => f.field === name)?.value;
-    return v === undefined || v === '' || v === '-' ? undefined : v;
-  };
+  const get = (name: string) => rowValue(row, name);
   const num = (name: string) => {
     const v = Number(get(name));
     return Number.isFinite(v) ? v : undefined;
@@ -114,7 +106,7 @@ export class LogsInsightsFlowSource implements FlowSource {
   constructor(
     readonly logGroup: string,
     private readonly client: CloudWatchLogsClient = logsClient,
-    private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void> = (ms, signal) => wait(ms, undefined, { signal }),
+    private readonly sleep: Sleep = realSleep,
   ) {}
 
   async read(query: {
@@ -125,32 +117,20 @@ export class LogsInsightsFlowSource implements FlowSource {
     to: number;
     signal: AbortSignal;
   }): Promise<FlowRead> {
-    const { queryId } = await this.client.send(
-      new StartQueryCommand({
-        logGroupName: this.logGroup,
-        startTime: Math.floor(query.from / 1000) - FLOW_QUERY.aggregationSlackSeconds,
-        endTime: Math.ceil(query.to / 1000),
-        queryString: flowQueryString(query.fields, query.addresses, query.ports),
-        limit: FLOW_QUERY.limit,
-      }),
-      { abortSignal: query.signal },
-    );
-    if (!queryId) throw new FlowQueryError(`StartQuery on ${this.logGroup} returned no query id`);
-    for (;;) {
-      const r = await this.client.send(new GetQueryResultsCommand({ queryId }), { abortSignal: query.signal });
-      if (r.status === 'Complete') {
-        const rows = r.results ?? [];
-        return {
-          records: rows.map(recordOfRow),
-          rows: rows.length,
-          ...(r.statistics?.bytesScanned !== undefined ? { scannedBytes: r.statistics.bytesScanned } : {}),
-          // At the limit, the rows past it (the oldest: sorted by last record) are missing.
-          ...(rows.length >= FLOW_QUERY.limit ? { truncated: true } : {}),
-        };
-      }
-      if (r.status !== 'Scheduled' && r.status !== 'Running')
-        throw new FlowQueryError(`Logs Insights query ${queryId} on ${this.logGroup} ended ${r.status ?? 'with no status'}`);
-      await this.sleep(FLOW_QUERY.pollEveryMs, query.signal);
-    }
+    const r = await runInsightsQuery(this.client, {
+      logGroup: this.logGroup,
+      startTime: Math.floor(query.from / 1000) - FLOW_QUERY.aggregationSlackSeconds,
+      endTime: Math.ceil(query.to / 1000),
+      queryString: flowQueryString(query.fields, query.addresses, query.ports),
+      signal: query.signal,
+      sleep: this.sleep,
+    });
+    // A cut result lacks the rows of the clients seen least recently (sorted by last record).
+    return {
+      records: r.rows.map(recordOfRow),
+      rows: r.rows.length,
+      ...(r.scannedBytes !== undefined ? { scannedBytes: r.scannedBytes } : {}),
+      ...(r.truncated ? { truncated: true } : {}),
+    };
   }
 }

@@ -1,7 +1,7 @@
 /** `ipdrift check`: one check of every target in a config. */
 import { runCheck } from '../../core/check.ts';
 import type { Config } from '../../core/config.ts';
-import type { FlowSource } from '../../core/ports.ts';
+import type { FlowSource, ResolverLogSource } from '../../core/ports.ts';
 import type { CheckReport } from '../../core/report.ts';
 import type { AlertTransition } from '../../core/types.ts';
 import { FileStore } from '../../adapters/local/file-store.ts';
@@ -13,17 +13,26 @@ import { systemClock } from '../clock.ts';
 import { printable } from '../../adapters/local/printable.ts';
 import { cliSessionCheck, readPasswordFile } from '../db-password.ts';
 import { FileFlowSource } from '../../adapters/local/flow-file.ts';
+import { FileResolverSource } from '../../adapters/local/resolver-file.ts';
 
 /**
- * The config's flow source: a file, or CloudWatch Logs (the SDK loaded only then: the CLI
- * otherwise never loads it).
+ * The config's flow and resolver log sources: files, or CloudWatch Logs (the SDK loaded only
+ * then: the CLI otherwise never loads it).
  */
-async function flowSourceOf(config: Config): Promise<{ flowSource?: FlowSource }> {
+async function evidenceSourcesOf(config: Config): Promise<{ flowSource?: FlowSource; resolverSource?: ResolverLogSource }> {
   const f = config.flowLogs;
-  if (!f) return {};
-  if (f.source === 'file') return { flowSource: new FileFlowSource(f.path) };
-  const { LogsInsightsFlowSource } = await import('../../adapters/aws/flow-insights.ts');
-  return { flowSource: new LogsInsightsFlowSource(f.logGroup) };
+  const r = config.resolverLogs;
+  const flowSource = !f
+    ? undefined
+    : f.source === 'file'
+      ? new FileFlowSource(f.path)
+      : new (await import('../../adapters/aws/flow-insights.ts')).LogsInsightsFlowSource(f.logGroup);
+  const resolverSource = !r
+    ? undefined
+    : r.source === 'file'
+      ? new FileResolverSource(r.path)
+      : new (await import('../../adapters/aws/resolver-insights.ts')).LogsInsightsResolverSource(r.logGroup);
+  return { ...(flowSource ? { flowSource } : {}), ...(resolverSource ? { resolverSource } : {}) };
 }
 
 export const CHECK_USAGE = `Usage: ipdrift check --config FILE [--state DIR] [--json] [--deadline 25s] [--insecure-tls]
@@ -97,7 +106,7 @@ export async function checkOnce(
     ...(opts.deadlineMs ? { deadlineMs: opts.deadlineMs } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.dbPassword ? { sessionCheck: cliSessionCheck(opts.dbPassword) } : {}),
-    ...(await flowSourceOf(config)),
+    ...(await evidenceSourcesOf(config)),
   });
 }
 

@@ -9,6 +9,7 @@ import { resolveElb } from '../resolve.ts';
 import { addressProbeJobs, applyResolution, diffForAssess } from './names.ts';
 import type { Observed, TargetType } from './types.ts';
 import { tierSourceAddresses, unconfiguredClientFindings } from '../flow-evidence.ts';
+import { resolverProof } from '../resolver-evidence.ts';
 
 /** The source addresses of every web tier behind `elb`. */
 function tierSourcesBehind(all: ReadonlyMap<string, Observed>, elb: string): Set<string> {
@@ -54,7 +55,13 @@ export const elb: TargetType<ElbTarget> = {
             ...assessed,
             findings: [
               ...assessed.findings,
-              ...unconfiguredClientFindings(t.name, o.flow, tierSourcesBehind(all, t.name), { records: o.records, probes: o.probes }),
+              ...unconfiguredClientFindings(t.name, o.flow, tierSourcesBehind(all, t.name), { records: o.records, probes: o.probes }, (c) =>
+                resolverProof(
+                  o,
+                  { addresses: new Set(c.sourceAddress ? [c.sourceAddress] : []), ...(c.clientKind === 'instance' ? { instance: c.client } : {}) },
+                  c.address,
+                ),
+              ),
             ],
           };
     // A reassigned retired address is critical only when a web tier's echo shows a client still

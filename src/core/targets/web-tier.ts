@@ -7,14 +7,15 @@ import { isIP } from 'node:net';
 import { isLocalName, screenResolution } from '../address-class.ts';
 import { rekeyAlerts } from '../alerts.ts';
 import { assessWebTier } from '../assess.ts';
-import type { WebTierTarget } from '../config.ts';
+import type { ElbTarget, WebTierTarget } from '../config.ts';
 import { LIMITS } from '../constants.ts';
 import { bareHost, parseEcho, probeUrl } from '../probe/web.ts';
 import { resolveName } from '../resolve.ts';
 import type { WebTierObservation } from '../types.ts';
 import { conditionKey } from '../types.ts';
-import type { CheckContext, TargetType } from './types.ts';
+import type { CheckContext, Observed, TargetType } from './types.ts';
 import { tierSourceAddresses } from '../flow-evidence.ts';
+import { resolverProof } from '../resolver-evidence.ts';
 
 /** Where to connect for a web tier's URL: the host itself (an IP literal), or its address from the check's resolvers. */
 async function webTierAddress(t: WebTierTarget, ctx: CheckContext): Promise<{ connect?: string; failure?: WebTierObservation }> {
@@ -76,6 +77,13 @@ export const webTier: TargetType<WebTierTarget> = {
     const t = o.target;
     const up = all.get(t.upstream)!;
     const incident = rekeyAlerts(o.previous.alerts)[conditionKey(t.name, 'stale-address-suspected')];
+    const flowClients = (up.flow?.clients ?? []).filter((c) => c.sourceAddress !== undefined && tierSourceAddresses(t, o.web).has(c.sourceAddress));
+    // Proof the tier will not move: its host has not asked for the name since the address it reaches retired.
+    const reached = [...(o.web?.echo?.ok ? [o.web.echo.address] : []), ...flowClients.map((c) => c.address)];
+    const proof =
+      up.target.type === 'elb'
+        ? reached.map((a) => resolverProof(up as Observed<ElbTarget>, { addresses: tierSourceAddresses(t, o.web) }, a)).find((p) => p !== undefined)
+        : undefined;
     return assessWebTier({
       // Open, or resolving with its "resolved" not yet delivered: on-call still holds it open.
       // Pending (not yet due to page) is not open, nor is a risk (info) never paged: on-call has heard nothing.
@@ -86,7 +94,8 @@ export const webTier: TargetType<WebTierTarget> = {
       ...(o.previous.webServer ? { knownServer: o.previous.webServer } : {}),
       now,
       upstream: { records: up.records, probes: up.probes, resolutionOk: up.resolution?.ok === true },
-      flowClients: (up.flow?.clients ?? []).filter((c) => c.sourceAddress !== undefined && tierSourceAddresses(t, o.web).has(c.sourceAddress)),
+      flowClients,
+      ...(proof ? { proof } : {}),
     });
   },
 };

@@ -1,0 +1,56 @@
+/**
+ * One CloudWatch Logs Insights query, run to completion under a deadline: StartQuery on one log
+ * group and time range, then GetQueryResults polled until Complete (the flow and the resolver
+ * evidence sources share it). Logs Insights bills the bytes it scans in the range.
+ */
+import { setTimeout as wait } from 'node:timers/promises';
+import { GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
+import type { CloudWatchLogsClient, ResultField } from '@aws-sdk/client-cloudwatch-logs';
+
+/** Polling and size settings. */
+export const INSIGHTS_QUERY = {
+  /** Rows returned at most (Logs Insights' own maximum is 10,000). */
+  limit: 10_000,
+  pollEveryMs: 500,
+} as const;
+
+/** The query did not complete. */
+export class InsightsQueryError extends Error {
+  override readonly name = 'InsightsQueryError';
+}
+
+/** How to wait between polls (tests pass one that does not). */
+export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+export const realSleep: Sleep = (ms, signal) => wait(ms, undefined, { signal });
+
+/** The rows of one query; `truncated` when it returned the limit (rows past it are missing). */
+export async function runInsightsQuery(
+  client: CloudWatchLogsClient,
+  q: { logGroup: string; queryString: string; startTime: number; endTime: number; signal: AbortSignal; sleep: Sleep },
+): Promise<{ rows: ResultField[][]; scannedBytes?: number; truncated?: boolean }> {
+  const { queryId } = await client.send(
+    new StartQueryCommand({ logGroupName: q.logGroup, startTime: q.startTime, endTime: q.endTime, queryString: q.queryString, limit: INSIGHTS_QUERY.limit }),
+    { abortSignal: q.signal },
+  );
+  if (!queryId) throw new InsightsQueryError(`StartQuery on ${q.logGroup} returned no query id`);
+  for (;;) {
+    const r = await client.send(new GetQueryResultsCommand({ queryId }), { abortSignal: q.signal });
+    if (r.status === 'Complete') {
+      const rows = r.results ?? [];
+      return {
+        rows,
+        ...(r.statistics?.bytesScanned !== undefined ? { scannedBytes: r.statistics.bytesScanned } : {}),
+        ...(rows.length >= INSIGHTS_QUERY.limit ? { truncated: true } : {}),
+      };
+    }
+    if (r.status !== 'Scheduled' && r.status !== 'Running')
+      throw new InsightsQueryError(`Logs Insights query ${queryId} on ${q.logGroup} ended ${r.status ?? 'with no status'}`);
+    await q.sleep(INSIGHTS_QUERY.pollEveryMs, q.signal);
+  }
+}
+
+/** A result row's field, `-` and empty as absent. */
+export function rowValue(row: readonly ResultField[], name: string): string | undefined {
+  const v = row.find((f) => f.field === name)?.value;
+  return v === undefined || v === '' || v === '-' ? undefined : v;
+}
