@@ -9,10 +9,11 @@ import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { once } from 'node:events';
 import dnsPacket from 'dns-packet';
-import type { Answer, DecodedPacket, OptAnswer, Packet } from 'dns-packet';
+import type { Answer, DecodedPacket, OptAnswer, Packet, Question } from 'dns-packet';
 import { LabZone, RCODE, DEFAULT_TTL_SECONDS, normalizeName } from './dns-zone.ts';
 import type { AddressSetOptions } from './dns-zone.ts';
 import { LAB_DEFAULT_HOST, SocketSet, assertLoopback } from './loopback.ts';
+import type { LabResolverLog } from './resolver-log.ts';
 
 export type { AddressSetOptions } from './dns-zone.ts';
 
@@ -63,7 +64,7 @@ export class LabDnsServer {
     private readonly udp: UdpSocket,
     private readonly tcp: Server,
   ) {
-    udp.on('message', (msg, peer) => this.#handle(msg, 'udp', (out) => udp.send(out, peer.port, peer.address)));
+    udp.on('message', (msg, peer) => this.#handle(msg, 'udp', peer, (out) => udp.send(out, peer.port, peer.address)));
     udp.on('error', () => undefined); // a send to a vanished client must not crash the lab
     tcp.on('connection', (socket) => this.#serveTcp(socket));
   }
@@ -131,6 +132,12 @@ export class LabDnsServer {
     else this.#faults.set(key, fault);
   }
 
+  /**
+   * Where every answered query is logged as Route 53 Resolver query logs write it (lab/resolver-log.ts);
+   * none unless set. A dropped query (the timeout fault) is not logged: nothing answered it.
+   */
+  queryLog: LabResolverLog | undefined;
+
   /** Queries received for `name`, or in total; a UDP query retried over TCP counts twice. */
   queryCount(name?: string): number {
     return name === undefined ? this.#total : (this.#counts.get(normalizeName(name)) ?? 0);
@@ -159,7 +166,7 @@ export class LabDnsServer {
         if (pending.length < TCP_LENGTH_BYTES + length) break;
         const msg = pending.subarray(TCP_LENGTH_BYTES, TCP_LENGTH_BYTES + length);
         pending = pending.subarray(TCP_LENGTH_BYTES + length);
-        this.#handle(msg, 'tcp', (out) => {
+        this.#handle(msg, 'tcp', { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }, (out) => {
           const prefix = Buffer.alloc(TCP_LENGTH_BYTES);
           prefix.writeUInt16BE(out.length);
           if (!socket.destroyed) socket.write(Buffer.concat([prefix, out]));
@@ -168,7 +175,22 @@ export class LabDnsServer {
     });
   }
 
-  #handle(msg: Buffer, transport: Transport, reply: (out: Buffer) => void): void {
+  #log(question: Question, transport: Transport, peer: { address: string; port: number }, rcode: number, answers: readonly Answer[]): void {
+    if (!this.queryLog) return;
+    const rcodeName = (Object.entries(RCODE).find(([, v]) => v === rcode)?.[0] ?? String(rcode)) as string;
+    this.queryLog.record({
+      srcaddr: peer.address.replace(/^::ffff:/, ''),
+      srcport: peer.port,
+      name: question.name,
+      type: question.type,
+      rcode: rcodeName,
+      transport,
+      answers: answers.flatMap((a) => (a.type === 'A' || a.type === 'AAAA' || a.type === 'CNAME' ? [{ data: String(a.data), type: a.type }] : [])),
+      at: Date.now(),
+    });
+  }
+
+  #handle(msg: Buffer, transport: Transport, peer: { address: string; port: number }, reply: (out: Buffer) => void): void {
     let query: DecodedPacket;
     try {
       query = dnsPacket.decode(msg);
@@ -180,6 +202,7 @@ export class LabDnsServer {
     const question = query.questions?.[0];
     const edns = query.additionals?.find((a): a is OptAnswer => a.type === 'OPT');
     const respond = (rcode: number, answers: Answer[] = [], truncated = false): void => {
+      if (question) this.#log(question, transport, peer, rcode, truncated ? [] : answers);
       const out: Packet = {
         type: 'response',
         id: query.id ?? 0,

@@ -1,9 +1,12 @@
 /**
- * The lab's VPC Flow Logs: every connection a lab node sees becomes one record in real flow log
+ * The lab's VPC Flow Logs: every connection a lab node sees becomes records in real flow log
  * text, in the documented default format (version 2) or a custom version 5 one, appended to a
- * file the `flowLogs: {"source": "file"}` config reads. The lab stands for flow logs captured on
- * the client's network interface (the only place a flow to a released address is captured):
- * `interface-id` is a fake ENI id derived from the client's address, `instance-id` absent.
+ * file the `flowLogs: {"source": "file"}` config reads. As a flow log on a whole VPC writes it
+ * (Flow log records, "Available fields": `interface-id` is the interface the traffic is recorded
+ * for, `flow-direction` is relative to it), one connection is recorded twice: egress at the
+ * client's interface (its `instance-id` when it is an instance) and ingress at the ELB node's
+ * (no instance). A client outside the VPC (`peered`: a peered VPC, on premises) has no interface
+ * here: only the node's record names it. Interface ids are fake ENI ids derived from the address.
  */
 import { appendFileSync } from 'node:fs';
 import { DEFAULT_FLOW_FORMAT, parseFlowFormat } from '../src/core/flow-log.ts';
@@ -17,12 +20,17 @@ export const LAB_V5_FORMAT =
 const LAB_ACCOUNT = '123456789012';
 const TCP = 6;
 
-/** The fake ENI id of a client address (stable, 17 hex digits like a real one). */
-export function labInterfaceOf(address: string): string {
+/** 17 hex digits derived from a lab address, stable, like a real resource id's. */
+function labIdOf(address: string): string {
   let h = 0n;
   for (const c of address) h = (h * 131n + BigInt(c.charCodeAt(0))) % 16n ** 17n;
-  return `eni-${h.toString(16).padStart(17, '0')}`;
+  return h.toString(16).padStart(17, '0');
 }
+
+/** The fake ENI id of a lab address. */
+export const labInterfaceOf = (address: string) => `eni-${labIdOf(address)}`;
+/** The fake EC2 instance id of a lab host that stands for an instance. */
+export const labInstanceOf = (address: string) => `i-${labIdOf(address)}`;
 
 /** One connection a node saw. */
 export interface LabFlow {
@@ -45,18 +53,24 @@ export class LabFlowLog {
   constructor(
     readonly path: string,
     readonly format: string = DEFAULT_FLOW_FORMAT,
+    readonly hosts: {
+      /** Lab hosts that stand for EC2 instances: address -> instance id. */
+      instances?: ReadonlyMap<string, string>;
+      /** Sources outside the VPC: recorded only at the node's interface. */
+      peered?: ReadonlySet<string>;
+    } = {},
   ) {
     this.#fields = parseFlowFormat(format);
   }
 
-  /** The record line of one flow. */
-  line(f: LabFlow): string {
+  /** The record line of one flow, as captured at the client's interface (egress) or the node's (ingress). */
+  line(f: LabFlow, at: 'client' | 'node' = 'client'): string {
     const start = Math.floor(f.at / 1000);
     const values: Record<string, string | number> = {
       version: this.#fields.some((x) => x.startsWith('pkt-') || x === 'flow-direction' || x === 'instance-id') ? 5 : 2,
       'account-id': LAB_ACCOUNT,
-      'interface-id': labInterfaceOf(f.srcaddr),
-      'instance-id': '-',
+      'interface-id': labInterfaceOf(at === 'client' ? f.srcaddr : f.dstaddr),
+      'instance-id': at === 'client' ? (this.hosts.instances?.get(f.srcaddr) ?? '-') : '-',
       srcaddr: f.srcaddr,
       dstaddr: f.dstaddr,
       srcport: f.srcport,
@@ -70,14 +84,15 @@ export class LabFlowLog {
       'log-status': 'OK',
       'pkt-srcaddr': f.srcaddr,
       'pkt-dstaddr': f.dstaddr,
-      'flow-direction': 'egress',
+      'flow-direction': at === 'client' ? 'egress' : 'ingress',
     };
     return this.#fields.map((k) => String(values[k] ?? '-')).join(' ');
   }
 
-  /** Writes one flow (synchronously: the record exists before the check that looks for it). */
+  /** Writes one flow at both ends (synchronously: the records exist before the check that looks for them). */
   record(f: LabFlow): void {
-    appendFileSync(this.path, `${this.line(f)}\n`);
-    this.written++;
+    const lines = [...(this.hosts.peered?.has(f.srcaddr) ? [] : [this.line(f, 'client')]), this.line(f, 'node')];
+    appendFileSync(this.path, `${lines.join('\n')}\n`);
+    this.written += lines.length;
   }
 }

@@ -8,11 +8,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LIMITS } from '../src/core/constants.ts';
 import type { ConfigInput } from '../src/core/config.ts';
 import type { FindingKind } from '../src/core/types.ts';
+import { QUERY_TIMESTAMP_PRECISION_MS } from '../src/core/resolver-log.ts';
+import { cachingThresholdMs } from '../src/core/cache-census.ts';
 import { LabDnsServer } from './dns-server.ts';
 import { LabNode } from './nodes.ts';
 import { LabWebTier } from './web-tier.ts';
 import { LabBatchClient } from './batch-client.ts';
-import { LabFlowLog } from './flow-log.ts';
+import { LAB_V5_FORMAT, LabFlowLog, labInstanceOf } from './flow-log.ts';
+import { LabResolverLog } from './resolver-log.ts';
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,8 +45,11 @@ export interface IncidentLab {
   config: ConfigInput;
   /** Restarts the stale tier (what on-call does once told); it resolves the name afresh. */
   restartStale(): Promise<void>;
-  /** With `flow`: the flow log file the nodes write and the config reads, and the batch host nobody configured. */
-  flow?: { path: string; batch: LabBatchClient };
+  /**
+   * With `flow`: the flow log the nodes write (v5, both ends of each connection), the resolver
+   * query log the DNS server writes, both read by the config, and the batch host nobody configured.
+   */
+  flow?: { path: string; resolverPath: string; batch: LabBatchClient };
   stop(): Promise<void>;
 }
 
@@ -57,16 +63,21 @@ export function labAddresses(block: number) {
 }
 
 /**
- * Starts DNS, the old and new nodes, and both web tiers. `flow`: the nodes also write a flow log
- * (the documented default format) and a batch host nobody configured keeps using the first old
- * node; the config reads the flow log (the monitor's own 127.0.0.1 ignored).
+ * Starts DNS, the old and new nodes, and both web tiers. `flow`: the lab writes what AWS writes
+ * beside: the nodes a flow log (a custom v5 format, each connection at the client's interface and
+ * the node's), the DNS server a Route 53 Resolver query log of every lookup (the tiers and the
+ * batch host stand for EC2 instances); a batch host nobody configured resolves the name once and
+ * keeps using the first old node. The config reads both logs (the monitor's own 127.0.0.1 ignored).
  */
 export async function startIncidentLab(opts: { block?: number; flow?: boolean } = {}): Promise<IncidentLab> {
   const addr = labAddresses(opts.block ?? 10);
   const flowDir = opts.flow ? await mkdtemp(join(tmpdir(), 'ipdrift-lab-flow-')) : undefined;
-  const flowLog = flowDir ? new LabFlowLog(join(flowDir, 'flow.log')) : undefined;
-  if (flowLog) writeFileSync(flowLog.path, '');
+  const instances = new Map([addr.stale, addr.fresh, addr.batch].map((a) => [a, labInstanceOf(a)]));
+  const flowLog = flowDir ? new LabFlowLog(join(flowDir, 'flow.log'), LAB_V5_FORMAT, { instances }) : undefined;
+  const resolverLog = flowDir ? new LabResolverLog(join(flowDir, 'resolver-queries.log'), instances) : undefined;
+  for (const log of [flowLog, resolverLog]) if (log) writeFileSync(log.path, '');
   const dns = await LabDnsServer.start({ host: addr.dns, port: 0 });
+  dns.queryLog = resolverLog;
   const started: { stop(): Promise<void> }[] = [dns];
   try {
     const first = await LabNode.start({ host: addr.old[0]!, port: 0, name: 'old-a', ...(flowLog ? { flowLog } : {}) });
@@ -93,7 +104,7 @@ export async function startIncidentLab(opts: { block?: number; flow?: boolean } 
     let stale = await LabWebTier.start(tierOptions(addr.stale, 'stale'));
     const fresh = await LabWebTier.start(tierOptions(addr.fresh, 'fresh'));
     const stalePort = stale.port;
-    const batch = flowLog ? LabBatchClient.start({ host: addr.batch, address: addr.old[0]!, port }) : undefined;
+    const batch = flowLog ? await LabBatchClient.start({ host: addr.batch, lookup: { name: INCIDENT.elbName, resolver: dns.address }, port }) : undefined;
     const lab: IncidentLab = {
       dns,
       oldNodes,
@@ -112,11 +123,22 @@ export async function startIncidentLab(opts: { block?: number; flow?: boolean } 
           { name: 'web-stale', type: 'web-tier', url: `${stale.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: INCIDENT.webTimeoutMs },
           { name: 'web-fresh', type: 'web-tier', url: `${fresh.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: INCIDENT.webTimeoutMs },
         ],
-        ...(flowLog
-          ? { flowLogs: { source: 'file', path: flowLog.path, everyMinutes: 0, windowSeconds: LAB_FLOW_WINDOW_SECONDS, ignoreSources: ['127.0.0.1/32'] } }
+        ...(flowLog && resolverLog
+          ? {
+              flowLogs: {
+                source: 'file',
+                path: flowLog.path,
+                format: LAB_V5_FORMAT,
+                everyMinutes: 0,
+                windowSeconds: LAB_FLOW_WINDOW_SECONDS,
+                ignoreSources: ['127.0.0.1/32'],
+              },
+              // A host counts as caching once it has not asked for 1 s past its connections (ipdrift makes that at least twice the 2 s TTL).
+              resolverLogs: { source: 'file', path: resolverLog.path, cachingAfterSeconds: 1 },
+            }
           : {}),
       },
-      ...(flowLog && batch ? { flow: { path: flowLog.path, batch } } : {}),
+      ...(flowLog && resolverLog && batch ? { flow: { path: flowLog.path, resolverPath: resolverLog.path, batch } } : {}),
       async restartStale() {
         await stale.stop();
         stale = await LabWebTier.start({ ...tierOptions(addr.stale, 'stale'), port: stalePort });
@@ -149,17 +171,19 @@ export interface IncidentStep {
 }
 
 /**
- * What flow logs add to each step's findings (the demo has them): from the moment the old
- * addresses are past their TTL, the batch host nobody configured is a stale client of the ELB
- * until the end (nobody restarts it); the stale tier's evidence joins its own finding.
+ * What each step must report instead when the lab writes its logs (the demo): before any change
+ * the cache census names the batch host and the stale tier (both resolved once, at their start);
+ * once the TTL has run out, the resolver logs prove neither asked again: both page at once,
+ * while the old nodes still drain. The batch host stays an incident to the end (nobody restarts it).
  */
-export const FLOW_EXTRA: Readonly<Record<string, Partial<Record<'app-alb' | 'web-stale' | 'web-fresh', FindingKind[]>>>> = {
-  // While the old node drains, the batch host is at risk; once it swallows, the incident.
-  linger: { 'app-alb': ['stale-address-at-risk'] },
-  release: { 'app-alb': ['stale-client-seen'] },
-  stuck: { 'app-alb': ['stale-client-seen'] },
-  restart: { 'app-alb': ['stale-client-seen'] },
-  settled: { 'app-alb': ['stale-client-seen'] },
+export const WITH_LOGS: Readonly<Record<string, Partial<Record<'app-alb' | 'web-stale' | 'web-fresh', FindingKind[]>>>> = {
+  baseline: { 'app-alb': ['dns-cache-at-risk'], 'web-stale': ['dns-cache-at-risk'] },
+  replace: { 'app-alb': ['address-set-changed', 'retired-address-answering', 'dns-cache-at-risk'], 'web-stale': ['dns-cache-at-risk'] },
+  linger: { 'app-alb': ['retired-address-answering', 'stale-client-seen'], 'web-stale': ['stale-address-confirmed'] },
+  release: { 'app-alb': ['retired-address-dead', 'stale-client-seen'] },
+  stuck: { 'app-alb': ['retired-address-dead', 'stale-client-seen'] },
+  restart: { 'app-alb': ['retired-address-dead', 'stale-client-seen'] },
+  settled: { 'app-alb': ['retired-address-dead', 'stale-client-seen'] },
 };
 
 /** Margin past the TTL so timers and a check's own duration never straddle the boundary. */
@@ -174,6 +198,12 @@ const waitTtlAndGrace = () => {
   return sleep(ttlMs + Math.max(LIMITS.staleGraceMinMs, ttlMs * LIMITS.staleGraceTtlFraction) + TTL_MARGIN_MS);
 };
 
+/**
+ * How long the baseline waits with the logs: the census's threshold for the lab (twice the TTL and
+ * the log's whole second), one more whole second (a flow record's start has whole seconds too) and a margin.
+ */
+const CACHING_WAIT_MS = cachingThresholdMs(1, INCIDENT.ttlSeconds) + QUERY_TIMESTAMP_PRECISION_MS + TTL_MARGIN_MS;
+
 /** Waits out the TTL so TTL-honouring clients (the fresh tier) have followed the change. */
 const waitTtl = () => sleep(INCIDENT.ttlSeconds * 1000 + TTL_MARGIN_MS);
 
@@ -182,7 +212,10 @@ export const INCIDENT_STEPS: readonly IncidentStep[] = [
   {
     id: 'baseline',
     title: 'Baseline: the internal ELB answers with two nodes; both web tiers are healthy',
-    act: async () => undefined,
+    // With the logs, time passes first (6 s here, an hour in AWS): the hosts that resolved once at their start now cache past the TTL.
+    act: async (lab) => {
+      if (lab.flow) await sleep(CACHING_WAIT_MS);
+    },
     expect: { 'app-alb': [], 'web-stale': [], 'web-fresh': [] },
   },
   {

@@ -12,6 +12,7 @@ import type { AlertTransition, Clock } from '../src/core/types.ts';
 import { MemoryStore } from '../src/adapters/local/memory-store.ts';
 import { ConsoleNotifier } from '../src/adapters/local/console.ts';
 import { FileFlowSource } from '../src/adapters/local/flow-file.ts';
+import { FileResolverSource } from '../src/adapters/local/resolver-file.ts';
 import { INCIDENT_STEPS, startIncidentLab } from './incident.ts';
 import { labGet } from './client.ts';
 import type { IncidentStep } from './incident.ts';
@@ -59,11 +60,12 @@ export async function playIncident(opts: {
   store?: Store;
   /** Sees the lab's config once it is up (its addresses are only known then). */
   onConfig?: (config: Config) => void;
-  /** Flow logs in the lab, and the batch host only they reveal (the demo has them). */
+  /** Flow and resolver query logs in the lab, and the batch host only they reveal (the demo has them). */
   flow?: boolean;
 }): Promise<StepOutcome[]> {
   const lab = await startIncidentLab({ ...(opts.block !== undefined ? { block: opts.block } : {}), ...(opts.flow ? { flow: true } : {}) });
   const flowSource = lab.flow ? new FileFlowSource(lab.flow.path) : undefined;
+  const resolverSource = lab.flow ? new FileResolverSource(lab.flow.resolverPath) : undefined;
   const t0 = performance.now();
   try {
     const config = parseConfig(lab.config, 'lab');
@@ -81,6 +83,7 @@ export async function playIncident(opts: {
         notifier: new ConsoleNotifier((t) => transitions.push(t)),
         clock: opts.clock,
         ...(flowSource ? { flowSource } : {}),
+        ...(resolverSource ? { resolverSource } : {}),
       });
       const outcome = { step, actedAtSeconds, atSeconds: (performance.now() - t0) / 1000, report, transitions, clients };
       outcomes.push(outcome);

@@ -161,6 +161,8 @@ export class LabWebTier {
     // A new Resolver per lookup: some Node releases cache answers per Resolver (fixed fully in Node 22.17).
     const resolver = new Resolver({ timeout: WEB_TIER_DEFAULTS.dnsTimeoutMs, tries: WEB_TIER_DEFAULTS.dnsTries });
     resolver.setServers([this.#opts.resolver]);
+    // From the tier's own address, as its host's queries reach the VPC resolver (its query log names the tier).
+    resolver.setLocalAddress(this.host);
     this.#resolvers.add(resolver);
     this.lookups++;
     try {

@@ -119,6 +119,14 @@ const GENERIC_STALE =
   'client `networkaddress.cache.ttl` at most 60 s; pooled keep-alive connections ignore DNS changes (cap their lifetime). ' +
   'Or put an NLB (fixed addresses) in between. Restart or reload the web tier now to recover.';
 
+const CACHE_RISK =
+  'Nothing fails yet: this host keeps using the load balancer but has not asked DNS for its name for far longer than the TTL, ' +
+  'so it cached the answer (a JVM with networkaddress.cache.ttl=-1 or a security manager, a process that resolves once at start, ' +
+  'httpd before 2.4.59 without addressttl, nginx with a static proxy_pass) or rides connections opened long ago. At the next node ' +
+  'change it will keep the old addresses: give it a DNS TTL (networkaddress.cache.ttl=60, a pool max lifetime of a few minutes, ' +
+  'httpd addressttl, nginx resolve, HAProxy resolvers). A host whose queries the Route 53 Resolver answered from its cache is not ' +
+  'logged: if many hosts ask for this name, check this one before you change it.';
+
 const AT_RISK =
   'No page yet: a client still reaches a retired node that still answers (it drains). Either it keeps a pooled keep-alive connection ' +
   '(Go, Envoy, undici, nginx upstream `keepalive`): it moves by itself when the node closes it, and nothing is wrong; or it cached the ' +
@@ -146,6 +154,7 @@ const ADVICE: Record<FindingKind, string> = {
     'The cluster endpoint still names the old writer. Clients that connect now reach a reader or nothing. Consider the AWS Advanced JDBC Wrapper failover plugin, or connect via the instance endpoint the API names.',
   'stale-client-seen':
     'The flow logs name a client that still sends to an address the load balancer gave back: it resolved the name once and keeps the answer. Find the process on that host: a JVM caches DNS forever with a security manager (networkaddress.cache.ttl; 30 s without), connection pools keep connections to the old address, and some resolvers and proxies resolve only at start (httpd before 2.4.59 without addressttl, nginx with a static proxy_pass). Restart it now; then give it a DNS TTL (networkaddress.cache.ttl=60, pool max lifetime under a few minutes, httpd addressttl, nginx resolve, HAProxy resolvers).',
+  'dns-cache-at-risk': CACHE_RISK,
   'endpoint-reaches-reader':
     'A login through the writer endpoint landed on a read-only instance, so clients connecting now get "cannot execute ... in a read-only transaction" (PostgreSQL) or ERROR 1290 "--read-only" (MySQL) on every write. Right after a failover this is the old writer, still named by DNS or by a cache: see dns-lag and the failover timeline; drop and reopen pooled connections once DNS names the new writer. To take DNS out of the path: the AWS Advanced JDBC Wrapper failover plugin, or RDS Proxy.',
 };
@@ -179,5 +188,6 @@ export function adviceFor(kind: FindingKind, ctx: AdviceContext = {}): string {
   // The risk names the server's fix too, for a tier that does cache: the one thing to check before the node goes.
   if (kind === 'stale-address-at-risk' && ctx.server) return `${AT_RISK} If this tier caches: ${serverFix(ctx.server)}`;
   if ((kind === 'stale-address-suspected' || kind === 'stale-address-confirmed') && ctx.server) return serverFix(ctx.server);
+  if (kind === 'dns-cache-at-risk' && ctx.server) return `Nothing fails yet. This tier caches the name past its TTL: ${serverFix(ctx.server)}`;
   return (ctx.targetType ? TYPE_ADVICE[ctx.targetType]?.[kind] : undefined) ?? ADVICE[kind];
 }

@@ -15,6 +15,7 @@ import { limiter, runPool } from './limit.ts';
 import type { EngineLogger, FlowSource, MetricsSink, Notifier, ResolverLogSource, SessionCheck, Store, WriterLookup } from './ports.ts';
 import { readFlowEvidence } from './flow-evidence.ts';
 import { readResolverEvidence } from './resolver-evidence.ts';
+import { readCacheCensus } from './cache-census.ts';
 import type { CheckReport, TargetReport } from './report.ts';
 import { createResolver } from './resolve.ts';
 import { emptyState, isQuiet, saveWithRetry } from './save.ts';
@@ -107,6 +108,15 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   // Flow evidence: read alongside the probes (it only needs the diff), under the same deadline.
   const flowRead = readFlowEvidence(config, observed, deps.flowSource, startedAt, deadline, errors, deps.logger);
   const resolverRead = readResolverEvidence(config, observed, deps.resolverSource, startedAt, deadline, errors, deps.logger);
+  const censusRead = readCacheCensus(
+    config,
+    observed,
+    { ...(deps.flowSource ? { flow: deps.flowSource } : {}), ...(deps.resolverSource ? { resolver: deps.resolverSource } : {}) },
+    startedAt,
+    deadline,
+    errors,
+    deps.logger,
+  );
 
   // 4. Probe every current and retained retired address, and every web tier: all concurrently,
   // at most LIMITS.maxConcurrentProbes in flight, so each probe's timeout starts when it really starts.
@@ -116,6 +126,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   );
   const flow = await flowRead;
   const resolver = await resolverRead;
+  const census = await censusRead;
 
   // 5. Assess, alert.
   const now = deps.clock.now();
@@ -170,6 +181,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     errors,
     ...(flow ? { flow } : {}),
     ...(resolver ? { resolver } : {}),
+    ...(census ? { census } : {}),
   };
 
   // 6. Publish: metrics (a failure is logged, never stops alerts), then notices one by one, all
@@ -269,6 +281,8 @@ function nextState(o: Observed, now: Date): TargetState {
   else delete state.flow;
   if (o.resolver) state.resolver = o.resolver;
   else delete state.resolver;
+  if (o.census) state.census = o.census;
+  else delete state.census;
   return state;
 }
 
@@ -298,6 +312,7 @@ function reapply(
   // This check read no flow logs: the other writer's read stands.
   if (!o.flow && fresh.flow) redo.flow = fresh.flow;
   if (!o.resolver && fresh.resolver) redo.resolver = fresh.resolver;
+  if (!o.census && fresh.census) redo.census = fresh.census;
   // The other writer may have recorded the release already: then it is not news here.
   if (interfaces && redo.target.type === 'elb') applyReleases(redo as Observed<ElbTarget>, interfaces);
   const { findings, aurora } = targetTypeOf(redo.target).assess(redo, all, now);

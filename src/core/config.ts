@@ -311,6 +311,16 @@ const flowLogsSchema = z.discriminatedUnion(
  * for its silence after it to prove anything.
  */
 const lookbackMinutes = z.number().int('expected whole minutes').min(1, 'expected at least 1 minute').max(1440, 'expected at most 1440 minutes (24 h)');
+/**
+ * The cache census (flow and resolver logs together): how often it runs, and how long past its
+ * last query a host that keeps connecting counts as caching the name.
+ */
+const cachingAfterSeconds = z.number().int('expected whole seconds').min(1, 'expected at least 1 second').max(86_400, 'expected at most 86400 seconds');
+const censusEveryMinutes = z
+  .number()
+  .int('expected whole minutes')
+  .min(0, 'expected 0 (every check) or more minutes')
+  .max(1440, 'expected at most 1440 minutes');
 const resolverLogsSchema = z.discriminatedUnion(
   'source',
   [
@@ -319,6 +329,8 @@ const resolverLogsSchema = z.discriminatedUnion(
       logGroup: z.string().regex(/^[A-Za-z0-9_/.#-]{1,512}$/, 'expected a CloudWatch Logs log group name'),
       everyMinutes: everyMinutes.default(DEFAULTS.flowEveryMinutes),
       lookbackMinutes: lookbackMinutes.default(DEFAULTS.resolverLookbackMinutes),
+      censusEveryMinutes: censusEveryMinutes.default(DEFAULTS.censusEveryMinutes),
+      cachingAfterSeconds: cachingAfterSeconds.default(DEFAULTS.cachingAfterSeconds),
     }),
     z.strictObject({
       source: z.literal('file'),
@@ -326,6 +338,8 @@ const resolverLogsSchema = z.discriminatedUnion(
       // A file costs nothing to read: every check.
       everyMinutes: everyMinutes.default(0),
       lookbackMinutes: lookbackMinutes.default(DEFAULTS.resolverLookbackMinutes),
+      censusEveryMinutes: censusEveryMinutes.default(0),
+      cachingAfterSeconds: cachingAfterSeconds.default(DEFAULTS.cachingAfterSeconds),
     }),
   ],
   { error: 'expected "source" to be "cloudwatch" or "file"' },

@@ -7,6 +7,10 @@ export const DEFAULTS = {
   flowWindowSeconds: 900,
   /** Resolver query logs: how long before a change a read starts (a host must be seen asking before it). */
   resolverLookbackMinutes: 60,
+  /** The cache census from CloudWatch Logs: two Logs Insights queries per ELB this often. */
+  censusEveryMinutes: 60,
+  /** A host that connects but has not asked for the name this long caches it (30 times an ELB's 60 s TTL). */
+  cachingAfterSeconds: 1800,
   retainRetiredMinutes: 1440,
   renotifyMinutes: 60,
   resolveAfterChecks: 2,

@@ -22,7 +22,7 @@ import type { Observed } from './targets/types.ts';
 import type { AddressRecord, Finding, FlowObservation, ProbeResult } from './types.ts';
 import { errorMessage } from './error-text.ts';
 import { bareHost } from './probe/web.ts';
-import { readDue } from './resolver-evidence.ts';
+import { readDue } from './evidence-reads.ts';
 
 const MS_PER_SECOND = 1000;
 

@@ -71,6 +71,8 @@ export const KIND_MEANING: Record<FindingKind, string> = {
   'dns-lag': 'the cluster endpoint still names the old writer after the writer changed',
   'endpoint-reaches-reader': 'a session through the writer (cluster) endpoint landed on a read-only instance: writes fail',
   'stale-client-seen': 'the VPC flow logs show a client still sending to a retired address, past its TTL',
+  'dns-cache-at-risk':
+    "the flow logs show a client using the ELB's addresses, and the resolver query logs show it has not asked for the name for much longer than the TTL: it caches the answer and will be stuck at the next node change; not a page",
 };
 
 const TRANSITION_TEXT: Record<TransitionType, string> = {

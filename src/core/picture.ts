@@ -258,7 +258,7 @@ function incidentsOf(history: readonly ChangeRecord[], state: TargetState | unde
     .sort((a, b) => a.openedAt - b.openedAt);
 }
 
-/** `stale-upstream` of `web/stale-upstream`; `stale-client-seen eni-...` of a flow client's key. */
+/** `stale-upstream` of `web/stale-upstream`; `stale-client-seen 10.0.5.7` of a flow client's key. */
 const kindOf = (key: string) => key.slice(key.indexOf('/') + 1).replace('/', ' ');
 const SEVERITY_RANK: Record<Severity | 'unknown', number> = { unknown: 0, info: 1, warning: 2, critical: 3 };
 const rank = (s: Severity | 'unknown') => SEVERITY_RANK[s];

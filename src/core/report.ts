@@ -54,6 +54,8 @@ export interface CheckReport {
   flow?: { lines: number; matched: number; clients: number; scannedBytes?: number };
   /** The resolver query log reads of this check, when any ran: reads, hosts found, bytes scanned. */
   resolver?: { reads: number; askers: number; scannedBytes?: number };
+  /** The cache census of this check, when one ran: ELBs counted, hosts found caching. */
+  census?: { elbs: number; caching: number };
   /** Targets whose state was left unwritten: nothing material changed (core/save.ts isQuiet). */
   quiet?: string[];
   /** Targets whose state could not be saved (their details are in `errors`): the check's result is lost for them. */

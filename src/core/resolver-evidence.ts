@@ -12,26 +12,13 @@ import type { Config, ElbTarget } from './config.ts';
 import { retiredOf } from './diff.ts';
 import { errorMessage } from './error-text.ts';
 import type { EngineLogger, ResolverLogSource } from './ports.ts';
-import { proofFor } from './resolver-log.ts';
+import { namesOf, readDue } from './evidence-reads.ts';
+import { QUERY_TIMESTAMP_PRECISION_MS, proofFor } from './resolver-log.ts';
 import type { ResolverProof } from './resolver-log.ts';
 import type { Observed } from './targets/types.ts';
-import type { ResolverObservation } from './types.ts';
+import type { CensusObservation, ResolverObservation } from './types.ts';
 
 const MS_PER_MINUTE = 60_000;
-/** A read is due this much early: a schedule's jitter must not skip a whole interval. */
-export const DUE_SLACK_MS = 5_000;
-
-/** True when a read last run at `lastReadIso` (none: never) is due again at `now`. */
-export function readDue(lastReadIso: string | undefined, everyMinutes: number, now: Date): boolean {
-  const last = lastReadIso ? Date.parse(lastReadIso) : 0;
-  return now.getTime() - last >= everyMinutes * MS_PER_MINUTE - DUE_SLACK_MS;
-}
-
-/** The names a client may ask for this ELB by: its host, `all.<host>` and its CNAME chain. */
-function namesOf(o: Observed<ElbTarget>): string[] {
-  const r = o.resolution?.ok ? o.resolution : undefined;
-  return [...new Set([o.target.host, `all.${o.target.host}`, ...(r?.cname ?? [])])];
-}
 
 /** Reads the resolver evidence into the ELB observations; the figures of the reads, when any ran. */
 export async function readResolverEvidence(
@@ -55,7 +42,7 @@ export async function readResolverEvidence(
       o.resolver = prev;
       return [];
     }
-    const from = Math.min(...changed.map((r) => Date.parse(r.retiredAt!))) - settings.lookbackMinutes * MS_PER_MINUTE;
+    const from = Math.min(...changed.map((r) => Date.parse(r.lastSeen))) - settings.lookbackMinutes * MS_PER_MINUTE;
     return [{ o, from, prev }];
   });
   if (work.length === 0) return undefined;
@@ -95,12 +82,27 @@ export async function readResolverEvidence(
  * none without a read, or when the log does not know the client, or it asked since the change.
  */
 export function resolverProof(
-  elb: { target: ElbTarget; records: Observed['records']; resolver?: ResolverObservation },
+  elb: { target: ElbTarget; records: Observed['records']; resolver?: ResolverObservation; census?: CensusObservation },
   client: { addresses: ReadonlySet<string>; instance?: string },
   address: string,
 ): ResolverProof | undefined {
+  const record = elb.records.find((r) => r.address === address);
+  if (record?.retiredAt === undefined) return undefined;
+  // The change happened after the address was last seen in the answer: a query since may have had the new answer.
+  const change = { at: Date.parse(record.lastSeen), name: elb.target.host, address };
   const read = elb.resolver;
-  const retiredAt = elb.records.find((r) => r.address === address)?.retiredAt;
-  if (!read || retiredAt === undefined) return undefined;
-  return proofFor({ from: Date.parse(read.from), askers: read.askers }, client, { at: Date.parse(retiredAt), name: elb.target.host });
+  const fromLog = read ? proofFor({ from: Date.parse(read.from), askers: read.askers }, client, change) : undefined;
+  if (fromLog) return fromLog;
+  // The first suspects: hosts the cache census named, silent since before the change.
+  const census = elb.census;
+  const cached = census?.clients.find(
+    (c) => (c.sourceAddress !== undefined && client.addresses.has(c.sourceAddress)) || (client.instance !== undefined && c.client === client.instance),
+  );
+  if (!census || !cached || Date.parse(census.from) > change.at) return undefined;
+  if (cached.lastAsked !== undefined && cached.lastAsked >= change.at - QUERY_TIMESTAMP_PRECISION_MS) return undefined;
+  const since = cached.lastAsked !== undefined ? `since ${new Date(cached.lastAsked).toISOString()}` : `since at least ${census.from}`;
+  return {
+    source: 'resolver-query-logs',
+    detail: `the cache census named ${cached.client} before the change: it has not asked for ${change.name} ${since}, while ${address} was still in its answer (seen until ${new Date(change.at).toISOString()}): it will not move by itself`,
+  };
 }

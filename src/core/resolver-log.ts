@@ -117,16 +117,21 @@ export interface ResolverProof {
   detail: string;
 }
 
+/** `query_timestamp` has whole seconds (the documented example): a query logged this close to a change may be after it. */
+export const QUERY_TIMESTAMP_PRECISION_MS = 1000;
+
 /**
  * Proof that a client will not move by itself: the read covers the time since before the change,
  * the client asked for the name in it (a host the log knows), and its last query was before the
- * change. A host never logged proves nothing: its queries may all have been answered from the
- * Resolver's cache (another host asked first).
+ * change. `change.at` is the last time the retired address was seen in the answer: a query after
+ * that may have had the new answer (a client still on the old node then rides a pooled connection).
+ * A host never logged proves nothing: its queries may all have been answered from the Resolver's
+ * cache (another host asked first).
  */
 export function proofFor(
   read: { from: number; askers: readonly Asker[] },
   client: { addresses: ReadonlySet<string>; instance?: string },
-  change: { at: number; name: string },
+  change: { at: number; name: string; address: string },
 ): ResolverProof | undefined {
   if (read.from > change.at) return undefined;
   const mine = read.askers.filter(
@@ -134,10 +139,10 @@ export function proofFor(
   );
   if (mine.length === 0) return undefined;
   const last = Math.max(...mine.map((a) => a.lastAsked));
-  if (last >= change.at) return undefined;
+  if (last >= change.at - QUERY_TIMESTAMP_PRECISION_MS) return undefined;
   const who = mine[0]!.instance ?? mine[0]!.srcaddr ?? 'the host';
   return {
     source: 'resolver-query-logs',
-    detail: `the Route 53 Resolver query logs show ${who} last asked for ${change.name} at ${new Date(last).toISOString()}, before the change at ${new Date(change.at).toISOString()}: it has not re-resolved, it will not move by itself`,
+    detail: `the Route 53 Resolver query logs show ${who} last asked for ${change.name} at ${new Date(last).toISOString()}, while ${change.address} was still in its answer (seen until ${new Date(change.at).toISOString()}), and not since: it has not re-resolved, it will not move by itself`,
   };
 }

@@ -15,6 +15,31 @@ export interface ResolverObservation {
   incomplete?: boolean;
 }
 
+/** A host that keeps connecting to an ELB but has not asked for its name for far longer than the TTL. */
+export interface CachingClient {
+  /** Who: the instance id, else its own interface's id, else the source address. */
+  client: string;
+  clientKind: 'instance' | 'interface' | 'address';
+  sourceAddress?: string;
+  /** The ELB addresses it connected to in the flow window. */
+  addresses: string[];
+  /** Epoch ms of its last connection, and of its last logged query (none: not in the resolver read). */
+  lastConnected: number;
+  lastAsked?: number;
+}
+
+/** The last cache census of an ELB (core/cache-census.ts). */
+export interface CensusObservation {
+  queriedAt: string;
+  /** Start of the resolver read: a host not seen asking has not asked since. */
+  from: string;
+  /** How long past its last query a connecting host counted as caching. */
+  thresholdMs: number;
+  clients: CachingClient[];
+  /** A read hit its source's limit: hosts may be missing. */
+  incomplete?: boolean;
+}
+
 /** What the last flow read found for an ELB, and when it ran. */
 export interface FlowObservation {
   queriedAt: string;
@@ -43,6 +68,7 @@ export const FINDING_KINDS = {
   'dns-lag': 'warning',
   'endpoint-reaches-reader': 'critical',
   'stale-client-seen': 'critical',
+  'dns-cache-at-risk': 'info',
 } as const satisfies Record<string, Severity>;
 export type FindingKind = keyof typeof FINDING_KINDS;
 
@@ -56,7 +82,7 @@ export const EVENT_KINDS: ReadonlySet<FindingKind> = new Set(['address-set-chang
  * reminders. When later evidence of the same condition pages, on-call hears "opened": it was never
  * told of the risk.
  */
-export const RISK_KINDS: ReadonlySet<FindingKind> = new Set(['stale-address-at-risk']);
+export const RISK_KINDS: ReadonlySet<FindingKind> = new Set(['stale-address-at-risk', 'dns-cache-at-risk']);
 
 /**
  * Kinds that are evidence of one shared condition: a web tier stuck on retired upstream
@@ -71,6 +97,8 @@ export const CONDITION_OF: Partial<Record<FindingKind, string>> = {
   // A configured web tier seen in the flow logs joins its stale-upstream incident; other
   // clients get a key of their own per client (core/assess.ts clientFindings).
   'stale-client-seen': 'stale-upstream',
+  // A tier that caches is at risk on the same condition: the risk escalates in place at the next change.
+  'dns-cache-at-risk': 'stale-upstream',
 };
 
 /** The alert key of a finding kind on a target: one per condition. */
@@ -267,6 +295,8 @@ export interface TargetState {
   flow?: FlowObservation;
   /** ELB with resolver query logs: who asked for its name, as of the last read. */
   resolver?: ResolverObservation;
+  /** ELB with flow and resolver logs: the hosts that cache its name, as of the last census. */
+  census?: CensusObservation;
   /** Aurora: the writer instance as the API and DNS last named it. */
   aurora?: { apiWriter?: string; dnsWriter?: string; mismatchSince?: string; writerChangedAt?: string };
   alerts: Record<string, AlertState>;

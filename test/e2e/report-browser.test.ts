@@ -85,7 +85,7 @@ describe.skipIf(MISSING !== undefined && !IN_CI)('the report in headless Chromiu
     expect(lanes.filter(([, s]) => s === 'current')).toHaveLength(2);
     expect(lanes.filter(([, s]) => s === 'dead')).toHaveLength(2);
     // The stale tier's incident, and the batch host's the flow logs revealed (on the ELB's own row).
-    expect(incidents.sort()).toEqual([expect.stringMatching(/^app-alb\/stale-client-seen\/eni-[0-9a-f]{17}$/), 'web-stale/stale-upstream']);
+    expect(incidents.sort()).toEqual(['app-alb/stale-client-seen/127.0.10.50', 'web-stale/stale-upstream']);
     // The page counts what the demo itself sent to on-call: opened and resolved (the risks went to the events topic).
     const onCall = demo.flatMap((s) => s.transitions).filter((t) => t.type !== 'event' && t.severity !== 'info');
     expect(Number(pages)).toBe(onCall.length);

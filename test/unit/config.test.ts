@@ -84,7 +84,14 @@ describe('config', () => {
     const withResolver = parseConfigText(
       '{"resolverLogs":{"source":"file","path":"q.log"},"targets":[{"name":"a","type":"elb","host":"a.example.com","port":443}]}',
     );
-    expect(withResolver.resolverLogs).toEqual({ source: 'file', path: 'q.log', everyMinutes: 0, lookbackMinutes: DEFAULTS.resolverLookbackMinutes });
+    expect(withResolver.resolverLogs).toEqual({
+      source: 'file',
+      path: 'q.log',
+      everyMinutes: 0,
+      lookbackMinutes: DEFAULTS.resolverLookbackMinutes,
+      censusEveryMinutes: 0,
+      cachingAfterSeconds: DEFAULTS.cachingAfterSeconds,
+    });
     expect(elb?.type === 'elb' && elb.probe).toEqual({ protocol: 'tcp', path: '/' });
   });
 

@@ -70,7 +70,7 @@ describe('askersOf', () => {
 });
 
 describe('proofFor', () => {
-  const change = { at: Date.parse('2026-12-06T10:30:00Z'), name: ELB };
+  const change = { at: Date.parse('2026-12-06T10:30:00Z'), name: ELB, address: '10.0.1.5' };
   const asker = (lastAsked: string) => ({ srcaddr: '10.0.5.7', queries: 3, firstAsked: Date.parse('2026-12-06T10:00:00Z'), lastAsked: Date.parse(lastAsked) });
   const from = Date.parse('2026-12-06T09:30:00Z');
   const client = { addresses: new Set(['10.0.5.7']) };
@@ -79,12 +79,13 @@ describe('proofFor', () => {
     const p = proofFor({ from, askers: [asker('2026-12-06T10:10:00Z')] }, client, change);
     expect(p?.source).toBe('resolver-query-logs');
     expect(p?.detail).toBe(
-      `the Route 53 Resolver query logs show 10.0.5.7 last asked for ${ELB} at 2026-12-06T10:10:00.000Z, before the change at 2026-12-06T10:30:00.000Z: it has not re-resolved, it will not move by itself`,
+      `the Route 53 Resolver query logs show 10.0.5.7 last asked for ${ELB} at 2026-12-06T10:10:00.000Z, while 10.0.1.5 was still in its answer (seen until 2026-12-06T10:30:00.000Z), and not since: it has not re-resolved, it will not move by itself`,
     );
   });
 
   it.each([
     ['it asked since the change', { from, askers: [asker('2026-12-06T10:31:00Z')] }],
+    ['it asked within the timestamp precision of the change', { from, askers: [asker('2026-12-06T10:29:59.500Z')] }],
     ['the log never saw it (its queries may all have been answered from the Resolver cache)', { from, askers: [] }],
     ['the read starts after the change', { from: change.at + 1, askers: [asker('2026-12-06T10:10:00Z')] }],
   ])('no proof when %s', (_why, read) => {

@@ -11,6 +11,7 @@ import { targetsOf } from './report.ts';
 import { parse } from '../args.ts';
 import { EXIT } from '../errors.ts';
 import { systemClock } from '../clock.ts';
+import { INCIDENT } from '../../../lab/incident.ts';
 
 export const DEMO_USAGE = `Usage: ipdrift demo [--json] [--report FILE]
        ipdrift demo aurora [--lag 3s] [--engine mysql|postgres] [--json] [--report FILE]   (an Aurora failover; see "demo aurora --help")
@@ -18,9 +19,11 @@ export const DEMO_USAGE = `Usage: ipdrift demo [--json] [--report FILE]
 Replays the incident offline, on loopback: a lab DNS server serves an internal ELB name, two
 ELB-like nodes get replaced, a web tier that resolved the name once (like Apache httpd <= 2.4.58)
 keeps using the retired addresses, one that honours the TTL follows, and a batch host nobody
-configured keeps using an old node too: only the lab's flow log (written by the nodes) names it. After each step
-ipdrift runs one check and prints what it found and which notices it sent (pages for on-call,
-events for reading later). Takes about 17 s.
+configured keeps using an old node too. The lab writes what AWS writes: VPC flow logs (both ends
+of every connection) and Route 53 Resolver query logs (every lookup, by who asked), so ipdrift
+names the hosts that cache the name before the change and pages them the moment it retires.
+After each step ipdrift runs one check and prints what it found and which notices it sent
+(pages for on-call, events for reading later). Takes about 25 s.
 
 Options:
   --json           one JSON document with every step's findings and transitions
@@ -71,29 +74,29 @@ export async function demoCommand(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   console.log(`\n${paint('bold', 'What happened')}`);
-  const replaced = outcomes.find((o) => o.step.id === 'linger');
   const fresh = outcomes.every((o) => o.report.findings.every((f) => f.target !== 'web-fresh'));
-  if (replaced) {
-    const atRisk = replaced.report.findings.some((f) => f.kind === 'stale-address-at-risk' && f.target === 'web-stale');
-    console.log(
-      `  - stale web tier ${atRisk ? 'at risk in the first check after the TTL ran out (it still reaches the draining old nodes: an event, no page)' : 'NOT seen at risk (unexpected)'}`,
-    );
-  }
+  const before = outcomes.find((o) => o.step.id === 'baseline')?.report.findings.filter((f) => f.kind === 'dns-cache-at-risk') ?? [];
+  console.log(
+    `  - before any change, the cache census (flow + resolver query logs) named the hosts that resolved the name once: ${before.map((f) => (f.target === 'app-alb' ? `${String(f.evidence.client)} (${String(f.evidence.sourceAddress)})` : `${f.target} (${String(f.evidence.client)})`)).join(', ') || 'none (unexpected)'}`,
+  );
   const detection = detectionOf(outcomes, 'web-stale');
-  console.log(`  - first page after the retired nodes stopped answering: ${detection ?? 'none (unexpected)'}`);
-  console.log('  - first page after the TTL, with proof the tier will not move: needs Route 53 Resolver query logs, which this lab does not write yet');
+  console.log(
+    `  - first page for the stale web tier: ${detection ?? 'none (unexpected)'}, before any user failed (the resolver query logs prove it never re-resolved)`,
+  );
+  const failed = outcomes.find((o) => o.clients.some((c) => c.tier === 'web-stale' && c.status !== 200));
+  if (failed) console.log(`  - users failed through it from step "${failed.step.id}" on; the incident stayed open until the restart, then resolved once`);
   console.log(`  - fresh web tier (honours the TTL): ${fresh ? 'never flagged' : 'FLAGGED (unexpected)'}`);
   const batch = outcomes.flatMap((o) => o.report.findings).find((f) => f.kind === 'stale-client-seen' && f.target === 'app-alb');
   if (batch)
     console.log(
-      `  - a client no target names (the flow logs: ${String(batch.evidence.client)}, ${String(batch.evidence.sourceAddress)}) still sends to retired ${String(batch.evidence.address)}: at risk while the node drained, an incident of its own once it went silent, open until someone restarts it`,
+      `  - a client no target names (the flow logs, both ends of each connection: ${String(batch.evidence.client)}, ${String(batch.evidence.sourceAddress)}) was named before the change and paged the moment its node retired; open until someone restarts it`,
     );
   const sent = outcomes.flatMap((o) => o.transitions);
   const onCall = sent.filter((t) => audienceOf(t) === 'on-call');
   const incidents = new Set(onCall.filter((t) => t.type === 'opened').map((t) => t.key)).size;
   const events = sent.length - onCall.length;
   console.log(`  - incidents paged: ${incidents}; messages to on-call: ${onCall.length} (${onCall.map((t) => `${t.type} ${t.target}`).join(', ') || 'none'})`);
-  console.log(`  - events for reading later (address changes, risks that never became an incident; never a page): ${events}`);
+  console.log(`  - events for reading later (address changes, hosts at risk named before the change; never a page): ${events}`);
   console.log(`  - the released old nodes (retired-address-dead) paged nobody: that is the ELB working as designed`);
   if (values.report) console.log(`  - the picture: ${values.report} (open it in a browser)`);
   console.log('\nNext: write a config for your own endpoints and run "ipdrift check --config FILE" (see README).');
@@ -101,16 +104,16 @@ export async function demoCommand(argv: string[]): Promise<number> {
 }
 
 /**
- * The detection time the demo promises: from the step that silenced the old nodes to the first
+ * The detection time the demo promises: from the step that moved the ELB's name to the first
  * on-call "opened" for `tier`, in checks and seconds.
  */
 function detectionOf(outcomes: readonly StepOutcome[], tier: string): string | undefined {
-  const silenced = outcomes.findIndex((o) => o.step.id === 'release');
+  const changed = outcomes.findIndex((o) => o.step.id === 'replace');
   const paged = outcomes.findIndex((o) => o.transitions.some((t) => t.target === tier && t.type === 'opened' && audienceOf(t) === 'on-call'));
-  if (silenced < 0 || paged < silenced) return undefined;
-  const checks = paged - silenced + 1;
-  const seconds = outcomes[paged]!.atSeconds - outcomes[silenced]!.actedAtSeconds;
-  return `check ${checks} after they went silent, ${seconds.toFixed(1)} s after`;
+  if (changed < 0 || paged < changed) return undefined;
+  const checks = paged - changed + 1;
+  const seconds = outcomes[paged]!.atSeconds - outcomes[changed]!.actedAtSeconds;
+  return `check ${checks} after the ELB replaced its nodes, ${seconds.toFixed(1)} s after (the TTL is ${INCIDENT.ttlSeconds} s)`;
 }
 
 /** The incident's picture: every check as a tick, the lab's targets as configured. */

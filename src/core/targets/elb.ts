@@ -10,6 +10,8 @@ import { addressProbeJobs, applyResolution, diffForAssess } from './names.ts';
 import type { Observed, TargetType } from './types.ts';
 import { tierSourceAddresses, unconfiguredClientFindings } from '../flow-evidence.ts';
 import { resolverProof } from '../resolver-evidence.ts';
+import { cachingFinding } from '../cache-census.ts';
+import { adviceFor } from '../advice.ts';
 
 /** The source addresses of every web tier behind `elb`. */
 function tierSourcesBehind(all: ReadonlyMap<string, Observed>, elb: string): Set<string> {
@@ -48,22 +50,27 @@ export const elb: TargetType<ElbTarget> = {
     const t = o.target;
     const assessed = assessElb({ target: t, resolution: o.resolution!, ...diffForAssess(o), unusable: o.unusable ?? [], records: o.records, probes: o.probes });
     // Flow clients no web tier behind this ELB accounts for: conditions of their own (risk or incident).
-    const a =
-      !o.flow || o.flow.clients.length === 0
-        ? assessed
-        : {
-            ...assessed,
-            findings: [
-              ...assessed.findings,
-              ...unconfiguredClientFindings(t.name, o.flow, tierSourcesBehind(all, t.name), { records: o.records, probes: o.probes }, (c) =>
-                resolverProof(
-                  o,
-                  { addresses: new Set(c.sourceAddress ? [c.sourceAddress] : []), ...(c.clientKind === 'instance' ? { instance: c.client } : {}) },
-                  c.address,
-                ),
-              ),
-            ],
-          };
+    const tierSources = o.flow || o.census ? tierSourcesBehind(all, t.name) : new Set<string>();
+    const clients = o.flow
+      ? unconfiguredClientFindings(t.name, o.flow, tierSources, { records: o.records, probes: o.probes }, (c) =>
+          resolverProof(
+            o,
+            { addresses: new Set(c.sourceAddress ? [c.sourceAddress] : []), ...(c.clientKind === 'instance' ? { instance: c.client } : {}) },
+            c.address,
+          ),
+        )
+      : [];
+    // Hosts the cache census names that no web tier is, and that are not on a retired address already: a risk on the key their incident would have.
+    const seen = new Set(clients.map((f) => f.key));
+    const census = o.census;
+    const caching = census
+      ? census.clients.flatMap((c) => {
+          const key = `${t.name}/stale-client-seen/${c.sourceAddress ?? c.client}`;
+          if ((c.sourceAddress && tierSources.has(c.sourceAddress)) || seen.has(key)) return [];
+          return [cachingFinding({ target: t.name, key }, { name: t.name, host: t.host }, c, census, adviceFor('dns-cache-at-risk'))];
+        })
+      : [];
+    const a = clients.length + caching.length === 0 ? assessed : { ...assessed, findings: [...assessed.findings, ...clients, ...caching] };
     // A reassigned retired address is critical only when a web tier's echo shows a client still
     // uses it. That is rare, so only then are the targets scanned for the tiers behind this ELB.
     if (!a.findings.some((f) => f.kind === 'retired-address-reassigned')) return a;

@@ -9,7 +9,7 @@ import type { UnusableAddress } from '../address-class.ts';
 import type { AuroraState, WriterObservation } from '../aurora/assess.ts';
 import type { Config, TargetConfig } from '../config.ts';
 import type { AddressDiff } from '../diff.ts';
-import type { FlowObservation, ResolverObservation } from '../types.ts';
+import type { CensusObservation, FlowObservation, ResolverObservation } from '../types.ts';
 import type { InterfaceNews } from '../interface-change.ts';
 import type { Limiter } from '../limit.ts';
 import type { EngineLogger, SessionAnswer, SessionCheck, WriterLookup } from '../ports.ts';
@@ -41,6 +41,8 @@ export interface Observed<T extends TargetConfig = TargetConfig> {
   flow?: FlowObservation;
   /** ELB with resolver query logs: who asked for its name (this check's read, or the last one's). */
   resolver?: ResolverObservation;
+  /** ELB with flow and resolver logs: the hosts that cache its name (this check's census, or the last one's). */
+  census?: CensusObservation;
 }
 
 /** What the check hands each target type: its settings and the shared, bounded means of looking. */

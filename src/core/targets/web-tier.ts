@@ -16,6 +16,8 @@ import { conditionKey } from '../types.ts';
 import type { CheckContext, Observed, TargetType } from './types.ts';
 import { tierSourceAddresses } from '../flow-evidence.ts';
 import { resolverProof } from '../resolver-evidence.ts';
+import { cachingFinding } from '../cache-census.ts';
+import { adviceFor, serverInfo } from '../advice.ts';
 
 /** Where to connect for a web tier's URL: the host itself (an IP literal), or its address from the check's resolvers. */
 async function webTierAddress(t: WebTierTarget, ctx: CheckContext): Promise<{ connect?: string; failure?: WebTierObservation }> {
@@ -77,14 +79,15 @@ export const webTier: TargetType<WebTierTarget> = {
     const t = o.target;
     const up = all.get(t.upstream)!;
     const incident = rekeyAlerts(o.previous.alerts)[conditionKey(t.name, 'stale-address-suspected')];
-    const flowClients = (up.flow?.clients ?? []).filter((c) => c.sourceAddress !== undefined && tierSourceAddresses(t, o.web).has(c.sourceAddress));
+    const sources = tierSourceAddresses(t, o.web);
+    const flowClients = (up.flow?.clients ?? []).filter((c) => c.sourceAddress !== undefined && sources.has(c.sourceAddress));
     // Proof the tier will not move: its host has not asked for the name since the address it reaches retired.
     const reached = [...(o.web?.echo?.ok ? [o.web.echo.address] : []), ...flowClients.map((c) => c.address)];
     const proof =
       up.target.type === 'elb'
-        ? reached.map((a) => resolverProof(up as Observed<ElbTarget>, { addresses: tierSourceAddresses(t, o.web) }, a)).find((p) => p !== undefined)
+        ? reached.map((a) => resolverProof(up as Observed<ElbTarget>, { addresses: sources }, a)).find((p) => p !== undefined)
         : undefined;
-    return assessWebTier({
+    const assessed = assessWebTier({
       // Open, or resolving with its "resolved" not yet delivered: on-call still holds it open.
       // Pending (not yet due to page) is not open, nor is a risk (info) never paged: on-call has heard nothing.
       ...(incident && incident.pending === undefined && incident.severity !== 'info' ? { openIncident: { since: incident.openedAt } } : {}),
@@ -97,5 +100,18 @@ export const webTier: TargetType<WebTierTarget> = {
       flowClients,
       ...(proof ? { proof } : {}),
     });
+    // The cache census names this tier's host: a risk on its own condition, unless the condition already has its finding.
+    const key = conditionKey(t.name, 'stale-address-suspected');
+    const cached = up.census?.clients.find((c) => c.sourceAddress !== undefined && sources.has(c.sourceAddress));
+    if (!cached || !up.census || up.target.type !== 'elb' || assessed.findings.some((f) => f.key === key)) return assessed;
+    const server = serverInfo(o.web?.server ?? o.previous.webServer, t.server);
+    const risk = cachingFinding(
+      { target: t.name, tier: t.name },
+      { name: up.target.name, host: up.target.host },
+      cached,
+      up.census,
+      adviceFor('dns-cache-at-risk', server ? { server } : {}),
+    );
+    return { ...assessed, findings: [...assessed.findings, risk] };
   },
 };
