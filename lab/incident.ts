@@ -211,7 +211,7 @@ const waitTtl = () => sleep(INCIDENT.ttlSeconds * 1000 + TTL_MARGIN_MS);
 export const INCIDENT_STEPS: readonly IncidentStep[] = [
   {
     id: 'baseline',
-    title: 'Baseline: the internal ELB answers with two nodes; both web tiers are healthy',
+    title: 'Baseline: the internal ELB answers with two nodes; both web tiers are healthy (with the logs: hosts that resolved the name once are named)',
     // With the logs, time passes first (6 s here, an hour in AWS): the hosts that resolved once at their start now cache past the TTL.
     act: async (lab) => {
       if (lab.flow) await sleep(CACHING_WAIT_MS);
@@ -234,13 +234,13 @@ export const INCIDENT_STEPS: readonly IncidentStep[] = [
   {
     id: 'linger',
     title:
-      'The TTL has run out for every cache: the stale tier still reaches the draining old nodes (at risk: a cached answer or a pooled connection; no page yet)',
+      'The TTL has run out for every cache: the stale tier still reaches the draining old nodes (a cached answer or a pooled connection: at risk; with resolver logs proving it never asked again: the page)',
     act: waitTtlAndGrace,
     expect: { 'app-alb': ['retired-address-answering'], 'web-stale': ['stale-address-at-risk'], 'web-fresh': [] },
   },
   {
     id: 'release',
-    title: 'The old addresses are released: they accept connections and never answer (the 14 s stalls); users fail: the page',
+    title: 'The old addresses are released: they accept connections and never answer (the 14 s stalls); users fail (without proof before: the page)',
     act: async (lab) => {
       await Promise.all(lab.oldNodes.map((n) => n.setMode('swallow')));
     },

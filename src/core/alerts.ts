@@ -49,6 +49,17 @@ function isWorse(alert: AlertState): boolean {
   return rank(alert.severity) > rank(told.severity) || (alert.signals ?? []).some((s) => !told.signals.includes(s));
 }
 
+/** The part of a flow client's own alert key before the client: `<elb>/stale-client-seen/<client>`. */
+const CLIENT_KEY_PART = '/stale-client-seen/';
+
+/** A flow client's alert key by its source address, when it was saved under another name of the client. */
+function flowClientKey(key: string, alert: AlertState): string | undefined {
+  const at = key.indexOf(CLIENT_KEY_PART);
+  const source = alert.finding?.evidence.sourceAddress;
+  if (at < 0 || typeof source !== 'string') return undefined;
+  return `${key.slice(0, at)}${CLIENT_KEY_PART}${source}`;
+}
+
 /**
  * Alerts saved under an older key scheme (one key per kind) moved to their condition's key, so
  * an upgrade neither resolves the old alert nor opens a second one. Two old alerts of one
@@ -61,8 +72,10 @@ export function rekeyAlerts(previous: Readonly<Record<string, AlertState>>): Rec
     // was never announced is dropped; an announced one resolves as usual (on-call heard "opened").
     if (!alert.event && FINDING_KINDS[alert.kind] === 'info' && !RISK_KINDS.has(alert.kind) && alert.lastNotifiedAt === undefined) continue;
     // Only the old per-kind keys (`<target>/<kind>`) move to their condition's; a key of its own
-    // (a flow client's `<elb>/stale-client-seen/<client>`) stays.
-    const want = alert.event || key !== `${alert.target}/${alert.kind}` ? key : conditionKey(alert.target, alert.kind);
+    // (a flow client's `<elb>/stale-client-seen/<client>`) stays, but for the client's name: it
+    // was its instance or interface before one connection seen at both ends was one client, and is
+    // its source address since (README, the migration note).
+    const want = flowClientKey(key, alert) ?? (alert.event || key !== `${alert.target}/${alert.kind}` ? key : conditionKey(alert.target, alert.kind));
     const other = out[want];
     if (!other) {
       out[want] = want === key ? alert : { ...alert, key: want };

@@ -28,6 +28,8 @@ export const DEFAULTS = {
 } as const;
 
 export const LIMITS = {
+  /** Resolver query logs reach CloudWatch Logs minutes late: a read after another starts this much before it. */
+  resolverDeliverySlackSeconds: 600,
   /** A flow record is aggregated over up to 10 minutes (1 on Nitro): one that matters may have started that much before a window. */
   flowAggregationSlackSeconds: 600,
   /** Bytes of a response body a probe reads before it stops (bounded memory per probe). */

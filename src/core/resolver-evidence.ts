@@ -5,7 +5,9 @@
  * the askers on the ELB's observation. A client still on a retired address that the logs know
  * and that has not asked since the change will not move by itself: proof, and a page at once.
  * Read on the same terms as the flow logs: only while some retired address is in its window, at
- * most every `everyMinutes` (the last read stands in between, in the ELB's state).
+ * most every `everyMinutes` (the last read stands in between, in the ELB's state); once a read
+ * covers the time since before the change, the next reads only what came since (merged), so a
+ * read scans minutes of the log, not the whole retention.
  */
 import { pastTtlGrace } from './assess.ts';
 import type { Config, ElbTarget } from './config.ts';
@@ -13,12 +15,14 @@ import { retiredOf } from './diff.ts';
 import { errorMessage } from './error-text.ts';
 import type { EngineLogger, ResolverLogSource } from './ports.ts';
 import { namesOf, readDue } from './evidence-reads.ts';
-import { QUERY_TIMESTAMP_PRECISION_MS, proofFor } from './resolver-log.ts';
+import { QUERY_TIMESTAMP_PRECISION_MS, mergeAskers, proofFor } from './resolver-log.ts';
+import { LIMITS } from './constants.ts';
 import type { ResolverProof } from './resolver-log.ts';
 import type { Observed } from './targets/types.ts';
 import type { CensusObservation, ResolverObservation } from './types.ts';
 
 const MS_PER_MINUTE = 60_000;
+const MS_PER_SECOND = 1000;
 
 /** Reads the resolver evidence into the ELB observations; the figures of the reads, when any ran. */
 export async function readResolverEvidence(
@@ -49,12 +53,15 @@ export async function readResolverEvidence(
   const results = await Promise.all(
     work.map(async ({ o, from, prev }) => {
       try {
-        const read = await source.read({ names: namesOf(o), addresses: o.records.map((r) => r.address), from, to: startedAt.getTime(), signal });
+        // A read that covers the range since before the change already: only what came since it (less the log's delivery delay), merged.
+        const covered = prev !== undefined && Date.parse(prev.from) <= from;
+        const readFrom = covered ? Math.max(from, Date.parse(prev.queriedAt) - LIMITS.resolverDeliverySlackSeconds * MS_PER_SECOND) : from;
+        const read = await source.read({ names: namesOf(o), addresses: o.records.map((r) => r.address), from: readFrom, to: startedAt.getTime(), signal });
         if (read.truncated) errors.push(`resolver logs (${o.target.name}): the read returned its maximum of ${read.rows} rows; some hosts may be missing`);
         o.resolver = {
           queriedAt: startedAt.toISOString(),
-          from: new Date(from).toISOString(),
-          askers: read.askers,
+          from: covered ? prev.from : new Date(from).toISOString(),
+          askers: covered ? mergeAskers(prev.askers, read.askers) : read.askers,
           ...(read.truncated ? { incomplete: true } : {}),
         };
         return read;

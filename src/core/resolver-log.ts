@@ -146,3 +146,19 @@ export function proofFor(
     detail: `the Route 53 Resolver query logs show ${who} last asked for ${change.name} at ${new Date(last).toISOString()}, while ${change.address} was still in its answer (seen until ${new Date(change.at).toISOString()}), and not since: it has not re-resolved, it will not move by itself`,
   };
 }
+
+/** Two reads' askers as one: the earliest first and latest last query of each host (the larger count: reads overlap). */
+export function mergeAskers(a: readonly Asker[], b: readonly Asker[]): Asker[] {
+  const out = new Map<string, Asker>();
+  for (const x of [...a, ...b]) {
+    const key = `${x.srcaddr ?? ''}|${x.instance ?? ''}`;
+    const y = out.get(key);
+    out.set(
+      key,
+      y
+        ? { ...y, queries: Math.max(y.queries, x.queries), firstAsked: Math.min(y.firstAsked, x.firstAsked), lastAsked: Math.max(y.lastAsked, x.lastAsked) }
+        : { ...x },
+    );
+  }
+  return [...out.values()].sort((p, q) => q.lastAsked - p.lastAsked);
+}

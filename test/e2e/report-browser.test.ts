@@ -45,7 +45,7 @@ describe.skipIf(MISSING !== undefined && !IN_CI)('the report in headless Chromiu
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ipdrift-report-'));
-    // Both demos at once (about 17 s and 6 s), each as `npm start` users would run it.
+    // Both demos at once (about 25 s and 6 s), each as `npm start` users would run it.
     const [d, a] = await Promise.all([
       run(process.execPath, [BIN, 'demo', '--json', '--report', join(dir, 'demo.html')], { timeout: 90_000 }),
       run(process.execPath, [BIN, 'demo', 'aurora', '--lag', '2s', '--json', '--report', join(dir, 'aurora.html')], { timeout: 90_000 }),

@@ -176,6 +176,33 @@ describe('one incident per condition', () => {
     expect(s1.alerts['web/stale-upstream']?.openedAt).toBe(at(0).toISOString());
   });
 
+  it('a flow client saved under its interface id moves to its source address: the same incident, no second page, no "resolved"', () => {
+    // Prepare: an older version keyed the client by its interface; it paged.
+    const seen = finding('app', 'stale-client-seen', 'app: eni-0abc (10.0.5.7) still sends to retired 10.0.1.5', {
+      sourceAddress: '10.0.5.7',
+      client: 'eni-0abc',
+    });
+    const old: AlertState = {
+      key: 'app/stale-client-seen/eni-0abc',
+      target: 'app',
+      kind: 'stale-client-seen',
+      severity: 'critical',
+      openedAt: at(0).toISOString(),
+      lastSeenAt: at(0).toISOString(),
+      lastNotifiedAt: at(0).toISOString(),
+      notifications: 1,
+      absentChecks: 0,
+      summary: seen.summary,
+      finding: { ...seen, key: 'app/stale-client-seen/eni-0abc' },
+    };
+    // Act: this version names it by its address.
+    const s1 = step({ [old.key]: old }, [{ ...seen, key: 'app/stale-client-seen/10.0.5.7' }], 1);
+    // Assess
+    expect(s1.types).toEqual([]);
+    expect(Object.keys(s1.alerts)).toEqual(['app/stale-client-seen/10.0.5.7']);
+    expect(s1.alerts['app/stale-client-seen/10.0.5.7']?.openedAt).toBe(at(0).toISOString());
+  });
+
   it('an "updated" that failed to deliver is re-sent even when the next check shows weaker evidence', () => {
     // Prepare / Act: opened on failures; the echo proves it but SNS is down; next check only failures again.
     const s1 = step({}, [suspected(['failing'])], 0);

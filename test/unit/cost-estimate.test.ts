@@ -230,6 +230,25 @@ describe('estimateCost: flow evidence from CloudWatch Logs', () => {
   });
 });
 
+describe('estimateCost: resolver evidence and the cache census', () => {
+  it('prices proof reads as the minutes since the last read plus the delivery delay, and the census per ELB as the lookback plus one flow window', () => {
+    // Act
+    const flowOnly = estimateCost(input(EXAMPLE, { flowQuery: { everyMinutes: 5, windowSeconds: 900 } }));
+    const both = estimateCost(
+      input(EXAMPLE, { flowQuery: { everyMinutes: 5, windowSeconds: 900 }, resolverQuery: { everyMinutes: 5, lookbackMinutes: 60, censusEveryMinutes: 60 } }),
+    );
+    // Assess
+    const reads = both.lines.find((l) => l.id === 'resolver-queries')!;
+    // 96 h x 12 reads an hour, each 5 min + 600 s = 900 s of a 1 GB/h group.
+    expect(reads.quantity).toBeCloseTo(((96 * 60) / 5) * (900 / 3600), 6);
+    const census = both.lines.find((l) => l.id === 'census-queries')!;
+    const elbs = EXAMPLE.targets.filter((t) => t.type === 'elb').length;
+    // 730 h x 1 census an hour x each ELB: 60 min of resolver log (1 GB) + 1500 s of flow log.
+    expect(census.quantity).toBeCloseTo(730 * elbs * (1 + 1500 / 3600), 6);
+    expect(both.totalUsd - flowOnly.totalUsd).toBeCloseTo(reads.usd + census.usd, 9);
+  });
+});
+
 describe('recommendMemory', () => {
   it('picks the cheapest size whose predicted check stays under half the interval; none when nothing fits', () => {
     // Prepare

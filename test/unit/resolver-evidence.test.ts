@@ -53,6 +53,32 @@ describe('readResolverEvidence', () => {
     expect(resolverProof(elb, { addresses: new Set(['10.0.5.8']) }, '10.0.1.5')).toBeUndefined();
   });
 
+  it('once a read covers the change, the next reads only what came since (less the delivery delay) and merges', async () => {
+    // Prepare
+    const asked: number[] = [];
+    const source: ResolverLogSource = {
+      read: async (q) => {
+        asked.push(q.from);
+        return { askers: [{ srcaddr: '10.0.5.7', queries: 1, firstAsked: T0 + 4 * MIN, lastAsked: T0 + 4 * MIN }], rows: 1 };
+      },
+    };
+    const last = {
+      queriedAt: new Date(T0).toISOString(),
+      from: new Date(T0 - 40 * MIN).toISOString(),
+      askers: [{ srcaddr: '10.0.5.7', queries: 2, firstAsked: T0 - 30 * MIN, lastAsked: T0 - 20 * MIN }],
+    };
+    const o = observed([RETIRED], { resolver: last });
+    // Act
+    await readResolverEvidence(config, o, source, new Date(T0 + 5 * MIN), AbortSignal.timeout(1000), []);
+    // Assess
+    expect(asked).toEqual([T0 - 10 * MIN]);
+    expect(o.get('app-alb')!.resolver).toEqual({
+      queriedAt: new Date(T0 + 5 * MIN).toISOString(),
+      from: last.from,
+      askers: [{ srcaddr: '10.0.5.7', queries: 2, firstAsked: T0 - 30 * MIN, lastAsked: T0 + 4 * MIN }],
+    });
+  });
+
   it('no read without a retired address past its TTL; between reads the last stands; a failed read is an error line and the last stands', async () => {
     // Prepare
     let reads = 0;

@@ -20,7 +20,7 @@ import { loadConfigFile } from '../load-config.ts';
 
 export const COST_USAGE = `Usage: ipdrift cost --config FILE [--region R] [--interval 1m] [--duration-ms N] [--memory-mb 256]
                     [--prices FILE] [--json] [--vpc-endpoints N|create] [--shard-size N] [--metrics standard|minimal]
-                    [--flow-gb-per-hour N]
+                    [--flow-gb-per-hour N] [--resolver-gb-per-hour N]
 
 Estimates what the ipdrift stack costs a month for a config: Lambda, Step Functions (past one
 invocation), CloudWatch metrics (exactly the series published for the config's "metrics"),
@@ -41,6 +41,7 @@ Options:
       --metrics SET      estimate another metric set than the config's
       --flow-gb-per-hour N  GB an hour your flow log group takes in (its IncomingBytes; default 1):
                          Logs Insights bills every byte in a query's range, whatever the filter
+      --resolver-gb-per-hour N  the same for the Route 53 Resolver query log group (default 1)
       --json             print the estimate as JSON
   -h, --help             this help
 
@@ -58,6 +59,7 @@ const OPTIONS = {
   'shard-size': { type: 'string', default: String(SHARD_DEFAULTS.targetsPerInvocation) },
   metrics: { type: 'string' },
   'flow-gb-per-hour': { type: 'string' },
+  'resolver-gb-per-hour': { type: 'string' },
 } as const;
 
 const MS_PER_MINUTE = 60_000;
@@ -168,6 +170,7 @@ export async function costCommand(argv: string[]): Promise<number> {
   const durationMs = values['duration-ms'] === undefined ? undefined : parseCount(values['duration-ms'], '--duration-ms', COST_USAGE);
   const shardSize = parseCount(values['shard-size']!, '--shard-size', COST_USAGE);
   const flowGbPerHour = values['flow-gb-per-hour'] === undefined ? undefined : parsePositive(values['flow-gb-per-hour'], '--flow-gb-per-hour');
+  const resolverGbPerHour = values['resolver-gb-per-hour'] === undefined ? undefined : parsePositive(values['resolver-gb-per-hour'], '--resolver-gb-per-hour');
   const vpcText = values['vpc-endpoints']!;
   const asked = parseMetricSet(values.metrics);
   if (values.region !== undefined && !AWS_REGION_PATTERN.test(values.region))
@@ -199,6 +202,16 @@ export async function costCommand(argv: string[]): Promise<number> {
             everyMinutes: config.flowLogs.everyMinutes,
             windowSeconds: config.flowLogs.windowSeconds,
             ...(flowGbPerHour !== undefined ? { gbPerHour: flowGbPerHour } : {}),
+          },
+        }
+      : {}),
+    ...(config.resolverLogs?.source === 'cloudwatch'
+      ? {
+          resolverQuery: {
+            everyMinutes: config.resolverLogs.everyMinutes,
+            lookbackMinutes: config.resolverLogs.lookbackMinutes,
+            censusEveryMinutes: config.resolverLogs.censusEveryMinutes,
+            ...(resolverGbPerHour !== undefined ? { gbPerHour: resolverGbPerHour } : {}),
           },
         }
       : {}),

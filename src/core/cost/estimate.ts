@@ -76,12 +76,20 @@ export const COST_ASSUMPTIONS = {
    * with `--flow-gb-per-hour`: the group's IncomingBytes, or `bytesScanned` in the check's log line).
    */
   flow: { activeHoursPerMonth: 96, gbPerHour: 1 },
+  /**
+   * Resolver query logs from CloudWatch Logs: proof reads on the flow reads' terms, each scanning
+   * the minutes since the last one plus the delivery delay; the cache census every
+   * `censusEveryMinutes`, per ELB, scanning `lookbackMinutes` of the resolver log and one flow
+   * window. Assume 1 GB of query log an hour (`--resolver-gb-per-hour`).
+   */
+  resolver: { gbPerHour: 1 },
 } as const;
 
 /** DynamoDB's rounding: writes per 1 KB, strongly consistent reads per 4 KB; a transaction writes twice. */
 const DYNAMO_UNITS = { writeBytes: 1024, readBytes: 4096, transactionFactor: 2 } as const;
 const MINUTES_PER_HOUR = 60;
 const SECONDS_PER_HOUR = 3600;
+const SECONDS_PER_MINUTE = 60;
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 const MS_PER_MINUTE = 60_000;
 
@@ -124,6 +132,16 @@ export interface CostInput {
    * `windowSeconds` (the config's `flowLogs`), in a log group of `gbPerHour` (default: the assumption).
    */
   readonly flowQuery?: { readonly everyMinutes: number; readonly windowSeconds: number; readonly gbPerHour?: number };
+  /**
+   * Resolver evidence from CloudWatch Logs (the config's `resolverLogs`); the census only with
+   * `flowQuery` too, per ELB target.
+   */
+  readonly resolverQuery?: {
+    readonly everyMinutes: number;
+    readonly lookbackMinutes: number;
+    readonly censusEveryMinutes: number;
+    readonly gbPerHour?: number;
+  };
   readonly prices: PriceTable;
 }
 
@@ -331,6 +349,37 @@ export function estimateCost(input: CostInput): CostEstimate {
       scales: 'fixed',
       note: `${Math.round(queries)} queries x ${round3(gbPerQuery)} GB (${windowSeconds + LIMITS.flowAggregationSlackSeconds} s of a ${gbPerHour} GB/h log group), assumed: ${A.flow.activeHoursPerMonth} h a month with a retired address in its window`,
     });
+  }
+  if (input.resolverQuery !== undefined) {
+    const { everyMinutes, lookbackMinutes, censusEveryMinutes, gbPerHour = A.resolver.gbPerHour } = input.resolverQuery;
+    const every = Math.max(everyMinutes, intervalMinutes);
+    const reads = (A.flow.activeHoursPerMonth * MINUTES_PER_HOUR) / every;
+    const gbPerRead = (gbPerHour * (every * SECONDS_PER_MINUTE + LIMITS.resolverDeliverySlackSeconds)) / SECONDS_PER_HOUR;
+    line({
+      id: 'resolver-queries',
+      label: `Logs Insights resolver log queries (every ${everyMinutes} min while a retired address is in its window)`,
+      quantity: reads * gbPerRead,
+      unit: 'GB',
+      usd: reads * gbPerRead * p.logsInsightsGbScanned.usd,
+      scales: 'fixed',
+      note: `${Math.round(reads)} queries x ${round3(gbPerRead)} GB (the minutes since the last read and the delivery delay, of a ${gbPerHour} GB/h log group)`,
+    });
+    const elbs = input.targets.filter((t) => t.type === 'elb').length;
+    if (input.flowQuery !== undefined && elbs > 0) {
+      const runs = (A.hoursPerMonth * MINUTES_PER_HOUR) / Math.max(censusEveryMinutes, intervalMinutes);
+      const flowGb =
+        ((input.flowQuery.gbPerHour ?? A.flow.gbPerHour) * (input.flowQuery.windowSeconds + LIMITS.flowAggregationSlackSeconds)) / SECONDS_PER_HOUR;
+      const gbPerRun = (gbPerHour * lookbackMinutes) / MINUTES_PER_HOUR + flowGb;
+      line({
+        id: 'census-queries',
+        label: `The cache census (flow and resolver queries every ${censusEveryMinutes} min, per ELB)`,
+        quantity: runs * elbs * gbPerRun,
+        unit: 'GB',
+        usd: runs * elbs * gbPerRun * p.logsInsightsGbScanned.usd,
+        scales: 'targets',
+        note: `${Math.round(runs)} censuses x ${elbs} ELB(s) x ${round3(gbPerRun)} GB (${lookbackMinutes} min of resolver log, one flow window)`,
+      });
+    }
   }
   const logGb = (checks * invocationsPerCheck * A.logBytesPerInvocation) / A.bytesPerGb;
   line({
