@@ -1,9 +1,10 @@
 /**
  * Small client helpers for driving the lab from tests, the demo and benchmarks: one HTTP GET
- * with a hard deadline, and a bounded poll instead of fixed sleeps.
+ * with a hard deadline, one TCP connection from a given address, and a bounded poll instead of fixed sleeps.
  */
 import { request } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 
 /** What a lab GET returns. */
 export interface LabResponse {
@@ -66,4 +67,17 @@ export async function waitFor<T>(
     if (performance.now() >= deadline) throw new Error(`${what} not met within ${timeoutMs} ms (last: ${last instanceof Error ? last.message : String(last)})`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** One TCP connection from `from` (a loopback address of this host) to `to`, closed at once: a client that cached `to`. */
+export function labConnectFrom(from: string, to: string, port: number, timeoutMs: number = LAB_CLIENT_DEFAULTS.timeoutMs): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: to, port, localAddress: from });
+    s.setTimeout(timeoutMs, () => s.destroy(Object.assign(new Error(`connect to ${to}:${port} timed out`), { code: 'ETIMEDOUT' })));
+    s.once('connect', () => {
+      s.destroy();
+      resolve();
+    });
+    s.once('error', reject);
+  });
 }

@@ -9,10 +9,9 @@
  */
 import type { Config, ElbTarget } from './config.ts';
 import { LIMITS } from './constants.ts';
-import { errorMessage } from './error-text.ts';
 import { parseFlowFormat, staleClients } from './flow-log.ts';
 import type { FlowSource, ResolverLogSource } from './ports.ts';
-import { namesOf, readDue } from './evidence-reads.ts';
+import { namesOf, readDue, readFailed } from './evidence-reads.ts';
 import { QUERY_TIMESTAMP_PRECISION_MS } from './resolver-log.ts';
 import type { Asker } from './resolver-log.ts';
 import type { Observed } from './targets/types.ts';
@@ -106,9 +105,7 @@ export async function readCacheCensus(
         o.census = census;
         return caching.length;
       } catch (err) {
-        const why = errorMessage(err);
-        errors.push(`cache census (${o.target.name}): ${why}`);
-        logger?.warn('cache census failed; the last census stands', { target: o.target.name, error: why });
+        readFailed(`cache census (${o.target.name})`, err, errors, logger);
         if (prev) o.census = prev;
         return undefined;
       }

@@ -1,6 +1,8 @@
-/** What the log evidence readers share (flow, resolver, census): when a read is due, and the names a host asks for an ELB by. */
+/** What the log evidence readers share (flow, resolver, census): when a read is due, the names a host asks for an ELB by, a failed read. */
 import type { ElbTarget } from './config.ts';
 import type { Observed } from './targets/types.ts';
+import { errorMessage } from './error-text.ts';
+import type { EngineLogger } from './ports.ts';
 
 const MS_PER_MINUTE = 60_000;
 /** A read is due this much early: a schedule's jitter must not skip a whole interval. */
@@ -16,4 +18,11 @@ export function readDue(lastReadIso: string | undefined, everyMinutes: number, n
 export function namesOf(o: Observed<ElbTarget>): string[] {
   const r = o.resolution?.ok ? o.resolution : undefined;
   return [...new Set([o.target.host, `all.${o.target.host}`, ...(r?.cname ?? [])])];
+}
+
+/** A log read that failed: one error line for the report (`<what>: <why>`) and a warning; the caller keeps the last read. */
+export function readFailed(what: string, err: unknown, errors: string[], logger: EngineLogger | undefined, extra: Record<string, unknown> = {}): void {
+  const why = errorMessage(err);
+  errors.push(`${what}: ${why}`);
+  logger?.warn(`${what} failed; the last read stands`, { ...extra, error: why });
 }

@@ -20,9 +20,8 @@ import type { EngineLogger, FlowSource } from './ports.ts';
 import type { CheckReport } from './report.ts';
 import type { Observed } from './targets/types.ts';
 import type { AddressRecord, Finding, FlowObservation, ProbeResult } from './types.ts';
-import { errorMessage } from './error-text.ts';
 import { bareHost } from './probe/web.ts';
-import { readDue } from './evidence-reads.ts';
+import { readDue, readFailed } from './evidence-reads.ts';
 
 const MS_PER_SECOND = 1000;
 
@@ -93,9 +92,7 @@ export async function readFlowEvidence(
     }
     return { lines: read.rows, matched, clients, ...(read.scannedBytes !== undefined ? { scannedBytes: read.scannedBytes } : {}) };
   } catch (err) {
-    const why = errorMessage(err);
-    errors.push(`flow logs: ${why}`);
-    logger?.warn('flow log read failed; the last read stands', { error: why });
+    readFailed('flow logs', err, errors, logger);
     carry();
     return undefined;
   }

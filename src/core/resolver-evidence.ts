@@ -12,9 +12,8 @@
 import { pastTtlGrace } from './assess.ts';
 import type { Config, ElbTarget } from './config.ts';
 import { retiredOf } from './diff.ts';
-import { errorMessage } from './error-text.ts';
 import type { EngineLogger, ResolverLogSource } from './ports.ts';
-import { namesOf, readDue } from './evidence-reads.ts';
+import { namesOf, readDue, readFailed } from './evidence-reads.ts';
 import { QUERY_TIMESTAMP_PRECISION_MS, mergeAskers, proofFor } from './resolver-log.ts';
 import { LIMITS } from './constants.ts';
 import type { ResolverProof } from './resolver-log.ts';
@@ -66,9 +65,7 @@ export async function readResolverEvidence(
         };
         return read;
       } catch (err) {
-        const why = errorMessage(err);
-        errors.push(`resolver logs (${o.target.name}): ${why}`);
-        logger?.warn('resolver log read failed; the last read stands', { target: o.target.name, error: why });
+        readFailed(`resolver logs (${o.target.name})`, err, errors, logger);
         if (prev) o.resolver = prev;
         return undefined;
       }

@@ -6,10 +6,10 @@
  * own end says so, else by its address; the node's interface is never a client.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labConnectFrom } from '../../lab/client.ts';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LAB_V5_FORMAT, LabFlowLog, labInstanceOf, labInterfaceOf } from '../../lab/flow-log.ts';
 import { LabNode } from '../../lab/nodes.ts';
@@ -25,17 +25,6 @@ const ELB = 'internal-app-72.elb.test';
 const TTL_SECONDS = 1;
 /** The TTL plus ipdrift's grace (at least 1 s), and a margin. */
 const PAST_TTL_MS = 2_300;
-
-function connectFrom(from: string, to: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: to, port, localAddress: from });
-    s.once('connect', () => {
-      s.destroy();
-      resolve();
-    });
-    s.once('error', reject);
-  });
-}
 
 describe('flow records at both ends of a connection', () => {
   let dir: string;
@@ -76,8 +65,8 @@ describe('flow records at both ends of a connection', () => {
     await new Promise((r) => setTimeout(r, PAST_TTL_MS));
     nodes[0]!.flowLog = new LabFlowLog(path, format, { instances: new Map([[ADDR.instance, labInstanceOf(ADDR.instance)]]), peered: new Set([ADDR.peered]) });
     // Act
-    await connectFrom(ADDR.instance, ADDR.old, nodes[0]!.port);
-    await connectFrom(ADDR.peered, ADDR.old, nodes[0]!.port);
+    await labConnectFrom(ADDR.instance, ADDR.old, nodes[0]!.port);
+    await labConnectFrom(ADDR.peered, ADDR.old, nodes[0]!.port);
     const report = await check();
     nodes[0]!.flowLog = undefined;
     // Assess

@@ -7,11 +7,10 @@
  * stale web tier's risk gains the flow evidence as an events `updated`, then pages once.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labGet } from '../../lab/client.ts';
+import { labConnectFrom, labGet } from '../../lab/client.ts';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabFlowLog } from '../../lab/flow-log.ts';
 import { LabNode } from '../../lab/nodes.ts';
@@ -37,18 +36,6 @@ const TTL_SECONDS = 1;
 const PAST_TTL_MS = 2_300;
 /** How recent a record must be to say a client still sends (seconds in the lab, 15 min in AWS). */
 const WINDOW_S = 3;
-
-/** One connection from `from` to `to`, as a client that cached the old answer would make. */
-function connectFrom(from: string, to: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: to, port, localAddress: from });
-    s.once('connect', () => {
-      s.destroy();
-      resolve();
-    });
-    s.once('error', reject);
-  });
-}
 
 describe('flow log evidence in the lab', () => {
   let dir: string;
@@ -114,12 +101,12 @@ describe('flow log evidence in the lab', () => {
     const flowLog = new LabFlowLog(flowPath);
     for (const n of nodes.slice(0, 2)) n.flowLog = flowLog;
     await labGet(`${tier.url}/health`);
-    await connectFrom(ADDR.client, ADDR.old[0], nodes[0]!.port);
+    await labConnectFrom(ADDR.client, ADDR.old[0], nodes[0]!.port);
     const flowed = await check();
     const after = await check();
     // The old nodes are released (accept, never answer); the client tries again: both are the incident now.
     await Promise.all(nodes.slice(0, 2).map((n) => n.setMode('swallow')));
-    await connectFrom(ADDR.client, ADDR.old[0], nodes[0]!.port);
+    await labConnectFrom(ADDR.client, ADDR.old[0], nodes[0]!.port);
     const gone = await check();
     // The unconfigured client stops; once its last record is older than the window, its incident resolves.
     await new Promise((r) => setTimeout(r, WINDOW_S * 1000 + 300));

@@ -6,6 +6,19 @@ import type { AlertState, AlertTransition, Finding } from '../../src/core/types.
 const POLICY = { renotifyMinutes: 60, resolveAfterChecks: 2 };
 const T0 = Date.parse('2026-11-25T00:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000);
+/** A critical alert an earlier version saved under `key`, opened and paged at minute 0. */
+const pagedAt0 = (key: string, kind: AlertState['kind'], summary: string): AlertState => ({
+  key,
+  target: key.slice(0, key.indexOf('/')),
+  kind,
+  severity: 'critical',
+  openedAt: at(0).toISOString(),
+  lastSeenAt: at(0).toISOString(),
+  lastNotifiedAt: at(0).toISOString(),
+  notifications: 1,
+  absentChecks: 0,
+  summary,
+});
 const stale = finding('web', 'stale-address-confirmed', 'web reached 10.0.0.1', { echoAddress: '10.0.0.1' });
 const changed = finding('app', 'address-set-changed', 'app: +10.0.0.2; -10.0.0.1', {});
 const answering = finding('app', 'retired-address-answering', 'app: 10.0.0.1 still answers', {});
@@ -183,16 +196,7 @@ describe('one incident per condition', () => {
       client: 'eni-0abc',
     });
     const old: AlertState = {
-      key: 'app/stale-client-seen/eni-0abc',
-      target: 'app',
-      kind: 'stale-client-seen',
-      severity: 'critical',
-      openedAt: at(0).toISOString(),
-      lastSeenAt: at(0).toISOString(),
-      lastNotifiedAt: at(0).toISOString(),
-      notifications: 1,
-      absentChecks: 0,
-      summary: seen.summary,
+      ...pagedAt0('app/stale-client-seen/eni-0abc', 'stale-client-seen', seen.summary),
       finding: { ...seen, key: 'app/stale-client-seen/eni-0abc' },
     };
     // Act: this version names it by its address.
@@ -223,18 +227,7 @@ describe('one incident per condition', () => {
   });
 
   it('upgrade: an old notified "suspected" alert escalates when the echo now proves it', () => {
-    const old: AlertState = {
-      key: 'web/stale-address-suspected',
-      target: 'web',
-      kind: 'stale-address-suspected',
-      severity: 'critical',
-      openedAt: at(0).toISOString(),
-      lastSeenAt: at(0).toISOString(),
-      lastNotifiedAt: at(0).toISOString(),
-      notifications: 1,
-      absentChecks: 0,
-      summary: 'old',
-    };
+    const old = pagedAt0('web/stale-address-suspected', 'stale-address-suspected', 'old');
     const s1 = step({ [old.key]: old }, [confirmed(['echo', 'failing'])], 1);
     expect(s1.types).toEqual(['updated:stale-address-confirmed']);
     expect(Object.keys(s1.alerts)).toEqual(['web/stale-upstream']);

@@ -191,19 +191,22 @@ describe('the risk through the alerts', () => {
   });
 });
 
+/** A flow-log client of the retired node, as the flow logs name it. */
+const FLOW_CLIENT: StaleClient = {
+  client: 'i-0123456789abcdef0',
+  clientKind: 'instance',
+  sourceAddress: '10.0.9.9',
+  address: OLD,
+  port: 80,
+  packets: 12,
+  records: 2,
+  first: NOW.getTime() - 60_000,
+  last: NOW.getTime(),
+  actions: ['ACCEPT'],
+};
+
 describe('flow-log clients nobody configured', () => {
-  const client: StaleClient = {
-    client: 'i-0123456789abcdef0',
-    clientKind: 'instance',
-    sourceAddress: '10.0.9.9',
-    address: OLD,
-    port: 80,
-    packets: 12,
-    records: 2,
-    first: NOW.getTime() - 60_000,
-    last: NOW.getTime(),
-    actions: ['ACCEPT'],
-  };
+  const client = FLOW_CLIENT;
 
   it.each([
     ['answering', 'stale-address-at-risk', 'info'],
@@ -223,18 +226,7 @@ describe('flow-log clients nobody configured', () => {
 });
 
 describe('resolver proof on flow-log clients: a client of a draining node that will not move is the incident at once', () => {
-  const client: StaleClient = {
-    client: '10.0.9.9',
-    clientKind: 'address',
-    sourceAddress: '10.0.9.9',
-    address: OLD,
-    port: 80,
-    packets: 12,
-    records: 2,
-    first: NOW.getTime() - 60_000,
-    last: NOW.getTime(),
-    actions: ['ACCEPT'],
-  };
+  const client: StaleClient = { ...FLOW_CLIENT, client: '10.0.9.9', clientKind: 'address' };
   const flow = { queriedAt: NOW.toISOString(), clients: [client] };
 
   it('an unconfigured client with proof: stale-client-seen (critical), the proof in its evidence; without: at risk', () => {
