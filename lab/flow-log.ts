@@ -12,10 +12,10 @@ import { appendFileSync } from 'node:fs';
 import { DEFAULT_FLOW_FORMAT, parseFlowFormat } from '../src/core/flow-log.ts';
 import type { FlowField } from '../src/core/flow-log.ts';
 
-/** A custom version 5 format, as a user might choose (the packet addresses and the direction). */
+/** A custom version 5 format, as a user might choose (the TCP flags, the packet addresses and the direction). */
 export const LAB_V5_FORMAT =
   // biome-ignore lint/suspicious/noTemplateCurlyInString: AWS's flow log format syntax (${field}), not a template
-  '${version} ${account-id} ${interface-id} ${instance-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${pkt-srcaddr} ${pkt-dstaddr} ${flow-direction}';
+  '${version} ${account-id} ${interface-id} ${instance-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${tcp-flags} ${pkt-srcaddr} ${pkt-dstaddr} ${flow-direction}';
 
 const LAB_ACCOUNT = '123456789012';
 const TCP = 6;
@@ -42,6 +42,8 @@ export interface LabFlow {
   at: number;
   packets?: number;
   bytes?: number;
+  /** `tcp-flags`: SYN (2) for a connection opened in the interval (the default), ACK (16) for one only ridden. */
+  tcpFlags?: number;
 }
 
 /** Appends one record per flow to `path`, in `format`. */
@@ -67,7 +69,7 @@ export class LabFlowLog {
   line(f: LabFlow, at: 'client' | 'node' = 'client'): string {
     const start = Math.floor(f.at / 1000);
     const values: Record<string, string | number> = {
-      version: this.#fields.some((x) => x.startsWith('pkt-') || x === 'flow-direction' || x === 'instance-id') ? 5 : 2,
+      version: this.#fields.some((x) => x.startsWith('pkt-') || x === 'flow-direction' || x === 'instance-id' || x === 'tcp-flags') ? 5 : 2,
       'account-id': LAB_ACCOUNT,
       'interface-id': labInterfaceOf(at === 'client' ? f.srcaddr : f.dstaddr),
       'instance-id': at === 'client' ? (this.hosts.instances?.get(f.srcaddr) ?? '-') : '-',
@@ -82,6 +84,7 @@ export class LabFlowLog {
       end: start + 1,
       action: 'ACCEPT',
       'log-status': 'OK',
+      'tcp-flags': f.tcpFlags ?? 2,
       'pkt-srcaddr': f.srcaddr,
       'pkt-dstaddr': f.dstaddr,
       'flow-direction': at === 'client' ? 'egress' : 'ingress',

@@ -42,4 +42,9 @@ export class SocketSet {
   get size(): number {
     return this.#sockets.size;
   }
+
+  /** The open sockets. */
+  [Symbol.iterator](): IterableIterator<Socket> {
+    return this.#sockets.values();
+  }
 }

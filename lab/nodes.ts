@@ -11,6 +11,11 @@ import { once } from 'node:events';
 import { SocketSet, assertLoopback, plainIPv4 } from './loopback.ts';
 import type { LabFlowLog } from './flow-log.ts';
 
+/** How often an open connection gets a flow record (AWS: the aggregation interval, 1 to 10 minutes). */
+export const LAB_FLOW_INTERVAL_MS = 1000;
+/** `tcp-flags` values the nodes write: a connection opened (SYN) in the interval, or only ridden (ACK). */
+const TCP_FLAGS = { syn: 2, ack: 16 } as const;
+
 /** What a node does with connections. */
 export const NODE_MODES = ['serve', 'refuse', 'swallow'] as const;
 /** `serve`: HTTP; `refuse`: no listener (connection refused); `swallow`: accept, never answer. */
@@ -47,6 +52,7 @@ export class LabNode {
   readonly #sockets = new SocketSet();
   /** Requests held unanswered while swallowing; kept so `stop()` can end them. */
   readonly #held = new Set<ServerResponse>();
+  #flowTimer: NodeJS.Timeout | undefined;
   #listener: Server | undefined;
   #mode: NodeMode;
   #port: number;
@@ -70,6 +76,8 @@ export class LabNode {
     assertLoopback(opts.host);
     const node = new LabNode(opts.host, opts.port ?? 0, opts.name, opts.mode ?? 'serve');
     node.flowLog = opts.flowLog;
+    node.#flowTimer = setInterval(() => node.#recordOpenConnections(), LAB_FLOW_INTERVAL_MS);
+    node.#flowTimer.unref();
     // Bind even when starting in `refuse`, so the port is known and kept for later modes.
     await node.#listen();
     if (node.#mode === 'refuse') await node.#close();
@@ -110,8 +118,25 @@ export class LabNode {
 
   /** Closes the listener and every connection, including held requests. Safe to call twice. */
   stop(): Promise<void> {
+    clearInterval(this.#flowTimer);
     this.#stopping ??= this.#close();
     return this.#stopping;
+  }
+
+  /**
+   * A flow log records an open connection once per aggregation interval, not only when it opens:
+   * every `LAB_FLOW_INTERVAL_MS` each connection still open gets a record without SYN (a pooled
+   * connection a proxy keeps riding).
+   */
+  #recordOpenConnections(): void {
+    const flowLog = this.flowLog;
+    if (!flowLog) return;
+    for (const socket of this.#sockets) this.#record(flowLog, socket, TCP_FLAGS.ack);
+  }
+
+  #record(flowLog: LabFlowLog, socket: Socket, tcpFlags: number): void {
+    if (!socket.remoteAddress || !socket.remotePort) return;
+    flowLog.record({ srcaddr: plainIPv4(socket.remoteAddress), srcport: socket.remotePort, dstaddr: this.host, dstport: this.#port, at: Date.now(), tcpFlags });
   }
 
   async #listen(): Promise<void> {
@@ -137,11 +162,14 @@ export class LabNode {
   #onConnection(socket: Socket): void {
     this.accepted++;
     this.#sockets.add(socket);
-    const flowLog = this.flowLog;
-    if (flowLog && socket.remoteAddress && socket.remotePort)
-      flowLog.record({ srcaddr: plainIPv4(socket.remoteAddress), srcport: socket.remotePort, dstaddr: this.host, dstport: this.#port, at: Date.now() });
-    // Swallow: the TCP handshake completes (the kernel did it) and then nothing, ever.
-    if (this.#mode === 'swallow') return;
+    if (this.flowLog) this.#record(this.flowLog, socket, TCP_FLAGS.syn);
+    // Swallow: the TCP handshake completes (the kernel did it) and then nothing, ever. What the client
+    // sends is read and dropped, so its close is seen (an unread socket never sees the FIN, and would
+    // stay "open" in the flow log after the client gave up).
+    if (this.#mode === 'swallow') {
+      socket.resume();
+      return;
+    }
     this.#http.emit('connection', socket);
   }
 

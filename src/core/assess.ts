@@ -77,6 +77,19 @@ export type GoneState = Exclude<RetiredState, 'answering' | 'unknown'>;
 /** The way a retired address is gone for a client that still reaches it, or undefined while it drains (or was not probed). */
 export const goneOf = (state: RetiredState): GoneState | undefined => (state === 'answering' || state === 'unknown' ? undefined : state);
 
+/**
+ * True when a flow client's last record started after its address went (released: CloudTrail's
+ * time; else the first check that found it gone): it still sends to a node that is gone, so it did
+ * not move. Records only from before are a client that rode the node while it drained, as a pooled
+ * connection does (it moves when the node goes); the record of the interval in which the node went
+ * may be the ride's last, so only a later one counts (up to one aggregation interval later). Not
+ * yet known to have gone (this check is the first to see it): not after.
+ */
+export function sentAfterGone(record: AddressRecord | undefined, lastRecord: number): boolean {
+  const since = record?.released?.at ?? record?.goneSince;
+  return since !== undefined && lastRecord >= Date.parse(since);
+}
+
 /** How a summary says a retired address is gone. */
 export const GONE_TEXT: Record<GoneState, string> = {
   silent: 'which stopped answering',
@@ -401,7 +414,8 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
   const flow = input.flowClients ?? [];
   if (flow.length > 0) {
     const byAddress = new Map(upstream.records.map((r) => [r.address, r]));
-    const isGone = (c: StaleClient) => goneOf(retiredStateOf(byAddress.get(c.address), upstream.probes.get(c.address))) !== undefined;
+    const isGone = (c: StaleClient) =>
+      goneOf(retiredStateOf(byAddress.get(c.address), upstream.probes.get(c.address))) !== undefined && sentAfterGone(byAddress.get(c.address), c.last);
     // With proof the tier will not move, a client of a draining node is the incident too.
     const goneClients = flow.filter((c) => isGone(c) || input.proof !== undefined);
     const evidence = flow.map(clientEvidence);

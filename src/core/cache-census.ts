@@ -1,6 +1,6 @@
 /**
  * The cache census (docs/architecture.md, "Resolver evidence"): before any change, which hosts
- * will be stuck at the next one? A host that keeps connecting to an ELB's addresses (flow logs)
+ * will be stuck at the next one? A host that keeps opening connections to an ELB (flow logs, SYN in `tcp-flags`)
  * but has not asked for its name for much longer than the TTL (Route 53 Resolver query logs)
  * caches the answer. Both logs are read together, per ELB, at most every `censusEveryMinutes`;
  * the last census stands in between (in the ELB's state). Its hosts are a risk now
@@ -78,6 +78,8 @@ export async function readCacheCensus(
           if (seen) {
             if (!seen.addresses.includes(c.address)) seen.addresses.push(c.address);
             seen.lastConnected = Math.max(seen.lastConnected, c.last);
+            if (c.opened !== undefined) seen.opened = (seen.opened ?? 0) + c.opened;
+            if (c.lastOpened !== undefined) seen.lastOpened = Math.max(seen.lastOpened ?? 0, c.lastOpened);
             continue;
           }
           const asker = askerOf(asked.askers, {
@@ -90,11 +92,16 @@ export async function readCacheCensus(
             ...(c.sourceAddress ? { sourceAddress: c.sourceAddress } : {}),
             addresses: [c.address],
             lastConnected: c.last,
+            ...(c.opened !== undefined ? { opened: c.opened } : {}),
+            ...(c.lastOpened !== undefined ? { lastOpened: c.lastOpened } : {}),
             ...(asker ? { lastAsked: asker.lastAsked } : {}),
           });
         }
-        // Caching: its last query is long before its last connection; or none in a lookback longer than that.
-        const caching = [...byClient.values()].filter((c) => (c.lastAsked !== undefined ? c.lastConnected - c.lastAsked > threshold : now - from > threshold));
+        // Caching: it opens new connections long after its last query (a client that follows DNS asks
+        // for a new one; a pool riding old ones opens none), or opens them and asked none in a lookback longer than that.
+        const caching = [...byClient.values()].filter(
+          (c) => c.lastOpened !== undefined && (c.lastAsked !== undefined ? c.lastOpened - c.lastAsked > threshold : now - from > threshold),
+        );
         const census: CensusObservation = {
           queriedAt: startedAt.toISOString(),
           from: new Date(from).toISOString(),
@@ -136,7 +143,7 @@ export function cachingFinding(
       ? `last asked for ${elb.host} at ${new Date(c.lastAsked).toISOString()}`
       : `has not asked for ${elb.host} since ${census.from} (as far back as the resolver logs were read)`;
   const summary =
-    `${on.target}: ${who} keeps connecting to ${elb.name} (${c.addresses.join(', ')}, last ${new Date(c.lastConnected).toISOString()}) but ${asked}: ` +
+    `${on.target}: ${who} keeps opening connections to ${elb.name} (${c.addresses.join(', ')}, the last at ${new Date(c.lastOpened ?? c.lastConnected).toISOString()}) but ${asked}: ` +
     `it caches the answer and will be stuck at the next node change${census.incomplete ? ' (the census may be incomplete: a read hit its row limit)' : ''}`;
   const f = finding(
     on.target,
@@ -148,6 +155,7 @@ export function cachingFinding(
       ...(c.sourceAddress ? { sourceAddress: c.sourceAddress } : {}),
       addresses: c.addresses,
       lastConnected: new Date(c.lastConnected).toISOString(),
+      ...(c.lastOpened !== undefined ? { lastOpened: new Date(c.lastOpened).toISOString() } : {}),
       ...(c.lastAsked !== undefined ? { lastAsked: new Date(c.lastAsked).toISOString() } : { notAskedSince: census.from }),
       cachingAfterSeconds: Math.round(census.thresholdMs / MS_PER_SECOND),
       censusAt: census.queriedAt,

@@ -13,6 +13,7 @@ import { currentOf, diffAddresses } from './diff.ts';
 import type { InterfaceNews } from './interface-change.ts';
 import { limiter, runPool } from './limit.ts';
 import type { EngineLogger, FlowSource, MetricsSink, Notifier, ResolverLogSource, SessionCheck, Store, WriterLookup } from './ports.ts';
+import { goneOf, retiredStateOf } from './assess.ts';
 import { readFlowEvidence } from './flow-evidence.ts';
 import { readResolverEvidence } from './resolver-evidence.ts';
 import { readCacheCensus } from './cache-census.ts';
@@ -271,6 +272,11 @@ function nextState(o: Observed, now: Date): TargetState {
     const rec: AddressRecord = { ...r, lastProbe: { at, ok: p.ok, latencyMs: p.latencyMs, ...(p.error ? { error: p.error.message } : {}) } };
     // Remember who a current address is, to notice a retired one answering as someone else.
     if (p.ok && r.retiredAt === undefined && p.identity) rec.identity = p.identity;
+    // When a retired address went for its clients: flow records after it are clients that did not move.
+    if (r.retiredAt !== undefined) {
+      if (goneOf(retiredStateOf(r, p)) !== undefined) rec.goneSince ??= at;
+      else delete rec.goneSince;
+    }
     return rec;
   });
   const state: TargetState = { ...o.previous, addresses, alerts: o.previous.alerts };

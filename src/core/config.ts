@@ -313,7 +313,7 @@ const flowLogsSchema = z.discriminatedUnion(
 const lookbackMinutes = z.number().int('expected whole minutes').min(1, 'expected at least 1 minute').max(1440, 'expected at most 1440 minutes (24 h)');
 /**
  * The cache census (flow and resolver logs together): how often it runs, and how long past its
- * last query a host that keeps connecting counts as caching the name.
+ * last query a host that keeps opening connections counts as caching the name.
  */
 const cachingAfterSeconds = z.number().int('expected whole seconds').min(1, 'expected at least 1 second').max(86_400, 'expected at most 86400 seconds');
 const censusEveryMinutes = z

@@ -9,7 +9,7 @@
  */
 import { isIP } from 'node:net';
 import { adviceFor } from './advice.ts';
-import { GONE_TEXT, finding, goneOf, pastTtlGrace, retiredStateOf } from './assess.ts';
+import { GONE_TEXT, finding, goneOf, pastTtlGrace, retiredStateOf, sentAfterGone } from './assess.ts';
 import type { Config, ElbTarget } from './config.ts';
 import { LIMITS } from './constants.ts';
 import { retiredOf } from './diff.ts';
@@ -126,16 +126,21 @@ export function unconfiguredClientFindings(
     .map((c) => {
       const who = clientName(c);
       const state = retiredStateOf(records.get(c.address), upstream.probes.get(c.address));
-      const gone = goneOf(state);
+      // Gone for this client only if it sent after the node went; before, it rode a draining node.
+      const went = goneOf(state);
+      const gone = went && sentAfterGone(records.get(c.address), c.last) ? went : undefined;
       // Proof it will not move (the resolver logs): a client of a draining node is the incident at once.
       const proof = gone ? undefined : proofOf(c);
+      const node = went ? `${GONE_TEXT[went]}, with no record of it since` : 'which still answers (drains)';
       const seen = `${who} still sends to retired ${c.address}:${c.port} (${c.packets} packets, last ${new Date(c.last).toISOString()})`;
       const kind = gone || proof ? 'stale-client-seen' : 'stale-address-at-risk';
       const summary = gone
         ? `${elb}: ${seen}, ${GONE_TEXT[gone]}; no configured web tier is that client${cut}`
         : proof
-          ? `${elb}: ${seen}, which still answers (drains); ${proof.detail}; no configured web tier is that client${cut}`
-          : `${elb}: ${seen}, which still answers (drains): at risk when it goes; no configured web tier is that client${cut}`;
+          ? `${elb}: ${seen}, ${node}; ${proof.detail}; no configured web tier is that client${cut}`
+          : went
+            ? `${elb}: ${seen}, ${node}: it rode the node while it drained (a pooled connection moves when it goes); no configured web tier is that client${cut}`
+            : `${elb}: ${seen}, ${node}: at risk when it goes; no configured web tier is that client${cut}`;
       return {
         ...finding(
           elb,

@@ -120,6 +120,8 @@ export interface FlowRecord {
   instanceId?: string;
   interfaceId?: string;
   flowDirection?: string;
+  /** `tcp-flags` (v3+): the TCP flags seen in the interval, OR-ed (SYN = 2: the connection opened in it). */
+  tcpFlags?: number;
   /** How many raw records this one stands for (a source that aggregates, e.g. Logs Insights' `stats`); 1 when absent. */
   records?: number;
   /** Epoch seconds of the latest aggregated record's start; `start` is the earliest. */
@@ -165,6 +167,7 @@ export function parseFlowLine(line: string, fields: readonly FlowField[]): FlowL
   set('instanceId', get('instance-id'));
   set('interfaceId', get('interface-id'));
   set('flowDirection', get('flow-direction'));
+  set('tcpFlags', num(get('tcp-flags')));
   return { record: r };
 }
 
@@ -211,7 +214,17 @@ export interface StaleClient {
   actions: string[];
   /** The interfaces that recorded it: its own (egress) and the watched address's (ingress). */
   ends?: CaptureEnd[];
+  /**
+   * Records with SYN among its `tcp-flags`: connections it opened in the window, not pooled ones it
+   * keeps riding; absent when the format has no `tcp-flags` (unknown).
+   */
+  opened?: number;
+  /** Epoch ms of the last record in which it opened a connection (SYN). */
+  lastOpened?: number;
 }
+
+/** The SYN bit of `tcp-flags` (Flow log records, "TCP flag sequence"). */
+const TCP_SYN = 2;
 
 /** What attribution knows beyond the records. */
 export interface AttributionHints {
@@ -303,6 +316,11 @@ export function staleClients(records: Iterable<FlowRecord>, watch: readonly Flow
     c.first = Math.min(c.first, at);
     c.last = Math.max(c.last, lastAt);
     if (r.action && !c.actions.includes(r.action)) c.actions.push(r.action);
+    if (r.tcpFlags !== undefined) {
+      const syn = (r.tcpFlags & TCP_SYN) !== 0;
+      c.opened = (c.opened ?? 0) + (syn ? count : 0);
+      if (syn) c.lastOpened = Math.max(c.lastOpened ?? 0, lastAt);
+    }
     // The name: an instance beats an interface beats the address.
     if (side === 'client' && r.instanceId && c.clientKind !== 'instance') Object.assign(c, { client: r.instanceId, clientKind: 'instance' });
     else if (side === 'client' && r.interfaceId && c.clientKind === 'address') Object.assign(c, { client: r.interfaceId, clientKind: 'interface' });
@@ -328,6 +346,7 @@ export function clientEvidence(c: StaleClient) {
     firstRecord: new Date(c.first).toISOString(),
     lastRecord: new Date(c.last).toISOString(),
     actions: c.actions,
+    ...(c.opened !== undefined ? { newConnections: c.opened } : {}),
     ...(c.ends && c.ends.length > 0
       ? {
           recordedAt: c.ends.map(

@@ -83,15 +83,19 @@ export async function readResolverEvidence(
 
 /**
  * The resolver's proof that a client of `address` (a retired address of `elb`) will not move:
- * none without a read, or when the log does not know the client, or it asked since the change.
+ * none without a read, or when the log does not know the client, or it asked since the change,
+ * or when the flow logs show no connection it opened to the address since (`opened`: SYNs in
+ * `tcp-flags`): a proxy that pools connections asks DNS only for a new one, so its silence
+ * while it rides a draining node proves nothing; a cache that opens new ones and never asks does.
  */
 export function resolverProof(
   elb: { target: ElbTarget; records: Observed['records']; resolver?: ResolverObservation; census?: CensusObservation },
   client: { addresses: ReadonlySet<string>; instance?: string },
   address: string,
+  opened: number | undefined,
 ): ResolverProof | undefined {
   const record = elb.records.find((r) => r.address === address);
-  if (record?.retiredAt === undefined) return undefined;
+  if (record?.retiredAt === undefined || !(opened !== undefined && opened > 0)) return undefined;
   // The change happened after the address was last seen in the answer: a query since may have had the new answer.
   const change = { at: Date.parse(record.lastSeen), name: elb.target.host, address };
   const read = elb.resolver;

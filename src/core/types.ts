@@ -15,7 +15,7 @@ export interface ResolverObservation {
   incomplete?: boolean;
 }
 
-/** A host that keeps connecting to an ELB but has not asked for its name for far longer than the TTL. */
+/** A host that keeps opening connections to an ELB but has not asked for its name for far longer than the TTL. */
 export interface CachingClient {
   /** Who: the instance id, else its own interface's id, else the source address. */
   client: string;
@@ -26,6 +26,9 @@ export interface CachingClient {
   /** Epoch ms of its last connection, and of its last logged query (none: not in the resolver read). */
   lastConnected: number;
   lastAsked?: number;
+  /** Connections it opened in the flow window (SYNs in `tcp-flags`), and when it last opened one (epoch ms). */
+  opened?: number;
+  lastOpened?: number;
 }
 
 /** The last cache census of an ELB (core/cache-census.ts). */
@@ -222,6 +225,11 @@ export interface AddressRecord {
   lastProbe?: { at: string; ok: boolean; latencyMs: number; error?: string };
   /** The ELB deleted the interface that held the address (CloudTrail): it is gone for good. */
   released?: { at: string; interfaceId: string };
+  /**
+   * Retired: the first check that found it gone for its clients (silent, released, reassigned);
+   * cleared while it answers again. A flow client whose last record is older sent to it while it drained.
+   */
+  goneSince?: string;
 }
 
 /** Alert lifecycle for one finding key. */

@@ -2,8 +2,8 @@
  * Flow log evidence end to end, in the lab: ELB-like nodes write real flow log records (the
  * documented default format) for every connection they see, and the check reads them from a
  * file. A client nobody configured, one that resolved the ELB name once, is named by its
- * interface and address: at risk (events only) while the node it reaches drains, an incident of
- * its own once the node is gone, resolved once its records age out of the window. A configured
+ * address: at risk (events only) while the node it reaches drains, an incident of its own once
+ * it still sends after the node is gone, resolved once its records age out of the window. A configured
  * stale web tier's risk gains the flow evidence as an events `updated`, then pages once.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -104,8 +104,12 @@ describe('flow log evidence in the lab', () => {
     await labConnectFrom(ADDR.client, ADDR.old[0], nodes[0]!.port);
     const flowed = await check();
     const after = await check();
-    // The old nodes are released (accept, never answer); the client tries again: both are the incident now.
+    // The old nodes are released (accept, never answer): users of the stale tier fail, its page. The
+    // client's records so far are from before: it rode the draining node (a pool would move now).
     await Promise.all(nodes.slice(0, 2).map((n) => n.setMode('swallow')));
+    const went = await check();
+    // It tries again after the node went (in a later record: a record's start has whole seconds): it did not move, the incident.
+    await new Promise((r) => setTimeout(r, 1_100));
     await labConnectFrom(ADDR.client, ADDR.old[0], nodes[0]!.port);
     const gone = await check();
     // The unconfigured client stops; once its last record is older than the window, its incident resolves.
@@ -136,7 +140,9 @@ describe('flow log evidence in the lab', () => {
     // No repeat: the same evidence next check is the same risks, nothing new to say.
     expect(after.sent).toEqual([]);
     // The node went: one page each, as "opened" (on-call was told nothing before).
-    expect(gone.sent.sort()).toEqual([`opened ${clientKey} on-call`, 'opened web-stale/stale-upstream on-call'].sort());
+    expect(went.sent).toEqual(['opened web-stale/stale-upstream on-call']);
+    expect(went.report.findings.find((f) => f.key === clientKey)?.kind).toBe('stale-address-at-risk');
+    expect(gone.sent).toEqual([`opened ${clientKey} on-call`]);
     expect(gone.report.findings.find((f) => f.key === clientKey)).toMatchObject({
       kind: 'stale-client-seen',
       severity: 'critical',

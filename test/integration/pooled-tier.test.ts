@@ -19,6 +19,13 @@ import { labGet } from '../../lab/client.ts';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
 import { LabWebTier } from '../../lab/web-tier.ts';
+import { LAB_V5_FORMAT, LabFlowLog, labInstanceOf } from '../../lab/flow-log.ts';
+import { LabResolverLog } from '../../lab/resolver-log.ts';
+import { FileFlowSource } from '../../src/adapters/local/flow-file.ts';
+import { FileResolverSource } from '../../src/adapters/local/resolver-file.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // Addresses of this file: 127.0.93.0/24.
 const ADDR = { dns: '127.0.93.1', old: ['127.0.93.11', '127.0.93.12'], new: ['127.0.93.21', '127.0.93.22'], tier: '127.0.93.31' } as const;
@@ -47,27 +54,52 @@ describe('a web tier that pools upstream connections and follows DNS (Node.js ke
     dns = await LabDnsServer.start({ host: ADDR.dns });
     const first = await LabNode.start({ host: ADDR.old[0] });
     nodes = [first, ...(await Promise.all([ADDR.old[1], ...ADDR.new].map((host) => LabNode.start({ host, port: first.port }))))];
+  });
+  /** Each story from the start: the old nodes in DNS and serving, a tier with an empty pool. */
+  const startStory = async () => {
+    await tier?.stop();
+    await Promise.all(nodes.slice(0, 2).map((n) => n.setMode('serve')));
     setElb(ADDR.old);
     tier = await LabWebTier.start({
       host: ADDR.tier,
       upstreamHost: ELB,
-      upstreamPort: first.port,
+      upstreamPort: nodes[0]!.port,
       resolver: dns.address,
       mode: 'pooled',
       upstreamTimeoutMs: 1500,
     });
-  });
+  };
   afterAll(async () => {
     await Promise.allSettled([tier?.stop(), ...(nodes ?? []).map((n) => n.stop()), dns?.stop()]);
   });
 
-  it(
-    'rides the draining old nodes, moves by itself when they go: users fail 0 requests, 0 pages, every check exits 0',
-    async () => {
+  it.each([
+    ['', false],
+    // A pool asks DNS only for a new connection: riding its old ones it is silent in the resolver
+    // logs, and that silence is no proof (it opens no connection to the old nodes, no SYN).
+    [', with flow (v5, tcp-flags) and resolver query logs', true],
+  ] as const)(
+    'rides the draining old nodes, moves by itself when they go: users fail 0 requests, 0 pages, every check exits 0%s',
+    async (_title, withLogs) => {
       // Prepare
+      const dir = await mkdtemp(join(tmpdir(), 'ipdrift-pooled-'));
+      const flowLog = new LabFlowLog(join(dir, 'flow.log'), LAB_V5_FORMAT, { instances: new Map([[ADDR.tier, labInstanceOf(ADDR.tier)]]) });
+      const queryLog = new LabResolverLog(join(dir, 'queries.log'));
+      await Promise.all([writeFile(flowLog.path, ''), writeFile(queryLog.path, '')]);
+      if (withLogs) {
+        for (const n of nodes) n.flowLog = flowLog;
+        dns.queryLog = queryLog;
+      }
+      await startStory();
       const config = parseConfig({
         resolvers: [dns.address],
         allowLoopback: true,
+        ...(withLogs
+          ? {
+              flowLogs: { source: 'file', path: flowLog.path, format: LAB_V5_FORMAT, everyMinutes: 0, windowSeconds: 2, ignoreSources: ['127.0.0.1/32'] },
+              resolverLogs: { source: 'file', path: queryLog.path, cachingAfterSeconds: 1 },
+            }
+          : {}),
         targets: [
           { name: 'app-alb', type: 'elb', host: ELB, port: nodes[0]!.port, timeoutMs: 500, probe: { protocol: 'http', path: '/health' } },
           { name: 'web', type: 'web-tier', url: `${tier.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: 1000 },
@@ -81,7 +113,12 @@ describe('a web tier that pools upstream connections and follows DNS (Node.js ke
           const next = Date.now() + CHECK_INTERVAL_MS;
           reports.push({
             phase,
-            report: await runCheck(config, { store, notifier: { notify: async (t) => void sent.push(t) }, clock: { now: () => new Date() } }),
+            report: await runCheck(config, {
+              store,
+              notifier: { notify: async (t) => void sent.push(t) },
+              clock: { now: () => new Date() },
+              ...(withLogs ? { flowSource: new FileFlowSource(flowLog.path), resolverSource: new FileResolverSource(queryLog.path) } : {}),
+            }),
           });
           await sleep(Math.max(0, next - Date.now()));
         }
@@ -105,14 +142,19 @@ describe('a web tier that pools upstream connections and follows DNS (Node.js ke
 
       // Act
       await checks('baseline', 2);
+      // Baseline: the tier holds one connection to an old node (one user at a time).
       setElb(ADDR.new);
       phase = 'drain';
       await checks('drain', DRAIN_CHECKS);
       await Promise.all(nodes.slice(0, 2).map((n) => n.setMode('refuse')));
       phase = 'gone';
-      await checks('gone', GONE_CHECKS);
+      // With the logs, the records of its ride stay in the flow window (2 s) that much longer.
+      await checks('gone', GONE_CHECKS + (withLogs ? 2 : 0));
       stop = true;
       await traffic;
+      for (const n of nodes) n.flowLog = undefined;
+      dns.queryLog = undefined;
+      await rm(dir, { recursive: true, force: true });
 
       // Assess: the pool rode the old nodes while they drained (the case that used to page critical)...
       const old = new Set<string>(ADDR.old);
@@ -130,6 +172,11 @@ describe('a web tier that pools upstream connections and follows DNS (Node.js ke
         'opened:stale-address-at-risk:events',
         'resolved:stale-address-at-risk:events',
       ]);
+      // With the logs: the flow logs saw the tier ride the old nodes, and nobody was named as caching.
+      if (withLogs) {
+        expect(reports.some((r) => (r.report.flow?.clients ?? 0) > 0)).toBe(true);
+        expect(reports.flatMap((r) => r.report.findings).filter((f) => f.kind === 'dns-cache-at-risk' || f.kind === 'stale-client-seen')).toEqual([]);
+      }
     },
     TEST_TIMEOUT_MS,
   );

@@ -20,8 +20,8 @@ const config = parseConfig({
 const target = config.targets[0] as ElbTarget;
 const CURRENT: AddressRecord = { address: '10.0.1.5', firstSeen: new Date(T0 - 120 * MIN).toISOString(), lastSeen: new Date(T0).toISOString(), ttl: 60 };
 
-/** A connection from `src` to the ELB, `ago` ms before T0. */
-const conn = (src: string, ago: number, instanceId?: string): FlowRecord => ({
+/** A record of `src`'s traffic to the ELB, `ago` ms before T0: a connection it opened (SYN, 2), or one it rides (ACK, 16). */
+const conn = (src: string, ago: number, instanceId?: string, tcpFlags = 2): FlowRecord => ({
   srcaddr: src,
   dstaddr: '10.0.1.5',
   dstport: 443,
@@ -29,6 +29,7 @@ const conn = (src: string, ago: number, instanceId?: string): FlowRecord => ({
   packets: 10,
   flowDirection: 'egress',
   interfaceId: `eni-${src}`,
+  tcpFlags,
   ...(instanceId ? { instanceId } : {}),
 });
 const asker = (srcaddr: string, ago: number): Asker => ({ srcaddr, queries: 3, firstAsked: T0 - 50 * MIN, lastAsked: T0 - ago });
@@ -39,12 +40,19 @@ function observed(records: AddressRecord[], previous: Partial<TargetState> = {})
 }
 
 describe('readCacheCensus', () => {
-  it('names hosts that connect long past their last query, or never asked in the lookback; not one that re-resolves within its TTL', async () => {
+  it('names hosts that open connections long past their last query, or never asked in the lookback; not one that re-resolves within its TTL, nor a pool riding old connections', async () => {
     // Prepare
     const flow: FlowSource = {
       read: async () => ({
-        records: [conn('10.0.5.1', 30_000, 'i-0java'), conn('10.0.5.2', 30_000), conn('10.0.5.3', 30_000), conn('10.0.8.4', 30_000)],
-        rows: 4,
+        records: [
+          conn('10.0.5.1', 30_000, 'i-0java'),
+          conn('10.0.5.2', 30_000),
+          conn('10.0.5.3', 30_000),
+          conn('10.0.8.4', 30_000),
+          // A pool riding connections it opened long ago: silent, but it opens none, so it asks nothing.
+          conn('10.0.5.4', 30_000, undefined, 16),
+        ],
+        rows: 5,
       }),
     };
     const resolver: ResolverLogSource = {
@@ -82,13 +90,16 @@ describe('readCacheCensus', () => {
     const retired: AddressRecord = { ...CURRENT, lastSeen: new Date(T0 - 2 * MIN).toISOString(), retiredAt: new Date(T0 - MIN).toISOString() };
     const elb = { ...(observed([retired]).get('app-alb') as Observed<ElbTarget>), census };
     // Act
-    const proof = resolverProof(elb, { addresses: new Set(['10.0.5.3']) }, '10.0.1.5');
-    const other = resolverProof(elb, { addresses: new Set(['10.0.5.9']) }, '10.0.1.5');
+    const proof = resolverProof(elb, { addresses: new Set(['10.0.5.3']) }, '10.0.1.5', 3);
+    const other = resolverProof(elb, { addresses: new Set(['10.0.5.9']) }, '10.0.1.5', 3);
+    // A pool riding its old connections opened none: no proof, whatever the census said.
+    const pooled = resolverProof(elb, { addresses: new Set(['10.0.5.3']) }, '10.0.1.5', 0);
     // Assess
     expect(proof?.detail).toBe(
       `the cache census named 10.0.5.3 before the change: it has not asked for internal-app.elb.test since at least ${census.from}, while 10.0.1.5 was still in its answer (seen until ${new Date(retired.lastSeen).toISOString()}): it will not move by itself`,
     );
     expect(other).toBeUndefined();
+    expect(pooled).toBeUndefined();
   });
 
   it('between censuses the last stands; a failed one is an error line and the last stands', async () => {

@@ -133,14 +133,14 @@ describe('staleClients', () => {
   it('v5: one connection recorded at the client (egress) and at the ELB node (ingress) is one client, named by its instance, both ends in its evidence', () => {
     // Prepare: the same flow twice, as a whole-VPC flow log writes it.
     const records = [
-      v5(`5 123456789012 eni-0client00000000001 i-0c50d5961bcb2d47b 10.0.5.7 10.0.1.5 40001 443 6 12 2400 ${T} ${T + 60} ACCEPT OK 10.0.5.7 10.0.1.5 egress`),
-      v5(`5 123456789012 eni-0elbnode000000001 - 10.0.5.7 10.0.1.5 40001 443 6 12 2400 ${T} ${T + 60} ACCEPT OK 10.0.5.7 10.0.1.5 ingress`),
+      v5(`5 123456789012 eni-0client00000000001 i-0c50d5961bcb2d47b 10.0.5.7 10.0.1.5 40001 443 6 12 2400 ${T} ${T + 60} ACCEPT OK 2 10.0.5.7 10.0.1.5 egress`),
+      v5(`5 123456789012 eni-0elbnode000000001 - 10.0.5.7 10.0.1.5 40001 443 6 12 2400 ${T} ${T + 60} ACCEPT OK 2 10.0.5.7 10.0.1.5 ingress`),
     ];
     // Act
     const [client, ...rest] = staleClients(records, watch);
     // Assess
     expect(rest).toEqual([]);
-    expect(client).toMatchObject({ client: 'i-0c50d5961bcb2d47b', clientKind: 'instance', sourceAddress: '10.0.5.7', packets: 12, records: 2 });
+    expect(client).toMatchObject({ client: 'i-0c50d5961bcb2d47b', clientKind: 'instance', sourceAddress: '10.0.5.7', packets: 12, records: 2, opened: 2 });
     expect(client!.ends).toEqual([
       { interfaceId: 'eni-0client00000000001', side: 'client', packets: 12, records: 1 },
       { interfaceId: 'eni-0elbnode000000001', side: 'destination', packets: 12, records: 1 },
@@ -151,7 +151,7 @@ describe('staleClients', () => {
   it("v5: a client in a peered VPC is seen only at the ELB node's interface: named by its address, never by the ELB's interface", () => {
     // Act
     const clients = staleClients(
-      [v5(`5 123456789012 eni-0elbnode000000001 - 172.16.4.9 10.0.1.5 51000 443 6 5 300 ${T} ${T + 60} ACCEPT OK 172.16.4.9 10.0.1.5 ingress`)],
+      [v5(`5 123456789012 eni-0elbnode000000001 - 172.16.4.9 10.0.1.5 51000 443 6 5 300 ${T} ${T + 60} ACCEPT OK 2 172.16.4.9 10.0.1.5 ingress`)],
       watch,
     );
     // Assess

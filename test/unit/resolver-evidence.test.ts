@@ -49,8 +49,11 @@ describe('readResolverEvidence', () => {
     ]);
     const elb = o.get('app-alb')! as Observed<ElbTarget>;
     expect(elb.resolver?.from).toBe(new Date(T0 - 40 * MIN).toISOString());
-    expect(resolverProof(elb, { addresses: new Set(['10.0.5.7']) }, '10.0.1.5')?.detail).toContain('10.0.5.7 last asked');
-    expect(resolverProof(elb, { addresses: new Set(['10.0.5.8']) }, '10.0.1.5')).toBeUndefined();
+    expect(resolverProof(elb, { addresses: new Set(['10.0.5.7']) }, '10.0.1.5', 2)?.detail).toContain('10.0.5.7 last asked');
+    // Without connections it opened since (a pool riding old ones, or no tcp-flags to tell): no proof.
+    expect(resolverProof(elb, { addresses: new Set(['10.0.5.7']) }, '10.0.1.5', 0)).toBeUndefined();
+    expect(resolverProof(elb, { addresses: new Set(['10.0.5.7']) }, '10.0.1.5', undefined)).toBeUndefined();
+    expect(resolverProof(elb, { addresses: new Set(['10.0.5.8']) }, '10.0.1.5', 2)).toBeUndefined();
   });
 
   it('once a read covers the change, the next reads only what came since (less the delivery delay) and merges', async () => {

@@ -42,6 +42,8 @@ function upstreamOf(node: Node) {
     ttl: 60,
     identity: 'http:awselb/2.0',
     ...(node === 'released' ? { released: { at: RETIRED_AT, interfaceId: 'eni-0abc' } } : {}),
+    // A check found the silent or reassigned node gone a minute after it retired.
+    ...(node === 'silent' || node === 'reassigned' ? { goneSince: new Date(Date.parse(RETIRED_AT) + 60_000).toISOString() } : {}),
   });
   const oldProbe =
     node === 'answering' || node === 'released'
@@ -222,6 +224,21 @@ describe('flow-log clients nobody configured', () => {
 
     // Assess
     expect([f?.kind, f?.severity, f?.key]).toEqual([kind, severity, 'app/stale-client-seen/10.0.9.9']);
+  });
+});
+
+describe('a flow-log client of a node that went: only records after it went are the incident', () => {
+  it('records only from before the node went: it rode the draining node (at risk), not the incident', () => {
+    // Prepare: the node went silent; the client's last record is from the minute before.
+    const { records, probes } = upstreamOf('silent');
+    const rode: StaleClient = { ...FLOW_CLIENT, last: Date.parse(records[0]!.goneSince!) - 1_000 };
+    // Act
+    const [before] = unconfiguredClientFindings('app', { queriedAt: NOW.toISOString(), clients: [rode] }, new Set(), { records, probes });
+    const [after] = unconfiguredClientFindings('app', { queriedAt: NOW.toISOString(), clients: [FLOW_CLIENT] }, new Set(), { records, probes });
+    // Assess
+    expect([before?.kind, before?.severity]).toEqual(['stale-address-at-risk', 'info']);
+    expect(before?.summary).toContain('which stopped answering, with no record of it since: it rode the node while it drained');
+    expect([after?.kind, after?.severity]).toEqual(['stale-client-seen', 'critical']);
   });
 });
 

@@ -90,10 +90,11 @@ export function recordOfRow(row: readonly ResultField[]): FlowRecord {
     const v = get(q(field));
     if (v !== undefined) (r as Record<string, unknown>)[key] = v;
   }
-  const set = (k: 'dstport' | 'packets' | 'records' | 'start' | 'lastStart', v: number | undefined) => {
+  const set = (k: 'dstport' | 'tcpFlags' | 'packets' | 'records' | 'start' | 'lastStart', v: number | undefined) => {
     if (v !== undefined) r[k] = v;
   };
   set('dstport', num(q('dstport')));
+  set('tcpFlags', num(q('tcp-flags')));
   set('packets', num('packets'));
   set('records', num('records'));
   set('start', num('first'));

@@ -14,6 +14,7 @@ import { resolveName } from '../resolve.ts';
 import type { WebTierObservation } from '../types.ts';
 import { conditionKey } from '../types.ts';
 import type { CheckContext, Observed, TargetType } from './types.ts';
+import type { StaleClient } from '../flow-log.ts';
 import { tierSourceAddresses } from '../flow-evidence.ts';
 import { resolverProof } from '../resolver-evidence.ts';
 import { cachingFinding } from '../cache-census.ts';
@@ -71,6 +72,12 @@ async function observeWebTier(t: WebTierTarget, ctx: CheckContext): Promise<WebT
   return obs;
 }
 
+/** Connections the tier opened to `address` in the flow window (SYNs), when the flow logs can tell. */
+function openedTo(clients: readonly StaleClient[], address: string): number | undefined {
+  const known = clients.filter((c) => c.address === address && c.opened !== undefined);
+  return known.length === 0 ? undefined : known.reduce((n, c) => n + c.opened!, 0);
+}
+
 export const webTier: TargetType<WebTierTarget> = {
   // A web tier has no name of its own to watch: its URL host is resolved with its probe.
   observe: async () => undefined,
@@ -85,7 +92,7 @@ export const webTier: TargetType<WebTierTarget> = {
     const reached = [...(o.web?.echo?.ok ? [o.web.echo.address] : []), ...flowClients.map((c) => c.address)];
     const proof =
       up.target.type === 'elb'
-        ? reached.map((a) => resolverProof(up as Observed<ElbTarget>, { addresses: sources }, a)).find((p) => p !== undefined)
+        ? reached.map((a) => resolverProof(up as Observed<ElbTarget>, { addresses: sources }, a, openedTo(flowClients, a))).find((p) => p !== undefined)
         : undefined;
     const assessed = assessWebTier({
       // Open, or resolving with its "resolved" not yet delivered: on-call still holds it open.
