@@ -134,7 +134,8 @@ export async function startIncidentLab(opts: { block?: number; flow?: boolean } 
                 ignoreSources: ['127.0.0.1/32'],
               },
               // A host counts as caching once it has not asked for 1 s past its connections (ipdrift makes that at least twice the 2 s TTL).
-              resolverLogs: { source: 'file', path: resolverLog.path, cachingAfterSeconds: 1 },
+              // The lab's clients cache nothing on top of the TTL (a JVM keeps 30 s: the default of clientCacheSeconds).
+              resolverLogs: { source: 'file', path: resolverLog.path, cachingAfterSeconds: 1, clientCacheSeconds: 0 },
             }
           : {}),
       },
@@ -235,7 +236,8 @@ export const INCIDENT_STEPS: readonly IncidentStep[] = [
     id: 'linger',
     title:
       'The TTL has run out for every cache: the stale tier still reaches the draining old nodes (a cached answer or a pooled connection: at risk; with resolver logs proving it never asked again: the page)',
-    act: waitTtlAndGrace,
+    // With the logs, proof needs a connection the tier opened past twice the TTL (the Resolver's copy, then its own): a little longer.
+    act: (lab) => (lab.flow ? sleep(2 * INCIDENT.ttlSeconds * 1000 + QUERY_TIMESTAMP_PRECISION_MS + TTL_MARGIN_MS) : waitTtlAndGrace()),
     expect: { 'app-alb': ['retired-address-answering'], 'web-stale': ['stale-address-at-risk'], 'web-fresh': [] },
   },
   {

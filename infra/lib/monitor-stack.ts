@@ -422,9 +422,10 @@ export class MonitorStack extends Stack {
       statements.push(new iam.PolicyStatement({ sid: 'FlowLogsQuery', actions: ['logs:StartQuery'], resources: this.logGroupArns(groups.flow) }));
     if (groups.resolver)
       statements.push(new iam.PolicyStatement({ sid: 'ResolverLogsQuery', actions: ['logs:StartQuery'], resources: this.logGroupArns(groups.resolver) }));
-    // GetQueryResults names a query id, not a log group: on "*", which matches whether or not IAM scopes it.
+    // GetQueryResults and StopQuery (of a query the deadline cut) name a query id, not a log group:
+    // on "*", which matches whether or not IAM scopes them.
     if (groups.flow || groups.resolver)
-      statements.push(new iam.PolicyStatement({ sid: 'LogsQueryResults', actions: ['logs:GetQueryResults'], resources: ['*'] }));
+      statements.push(new iam.PolicyStatement({ sid: 'LogsQueryResults', actions: ['logs:GetQueryResults', 'logs:StopQuery'], resources: ['*'] }));
     return statements;
   }
 

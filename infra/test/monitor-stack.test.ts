@@ -806,7 +806,7 @@ describe('MonitorStack with flow and resolver log evidence from CloudWatch Logs'
     expect(queries).toEqual([
       { Sid: 'FlowLogsQuery', Effect: 'Allow', Action: 'logs:StartQuery', Resource: [arn('/vpc/flow-logs/prod'), arn('/vpc/flow-logs/prod:*')] },
       { Sid: 'ResolverLogsQuery', Effect: 'Allow', Action: 'logs:StartQuery', Resource: [arn('/route53/resolver/prod'), arn('/route53/resolver/prod:*')] },
-      { Sid: 'LogsQueryResults', Effect: 'Allow', Action: 'logs:GetQueryResults', Resource: '*' },
+      { Sid: 'LogsQueryResults', Effect: 'Allow', Action: ['logs:GetQueryResults', 'logs:StopQuery'], Resource: '*' },
     ]);
     expect(nagViolations(s.stack).map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
   });

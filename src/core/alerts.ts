@@ -148,7 +148,12 @@ export function evaluateAlerts(
       pendingEvents.set(key, prev);
       continue;
     }
-    const f = present.get(key);
+    const seen = present.get(key);
+    // A risk does not keep an incident open: users no longer fail (README, "What pages, and when").
+    // The incident resolves as if its evidence were gone; the risk is told on its own once it has.
+    const heldRisk = seen !== undefined && RISK_KINDS.has(seen.kind) && pages(prev.severity);
+    if (heldRisk) present.delete(key);
+    const f = heldRisk ? undefined : seen;
     if (f && !EVENT_KINDS.has(f.kind)) {
       present.delete(key);
       // The incident keeps the worst severity and every signal it showed; its kind follows the latest evidence.

@@ -78,16 +78,20 @@ export type GoneState = Exclude<RetiredState, 'answering' | 'unknown'>;
 export const goneOf = (state: RetiredState): GoneState | undefined => (state === 'answering' || state === 'unknown' ? undefined : state);
 
 /**
- * True when a flow client's last record started after its address went (released: CloudTrail's
- * time; else the first check that found it gone): it still sends to a node that is gone, so it did
- * not move. Records only from before are a client that rode the node while it drained, as a pooled
- * connection does (it moves when the node goes); the record of the interval in which the node went
- * may be the ride's last, so only a later one counts (up to one aggregation interval later). Not
- * yet known to have gone (this check is the first to see it): not after.
+ * True when a flow client still tries a node after it went (released: CloudTrail's time; else the
+ * first check that found it gone), so it did not move. With `tcp-flags`: it opened a connection
+ * after (a record with SYN that started then): a pool reconnects to what DNS says now. Without:
+ * a record that started past the horizon of what a pooled connection still sends after its node
+ * went (keep-alive probes, its FIN at the idle timeout, retransmits). Records only from before are
+ * a client that rode the node while it drained. Not yet known to have gone (this check is the
+ * first to see it): not after.
  */
-export function sentAfterGone(record: AddressRecord | undefined, lastRecord: number): boolean {
-  const since = record?.released?.at ?? record?.goneSince;
-  return since !== undefined && lastRecord >= Date.parse(since);
+export function sentAfterGone(record: AddressRecord | undefined, client: { last: number; opened?: number; lastOpened?: number }): boolean {
+  const at = record?.released?.at ?? record?.goneSince;
+  if (at === undefined) return false;
+  const since = Date.parse(at);
+  if (client.opened !== undefined) return client.lastOpened !== undefined && client.lastOpened >= since;
+  return client.last >= since + LIMITS.flowGoneHorizonSeconds * 1000;
 }
 
 /** How a summary says a retired address is gone. */
@@ -415,7 +419,7 @@ export function assessWebTier(input: WebTierInput): { findings: Finding[]; metri
   if (flow.length > 0) {
     const byAddress = new Map(upstream.records.map((r) => [r.address, r]));
     const isGone = (c: StaleClient) =>
-      goneOf(retiredStateOf(byAddress.get(c.address), upstream.probes.get(c.address))) !== undefined && sentAfterGone(byAddress.get(c.address), c.last);
+      goneOf(retiredStateOf(byAddress.get(c.address), upstream.probes.get(c.address))) !== undefined && sentAfterGone(byAddress.get(c.address), c);
     // With proof the tier will not move, a client of a draining node is the incident too.
     const goneClients = flow.filter((c) => isGone(c) || input.proof !== undefined);
     const evidence = flow.map(clientEvidence);

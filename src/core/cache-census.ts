@@ -49,75 +49,76 @@ export async function readCacheCensus(
   const { flow: flowSource, resolver: resolverSource } = sources;
   const now = startedAt.getTime();
   const elbs = [...observed.values()].filter((o): o is Observed<ElbTarget> => o.target.type === 'elb' && o.records.length > 0);
-  const done = await Promise.all(
-    elbs.map(async (o) => {
-      const prev = o.previous.census;
-      if (prev && !readDue(prev.queriedAt, resolver.censusEveryMinutes, startedAt)) {
-        o.census = prev;
-        return undefined;
-      }
-      const addresses = o.records.map((r) => r.address);
-      const since = now - flow.windowSeconds * MS_PER_SECOND;
-      const from = now - resolver.lookbackMinutes * MS_PER_MINUTE;
-      try {
-        const [connections, asked] = await Promise.all([
-          flowSource.read({ addresses, ports: [o.target.port], fields: parseFlowFormat(flow.format), from: since, to: now, signal }),
-          resolverSource.read({ names: namesOf(o), addresses, from, to: now, signal }),
-        ]);
-        const clients = staleClients(
-          connections.records,
-          addresses.map((address) => ({ address, port: o.target.port, since })),
-          { ignore: flow.ignoreSources ?? [] },
-        );
-        const ttl = Math.max(...o.records.map((r) => r.ttl ?? LIMITS.defaultTtlSeconds));
-        const threshold = cachingThresholdMs(resolver.cachingAfterSeconds, ttl);
-        const byClient = new Map<string, CachingClient>();
-        for (const c of clients) {
-          const key = c.sourceAddress ?? c.client;
-          const seen = byClient.get(key);
-          if (seen) {
-            if (!seen.addresses.includes(c.address)) seen.addresses.push(c.address);
-            seen.lastConnected = Math.max(seen.lastConnected, c.last);
-            if (c.opened !== undefined) seen.opened = (seen.opened ?? 0) + c.opened;
-            if (c.lastOpened !== undefined) seen.lastOpened = Math.max(seen.lastOpened ?? 0, c.lastOpened);
-            continue;
-          }
-          const asker = askerOf(asked.askers, {
-            ...(c.sourceAddress ? { sourceAddress: c.sourceAddress } : {}),
-            ...(c.clientKind === 'instance' ? { instance: c.client } : {}),
-          });
-          byClient.set(key, {
-            client: c.client,
-            clientKind: c.clientKind,
-            ...(c.sourceAddress ? { sourceAddress: c.sourceAddress } : {}),
-            addresses: [c.address],
-            lastConnected: c.last,
-            ...(c.opened !== undefined ? { opened: c.opened } : {}),
-            ...(c.lastOpened !== undefined ? { lastOpened: c.lastOpened } : {}),
-            ...(asker ? { lastAsked: asker.lastAsked } : {}),
-          });
+  const censusOf = async (o: Observed<ElbTarget>): Promise<number | undefined> => {
+    const prev = o.previous.census;
+    if (prev && !readDue(prev.queriedAt, resolver.censusEveryMinutes, startedAt)) {
+      o.census = prev;
+      return undefined;
+    }
+    const addresses = o.records.map((r) => r.address);
+    const since = now - flow.windowSeconds * MS_PER_SECOND;
+    const from = now - resolver.lookbackMinutes * MS_PER_MINUTE;
+    try {
+      const [connections, asked] = await Promise.all([
+        flowSource.read({ addresses, ports: [o.target.port], fields: parseFlowFormat(flow.format), from: since, to: now, signal }),
+        resolverSource.read({ names: namesOf(o), addresses, from, to: now, signal }),
+      ]);
+      const clients = staleClients(
+        connections.records,
+        addresses.map((address) => ({ address, port: o.target.port, since })),
+        { ignore: flow.ignoreSources ?? [] },
+      );
+      const ttl = Math.max(...o.records.map((r) => r.ttl ?? LIMITS.defaultTtlSeconds));
+      const threshold = cachingThresholdMs(resolver.cachingAfterSeconds, ttl);
+      const byClient = new Map<string, CachingClient>();
+      for (const c of clients) {
+        const key = c.sourceAddress ?? c.client;
+        const seen = byClient.get(key);
+        if (seen) {
+          if (!seen.addresses.includes(c.address)) seen.addresses.push(c.address);
+          seen.lastConnected = Math.max(seen.lastConnected, c.last);
+          if (c.opened !== undefined) seen.opened = (seen.opened ?? 0) + c.opened;
+          if (c.lastOpened !== undefined) seen.lastOpened = Math.max(seen.lastOpened ?? 0, c.lastOpened);
+          continue;
         }
-        // Caching: it opens new connections long after its last query (a client that follows DNS asks
-        // for a new one; a pool riding old ones opens none), or opens them and asked none in a lookback longer than that.
-        const caching = [...byClient.values()].filter(
-          (c) => c.lastOpened !== undefined && (c.lastAsked !== undefined ? c.lastOpened - c.lastAsked > threshold : now - from > threshold),
-        );
-        const census: CensusObservation = {
-          queriedAt: startedAt.toISOString(),
-          from: new Date(from).toISOString(),
-          thresholdMs: threshold,
-          clients: caching,
-          ...(connections.truncated || asked.truncated ? { incomplete: true } : {}),
-        };
-        o.census = census;
-        return caching.length;
-      } catch (err) {
-        readFailed(`cache census (${o.target.name})`, err, errors, logger);
-        if (prev) o.census = prev;
-        return undefined;
+        const asker = askerOf(asked.askers, {
+          ...(c.sourceAddress ? { sourceAddress: c.sourceAddress } : {}),
+          ...(c.clientKind === 'instance' ? { instance: c.client } : {}),
+        });
+        byClient.set(key, {
+          client: c.client,
+          clientKind: c.clientKind,
+          ...(c.sourceAddress ? { sourceAddress: c.sourceAddress } : {}),
+          addresses: [c.address],
+          lastConnected: c.last,
+          ...(c.opened !== undefined ? { opened: c.opened } : {}),
+          ...(c.lastOpened !== undefined ? { lastOpened: c.lastOpened } : {}),
+          ...(asker ? { lastAsked: asker.lastAsked } : {}),
+        });
       }
-    }),
-  );
+      // Caching: it opens new connections long after its last query (a client that follows DNS asks
+      // for a new one; a pool riding old ones opens none). A host the log never saw ask is no suspect:
+      // its queries may all have been answered from the Resolver's cache, or sent by a forwarder.
+      const caching = [...byClient.values()].filter((c) => c.lastOpened !== undefined && c.lastAsked !== undefined && c.lastOpened - c.lastAsked > threshold);
+      const census: CensusObservation = {
+        queriedAt: startedAt.toISOString(),
+        from: new Date(from).toISOString(),
+        thresholdMs: threshold,
+        clients: caching,
+        ...(connections.truncated || asked.truncated ? { incomplete: true } : {}),
+      };
+      o.census = census;
+      return caching.length;
+    } catch (err) {
+      readFailed(`cache census (${o.target.name})`, err, errors, logger);
+      if (prev) o.census = prev;
+      return undefined;
+    }
+  };
+  // One ELB at a time: two Logs Insights queries each count against the account's concurrent
+  // queries, and a file source reads its whole file per read.
+  const done: (number | undefined)[] = [];
+  for (const o of elbs) done.push(await censusOf(o));
   const counted = done.filter((n) => n !== undefined);
   return counted.length === 0 ? undefined : { elbs: counted.length, caching: counted.reduce((a, b) => a + b, 0) };
 }

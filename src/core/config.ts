@@ -316,6 +316,8 @@ const lookbackMinutes = z.number().int('expected whole minutes').min(1, 'expecte
  * last query a host that keeps opening connections counts as caching the name.
  */
 const cachingAfterSeconds = z.number().int('expected whole seconds').min(1, 'expected at least 1 second').max(86_400, 'expected at most 86400 seconds');
+/** What an honest client may cache on top of the TTL before proof counts (a JVM keeps answers 30 s by default). */
+const clientCacheSeconds = z.number().int('expected whole seconds').min(0, 'expected 0 or more seconds').max(3600, 'expected at most 3600 seconds');
 const censusEveryMinutes = z
   .number()
   .int('expected whole minutes')
@@ -331,6 +333,7 @@ const resolverLogsSchema = z.discriminatedUnion(
       lookbackMinutes: lookbackMinutes.default(DEFAULTS.resolverLookbackMinutes),
       censusEveryMinutes: censusEveryMinutes.default(DEFAULTS.censusEveryMinutes),
       cachingAfterSeconds: cachingAfterSeconds.default(DEFAULTS.cachingAfterSeconds),
+      clientCacheSeconds: clientCacheSeconds.default(DEFAULTS.clientCacheSeconds),
     }),
     z.strictObject({
       source: z.literal('file'),
@@ -340,6 +343,7 @@ const resolverLogsSchema = z.discriminatedUnion(
       lookbackMinutes: lookbackMinutes.default(DEFAULTS.resolverLookbackMinutes),
       censusEveryMinutes: censusEveryMinutes.default(0),
       cachingAfterSeconds: cachingAfterSeconds.default(DEFAULTS.cachingAfterSeconds),
+      clientCacheSeconds: clientCacheSeconds.default(DEFAULTS.clientCacheSeconds),
     }),
   ],
   { error: 'expected "source" to be "cloudwatch" or "file"' },

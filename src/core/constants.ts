@@ -11,6 +11,8 @@ export const DEFAULTS = {
   censusEveryMinutes: 60,
   /** A host that connects but has not asked for the name this long caches it (30 times an ELB's 60 s TTL). */
   cachingAfterSeconds: 1800,
+  /** What an honest client caches on top of the TTL: the JVM's default networkaddress.cache.ttl (30 s without a security manager). */
+  clientCacheSeconds: 30,
   retainRetiredMinutes: 1440,
   renotifyMinutes: 60,
   resolveAfterChecks: 2,
@@ -28,6 +30,12 @@ export const DEFAULTS = {
 } as const;
 
 export const LIMITS = {
+  /**
+   * Without `tcp-flags`, what a pooled connection may still send after its node went (TCP keep-alive
+   * probes, Go's 15 s x 9; its FIN at a 90 s idle timeout; retransmits): a flow client counts as stuck
+   * on a gone node only with a record that started this long after.
+   */
+  flowGoneHorizonSeconds: 180,
   /** Resolver query logs reach CloudWatch Logs minutes late: a read after another starts this much before it. */
   resolverDeliverySlackSeconds: 600,
   /** A flow record is aggregated over up to 10 minutes (1 on Nitro): one that matters may have started that much before a window. */

@@ -51,7 +51,8 @@ export function diffAddresses(previous: readonly AddressRecord[], resolution: Re
       continue;
     }
     if (answer.has(prev.address)) {
-      const { retiredAt, missingChecks: _m, released, ...rest } = prev;
+      // Listed again: whatever went is back (`goneSince` is of the last retirement only).
+      const { retiredAt, missingChecks: _m, released, goneSince: _g, ...rest } = prev;
       if (retiredAt !== undefined) added.push(prev.address);
       // Listed again after its retirement: an interface holds it again, its release is over.
       // The largest TTL seen: a caching resolver (the VPC's) answers with the time its own copy

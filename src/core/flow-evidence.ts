@@ -128,7 +128,7 @@ export function unconfiguredClientFindings(
       const state = retiredStateOf(records.get(c.address), upstream.probes.get(c.address));
       // Gone for this client only if it sent after the node went; before, it rode a draining node.
       const went = goneOf(state);
-      const gone = went && sentAfterGone(records.get(c.address), c.last) ? went : undefined;
+      const gone = went && sentAfterGone(records.get(c.address), c) ? went : undefined;
       // Proof it will not move (the resolver logs): a client of a draining node is the incident at once.
       const proof = gone ? undefined : proofOf(c);
       const node = went ? `${GONE_TEXT[went]}, with no record of it since` : 'which still answers (drains)';

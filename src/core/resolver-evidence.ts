@@ -14,7 +14,7 @@ import type { Config, ElbTarget } from './config.ts';
 import { retiredOf } from './diff.ts';
 import type { EngineLogger, ResolverLogSource } from './ports.ts';
 import { namesOf, readDue, readFailed } from './evidence-reads.ts';
-import { QUERY_TIMESTAMP_PRECISION_MS, mergeAskers, proofFor } from './resolver-log.ts';
+import { QUERY_TIMESTAMP_PRECISION_MS, askedSince, mergeAskers, proofFor } from './resolver-log.ts';
 import { LIMITS } from './constants.ts';
 import type { ResolverProof } from './resolver-log.ts';
 import type { Observed } from './targets/types.ts';
@@ -59,6 +59,7 @@ export async function readResolverEvidence(
         if (read.truncated) errors.push(`resolver logs (${o.target.name}): the read returned its maximum of ${read.rows} rows; some hosts may be missing`);
         o.resolver = {
           queriedAt: startedAt.toISOString(),
+          clientCacheSeconds: settings.clientCacheSeconds,
           from: covered ? prev.from : new Date(from).toISOString(),
           askers: covered ? mergeAskers(prev.askers, read.askers) : read.askers,
           ...(read.truncated ? { incomplete: true } : {}),
@@ -92,23 +93,27 @@ export function resolverProof(
   elb: { target: ElbTarget; records: Observed['records']; resolver?: ResolverObservation; census?: CensusObservation },
   client: { addresses: ReadonlySet<string>; instance?: string },
   address: string,
-  opened: number | undefined,
+  lastOpened: number | undefined,
 ): ResolverProof | undefined {
   const record = elb.records.find((r) => r.address === address);
-  if (record?.retiredAt === undefined || !(opened !== undefined && opened > 0)) return undefined;
+  const read = elb.resolver;
+  if (record?.retiredAt === undefined || lastOpened === undefined || !read) return undefined;
+  // An honest cache may still hold the old answer for the Resolver's TTL and then its own, plus what
+  // a client keeps on top (a JVM's 30 s): a connection it opened after that is one no follower of DNS opens.
+  const ttlMs = (record.ttl ?? LIMITS.defaultTtlSeconds) * MS_PER_SECOND;
+  if (lastOpened < Date.parse(record.retiredAt) + 2 * ttlMs + read.clientCacheSeconds * MS_PER_SECOND) return undefined;
   // The change happened after the address was last seen in the answer: a query since may have had the new answer.
   const change = { at: Date.parse(record.lastSeen), name: elb.target.host, address };
-  const read = elb.resolver;
-  const fromLog = read ? proofFor({ from: Date.parse(read.from), askers: read.askers }, client, change) : undefined;
-  if (fromLog) return fromLog;
-  // The first suspects: hosts the cache census named, silent since before the change.
+  const asked = askedSince({ from: Date.parse(read.from), askers: read.askers }, client, change.at);
+  if (asked.asked === 'since') return undefined;
+  if (asked.asked === 'before') return proofFor({ from: Date.parse(read.from), askers: read.askers }, client, change);
+  // Unknown to this read: the first suspects, hosts the cache census saw ask last before the change.
   const census = elb.census;
   const cached = census?.clients.find(
     (c) => (c.sourceAddress !== undefined && client.addresses.has(c.sourceAddress)) || (client.instance !== undefined && c.client === client.instance),
   );
-  if (!census || !cached || Date.parse(census.from) > change.at) return undefined;
-  if (cached.lastAsked !== undefined && cached.lastAsked >= change.at - QUERY_TIMESTAMP_PRECISION_MS) return undefined;
-  const since = cached.lastAsked !== undefined ? `since ${new Date(cached.lastAsked).toISOString()}` : `since at least ${census.from}`;
+  if (!census || cached?.lastAsked === undefined || cached.lastAsked >= change.at - QUERY_TIMESTAMP_PRECISION_MS) return undefined;
+  const since = `since ${new Date(cached.lastAsked).toISOString()}`;
   return {
     source: 'resolver-query-logs',
     detail: `the cache census named ${cached.client} before the change: it has not asked for ${change.name} ${since}, while ${address} was still in its answer (seen until ${new Date(change.at).toISOString()}): it will not move by itself`,

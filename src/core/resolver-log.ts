@@ -121,26 +121,42 @@ export interface ResolverProof {
 export const QUERY_TIMESTAMP_PRECISION_MS = 1000;
 
 /**
+ * What a read says of a host and a change: it asked since (within the log's whole second: it may
+ * have had the new answer), it last asked before, or the read cannot tell (it does not know the
+ * host, or starts after the change). A host never logged proves nothing: its queries may all have
+ * been answered from the Resolver's cache (another host asked first).
+ */
+export type Asked = { asked: 'since' } | { asked: 'before'; last: number; who: string } | { asked: 'unknown' };
+
+/** Whether `client` asked for the name since `changeAt`, by this read. */
+export function askedSince(
+  read: { from: number; askers: readonly Asker[] },
+  client: { addresses: ReadonlySet<string>; instance?: string },
+  changeAt: number,
+): Asked {
+  const mine = read.askers.filter(
+    (a) => (a.srcaddr !== undefined && client.addresses.has(a.srcaddr)) || (client.instance !== undefined && a.instance === client.instance),
+  );
+  if (mine.length === 0) return { asked: 'unknown' };
+  const last = Math.max(...mine.map((a) => a.lastAsked));
+  if (last >= changeAt - QUERY_TIMESTAMP_PRECISION_MS) return { asked: 'since' };
+  return read.from > changeAt ? { asked: 'unknown' } : { asked: 'before', last, who: mine[0]!.instance ?? mine[0]!.srcaddr ?? 'the host' };
+}
+
+/**
  * Proof that a client will not move by itself: the read covers the time since before the change,
  * the client asked for the name in it (a host the log knows), and its last query was before the
  * change. `change.at` is the last time the retired address was seen in the answer: a query after
  * that may have had the new answer (a client still on the old node then rides a pooled connection).
- * A host never logged proves nothing: its queries may all have been answered from the Resolver's
- * cache (another host asked first).
  */
 export function proofFor(
   read: { from: number; askers: readonly Asker[] },
   client: { addresses: ReadonlySet<string>; instance?: string },
   change: { at: number; name: string; address: string },
 ): ResolverProof | undefined {
-  if (read.from > change.at) return undefined;
-  const mine = read.askers.filter(
-    (a) => (a.srcaddr !== undefined && client.addresses.has(a.srcaddr)) || (client.instance !== undefined && a.instance === client.instance),
-  );
-  if (mine.length === 0) return undefined;
-  const last = Math.max(...mine.map((a) => a.lastAsked));
-  if (last >= change.at - QUERY_TIMESTAMP_PRECISION_MS) return undefined;
-  const who = mine[0]!.instance ?? mine[0]!.srcaddr ?? 'the host';
+  const asked = askedSince(read, client, change.at);
+  if (asked.asked !== 'before') return undefined;
+  const { last, who } = asked;
   return {
     source: 'resolver-query-logs',
     detail: `the Route 53 Resolver query logs show ${who} last asked for ${change.name} at ${new Date(last).toISOString()}, while ${change.address} was still in its answer (seen until ${new Date(change.at).toISOString()}), and not since: it has not re-resolved, it will not move by itself`,

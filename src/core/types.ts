@@ -10,6 +10,8 @@ export interface ResolverObservation {
   queriedAt: string;
   /** The read's start: a host that asked before it is unknown to it. */
   from: string;
+  /** What clients may cache on top of the TTL (the config's `clientCacheSeconds`, as of the read). */
+  clientCacheSeconds: number;
   askers: Asker[];
   /** The read hit its source's limit: hosts may be missing. */
   incomplete?: boolean;

@@ -1,8 +1,8 @@
 /**
- * Flow log evidence end to end, in the lab: ELB-like nodes write real flow log records (the
- * documented default format) for every connection they see, and the check reads them from a
+ * Flow log evidence end to end, in the lab: ELB-like nodes write real flow log records (a v5
+ * format with `tcp-flags`, both ends) for every connection they see, and the check reads them from a
  * file. A client nobody configured, one that resolved the ELB name once, is named by its
- * address: at risk (events only) while the node it reaches drains, an incident of its own once
+ * interface and address: at risk (events only) while the node it reaches drains, an incident of its own once
  * it still sends after the node is gone, resolved once its records age out of the window. A configured
  * stale web tier's risk gains the flow evidence as an events `updated`, then pages once.
  */
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labConnectFrom, labGet } from '../../lab/client.ts';
 import { LabDnsServer } from '../../lab/dns-server.ts';
-import { LabFlowLog } from '../../lab/flow-log.ts';
+import { LAB_V5_FORMAT, LabFlowLog, labInterfaceOf } from '../../lab/flow-log.ts';
 import { LabNode } from '../../lab/nodes.ts';
 import { LabWebTier } from '../../lab/web-tier.ts';
 import { runCheck } from '../../src/core/check.ts';
@@ -72,7 +72,7 @@ describe('flow log evidence in the lab', () => {
       resolvers: [dns.address],
       allowLoopback: true,
       // The monitor's own probes of the retired addresses are in the flow log too: not a client.
-      flowLogs: { source: 'file', path: flowPath, everyMinutes: 0, windowSeconds: WINDOW_S, ignoreSources: ['127.0.0.1/32'] },
+      flowLogs: { source: 'file', path: flowPath, format: LAB_V5_FORMAT, everyMinutes: 0, windowSeconds: WINDOW_S, ignoreSources: ['127.0.0.1/32'] },
       targets: [
         { name: 'app-alb', type: 'elb', host: ELB, port: nodes[0]!.port, timeoutMs: 500, openAfterChecks: 1, probe: { protocol: 'http', path: '/health' } },
         { name: 'web-stale', type: 'web-tier', url: `${tier.url}/health`, upstream: 'app-alb', echo: { path: '/whoami' }, timeoutMs: 1500 },
@@ -98,7 +98,7 @@ describe('flow log evidence in the lab', () => {
     await new Promise((r) => setTimeout(r, PAST_TTL_MS));
     const echoed = await check(); // the tier's echo names a retired address that still answers: at risk
     // From now on the old nodes' connections are in the flow log (as captured on the clients' interfaces).
-    const flowLog = new LabFlowLog(flowPath);
+    const flowLog = new LabFlowLog(flowPath, LAB_V5_FORMAT);
     for (const n of nodes.slice(0, 2)) n.flowLog = flowLog;
     await labGet(`${tier.url}/health`);
     await labConnectFrom(ADDR.client, ADDR.old[0], nodes[0]!.port);
@@ -128,9 +128,9 @@ describe('flow log evidence in the lab', () => {
       target: 'app-alb',
       kind: 'stale-address-at-risk',
       severity: 'info',
-      evidence: { sourceAddress: ADDR.client, address: ADDR.old[0], clientKind: 'address', addressState: 'answering' },
+      evidence: { sourceAddress: ADDR.client, address: ADDR.old[0], clientKind: 'interface', addressState: 'answering' },
     });
-    expect(unconfigured.summary).toContain(`${ADDR.client} still sends to retired ${ADDR.old[0]}:${nodes[0]!.port}`);
+    expect(unconfigured.summary).toContain(`${labInterfaceOf(ADDR.client)} (${ADDR.client}) still sends to retired ${ADDR.old[0]}:${nodes[0]!.port}`);
     const tierFinding = flowed.report.findings.find((f) => f.target === 'web-stale')!;
     expect([tierFinding.key, tierFinding.kind]).toEqual(['web-stale/stale-upstream', 'stale-address-at-risk']);
     expect(tierFinding.signals).toContain('client');

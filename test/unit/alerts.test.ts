@@ -207,6 +207,19 @@ describe('one incident per condition', () => {
     expect(s1.alerts['app/stale-client-seen/10.0.5.7']?.openedAt).toBe(at(0).toISOString());
   });
 
+  it('a risk does not keep an incident open: it resolves, then the risk is told on its own', () => {
+    // Prepare: an incident paged; then only a risk of the same condition remains (the cache census still names the host).
+    const risk = finding('web', 'dns-cache-at-risk', 'web: caches the name', {});
+    const s1 = step({}, [confirmed(['echo'])], 0);
+    // Act
+    const s2 = step(s1.alerts, [risk], 1);
+    const s3 = step(s2.alerts, [risk], 2);
+    const s4 = step(s3.alerts, [risk], 3);
+    // Assess: no reminder, no open-ended incident; one resolved, then the risk opens (events topic).
+    expect([s2.types, s3.types, s4.types]).toEqual([[], ['resolved:stale-address-confirmed'], ['opened:dns-cache-at-risk']]);
+    expect(s4.alerts['web/stale-upstream']?.severity).toBe('info');
+  });
+
   it('an "updated" that failed to deliver is re-sent even when the next check shows weaker evidence', () => {
     // Prepare / Act: opened on failures; the echo proves it but SNS is down; next check only failures again.
     const s1 = step({}, [suspected(['failing'])], 0);

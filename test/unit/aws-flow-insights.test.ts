@@ -1,5 +1,5 @@
 /** The flow source on CloudWatch Logs Insights: the exact StartQuery, rows as records, polling, the deadline cut, a cut result said. */
-import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand, StopQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import type {} from 'aws-sdk-client-mock-vitest/extend';
@@ -23,6 +23,7 @@ const ROW = [
   ['f_dstaddr', '10.0.1.5'],
   ['f_dstport', '443'],
   ['f_action', 'ACCEPT'],
+  ['f_tcp_flags', '2'],
   ['records', '4'],
   ['packets', '12'],
   ['first', '1796119200'],
@@ -43,7 +44,9 @@ describe('flowQueryString', () => {
   it('v5: the packet destination counts too, and the rows keep the instance, the packet source and the direction', () => {
     const query = flowQueryString(parseFlowFormat(LAB_V5_FORMAT), ['10.0.1.5'], [443]);
     expect(query).toContain('filter (f_dstaddr in ["10.0.1.5"] or f_pkt_dstaddr in ["10.0.1.5"]) and f_dstport in ["443"]');
-    expect(query).toContain('by f_interface_id, f_instance_id, f_srcaddr, f_pkt_srcaddr, f_dstaddr, f_pkt_dstaddr, f_dstport, f_flow_direction, f_action');
+    expect(query).toContain(
+      'by f_interface_id, f_instance_id, f_srcaddr, f_pkt_srcaddr, f_dstaddr, f_pkt_dstaddr, f_dstport, f_flow_direction, f_action, f_tcp_flags',
+    );
   });
 
   it('quotes nothing a user could break out of', () => {
@@ -75,6 +78,7 @@ describe('LogsInsightsFlowSource', () => {
           dstaddr: '10.0.1.5',
           action: 'ACCEPT',
           dstport: 443,
+          tcpFlags: 2,
           packets: 12,
           records: 4,
           start: 1796119200,
@@ -117,6 +121,8 @@ describe('LogsInsightsFlowSource', () => {
     // Assess
     await expect(run).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(3_000);
+    // Stopped, so it holds no concurrent-query slot and scans no more.
+    expect(logs).toHaveReceivedCommandWith(StopQueryCommand, { queryId: 'q-2' });
   });
 
   it.each(['Failed', 'Cancelled', 'Timeout'])('a query that ended %s is an error naming it', async (status) => {

@@ -17,14 +17,14 @@ describe('resolverQueryString', () => {
     expect(resolverQueryString([ELB, `all.${ELB}`], ['10.0.1.5'])).toBe(
       'filter query_name like /(?i)^(internal-app-123\\.ap-northeast-2\\.elb\\.amazonaws\\.com|all\\.internal-app-123\\.ap-northeast-2\\.elb\\.amazonaws\\.com)\\.?$/' +
         ' or @message like /"Rdata"\\s*:\\s*"(10\\.0\\.1\\.5)"/' +
-        ' | stats count(*) as queries, earliest(query_timestamp) as firstAsked, latest(query_timestamp) as lastAsked by srcaddr, srcids.instance' +
+        ' | stats count(*) as queries, earliest(query_timestamp) as firstAsked, latest(query_timestamp) as lastAsked, latest(srcids.instance) as instance by srcaddr' +
         ' | sort lastAsked desc | limit 10000',
     );
   });
 
   it('escapes what a regular expression would read otherwise', () => {
     expect(resolverQueryString(['a/b|c.example'], [])).toBe(
-      'filter query_name like /(?i)^(a\\/b\\|c\\.example)\\.?$/ | stats count(*) as queries, earliest(query_timestamp) as firstAsked, latest(query_timestamp) as lastAsked by srcaddr, srcids.instance | sort lastAsked desc | limit 10000',
+      'filter query_name like /(?i)^(a\\/b\\|c\\.example)\\.?$/ | stats count(*) as queries, earliest(query_timestamp) as firstAsked, latest(query_timestamp) as lastAsked, latest(srcids.instance) as instance by srcaddr | sort lastAsked desc | limit 10000',
     );
   });
 });
@@ -44,7 +44,7 @@ describe('LogsInsightsResolverSource', () => {
         results: [
           row({
             srcaddr: '10.0.5.7',
-            'srcids.instance': 'i-0d15cd0d3example',
+            instance: 'i-0d15cd0d3example',
             queries: '14',
             firstAsked: '2026-12-06T09:01:00Z',
             lastAsked: '2026-12-06T10:10:00Z',

@@ -40,7 +40,7 @@ function observed(records: AddressRecord[], previous: Partial<TargetState> = {})
 }
 
 describe('readCacheCensus', () => {
-  it('names hosts that open connections long past their last query, or never asked in the lookback; not one that re-resolves within its TTL, nor a pool riding old connections', async () => {
+  it('names hosts that open connections long past their last query; not one that re-resolves within its TTL, one the log never saw ask, nor a pool riding old connections', async () => {
     // Prepare
     const flow: FlowSource = {
       read: async () => ({
@@ -63,11 +63,10 @@ describe('readCacheCensus', () => {
     // Act
     const figures = await readCacheCensus(config, o, { flow, resolver }, new Date(T0), AbortSignal.timeout(1000), []);
     // Assess: the monitor (10.0.8.0/24, ignored) is never a host.
-    expect(figures).toEqual({ elbs: 1, caching: 2 });
+    expect(figures).toEqual({ elbs: 1, caching: 1 });
     const census = o.get('app-alb')!.census!;
-    // Named by their own end: the instance, else the interface its egress was recorded at.
-    expect(census.clients.map((c) => [c.client, c.lastAsked === undefined ? 'never' : new Date(c.lastAsked).toISOString()]).sort()).toEqual([
-      ['eni-10.0.5.3', 'never'],
+    // 10.0.5.3 never asked (a host the log does not know is no suspect); the monitor (10.0.8.0/24) is ignored.
+    expect(census.clients.map((c) => [c.client, c.lastAsked === undefined ? 'never' : new Date(c.lastAsked).toISOString()])).toEqual([
       ['i-0java', new Date(T0 - 40 * MIN).toISOString()],
     ]);
     expect(census.thresholdMs).toBe(1800_000);
@@ -79,27 +78,46 @@ describe('readCacheCensus', () => {
     expect(cachingThresholdMs(1800, 60)).toBe(1_800_000);
   });
 
-  it('after a change, a host the census named is proof even if the resolver log never saw it ask', async () => {
-    // Prepare: the census ran before the change; the address retired since.
+  it('after a change, a host the census saw ask before it is proof when the resolver read no longer knows it; not when the read shows it asked since', async () => {
+    // Prepare: the census ran before the change; the address retired since; the post-change read starts too late to know the host.
     const census = {
       queriedAt: new Date(T0 - 5 * MIN).toISOString(),
       from: new Date(T0 - 65 * MIN).toISOString(),
       thresholdMs: 1_800_000,
-      clients: [{ client: '10.0.5.3', clientKind: 'address' as const, sourceAddress: '10.0.5.3', addresses: ['10.0.1.5'], lastConnected: T0 - 5 * MIN }],
+      clients: [
+        {
+          client: '10.0.5.3',
+          clientKind: 'address' as const,
+          sourceAddress: '10.0.5.3',
+          addresses: ['10.0.1.5'],
+          lastConnected: T0 - 5 * MIN,
+          lastAsked: T0 - 40 * MIN,
+        },
+      ],
     };
     const retired: AddressRecord = { ...CURRENT, lastSeen: new Date(T0 - 2 * MIN).toISOString(), retiredAt: new Date(T0 - MIN).toISOString() };
-    const elb = { ...(observed([retired]).get('app-alb') as Observed<ElbTarget>), census };
+    const read = (askers: Asker[]) => ({
+      queriedAt: new Date(T0 + 2 * MIN).toISOString(),
+      from: new Date(T0 - 30 * MIN).toISOString(),
+      clientCacheSeconds: 30,
+      askers,
+    });
+    const elb = { ...(observed([retired]).get('app-alb') as Observed<ElbTarget>), census, resolver: read([]) };
+    const askedSince = { ...elb, resolver: read([asker('10.0.5.3', -MIN)]) };
+    // Past the horizon: the retirement, twice the 60 s TTL and a JVM's 30 s.
+    const opened = T0 + 2 * MIN;
     // Act
-    const proof = resolverProof(elb, { addresses: new Set(['10.0.5.3']) }, '10.0.1.5', 3);
-    const other = resolverProof(elb, { addresses: new Set(['10.0.5.9']) }, '10.0.1.5', 3);
-    // A pool riding its old connections opened none: no proof, whatever the census said.
-    const pooled = resolverProof(elb, { addresses: new Set(['10.0.5.3']) }, '10.0.1.5', 0);
+    const proof = resolverProof(elb, { addresses: new Set(['10.0.5.3']) }, '10.0.1.5', opened);
+    const other = resolverProof(elb, { addresses: new Set(['10.0.5.9']) }, '10.0.1.5', opened);
+    const reResolved = resolverProof(askedSince, { addresses: new Set(['10.0.5.3']) }, '10.0.1.5', opened);
+    // A pool riding its old connections opened none; an honest cache may open one inside the horizon.
+    const pooled = resolverProof(elb, { addresses: new Set(['10.0.5.3']) }, '10.0.1.5', undefined);
+    const honest = resolverProof(elb, { addresses: new Set(['10.0.5.3']) }, '10.0.1.5', T0 + MIN);
     // Assess
     expect(proof?.detail).toBe(
-      `the cache census named 10.0.5.3 before the change: it has not asked for internal-app.elb.test since at least ${census.from}, while 10.0.1.5 was still in its answer (seen until ${new Date(retired.lastSeen).toISOString()}): it will not move by itself`,
+      `the cache census named 10.0.5.3 before the change: it has not asked for internal-app.elb.test since ${new Date(T0 - 40 * MIN).toISOString()}, while 10.0.1.5 was still in its answer (seen until ${new Date(retired.lastSeen).toISOString()}): it will not move by itself`,
     );
-    expect(other).toBeUndefined();
-    expect(pooled).toBeUndefined();
+    expect([other, reResolved, pooled, honest]).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it('between censuses the last stands; a failed one is an error line and the last stands', async () => {

@@ -91,6 +91,7 @@ describe('config', () => {
       lookbackMinutes: DEFAULTS.resolverLookbackMinutes,
       censusEveryMinutes: 0,
       cachingAfterSeconds: DEFAULTS.cachingAfterSeconds,
+      clientCacheSeconds: DEFAULTS.clientCacheSeconds,
     });
     expect(elb?.type === 'elb' && elb.probe).toEqual({ protocol: 'tcp', path: '/' });
   });

@@ -49,11 +49,12 @@ describe('readResolverEvidence', () => {
     ]);
     const elb = o.get('app-alb')! as Observed<ElbTarget>;
     expect(elb.resolver?.from).toBe(new Date(T0 - 40 * MIN).toISOString());
-    expect(resolverProof(elb, { addresses: new Set(['10.0.5.7']) }, '10.0.1.5', 2)?.detail).toContain('10.0.5.7 last asked');
-    // Without connections it opened since (a pool riding old ones, or no tcp-flags to tell): no proof.
-    expect(resolverProof(elb, { addresses: new Set(['10.0.5.7']) }, '10.0.1.5', 0)).toBeUndefined();
+    // It opened a connection to the retired address past the horizon (retirement + 2 x 60 s TTL + 30 s).
+    expect(resolverProof(elb, { addresses: new Set(['10.0.5.7']) }, '10.0.1.5', T0 - MIN)?.detail).toContain('10.0.5.7 last asked');
+    // Inside the horizon (an honest cache may still hold it), or none opened (a pool riding old ones, or no tcp-flags to tell): no proof.
+    expect(resolverProof(elb, { addresses: new Set(['10.0.5.7']) }, '10.0.1.5', T0 - 9 * MIN)).toBeUndefined();
     expect(resolverProof(elb, { addresses: new Set(['10.0.5.7']) }, '10.0.1.5', undefined)).toBeUndefined();
-    expect(resolverProof(elb, { addresses: new Set(['10.0.5.8']) }, '10.0.1.5', 2)).toBeUndefined();
+    expect(resolverProof(elb, { addresses: new Set(['10.0.5.8']) }, '10.0.1.5', T0 - MIN)).toBeUndefined();
   });
 
   it('once a read covers the change, the next reads only what came since (less the delivery delay) and merges', async () => {
@@ -68,6 +69,7 @@ describe('readResolverEvidence', () => {
     const last = {
       queriedAt: new Date(T0).toISOString(),
       from: new Date(T0 - 40 * MIN).toISOString(),
+      clientCacheSeconds: 30,
       askers: [{ srcaddr: '10.0.5.7', queries: 2, firstAsked: T0 - 30 * MIN, lastAsked: T0 - 20 * MIN }],
     };
     const o = observed([RETIRED], { resolver: last });
@@ -77,6 +79,7 @@ describe('readResolverEvidence', () => {
     expect(asked).toEqual([T0 - 10 * MIN]);
     expect(o.get('app-alb')!.resolver).toEqual({
       queriedAt: new Date(T0 + 5 * MIN).toISOString(),
+      clientCacheSeconds: 30,
       from: last.from,
       askers: [{ srcaddr: '10.0.5.7', queries: 2, firstAsked: T0 - 30 * MIN, lastAsked: T0 + 4 * MIN }],
     });
@@ -91,7 +94,7 @@ describe('readResolverEvidence', () => {
         throw new Error('AccessDeniedException');
       },
     };
-    const last = { queriedAt: new Date(T0 - 2 * MIN).toISOString(), from: new Date(T0 - 40 * MIN).toISOString(), askers: [] };
+    const last = { queriedAt: new Date(T0 - 2 * MIN).toISOString(), from: new Date(T0 - 40 * MIN).toISOString(), clientCacheSeconds: 30, askers: [] };
     const errors: string[] = [];
     // Act
     const none = observed([CURRENT]);

@@ -240,6 +240,21 @@ describe('a flow-log client of a node that went: only records after it went are 
     expect(before?.summary).toContain('which stopped answering, with no record of it since: it rode the node while it drained');
     expect([after?.kind, after?.severity]).toEqual(['stale-client-seen', 'critical']);
   });
+
+  it('what a pool still sends after its node went is no incident: without tcp-flags, records within the horizon; with them, no connection opened since', () => {
+    // Prepare
+    const { records, probes } = upstreamOf('silent');
+    const went = Date.parse(records[0]!.goneSince!);
+    const keepAlive: StaleClient = { ...FLOW_CLIENT, last: went + 60_000 };
+    const rodeThenReset: StaleClient = { ...FLOW_CLIENT, last: went + 600_000, opened: 1, lastOpened: went - 300_000 };
+    const reopened: StaleClient = { ...FLOW_CLIENT, last: went + 30_000, opened: 2, lastOpened: went + 30_000 };
+    // Act
+    const kinds = [keepAlive, rodeThenReset, reopened].map(
+      (c) => unconfiguredClientFindings('app', { queriedAt: NOW.toISOString(), clients: [c] }, new Set(), { records, probes })[0]?.kind,
+    );
+    // Assess
+    expect(kinds).toEqual(['stale-address-at-risk', 'stale-address-at-risk', 'stale-client-seen']);
+  });
 });
 
 describe('resolver proof on flow-log clients: a client of a draining node that will not move is the incident at once', () => {

@@ -41,6 +41,8 @@ const GROUP_BY: readonly FlowField[] = [
   'dstport',
   'flow-direction',
   'action',
+  // One row per flags value: a row with SYN is connections opened (no bitwise operator in the query language).
+  'tcp-flags',
 ];
 /** A string literal (the values are addresses and ports the config validated; quotes are dropped anyway). */
 const lit = (v: string | number) => `"${String(v).replace(/["\\]/g, '')}"`;

@@ -4,7 +4,7 @@
  * evidence sources share it). Logs Insights bills the bytes it scans in the range.
  */
 import { setTimeout as wait } from 'node:timers/promises';
-import { GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { GetQueryResultsCommand, StartQueryCommand, StopQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import type { CloudWatchLogsClient, ResultField } from '@aws-sdk/client-cloudwatch-logs';
 
 /** Polling and size settings. */
@@ -12,6 +12,8 @@ export const INSIGHTS_QUERY = {
   /** Rows returned at most (Logs Insights' own maximum is 10,000). */
   limit: 10_000,
   pollEveryMs: 500,
+  /** The StopQuery of a query cut short: it must not hold the check up. */
+  stopTimeoutMs: 2_000,
 } as const;
 
 /** The query did not complete. */
@@ -33,6 +35,26 @@ export async function runInsightsQuery(
     { abortSignal: q.signal },
   );
   if (!queryId) throw new InsightsQueryError(`StartQuery on ${q.logGroup} returned no query id`);
+  try {
+    return await poll(client, queryId, q);
+  } catch (err) {
+    // Cut (the check's deadline) or failed: stop it, so it neither holds one of the account's
+    // concurrent query slots nor scans on (billed). Best effort, bounded.
+    try {
+      await client.send(new StopQueryCommand({ queryId }), { abortSignal: AbortSignal.timeout(INSIGHTS_QUERY.stopTimeoutMs) });
+    } catch {
+      // Already ended, or unreachable: nothing more to do.
+    }
+    throw err;
+  }
+}
+
+/** GetQueryResults until the query completes; throws when it ended otherwise or the signal aborts. */
+async function poll(
+  client: CloudWatchLogsClient,
+  queryId: string,
+  q: { logGroup: string; signal: AbortSignal; sleep: Sleep },
+): Promise<{ rows: ResultField[][]; scannedBytes?: number; truncated?: boolean }> {
   for (;;) {
     const r = await client.send(new GetQueryResultsCommand({ queryId }), { abortSignal: q.signal });
     if (r.status === 'Complete') {

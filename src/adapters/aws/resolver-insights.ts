@@ -23,7 +23,8 @@ export function resolverQueryString(names: readonly string[], addresses: readonl
   const byAnswer = addresses.length > 0 ? ` or @message like /"Rdata"\\s*:\\s*"(${addresses.map(re).join('|')})"/` : '';
   return [
     `filter ${byName}${byAnswer}`,
-    'stats count(*) as queries, earliest(query_timestamp) as firstAsked, latest(query_timestamp) as lastAsked by srcaddr, srcids.instance',
+    // By address only: an entry without srcids.instance (a Lambda, an inbound endpoint) must not drop out of a group.
+    'stats count(*) as queries, earliest(query_timestamp) as firstAsked, latest(query_timestamp) as lastAsked, latest(srcids.instance) as instance by srcaddr',
     'sort lastAsked desc',
     'limit 10000',
   ].join(' | ');
@@ -35,7 +36,7 @@ export function askerOfRow(row: readonly ResultField[]): Asker | undefined {
   const last = Date.parse(rowValue(row, 'lastAsked') ?? '');
   if (Number.isNaN(first) || Number.isNaN(last)) return undefined;
   const srcaddr = rowValue(row, 'srcaddr');
-  const instance = rowValue(row, 'srcids.instance');
+  const instance = rowValue(row, 'instance');
   return {
     ...(srcaddr ? { srcaddr } : {}),
     ...(instance ? { instance } : {}),

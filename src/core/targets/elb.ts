@@ -57,7 +57,7 @@ export const elb: TargetType<ElbTarget> = {
             o,
             { addresses: new Set(c.sourceAddress ? [c.sourceAddress] : []), ...(c.clientKind === 'instance' ? { instance: c.client } : {}) },
             c.address,
-            c.opened,
+            c.lastOpened,
           ),
         )
       : [];

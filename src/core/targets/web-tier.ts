@@ -72,10 +72,10 @@ async function observeWebTier(t: WebTierTarget, ctx: CheckContext): Promise<WebT
   return obs;
 }
 
-/** Connections the tier opened to `address` in the flow window (SYNs), when the flow logs can tell. */
-function openedTo(clients: readonly StaleClient[], address: string): number | undefined {
-  const known = clients.filter((c) => c.address === address && c.opened !== undefined);
-  return known.length === 0 ? undefined : known.reduce((n, c) => n + c.opened!, 0);
+/** When the tier last opened a connection to `address` (SYN in the flow logs), when they can tell. */
+function lastOpenedTo(clients: readonly StaleClient[], address: string): number | undefined {
+  const opened = clients.flatMap((c) => (c.address === address && c.lastOpened !== undefined ? [c.lastOpened] : []));
+  return opened.length === 0 ? undefined : Math.max(...opened);
 }
 
 export const webTier: TargetType<WebTierTarget> = {
@@ -89,10 +89,11 @@ export const webTier: TargetType<WebTierTarget> = {
     const sources = tierSourceAddresses(t, o.web);
     const flowClients = (up.flow?.clients ?? []).filter((c) => c.sourceAddress !== undefined && sources.has(c.sourceAddress));
     // Proof the tier will not move: its host has not asked for the name since the address it reaches retired.
-    const reached = [...(o.web?.echo?.ok ? [o.web.echo.address] : []), ...flowClients.map((c) => c.address)];
+    // The address the echo names when it names one (the proof must be of that one), else those the flow logs show.
+    const reached = o.web?.echo?.ok ? [o.web.echo.address] : flowClients.map((c) => c.address);
     const proof =
       up.target.type === 'elb'
-        ? reached.map((a) => resolverProof(up as Observed<ElbTarget>, { addresses: sources }, a, openedTo(flowClients, a))).find((p) => p !== undefined)
+        ? reached.map((a) => resolverProof(up as Observed<ElbTarget>, { addresses: sources }, a, lastOpenedTo(flowClients, a))).find((p) => p !== undefined)
         : undefined;
     const assessed = assessWebTier({
       // Open, or resolving with its "resolved" not yet delivered: on-call still holds it open.
