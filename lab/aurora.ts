@@ -19,7 +19,8 @@ import type { ClusterMember, WriterInfo, WriterLookup } from '../src/core/ports.
 import { ClusterNotFoundError, FailoverRefusedError } from '../src/core/aurora/errors.ts';
 import type { FailoverStarter } from '../src/core/aurora/drill.ts';
 import { LabDnsServer } from './dns-server.ts';
-import { SocketSet, assertLoopback } from './loopback.ts';
+import { SocketSet, assertLoopback, plainIPv4 } from './loopback.ts';
+import type { LabFlowLog } from './flow-log.ts';
 import { TLSSocket } from 'node:tls';
 
 /** Database engines the lab listeners speak. */
@@ -66,6 +67,8 @@ export interface LabDbListenerOptions {
   /** PostgreSQL: answer 'S' and do TLS with this key and certificate (PEM); absent: answer 'N'. */
   tls?: { key: string; cert: string };
   mode?: DbListenerMode;
+  /** Writes a flow log record for every connection (lab/flow-log.ts), as the instance's interface would. */
+  flowLog?: LabFlowLog;
 }
 
 /** The MySQL server version the lab announces (Aurora MySQL 3 style). */
@@ -204,6 +207,9 @@ export class LabDbListener {
   #onConnection(socket: Socket): void {
     this.accepted++;
     this.#sockets.add(socket);
+    const flowLog = this.#opts.flowLog;
+    if (flowLog && socket.remoteAddress && socket.remotePort)
+      flowLog.record({ srcaddr: plainIPv4(socket.remoteAddress), srcport: socket.remotePort, dstaddr: this.host, dstport: this.port, at: Date.now() });
     if (this.#mode === 'swallow') return;
     if (this.#opts.engine === 'mysql') this.#greet(socket);
     else this.#answerSslRequest(socket);
@@ -331,6 +337,8 @@ export interface AuroraLabOptions {
   /** TTL of the endpoint records: Aurora's 5 s unless told. */
   ttlSeconds?: number;
   script?: Partial<FailoverScript>;
+  /** The lab's flow log: the instances record every connection (a client on the old writer after a failover). */
+  flowLog?: LabFlowLog;
   /** Clock of the injected timestamps; the sampler's default clock unless told. */
   now?: () => number;
   /**
@@ -394,9 +402,10 @@ export class AuroraLab implements WriterLookup, FailoverStarter {
       let instances = opts.instances;
       if (instances) started.push(...instances);
       else {
-        const first = await LabDbListener.start({ host: addr.instances[0], engine, name: names[0] });
+        const flow = opts.flowLog ? { flowLog: opts.flowLog } : {};
+        const first = await LabDbListener.start({ host: addr.instances[0], engine, name: names[0], ...flow });
         started.push(first);
-        const second = await LabDbListener.start({ host: addr.instances[1], port: first.port, engine, name: names[1] });
+        const second = await LabDbListener.start({ host: addr.instances[1], port: first.port, engine, name: names[1], ...flow });
         started.push(second);
         instances = [listenerInstance(first), listenerInstance(second)];
       }

@@ -127,6 +127,12 @@ const CACHE_RISK =
   'httpd addressttl, nginx resolve, HAProxy resolvers). A host whose queries the Route 53 Resolver answered from its cache is not ' +
   'logged: if many hosts ask for this name, check this one before you change it.';
 
+/** A flow-log client of an Aurora cluster's old writer. */
+const OLD_WRITER_CLIENT =
+  'This host still connects to the old writer after the failover: if it connects through the cluster endpoint, it kept the old answer, and its writes fail (read-only). ' +
+  'Make it re-resolve (JVM networkaddress.cache.ttl at most 5 s), drop pooled connections after a failover (a pool max lifetime), or use a failover-aware driver (AWS Advanced JDBC Wrapper) or RDS Proxy. ' +
+  'A client of the reader endpoint connects there on purpose: nothing to do for it.';
+
 const AT_RISK =
   'No page yet: a client still reaches a retired node that still answers (it drains). Either it keeps a pooled keep-alive connection ' +
   '(Go, Envoy, undici, nginx upstream `keepalive`): it moves by itself when the node closes it, and nothing is wrong; or it cached the ' +
@@ -167,6 +173,8 @@ const TYPE_ADVICE: Partial<Record<AdviceTargetType, Partial<Record<FindingKind, 
     // For Aurora the retired address is the old writer: answering means cached clients write to a reader.
     'retired-address-answering':
       'The old writer still answers, most likely as a reader: clients that cached it get read-only errors on writes. Make clients re-resolve (JVM networkaddress.cache.ttl at most 5 s) or use a failover-aware driver (AWS Advanced JDBC Wrapper).',
+    'stale-address-at-risk': OLD_WRITER_CLIENT,
+    'stale-client-seen': OLD_WRITER_CLIENT,
     'retired-address-dead':
       'The old writer no longer answers: clients that cached it fail until they resolve again. Make clients re-resolve (JVM networkaddress.cache.ttl at most 5 s) or use a failover-aware driver (AWS Advanced JDBC Wrapper).',
   },

@@ -10,7 +10,7 @@
 import { isIP } from 'node:net';
 import { adviceFor } from './advice.ts';
 import { GONE_TEXT, finding, goneOf, pastTtlGrace, retiredStateOf, sentAfterGone } from './assess.ts';
-import type { Config, ElbTarget } from './config.ts';
+import type { AuroraTarget, Config, ElbTarget } from './config.ts';
 import { LIMITS } from './constants.ts';
 import { retiredOf } from './diff.ts';
 import { INCOMPLETE_TEXT, clientEvidence, clientName, parseFlowFormat, staleClients } from './flow-log.ts';
@@ -26,7 +26,7 @@ import { readDue, readFailed } from './evidence-reads.ts';
 const MS_PER_SECOND = 1000;
 
 /** The retired addresses of one ELB target that no well-behaved cache may still hold. */
-export function flowWatchOf(o: Observed<ElbTarget>, now: Date): FlowWatch[] {
+export function flowWatchOf(o: Observed<ElbTarget | AuroraTarget>, now: Date): FlowWatch[] {
   return retiredOf(o.records)
     .filter((r) => pastTtlGrace(r, now))
     .map((r) => ({ address: r.address, port: o.target.port, since: Date.parse(r.retiredAt!) + (r.ttl ?? LIMITS.defaultTtlSeconds) * MS_PER_SECOND }));
@@ -44,7 +44,8 @@ export async function readFlowEvidence(
 ): Promise<CheckReport['flow'] | undefined> {
   const settings = config.flowLogs;
   if (!settings || !source) return undefined;
-  const elbs = [...observed.values()].filter((o): o is Observed<ElbTarget> => o.target.type === 'elb');
+  // ELBs, and Aurora endpoints: after a failover the old writer's address is the retired one.
+  const elbs = [...observed.values()].filter((o): o is Observed<ElbTarget | AuroraTarget> => o.target.type === 'elb' || o.target.type === 'aurora');
   // Only recent records say a client *still* sends: each watch starts at the later of the
   // address's retirement plus TTL and the window's start.
   const windowStart = startedAt.getTime() - settings.windowSeconds * MS_PER_SECOND;
@@ -154,4 +155,43 @@ export function unconfiguredClientFindings(
         key: `${elb}/stale-client-seen/${c.sourceAddress ?? c.client}`,
       };
     });
+}
+
+/**
+ * An Aurora endpoint's clients of the old writer after a failover (its retired address, past the
+ * endpoint's TTL), one finding each, with how long after the change it still connected. Info
+ * while the old writer answers (as a reader now: a client that cached the cluster endpoint gets
+ * read-only errors on writes; one of the reader endpoint connects there on purpose); the incident
+ * once the old writer is gone and the client still tries it (core/assess.ts sentAfterGone).
+ */
+export function oldWriterClientFindings(
+  aurora: string,
+  flow: FlowObservation,
+  writer: { records: readonly AddressRecord[]; probes: ReadonlyMap<string, ProbeResult> },
+): Finding[] {
+  const records = new Map(writer.records.map((r) => [r.address, r]));
+  const cut = flow.incomplete ? INCOMPLETE_TEXT : '';
+  return flow.clients.map((c) => {
+    const record = records.get(c.address);
+    const state = retiredStateOf(record, writer.probes.get(c.address));
+    const went = goneOf(state);
+    const gone = went && sentAfterGone(record, c) ? went : undefined;
+    const after = record?.retiredAt ? Math.max(0, Math.round((c.last - Date.parse(record.retiredAt)) / MS_PER_SECOND)) : undefined;
+    const when = after === undefined ? '' : `, ${after} s after the writer changed`;
+    const kind = gone ? 'stale-client-seen' : 'stale-address-at-risk';
+    const summary = gone
+      ? `${aurora}: ${clientName(c)} still connects to the old writer ${c.address}:${c.port}${when}, ${GONE_TEXT[gone]}: it keeps the cluster endpoint's old answer${cut}`
+      : `${aurora}: ${clientName(c)} still connects to the old writer ${c.address}:${c.port}${when} (last record ${new Date(c.last).toISOString()}): it keeps the cluster endpoint's old answer, and its writes there fail (a client of the reader endpoint connects there on purpose)${cut}`;
+    return {
+      ...finding(
+        aurora,
+        kind,
+        summary,
+        { ...clientEvidence(c), addressState: state, ...(after !== undefined ? { secondsAfterChange: after } : {}) },
+        adviceFor(kind, { targetType: 'aurora' }),
+        ['client'],
+      ),
+      key: `${aurora}/stale-client-seen/${c.sourceAddress ?? c.client}`,
+    };
+  });
 }

@@ -13,6 +13,7 @@ import { resolveName } from '../resolve.ts';
 import { addressProbeJobs, applyResolution, diffForAssess } from './names.ts';
 import type { CheckContext, Observed, TargetType } from './types.ts';
 import { errorMessage } from '../error-text.ts';
+import { oldWriterClientFindings } from '../flow-evidence.ts';
 
 /** Probe spec for an Aurora endpoint: the engine's own greeting (MySQL) or SSLRequest (PostgreSQL). */
 export function auroraSpec(t: AuroraTarget): ProbeSpec {
@@ -73,7 +74,7 @@ export const aurora: TargetType<AuroraTarget> = {
   },
   probeJobs: (o, ctx) => [...addressProbeJobs(o, auroraSpec(o.target), ctx), ...sessionJob(o, ctx)],
   assess(o, _all, now) {
-    return assessAurora({
+    const assessed = assessAurora({
       target: o.target,
       resolution: o.resolution!,
       ...diffForAssess(o),
@@ -86,5 +87,8 @@ export const aurora: TargetType<AuroraTarget> = {
       ...(o.api ? { api: o.api } : {}),
       ...(o.session ? { session: o.session } : {}),
     });
+    // Flow-log clients of the old writer after a failover: each named, with how long after it still connected.
+    if (!o.flow || o.flow.clients.length === 0) return assessed;
+    return { ...assessed, findings: [...assessed.findings, ...oldWriterClientFindings(o.target.name, o.flow, { records: o.records, probes: o.probes })] };
   },
 };
