@@ -114,6 +114,8 @@ export interface CheckSummary {
   flow?: CheckReport['flow'];
   /** The resolver query log reads, when any ran: reads, hosts found, bytes Logs Insights scanned. */
   resolver?: CheckReport['resolver'];
+  /** The cache census, when one ran: ELBs counted, hosts found caching. */
+  census?: CheckReport['census'];
   startedAt?: string;
   targets: number;
   targetsCompleted: number;
@@ -304,6 +306,7 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
     });
     if (report.flow) summary.flow = report.flow;
     if (report.resolver) summary.resolver = report.resolver;
+    if (report.census) summary.census = report.census;
     const released = report.targets.flatMap((t) => t.released ?? []);
     if (released.length > 0) summary.released = released;
     summary.ok = store.failures.length === 0 && report.undelivered === 0;

@@ -237,6 +237,36 @@ describe('monitor handler', () => {
     return { deps, log, notices };
   }
 
+  it("builds the flow and resolver sources for the config's CloudWatch log groups: the cache census reads both", async () => {
+    // Prepare
+    const groups: string[] = [];
+    const reads: string[] = [];
+    const config = parseConfig({
+      resolvers: [dns.address],
+      allowLoopback: true,
+      flowLogs: { source: 'cloudwatch', logGroup: '/vpc/flow', ignoreSources: ['10.0.8.0/24'] },
+      resolverLogs: { source: 'cloudwatch', logGroup: '/route53/resolver' },
+      targets: [{ ...elbTarget, port }],
+    });
+    const { deps } = localDeps({
+      loadConfig: async () => config,
+      flowSourceFor: (g) => {
+        groups.push(g);
+        return { read: async () => (reads.push('flow'), { records: [], rows: 0 }) };
+      },
+      resolverSourceFor: (g) => {
+        groups.push(g);
+        return { read: async () => (reads.push('resolver'), { askers: [], rows: 0 }) };
+      },
+    });
+    // Act
+    const summary = await createHandler(deps)({}, context());
+    // Assess
+    expect(groups).toEqual(['/vpc/flow', '/route53/resolver']);
+    expect(reads.sort()).toEqual(['flow', 'resolver']);
+    expect(summary).toMatchObject({ ok: true, census: { elbs: 1, caching: 0 } });
+  });
+
   it('takes the deadline from the remaining time minus the safety margin, never under 1 s', async () => {
     // Prepare
     const { deps, log } = localDeps();
