@@ -252,11 +252,21 @@ describe('monitor handler', () => {
       loadConfig: async () => config,
       flowSourceFor: (g) => {
         groups.push(g);
-        return { read: async () => (reads.push('flow'), { records: [], rows: 0 }) };
+        return {
+          read: async () => {
+            reads.push('flow');
+            return { records: [], rows: 0 };
+          },
+        };
       },
       resolverSourceFor: (g) => {
         groups.push(g);
-        return { read: async () => (reads.push('resolver'), { askers: [], rows: 0 }) };
+        return {
+          read: async () => {
+            reads.push('resolver');
+            return { askers: [], rows: 0 };
+          },
+        };
       },
     });
     // Act
