@@ -138,6 +138,8 @@ describe('ipdrift check against a lab ELB', () => {
     expect(kinds).toEqual(['address-set-changed', 'retired-address-answering']);
     expect(third.code).toBe(1);
     expect(third.stdout).toMatch(/WARN\s+app\s+current-address-unhealthy/);
+    // The notice it caused is printed, as `watch` prints it (the README promises it for check too).
+    expect(third.stdout).toMatch(/-> OPENED\s+\[WARNING\] app: /);
     expect(history.code).toBe(0);
     expect(history.stdout).toContain('127.0.51.11');
     expect(history.stdout).toMatch(/retired 20\d\d-/);

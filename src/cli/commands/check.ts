@@ -5,7 +5,7 @@ import type { FlowSource, ResolverLogSource } from '../../core/ports.ts';
 import type { CheckReport } from '../../core/report.ts';
 import type { AlertTransition } from '../../core/types.ts';
 import { FileStore } from '../../adapters/local/file-store.ts';
-import { ConsoleNotifier, formatFindings } from '../../adapters/local/console.ts';
+import { ConsoleNotifier, formatFindings, formatTransition } from '../../adapters/local/console.ts';
 import { DURATION_LIMITS, parse, parseDuration } from '../args.ts';
 import { EXIT } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
@@ -140,6 +140,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
     }
     console.log('');
     console.log(formatFindings(report.findings, colour));
+    // The notices this check sent (as the Lambda would to SNS): a cron user tells a new incident from a running one.
+    for (const t of report.transitions) console.log(`-> ${formatTransition(t, colour)}`);
     for (const e of report.errors.filter((x) => !x.startsWith('save '))) console.error(`warning: ${printable(e)}`);
     console.log(`\nchecked ${report.targets.length} target(s) in ${report.durationMs} ms; state in ${values.state}`);
   }
