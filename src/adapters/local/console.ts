@@ -31,7 +31,9 @@ export function formatFindings(findings: readonly Finding[], colour: boolean): s
 export function formatTransition(t: AlertTransition, colour: boolean): string {
   const paint = painter(colour);
   const label = { opened: 'OPENED  ', updated: 'UPDATED ', reminder: 'REMINDER', resolved: 'RESOLVED', event: 'EVENT   ' }[t.type];
-  return `${paint(t.type === 'resolved' ? 'dim' : t.severity, label)} [${t.severity.toUpperCase()}] ${printable(t.summary)}`;
+  // A resolved notice says so first: its last failure, alone, would read at 3 a.m. as a new one.
+  const text = t.type === 'resolved' ? `${t.target}: no evidence of it in the last checks (was: ${t.summary})` : t.summary;
+  return `${paint(t.type === 'resolved' ? 'dim' : t.severity, label)} [${t.severity.toUpperCase()}] ${printable(text)}`;
 }
 
 /** Notifier that hands each transition to a writer (stdout, a list in tests). Never fails. */
