@@ -81,6 +81,14 @@ describe('ipdrift CLI: usage and bad input', () => {
     expect(r.stderr).toContain('no such file');
   });
 
+  it('check --state under /proc: exit 2 at once naming the path, before any work (it used to spin for ever)', async () => {
+    const started = Date.now();
+    const r = await cli(['check', '--config', join(FIXTURES, 'valid-full.json'), '--state', '/proc/ipdrift-state']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('/proc/ipdrift-state: cannot create /proc/ipdrift-state (');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it('check --deadline with a bad duration exits 2', async () => {
     const r = await cli(['check', '--config', join(FIXTURES, 'valid-full.json'), '--deadline', 'soon']);
     expect(r.code).toBe(2);

@@ -5,6 +5,7 @@ import type { FlowSource, ResolverLogSource } from '../../core/ports.ts';
 import type { CheckReport } from '../../core/report.ts';
 import type { AlertTransition } from '../../core/types.ts';
 import { FileStore } from '../../adapters/local/file-store.ts';
+import { prepareStateDir } from '../../adapters/local/state-dir.ts';
 import { ConsoleNotifier, formatFindings, formatTransition } from '../../adapters/local/console.ts';
 import { DURATION_LIMITS, parse, parseDuration } from '../args.ts';
 import { EXIT } from '../errors.ts';
@@ -119,6 +120,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const config = await loadConfigFile(values.config, CHECK_USAGE);
   const deadlineMs = values.deadline ? parseDuration(values.deadline, '--deadline', CHECK_USAGE, DURATION_LIMITS.deadlineMaxMs) : undefined;
   const dbPassword = values['db-password-file'] ? await readPasswordFile(values['db-password-file'], CHECK_USAGE) : undefined;
+  // Before any work: a state directory that cannot hold the result fails now, not after the check.
+  await prepareStateDir(values.state!);
   const report = await checkOnce(
     config,
     { state: values.state!, insecureTls: values['insecure-tls']!, ...(deadlineMs ? { deadlineMs } : {}), ...(dbPassword ? { dbPassword } : {}) },

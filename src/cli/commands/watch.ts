@@ -1,6 +1,7 @@
 /** `ipdrift watch`: repeated checks; prints alert transitions as they happen. Ctrl-C exits cleanly. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatTransition } from '../../adapters/local/console.ts';
+import { prepareStateDir } from '../../adapters/local/state-dir.ts';
 import { DURATION_LIMITS, parse, parseCount, parseDuration } from '../args.ts';
 import { EXIT } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
@@ -37,6 +38,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const intervalMs = parseDuration(values.interval!, '--interval', WATCH_USAGE, DURATION_LIMITS.intervalMaxMs);
   const count = values.count ? parseCount(values.count, '--count', WATCH_USAGE) : Infinity;
   const dbPassword = values['db-password-file'] ? await readPasswordFile(values['db-password-file'], WATCH_USAGE) : undefined;
+  await prepareStateDir(values.state!);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
