@@ -101,7 +101,7 @@ export function rekeyAlerts(previous: Readonly<Record<string, AlertState>>): Rec
 export const isAlertable = (f: Finding) => f.severity !== 'info' || EVENT_KINDS.has(f.kind) || RISK_KINDS.has(f.kind);
 
 /** True when an alert's transitions reach on-call: warning or critical (the rest go to the events topic). */
-const pages = (s: Severity) => s !== 'info';
+export const pages = (s: Severity) => s !== 'info';
 
 /** A risk that turned into the incident: the alert pages now, and on-call has been told nothing yet. */
 const firstPageDue = (alert: AlertState, prev: AlertState) => pages(alert.severity) && !pages(notifiedOf(prev).severity);

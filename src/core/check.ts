@@ -6,7 +6,7 @@
 import type { Resolver } from 'node:dns/promises';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { evaluateAlerts, markDelivered, rekeyAlerts } from './alerts.ts';
+import { evaluateAlerts, markDelivered, pages, rekeyAlerts } from './alerts.ts';
 import { LIMITS } from './constants.ts';
 import type { Config, ElbTarget } from './config.ts';
 import { currentOf, diffAddresses } from './diff.ts';
@@ -179,6 +179,12 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     delivered: 0,
     undelivered: 0,
     unsaved: [],
+    // Opened and paging (warning, critical): what on-call holds open once this check's notices are out.
+    openPaging: work.flatMap((w) =>
+      Object.values(w.state.alerts).flatMap((a) =>
+        !a.event && a.pending === undefined && !a.resolving && pages(a.severity) ? [{ key: a.key, severity: a.severity }] : [],
+      ),
+    ),
     errors,
     ...(flow ? { flow } : {}),
     ...(resolver ? { resolver } : {}),

@@ -1,5 +1,5 @@
 /** What one check produced: per-target observations, findings, metrics and alert transitions. */
-import type { AlertTransition, Finding, ProbeResult, Resolution, WebTierObservation } from './types.ts';
+import type { AlertTransition, Finding, ProbeResult, Resolution, Severity, WebTierObservation } from './types.ts';
 
 /**
  * Metric names per target (CloudWatch namespace `ipdrift`, dimension `Target` only).
@@ -60,6 +60,11 @@ export interface CheckReport {
   quiet?: string[];
   /** Targets whose state could not be saved (their details are in `errors`): the check's result is lost for them. */
   unsaved: string[];
+  /**
+   * The alerts that page and are open after this check (opened: not pending, not resolved), each
+   * target's; a target the check could not complete keeps its earlier ones.
+   */
+  openPaging: { key: string; severity: Severity }[];
   /** Problems that did not stop the check (metrics sink down, store conflict retried...). */
   errors: string[];
 }

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,11 +193,29 @@ describe('ipdrift check against a lab ELB', () => {
     // Act
     const r = await cli(['start', '--config', configPath, '--state', state, '--count', '2', '--interval', '100ms']);
     await nodes[1]!.setMode('serve');
-    // Assess
-    expect(r.code).toBe(0);
+    // Assess: it exits like its last check: the warning is still open (exit 1).
+    expect(r.code).toBe(1);
     expect(r.stdout.match(/OPENED/g)?.length).toBe(1);
     expect(r.stdout).toContain('current address(es) fail: 127.0.51.12');
     expect(r.stdout).toMatch(/check 2: 1 finding\(s\), no change/);
+  });
+
+  it('watch stopped by SIGTERM exits 143 (128+15) at its next step, never needing SIGKILL', async () => {
+    // Prepare
+    const child = spawn(process.execPath, [BIN, 'watch', '--config', configPath, '--state', join(dir, 'signal'), '--interval', '200ms'], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+    // Act: once it has checked (its first line), SIGTERM.
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    const sent = Date.now();
+    child.kill('SIGTERM');
+    const code = await exited;
+    clearTimeout(guard);
+    // Assess
+    expect(code).toBe(143);
+    expect(Date.now() - sent).toBeLessThan(10_000);
   });
 
   it('a corrupt state file: exit 2, its path named, the file left untouched', async () => {

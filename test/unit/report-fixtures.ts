@@ -10,6 +10,7 @@ export const reportOf = (targets: TargetReport[], at: string): CheckReport => ({
   transitions: [],
   delivered: 0,
   undelivered: 0,
+  openPaging: [],
   unsaved: [],
   errors: [],
 });

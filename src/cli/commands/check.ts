@@ -53,8 +53,12 @@ Options:
                       whether the session can write (endpoint-reaches-reader); one line, chmod 600
   -h, --help          this help
 
-Exit status: 0 no warning or critical finding, 1 at least one, 2 usage/config/state error
-(including state that could not be saved: its path and why are on stderr).`;
+Exit status (the same for watch --count, by its last check):
+  0  no paging alert is open (a warning still waiting its openAfterChecks pages nobody)
+  1  a paging alert is open: a warning or critical incident, opened and not resolved
+  2  usage, config or state error (a state directory that cannot hold the state, a corrupt file)
+  3  the check could not complete: the deadline cut a target, or its state could not be saved
+     (its path and why are on stderr)`;
 
 /** Options shared by check and watch. */
 export const CHECK_OPTIONS = {
@@ -67,11 +71,13 @@ export const CHECK_OPTIONS = {
 } as const;
 
 /**
- * Exit status for a report: 2 when some target's state could not be saved (the check's result
- * is lost for it: never a silent 0), else 1 when any finding is warning or critical.
+ * Exit status for a report (README, "CLI"; the contract a cron user reads): 3 when the check could
+ * not complete (a target the deadline cut, a state that could not be saved: never a silent 0),
+ * else 1 while a paging alert is open (opened, not pending, not resolved), else 0. A first sighting
+ * of a warning that waits for `openAfterChecks` pages nobody, so it exits 0.
  */
 export const exitFor = (report: CheckReport) =>
-  report.unsaved.length > 0 ? EXIT.usage : report.findings.some((f) => f.severity !== 'info') ? EXIT.findings : EXIT.ok;
+  report.unsaved.length > 0 || report.targets.some((t) => !t.completed) ? EXIT.incomplete : report.openPaging.length > 0 ? EXIT.findings : EXIT.ok;
 
 /** The `--json` document. */
 export function reportJson(report: CheckReport) {

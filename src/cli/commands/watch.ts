@@ -1,18 +1,19 @@
-/** `ipdrift watch`: repeated checks; prints alert transitions as they happen. Ctrl-C exits cleanly. */
+/** `ipdrift watch`: repeated checks; prints alert transitions as they happen. A signal stops it, 128+N. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatTransition } from '../../adapters/local/console.ts';
 import { prepareStateDir } from '../../adapters/local/state-dir.ts';
 import { DURATION_LIMITS, parse, parseCount, parseDuration } from '../args.ts';
 import { EXIT } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
-import { CHECK_OPTIONS, checkOnce, reportJson } from './check.ts';
+import { CHECK_OPTIONS, checkOnce, exitFor, reportJson } from './check.ts';
+import { constants as osConstants } from 'node:os';
 import { readPasswordFile } from '../db-password.ts';
 import { printable } from '../../adapters/local/printable.ts';
 
 export const WATCH_USAGE = `Usage: ipdrift watch --config FILE [--interval 10s] [--count N] [--state DIR] [--json]
 
 Runs a check every interval and prints alert transitions (opened, reminder, resolved, events)
-as they happen. Ctrl-C stops after the current check.
+as they happen. Ctrl-C or SIGTERM stops it: the check in flight is cut at its next step.
 
 Options:
   -c, --config FILE    configuration (JSON)
@@ -22,7 +23,10 @@ Options:
       --json           one JSON line per check
       --insecure-tls   accept self-signed certificates (names are still checked)
       --db-password-file FILE  as for "check": log in to Aurora targets with a "login"
-  -h, --help           this help`;
+  -h, --help           this help
+
+Exit status: as check's, by the last check (with --count); stopped by a signal, 128+N
+(130 for Ctrl-C, 143 for SIGTERM); 3 when a state could not be saved (it stops then).`;
 
 export async function watchCommand(argv: string[]): Promise<number> {
   const { values } = parse(
@@ -40,9 +44,19 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const dbPassword = values['db-password-file'] ? await readPasswordFile(values['db-password-file'], WATCH_USAGE) : undefined;
   await prepareStateDir(values.state!);
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // A signal stops the watch (the check in flight is cut at its next step); the exit says which, 128+N.
+  let received: 'SIGINT' | 'SIGTERM' | undefined;
+  const onInt = () => {
+    received = 'SIGINT';
+    stop.abort();
+  };
+  const onTerm = () => {
+    received = 'SIGTERM';
+    stop.abort();
+  };
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  let exit: number = EXIT.ok;
   const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
   try {
     for (let n = 1; n <= count && !stop.signal.aborted; n++) {
@@ -59,12 +73,17 @@ export async function watchCommand(argv: string[]): Promise<number> {
         console.log(`${report.finishedAt} check ${n}: ${report.findings.length} finding(s), no change (${report.durationMs} ms)`);
       for (const e of report.errors) console.error(`${e.startsWith('save ') ? 'error' : 'warning'}: ${printable(e)}`);
       // State that cannot be saved will not be saved next time either: stop, as check does.
-      if (report.unsaved.length > 0) return EXIT.usage;
+      if (report.unsaved.length > 0) return EXIT.incomplete;
+      // watch --count exits like its last check.
+      exit = exitFor(report);
       if (n < count) await sleep(Math.max(0, intervalMs - (Date.now() - started)), undefined, { signal: stop.signal }).catch(() => undefined);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
   }
-  return EXIT.ok;
+  return received ? SIGNAL_EXIT_BASE + osConstants.signals[received] : exit;
 }
+
+/** A process stopped by signal N exits 128+N (the shell's convention: 130 for Ctrl-C, 143 for SIGTERM). */
+const SIGNAL_EXIT_BASE = 128;
