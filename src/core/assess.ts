@@ -101,6 +101,10 @@ export const GONE_TEXT: Record<GoneState, string> = {
   reassigned: 'which now answers as another service',
 };
 
+/** What a loopback answer's advice says first. */
+export const LOOPBACK_LAB_ADVICE =
+  'If this is a lab on this machine (a DNS server on loopback answering 127.x addresses), set "allowLoopback": true in the config: then loopback answers are probed. Otherwise:';
+
 /** Findings and metrics of one ELB target. */
 export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metrics } {
   const { target, resolution, diff, records, probes } = input;
@@ -121,16 +125,16 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
   }
   const unusable = input.unusable ?? [];
   if (unusable.length > 0) {
-    findings.push(
-      found(
-        'unusable-address',
-        `${name}: ${target.host} answered ${unusable.map((u) => u.address).join(', ')}: no node can have ${unusable.length === 1 ? 'that address' : 'those addresses'}; not probed`,
-        {
-          host: target.host,
-          addresses: unusable.map((u) => ({ address: u.address, why: UNUSABLE_TEXT[u.reason] })),
-        },
-      ),
+    const f = found(
+      'unusable-address',
+      `${name}: ${target.host} answered ${unusable.map((u) => u.address).join(', ')}: no node can have ${unusable.length === 1 ? 'that address' : 'those addresses'}; not probed`,
+      {
+        host: target.host,
+        addresses: unusable.map((u) => ({ address: u.address, why: UNUSABLE_TEXT[u.reason] })),
+      },
     );
+    // A loopback answer is most often a lab on this machine: the config key that allows it comes first.
+    findings.push(unusable.some((u) => u.reason === 'loopback') ? { ...f, advice: `${LOOPBACK_LAB_ADVICE} ${f.advice}` } : f);
   }
   if (diff && (diff.added.length > 0 || diff.retired.length > 0)) {
     const parts = [diff.added.length ? `+${diff.added.join(', +')}` : '', diff.retired.length ? `-${diff.retired.join(', -')}` : ''].filter(Boolean);
