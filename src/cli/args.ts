@@ -37,13 +37,17 @@ function describeMs(ms: number): string {
 }
 
 /**
- * "10s", "1m", "500ms", "2h", "7d" or plain milliseconds -> whole ms, from 1 ms up to `maxMs`
- * (default: Node's largest timer). Anything else is a UsageError naming the flag and the range.
+ * "10s", "1m", "500ms", "2h", "7d", a sum of them ("1m30s", "1h15m") or plain milliseconds ->
+ * whole ms, from 1 ms up to `maxMs` (default: Node's largest timer). Anything else is a UsageError
+ * naming the flag and the range.
  */
 export function parseDuration(text: string, flag: string, usage: string, maxMs: number = DURATION_LIMITS.maxTimerMs): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`${flag}: expected a duration such as 10s, 1m or 500ms, got "${text}"`, usage);
-  const raw = Number(m[1]) * DURATION_UNITS[(m[2] ?? 'ms') as keyof typeof DURATION_UNITS];
+  const t = text.trim();
+  const plain = /^\d+(?:\.\d+)?$/.test(t);
+  if (!plain && !/^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/.test(t))
+    throw new UsageError(`${flag}: expected a duration such as 10s, 1m30s or 500ms, got "${text}"`, usage);
+  const parts = plain ? [[t, t, 'ms']] : [...t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  const raw = parts.reduce((sum, p) => sum + Number(p[1]) * DURATION_UNITS[p[2] as keyof typeof DURATION_UNITS], 0);
   // 4.1m is 245999.99999999997 in floating point: whole milliseconds up to rounding noise.
   const ms = Math.abs(raw - Math.round(raw)) < 1e-6 ? Math.round(raw) : raw;
   if (!Number.isInteger(ms)) throw new UsageError(`${flag}: expected whole milliseconds, got "${text}" (${ms} ms)`, usage);

@@ -3,6 +3,7 @@ import { ConfigError } from '../core/config.ts';
 import { StateError } from '../core/ports.ts';
 import { printable } from '../adapters/local/printable.ts';
 import { EXIT, UsageError } from './errors.ts';
+import { closest } from './suggest.ts';
 
 export const USAGE = `ipdrift: watch DNS-based high-availability endpoints (ELB, Aurora) and the web tiers
 that cache their addresses.
@@ -66,7 +67,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[name];
   if (!load) {
-    console.error(`ipdrift: unknown command "${printable(name)}"\n\n${USAGE}`);
+    const near = closest(name, Object.keys(COMMANDS));
+    console.error(`ipdrift: unknown command "${printable(name)}"${near ? `; did you mean "${near}"?` : ''} (ipdrift --help lists the commands)`);
     return EXIT.usage;
   }
   try {

@@ -52,7 +52,13 @@ describe('ipdrift CLI: usage and bad input', () => {
     expect(none.code).toBe(2);
     expect(none.stdout).toContain('Commands:');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    expect(unknown.stderr).toContain('unknown command "frobnicate" (ipdrift --help lists the commands)');
+  });
+
+  it('a mistyped command gets a suggestion, not the whole usage', async () => {
+    const r = await cli(['chek', '--config', 'x.json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('ipdrift: unknown command "chek"; did you mean "check"? (ipdrift --help lists the commands)');
   });
 
   it('an unknown flag is a usage error naming the flag', async () => {

@@ -68,6 +68,11 @@ describe('durations that floating point makes fractional', () => {
     expect(parseDuration('4.1m', '--interval', 'usage')).toBe(246_000);
     expect(parseDuration('0.1s', '--interval', 'usage')).toBe(100);
   });
+
+  it('sums of units read as people write them: 1m30s, 1h15m, 2s500ms; a bare number is ms; gibberish is refused', () => {
+    expect(['1m30s', '1h15m', '2s500ms', '250', '1.5m'].map((t) => parseDuration(t, '--interval', 'usage'))).toEqual([90_000, 4_500_000, 2_500, 250, 90_000]);
+    for (const bad of ['1m30', 'm30s', '1 m', '1mm', '']) expect(() => parseDuration(bad, '--interval', 'usage')).toThrow('--interval: expected a duration');
+  });
 });
 
 describe('a reader that closes the pipe early', () => {
