@@ -26,6 +26,18 @@ Run "ipdrift <command> --help" for a command's options.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
+/** `ipdrift start --help` (what `npm start` runs). */
+const START_USAGE = `Usage: ipdrift start [--config FILE [watch options]]   (npm start -- [options])
+
+Without --config: the offline lab replays the stale-address incident (= ipdrift demo; see
+"ipdrift demo --help"). With --config FILE: watches your endpoints (= ipdrift watch; see
+"ipdrift watch --help" for --interval, --count, --state, --json).
+
+Examples:
+  npm start                                   the lab demo, about 25 s
+  npm start -- --config ipdrift.json          a check every 10 s, notices as they happen
+  npm start -- --config ipdrift.json -n 1     one check, then exit like "ipdrift check"`;
+
 const COMMANDS: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./commands/check.ts')).checkCommand,
   watch: async () => (await import('./commands/watch.ts')).watchCommand,
@@ -36,8 +48,15 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   cost: async () => (await import('./commands/cost.ts')).costCommand,
   'failover-drill': async () => (await import('./commands/failover-drill.ts')).failoverDrillCommand,
   // npm start: real endpoints when given a config, the offline lab otherwise.
-  start: async () => (argv) =>
-    (argv.some((a) => a === '--config' || a === '-c' || a.startsWith('--config=')) ? COMMANDS.watch!() : COMMANDS.demo!()).then((cmd) => cmd(argv)),
+  start: async () => async (argv) => {
+    // Its own help: which of the two it runs, and how to reach each one's options.
+    if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {
+      console.log(START_USAGE);
+      return EXIT.ok;
+    }
+    const cmd = await (argv.some((a) => a === '--config' || a === '-c' || a.startsWith('--config=')) ? COMMANDS.watch!() : COMMANDS.demo!());
+    return cmd(argv);
+  },
 };
 
 /**

@@ -160,8 +160,30 @@ const urlPath = z
 const probeSchema = z.strictObject({
   protocol: z.enum(['tcp', 'tls', 'http', 'https'], { error: 'expected one of tcp, tls, http, https' }),
   path: urlPath.default('/'),
-  /** HTTP statuses that count as healthy. */
-  expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+  /** HTTP statuses that count as healthy: 200, "200-399", or a list of them (the probe's own default: 200-399). */
+  expectStatus: z
+    .union([z.number(), z.string(), z.array(z.union([z.number(), z.string()]))], {
+      error: 'expected a status such as 200, a range such as "200-399", or a list of them',
+    })
+    .transform((v, ctx): number[] => {
+      const items = Array.isArray(v) ? v : [v];
+      const out = new Set<number>();
+      for (const item of items) {
+        const range = typeof item === 'string' ? /^(\d{3})(?:-(\d{3}))?$/.exec(item.trim()) : null;
+        const [lo, hi] = typeof item === 'number' ? [item, item] : range ? [Number(range[1]), Number(range[2] ?? range[1])] : [Number.NaN, Number.NaN];
+        if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 100 || hi > 599 || lo > hi) {
+          ctx.addIssue({ code: 'custom', message: `expected a status such as 200, a range such as "200-399", or a list of them; got ${JSON.stringify(item)}` });
+          return z.NEVER;
+        }
+        for (let s = lo; s <= hi; s++) out.add(s);
+      }
+      if (out.size === 0) {
+        ctx.addIssue({ code: 'custom', message: 'expected at least one status' });
+        return z.NEVER;
+      }
+      return [...out].sort((a, b) => a - b);
+    })
+    .optional(),
 });
 
 const elbTarget = z.strictObject({

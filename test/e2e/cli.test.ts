@@ -55,6 +55,19 @@ describe('ipdrift CLI: usage and bad input', () => {
     expect(unknown.stderr).toContain('unknown command "frobnicate" (ipdrift --help lists the commands)');
   });
 
+  it("start --help is its own (which of demo and watch it runs), not demo's", async () => {
+    const r = await cli(['start', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: ipdrift start [--config FILE [watch options]]');
+    expect(r.stdout).toContain('npm start -- --config ipdrift.json');
+  });
+
+  it('validate takes --config FILE as the other commands do', async () => {
+    const r = await cli(['validate', '--config', join(FIXTURES, 'valid-full.json')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('valid-full.json: valid, ');
+  });
+
   it('a mistyped command gets a suggestion, not the whole usage', async () => {
     const r = await cli(['chek', '--config', 'x.json']);
     expect(r.code).toBe(2);

@@ -70,6 +70,28 @@ describe('config', () => {
     expect((error as ConfigError).message).toContain(`${file}: invalid configuration`);
   });
 
+  it.each([
+    [200, [200]],
+    ['200-204', [200, 201, 202, 203, 204]],
+    [
+      [200, '301-302', 200],
+      [200, 301, 302],
+    ],
+  ] as const)('probe.expectStatus %j reads as %j (a status, a range, or a list of them)', (given, want) => {
+    const t = parseConfigText(
+      JSON.stringify({ targets: [{ name: 'a', type: 'elb', host: 'a.example.com', port: 443, probe: { protocol: 'https', expectStatus: given } }] }),
+    ).targets[0];
+    expect(t?.type === 'elb' && t.probe.expectStatus).toEqual(want);
+  });
+
+  it.each([['abc'], [99], ['399-200'], [[]]])('probe.expectStatus %j is refused, naming the path', (given) => {
+    const run = () =>
+      parseConfigText(
+        JSON.stringify({ targets: [{ name: 'a', type: 'elb', host: 'a.example.com', port: 443, probe: { protocol: 'https', expectStatus: given } }] }),
+      );
+    expect(run).toThrow('targets[0].probe.expectStatus: expected');
+  });
+
   it('applies every default in one place', () => {
     // Act
     const config = parseConfigText(read('valid-full.json'));
