@@ -204,6 +204,21 @@ describe('ipdrift check against a lab ELB', () => {
     expect(empty.stderr).toContain('no target has state in');
   });
 
+  it('check --quiet prints only the notices it caused: nothing when nothing changed, exit status as ever', async () => {
+    // Prepare: a fresh state; the first check has nothing to say to on-call.
+    const state = join(dir, 'quiet');
+    dns.setA(`all.${NAME}`, ['127.0.51.11'], 60);
+    // Act
+    const calm = await cli(['check', '--config', configPath, '--state', state, '--quiet']);
+    await nodes[0]!.setMode('refuse');
+    const failing = await cli(['check', '--config', configPath, '--state', state, '-q']);
+    await nodes[0]!.setMode('serve');
+    // Assess
+    expect([calm.code, calm.stdout]).toEqual([0, '']);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^-> OPENED\s+\[WARNING\] app: /)]);
+  });
+
   it('npm start with --config watches: bounded by --count, transitions printed as they happen', async () => {
     // Prepare: a fresh state dir, the name pointing at a node that refuses (a warning opens).
     const state = join(dir, 'watch');

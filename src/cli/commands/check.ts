@@ -46,6 +46,7 @@ Options:
   -c, --config FILE   configuration (JSON; see README "Configuration")
   -s, --state DIR     where address history and alerts are kept (default .ipdrift)
       --json          print {"findings":[...],"targets":[...]} on stdout
+  -q, --quiet         print only the notices this check caused and warnings (for cron)
       --deadline DUR  whole-check deadline, e.g. 25s (default: the config's deadlineMs)
       --insecure-tls  accept self-signed certificates (names are still checked)
       --db-password-file FILE
@@ -68,6 +69,7 @@ export const CHECK_OPTIONS = {
   deadline: { type: 'string' },
   'insecure-tls': { type: 'boolean', default: false },
   'db-password-file': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q', default: false },
 } as const;
 
 /**
@@ -136,7 +138,12 @@ export async function checkCommand(argv: string[]): Promise<number> {
   // Whatever the output format, a lost save is said on stderr.
   for (const e of report.errors.filter((x) => x.startsWith('save '))) console.error(`error: ${printable(e)}`);
   if (values.json) console.log(JSON.stringify(reportJson(report), null, 2));
-  else {
+  else if (values.quiet) {
+    // For cron: only what changed for on-call (the notices) and the problems; the exit status says the rest.
+    const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+    for (const t of report.transitions) console.log(`-> ${formatTransition(t, colour)}`);
+    for (const e of report.errors.filter((x) => !x.startsWith('save '))) console.error(`warning: ${printable(e)}`);
+  } else {
     const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
     for (const t of report.targets) {
       const addr =

@@ -21,6 +21,7 @@ Options:
   -n, --count N        stop after N checks (default: run until Ctrl-C)
   -s, --state DIR      state directory (default .ipdrift)
       --json           one JSON line per check
+  -q, --quiet          print only the notices (no line for a check that changed nothing)
       --insecure-tls   accept self-signed certificates (names are still checked)
       --db-password-file FILE  as for "check": log in to Aurora targets with a "login"
   -h, --help           this help
@@ -69,7 +70,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
         },
       );
       if (values.json) console.log(JSON.stringify(reportJson(report)));
-      else if (report.transitions.length === 0)
+      else if (report.transitions.length === 0 && !values.quiet)
         console.log(`${report.finishedAt} check ${n}: ${report.findings.length} finding(s), no change (${report.durationMs} ms)`);
       for (const e of report.errors) console.error(`${e.startsWith('save ') ? 'error' : 'warning'}: ${printable(e)}`);
       // State that cannot be saved will not be saved next time either: stop, as check does.
