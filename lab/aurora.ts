@@ -19,7 +19,7 @@ import type { ClusterMember, WriterInfo, WriterLookup } from '../src/core/ports.
 import { ClusterNotFoundError, FailoverRefusedError } from '../src/core/aurora/errors.ts';
 import type { FailoverStarter } from '../src/core/aurora/drill.ts';
 import { LabDnsServer } from './dns-server.ts';
-import { SocketSet, assertLoopback, plainIPv4 } from './loopback.ts';
+import { SocketSet, assertLoopback } from './loopback.ts';
 import type { LabFlowLog } from './flow-log.ts';
 import { TLSSocket } from 'node:tls';
 
@@ -207,9 +207,7 @@ export class LabDbListener {
   #onConnection(socket: Socket): void {
     this.accepted++;
     this.#sockets.add(socket);
-    const flowLog = this.#opts.flowLog;
-    if (flowLog && socket.remoteAddress && socket.remotePort)
-      flowLog.record({ srcaddr: plainIPv4(socket.remoteAddress), srcport: socket.remotePort, dstaddr: this.host, dstport: this.port, at: Date.now() });
+    this.#opts.flowLog?.recordSocket(socket, { host: this.host, port: this.port });
     if (this.#mode === 'swallow') return;
     if (this.#opts.engine === 'mysql') this.#greet(socket);
     else this.#answerSslRequest(socket);

@@ -9,6 +9,8 @@
  * here: only the node's record names it. Interface ids are fake ENI ids derived from the address.
  */
 import { appendFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { plainIPv4 } from './loopback.ts';
 import { DEFAULT_FLOW_FORMAT, parseFlowFormat } from '../src/core/flow-log.ts';
 import type { FlowField } from '../src/core/flow-log.ts';
 
@@ -18,6 +20,8 @@ export const LAB_V5_FORMAT =
   '${version} ${account-id} ${interface-id} ${instance-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${tcp-flags} ${pkt-srcaddr} ${pkt-dstaddr} ${flow-direction}';
 
 const LAB_ACCOUNT = '123456789012';
+/** `tcp-flags` values the lab writes: a connection opened (SYN) in the interval, or only ridden (ACK). */
+export const LAB_TCP_FLAGS = { syn: 2, ack: 16 } as const;
 const TCP = 6;
 
 /** 17 hex digits derived from a lab address, stable, like a real resource id's. */
@@ -84,12 +88,21 @@ export class LabFlowLog {
       end: start + 1,
       action: 'ACCEPT',
       'log-status': 'OK',
-      'tcp-flags': f.tcpFlags ?? 2,
+      'tcp-flags': f.tcpFlags ?? LAB_TCP_FLAGS.syn,
       'pkt-srcaddr': f.srcaddr,
       'pkt-dstaddr': f.dstaddr,
       'flow-direction': at === 'client' ? 'egress' : 'ingress',
     };
     return this.#fields.map((k) => String(values[k] ?? '-')).join(' ');
+  }
+
+  /**
+   * Writes the flow of a connection a lab server accepted on `at` (its own address and port): SYN for
+   * one it just accepted, ACK for one it still holds. A socket already gone has nothing to record.
+   */
+  recordSocket(socket: Socket, at: { host: string; port: number }, tcpFlags: number = LAB_TCP_FLAGS.syn): void {
+    if (!socket.remoteAddress || !socket.remotePort) return;
+    this.record({ srcaddr: plainIPv4(socket.remoteAddress), srcport: socket.remotePort, dstaddr: at.host, dstport: at.port, at: Date.now(), tcpFlags });
   }
 
   /** Writes one flow at both ends (synchronously: the records exist before the check that looks for them). */

@@ -9,12 +9,11 @@ import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { once } from 'node:events';
 import { SocketSet, assertLoopback, plainIPv4 } from './loopback.ts';
+import { LAB_TCP_FLAGS } from './flow-log.ts';
 import type { LabFlowLog } from './flow-log.ts';
 
 /** How often an open connection gets a flow record (AWS: the aggregation interval, 1 to 10 minutes). */
 export const LAB_FLOW_INTERVAL_MS = 1000;
-/** `tcp-flags` values the nodes write: a connection opened (SYN) in the interval, or only ridden (ACK). */
-const TCP_FLAGS = { syn: 2, ack: 16 } as const;
 
 /** What a node does with connections. */
 export const NODE_MODES = ['serve', 'refuse', 'swallow'] as const;
@@ -131,12 +130,7 @@ export class LabNode {
   #recordOpenConnections(): void {
     const flowLog = this.flowLog;
     if (!flowLog) return;
-    for (const socket of this.#sockets) this.#record(flowLog, socket, TCP_FLAGS.ack);
-  }
-
-  #record(flowLog: LabFlowLog, socket: Socket, tcpFlags: number): void {
-    if (!socket.remoteAddress || !socket.remotePort) return;
-    flowLog.record({ srcaddr: plainIPv4(socket.remoteAddress), srcport: socket.remotePort, dstaddr: this.host, dstport: this.#port, at: Date.now(), tcpFlags });
+    for (const socket of this.#sockets) flowLog.recordSocket(socket, { host: this.host, port: this.#port }, LAB_TCP_FLAGS.ack);
   }
 
   async #listen(): Promise<void> {
@@ -162,7 +156,7 @@ export class LabNode {
   #onConnection(socket: Socket): void {
     this.accepted++;
     this.#sockets.add(socket);
-    if (this.flowLog) this.#record(this.flowLog, socket, TCP_FLAGS.syn);
+    this.flowLog?.recordSocket(socket, { host: this.host, port: this.#port });
     // Swallow: the TCP handshake completes (the kernel did it) and then nothing, ever. What the client
     // sends is read and dropped, so its close is seen (an unread socket never sees the FIN, and would
     // stay "open" in the flow log after the client gave up).

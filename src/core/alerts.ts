@@ -9,7 +9,7 @@
  * it (markDelivered): a failed delivery is re-sent on the next check, so no alert is lost.
  */
 import type { AlertState, AlertTransition, EvidenceSignal, Finding, FindingKind, Severity } from './types.ts';
-import { EVENT_KINDS, FINDING_KINDS, RISK_KINDS, SEVERITIES, conditionKey } from './types.ts';
+import { CLIENT_KEY_PART, EVENT_KINDS, FINDING_KINDS, RISK_KINDS, SEVERITIES, conditionKey } from './types.ts';
 
 /** Per-target alert options (config defaults apply). */
 export interface AlertPolicy {
@@ -48,9 +48,6 @@ function isWorse(alert: AlertState): boolean {
   const told = notifiedOf(alert);
   return rank(alert.severity) > rank(told.severity) || (alert.signals ?? []).some((s) => !told.signals.includes(s));
 }
-
-/** The part of a flow client's own alert key before the client: `<elb>/stale-client-seen/<client>`. */
-const CLIENT_KEY_PART = '/stale-client-seen/';
 
 /** A flow client's alert key by its source address, when it was saved under another name of the client. */
 function flowClientKey(key: string, alert: AlertState): string | undefined {

@@ -77,7 +77,6 @@ export async function readCacheCensus(
         if (seen) {
           if (!seen.addresses.includes(c.address)) seen.addresses.push(c.address);
           seen.lastConnected = Math.max(seen.lastConnected, c.last);
-          if (c.opened !== undefined) seen.opened = (seen.opened ?? 0) + c.opened;
           if (c.lastOpened !== undefined) seen.lastOpened = Math.max(seen.lastOpened ?? 0, c.lastOpened);
           continue;
         }
@@ -91,7 +90,6 @@ export async function readCacheCensus(
           ...(c.sourceAddress ? { sourceAddress: c.sourceAddress } : {}),
           addresses: [c.address],
           lastConnected: c.last,
-          ...(c.opened !== undefined ? { opened: c.opened } : {}),
           ...(c.lastOpened !== undefined ? { lastOpened: c.lastOpened } : {}),
           ...(asker ? { lastAsked: asker.lastAsked } : {}),
         });

@@ -8,9 +8,9 @@ const MS_PER_MINUTE = 60_000;
 /** A read is due this much early: a schedule's jitter must not skip a whole interval. */
 export const DUE_SLACK_MS = 5_000;
 
-/** True when a read last run at `lastReadIso` (none: never) is due again at `now`. */
-export function readDue(lastReadIso: string | undefined, everyMinutes: number, now: Date): boolean {
-  const last = lastReadIso ? Date.parse(lastReadIso) : 0;
+/** True when a read last run at `lastRead` (an ISO time; none: never) is due again at `now`. */
+export function readDue(lastRead: string | undefined, everyMinutes: number, now: Date): boolean {
+  const last = lastRead ? Date.parse(lastRead) : 0;
   return now.getTime() - last >= everyMinutes * MS_PER_MINUTE - DUE_SLACK_MS;
 }
 

@@ -20,6 +20,7 @@ import type { EngineLogger, FlowSource } from './ports.ts';
 import type { CheckReport } from './report.ts';
 import type { Observed } from './targets/types.ts';
 import type { AddressRecord, Finding, FlowObservation, ProbeResult } from './types.ts';
+import { clientKey } from './types.ts';
 import { bareHost } from './probe/web.ts';
 import { readDue, readFailed } from './evidence-reads.ts';
 
@@ -45,24 +46,28 @@ export async function readFlowEvidence(
   const settings = config.flowLogs;
   if (!settings || !source) return undefined;
   // ELBs, and Aurora endpoints: after a failover the old writer's address is the retired one.
-  const elbs = [...observed.values()].filter((o): o is Observed<ElbTarget | AuroraTarget> => o.target.type === 'elb' || o.target.type === 'aurora');
+  const targets = [...observed.values()].filter((o): o is Observed<ElbTarget | AuroraTarget> => o.target.type === 'elb' || o.target.type === 'aurora');
   // Only recent records say a client *still* sends: each watch starts at the later of the
   // address's retirement plus TTL and the window's start.
   const windowStart = startedAt.getTime() - settings.windowSeconds * MS_PER_SECOND;
-  const watches = new Map(elbs.map((o) => [o.target.name, flowWatchOf(o, startedAt).map((w) => ({ ...w, since: Math.max(w.since, windowStart) }))]));
+  const watches = new Map(targets.map((o) => [o.target.name, flowWatchOf(o, startedAt).map((w) => ({ ...w, since: Math.max(w.since, windowStart) }))]));
   const all = [...watches.values()].flat();
   if (all.length === 0) return undefined;
   // The last read: one time for the whole check (every ELB's state keeps it).
-  const lastRead = Math.max(0, ...elbs.map((o) => (o.previous.flow ? Date.parse(o.previous.flow.queriedAt) : 0)));
+  // (ISO times of one format: the latest sorts last.)
+  const lastRead = targets
+    .flatMap((o) => (o.previous.flow ? [o.previous.flow.queriedAt] : []))
+    .sort()
+    .at(-1);
   const carry = () => {
-    for (const o of elbs) {
+    for (const o of targets) {
       const prev = o.previous.flow;
       if (!prev) continue;
       const watched = new Set(watches.get(o.target.name)!.map((w) => w.address));
       o.flow = { ...prev, clients: prev.clients.filter((c) => watched.has(c.address)) };
     }
   };
-  const due = readDue(lastRead > 0 ? new Date(lastRead).toISOString() : undefined, settings.everyMinutes, startedAt);
+  const due = readDue(lastRead, settings.everyMinutes, startedAt);
   if (!due) {
     carry();
     return undefined;
@@ -81,7 +86,7 @@ export async function readFlowEvidence(
     if (read.truncated) errors.push(`flow logs: the read returned its maximum of ${read.rows} rows; some clients may be missing`);
     let matched = 0;
     let clients = 0;
-    for (const o of elbs) {
+    for (const o of targets) {
       const found = staleClients(read.records, watches.get(o.target.name)!, {
         ignore: settings.ignoreSources ?? [],
         destinationInterfaces: new Set(o.records.flatMap((r) => (r.released ? [r.released.interfaceId] : []))),
@@ -151,8 +156,7 @@ export function unconfiguredClientFindings(
           adviceFor(kind),
           ['client'],
         ),
-        // Keyed by the source address: the one identity both ends of a connection record.
-        key: `${elb}/stale-client-seen/${c.sourceAddress ?? c.client}`,
+        key: clientKey(elb, c),
       };
     });
 }
@@ -191,7 +195,7 @@ export function oldWriterClientFindings(
         adviceFor(kind, { targetType: 'aurora' }),
         ['client'],
       ),
-      key: `${aurora}/stale-client-seen/${c.sourceAddress ?? c.client}`,
+      key: clientKey(aurora, c),
     };
   });
 }

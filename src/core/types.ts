@@ -28,8 +28,7 @@ export interface CachingClient {
   /** Epoch ms of its last connection, and of its last logged query (none: not in the resolver read). */
   lastConnected: number;
   lastAsked?: number;
-  /** Connections it opened in the flow window (SYNs in `tcp-flags`), and when it last opened one (epoch ms). */
-  opened?: number;
+  /** When it last opened a connection in the flow window (SYN in `tcp-flags`; epoch ms). */
   lastOpened?: number;
 }
 
@@ -108,6 +107,15 @@ export const CONDITION_OF: Partial<Record<FindingKind, string>> = {
 
 /** The alert key of a finding kind on a target: one per condition. */
 export const conditionKey = (target: string, kind: FindingKind) => `${target}/${CONDITION_OF[kind] ?? kind}`;
+
+/** The part of a flow client's own alert key before the client: `<target>/stale-client-seen/<client>`. */
+export const CLIENT_KEY_PART = '/stale-client-seen/';
+
+/**
+ * The alert key of one client nobody configured (a flow-log client, a host the cache census names):
+ * by its source address, the one identity both ends of a connection record; else its own id.
+ */
+export const clientKey = (target: string, c: { sourceAddress?: string; client: string }) => `${target}${CLIENT_KEY_PART}${c.sourceAddress ?? c.client}`;
 
 /**
  * What a finding's evidence is made of, for escalation: an open alert sends an "updated" notice

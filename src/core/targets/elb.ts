@@ -12,6 +12,7 @@ import { tierSourceAddresses, unconfiguredClientFindings } from '../flow-evidenc
 import { resolverProof } from '../resolver-evidence.ts';
 import { cachingFinding } from '../cache-census.ts';
 import { adviceFor } from '../advice.ts';
+import { clientKey } from '../types.ts';
 
 /** The source addresses of every web tier behind `elb`. */
 function tierSourcesBehind(all: ReadonlyMap<string, Observed>, elb: string): Set<string> {
@@ -66,7 +67,7 @@ export const elb: TargetType<ElbTarget> = {
     const census = o.census;
     const caching = census
       ? census.clients.flatMap((c) => {
-          const key = `${t.name}/stale-client-seen/${c.sourceAddress ?? c.client}`;
+          const key = clientKey(t.name, c);
           if ((c.sourceAddress && tierSources.has(c.sourceAddress)) || seen.has(key)) return [];
           return [cachingFinding({ target: t.name, key }, { name: t.name, host: t.host }, c, census, adviceFor('dns-cache-at-risk'))];
         })
