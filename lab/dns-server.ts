@@ -18,10 +18,12 @@ import type { LabResolverLog } from './resolver-log.ts';
 export type { AddressSetOptions } from './dns-zone.ts';
 
 /** Faults the server can inject per name (or for every name with `'*'`). */
-export const DNS_FAULTS = ['servfail', 'refused', 'timeout', 'truncate'] as const;
+export const DNS_FAULTS = ['servfail', 'refused', 'timeout', 'truncate', 'tcp-drop'] as const;
 /**
  * `servfail`/`refused`: answer with that rcode. `timeout`: drop the query (UDP and TCP).
  * `truncate`: set TC with no answers over UDP, so the client retries over TCP, which answers in full.
+ * `tcp-drop`: TC over UDP, then over TCP the connection is closed without an answer (a server or
+ * middlebox that resets DNS over TCP; every query pending on that connection fails with it).
  */
 export type DnsFault = (typeof DNS_FAULTS)[number];
 
@@ -166,11 +168,17 @@ export class LabDnsServer {
         if (pending.length < TCP_LENGTH_BYTES + length) break;
         const msg = pending.subarray(TCP_LENGTH_BYTES, TCP_LENGTH_BYTES + length);
         pending = pending.subarray(TCP_LENGTH_BYTES + length);
-        this.#handle(msg, 'tcp', { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }, (out) => {
-          const prefix = Buffer.alloc(TCP_LENGTH_BYTES);
-          prefix.writeUInt16BE(out.length);
-          if (!socket.destroyed) socket.write(Buffer.concat([prefix, out]));
-        });
+        this.#handle(
+          msg,
+          'tcp',
+          { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+          (out) => {
+            const prefix = Buffer.alloc(TCP_LENGTH_BYTES);
+            prefix.writeUInt16BE(out.length);
+            if (!socket.destroyed) socket.write(Buffer.concat([prefix, out]));
+          },
+          () => socket.resetAndDestroy(),
+        );
       }
     });
   }
@@ -190,7 +198,7 @@ export class LabDnsServer {
     });
   }
 
-  #handle(msg: Buffer, transport: Transport, peer: { address: string; port: number }, reply: (out: Buffer) => void): void {
+  #handle(msg: Buffer, transport: Transport, peer: { address: string; port: number }, reply: (out: Buffer) => void, reset?: () => void): void {
     let query: DecodedPacket;
     try {
       query = dnsPacket.decode(msg);
@@ -232,6 +240,10 @@ export class LabDnsServer {
 
     const fault = this.#faults.get(`${key}/${question.type}`) ?? this.#faults.get(key) ?? this.#faults.get('*');
     if (fault === 'timeout') return;
+    if (fault === 'tcp-drop' && transport === 'tcp') {
+      reset?.();
+      return;
+    }
     if (fault === 'servfail') {
       respond(RCODE.SERVFAIL);
       return;
@@ -240,7 +252,7 @@ export class LabDnsServer {
       respond(RCODE.REFUSED);
       return;
     }
-    if (fault === 'truncate' && transport === 'udp') {
+    if ((fault === 'truncate' || fault === 'tcp-drop') && transport === 'udp') {
       respond(RCODE.NOERROR, [], true);
       return;
     }

@@ -95,7 +95,6 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     config,
     deadline,
     newResolver,
-    resolver: newResolver(),
     lookups,
     startedAt,
     errors,

@@ -1,6 +1,8 @@
 /**
- * Name resolution with a fresh resolver per check (some Node 20/22 releases cache answers per
- * Resolver; one per target cost 50 us of CPU each at 1,000 targets), A and AAAA with TTLs, the CNAME chain, typed failures, and the ELB rules:
+ * Name resolution with a fresh resolver per name (some Node 20/22 releases cache answers per
+ * Resolver, and a c-ares channel fails every query on its TCP connection when the server drops it:
+ * isolation is worth the ~50 us of CPU a channel costs), A and AAAA with TTLs, the CNAME chain,
+ * typed failures, and the ELB rules:
  * ask `all.<host>` first (it lists every node), fall back to the plain name, and union several
  * lookups when a plain answer may be capped at 8 addresses.
  */
@@ -197,10 +199,9 @@ function failed(host: string, err: unknown, start: number): Resolution {
  * answer with 8 or more addresses may be capped, so it is the union of several lookups and
  * marked incomplete (the diff then retires an address only after repeated absence). `signal`
  * (the check's deadline) cancels every lookup, and no fallback starts after it: code 'timeout'.
- * `shared` (the check's resolver) asks the first questions; the union's extra lookups
- * always get fresh resolvers, so that no answer cache can repeat the first one.
+ * Every lookup of the union gets a fresh resolver, so that no answer cache can repeat the first one.
  */
-export async function resolveElb(host: string, newResolver: () => Resolver, signal?: AbortSignal, shared?: Resolver): Promise<Resolution> {
+export async function resolveElb(host: string, newResolver: () => Resolver, signal?: AbortSignal): Promise<Resolution> {
   const start = performance.now();
   const bare = host.replace(/\.$/, '');
   const allName = `all.${bare}`;
@@ -210,7 +211,7 @@ export async function resolveElb(host: string, newResolver: () => Resolver, sign
     return r;
   };
   try {
-    const resolver = bound(shared);
+    const resolver = bound();
     const all = await lookupAddresses(resolver, allName, signal).catch((err: unknown) => {
       const e = err instanceof LookupError ? err : toLookupError(err, allName);
       // Any failure of `all.` falls back to the plain name: usually there is no `all.` record

@@ -244,4 +244,32 @@ describe('DNS faults during a check', () => {
     const missing = store.states.get('capped')!.addresses.filter((a) => (a.missingChecks ?? 0) > 0);
     expect(missing.length).toBeGreaterThan(0);
   });
+
+  it('a name whose server drops DNS over TCP fails alone: a 500-address answer over TCP in the same check stays whole', async () => {
+    // Prepare: both names are too big (or made to look too big) for UDP, so both go over TCP at once.
+    const big = Array.from({ length: BIG_ANSWER }, (_, i) => loopbackAddress(i < BIG_HALF ? FAULT_BLOCKS.dnsBig1 : FAULT_BLOCKS.dnsBig2, (i % BIG_HALF) + 1));
+    dns.setA('all.isolated.faults.elb.test', big);
+    // Read the plain name instead, and the check would see these two: wrong, not failed.
+    dns.setA('isolated.faults.elb.test', [NODE_A, NODE_B]);
+    dns.setA('drop.faults.elb.test', [NODE_A, NODE_B]);
+    dns.setFault('drop.faults.elb.test', 'tcp-drop');
+    dns.setFault('all.drop.faults.elb.test', 'tcp-drop');
+    const probe = { protocol: 'tcp', path: '/' } as const;
+    const cfg = config({
+      targets: [
+        { name: 'drop', type: 'elb', host: 'drop.faults.elb.test', port, timeoutMs: PROBE_TIMEOUT_MS, probe },
+        { name: 'isolated', type: 'elb', host: 'isolated.faults.elb.test', port, timeoutMs: PROBE_TIMEOUT_MS, probe },
+      ],
+    });
+    // Act
+    const { report } = await check(cfg, new MemoryStore(), new ManualClock(), new RecordingNotifier()).finally(() => {
+      dns.setFault('drop.faults.elb.test', undefined);
+      dns.setFault('all.drop.faults.elb.test', undefined);
+    });
+    // Assess: the dropped name is the only failure; the other is complete, every address kept.
+    expect(targetReport(report, 'drop').resolution).toMatchObject({ ok: false });
+    expect(targetReport(report, 'isolated').resolution).toMatchObject({ ok: true, complete: true, queried: 'all.isolated.faults.elb.test' });
+    expect(targetReport(report, 'isolated').current).toHaveLength(BIG_ANSWER);
+    expect(report.findings.filter((f) => f.kind === 'resolution-failed').map((f) => f.target)).toEqual(['drop']);
+  });
 });
