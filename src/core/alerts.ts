@@ -9,6 +9,7 @@
  * it (markDelivered): a failed delivery is re-sent on the next check, so no alert is lost.
  */
 import type { AlertState, AlertTransition, EvidenceSignal, Finding, FindingKind, Severity } from './types.ts';
+import { recoverySummary } from './recovery.ts';
 import { CLIENT_KEY_PART, EVENT_KINDS, FINDING_KINDS, RISK_KINDS, SEVERITIES, conditionKey } from './types.ts';
 
 /** Per-target alert options (config defaults apply). */
@@ -111,7 +112,8 @@ function transition(type: AlertTransition['type'], alert: AlertState, at: string
     kind: alert.kind,
     severity: alert.severity,
     at,
-    summary: finding?.summary ?? alert.summary,
+    summary: type === 'resolved' ? recoverySummary(alert) : (finding?.summary ?? alert.summary),
+    ...(type === 'resolved' ? { was: alert.summary } : {}),
     openedAt: alert.openedAt,
     ...(finding ? { finding } : {}),
   };

@@ -3,6 +3,7 @@
  * attributes subscription filters match on. Pure (no SDK, no I/O) so the SNS adapter and the
  * CLI render exactly the same notice.
  */
+import { spanText } from './recovery.ts';
 import type { AlertTransition, Finding, FindingKind, Severity, TransitionType } from './types.ts';
 
 /** Bounds of a notice. SNS: subject < 100 printable ASCII characters, message <= 256 KB. */
@@ -83,8 +84,6 @@ const TRANSITION_TEXT: Record<TransitionType, string> = {
   event: 'EVENT',
 };
 
-const MS_PER_MINUTE = 60_000;
-const MINUTES_PER_HOUR = 60;
 const ELLIPSIS = '...';
 /** A subject is cut at a word boundary unless that would drop more than this share of the room. */
 const WORD_CUT_MIN_SHARE = 0.75;
@@ -118,7 +117,7 @@ export function noticeSubject(t: AlertTransition): string {
         : t.type === 'updated'
           ? `${t.severity.toUpperCase()} UPDATE`
           : t.severity.toUpperCase();
-  const addresses = addressesIn(t.summary);
+  const addresses = addressesIn(t.was ?? t.summary);
   const shown = addresses.slice(0, NOTICE_LIMITS.subjectAddresses);
   const more = addresses.length - shown.length;
   const detail = shown.length ? ` (${shown.join(', ')}${more > 0 ? ` +${more} more` : ''})` : '';
@@ -147,14 +146,11 @@ export function toSubject(text: string): string {
   return `${(space > room * WORD_CUT_MIN_SHARE ? cut.slice(0, space) : cut).trimEnd()}${ELLIPSIS}`;
 }
 
-/** "12 min", "3 h 5 min". */
+/** "45 s", "12 min 5 s", "3 h 5 min" between two ISO times. */
 function duration(fromIso: string | undefined, toIso: string): string | undefined {
   if (!fromIso) return undefined;
   const ms = Date.parse(toIso) - Date.parse(fromIso);
-  if (!Number.isFinite(ms) || ms < 0) return undefined;
-  const minutes = Math.round(ms / MS_PER_MINUTE);
-  if (minutes < MINUTES_PER_HOUR) return `${minutes} min`;
-  return `${Math.floor(minutes / MINUTES_PER_HOUR)} h ${minutes % MINUTES_PER_HOUR} min`;
+  return Number.isFinite(ms) && ms >= 0 ? spanText(ms) : undefined;
 }
 
 /**
@@ -165,7 +161,7 @@ export function noticeBody(t: AlertTransition): string {
   const f = t.finding;
   const lines: string[] = [];
   lines.push(`${TRANSITION_TEXT[t.type]}: ${t.severity.toUpperCase()} ${t.kind} on target "${t.target}"`);
-  lines.push('', `${t.type === 'resolved' ? 'Was: ' : ''}${oneLine(t.summary)}`, '');
+  lines.push('', oneLine(t.summary), ...(t.was === undefined ? [] : [`Was: ${oneLine(t.was)}`]), '');
   lines.push(`Target:      ${t.target}`);
   lines.push(`Finding:     ${t.kind} (${t.severity}): ${KIND_MEANING[t.kind]}`);
   if (t.type === 'resolved') {
@@ -179,7 +175,7 @@ export function noticeBody(t: AlertTransition): string {
     else lines.push(`Open since:  ${t.openedAt ?? t.at}${open ? ` (${open})` : ''}`);
   }
   lines.push(`Alert key:   ${t.key}`);
-  if (t.type === 'resolved') lines.push('', 'No evidence of the condition in the last checks. Nothing to do unless it comes back.');
+  if (t.type === 'resolved') lines.push('', 'Nothing to do unless it comes back.');
   if (t.type === 'updated') lines.push('', 'The same incident as the alert opened earlier (no new page): its evidence got worse.');
   if (f?.drawing?.length) lines.push('', 'Timeline:', ...f.drawing.map((l) => `  ${l}`));
   if (f) {

@@ -352,7 +352,10 @@ export interface AlertTransition {
   at: string;
   /** The finding behind it (absent for "resolved"). */
   finding?: Finding;
+  /** What happened; for "resolved", what recovered, since when and how long it lasted (core/recovery.ts). */
   summary: string;
+  /** For "resolved": the last evidence of the condition, before it recovered. */
+  was?: string;
   openedAt?: string;
 }
 

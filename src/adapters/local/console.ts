@@ -32,7 +32,7 @@ export function formatTransition(t: AlertTransition, colour: boolean): string {
   const paint = painter(colour);
   const label = { opened: 'OPENED  ', updated: 'UPDATED ', reminder: 'REMINDER', resolved: 'RESOLVED', event: 'EVENT   ' }[t.type];
   // A resolved notice says so first: its last failure, alone, would read at 3 a.m. as a new one.
-  const text = t.type === 'resolved' ? `${t.target}: no evidence of it in the last checks (was: ${t.summary})` : t.summary;
+  const text = t.was === undefined ? t.summary : `${t.summary} (was: ${t.was})`;
   return `${paint(t.type === 'resolved' ? 'dim' : t.severity, label)} [${t.severity.toUpperCase()}] ${printable(text)}`;
 }
 

@@ -1,0 +1,51 @@
+/**
+ * What a RESOLVED notice says: what recovered, since when, and how long the incident lasted,
+ * never the last failure as its headline (at 3 a.m. that reads as a new failure; README,
+ * "Incidents"). The last failure rides along as `was`.
+ */
+import type { AlertState, FindingKind } from './types.ts';
+
+const MS_PER_SECOND = 1000;
+const SECONDS_PER_MINUTE = 60;
+const MINUTES_PER_HOUR = 60;
+
+/** The healthy state each kind's resolution stands for, as a clause. */
+const RECOVERED: Record<FindingKind, string> = {
+  'address-set-changed': 'the address set is steady',
+  'retired-address-answering': 'no retired address answers any more',
+  'retired-address-dead': 'no retired address is missed',
+  'retired-address-reassigned': 'no retired address answers as another service',
+  'current-address-unhealthy': 'every current address passes its probe',
+  'resolution-failed': 'the name resolves',
+  'unusable-address': 'the answer names only addresses a node can have',
+  'stale-address-at-risk': 'no client reaches a retired address',
+  'stale-address-suspected': 'the web tier answers, on healthy upstream addresses',
+  'stale-address-confirmed': 'the web tier no longer reaches a retired address',
+  'writer-changed': 'the writer is steady',
+  'dns-lag': 'the cluster endpoint names the writer',
+  'endpoint-reaches-reader': 'sessions through the writer endpoint reach the writer',
+  'stale-client-seen': 'the flow logs show no client sending to a retired address',
+  'dns-cache-at-risk': 'the host asks for the name again, or no longer connects',
+};
+
+/** "45 s", "4 min 10 s", "2 h 5 min": a span for a person, to the second under an hour. */
+export function spanText(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / MS_PER_SECOND));
+  if (seconds < SECONDS_PER_MINUTE) return `${seconds} s`;
+  const minutes = Math.floor(seconds / SECONDS_PER_MINUTE);
+  if (minutes < MINUTES_PER_HOUR) return `${minutes} min${seconds % SECONDS_PER_MINUTE ? ` ${seconds % SECONDS_PER_MINUTE} s` : ''}`;
+  return `${Math.floor(minutes / MINUTES_PER_HOUR)} h ${minutes % MINUTES_PER_HOUR} min`;
+}
+
+/** `12:15:29 UTC` of an ISO time (the date is in the notice's own fields). */
+const clockTime = (iso: string) => `${iso.slice(11, 19)} UTC`;
+
+/**
+ * `web: recovered: the web tier answers, on healthy upstream addresses (2 clean checks after
+ * 12:15:29 UTC); the incident lasted 1 min 30 s`. Lasted: from its opening to its last evidence.
+ */
+export function recoverySummary(alert: AlertState): string {
+  const lasted = Date.parse(alert.lastSeenAt) - Date.parse(alert.openedAt);
+  const checks = `${alert.absentChecks} clean check${alert.absentChecks === 1 ? '' : 's'} after ${clockTime(alert.lastSeenAt)}`;
+  return `${alert.target}: recovered: ${RECOVERED[alert.kind]} (${checks}); the incident lasted ${Number.isFinite(lasted) ? spanText(lasted) : 'an unknown time'}`;
+}
