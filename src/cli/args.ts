@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { DEFAULTS } from '../core/constants.ts';
 import { UsageError } from './errors.ts';
+import { closest } from '../core/suggest.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -11,7 +12,13 @@ export function parse<O extends Options>(argv: string[], options: O, usage: stri
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), usage);
+    const message = (err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, '');
+    // Node's text for an unknown flag explains positionals; say the flag and the nearest known one.
+    const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
+    if (unknown === undefined) throw new UsageError(message, usage);
+    const flags = Object.keys({ ...options, help: true }).map((name) => `--${name}`);
+    const near = closest(unknown.replace(/=.*$/, ''), flags);
+    throw new UsageError(`unknown option "${unknown}"${near ? `; did you mean "${near}"?` : ''}`, usage);
   }
 }
 

@@ -3,7 +3,7 @@ import { ConfigError } from '../core/config.ts';
 import { StateError } from '../core/ports.ts';
 import { printable } from '../adapters/local/printable.ts';
 import { EXIT, UsageError } from './errors.ts';
-import { closest } from './suggest.ts';
+import { closest } from '../core/suggest.ts';
 
 export const USAGE = `ipdrift: watch DNS-based high-availability endpoints (ELB, Aurora) and the web tiers
 that cache their addresses.
@@ -22,7 +22,10 @@ Commands:
   cost        monthly AWS cost of the stack for a config, line by line
   failover-drill  fail an Aurora cluster over and measure the timeline (dry run without --yes)
 
-Run "ipdrift <command> --help" for a command's options.`;
+Run "ipdrift <command> --help" for a command's options, examples and exit status.
+
+Exit status: 0 no paging alert is open; 1 a paging alert is open; 2 usage, config or state
+error; 3 the check could not complete; 128+N stopped by signal N.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -36,7 +39,9 @@ Without --config: the offline lab replays the stale-address incident (= ipdrift 
 Examples:
   npm start                                   the lab demo, about 25 s
   npm start -- --config ipdrift.json          a check every 10 s, notices as they happen
-  npm start -- --config ipdrift.json -n 1     one check, then exit like "ipdrift check"`;
+  npm start -- --config ipdrift.json -n 1     one check, then exit like "ipdrift check"
+
+Exit status: as "ipdrift demo" without --config, as "ipdrift watch" with it.`;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./commands/check.ts')).checkCommand,
@@ -94,7 +99,8 @@ export async function main(argv: string[]): Promise<number> {
     return await (await load())(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`ipdrift ${name}: ${printable(err.message)}${err.usage ? `\n\n${err.usage}` : ''}`);
+      // The one thing wrong and where the options are; the whole usage would bury it.
+      console.error(`ipdrift ${name}: ${printable(err.message)}${err.usage ? ` (ipdrift ${name} --help lists its options)` : ''}`);
       return EXIT.usage;
     }
     if (err instanceof ConfigError || err instanceof StateError) {

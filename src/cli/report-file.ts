@@ -15,11 +15,18 @@ import { UsageError } from './errors.ts';
 /** History records read per target (the file store keeps at most this many anyway). */
 const HISTORY_LIMIT = 10_000;
 
-/** The picture of `targets` over `[from, to]`, from a store's state and history. */
+/** Room left before the first record when the window is fitted: this share of the span, at least a minute. */
+const FIT_MARGIN = { share: 0.05, minMs: 60_000 } as const;
+
+/**
+ * The picture of `targets` over `[from, to]`, from a store's state and history. With `fit`, the
+ * window starts just before the first record in it, so that a short incident in a quiet day
+ * is drawn wide, not as a one-pixel sliver.
+ */
 export async function pictureFromStore(
   store: Store,
   targets: readonly PictureTarget[],
-  window: { from: Date; to: Date },
+  window: { from: Date; to: Date; fit?: boolean },
   extra: { ticks?: ReadonlyMap<string, readonly string[]>; failovers?: ReadonlyMap<string, readonly FailoverDoc[]> } = {},
 ): Promise<Picture> {
   const names = targets.map((t) => t.name);
@@ -27,7 +34,13 @@ export async function pictureFromStore(
     store.load(names),
     Promise.all(names.map(async (n) => [n, (await store.history?.(n, HISTORY_LIMIT)) ?? []] as [string, ChangeRecord[]])),
   ]);
-  return buildPicture({ ...window, targets, states, history: new Map(histories), ...extra });
+  const to = window.to.getTime();
+  let from = window.from.getTime();
+  if (window.fit) {
+    const first = Math.min(...histories.flatMap(([, h]) => h.map((r) => Date.parse(r.at)).filter((t) => t >= from && t <= to)));
+    if (Number.isFinite(first)) from = Math.max(from, first - Math.max(FIT_MARGIN.minMs, (to - first) * FIT_MARGIN.share));
+  }
+  return buildPicture({ from: new Date(from), to: window.to, targets, states, history: new Map(histories), ...extra });
 }
 
 /**

@@ -8,6 +8,7 @@ import { AWS_REGION_PATTERN, DEFAULTS } from './constants.ts';
 import { DEFAULT_METRIC_SET, METRIC_SETS } from './metric-sets.ts';
 import { DEFAULT_FLOW_FORMAT, parseFlowFormat } from './flow-log.ts';
 import { errorMessage } from './error-text.ts';
+import { issueText } from './config-issues.ts';
 
 /** A configuration that failed validation; `issues` are `path: message` lines. */
 export class ConfigError extends Error {
@@ -46,12 +47,21 @@ const targetName = z
 
 /** Options every target has; defaults applied here and nowhere else. */
 const common = {
-  name: targetName,
-  timeoutMs: positiveInt('milliseconds').max(60_000, 'must be at most 60000').default(DEFAULTS.timeoutMs),
-  retainRetiredMinutes: positiveInt('minutes').max(43_200, 'must be at most 43200 (30 days)').default(DEFAULTS.retainRetiredMinutes),
-  renotifyMinutes: positiveInt('minutes').default(DEFAULTS.renotifyMinutes),
-  resolveAfterChecks: positiveInt('checks').max(100, 'must be at most 100').default(DEFAULTS.resolveAfterChecks),
-  openAfterChecks: positiveInt('checks').max(100, 'must be at most 100').default(DEFAULTS.openAfterChecks),
+  name: targetName.describe('The target\'s name: letters, digits, ".", "_", "-"; unique.'),
+  timeoutMs: positiveInt('milliseconds').max(60_000, 'must be at most 60000').default(DEFAULTS.timeoutMs).describe('Per-probe timeout, ms.'),
+  retainRetiredMinutes: positiveInt('minutes')
+    .max(43_200, 'must be at most 43200 (30 days)')
+    .default(DEFAULTS.retainRetiredMinutes)
+    .describe('How long retired addresses are kept and probed, minutes.'),
+  renotifyMinutes: positiveInt('minutes').default(DEFAULTS.renotifyMinutes).describe('Reminder interval of an open alert, minutes.'),
+  resolveAfterChecks: positiveInt('checks')
+    .max(100, 'must be at most 100')
+    .default(DEFAULTS.resolveAfterChecks)
+    .describe('Checks with no evidence of the condition before an alert resolves.'),
+  openAfterChecks: positiveInt('checks')
+    .max(100, 'must be at most 100')
+    .default(DEFAULTS.openAfterChecks)
+    .describe('Checks in a row a warning must be seen before it opens (criticals open at once).'),
 };
 
 /** How a secret-looking config value is refused; the value itself is never repeated. */
@@ -158,8 +168,10 @@ const urlPath = z
   .superRefine(noSecret);
 
 const probeSchema = z.strictObject({
-  protocol: z.enum(['tcp', 'tls', 'http', 'https'], { error: 'expected one of tcp, tls, http, https' }),
-  path: urlPath.default('/'),
+  protocol: z
+    .enum(['tcp', 'tls', 'http', 'https'], { error: 'expected one of tcp, tls, http, https' })
+    .describe('tcp; tls (SNI = host, certificate name checked); http; https (Host header = host).'),
+  path: urlPath.default('/').describe('HTTP path of the probe.'),
   /** HTTP statuses that count as healthy: 200, "200-399", or a list of them (the probe's own default: 200-399). */
   expectStatus: z
     .union([z.number(), z.string(), z.array(z.union([z.number(), z.string()]))], {
@@ -183,15 +195,16 @@ const probeSchema = z.strictObject({
       }
       return [...out].sort((a, b) => a - b);
     })
-    .optional(),
+    .optional()
+    .describe('Healthy HTTP statuses: a status (200), a range ("200-399", the default) or a list of them.'),
 });
 
 const elbTarget = z.strictObject({
   ...common,
-  type: z.literal('elb'),
-  host: hostName,
-  port,
-  probe: probeSchema.default({ protocol: 'tcp', path: '/' }),
+  type: z.literal('elb').describe('An ELB (ALB/CLB/NLB) name: every node address resolved, diffed and probed.'),
+  host: hostName.describe("The ELB's DNS name, as clients use it."),
+  port: port.describe('The port to probe on every address.'),
+  probe: probeSchema.default({ protocol: 'tcp', path: '/' }).describe('How each address is probed.'),
 });
 
 const httpUrl = z
@@ -208,13 +221,16 @@ const httpUrl = z
 
 const webTierTarget = z.strictObject({
   ...common,
-  type: z.literal('web-tier'),
-  url: httpUrl,
+  type: z.literal('web-tier').describe('A web tier (httpd, nginx, HAProxy) in front of an elb target: is it stuck on retired addresses?'),
+  url: httpUrl.describe('A URL through the web tier to the application behind `upstream`.'),
   /** Name of the `elb` target this web tier proxies to. */
-  upstream: targetName,
-  echo: z.strictObject({ path: urlPath }).optional(),
+  upstream: targetName.describe('The elb target this web tier proxies to.'),
+  echo: z
+    .strictObject({ path: urlPath.describe('Returns the address the application\'s caller connected from (text, or JSON {"address"}).') })
+    .optional()
+    .describe('Turns a suspicion into proof: which upstream address the tier really reaches.'),
   /** Which server the web tier runs, when its `Server` header does not say. */
-  server: z.enum(['apache', 'nginx', 'haproxy']).optional(),
+  server: z.enum(['apache', 'nginx', 'haproxy']).optional().describe("The web tier's server, for its own advice, when its Server header does not say."),
   /**
    * The addresses the tier's hosts send from (flow log evidence joins its incident by them);
    * default: its URL host's address.
@@ -222,19 +238,31 @@ const webTierTarget = z.strictObject({
   clientAddresses: z
     .array(z.string().refine((a) => isIP(a) !== 0, 'expected an IP address'))
     .min(1)
-    .optional(),
+    .optional()
+    .describe("The addresses the tier's hosts send from (flow evidence joins its incident by them); default: its URL host's address."),
 });
 
 const auroraTarget = z.strictObject({
   ...common,
-  type: z.literal('aurora'),
-  host: hostName,
-  port,
-  engine: z.enum(['mysql', 'postgres'], { error: 'expected "mysql" or "postgres"' }),
-  clusterIdentifier: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,62}$/, 'expected an RDS cluster identifier'),
-  readerHost: hostName.optional(),
-  region: z.string().regex(AWS_REGION_PATTERN, 'expected an AWS region such as "ap-northeast-2"').optional(),
-  dnsLagWarnSeconds: z.number().positive('expected a positive number of seconds').default(DEFAULTS.dnsLagWarnSeconds),
+  type: z.literal('aurora').describe('An Aurora cluster endpoint: does its DNS follow the writer?'),
+  host: hostName.describe('The cluster (writer) endpoint.'),
+  port: port.describe('The database port.'),
+  engine: z.enum(['mysql', 'postgres'], { error: 'expected "mysql" or "postgres"' }).describe('How the port is probed (greeting or SSLRequest).'),
+  clusterIdentifier: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,62}$/, 'expected an RDS cluster identifier')
+    .describe('The DB cluster identifier: where RDS says the writer is.'),
+  readerHost: hostName.optional().describe('The reader endpoint, also resolved and probed.'),
+  region: z
+    .string()
+    .regex(AWS_REGION_PATTERN, 'expected an AWS region such as "ap-northeast-2"')
+    .optional()
+    .describe("The cluster's region (default: the Lambda's)."),
+  dnsLagWarnSeconds: z
+    .number()
+    .positive('expected a positive number of seconds')
+    .default(DEFAULTS.dnsLagWarnSeconds)
+    .describe('DNS naming the old writer this long after the writer changed is dns-lag.'),
   /**
    * A client's-eye view: log in through the endpoint and ask whether the session can write
    * (endpoint-reaches-reader). The password comes from `--db-password-file` (CLI) or the
@@ -245,19 +273,26 @@ const auroraTarget = z.strictObject({
       user: z
         .string()
         .regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, 'expected a database user name')
-        .optional(),
+        .optional()
+        .describe('The database user (CLI; the Lambda reads it from the secret).'),
       database: z
         .string()
         .regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, 'expected a database name')
-        .optional(),
+        .optional()
+        .describe('The database to connect to.'),
       secretArn: z
         .string()
         .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, 'expected a Secrets Manager secret ARN')
-        .optional(),
+        .optional()
+        .describe('The Secrets Manager secret with the password (Lambda), read as RDS writes it.'),
       /** TLS to the database: required (Aurora's default, `rds.force_ssl`) or off. */
-      tls: z.enum(['require', 'off'], { error: 'expected "require" or "off"' }).default('require'),
+      tls: z
+        .enum(['require', 'off'], { error: 'expected "require" or "off"' })
+        .default('require')
+        .describe('TLS to the database: "require" (Aurora\'s rds.force_ssl) or "off".'),
     })
-    .optional(),
+    .optional()
+    .describe('The session check (endpoint-reaches-reader); the password comes from --db-password-file or the secret, never from here.'),
 });
 
 const flowFormat = z
@@ -269,7 +304,10 @@ const flowFormat = z
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: (err as Error).message });
     }
-  });
+  })
+  .describe(
+    "The flow log's record format, the fields as given to AWS (version account-id interface-id ...); default: the v2 default format; tcp-flags is needed for proof.",
+  );
 /**
  * Sources that are never stale clients: the monitor's own (its probes of retired addresses are
  * in the flow log too): addresses or CIDR blocks, e.g. the monitor's subnets.
@@ -283,23 +321,39 @@ const ignoreSources = z
       return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
     }, 'expected an IP address or a CIDR block such as "10.0.8.0/24"'),
   )
-  .optional();
+  .optional()
+  .describe("The monitor's own addresses or subnets: never stale clients (its probes are in the flow logs too).");
 /**
  * How far back a read looks: a client counts as still sending only with a record this recent, so
  * an incident resolves once the client is fixed (not 24 h later, when the address leaves the
  * history). Flow logs arrive minutes late: the CloudWatch default covers aggregation (up to
  * 10 min) and delivery (about 5 min).
  */
-const windowSeconds = z.number().int('expected whole seconds').min(1, 'expected at least 1 second').max(86_400, 'expected at most 86400 seconds');
+const windowSeconds = z
+  .number()
+  .int('expected whole seconds')
+  .min(1, 'expected at least 1 second')
+  .max(86_400, 'expected at most 86400 seconds')
+  .describe('How recent a record must be to count, seconds.');
 /** How often the flow evidence is read: each read scans the log (CloudWatch bills it). */
-const everyMinutes = z.number().int('expected whole minutes').min(0, 'expected 0 (every check) or more minutes').max(60, 'expected at most 60 minutes');
+const everyMinutes = z
+  .number()
+  .int('expected whole minutes')
+  .min(0, 'expected 0 (every check) or more minutes')
+  .max(60, 'expected at most 60 minutes')
+  .describe('How often the log is read, minutes (0: every check); each CloudWatch read is billed.');
+const logGroupName = z
+  .string()
+  .regex(/^[A-Za-z0-9_/.#-]{1,512}$/, 'expected a CloudWatch Logs log group name')
+  .describe('The log group name.');
+const logFilePath = z.string().min(1, 'expected a file path').describe('A local file, as AWS writes the records.');
 const flowLogsSchema = z.discriminatedUnion(
   'source',
   [
     z
       .strictObject({
-        source: z.literal('cloudwatch'),
-        logGroup: z.string().regex(/^[A-Za-z0-9_/.#-]{1,512}$/, 'expected a CloudWatch Logs log group name'),
+        source: z.literal('cloudwatch').describe('Read with CloudWatch Logs Insights (billed per byte scanned).'),
+        logGroup: logGroupName,
         format: flowFormat,
         everyMinutes: everyMinutes.default(DEFAULTS.flowEveryMinutes),
         windowSeconds: windowSeconds.default(DEFAULTS.flowWindowSeconds),
@@ -316,8 +370,8 @@ const flowLogsSchema = z.discriminatedUnion(
           });
       }),
     z.strictObject({
-      source: z.literal('file'),
-      path: z.string().min(1, 'expected a file path'),
+      source: z.literal('file').describe('Read from a local file (the lab, or logs exported from S3).'),
+      path: logFilePath,
       format: flowFormat,
       // A file costs nothing to read: every check.
       everyMinutes: everyMinutes.default(0),
@@ -332,25 +386,41 @@ const flowLogsSchema = z.discriminatedUnion(
  * How far before a change the resolver read starts: a host must be seen asking before the change
  * for its silence after it to prove anything.
  */
-const lookbackMinutes = z.number().int('expected whole minutes').min(1, 'expected at least 1 minute').max(1440, 'expected at most 1440 minutes (24 h)');
+const lookbackMinutes = z
+  .number()
+  .int('expected whole minutes')
+  .min(1, 'expected at least 1 minute')
+  .max(1440, 'expected at most 1440 minutes (24 h)')
+  .describe('How far before a change the resolver read starts, minutes.');
 /**
  * The cache census (flow and resolver logs together): how often it runs, and how long past its
  * last query a host that keeps opening connections counts as caching the name.
  */
-const cachingAfterSeconds = z.number().int('expected whole seconds').min(1, 'expected at least 1 second').max(86_400, 'expected at most 86400 seconds');
+const cachingAfterSeconds = z
+  .number()
+  .int('expected whole seconds')
+  .min(1, 'expected at least 1 second')
+  .max(86_400, 'expected at most 86400 seconds')
+  .describe('How long past its last query a host that opens connections counts as caching, seconds (never under twice the TTL).');
 /** What an honest client may cache on top of the TTL before proof counts (a JVM keeps answers 30 s by default). */
-const clientCacheSeconds = z.number().int('expected whole seconds').min(0, 'expected 0 or more seconds').max(3600, 'expected at most 3600 seconds');
+const clientCacheSeconds = z
+  .number()
+  .int('expected whole seconds')
+  .min(0, 'expected 0 or more seconds')
+  .max(3600, 'expected at most 3600 seconds')
+  .describe('What an honest client caches on top of the TTL before proof counts, seconds (a JVM: 30).');
 const censusEveryMinutes = z
   .number()
   .int('expected whole minutes')
   .min(0, 'expected 0 (every check) or more minutes')
-  .max(1440, 'expected at most 1440 minutes');
+  .max(1440, 'expected at most 1440 minutes')
+  .describe('How often the cache census runs, minutes (0: every check); needs flowLogs too.');
 const resolverLogsSchema = z.discriminatedUnion(
   'source',
   [
     z.strictObject({
-      source: z.literal('cloudwatch'),
-      logGroup: z.string().regex(/^[A-Za-z0-9_/.#-]{1,512}$/, 'expected a CloudWatch Logs log group name'),
+      source: z.literal('cloudwatch').describe('Read with CloudWatch Logs Insights (billed per byte scanned).'),
+      logGroup: logGroupName,
       everyMinutes: everyMinutes.default(DEFAULTS.flowEveryMinutes),
       lookbackMinutes: lookbackMinutes.default(DEFAULTS.resolverLookbackMinutes),
       censusEveryMinutes: censusEveryMinutes.default(DEFAULTS.censusEveryMinutes),
@@ -358,8 +428,8 @@ const resolverLogsSchema = z.discriminatedUnion(
       clientCacheSeconds: clientCacheSeconds.default(DEFAULTS.clientCacheSeconds),
     }),
     z.strictObject({
-      source: z.literal('file'),
-      path: z.string().min(1, 'expected a file path'),
+      source: z.literal('file').describe('Read from a local file (the lab, or logs exported from S3).'),
+      path: logFilePath,
       // A file costs nothing to read: every check.
       everyMinutes: everyMinutes.default(0),
       lookbackMinutes: lookbackMinutes.default(DEFAULTS.resolverLookbackMinutes),
@@ -377,22 +447,35 @@ const targetSchema = z.discriminatedUnion('type', [elbTarget, webTierTarget, aur
 
 export const configSchema = z
   .strictObject({
-    $schema: z.string().optional(),
-    resolvers: z.array(resolverAddress).min(1, 'must list at least one resolver when given').optional(),
+    $schema: z.string().optional().describe("This file's JSON Schema, for editors (config.schema.json in the package)."),
+    resolvers: z
+      .array(resolverAddress)
+      .min(1, 'must list at least one resolver when given')
+      .optional()
+      .describe('DNS servers, "host" or "host:port" ("[v6]:port"); default: the system\'s.'),
     /** Whole-check deadline; the Lambda uses its remaining time instead. */
-    deadlineMs: positiveInt('milliseconds').max(DEFAULTS.checkDeadlineMaxMs).default(DEFAULTS.checkDeadlineMs),
+    deadlineMs: positiveInt('milliseconds')
+      .max(DEFAULTS.checkDeadlineMaxMs)
+      .default(DEFAULTS.checkDeadlineMs)
+      .describe('Whole-check deadline of the CLI, ms (the Lambda uses its remaining time).'),
     /** CloudWatch metrics published (core/metric-sets.ts): "minimal" keeps only what the alarms watch. */
-    metrics: z.enum(METRIC_SETS, { error: 'expected "standard" or "minimal"' }).default(DEFAULT_METRIC_SET),
+    metrics: z
+      .enum(METRIC_SETS, { error: 'expected "standard" or "minimal"' })
+      .default(DEFAULT_METRIC_SET)
+      .describe('"minimal" publishes only the metrics the alarms watch.'),
     /**
      * Probe loopback addresses in DNS answers: only for the lab on this machine. Off, a loopback
      * answer (like 0.0.0.0 or the metadata service) is reported as unusable and never probed.
      */
-    allowLoopback: z.boolean({ error: 'expected true or false' }).default(false),
-    targets: z.array(targetSchema).min(1, 'must list at least one target'),
+    allowLoopback: z
+      .boolean({ error: 'expected true or false' })
+      .default(false)
+      .describe('Probe loopback addresses in DNS answers: only for a lab on this machine.'),
+    targets: z.array(targetSchema).min(1, 'must list at least one target').describe('What to watch: elb, web-tier and aurora targets.'),
     /** VPC Flow Logs as evidence of stale clients (core/flow-log.ts). */
-    flowLogs: flowLogsSchema.optional(),
+    flowLogs: flowLogsSchema.optional().describe('VPC Flow Logs as evidence of who still sends to a retired address.'),
     /** Route 53 Resolver query logs as proof a client will not move (core/resolver-log.ts). */
-    resolverLogs: resolverLogsSchema.optional(),
+    resolverLogs: resolverLogsSchema.optional().describe('Route 53 Resolver query logs: who stopped asking for a name (proof, and the cache census).'),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
@@ -432,11 +515,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 export function parseConfig(value: unknown, source?: string): Config {
   const result = configSchema.safeParse(value);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => {
-    let message = issue.message;
-    if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    return `${formatPath(issue.path)}: ${message}`;
-  });
+  const issues = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issueText(issue, value, configSchema)}`);
   throw new ConfigError(issues, source);
 }
 

@@ -19,11 +19,16 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 }
 
 describe('ipdrift CLI: usage and bad input', () => {
-  it.each([['check'], ['watch'], ['validate'], ['history'], ['demo'], ['report']])('%s --help prints usage and exits 0', async (cmd) => {
-    const r = await cli([cmd, '--help']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`Usage: ipdrift ${cmd}`);
-  });
+  it.each([['check'], ['watch'], ['validate'], ['history'], ['demo'], ['report'], ['cost'], ['failover-drill'], ['demo', 'aurora'], ['start']])(
+    '%s %s --help prints usage, examples and the exit status, and exits 0',
+    async (...cmd) => {
+      const r = await cli([...cmd.filter((c) => c !== undefined), '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: ipdrift ${cmd.filter((c) => c !== undefined).join(' ')}`);
+      expect(r.stdout).toContain('\nExamples:\n');
+      expect(r.stdout).toMatch(/\nExit status\b/);
+    },
+  );
 
   it('demo --report / demo aurora --report onto a file that is not a report: exit 2 before the lab starts, the file kept', async () => {
     // Prepare
@@ -74,10 +79,13 @@ describe('ipdrift CLI: usage and bad input', () => {
     expect(r.stderr.trim()).toBe('ipdrift: unknown command "chek"; did you mean "check"? (ipdrift --help lists the commands)');
   });
 
-  it('an unknown flag is a usage error naming the flag', async () => {
-    const r = await cli(['check', '--config', 'x.json', '--bogus']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain("Unknown option '--bogus'");
+  it('an unknown flag is a usage error naming the flag and the nearest one, not the whole usage', async () => {
+    const bogus = await cli(['check', '--config', 'x.json', '--bogus']);
+    const typo = await cli(['watch', '--confg', 'x.json']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr.trim()).toBe('ipdrift check: unknown option "--bogus" (ipdrift check --help lists its options)');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr.trim()).toBe('ipdrift watch: unknown option "--confg"; did you mean "--config"? (ipdrift watch --help lists its options)');
   });
 
   it('validate: an invalid config exits 2 with the path of each problem and no stack trace', async () => {
@@ -181,6 +189,7 @@ describe('ipdrift check against a lab ELB', () => {
     await writeFile(notes, '<p>my notes</p>\n');
     // Act
     const first = await cli(['report', '--state', state, '--config', configPath, '--out', out]);
+    const html = await readFile(out, 'utf8');
     const again = await cli(['report', '--state', state, '--out', out, '--since', '7d']);
     const refused = await cli(['report', '--state', state, '--out', notes]);
     const badSince = await cli(['report', '--state', state, '--since', '0s']);
@@ -188,13 +197,20 @@ describe('ipdrift check against a lab ELB', () => {
     // Assess
     expect(first).toMatchObject({ code: 0, stderr: '' });
     expect(first.stdout).toMatch(/^wrote .*report\.html: 1 target\(s\), 1 incident\(s\) opened, 1 message\(s\) to on-call/);
-    const html = await readFile(out, 'utf8');
     expect(html.startsWith('<!doctype html>\n<!-- ipdrift report -->')).toBe(true);
     expect(html).toContain('data-lane="127.0.51.11" data-status="draining"');
     expect(html).toContain('data-lane="127.0.51.12" data-status="current"');
     expect(html).toContain('data-incident="app/current-address-unhealthy" data-severity="warning"');
     expect(html).not.toMatch(/(src|href)="https?:/);
+    // Without --since the window starts a minute before the first record (seconds ago), not a day back.
+    const span = (page: string) => {
+      const m = /<p class="meta">(\S+) to (\S+) \(UTC\)/.exec(page)!;
+      return Date.parse(m[2]!) - Date.parse(m[1]!);
+    };
+    expect(span(html)).toBeGreaterThanOrEqual(60_000);
+    expect(span(html)).toBeLessThan(5 * 60_000);
     expect(again.code).toBe(0);
+    expect(span(await readFile(out, 'utf8'))).toBe(7 * 86_400_000);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`--out ${notes}: the file exists and is not an ipdrift report; not overwritten`);
     expect(await readFile(notes, 'utf8')).toBe('<p>my notes</p>\n');

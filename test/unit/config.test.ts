@@ -38,6 +38,17 @@ const INVALID: Record<string, string[]> = {
   'invalid-unknown-key.json': ['targets[0]: unknown key "colour"'],
   'invalid-upstream.json': ['targets[1].upstream: no target named "nope"'],
   'invalid-url-credentials.json': ['targets[0].url: expected an http:// or https:// URL without credentials', 'targets[0].upstream: no target named "x"'],
+  'invalid-missing-port.json': ['targets[0].port: missing (expected a port number 1-65535)'],
+  'invalid-port-type.json': ['targets[0].port: expected a port number 1-65535, got a string'],
+  'invalid-key-typos.json': [
+    'targets[0].port: missing (expected a port number 1-65535)',
+    'targets[0].probe.protocol: missing (expected one of tcp, tls, http, https)',
+    'targets[0].probe: unknown key "protocl" (did you mean "protocol"?)',
+    'targets[0]: unknown key "prot" (did you mean "port"?)',
+    'resolverLogs.path: missing (expected a string)',
+    'resolverLogs: unknown key "pth" (did you mean "path"?)',
+    '(root): unknown key "metric" (did you mean "metrics"?)',
+  ],
   'invalid-url.json': [
     'targets[0].url: expected an http:// or https:// URL without credentials',
     'targets[0].upstream: "w" is a web-tier target; expected an elb target',

@@ -1,6 +1,6 @@
 /** "Did you mean": close words only, the closest first. */
 import { describe, expect, it } from 'vitest';
-import { closest, editDistance } from '../../src/cli/suggest.ts';
+import { closest, editDistance } from '../../src/core/suggest.ts';
 
 describe('closest', () => {
   it.each([

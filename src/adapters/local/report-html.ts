@@ -78,7 +78,7 @@ function summarySection(p: Picture): string {
 <h2>Summary</h2>
 <p class="figures"><b data-total="incidents">${tot.incidentsOpened}</b> incident(s) opened · <b>${tot.incidentsResolved}</b> resolved · <b data-total="pages">${tot.pages}</b> message(s) to on-call · <b>${tot.events}</b> event(s) for reading later</p>
 <div class="scroll"><table>
-<thead><tr><th>target</th><th>type</th><th>addresses current / retired</th><th>incidents opened</th><th>resolved</th><th>pages</th><th>first page after the TTL ran out</th><th>first page after the retired node went silent</th></tr></thead>
+<thead><tr><th>target</th><th>type</th><th>addresses current / retired</th><th>incidents opened</th><th>resolved</th><th>messages to on-call</th><th>first page after the TTL ran out</th><th>first page after the retired node went silent</th></tr></thead>
 <tbody>${rows.join('')}</tbody>
 </table></div>
 </section>`;
@@ -89,9 +89,10 @@ function axis(x: (t: number) => number, p: Picture, height: number, ticks: reado
   const n = 6;
   const span = p.to - p.from;
   const label = (t: number) => (span < 86_400_000 ? new Date(t).toISOString().slice(11, 19) : new Date(t).toISOString().slice(5, 16).replace('T', ' '));
+  // The last label ends at the plot's edge: centred there, half of it would be cut off.
   const grid = Array.from({ length: n + 1 }, (_, i) => p.from + (span * i) / n).map(
-    (t) =>
-      `<line class="grid" x1="${x(t).toFixed(1)}" y1="${AXIS - 6}" x2="${x(t).toFixed(1)}" y2="${height}"/><text class="axis" x="${x(t).toFixed(1)}" y="12" text-anchor="middle">${label(t)}</text>`,
+    (t, i) =>
+      `<line class="grid" x1="${x(t).toFixed(1)}" y1="${AXIS - 6}" x2="${x(t).toFixed(1)}" y2="${height}"/><text class="axis" x="${x(t).toFixed(1)}" y="12" text-anchor="${i === n ? 'end' : 'middle'}">${label(t)}</text>`,
   );
   const marks = ticks.map(
     (t) =>
@@ -191,7 +192,7 @@ function incidentTable(list: readonly { t: TargetPicture; i: Incident }[]): stri
     ({ t, i }) =>
       `<tr data-incident-row="${esc(i.key)}"><td>${esc(t.target.name)}</td><td>${esc(i.kind)}</td><td class="${i.severity}">${i.severity}</td><td>${iso(i.openedAt)}</td><td>${i.resolvedAt ? iso(i.resolvedAt) : 'open'}</td><td>${i.pages}</td><td>${i.detectedAfterTtlMs === undefined ? '-' : duration(i.detectedAfterTtlMs)}</td><td>${i.detectedAfterSilentMs === undefined ? '-' : duration(i.detectedAfterSilentMs)}</td><td><ul>${i.notes.map((n) => `<li>${esc(iso(n.at))} <b>${esc(n.what)}</b>: ${esc(n.summary)}</li>`).join('')}</ul></td></tr>`,
   );
-  return `<div class="scroll"><table class="incidents"><thead><tr><th>target</th><th>incident</th><th>severity</th><th>opened</th><th>resolved</th><th>pages</th><th>after the TTL</th><th>after the node went silent</th><th>what on-call was told</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+  return `<div class="scroll"><table class="incidents"><thead><tr><th>target</th><th>incident</th><th>severity</th><th>opened</th><th>resolved</th><th>messages to on-call</th><th>after the TTL</th><th>after the node went silent</th><th>what on-call was told</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 const STEP_SHORT: Record<string, string> = {

@@ -59,7 +59,12 @@ Exit status (the same for watch --count, by its last check):
   1  a paging alert is open: a warning or critical incident, opened and not resolved
   2  usage, config or state error (a state directory that cannot hold the state, a corrupt file)
   3  the check could not complete: the deadline cut a target, or its state could not be saved
-     (its path and why are on stderr)`;
+     (its path and why are on stderr)
+
+Examples:
+  ipdrift check -c ipdrift.json                         findings, notices, advice
+  ipdrift check -c ipdrift.json -q || page-me           cron: quiet unless a notice; exit 1 pages
+  ipdrift check -c ipdrift.json --json | jq '.findings[].kind'`;
 
 /** Options shared by check and watch. */
 export const CHECK_OPTIONS = {

@@ -45,6 +45,10 @@ Options:
       --json             print the estimate as JSON
   -h, --help             this help
 
+Examples:
+  ipdrift cost -c ipdrift.json
+  ipdrift cost -c ipdrift.json --interval 5m --metrics minimal --vpc-endpoints create --json
+
 Exit status: 0, or 2 on a usage, config or prices error.`;
 
 const OPTIONS = {

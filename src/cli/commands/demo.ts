@@ -28,7 +28,15 @@ After each step ipdrift runs one check and prints what it found and which notice
 Options:
   --json           one JSON document with every step's findings and transitions
   --report FILE    also write the incident as one HTML picture (see "ipdrift report --help")
-  -h               this help`;
+  -h               this help
+
+Examples:
+  ipdrift demo                         (= npm start) the incident, about 25 s
+  ipdrift demo --report incident.html  and its picture
+  ipdrift demo aurora --lag 5s         an Aurora failover whose DNS lags 5 s
+
+Exit status: 0 when the story played; 2 on a usage error or a --report FILE that is not an
+earlier report (kept as it was); 3 when the lab could not start (a loopback port in use).`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'aurora') return (await import('./failover-drill.ts')).demoAuroraCommand(argv.slice(1));

@@ -50,7 +50,11 @@ Options:
   -h                this help
 
 Run it from inside the VPC (or over a VPN): probes need to reach the instances.
-Exit codes: 0 settled (or plan printed), 1 not settled before the deadline, 2 bad arguments or
+Examples:
+  ipdrift failover-drill --cluster orders                  the plan: what it would call (nothing)
+  ipdrift failover-drill --cluster orders --yes --report failover.html
+
+Exit status: 0 settled (or plan printed), 1 not settled before the deadline, 2 bad arguments or
 unknown cluster, 3 RDS refused or failed.
 Needs rds:DescribeDBClusters and rds:FailoverDBCluster on the cluster.`;
 
@@ -68,7 +72,13 @@ Options:
   --engine E       mysql (default) or postgres
   --json           one JSON document
   --report FILE    also write the failover as one HTML picture (the DNS lag drawn on its timeline)
-  -h               this help`;
+  -h               this help
+
+Examples:
+  ipdrift demo aurora
+  ipdrift demo aurora --engine postgres --lag 1500ms --report failover.html
+
+Exit status: as failover-drill's: 0 settled, 1 not settled before the deadline, 2 usage.`;
 
 const MS_PER_SECOND = 1000;
 

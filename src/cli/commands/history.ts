@@ -7,7 +7,19 @@ import { printable } from '../../adapters/local/printable.ts';
 export const HISTORY_USAGE = `Usage: ipdrift history TARGET [--state DIR] [--limit 50] [--json]
 
 Shows what changed for one target (addresses that came and left, alerts opened), newest first,
-and the addresses it holds now with first/last seen and retirement times.`;
+and the addresses it holds now with first/last seen and retirement times.
+
+Options:
+  -s, --state DIR   the state directory of "check"/"watch" (default .ipdrift)
+      --limit N     changes shown at most (default 50)
+      --json        {"target","addresses","alerts","changes"} as one JSON document
+  -h, --help        this help
+
+Examples:
+  ipdrift history app-alb
+  ipdrift history web --limit 10 --json
+
+Exit status: 0; 2 on a usage error or when TARGET has no state in DIR.`;
 
 export async function historyCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(

@@ -9,7 +9,7 @@ import { EXIT, UsageError } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
 import { pictureFromStore, writeReport } from '../report-file.ts';
 
-export const REPORT_USAGE = `Usage: ipdrift report [--state DIR] [--config FILE] [--out FILE] [--since 24h]
+export const REPORT_USAGE = `Usage: ipdrift report [--state DIR] [--config FILE] [--out FILE] [--since DUR]
 
 Writes one self-contained HTML file (no network needed to open it: inline CSS and SVG) with, for
 the chosen window:
@@ -26,11 +26,21 @@ Options:
                      target with state in DIR; web tiers then get a section of their own)
   -o, --out FILE     where to write (default ipdrift-report.html); an existing file is replaced
                      only when it is an earlier report
-      --since DUR    how far back, e.g. 90m, 24h, 7d (default 24h, at most 400d)
-  -h, --help         this help`;
+      --since DUR    how far back, e.g. 90m, 24h, 7d (at most 400d); default: the last 24 h,
+                     starting just before its first record (a short incident is drawn wide)
+  -h, --help         this help
+
+Examples:
+  ipdrift report                                   the last day of .ipdrift, fitted to its records
+  ipdrift report -c ipdrift.json --since 7d -o week.html
+
+Exit status: 0 written; 2 on a usage, config or state error, or when --out names a file that is
+not an earlier report (it is kept as it was).`;
 
 /** `--since` at most: history older than this is gone anyway (DynamoDB TTL, file cap). */
 const MAX_SINCE_MS = 400 * 86_400_000;
+/** Without `--since`: the last day, fitted to its first record. */
+const DEFAULT_SINCE_MS = 86_400_000;
 
 export async function reportCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
@@ -39,7 +49,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
       state: { type: 'string', short: 's', default: '.ipdrift' },
       config: { type: 'string', short: 'c' },
       out: { type: 'string', short: 'o', default: 'ipdrift-report.html' },
-      since: { type: 'string', default: '24h' },
+      since: { type: 'string' },
     },
     REPORT_USAGE,
   );
@@ -48,13 +58,13 @@ export async function reportCommand(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`, REPORT_USAGE);
-  const sinceMs = parseDuration(values.since!, '--since', REPORT_USAGE, MAX_SINCE_MS);
+  const sinceMs = values.since === undefined ? DEFAULT_SINCE_MS : parseDuration(values.since, '--since', REPORT_USAGE, MAX_SINCE_MS);
   const store = new FileStore(values.state!);
   const targets = values.config ? targetsOf(await loadConfigFile(values.config, REPORT_USAGE)) : await savedTargets(store);
   if (targets.length === 0)
     throw new UsageError(`no target has state in ${values.state} (run "ipdrift check --config FILE" first, or pass --state)`, REPORT_USAGE);
   const to = systemClock.now();
-  const picture = await pictureFromStore(store, targets, { from: new Date(to.getTime() - sinceMs), to });
+  const picture = await pictureFromStore(store, targets, { from: new Date(to.getTime() - sinceMs), to, fit: values.since === undefined });
   const html = renderReport(picture, { title: 'ipdrift report', generatedAt: to, source: `state in ${values.state}` });
   await writeReport(values.out!, html, REPORT_USAGE);
   const t = picture.totals;

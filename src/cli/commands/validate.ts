@@ -2,17 +2,37 @@
 import { parse } from '../args.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
+import { configJsonSchema } from '../../core/config-json-schema.ts';
 
 export const VALIDATE_USAGE = `Usage: ipdrift validate FILE [--json]
        ipdrift validate --config FILE [--json]
+       ipdrift validate --print-schema > config.schema.json
 
 Validates a configuration. Prints a summary (or, with --json, the configuration with every
-default applied). Exit 0 when valid, 2 with one line per problem ("targets[1].port: ...") when not.`;
+default applied). Each problem is one line with its path: a missing key, a wrong type (what
+it got), an unknown key (the known one nearest to it), malformed JSON (line and column).
+Editors complete and check the file with the JSON Schema: "$schema": "./config.schema.json"
+next to it, from the package or from --print-schema (README, "Configuration").
+
+Examples:
+  ipdrift validate ipdrift.json
+  ipdrift validate -c ipdrift.json --json        the config with every default applied
+
+Exit status: 0 valid; 2 not (one line per problem: "targets[1].port: missing (...)").`;
 
 export async function validateCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean', default: false }, config: { type: 'string', short: 'c' } }, VALIDATE_USAGE);
+  const { values, positionals } = parse(
+    argv,
+    { json: { type: 'boolean', default: false }, config: { type: 'string', short: 'c' }, 'print-schema': { type: 'boolean', default: false } },
+    VALIDATE_USAGE,
+  );
   if (values.help) {
     console.log(VALIDATE_USAGE);
+    return EXIT.ok;
+  }
+  if (values['print-schema']) {
+    if (positionals.length > 0 || values.config !== undefined) throw new UsageError('--print-schema takes no FILE', VALIDATE_USAGE);
+    console.log(JSON.stringify(configJsonSchema(), null, 2));
     return EXIT.ok;
   }
   // The file as the other commands take it (--config), or as a word.

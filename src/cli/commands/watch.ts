@@ -27,7 +27,12 @@ Options:
   -h, --help           this help
 
 Exit status: as check's, by the last check (with --count); stopped by a signal, 128+N
-(130 for Ctrl-C, 143 for SIGTERM); 3 when a state could not be saved (it stops then).`;
+(130 for Ctrl-C, 143 for SIGTERM); 3 when a state could not be saved (it stops then).
+
+Examples:
+  ipdrift watch -c ipdrift.json                  a check every 10 s until Ctrl-C
+  ipdrift watch -c ipdrift.json -i 1m30s -q      every 90 s, only the notices
+  ipdrift watch -c ipdrift.json -n 3             three checks; exit like the last one`;
 
 export async function watchCommand(argv: string[]): Promise<number> {
   const { values } = parse(
