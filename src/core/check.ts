@@ -95,6 +95,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     config,
     deadline,
     newResolver,
+    resolver: newResolver(),
     lookups,
     startedAt,
     errors,

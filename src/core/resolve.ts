@@ -1,8 +1,6 @@
 /**
- * Name resolution with a fresh resolver per name (some Node 20/22 releases cache answers per
- * Resolver, and a c-ares channel fails every query on its TCP connection when the server drops it:
- * isolation is worth the ~50 us of CPU a channel costs), A and AAAA with TTLs, the CNAME chain,
- * typed failures, and the ELB rules:
+ * Name resolution with a fresh resolver per check (some Node 20/22 releases cache answers per
+ * Resolver; one per target cost 50 us of CPU each at 1,000 targets), A and AAAA with TTLs, the CNAME chain, typed failures, and the ELB rules:
  * ask `all.<host>` first (it lists every node), fall back to the plain name, and union several
  * lookups when a plain answer may be capped at 8 addresses.
  */
@@ -118,6 +116,30 @@ async function lookupAddresses(resolver: Resolver, name: string, signal?: AbortS
   throw failure ? toLookupError(failure, name) : new LookupError('nodata', name, `${name}: ${CODE_TEXT.nodata}`);
 }
 
+/** Failures that are the server's answer about the name: asking again elsewhere changes nothing. */
+const ANSWERS: ReadonlySet<ResolutionErrorCode> = new Set(['nxdomain', 'nodata']);
+
+/**
+ * A lookup on the check's shared resolver, asked again on a resolver of its own (`alone`) when it
+ * failed other than by an answer or a timeout, or when one family failed: a c-ares channel shares
+ * one TCP connection among its queries, so a server that drops another name's DNS over TCP fails
+ * this one's too (test/faults/dns-faults.test.ts). Only failures pay for a channel of their own
+ * (a channel per name cost 14 % more CPU in the 8,000-probe bench). A timeout is not asked again:
+ * it would double the wait for a name whose server is silent.
+ */
+async function lookupIsolated(shared: Resolver, alone: (() => Resolver) | undefined, name: string, signal?: AbortSignal): Promise<Lookup> {
+  let first: Lookup;
+  try {
+    first = await lookupAddresses(shared, name, signal);
+  } catch (err) {
+    const e = err instanceof LookupError ? err : toLookupError(err, name);
+    if (!alone || signal?.aborted || ANSWERS.has(e.code) || e.code === 'timeout') throw e;
+    return lookupAddresses(alone(), name, signal);
+  }
+  if (!alone || first.failedFamilies.length === 0 || signal?.aborted) return first;
+  return lookupAddresses(alone(), name, signal).catch(() => first);
+}
+
 /** True for "the name has no records of this type": an answer, not a failure. */
 const isNoData = (err: unknown) => (err as { code?: string })?.code === 'ENODATA';
 
@@ -163,11 +185,18 @@ export function compareAddresses(a: ResolvedAddress, b: ResolvedAddress): number
  * CNAME chain. Never throws: failures come back as `{ ok: false, code }`. `signal` (the check's
  * deadline) cancels the lookup: code 'timeout'.
  */
-export async function resolveName(host: string, resolver: Resolver, signal?: AbortSignal): Promise<Resolution> {
+export async function resolveName(host: string, resolver: Resolver, signal?: AbortSignal, alone?: () => Resolver): Promise<Resolution> {
   const start = performance.now();
-  const unbind = bindDeadline(resolver, signal);
+  const unbinds = [bindDeadline(resolver, signal)];
+  const own = alone
+    ? () => {
+        const r = alone();
+        unbinds.push(bindDeadline(r, signal));
+        return r;
+      }
+    : undefined;
   try {
-    const [lookup, cname] = await Promise.all([lookupAddresses(resolver, host, signal), cnameChain(resolver, host, signal)]);
+    const [lookup, cname] = await Promise.all([lookupIsolated(resolver, own, host, signal), cnameChain(resolver, host, signal)]);
     return {
       ok: true,
       host,
@@ -182,7 +211,7 @@ export async function resolveName(host: string, resolver: Resolver, signal?: Abo
   } catch (err) {
     return failed(host, err, start);
   } finally {
-    unbind();
+    for (const unbind of unbinds) unbind();
   }
 }
 
@@ -199,9 +228,11 @@ function failed(host: string, err: unknown, start: number): Resolution {
  * answer with 8 or more addresses may be capped, so it is the union of several lookups and
  * marked incomplete (the diff then retires an address only after repeated absence). `signal`
  * (the check's deadline) cancels every lookup, and no fallback starts after it: code 'timeout'.
- * Every lookup of the union gets a fresh resolver, so that no answer cache can repeat the first one.
+ * `shared` (the check's resolver) asks the first questions, and a fresh resolver asks again what
+ * failed there (see lookupIsolated); the union's extra lookups always get fresh resolvers, so that
+ * no answer cache can repeat the first one.
  */
-export async function resolveElb(host: string, newResolver: () => Resolver, signal?: AbortSignal): Promise<Resolution> {
+export async function resolveElb(host: string, newResolver: () => Resolver, signal?: AbortSignal, shared?: Resolver): Promise<Resolution> {
   const start = performance.now();
   const bare = host.replace(/\.$/, '');
   const allName = `all.${bare}`;
@@ -211,8 +242,9 @@ export async function resolveElb(host: string, newResolver: () => Resolver, sign
     return r;
   };
   try {
-    const resolver = bound();
-    const all = await lookupAddresses(resolver, allName, signal).catch((err: unknown) => {
+    const resolver = bound(shared);
+    const alone = shared ? () => bound() : undefined;
+    const all = await lookupIsolated(resolver, alone, allName, signal).catch((err: unknown) => {
       const e = err instanceof LookupError ? err : toLookupError(err, allName);
       // Any failure of `all.` falls back to the plain name: usually there is no `all.` record
       // (NXDOMAIN, NODATA); a timeout or SERVFAIL may be the resolver's, and the plain name may
@@ -223,7 +255,7 @@ export async function resolveElb(host: string, newResolver: () => Resolver, sign
       const cname = await cnameChain(resolver, allName, signal);
       return ok(allName, [all], cname, true, 1);
     }
-    const [first, cname] = await Promise.all([lookupAddresses(resolver, bare, signal), cnameChain(resolver, bare, signal)]);
+    const [first, cname] = await Promise.all([lookupIsolated(resolver, alone, bare, signal), cnameChain(resolver, bare, signal)]);
     if (first.addresses.length < LIMITS.elbAnswerCap) return ok(bare, [first], cname, true, 2);
     const more = await Promise.all(Array.from({ length: LIMITS.incompleteLookups - 1 }, () => lookupAddresses(bound(), bare, signal)));
     return ok(bare, [first, ...more], cname, false, 1 + LIMITS.incompleteLookups);

@@ -48,25 +48,24 @@ describe('resolve against the lab DNS server', () => {
     expect(r.addresses.length).toBeGreaterThan(8);
   });
 
-  it('asks every lookup on a fresh resolver: 4 for a capped name, 1 for a plain one', async () => {
-    // Prepare: a capped, rotating answer and a plain one; count the resolvers made.
+  it("asks the first questions on the check's shared resolver, the union's extra lookups on fresh ones", async () => {
+    // Prepare: a capped, rotating answer; count the fresh resolvers made.
     dns.setA('d.elb.test', addrs(12), 60, { maxAnswers: 8 });
     dns.setA('e.elb.test', addrs(3), 60);
+    const shared = fresh();
     let made = 0;
     const counted = () => {
       made++;
       return fresh();
     };
     // Act
-    const capped = (await resolveElb('d.elb.test', counted)) as ResolutionOk;
-    const cappedMade = made;
-    const plain = (await resolveElb('e.elb.test', counted)) as ResolutionOk;
-    // Assess: all. and the plain name on one, each extra lookup of the union on its own.
+    const capped = (await resolveElb('d.elb.test', counted, undefined, shared)) as ResolutionOk;
+    const plain = (await resolveElb('e.elb.test', counted, undefined, shared)) as ResolutionOk;
+    // Assess: 3 lookups of the capped name, 2 of them fresh; none for a plain answer.
     expect(capped).toMatchObject({ ok: true, complete: false, lookups: 4 });
     expect(capped.addresses.length).toBeGreaterThan(8);
-    expect(cappedMade).toBe(3);
     expect(plain).toMatchObject({ ok: true, complete: true });
-    expect(made - cappedMade).toBe(1);
+    expect(made).toBe(2);
   });
 
   it('records the CNAME chain', async () => {
@@ -91,6 +90,30 @@ describe('resolve against the lab DNS server', () => {
     // Assess
     expect(r).toMatchObject({ ok: false, code });
     expect(r.message).toContain(`f-${fault}.elb.test`);
+  });
+
+  it.each([
+    ['servfail', 1, 'servfail'],
+    ['refused', 1, 'refused'],
+    ['timeout', 0, 'timeout'],
+    ['nxdomain', 0, 'nxdomain'],
+  ] as const)('a %s on the shared resolver is asked again alone %d time(s): only a failure that is not an answer nor a wait', async (fault, again, code) => {
+    // Prepare: count the resolvers of its own the lookup makes.
+    const name = `again-${fault}.test`;
+    if (fault !== 'nxdomain') {
+      dns.setA(name, addrs(1), 60);
+      dns.setFault(name, fault);
+    }
+    let made = 0;
+    const alone = () => {
+      made++;
+      return fresh();
+    };
+    // Act
+    const r = await resolveName(name, fresh(), undefined, alone);
+    // Assess
+    expect(r).toMatchObject({ ok: false, code });
+    expect(made).toBe(again);
   });
 
   it('NXDOMAIN is a typed failure', async () => {

@@ -60,8 +60,8 @@ export const aurora: TargetType<AuroraTarget> = {
     const t = o.target;
     const readerHost = t.readerHost;
     const [resolution, reader, api] = await Promise.all([
-      ctx.lookups(() => resolveName(t.host, ctx.newResolver(), ctx.deadline)),
-      readerHost ? ctx.lookups(() => resolveName(readerHost, ctx.newResolver(), ctx.deadline)) : undefined,
+      ctx.lookups(() => resolveName(t.host, ctx.resolver, ctx.deadline, ctx.newResolver)),
+      readerHost ? ctx.lookups(() => resolveName(readerHost, ctx.resolver, ctx.deadline, ctx.newResolver)) : undefined,
       apiWriter(t, ctx),
     ]);
     applyResolution(o, resolution, ctx);

@@ -43,7 +43,7 @@ export function applyReleases(o: Observed<ElbTarget>, news: InterfaceNews): void
 
 export const elb: TargetType<ElbTarget> = {
   async observe(o, ctx) {
-    applyResolution(o, await ctx.lookups(() => resolveElb(o.target.host, ctx.newResolver, ctx.deadline)), ctx);
+    applyResolution(o, await ctx.lookups(() => resolveElb(o.target.host, ctx.newResolver, ctx.deadline, ctx.resolver)), ctx);
     if (ctx.interfaces) applyReleases(o, ctx.interfaces);
   },
   probeJobs: (o, ctx) => addressProbeJobs(o, elbSpec(o.target, ctx.insecureTls), ctx),

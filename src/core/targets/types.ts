@@ -50,12 +50,10 @@ export interface CheckContext {
   config: Config;
   /** The whole check's deadline. */
   deadline: AbortSignal;
-  /**
-   * A fresh resolver on the configured servers: one per name looked up. A c-ares channel shares
-   * its TCP connection among its queries, so a server that drops one name's DNS over TCP would
-   * fail every other name's TCP fallback on a shared channel (test/faults/dns-faults.test.ts).
-   */
+  /** A fresh resolver on the configured servers (the ELB union's extra lookups, and a lookup that failed on `resolver`, asked again alone). */
   newResolver: () => Resolver;
+  /** This check's resolver on the configured servers, shared by every first lookup (one per check, not per target). */
+  resolver: Resolver;
   /** Every lookup of the check goes through this pool. */
   lookups: Limiter;
   startedAt: Date;

@@ -29,7 +29,10 @@ async function webTierAddress(t: WebTierTarget, ctx: CheckContext): Promise<{ co
   if (isLocalName(host)) return { connect: '127.0.0.1' };
   // The check's own resolver path: the configured servers, cancellable, under the deadline
   // (getaddrinfo runs on libuv's 4 threads, ignores `resolvers` and cannot be cancelled).
-  const resolved = screenResolution(await ctx.lookups(() => resolveName(host, ctx.newResolver(), ctx.deadline)), ctx.config.allowLoopback).resolution;
+  const resolved = screenResolution(
+    await ctx.lookups(() => resolveName(host, ctx.resolver, ctx.deadline, ctx.newResolver)),
+    ctx.config.allowLoopback,
+  ).resolution;
   if (resolved.ok) return { connect: resolved.addresses[0]!.address };
   const code = ctx.deadline.aborted ? 'aborted' : 'error';
   return { failure: { url: t.url, ok: false, latencyMs: resolved.durationMs, error: { code, message: `cannot resolve ${host}: ${resolved.message}` } } };
