@@ -48,6 +48,16 @@ export interface ElbInput {
 
 const describeProbe = (p: ProbeResult | undefined) => (p ? (p.ok ? `ok in ${p.latencyMs} ms` : (p.error?.message ?? 'failed')) : 'not probed');
 
+/** Failing addresses named in a summary, each with why; the evidence lists them all. */
+const SUMMARY_ADDRESSES = 5;
+
+/** `10.0.1.5 (connection refused), 10.0.1.6 (no answer within 2000 ms) +3 more`: the text output says why. */
+function whyEach(records: readonly AddressRecord[], probes: ReadonlyMap<string, ProbeResult>): string {
+  const shown = records.slice(0, SUMMARY_ADDRESSES).map((r) => `${r.address} (${describeProbe(probes.get(r.address))})`);
+  const more = records.length - shown.length;
+  return `${shown.join(', ')}${more > 0 ? ` +${more} more` : ''}`;
+}
+
 /** True when a failed probe says the address now serves another name or identity. */
 function isReassigned(record: AddressRecord, probe: ProbeResult): boolean {
   if (probe.error?.code === 'cert-name-mismatch' || probe.tls?.nameMatches === false) return true;
@@ -157,13 +167,9 @@ export function assessElb(input: ElbInput): { findings: Finding[]; metrics: Metr
   });
   if (unhealthy.length > 0) {
     findings.push(
-      found(
-        'current-address-unhealthy',
-        `${name}: ${unhealthy.length} of ${current.length} current address(es) fail: ${unhealthy.map((r) => r.address).join(', ')}`,
-        {
-          addresses: unhealthy.map((r) => ({ address: r.address, error: describeProbe(probes.get(r.address)) })),
-        },
-      ),
+      found('current-address-unhealthy', `${name}: ${unhealthy.length} of ${current.length} current address(es) fail: ${whyEach(unhealthy, probes)}`, {
+        addresses: unhealthy.map((r) => ({ address: r.address, error: describeProbe(probes.get(r.address)) })),
+      }),
     );
   }
 
