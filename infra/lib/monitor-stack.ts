@@ -28,6 +28,7 @@ import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } fro
 import { ownLogsStatement, putMetricsStatement, vpcEniStatement } from './statements.ts';
 import { VpcRequiredError, targetsNeedingVpc } from './network.ts';
 import { interfaceEndpointsFor } from '../../src/core/vpc-endpoints.ts';
+import { logGroupRef } from '../../src/core/arn.ts';
 import { createAlarms } from './alarms.ts';
 import { createDashboard } from './dashboard.ts';
 import { ENV, TABLE_KEYS } from '../../src/contract.ts';
@@ -155,7 +156,11 @@ export class MonitorStack extends Stack {
   readonly dashboard: cloudwatch.Dashboard;
   /** Every alarm, by a stable key (`<target>/<metric>` or `function/<metric>`). */
   readonly alarms: ReadonlyMap<string, cloudwatch.Alarm>;
-  /** Name prefix of every alarm; the topic policy admits alarms by this prefix. */
+  /**
+   * Name prefix of every alarm: the stack name and a ".", which no stack name contains, so one
+   * stack's prefix is never the start of another's (`Ipdrift.` vs `Ipdrift-prod.`); the topic
+   * policy admits this stack's alarms by it and no other stack's.
+   */
   readonly alarmNamePrefix: string;
   /** Time between two checks (the schedule's rate). */
   readonly checkInterval: Duration;
@@ -174,7 +179,7 @@ export class MonitorStack extends Stack {
     const interval = props.schedule ?? Duration.minutes(MONITOR_DEFAULTS.scheduleMinutes);
     checkSchedule(interval, timeout);
     this.checkInterval = interval;
-    this.alarmNamePrefix = `${this.stackName}-`;
+    this.alarmNamePrefix = `${this.stackName}${ALARM_NAME_SEPARATOR}`;
 
     this.table = new dynamodb.Table(this, 'StateTable', {
       partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
@@ -422,10 +427,14 @@ export class MonitorStack extends Stack {
       statements.push(new iam.PolicyStatement({ sid: 'FlowLogsQuery', actions: ['logs:StartQuery'], resources: this.logGroupArns(groups.flow) }));
     if (groups.resolver)
       statements.push(new iam.PolicyStatement({ sid: 'ResolverLogsQuery', actions: ['logs:StartQuery'], resources: this.logGroupArns(groups.resolver) }));
-    // GetQueryResults and StopQuery (of a query the deadline cut) name a query id, not a log group:
-    // on "*", which matches whether or not IAM scopes them.
-    if (groups.flow || groups.resolver)
-      statements.push(new iam.PolicyStatement({ sid: 'LogsQueryResults', actions: ['logs:GetQueryResults', 'logs:StopQuery'], resources: ['*'] }));
+    // GetQueryResults is authorized on the queried log group (the Service Authorization Reference
+    // lists log-group for it, required); StopQuery (of a query the deadline cut) lists no resource
+    // type, so only "*" can grant it.
+    const queried = [groups.flow, groups.resolver].flatMap((g) => (g ? this.logGroupArns(g) : []));
+    if (queried.length > 0) {
+      statements.push(new iam.PolicyStatement({ sid: 'LogsQueryResults', actions: ['logs:GetQueryResults'], resources: [...new Set(queried)] }));
+      statements.push(new iam.PolicyStatement({ sid: 'LogsStopQuery', actions: ['logs:StopQuery'], resources: ['*'] }));
+    }
     return statements;
   }
 
@@ -436,9 +445,14 @@ export class MonitorStack extends Stack {
     return { ...(flow?.source === 'cloudwatch' ? { flow: flow.logGroup } : {}), ...(resolver?.source === 'cloudwatch' ? { resolver: resolver.logGroup } : {}) };
   }
 
-  /** A log group's ARN and its streams' (`:*`), the form IAM documents for CloudWatch Logs actions. */
-  private logGroupArns(name: string): string[] {
-    const group = this.formatArn({ service: 'logs', resource: 'log-group', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  /**
+   * A log group's ARN and its streams' (`:*`), the form IAM documents for CloudWatch Logs actions:
+   * the ARN the config gives (another region or account), else the group's in the stack's.
+   */
+  private logGroupArns(spec: string): string[] {
+    const ref = logGroupRef(spec);
+    const group =
+      ref?.arn ?? this.formatArn({ service: 'logs', resource: 'log-group', resourceName: ref?.name ?? spec, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     return [group, `${group}:*`];
   }
 
@@ -544,12 +558,14 @@ export class MonitorStack extends Stack {
    * it concerns and for one finding id, with the reason it is acceptable.
    */
   private acknowledgeNagFindings(): void {
-    for (const group of new Set(Object.values(this.queriedLogGroups())))
+    for (const group of new Set(Object.values(this.queriedLogGroups()))) {
+      const ref = logGroupRef(group);
       Validations.of(this.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${group}:*]`,
+        id: `AwsSolutions-IAM5[Resource::${ref?.arn ?? `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${ref?.name ?? group}`}:*]`,
         reason:
           'A queried log group (flow or resolver logs) in the form IAM documents for CloudWatch Logs actions (the group ARN and `:*`, its log streams): one named group, no other.',
       });
+    }
     Validations.of(this.role).acknowledge(
       { id: NAG_FINDINGS.putMetricDataWildcard, reason: NAG_REASONS.putMetricDataWildcard },
       { id: NAG_FINDINGS.dataKeyWildcard, reason: NAG_REASONS.dataKeyWildcard },
@@ -574,6 +590,9 @@ const webPort = (url: string) => {
   const u = new URL(url);
   return u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
 };
+
+/** Ends a stack's alarm name prefix: CloudFormation stack names are letters, digits and "-" only. */
+export const ALARM_NAME_SEPARATOR = '.';
 
 /** Subscribes the endpoints of `subs` to `topic`. */
 function subscribe(topic: sns.Topic, subs: AlarmSubscriptions = {}): void {

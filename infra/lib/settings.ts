@@ -129,7 +129,7 @@ export const NAG_FINDINGS = {
 /** Why each of {@link NAG_FINDINGS} is acceptable; the monitor's and the failover watcher's roles and functions share them. */
 export const NAG_REASONS = {
   putMetricDataWildcard:
-    'cloudwatch:PutMetricData supports no resource-level permission, so IAM only accepts Resource "*"; the statement is scoped by the condition cloudwatch:namespace = "ipdrift". In a VPC, the network-interface actions Lambda needs are on "*" too, as Lambda documents (DescribeNetworkInterfaces works only on "*"; the interfaces do not exist before Lambda creates them). With flow evidence from CloudWatch Logs, logs:GetQueryResults is on "*" too: it names a query id (one this function started on its one log group), not a log group. Every other statement names its one resource.',
+    'cloudwatch:PutMetricData supports no resource-level permission, so IAM only accepts Resource "*"; the statement is scoped by the condition cloudwatch:namespace = "ipdrift". In a VPC, the network-interface actions Lambda needs are on "*" too, as Lambda documents (DescribeNetworkInterfaces works only on "*"; the interfaces do not exist before Lambda creates them). With flow or resolver evidence from CloudWatch Logs, logs:StopQuery is on "*" too: the Service Authorization Reference lists no resource type for it (GetQueryResults is on the queried log groups). Every other statement names its one resource.',
   dataKeyWildcard:
     'kms:GenerateDataKey* is the action the SNS documentation gives publishers to an encrypted topic (it covers GenerateDataKey and GenerateDataKeyWithoutPlaintext); the statement names the one topic key.',
   notLatestRuntime:

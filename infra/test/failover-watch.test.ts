@@ -266,7 +266,7 @@ describe('failover watcher: two Aurora clusters (one in another region), no VPC'
       ['Duration', 'Maximum', 144_000],
     ] as const)("alarms to the topic on the watcher's %s (%s over 5 min) >= %d, missing data not breaching", (metric, statistic, threshold) => {
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `Ipdrift-failover-watch-${metric}`,
+        AlarmName: `Ipdrift.failover-watch-${metric}`,
         Namespace: 'AWS/Lambda',
         MetricName: metric,
         Dimensions: [{ Name: 'FunctionName', Value: ref(ids.fn) }],

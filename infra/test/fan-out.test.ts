@@ -287,14 +287,14 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
       ['worker-Duration', 'Duration'],
     ] as const) {
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `Ipdrift-${name}`,
+        AlarmName: `Ipdrift.${name}`,
         Namespace: 'AWS/Lambda',
         MetricName: metric,
         Dimensions: [{ Name: 'FunctionName', Value: ref(ids.worker) }],
       });
     }
     s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'Ipdrift-fanout-NotRunning',
+      AlarmName: 'Ipdrift.fanout-NotRunning',
       Namespace: 'AWS/States',
       MetricName: 'ExecutionsStarted',
       Dimensions: [{ Name: 'StateMachineArn', Value: ref(ids.sm) }],
@@ -304,7 +304,7 @@ describe('fan-out: the example config (3 targets) with shard size 2', () => {
       TreatMissingData: 'breaching',
     });
     s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'Ipdrift-fanout-ExecutionsFailed',
+      AlarmName: 'Ipdrift.fanout-ExecutionsFailed',
       Namespace: 'AWS/States',
       MetricName: 'ExecutionsFailed',
       Dimensions: [{ Name: 'StateMachineArn', Value: ref(ids.sm) }],
@@ -376,7 +376,7 @@ describe('fan-out at 1,000 ELB targets, metrics "minimal", the default shard siz
     s.template.resourceCountIs('AWS::CloudFormation::Stack', 3);
     const inner = Template.fromStack(nested[0]!);
     inner.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'Ipdrift-alb-0000-ResolutionFailed',
+      AlarmName: 'Ipdrift.alb-0000-ResolutionFailed',
       MetricName: 'ResolutionFailed',
       Dimensions: [{ Name: 'Target', Value: 'alb-0000' }],
       AlarmActions: Match.absent(),

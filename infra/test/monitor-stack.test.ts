@@ -214,7 +214,7 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
             StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
             ArnLike: {
               'aws:SourceArn': {
-                'Fn::Join': ['', ['arn:', ref('AWS::Partition'), ':cloudwatch:', ref('AWS::Region'), ':', ref('AWS::AccountId'), ':alarm:Ipdrift-*']],
+                'Fn::Join': ['', ['arn:', ref('AWS::Partition'), ':cloudwatch:', ref('AWS::Region'), ':', ref('AWS::AccountId'), ':alarm:Ipdrift.*']],
               },
             },
           },
@@ -241,7 +241,7 @@ describe('MonitorStack, example config (elb + web-tier + aurora), no VPC, email 
 
     it.each(FINDINGS_ALARMS)('%s: %s of target %s >= %d in %d of as many periods, no action', (suffix, metric, target, threshold, n) => {
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `Ipdrift-${suffix}`,
+        AlarmName: `Ipdrift.${suffix}`,
         Namespace: 'ipdrift',
         MetricName: metric,
         Dimensions: [{ Name: 'Target', Value: target }],
@@ -788,6 +788,32 @@ describe('MonitorStack in a VPC with -c endpoints=create', () => {
   });
 });
 
+describe('two stacks in one account: alarm names and the topic policies', () => {
+  it('never collide, and each topic admits only its own stack\'s alarms (Ipdrift + "prod-web" vs Ipdrift-prod + "web")', () => {
+    // Prepare: the pair whose names collided with a "-" after the stack name.
+    const elb = (name: string) =>
+      ({ targets: [{ name, type: 'elb', host: 'internal-app-123.eu-west-1.elb.amazonaws.com', port: 443 }] }) as typeof EXAMPLE_CONFIG;
+    // Act
+    const stacks = [synth({ config: elb('prod-web') }, 'Ipdrift'), synth({ config: elb('web') }, 'Ipdrift-prod')];
+    // Assess
+    const names = stacks.map((s) =>
+      Object.values(s.template.findResources('AWS::CloudWatch::Alarm')).map((a) => (a as { Properties: { AlarmName: string } }).Properties.AlarmName),
+    );
+    expect(names[0]).toContain('Ipdrift.prod-web-ResolutionFailed');
+    expect(names[1]).toContain('Ipdrift-prod.web-ResolutionFailed');
+    expect(names[0]!.filter((n) => names[1]!.includes(n))).toEqual([]);
+    // The policy's ArnLike pattern (its last part: "alarm:<prefix>*") admits its own alarms and none of the other's.
+    const patternOf = (s: Synth) => {
+      const policy = Object.values(s.template.findResources('AWS::SNS::TopicPolicy')).find((p) => JSON.stringify(p).includes('AllowThisStacksAlarmsToPublish'));
+      const joined = JSON.stringify(policy).match(/:alarm:([^"]*)\*"/)![1]!;
+      return new RegExp(`^${joined.replace(/[.]/g, '\\.')}`);
+    };
+    const [own0, own1] = stacks.map(patternOf);
+    expect(names[0]!.every((n) => own0!.test(n) && !own1!.test(n))).toBe(true);
+    expect(names[1]!.every((n) => own1!.test(n) && !own0!.test(n))).toBe(true);
+  });
+});
+
 describe('MonitorStack with flow and resolver log evidence from CloudWatch Logs', () => {
   it('grants the Logs Insights queries on those log groups only, and passes cdk-nag', () => {
     // Prepare
@@ -802,11 +828,37 @@ describe('MonitorStack with flow and resolver log evidence from CloudWatch Logs'
     const arn = (tail: string) => ({
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:log-group:${tail}`]],
     });
-    const queries = identityStatements(s.template).filter((st) => /LogsQuery/.test(String(st.Sid ?? '')));
+    const queries = identityStatements(s.template).filter((st) => /Logs(Query|QueryResults|StopQuery)$/.test(String(st.Sid ?? '')));
     expect(queries).toEqual([
       { Sid: 'FlowLogsQuery', Effect: 'Allow', Action: 'logs:StartQuery', Resource: [arn('/vpc/flow-logs/prod'), arn('/vpc/flow-logs/prod:*')] },
       { Sid: 'ResolverLogsQuery', Effect: 'Allow', Action: 'logs:StartQuery', Resource: [arn('/route53/resolver/prod'), arn('/route53/resolver/prod:*')] },
-      { Sid: 'LogsQueryResults', Effect: 'Allow', Action: ['logs:GetQueryResults', 'logs:StopQuery'], Resource: '*' },
+      {
+        Sid: 'LogsQueryResults',
+        Effect: 'Allow',
+        Action: 'logs:GetQueryResults',
+        Resource: [arn('/vpc/flow-logs/prod'), arn('/vpc/flow-logs/prod:*'), arn('/route53/resolver/prod'), arn('/route53/resolver/prod:*')],
+      },
+      { Sid: 'LogsStopQuery', Effect: 'Allow', Action: 'logs:StopQuery', Resource: '*' },
+    ]);
+    expect(nagViolations(s.stack).map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+  });
+
+  it('grants a log group given by its ARN (another account: a monitoring account) on that ARN, with or without :*', () => {
+    // Prepare: the two ARN forms CloudWatch Logs documents (logGroupArn, and arn with :*).
+    const flowArn = 'arn:aws:logs:us-east-1:111122223333:log-group:/vpc/flow-logs/shared';
+    const resolverArn = 'arn:aws:logs:us-east-1:111122223333:log-group:/route53/resolver/shared';
+    const config = {
+      ...EXAMPLE_CONFIG,
+      flowLogs: { source: 'cloudwatch', logGroup: flowArn, ignoreSources: ['10.0.8.0/24'] },
+      resolverLogs: { source: 'cloudwatch', logGroup: `${resolverArn}:*` },
+    } as typeof EXAMPLE_CONFIG;
+    // Act
+    const s = synth({ config });
+    // Assess
+    const queries = identityStatements(s.template).filter((st) => /^(Flow|Resolver)LogsQuery$/.test(String(st.Sid ?? '')));
+    expect(queries).toEqual([
+      { Sid: 'FlowLogsQuery', Effect: 'Allow', Action: 'logs:StartQuery', Resource: [flowArn, `${flowArn}:*`] },
+      { Sid: 'ResolverLogsQuery', Effect: 'Allow', Action: 'logs:StartQuery', Resource: [resolverArn, `${resolverArn}:*`] },
     ]);
     expect(nagViolations(s.stack).map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
   });

@@ -9,6 +9,7 @@ import { DEFAULT_METRIC_SET, METRIC_SETS } from './metric-sets.ts';
 import { DEFAULT_FLOW_FORMAT, parseFlowFormat } from './flow-log.ts';
 import { errorMessage } from './error-text.ts';
 import { issueText } from './config-issues.ts';
+import { SECRET_ARN_PATTERN, logGroupRef } from './arn.ts';
 
 /** A configuration that failed validation; `issues` are `path: message` lines. */
 export class ConfigError extends Error {
@@ -282,7 +283,7 @@ const auroraTarget = z.strictObject({
         .describe('The database to connect to.'),
       secretArn: z
         .string()
-        .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, 'expected a Secrets Manager secret ARN')
+        .regex(SECRET_ARN_PATTERN, 'expected a Secrets Manager secret ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:<name>)')
         .optional()
         .describe('The Secrets Manager secret with the password (Lambda), read as RDS writes it.'),
       /** TLS to the database: required (Aurora's default, `rds.force_ssl`) or off. */
@@ -344,8 +345,11 @@ const everyMinutes = z
   .describe('How often the log is read, minutes (0: every check); each CloudWatch read is billed.');
 const logGroupName = z
   .string()
-  .regex(/^[A-Za-z0-9_/.#-]{1,512}$/, 'expected a CloudWatch Logs log group name')
-  .describe('The log group name.');
+  .refine(
+    (s) => logGroupRef(s) !== undefined,
+    'expected a CloudWatch Logs log group name, or its ARN (arn:<partition>:logs:<region>:<account>:log-group:<name>, with or without :*)',
+  )
+  .describe('The log group: its name, or its ARN (another region or account: a monitoring account).');
 const logFilePath = z.string().min(1, 'expected a file path').describe('A local file, as AWS writes the records.');
 const flowLogsSchema = z.discriminatedUnion(
   'source',

@@ -89,7 +89,7 @@ describe('LogsInsightsFlowSource', () => {
       scannedBytes: 512_000,
     });
     expect(logs.commandCalls(StartQueryCommand)[0]!.args[0].input).toEqual({
-      logGroupName: GROUP,
+      logGroupIdentifiers: [GROUP],
       startTime: FROM / 1000 - FLOW_QUERY.aggregationSlackSeconds,
       endTime: TO / 1000,
       queryString: flowQueryString(V2, QUERY.addresses, QUERY.ports),

@@ -58,7 +58,7 @@ describe('LogsInsightsResolverSource', () => {
     const r = await source.read({ names: [ELB], addresses: ['10.0.1.5'], from: FROM, to: TO, signal: AbortSignal.timeout(5_000) });
     // Assess
     expect(logs.commandCalls(StartQueryCommand)[0]!.args[0].input).toEqual({
-      logGroupName: GROUP,
+      logGroupIdentifiers: [GROUP],
       startTime: FROM / 1000,
       endTime: TO / 1000,
       queryString: resolverQueryString([ELB], ['10.0.1.5']),

@@ -18,7 +18,10 @@ const INVALID: Record<string, string[]> = {
   ],
   'invalid-resolver-logs.json': ['resolverLogs.everyMinutes: expected at most 60 minutes', 'resolverLogs.lookbackMinutes: expected at least 1 minute'],
   // A password never goes in the config (it is bundled and shown): the key is refused, as is a short ARN.
-  'invalid-login.json': ['targets[0].login.secretArn: expected a Secrets Manager secret ARN', 'targets[0].login: unknown key "password"'],
+  'invalid-login.json': [
+    'targets[0].login.secretArn: expected a Secrets Manager secret ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:<name>)',
+    'targets[0].login: unknown key "password"',
+  ],
   'invalid-malformed.json': ['(root): malformed JSON: Expected double-quoted property name at line 2, column 16'],
   'invalid-no-targets.json': ['targets: must list at least one target'],
   'invalid-port.json': ['targets[1].port: expected a port number 1-65535'],

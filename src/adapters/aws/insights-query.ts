@@ -6,6 +6,7 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import { GetQueryResultsCommand, StartQueryCommand, StopQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import type { CloudWatchLogsClient, ResultField } from '@aws-sdk/client-cloudwatch-logs';
+import { logGroupRef } from '../../core/arn.ts';
 
 /** Polling and size settings. */
 export const INSIGHTS_QUERY = {
@@ -25,13 +26,28 @@ export class InsightsQueryError extends Error {
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
 export const realSleep: Sleep = (ms, signal) => wait(ms, undefined, { signal });
 
+/**
+ * What StartQuery's `logGroupIdentifiers` takes for a configured log group: its name, or its ARN
+ * without the `:*` of DescribeLogGroups' form (the API refuses it; a monitoring account must use the ARN).
+ */
+export function queryIdentifier(logGroup: string): string {
+  const ref = logGroupRef(logGroup);
+  return ref?.arn ?? ref?.name ?? logGroup;
+}
+
 /** The rows of one query; `truncated` when it returned the limit (rows past it are missing). */
 export async function runInsightsQuery(
   client: CloudWatchLogsClient,
   q: { logGroup: string; queryString: string; startTime: number; endTime: number; signal: AbortSignal; sleep: Sleep },
 ): Promise<{ rows: ResultField[][]; scannedBytes?: number; truncated?: boolean }> {
   const { queryId } = await client.send(
-    new StartQueryCommand({ logGroupName: q.logGroup, startTime: q.startTime, endTime: q.endTime, queryString: q.queryString, limit: INSIGHTS_QUERY.limit }),
+    new StartQueryCommand({
+      logGroupIdentifiers: [queryIdentifier(q.logGroup)],
+      startTime: q.startTime,
+      endTime: q.endTime,
+      queryString: q.queryString,
+      limit: INSIGHTS_QUERY.limit,
+    }),
     { abortSignal: q.signal },
   );
   if (!queryId) throw new InsightsQueryError(`StartQuery on ${q.logGroup} returned no query id`);
