@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseConfigText } from '../../src/core/config.ts';
+import { ENDPOINT_SERVICES } from '../../src/core/vpc-endpoints.ts';
+import type { EndpointService } from '../../src/core/vpc-endpoints.ts';
 import type { ConfigInput } from '../../src/core/config.ts';
 import type { MonitorStackProps } from './monitor-stack.ts';
 
@@ -25,8 +27,13 @@ export const CONTEXT_KEYS = {
   codePath: 'codePath',
   /** Targets per invocation before the check fans out (MonitorStackProps.shardSize). */
   shardSize: 'shardSize',
-  /** `create`: create the VPC endpoints the functions need (MonitorVpcOptions.createEndpoints). */
+  /**
+   * `create`: create the VPC endpoints the functions need (MonitorVpcOptions.createEndpoints);
+   * `existing`: the VPC has them all already (nothing created; `ipdrift preflight` checks).
+   */
   endpoints: 'endpoints',
+  /** With `endpoints=create`: services whose endpoint the VPC already has, not created (`sns,logs,dynamodb`). */
+  existingEndpoints: 'existingEndpoints',
   /** The private subnets' route tables, for the DynamoDB gateway endpoint. */
   routeTableIds: 'routeTableIds',
   /** `true`: run outside any VPC although some targets look private (MonitorStackProps.outsideVpc). */
@@ -105,7 +112,16 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
   const availabilityZones = list(CONTEXT_KEYS.availabilityZones);
   const securityGroupId = str(CONTEXT_KEYS.securityGroupId);
   const endpoints = str(CONTEXT_KEYS.endpoints);
-  if (endpoints !== undefined && endpoints !== 'create') throw new ContextError(`context endpoints: expected "create", got ${JSON.stringify(endpoints)}`);
+  if (endpoints !== undefined && endpoints !== 'create' && endpoints !== 'existing')
+    throw new ContextError(`context endpoints: expected "create" or "existing", got ${JSON.stringify(endpoints)}`);
+  const existingEndpoints = list(CONTEXT_KEYS.existingEndpoints);
+  const unknown = existingEndpoints?.filter((e) => !(ENDPOINT_SERVICES as readonly string[]).includes(e));
+  if (unknown?.length)
+    throw new ContextError(
+      `context existingEndpoints: unknown service ${unknown.map((u) => JSON.stringify(u)).join(', ')} (expected some of ${ENDPOINT_SERVICES.join(', ')})`,
+    );
+  if (existingEndpoints && endpoints !== 'create')
+    throw new ContextError('context existingEndpoints is for endpoints=create (endpoints=existing creates none)');
   const routeTableIds = list(CONTEXT_KEYS.routeTableIds);
   if (vpcId === undefined && (endpoints || routeTableIds)) throw new ContextError('context endpoints / routeTableIds given without vpcId');
   if (vpcId === undefined && (subnetIds || availabilityZones || securityGroupId)) {
@@ -143,6 +159,7 @@ export function settingsFromContext(read: ContextReader, cwd: string = process.c
               ...(availabilityZones ? { availabilityZones } : {}),
               ...(securityGroupId !== undefined ? { securityGroupId } : {}),
               ...(endpoints === 'create' ? { createEndpoints: true } : {}),
+              ...(existingEndpoints ? { existingEndpoints: existingEndpoints as EndpointService[] } : {}),
               ...(routeTableIds ? { routeTableIds } : {}),
             },
           }

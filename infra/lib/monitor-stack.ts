@@ -27,7 +27,8 @@ import { FanOut } from './fan-out.ts';
 import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
 import { ownLogsStatement, putMetricsStatement, vpcEniStatement } from './statements.ts';
 import { VpcRequiredError, targetsNeedingVpc } from './network.ts';
-import { interfaceEndpointsFor } from '../../src/core/vpc-endpoints.ts';
+import { ENDPOINT_URL_ENV, interfaceEndpointsFor } from '../../src/core/vpc-endpoints.ts';
+import type { EndpointService } from '../../src/core/vpc-endpoints.ts';
 import { logGroupRef } from '../../src/core/arn.ts';
 import { createAlarms } from './alarms.ts';
 import { createDashboard } from './dashboard.ts';
@@ -55,7 +56,10 @@ export interface MonitorVpcOptions {
   readonly vpcId: string;
   /** Private subnets (with a route to the AWS APIs: NAT gateway or VPC endpoints). */
   readonly subnetIds: readonly string[];
-  /** The subnets' availability zones, in the same order; optional, used for display only. */
+  /**
+   * The subnets' availability zones, in the same order; with `createEndpoints` and more than one
+   * subnet, required: an interface endpoint takes at most one subnet per AZ.
+   */
   readonly availabilityZones?: readonly string[];
   /**
    * An existing security group that may reach the targets' ports. When absent, the stack
@@ -65,9 +69,12 @@ export interface MonitorVpcOptions {
   /**
    * Create the VPC endpoints the functions need instead of relying on a NAT gateway: a DynamoDB
    * gateway endpoint on `routeTableIds`, interface endpoints for SNS, CloudWatch metrics and
-   * (with Aurora targets) RDS in the subnets, admitting the function's group on 443.
+   * (with Aurora targets) RDS in one subnet per AZ, admitting the function's group on 443, with
+   * private DNS off (core/vpc-endpoints.ts ENDPOINT_URL_ENV says why and how the functions reach them).
    */
   readonly createEndpoints?: boolean;
+  /** Services whose endpoint the VPC already has (with private DNS, or a route): not created. */
+  readonly existingEndpoints?: readonly EndpointService[];
   /** The private subnets' route tables (for the DynamoDB gateway endpoint); required with createEndpoints. */
   readonly routeTableIds?: readonly string[];
 }
@@ -259,11 +266,13 @@ export class MonitorStack extends Stack {
     for (const statement of this.functionStatements()) this.role.addToPrincipalPolicy(statement);
 
     let vpcProps: Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> = {};
+    // The functions' SDK clients pointed at the endpoints this stack creates (none: the defaults).
+    let endpointEnv: Record<string, string> = {};
     if (props.vpc) {
       const { vpc, subnets, securityGroup } = this.importVpc(props.vpc);
       this.securityGroup = securityGroup;
       vpcProps = { vpc, vpcSubnets: { subnets }, securityGroups: [securityGroup] };
-      if (props.vpc.createEndpoints) this.createEndpoints(vpc, subnets, securityGroup, props.vpc.routeTableIds ?? []);
+      if (props.vpc.createEndpoints) endpointEnv = this.createEndpoints(vpc, this.endpointSubnets(props.vpc, subnets), securityGroup, props.vpc);
       new CfnOutput(this, 'MonitorSecurityGroupId', {
         value: securityGroup.securityGroupId,
         description: "The monitor's security group: each target's security group must admit it on the target's port",
@@ -294,6 +303,7 @@ export class MonitorStack extends Stack {
         [ENV.topicArn]: this.topic.topicArn,
         [ENV.eventsTopicArn]: this.eventsTopic.topicArn,
         NODE_OPTIONS: '--enable-source-maps',
+        ...endpointEnv,
       },
       ...vpcProps,
     } satisfies Partial<lambda.FunctionProps>;
@@ -476,37 +486,62 @@ export class MonitorStack extends Stack {
   }
 
   /**
-   * The VPC endpoints the functions need (core/vpc-endpoints.ts): the DynamoDB gateway on the
-   * route tables, interface endpoints with private DNS in the function's subnets, behind a group
-   * that admits the function's group on 443 only.
+   * The VPC endpoints the functions need (core/vpc-endpoints.ts) that the VPC does not already
+   * have: the DynamoDB gateway on the route tables, and interface endpoints in one subnet per AZ,
+   * behind a group that admits the function's group on 443 only. Private DNS is off: on, it would
+   * send every workload in the VPC that calls these services to endpoints that admit only the
+   * monitor (and fail to deploy beside an endpoint that already has it). Returns the SDK's
+   * endpoint variables that point the functions at each one's own DNS name.
    */
-  private createEndpoints(vpc: ec2.IVpc, subnets: ec2.ISubnet[], fnGroup: ec2.ISecurityGroup, routeTableIds: readonly string[]): void {
-    if (routeTableIds.length === 0)
-      throw new Error(
-        "vpc.createEndpoints (-c endpoints=create) needs routeTableIds (-c routeTableIds=rtb-a,rtb-b): the private subnets' route tables, for the DynamoDB gateway endpoint",
-      );
-    new ec2.CfnVPCEndpoint(this, 'DynamoDbEndpoint', {
-      vpcId: vpc.vpcId,
-      serviceName: `com.amazonaws.${this.region}.dynamodb`,
-      vpcEndpointType: 'Gateway',
-      routeTableIds: [...routeTableIds],
-    });
+  private createEndpoints(vpc: ec2.IVpc, subnets: ec2.ISubnet[], fnGroup: ec2.ISecurityGroup, opts: MonitorVpcOptions): Record<string, string> {
+    const existing = new Set(opts.existingEndpoints ?? []);
+    const routeTableIds = opts.routeTableIds ?? [];
+    if (!existing.has('dynamodb')) {
+      if (routeTableIds.length === 0)
+        throw new Error(
+          "vpc.createEndpoints (-c endpoints=create) needs routeTableIds (-c routeTableIds=rtb-a,rtb-b): the private subnets' route tables, for the DynamoDB gateway endpoint (or -c existingEndpoints=dynamodb when the VPC has one)",
+        );
+      new ec2.CfnVPCEndpoint(this, 'DynamoDbEndpoint', {
+        vpcId: vpc.vpcId,
+        serviceName: `com.amazonaws.${this.region}.dynamodb`,
+        vpcEndpointType: 'Gateway',
+        routeTableIds: [...routeTableIds],
+      });
+    }
+    const services = interfaceEndpointsFor(this.config).filter((service) => !existing.has(service));
+    if (services.length === 0) return {};
     const endpointGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
       vpc,
       description: 'ipdrift VPC endpoints: HTTPS from the monitor only',
       allowAllOutbound: false,
     });
     endpointGroup.addIngressRule(ec2.Peer.securityGroupId(fnGroup.securityGroupId), ec2.Port.tcp(EGRESS.https), 'ipdrift monitor to the AWS APIs');
-    for (const service of interfaceEndpointsFor(this.config)) {
-      new ec2.InterfaceVpcEndpoint(this, `Endpoint-${service}`, {
+    const env: Record<string, string> = {};
+    for (const service of services) {
+      const endpoint = new ec2.InterfaceVpcEndpoint(this, `Endpoint-${service}`, {
         vpc,
         service: new ec2.InterfaceVpcEndpointAwsService(service),
         subnets: { subnets },
         securityGroups: [endpointGroup],
-        privateDnsEnabled: true,
+        privateDnsEnabled: false,
         open: false,
       });
+      // DnsEntries' first is the regional name, "<hosted zone id>:vpce-...<service>.<region>.vpce.amazonaws.com".
+      env[ENDPOINT_URL_ENV[service]] = `https://${Fn.select(1, Fn.split(':', Fn.select(0, endpoint.vpcEndpointDnsEntries)))}`;
     }
+    return env;
+  }
+
+  /** The first of the function's subnets in each AZ: an interface endpoint takes one subnet per AZ. */
+  private endpointSubnets(opts: MonitorVpcOptions, subnets: ec2.ISubnet[]): ec2.ISubnet[] {
+    const azs = opts.availabilityZones;
+    if (!azs) {
+      if (subnets.length === 1) return subnets;
+      throw new Error(
+        `vpc.createEndpoints (-c endpoints=create) with ${subnets.length} subnets needs their availabilityZones (-c availabilityZones=az-a,az-b, one per subnet): an interface endpoint takes one subnet per AZ`,
+      );
+    }
+    return subnets.filter((_, i) => azs.indexOf(azs[i]!) === i);
   }
 
   /** Imports the VPC, subnets and security group by id: no context lookup, no AWS call. */

@@ -72,6 +72,15 @@ describe('settingsFromContext', () => {
     expect(() => settingsFromContext(reader({ reserveConcurrency: 'yes' }), ROOT)).toThrow('context reserveConcurrency: expected true or false, got "yes"');
   });
 
+  it('reads endpoints=create with the services the VPC already has, and endpoints=existing (nothing created)', () => {
+    // Act
+    const some = settingsFromContext(reader({ vpcId: VPC_IDS.vpcId, subnetIds: 'subnet-1', endpoints: 'create', existingEndpoints: 'sns, dynamodb' }), ROOT);
+    const none = settingsFromContext(reader({ vpcId: VPC_IDS.vpcId, subnetIds: 'subnet-1', endpoints: 'existing' }), ROOT);
+    // Assess
+    expect(some.props.vpc).toEqual({ vpcId: VPC_IDS.vpcId, subnetIds: ['subnet-1'], createEndpoints: true, existingEndpoints: ['sns', 'dynamodb'] });
+    expect(none.props.vpc).toEqual({ vpcId: VPC_IDS.vpcId, subnetIds: ['subnet-1'] });
+  });
+
   it('accepts lists as JSON arrays too (cdk.json context)', () => {
     const settings = settingsFromContext(reader({ vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds] }), ROOT);
 
@@ -87,6 +96,12 @@ describe('settingsFromContext', () => {
     [{ config: 'no/such/file.json' }, /cannot read/],
     [{ shardSize: '0' }, /shardSize: expected a positive whole number of targets, got "0"/],
     [{ shardSize: 'many' }, /shardSize: expected a positive whole number/],
+    [{ vpcId: 'vpc-1', subnetIds: 'subnet-1', endpoints: 'yes' }, /endpoints: expected "create" or "existing", got "yes"/],
+    [
+      { vpcId: 'vpc-1', subnetIds: 'subnet-1', endpoints: 'create', existingEndpoints: 'sns,s3' },
+      /existingEndpoints: unknown service "s3" \(expected some of sns, monitoring/,
+    ],
+    [{ vpcId: 'vpc-1', subnetIds: 'subnet-1', existingEndpoints: 'sns' }, /existingEndpoints is for endpoints=create/],
   ])('refuses %j', (ctx, message) => {
     const act = () => settingsFromContext(reader(ctx), ROOT);
 

@@ -731,20 +731,75 @@ describe('MonitorStack without a VPC', () => {
 
 describe('MonitorStack in a VPC with -c endpoints=create', () => {
   const ROUTE_TABLES = ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0aaaaaaaaaaaaaaa2'];
-  let s: Synth;
-  beforeAll(() => {
-    s = synth({ vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds], createEndpoints: true, routeTableIds: ROUTE_TABLES } });
-  });
-
-  it('creates the DynamoDB gateway on the route tables and SNS, CloudWatch and RDS interface endpoints (Aurora in the config)', () => {
-    s.template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', RouteTableIds: ROUTE_TABLES, VpcId: VPC_IDS.vpcId });
-    const interfaces = Object.values(s.template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } })) as {
+  const IN_TWO_AZS = { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds], availabilityZones: [...VPC_IDS.availabilityZones] };
+  /** The interface endpoints of a template, by service name suffix. */
+  const interfacesOf = (t: Synth['template']) =>
+    Object.values(t.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } })) as {
       Properties: { ServiceName: unknown; PrivateDnsEnabled: boolean; SubnetIds: string[] };
     }[];
-    expect(interfaces.map((e) => JSON.stringify(e.Properties.ServiceName).match(/\.(sns|monitoring|rds)"/)?.[1]).sort()).toEqual(['monitoring', 'rds', 'sns']);
-    expect(interfaces.every((e) => e.Properties.PrivateDnsEnabled && JSON.stringify(e.Properties.SubnetIds) === JSON.stringify([...VPC_IDS.subnetIds]))).toBe(
-      true,
+  const serviceOf = (e: { Properties: { ServiceName: unknown } }) => JSON.stringify(e.Properties.ServiceName).match(/\.([a-z]+)"/)?.[1];
+  let s: Synth;
+  beforeAll(() => {
+    s = synth({ vpc: { ...IN_TWO_AZS, createEndpoints: true, routeTableIds: ROUTE_TABLES } });
+  });
+
+  it('creates the DynamoDB gateway on the route tables and SNS, CloudWatch and RDS interface endpoints (Aurora in the config), private DNS off', () => {
+    s.template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', RouteTableIds: ROUTE_TABLES, VpcId: VPC_IDS.vpcId });
+    const interfaces = interfacesOf(s.template);
+    expect(interfaces.map(serviceOf).sort()).toEqual(['monitoring', 'rds', 'sns']);
+    // Private DNS on would send every workload in the VPC that calls these services to endpoints only the monitor may use.
+    expect(interfaces.map((e) => [e.Properties.PrivateDnsEnabled, e.Properties.SubnetIds])).toEqual(interfaces.map(() => [false, [...VPC_IDS.subnetIds]]));
+  });
+
+  it("points the functions' SDK clients at each endpoint's own DNS name (AWS_ENDPOINT_URL_<service>), the monitor and the failover watcher alike", () => {
+    const functions = Object.values(s.template.findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment?: { Variables: Record<string, unknown> } };
+    }[];
+    const ids = Object.keys(s.template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } }));
+    const dnsName = (service: string) => {
+      const id = ids.find((i) => i.includes(service))!;
+      return {
+        'Fn::Join': ['', ['https://', { 'Fn::Select': [1, { 'Fn::Split': [':', { 'Fn::Select': [0, { 'Fn::GetAtt': [id, 'DnsEntries'] }] }] }] }]],
+      };
+    };
+    expect(functions.length).toBeGreaterThanOrEqual(2);
+    for (const f of functions)
+      expect(f.Properties.Environment?.Variables).toMatchObject({
+        AWS_ENDPOINT_URL_SNS: dnsName('sns'),
+        AWS_ENDPOINT_URL_CLOUDWATCH: dnsName('monitoring'),
+        AWS_ENDPOINT_URL_RDS: dnsName('rds'),
+      });
+  });
+
+  it('takes one subnet per AZ for the endpoints; two subnets without their AZs are refused, naming the context key', () => {
+    // Act
+    const sameAz = synth({
+      vpc: {
+        vpcId: VPC_IDS.vpcId,
+        subnetIds: [...VPC_IDS.subnetIds, 'subnet-0ccccccccccccccc3'],
+        availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1a'],
+        createEndpoints: true,
+        routeTableIds: ROUTE_TABLES,
+      },
+    });
+    // Assess
+    expect(interfacesOf(sameAz.template).map((e) => e.Properties.SubnetIds)).toEqual(interfacesOf(sameAz.template).map(() => [...VPC_IDS.subnetIds]));
+    expect(() => synth({ vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds], createEndpoints: true, routeTableIds: ROUTE_TABLES } })).toThrow(
+      '-c availabilityZones=az-a,az-b, one per subnet',
     );
+  });
+
+  it('creates none the VPC already has (existingEndpoints), and a CloudWatch Logs endpoint for resolver logs read there', () => {
+    // Prepare
+    const config = { ...EXAMPLE_CONFIG, resolverLogs: { source: 'cloudwatch', logGroup: '/route53/resolver/prod' } } as typeof EXAMPLE_CONFIG;
+    // Act
+    const some = synth({ config, vpc: { ...IN_TWO_AZS, createEndpoints: true, existingEndpoints: ['sns', 'dynamodb'] } });
+    // Assess: no route tables needed without the DynamoDB gateway; SNS left to the VPC's own endpoint.
+    expect(interfacesOf(some.template).map(serviceOf).sort()).toEqual(['logs', 'monitoring', 'rds']);
+    some.template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' }, 0);
+    const env = JSON.stringify(some.template.findResources('AWS::Lambda::Function'));
+    expect(env).toContain('AWS_ENDPOINT_URL_CLOUDWATCH_LOGS');
+    expect(env).not.toContain('AWS_ENDPOINT_URL_SNS');
   });
 
   it('with an Aurora login by secret: GetSecretValue on that secret only, and a Secrets Manager endpoint', () => {
@@ -755,7 +810,7 @@ describe('MonitorStack in a VPC with -c endpoints=create', () => {
       targets: EXAMPLE_CONFIG.targets.map((t) => (t.type === 'aurora' ? { ...t, login: { secretArn: arn } } : t)),
     } as typeof EXAMPLE_CONFIG;
     // Act
-    const withLogin = synth({ config, vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds], createEndpoints: true, routeTableIds: ROUTE_TABLES } });
+    const withLogin = synth({ config, vpc: { ...IN_TWO_AZS, createEndpoints: true, routeTableIds: ROUTE_TABLES } });
     // Assess
     const secrets = identityStatements(withLogin.template).filter((st) => actionsOf(st).some((a) => a.startsWith('secretsmanager:')));
     expect(secrets).toEqual([{ Sid: 'AuroraLoginSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: arn }]);
@@ -784,7 +839,7 @@ describe('MonitorStack in a VPC with -c endpoints=create', () => {
   });
 
   it('refuses endpoints=create without route tables, saying which context key', () => {
-    expect(() => synth({ vpc: { vpcId: VPC_IDS.vpcId, subnetIds: [...VPC_IDS.subnetIds], createEndpoints: true } })).toThrow('-c routeTableIds=rtb-a,rtb-b');
+    expect(() => synth({ vpc: { ...IN_TWO_AZS, createEndpoints: true } })).toThrow('-c routeTableIds=rtb-a,rtb-b');
   });
 });
 
