@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synth } from '../../infra/test/helpers.ts';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
+import { LAB_V5_FORMAT } from '../../lab/flow-log.ts';
 import { ENV } from '../../src/contract.ts';
 import type { ConfigInput } from '../../src/core/config.ts';
 import type { EngineLogger } from '../../src/core/ports.ts';
@@ -225,7 +226,7 @@ describe('IAM: every call the monitor makes is allowed by its role, and nothing 
         login: { user: 'monitor', secretArn: SECRET, tls: 'off' },
       },
     ],
-    flowLogs: { source: 'cloudwatch', logGroup: '/vpc/flow-logs/prod', ignoreSources: ['10.0.8.0/24'], everyMinutes: 0, format: FLOW_V5 },
+    flowLogs: { source: 'cloudwatch', logGroup: '/vpc/flow-logs/prod', ignoreSources: ['10.0.8.0/24'], everyMinutes: 0, format: LAB_V5_FORMAT },
     resolverLogs: { source: 'cloudwatch', logGroup: '/route53/resolver/prod', everyMinutes: 0, censusEveryMinutes: 0 },
   });
 
@@ -340,7 +341,3 @@ describe('IAM: every call the monitor makes is allowed by its role, and nothing 
     expect(unused).toEqual([]);
   });
 });
-
-/** A v5 flow log format with the fields proof needs (tcp-flags, flow-direction). */
-const FLOW_V5 =
-  '${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${subnet-id} ${instance-id} ${tcp-flags} ${type} ${pkt-srcaddr} ${pkt-dstaddr} ${region} ${az-id} ${sublocation-type} ${sublocation-id} ${pkt-src-aws-service} ${pkt-dst-aws-service} ${flow-direction} ${traffic-path}';
