@@ -20,6 +20,7 @@ Commands:
   history     address changes and alerts of one target
   report      one HTML picture of the history: address lanes, incidents, failovers
   cost        monthly AWS cost of the stack for a config, line by line
+  preflight   before a deploy: what the VPC and the config need, each item with its fix
   failover-drill  fail an Aurora cluster over and measure the timeline (dry run without --yes)
 
 Run "ipdrift <command> --help" for a command's options, examples and exit status.
@@ -51,6 +52,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   report: async () => (await import('./commands/report.ts')).reportCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
   cost: async () => (await import('./commands/cost.ts')).costCommand,
+  preflight: async () => (await import('./commands/preflight.ts')).preflightCommand,
   'failover-drill': async () => (await import('./commands/failover-drill.ts')).failoverDrillCommand,
   // npm start: real endpoints when given a config, the offline lab otherwise.
   start: async () => async (argv) => {

@@ -19,7 +19,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 }
 
 describe('ipdrift CLI: usage and bad input', () => {
-  it.each([['check'], ['watch'], ['validate'], ['history'], ['demo'], ['report'], ['cost'], ['failover-drill'], ['demo', 'aurora'], ['start']])(
+  it.each([['check'], ['watch'], ['validate'], ['history'], ['demo'], ['report'], ['cost'], ['failover-drill'], ['preflight'], ['demo', 'aurora'], ['start']])(
     '%s %s --help prints usage, examples and the exit status, and exits 0',
     async (...cmd) => {
       const r = await cli([...cmd.filter((c) => c !== undefined), '--help']);
@@ -65,6 +65,15 @@ describe('ipdrift CLI: usage and bad input', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage: ipdrift start [--config FILE [watch options]]');
     expect(r.stdout).toContain('npm start -- --config ipdrift.json');
+  });
+
+  it('preflight: a missing region or a malformed VPC id is a usage error (exit 2) before any AWS call', async () => {
+    const noRegion = await cli(['preflight', '--vpc-id', 'vpc-0123456789abcdef0']);
+    const badVpc = await cli(['preflight', '--region', 'eu-west-1', '--vpc-id', 'my-vpc']);
+    expect(noRegion.code).toBe(2);
+    expect(noRegion.stderr).toContain('--region R is required');
+    expect(badVpc.code).toBe(2);
+    expect(badVpc.stderr).toContain('--vpc-id: expected a VPC id such as vpc-0123456789abcdef0, got "my-vpc"');
   });
 
   it('validate takes --config FILE as the other commands do', async () => {

@@ -1,0 +1,333 @@
+/**
+ * `ipdrift preflight`: what a deploy into this VPC needs, item by item, each with its fix
+ * (README, "Deploy to AWS"). This file judges facts already read (preflight-facts.ts reads them
+ * with read-only calls); it calls nothing, so every verdict is tested on facts shaped as the
+ * EC2, CloudTrail, RDS, Secrets Manager and CloudWatch Logs APIs return them.
+ */
+import type { Config } from '../../core/config.ts';
+import { logGroupRef } from '../../core/arn.ts';
+import { interfaceEndpointsFor } from '../../core/vpc-endpoints.ts';
+import type { EndpointService } from '../../core/vpc-endpoints.ts';
+
+/** One item's verdict: `error` means it could not be checked (an API call failed). */
+export type PreflightStatus = 'ok' | 'info' | 'warn' | 'fail' | 'error';
+
+/** One line of the report. */
+export interface PreflightItem {
+  id: string;
+  status: PreflightStatus;
+  what: string;
+  fix?: string;
+}
+
+/** A fact, or why it could not be read. */
+export type Read<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export interface SubnetFact {
+  subnetId: string;
+  vpcId: string;
+  availabilityZone: string;
+}
+
+export interface RouteTableFact {
+  routeTableId: string;
+  main: boolean;
+  subnetIds: string[];
+  /** The default route's target (`nat-...`, `igw-...`, `tgw-...`, `eni-...`, `i-...`), when there is one. */
+  defaultRoute?: string;
+}
+
+export interface EndpointFact {
+  id: string;
+  type: 'Interface' | 'Gateway';
+  /** The service's short name: `sns`, `monitoring`, `dynamodb` (from `com.amazonaws.<region>.<name>`). */
+  service: string;
+  state: string;
+  privateDns: boolean;
+  routeTableIds: string[];
+}
+
+export interface TrailFact {
+  name: string;
+  logging: boolean;
+  /** It records management write events (event selectors, or advanced ones). */
+  managementWrites: boolean;
+  /** It covers this region (multi-region, or its home region). */
+  coversRegion: boolean;
+}
+
+export interface ClusterFact {
+  identifier: string;
+  port?: number;
+  securityGroupIds: string[];
+}
+
+/** An ingress rule: a port range and the groups it admits. */
+export interface IngressFact {
+  groupId: string;
+  rules: { protocol: string; fromPort?: number; toPort?: number; groupIds: string[]; cidrs: string[] }[];
+}
+
+/** Everything preflight reads. Absent: not asked (the config or the options did not need it). */
+export interface PreflightFacts {
+  region: string;
+  vpcId: string;
+  vpcExists: Read<boolean>;
+  dnsSupport: Read<boolean>;
+  dnsHostnames: Read<boolean>;
+  subnets: Read<SubnetFact[]>;
+  routeTables: Read<RouteTableFact[]>;
+  endpoints: Read<EndpointFact[]>;
+  trails?: Read<TrailFact[]>;
+  clusters?: Read<(ClusterFact | { identifier: string; missing: true })[]>;
+  /** The clusters' security groups' ingress, when the monitor's group is known. */
+  ingress?: Read<IngressFact[]>;
+  secrets?: Read<{ arn: string; exists: boolean; kmsKeyId?: string }[]>;
+  logGroups?: Read<{ spec: string; exists: boolean | 'elsewhere' }[]>;
+}
+
+/** What of the config preflight reads (without one: no Aurora, no logs). */
+export type PreflightConfig = Pick<Config, 'targets'> & Partial<Pick<Config, 'flowLogs' | 'resolverLogs'>>;
+
+/** What the deploy will use, from the command line. */
+export interface PreflightOptions {
+  subnetIds?: readonly string[];
+  securityGroupId?: string;
+  endpoints?: 'create' | 'existing';
+  eniEvents?: boolean;
+}
+
+const fromRead = <T>(id: string, r: Read<T> | undefined, what: string): PreflightItem | undefined =>
+  r && !r.ok ? { id, status: 'error', what: `${what}: could not be read (${r.error})` } : undefined;
+
+/** The services whose route the functions need for `config`: the interface endpoints' and DynamoDB. */
+export function neededServices(config: PreflightConfig): EndpointService[] {
+  return ['dynamodb', ...interfaceEndpointsFor(config)];
+}
+
+/** Every item of the report, in the order a deploy meets them. */
+export function assessPreflight(facts: PreflightFacts, config: PreflightConfig, opts: PreflightOptions): PreflightItem[] {
+  const items: PreflightItem[] = [];
+  const push = (item: PreflightItem | undefined) => item && items.push(item);
+  const v = facts.vpcId;
+
+  // The VPC and its DNS.
+  const vpcError = fromRead('vpc', facts.vpcExists, `VPC ${v}`);
+  if (vpcError) return [vpcError];
+  if (facts.vpcExists.ok && !facts.vpcExists.value)
+    return [
+      { id: 'vpc', status: 'fail', what: `no VPC ${v} in ${facts.region}`, fix: `check the id and --region (aws ec2 describe-vpcs --region ${facts.region})` },
+    ];
+  items.push({ id: 'vpc', status: 'ok', what: `VPC ${v} in ${facts.region}` });
+  push(fromRead('dns-support', facts.dnsSupport, 'enableDnsSupport'));
+  if (facts.dnsSupport.ok)
+    items.push(
+      facts.dnsSupport.value
+        ? { id: 'dns-support', status: 'ok', what: 'enableDnsSupport: the VPC resolver answers (the targets are private names)' }
+        : {
+            id: 'dns-support',
+            status: 'fail',
+            what: 'enableDnsSupport is off: nothing in the VPC resolves names through the Amazon-provided resolver',
+            fix: `aws ec2 modify-vpc-attribute --vpc-id ${v} --enable-dns-support "{\\"Value\\":true}"`,
+          },
+    );
+
+  // Subnets: in the VPC, and their AZs (an interface endpoint takes one per AZ).
+  const subnetError = fromRead('subnets', facts.subnets, 'subnets');
+  const subnets = facts.subnets.ok ? facts.subnets.value : [];
+  const wanted = opts.subnetIds ?? subnets.map((s) => s.subnetId);
+  if (subnetError) items.push(subnetError);
+  else {
+    const missing = wanted.filter((id) => !subnets.some((s) => s.subnetId === id && s.vpcId === v));
+    if (missing.length)
+      items.push({
+        id: 'subnets',
+        status: 'fail',
+        what: `not subnets of ${v}: ${missing.join(', ')}`,
+        fix: `aws ec2 describe-subnets --filters Name=vpc-id,Values=${v}`,
+      });
+    else if (wanted.length === 0) items.push({ id: 'subnets', status: 'fail', what: `${v} has no subnets`, fix: 'create private subnets for the function' });
+    else {
+      const azs = wanted.map((id) => subnets.find((s) => s.subnetId === id)!.availabilityZone);
+      items.push({
+        id: 'subnets',
+        status: 'ok',
+        what: `${wanted.length} subnet(s) in ${new Set(azs).size} AZ(s)`,
+        fix: `-c subnetIds=${wanted.join(',')} -c availabilityZones=${azs.join(',')}`,
+      });
+    }
+  }
+
+  // A route to each AWS API: a default route through NAT (or a transit gateway, an appliance), or an endpoint.
+  const routeError = fromRead('routes', facts.routeTables, 'route tables');
+  const endpointError = fromRead('endpoints', facts.endpoints, 'VPC endpoints');
+  push(routeError);
+  push(endpointError);
+  if (!routeError && !endpointError && facts.routeTables.ok && facts.endpoints.ok) {
+    const tables = facts.routeTables.value;
+    const endpoints = facts.endpoints.value.filter((e) => e.state.toLowerCase() === 'available');
+    const tableOf = (subnetId: string) => tables.find((t) => t.subnetIds.includes(subnetId)) ?? tables.find((t) => t.main);
+    const needed = neededServices(config);
+    const noNat = wanted.filter((id) => {
+      const route = tableOf(id)?.defaultRoute;
+      return !route || route.startsWith('igw-');
+    });
+    if (noNat.length === 0)
+      items.push({ id: 'routes', status: 'ok', what: 'every subnet has a default route through NAT (or a gateway that is not an internet gateway)' });
+    else {
+      const igw = noNat.filter((id) => tableOf(id)?.defaultRoute?.startsWith('igw-'));
+      items.push({
+        id: 'routes',
+        status: 'info',
+        what: `no NAT route from ${noNat.join(', ')}${igw.length ? ` (${igw.join(', ')}: an internet gateway, which a Lambda function in a VPC cannot use: it has no public address)` : ''}: the AWS APIs only through endpoints`,
+      });
+      const reach = (service: EndpointService) =>
+        endpoints.some((e) =>
+          service === 'dynamodb'
+            ? e.service === 'dynamodb' && e.type === 'Gateway' && noNat.every((id) => e.routeTableIds.includes(tableOf(id)?.routeTableId ?? ''))
+            : e.service === service && e.type === 'Interface' && e.privateDns,
+        );
+      const missing = needed.filter((s) => !reach(s));
+      if (missing.length === 0)
+        items.push({ id: 'endpoints', status: 'ok', what: `the VPC has endpoints for ${needed.join(', ')}`, fix: '-c endpoints=existing' });
+      else if (opts.endpoints === 'create') {
+        const have = needed.filter((s) => reach(s));
+        items.push({
+          id: 'endpoints',
+          status: 'ok',
+          what: `the stack creates endpoints for ${missing.join(', ')}`,
+          ...(have.length ? { fix: `-c existingEndpoints=${have.join(',')} (the VPC has those already)` } : {}),
+        });
+      } else
+        items.push({
+          id: 'endpoints',
+          status: 'fail',
+          what: `no route to ${missing.join(', ')}: the function's calls would time out`,
+          fix: `-c endpoints=create -c routeTableIds=${[...new Set(noNat.map((id) => tableOf(id)?.routeTableId))].join(',')}${needed.length > missing.length ? ` -c existingEndpoints=${needed.filter((s) => !missing.includes(s)).join(',')}` : ''}, or a NAT gateway`,
+        });
+    }
+    // Endpoints with private DNS already answer these names for the whole VPC: creating ours too costs twice.
+    const shared = endpoints.filter((e) => e.type === 'Interface' && e.privateDns && needed.includes(e.service as EndpointService));
+    if (shared.length && opts.endpoints === 'create' && noNat.length === 0)
+      items.push({
+        id: 'endpoints',
+        status: 'info',
+        what: `the VPC already has ${shared.map((e) => e.service).join(', ')} endpoint(s) with private DNS`,
+        fix: `-c existingEndpoints=${shared.map((e) => e.service).join(',')}`,
+      });
+    if (shared.length && facts.dnsHostnames.ok && !facts.dnsHostnames.value)
+      items.push({
+        id: 'dns-hostnames',
+        status: 'fail',
+        what: "enableDnsHostnames is off: the existing endpoints' private DNS names do not resolve",
+        fix: `aws ec2 modify-vpc-attribute --vpc-id ${v} --enable-dns-hostnames "{\\"Value\\":true}"`,
+      });
+  }
+
+  // CloudTrail, for the ELB interface rule.
+  if (opts.eniEvents) {
+    const trailError = fromRead('trail', facts.trails, 'CloudTrail trails');
+    if (trailError) items.push(trailError);
+    else {
+      const good = (facts.trails?.ok ? facts.trails.value : []).filter((t) => t.logging && t.managementWrites && t.coversRegion);
+      items.push(
+        good.length
+          ? { id: 'trail', status: 'ok', what: `CloudTrail trail ${good[0]!.name} logs management write events here (the ELB interface rule needs one)` }
+          : {
+              id: 'trail',
+              status: 'fail',
+              what: `no logging CloudTrail trail records management write events in ${facts.region}: -c eniEvents=true would never fire`,
+              fix: 'create a trail with management events (read/write or write-only), or leave eniEvents off',
+            },
+      );
+    }
+  }
+
+  // What the config names: clusters (and the monitor's admission), secrets, log groups.
+  if (facts.clusters) {
+    const err = fromRead('aurora', facts.clusters, 'Aurora clusters');
+    if (err) items.push(err);
+    else if (facts.clusters.ok)
+      for (const c of facts.clusters.value) {
+        if ('missing' in c) {
+          items.push({
+            id: 'aurora',
+            status: 'fail',
+            what: `no DB cluster "${c.identifier}"`,
+            fix: 'check clusterIdentifier and the target\'s "region" in the config',
+          });
+          continue;
+        }
+        items.push({ id: 'aurora', status: 'ok', what: `DB cluster ${c.identifier}` });
+        if (!opts.securityGroupId || !facts.ingress?.ok) continue;
+        const port = c.port;
+        const admits = facts.ingress.value
+          .filter((g) => c.securityGroupIds.includes(g.groupId))
+          .some((g) =>
+            g.rules.some(
+              (r) =>
+                (r.protocol === '-1' || (r.protocol === 'tcp' && port !== undefined && (r.fromPort ?? 0) <= port && port <= (r.toPort ?? 65535))) &&
+                r.groupIds.includes(opts.securityGroupId!),
+            ),
+          );
+        items.push(
+          admits
+            ? { id: 'aurora-ingress', status: 'ok', what: `${c.identifier} admits ${opts.securityGroupId} on ${port}` }
+            : {
+                id: 'aurora-ingress',
+                status: 'warn',
+                what: `${c.identifier}'s security group(s) do not admit ${opts.securityGroupId} on ${port}: every probe would time out`,
+                fix: `aws ec2 authorize-security-group-ingress --group-id ${c.securityGroupIds[0] ?? 'CLUSTER_SG'} --protocol tcp --port ${port} --source-group ${opts.securityGroupId}`,
+              },
+        );
+      }
+  }
+  if (facts.secrets) {
+    const err = fromRead('secrets', facts.secrets, 'secrets');
+    if (err) items.push(err);
+    else if (facts.secrets.ok)
+      for (const s of facts.secrets.value) {
+        if (!s.exists)
+          items.push({
+            id: 'secret',
+            status: 'fail',
+            what: `no secret ${s.arn}`,
+            fix: "check login.secretArn (the full ARN, from the console or the cluster's MasterUserSecret)",
+          });
+        else if (s.kmsKeyId && !/alias\/aws\/secretsmanager$/.test(s.kmsKeyId))
+          items.push({
+            id: 'secret',
+            status: 'warn',
+            what: `${s.arn} is encrypted with ${s.kmsKeyId}: the function also needs kms:Decrypt on that key, which the stack does not grant`,
+            fix: "allow the monitor function's role kms:Decrypt in that key's policy after the deploy",
+          });
+        else items.push({ id: 'secret', status: 'ok', what: `secret ${s.arn}` });
+      }
+  }
+  if (facts.logGroups) {
+    const err = fromRead('log-groups', facts.logGroups, 'log groups');
+    if (err) items.push(err);
+    else if (facts.logGroups.ok)
+      for (const g of facts.logGroups.value)
+        items.push(
+          g.exists === true
+            ? { id: 'log-group', status: 'ok', what: `log group ${logGroupRef(g.spec)?.name ?? g.spec}` }
+            : g.exists === 'elsewhere'
+              ? { id: 'log-group', status: 'info', what: `log group ${g.spec} is in another account or region: not checked` }
+              : {
+                  id: 'log-group',
+                  status: 'fail',
+                  what: `no log group ${g.spec} in ${facts.region}`,
+                  fix: 'check flowLogs/resolverLogs.logGroup (or give its ARN)',
+                },
+        );
+  }
+  return items;
+}
+
+/** Exit status: 0 a deploy would work; 1 it would not; 3 something could not be checked. */
+export function preflightExit(items: readonly PreflightItem[]): 0 | 1 | 3 {
+  if (items.some((i) => i.status === 'fail')) return 1;
+  if (items.some((i) => i.status === 'error')) return 3;
+  return 0;
+}
