@@ -18,7 +18,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { synth } from '../../infra/test/helpers.ts';
+import { VPC_IDS, synth } from '../../infra/test/helpers.ts';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
 import { LAB_V5_FORMAT } from '../../lab/flow-log.ts';
@@ -26,6 +26,17 @@ import { ENV } from '../../src/contract.ts';
 import type { ConfigInput } from '../../src/core/config.ts';
 import type { EngineLogger } from '../../src/core/ports.ts';
 import { awsDeps, createHandler } from '../../src/lambda/monitor.ts';
+import { awsFailoverWatchDeps, createFailoverWatchHandler } from '../../src/lambda/failover-watch.ts';
+import type { RdsClusterEvent } from '../../src/lambda/failover-watch.ts';
+import { createSchedulerHandler, schedulerAwsDeps } from '../../src/lambda/scheduler.ts';
+import type { ShardTask } from '../../src/lambda/scheduler.ts';
+import { createWorkerHandler } from '../../src/lambda/worker.ts';
+import { DynamoTickClaims } from '../../src/adapters/aws/tick-claims.ts';
+import { AuroraLab } from '../../lab/aurora.ts';
+import { eniCreate, eniDelete } from '../fixtures/events/eni-calls.ts';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { MonitorStack, MonitorStackProps } from '../../infra/lib/monitor-stack.ts';
+import { VPC_ENI_ACTIONS } from '../../infra/lib/statements.ts';
 import { DynamoStore } from '../../src/adapters/aws/dynamo-store.ts';
 import { DynamoInterfaceLedger } from '../../src/adapters/aws/interface-ledger.ts';
 import { startLocalDynamo } from './aws-dynalite.ts';
@@ -41,22 +52,39 @@ const ELB = 'internal-iam-76.elb.test';
 const CLUSTER_HOST = 'orders.cluster-c76.us-east-1.rds.amazonaws.com';
 const SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!cluster-0edf3242-4cb9-4b90-9896-52cc5068a5fb-XmjB9d`;
 const TTL_SECONDS = 1;
+/** The Aurora lab's loopback block (127.0.79.x). */
+const AURORA_BLOCK = 79;
 
 /**
  * What the platform does with the function's role on its behalf, never an SDK call of the code:
- * Lambda writes its logs; SNS encrypts a message for its publisher with the topic's key (SNS,
+ * Lambda writes its logs, and in a VPC manages the function's interfaces (VPC_ENI_ACTIONS, as Lambda
+ * documents them); SNS encrypts a message for its publisher with the topic's key (SNS,
  * "Encryption at rest": the publisher needs kms:GenerateDataKey* and kms:Decrypt on it).
  */
-const PLATFORM_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const PLATFORM_ACTIONS: readonly string[] = ['logs:CreateLogStream', 'logs:PutLogEvents', ...VPC_ENI_ACTIONS];
 const SNS_KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey*'];
 
 /**
  * Calls no scenario here makes, each simulated as the code would make it, with where a test
  * does take that path.
  */
-const UNTAKEN = {
-  batchWrite: 'DynamoStore #batchPut: history records that overflow the 100-item transaction (test/integration/aws-dynamo-store.test.ts, "BatchWrite")',
-} as const;
+const UNTAKEN: readonly { role: string; action: string; where: string }[] = [
+  {
+    role: 'monitor',
+    action: 'dynamodb:BatchWriteItem',
+    where: 'DynamoStore #batchPut: history records that overflow the 100-item transaction (test/integration/aws-dynamo-store.test.ts, "BatchWrite")',
+  },
+  {
+    role: 'failover-watch',
+    action: 'dynamodb:BatchWriteItem',
+    where: 'DynamoStore #batchPut, as for the monitor: the watcher saves its history through the same store',
+  },
+  {
+    role: 'failover-watch',
+    action: 'dynamodb:BatchGetItem',
+    where: 'DynamoStore.load of two or more targets on one cluster (test/unit/aws-dynamo-store.test.ts, "BatchGetItem")',
+  },
+];
 
 /** Remaining time of an invocation whose deadline cuts a Logs Insights query that is still running. */
 const DEADLINE_CUT_REMAINING_MS = 6_500;
@@ -69,6 +97,7 @@ const quiet: EngineLogger = { info: () => undefined, warn: () => undefined, erro
 /** What this test reads of a client's stub. */
 interface RecordedStub {
   calls(): { args: unknown[] }[];
+  resetHistory(): void;
   restore(): void;
 }
 
@@ -117,11 +146,47 @@ function recordAws() {
           }),
         ),
       ),
+    /** RDS answers with the writer `lookup` names (the Aurora lab's), in DescribeDBClusters' shape. */
+    answerWriters: (lookup: (cluster: string) => Promise<{ members: { id: string; isWriter: boolean }[] }>) => {
+      rds.on(DescribeDBClustersCommand).callsFake(async (input: { DBClusterIdentifier: string }) => ({
+        DBClusters: [
+          {
+            DBClusterIdentifier: input.DBClusterIdentifier,
+            DBClusterMembers: (await lookup(input.DBClusterIdentifier)).members.map((m) => ({ DBInstanceIdentifier: m.id, IsClusterWriter: m.isWriter })),
+          },
+        ],
+      }));
+    },
+    /** Forgets the calls so far (another role's). */
+    discard: () => {
+      dynamoCalls.splice(0);
+      for (const [, stub] of clients) stub.resetHistory();
+    },
     restore: () => {
       for (const [, stub] of clients) stub.restore();
     },
   };
 }
+
+/** An RDS cluster event as EventBridge delivers it (RDS User Guide, "RDS events", cluster category). */
+const rdsEvent = (eventId: string, cluster: string): RdsClusterEvent => ({
+  version: '0',
+  id: 'e-iam',
+  'detail-type': 'RDS DB Cluster Event',
+  source: 'aws.rds',
+  account: ACCOUNT,
+  time: new Date().toISOString(),
+  region: REGION,
+  resources: [`arn:aws:rds:${REGION}:${ACCOUNT}:cluster:${cluster}`],
+  detail: {
+    EventID: eventId,
+    SourceIdentifier: cluster,
+    SourceType: 'CLUSTER',
+    EventCategories: ['failover'],
+    Message: 'Started cross AZ failover',
+    Date: new Date().toISOString(),
+  },
+});
 
 /**
  * Whether the role's policies allow one request, by the simulator, with the resource's own policy
@@ -230,39 +295,50 @@ describe('IAM: every call the monitor makes is allowed by its role, and nothing 
     resolverLogs: { source: 'cloudwatch', logGroup: '/route53/resolver/prod', everyMinutes: 0, censusEveryMinutes: 0 },
   });
 
-  /** What one scenario proved: its requests (each with the simulator's verdict) and the actions its role grants. */
+  /** What one scenario proved for one role: its requests (each with the simulator's verdict) and the actions the role grants. */
   interface Proof {
+    role: string;
     verdicts: string[];
     used: string[];
     granted: string[];
   }
   const proofs: Proof[] = [];
 
-  /** Synthesizes the stack for `config`, runs `story` with the monitor function's handler, and simulates every call. */
+  /** What a story gets: the function's environment (resolved from the template) and the recorder. */
+  interface StoryContext {
+    env: Record<string, string>;
+    /** The monitor function's environment in the same stack (the watcher needs a monitor check first). */
+    monitorEnv: Record<string, string>;
+    aws: ReturnType<typeof recordAws>;
+  }
+
+  /**
+   * Synthesizes the stack for `config`, runs `story` with the environment of the function `fnOf`
+   * picks, and simulates every call it made against that function's role.
+   */
   async function prove(
+    role: string,
     config: ConfigInput,
-    story: (check: (remainingMs?: number) => Promise<unknown>, aws: ReturnType<typeof recordAws>) => Promise<void>,
+    props: Partial<MonitorStackProps>,
+    fnOf: (stack: MonitorStack) => IFunction,
+    story: (ctx: StoryContext) => Promise<void>,
   ): Promise<Proof> {
-    const s = synth({ config });
+    const s = synth({ config, ...props });
     const t = new ResolvedTemplate(s.template, s.stack.stackName);
-    const fnId = s.stack.getLogicalId(s.stack.fn.node.defaultChild as never);
-    const { roleId, environment } = t.functionOf(fnId);
+    const idOf = (fn: IFunction) => s.stack.getLogicalId(fn.node.defaultChild as never);
+    const { roleId, environment } = t.functionOf(idOf(fnOf(s.stack)));
     const policies = t.rolePolicies(roleId);
     const roleArn = t.attribute(roleId, 'Arn') as string;
     const configPath = join(dir, `${proofs.length}.json`);
     await writeFile(configPath, JSON.stringify(config));
+    const env: Record<string, string> = { ...environment, [ENV.configFile]: configPath };
+    const monitorEnv = { ...t.functionOf(idOf(s.stack.fn)).environment, [ENV.configFile]: configPath };
+    const table = env[ENV.table]!;
+    await local.createTable(table).catch(() => undefined);
     const aws = recordAws();
     const requests: IamRequest[] = [];
     try {
-      const table = environment[ENV.table]!;
-      await local.createTable(table).catch(() => undefined);
-      const deps = awsDeps({ ...environment, [ENV.configFile]: configPath });
-      // The same store and ledger classes, on dynalite.
-      const handler = createHandler(
-        { ...deps, store: new DynamoStore(local.doc, table), ledger: new DynamoInterfaceLedger(local.doc, table) },
-        { logger: quiet },
-      );
-      await story((remainingMs = 20_000) => handler({}, { getRemainingTimeInMillis: () => remainingMs, awsRequestId: 'iam' }), aws);
+      await story({ env, monitorEnv, aws });
       for (const call of aws.calls()) requests.push(...iamRequestsOf(call, aws.groups));
     } finally {
       aws.restore();
@@ -277,13 +353,24 @@ describe('IAM: every call the monitor makes is allowed by its role, and nothing 
       if (key) for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) requests.push({ action, resource: key, from: `${r.from} (SNS for the publisher)` });
     }
     // Paths no scenario takes, asked of the simulator as the code would ask them.
-    const table = environment[ENV.table]!;
-    requests.push({ action: 'dynamodb:BatchWriteItem', resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table}`, from: UNTAKEN.batchWrite });
+    for (const u of UNTAKEN.filter((x) => x.role === role))
+      requests.push({ action: u.action, resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table}`, from: u.where });
     const verdicts = await Promise.all(requests.map(async (r) => `${r.action} ${r.resource} (${r.from}): ${await allowed(t, policies, roleArn, r)}`));
-    const proof = { verdicts, used: [...new Set(requests.map((r) => r.action))], granted: grantedActions(policies) };
+    const proof = { role, verdicts, used: [...new Set(requests.map((r) => r.action))], granted: grantedActions(policies) };
     proofs.push(proof);
     return proof;
   }
+
+  /** The handlers, each with the store, ledger and claims on dynalite (the same classes the Lambda builds). */
+  const onDynalite = (env: Record<string, string>) => {
+    const table = env[ENV.table]!;
+    return { store: new DynamoStore(local.doc, table), ledger: new DynamoInterfaceLedger(local.doc, table), claims: new DynamoTickClaims(local.doc, table) };
+  };
+  const monitorHandler = (env: Record<string, string>) => {
+    const { store, ledger } = onDynalite(env);
+    return createHandler({ ...awsDeps(env), store, ledger }, { logger: quiet });
+  };
+  const invoke = (remainingMs = 20_000) => ({ getRemainingTimeInMillis: () => remainingMs, awsRequestId: 'iam' });
 
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -291,19 +378,27 @@ describe('IAM: every call the monitor makes is allowed by its role, and nothing 
     // Act
     setElb([ADDR.old]);
     dns.setA(ELB2, [ADDR.old], TTL_SECONDS);
-    const proof = await prove(elbTargets(), async (check) => {
-      await check();
-      await nodes[0]!.setMode('refuse');
-      await check();
-      await check();
-      await nodes[0]!.setMode('serve');
-      await check();
-      await check();
-      await check();
-      setElb([ADDR.new]);
-      await pause(TTL_SECONDS * 1000 + 100);
-      await check();
-    });
+    const proof = await prove(
+      'monitor',
+      elbTargets(),
+      {},
+      (stack) => stack.fn,
+      async ({ env }) => {
+        const handler = monitorHandler(env);
+        const check = () => handler({}, invoke());
+        await check();
+        await nodes[0]!.setMode('refuse');
+        await check();
+        await check();
+        await nodes[0]!.setMode('serve');
+        await check();
+        await check();
+        await check();
+        setElb([ADDR.new]);
+        await pause(TTL_SECONDS * 1000 + 100);
+        await check();
+      },
+    );
     // Assess
     expect(proof.verdicts.length).toBeGreaterThan(0);
     expect(proof.verdicts.filter((v) => !v.endsWith(': Allowed'))).toEqual([]);
@@ -315,15 +410,23 @@ describe('IAM: every call the monitor makes is allowed by its role, and nothing 
     setElb([ADDR.old]);
     dns.setA(ELB2, [ADDR.old], TTL_SECONDS);
     dns.setA(CLUSTER_HOST, [ADDR.db], TTL_SECONDS);
-    const proof = await prove(everything(), async (check, aws) => {
-      await check();
-      setElb([ADDR.new]);
-      await pause(TTL_SECONDS * 1000 + 100);
-      await check();
-      // Logs Insights still running when the deadline comes: the query is stopped.
-      aws.queriesRun(false);
-      await check(DEADLINE_CUT_REMAINING_MS);
-    });
+    const proof = await prove(
+      'monitor',
+      everything(),
+      {},
+      (stack) => stack.fn,
+      async ({ env, aws }) => {
+        const handler = monitorHandler(env);
+        const check = (remainingMs?: number) => handler({}, invoke(remainingMs));
+        await check();
+        setElb([ADDR.new]);
+        await pause(TTL_SECONDS * 1000 + 100);
+        await check();
+        // Logs Insights still running when the deadline comes: the query is stopped.
+        aws.queriesRun(false);
+        await check(DEADLINE_CUT_REMAINING_MS);
+      },
+    );
     // Assess
     expect(proof.verdicts.filter((v) => !v.endsWith(': Allowed'))).toEqual([]);
     expect(proof.used).toEqual(
@@ -331,13 +434,116 @@ describe('IAM: every call the monitor makes is allowed by its role, and nothing 
     );
   });
 
-  it('least privilege: every action the roles grant is used by a call, by the platform, or by a path named in UNTAKEN', () => {
-    // Assess: over every scenario above (a grant one config adds is used in the scenario with that config).
-    expect(proofs).toHaveLength(2);
-    const used = new Set(proofs.flatMap((p) => p.used));
-    const unused = [...new Set(proofs.flatMap((p) => p.granted))].filter(
-      (g) => ![...used].some((a) => covers(g, a)) && !PLATFORM_ACTIONS.includes(g) && !SNS_KEY_ACTIONS.includes(g),
+  it("in a VPC with -c endpoints=create: the same calls, allowed by the same role (its ENI statement is Lambda's)", async () => {
+    // Prepare
+    setElb([ADDR.old]);
+    dns.setA(ELB2, [ADDR.old], TTL_SECONDS);
+    const vpc = {
+      vpcId: VPC_IDS.vpcId,
+      subnetIds: [...VPC_IDS.subnetIds],
+      availabilityZones: [...VPC_IDS.availabilityZones],
+      createEndpoints: true,
+      routeTableIds: ['rtb-0aaaaaaaaaaaaaaa1'],
+    };
+    // Act
+    const proof = await prove(
+      'monitor',
+      elbTargets(),
+      { vpc },
+      (stack) => stack.fn,
+      async ({ env }) => {
+        expect(env.AWS_ENDPOINT_URL_SNS).toMatch(/^https:\/\/vpce-/);
+        const handler = monitorHandler(env);
+        await handler({}, invoke());
+        await nodes[0]!.setMode('refuse');
+        await handler({}, invoke());
+        await nodes[0]!.setMode('serve');
+      },
     );
-    expect(unused).toEqual([]);
+    // Assess
+    expect(proof.verdicts.filter((v) => !v.endsWith(': Allowed'))).toEqual([]);
+    expect(proof.granted).toEqual(expect.arrayContaining([...VPC_ENI_ACTIONS]));
+  });
+
+  it('the failover watcher through an Aurora failover (RDS event 0073): writer lookups, the timeline metrics, the notice, the history', async () => {
+    // Prepare: the lab's cluster, checked once by the monitor; RDS answers with the lab's writer.
+    const lab = await AuroraLab.start({ block: AURORA_BLOCK, script: { swapAfterMs: 200, dnsLagMs: 300, restartMs: 400 } });
+    try {
+      // Act
+      const proof = await prove(
+        'failover-watch',
+        lab.config(),
+        {},
+        (stack) => stack.failoverWatch!.fn,
+        async ({ env, monitorEnv, aws }) => {
+          aws.answerWriters((id) => lab.writer(id));
+          await monitorHandler(monitorEnv)({}, invoke());
+          aws.discard();
+          const { store } = onDynalite(env);
+          const watch = createFailoverWatchHandler({ ...awsFailoverWatchDeps(env), store, logger: quiet, retryDelayMs: 1 });
+          await lab.failover('orders');
+          const result = await watch(rdsEvent('RDS-EVENT-0073', 'orders'), invoke(180_000));
+          expect(result.targets[0]).toMatchObject({ settled: true, notified: true, historySaved: true });
+        },
+      );
+      // Assess
+      expect(proof.verdicts.filter((v) => !v.endsWith(': Allowed'))).toEqual([]);
+      expect(proof.used).toEqual(expect.arrayContaining(['rds:DescribeDBClusters', 'cloudwatch:PutMetricData', 'sns:Publish', 'dynamodb:PutItem']));
+    } finally {
+      await lab.stop();
+    }
+  });
+
+  it('fan-out with -c eniEvents: the scheduler claims ticks and records an ELB interface created, then deleted; a worker checks its shard', async () => {
+    // Prepare: one target per shard.
+    setElb([ADDR.old]);
+    dns.setA(ELB2, [ADDR.old], TTL_SECONDS);
+    const call = eniCreate({ interfaceId: 'eni-0aaaaaaaaaaaaaaa1', at: new Date().toISOString(), addresses: [ADDR.new] }) as { id: string; detail: unknown };
+    let tasks: ShardTask[] = [];
+    // Act: the scheduler's role.
+    const scheduler = await prove(
+      'scheduler',
+      elbTargets(),
+      { shardSize: 1, elbEniEvents: true },
+      (stack) => stack.fanOut!.scheduler,
+      async ({ env }) => {
+        const { claims, ledger } = onDynalite(env);
+        const schedule = createSchedulerHandler({ ...schedulerAwsDeps(env), claims, ledger, logger: quiet });
+        tasks = [...(await schedule({ id: call.id, time: new Date().toISOString(), execution: 'exec-1', detail: call.detail })).shards];
+        // The ELB deletes the interface: its addresses are looked up in the ledger and released.
+        const deleted = eniDelete({ interfaceId: 'eni-0aaaaaaaaaaaaaaa1', at: new Date().toISOString() }) as { id: string; detail: unknown };
+        const released = await schedule({ id: deleted.id, time: new Date().toISOString(), execution: 'exec-2', detail: deleted.detail });
+        expect(released.shards[0]?.interfaces?.released.map((r) => r.address)).toEqual([ADDR.new]);
+      },
+    );
+    // Act: a worker's role (the monitor's), on the tasks the scheduler made.
+    const worker = await prove(
+      'monitor',
+      elbTargets(),
+      { shardSize: 1, elbEniEvents: true },
+      (stack) => stack.fanOut!.worker,
+      async ({ env }) => {
+        const { store, ledger } = onDynalite(env);
+        const work = createWorkerHandler({ ...awsDeps(env), store, ledger }, { logger: quiet });
+        for (const task of tasks) await work(task, invoke());
+      },
+    );
+    // Assess
+    expect(tasks).toHaveLength(2);
+    for (const proof of [scheduler, worker]) expect(proof.verdicts.filter((v) => !v.endsWith(': Allowed'))).toEqual([]);
+    expect(scheduler.used).toEqual(expect.arrayContaining(['dynamodb:PutItem']));
+  });
+
+  it('least privilege: every action each role grants is used by a call, by the platform, or by a path named in UNTAKEN', () => {
+    // Assess: per role, over every scenario that ran it (a grant one config adds is used in the scenario with that config).
+    expect(new Set(proofs.map((p) => p.role))).toEqual(new Set(['monitor', 'failover-watch', 'scheduler']));
+    for (const role of new Set(proofs.map((p) => p.role))) {
+      const mine = proofs.filter((p) => p.role === role);
+      const used = new Set(mine.flatMap((p) => p.used));
+      const unused = [...new Set(mine.flatMap((p) => p.granted))].filter(
+        (g) => ![...used].some((a) => covers(g, a)) && !PLATFORM_ACTIONS.includes(g) && !SNS_KEY_ACTIONS.includes(g),
+      );
+      expect({ role, unused }).toEqual({ role, unused: [] });
+    }
   });
 });
