@@ -8,6 +8,7 @@
 import { CloudTrailClient, DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
+  DescribeNetworkInterfacesCommand,
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -23,7 +24,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { assessPreflight, preflightExit } from '../../src/adapters/aws/preflight-assess.ts';
 import type { PreflightConfig, PreflightOptions } from '../../src/adapters/aws/preflight-assess.ts';
-import { readPreflightFacts } from '../../src/adapters/aws/preflight-facts.ts';
+import { loadBalancerNameOf, readPreflightFacts } from '../../src/adapters/aws/preflight-facts.ts';
 import { parseConfig } from '../../src/core/config.ts';
 
 const REGION = 'eu-west-1';
@@ -87,6 +88,7 @@ describe('preflight', () => {
     ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [...SUBNETS] });
     ec2.on(DescribeRouteTablesCommand).resolves({ RouteTables: [natTable] });
     ec2.on(DescribeVpcEndpointsCommand).resolves({ VpcEndpoints: [] });
+    ec2.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: [] });
   });
 
   async function run(cfg: PreflightConfig, opts: PreflightOptions = {}) {
@@ -254,12 +256,60 @@ describe('preflight', () => {
     // Assess
     expect(r.exit).toBe(1);
     expect(r.line('aurora')).toEqual(['ok: DB cluster orders']);
-    expect(r.line('aurora-ingress')).toEqual([
-      `warn: orders's security group(s) do not admit ${MONITOR_SG} on 5432: every probe would time out | aws ec2 authorize-security-group-ingress --group-id ${CLUSTER_SG} --protocol tcp --port 5432 --source-group ${MONITOR_SG}`,
+    expect(r.line('ingress')).toEqual([
+      `warn: orders: its security group(s) do not admit ${MONITOR_SG} on 5432: every probe would time out | aws ec2 authorize-security-group-ingress --group-id ${CLUSTER_SG} --protocol tcp --port 5432 --source-group ${MONITOR_SG}`,
+      'info: app-alb: not checked: no network interface found for it in this VPC',
     ]);
     expect(r.line('secret')[0]).toContain('the function also needs kms:Decrypt on that key');
     expect(r.line('log-group')).toEqual([`fail: no log group /vpc/flow-logs in ${REGION} | check flowLogs/resolverLogs.logGroup (or give its ARN)`]);
     expect(gone.line('aurora')).toEqual(['fail: no DB cluster "orders" | check clusterIdentifier and the target\'s "region" in the config']);
+  });
+
+  it("the ELB's and the web tier's groups, found by their interfaces: one admits the monitor, one does not", async () => {
+    // Prepare: DescribeNetworkInterfaces answers by description (the ALB's) and by address (the web tier's).
+    const ALB_SG = 'sg-0aaaaaaaaaaaaaaa1';
+    const WEB_SG = 'sg-0bbbbbbbbbbbbbbb2';
+    const cfg = config({
+      targets: [
+        { name: 'app-alb', type: 'elb', host: 'internal-app-alb-1234567890.eu-west-1.elb.amazonaws.com', port: 443 },
+        { name: 'web', type: 'web-tier', url: 'http://10.0.1.10/health', upstream: 'app-alb' },
+      ],
+    });
+    ec2.on(DescribeNetworkInterfacesCommand).callsFake((input: { Filters: { Name: string; Values: string[] }[] }) => {
+      const f = input.Filters[0]!;
+      if (f.Name === 'description' && f.Values.includes('ELB app/app-alb/*'))
+        return {
+          NetworkInterfaces: [
+            { NetworkInterfaceId: 'eni-0a', Description: 'ELB app/app-alb/50dc6c495c0c9188', Groups: [{ GroupId: ALB_SG, GroupName: 'alb' }] },
+          ],
+        };
+      if (f.Name === 'addresses.private-ip-address' && f.Values.includes('10.0.1.10'))
+        return { NetworkInterfaces: [{ NetworkInterfaceId: 'eni-0b', PrivateIpAddress: '10.0.1.10', Groups: [{ GroupId: WEB_SG, GroupName: 'web' }] }] };
+      return { NetworkInterfaces: [] };
+    });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [
+        { GroupId: ALB_SG, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, UserIdGroupPairs: [{ GroupId: MONITOR_SG }], IpRanges: [] }] },
+        { GroupId: WEB_SG, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '10.0.0.0/24' }] }] },
+      ],
+    });
+    // Act
+    const r = await run(cfg, { securityGroupId: MONITOR_SG });
+    // Assess
+    expect(r.line('ingress')).toEqual([
+      `ok: app-alb admits ${MONITOR_SG} on 443`,
+      `warn: web: its security group(s) do not admit ${MONITOR_SG} on 80: every probe would time out | aws ec2 authorize-security-group-ingress --group-id ${WEB_SG} --protocol tcp --port 80 --source-group ${MONITOR_SG}`,
+    ]);
+    expect(r.exit).toBe(0);
+  });
+
+  it.each([
+    ['internal-my-load-balancer-1234567890.us-west-2.elb.amazonaws.com', 'my-load-balancer'],
+    ['my-load-balancer-1234567890.us-west-2.elb.amazonaws.com', 'my-load-balancer'],
+    ['my-load-balancer-1234567890abcdef.elb.us-east-2.amazonaws.com', 'my-load-balancer'],
+    ['app.corp.internal', undefined],
+  ])('the load balancer name of %s is %s (ALB, CLB and NLB DNS names as AWS documents them)', (host, name) => {
+    expect(loadBalancerNameOf(host)).toBe(name);
   });
 
   it('a call refused (AccessDenied): that item cannot be checked, exit 3, and the rest is still judged', async () => {

@@ -62,6 +62,9 @@ export interface ClusterFact {
   securityGroupIds: string[];
 }
 
+/** The groups in front of an ELB or web-tier target (its interfaces'), or why they are not known. */
+export type TargetGroupsFact = { target: string; port: number; groupIds: string[] } | { target: string; unknown: string };
+
 /** An ingress rule: a port range and the groups it admits. */
 export interface IngressFact {
   groupId: string;
@@ -80,7 +83,9 @@ export interface PreflightFacts {
   endpoints: Read<EndpointFact[]>;
   trails?: Read<TrailFact[]>;
   clusters?: Read<(ClusterFact | { identifier: string; missing: true })[]>;
-  /** The clusters' security groups' ingress, when the monitor's group is known. */
+  /** The ELB and web-tier targets' groups, when the monitor's group is known. */
+  targetGroups?: Read<TargetGroupsFact[]>;
+  /** The clusters' and targets' security groups' ingress, when the monitor's group is known. */
   ingress?: Read<IngressFact[]>;
   secrets?: Read<{ arn: string; exists: boolean; kmsKeyId?: string }[]>;
   logGroups?: Read<{ spec: string; exists: boolean | 'elsewhere' }[]>;
@@ -259,28 +264,22 @@ export function assessPreflight(facts: PreflightFacts, config: PreflightConfig, 
           continue;
         }
         items.push({ id: 'aurora', status: 'ok', what: `DB cluster ${c.identifier}` });
-        if (!opts.securityGroupId || !facts.ingress?.ok) continue;
-        const port = c.port;
-        const admits = facts.ingress.value
-          .filter((g) => c.securityGroupIds.includes(g.groupId))
-          .some((g) =>
-            g.rules.some(
-              (r) =>
-                (r.protocol === '-1' || (r.protocol === 'tcp' && port !== undefined && (r.fromPort ?? 0) <= port && port <= (r.toPort ?? 65535))) &&
-                r.groupIds.includes(opts.securityGroupId!),
-            ),
-          );
-        items.push(
-          admits
-            ? { id: 'aurora-ingress', status: 'ok', what: `${c.identifier} admits ${opts.securityGroupId} on ${port}` }
-            : {
-                id: 'aurora-ingress',
-                status: 'warn',
-                what: `${c.identifier}'s security group(s) do not admit ${opts.securityGroupId} on ${port}: every probe would time out`,
-                fix: `aws ec2 authorize-security-group-ingress --group-id ${c.securityGroupIds[0] ?? 'CLUSTER_SG'} --protocol tcp --port ${port} --source-group ${opts.securityGroupId}`,
-              },
-        );
+        if (opts.securityGroupId && facts.ingress?.ok && c.port !== undefined)
+          items.push(admission(c.identifier, c.securityGroupIds, c.port, opts.securityGroupId, facts.ingress.value));
       }
+  }
+  if (facts.targetGroups && opts.securityGroupId) {
+    const err = fromRead('ingress', facts.targetGroups, "the targets' security groups");
+    if (err) items.push(err);
+    else if (facts.targetGroups.ok)
+      for (const g of facts.targetGroups.value)
+        items.push(
+          'unknown' in g
+            ? { id: 'ingress', status: 'info', what: `${g.target}: not checked: ${g.unknown}` }
+            : facts.ingress?.ok
+              ? admission(g.target, g.groupIds, g.port, opts.securityGroupId, facts.ingress.value)
+              : { id: 'ingress', status: 'error', what: `${g.target}: its groups' rules could not be read` },
+        );
   }
   if (facts.secrets) {
     const err = fromRead('secrets', facts.secrets, 'secrets');
@@ -323,6 +322,25 @@ export function assessPreflight(facts: PreflightFacts, config: PreflightConfig, 
         );
   }
   return items;
+}
+
+/** Whether `groupIds` admit `monitor` on `port` (a rule for the port, or all traffic, naming the monitor's group). */
+function admission(who: string, groupIds: readonly string[], port: number, monitor: string, ingress: readonly IngressFact[]): PreflightItem {
+  const admits = ingress
+    .filter((g) => groupIds.includes(g.groupId))
+    .some((g) =>
+      g.rules.some(
+        (r) => (r.protocol === '-1' || (r.protocol === 'tcp' && (r.fromPort ?? 0) <= port && port <= (r.toPort ?? 65535))) && r.groupIds.includes(monitor),
+      ),
+    );
+  return admits
+    ? { id: 'ingress', status: 'ok', what: `${who} admits ${monitor} on ${port}` }
+    : {
+        id: 'ingress',
+        status: 'warn',
+        what: `${who}: its security group(s) do not admit ${monitor} on ${port}: every probe would time out`,
+        fix: `aws ec2 authorize-security-group-ingress --group-id ${groupIds[0] ?? 'TARGET_SG'} --protocol tcp --port ${port} --source-group ${monitor}`,
+      };
 }
 
 /** Exit status: 0 a deploy would work; 1 it would not; 3 something could not be checked. */

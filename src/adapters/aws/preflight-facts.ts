@@ -7,6 +7,7 @@
 import { CloudTrailClient, DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
+  DescribeNetworkInterfacesCommand,
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -17,6 +18,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeDBClustersCommand, RDSClient } from '@aws-sdk/client-rds';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { isIP } from 'node:net';
 import { logGroupRef } from '../../core/arn.ts';
 import { errorWithName } from '../../core/error-text.ts';
 import type {
@@ -28,6 +30,7 @@ import type {
   PreflightOptions,
   Read,
   RouteTableFact,
+  TargetGroupsFact,
   TrailFact,
 } from './preflight-assess.ts';
 
@@ -91,8 +94,18 @@ export async function readPreflightFacts(region: string, vpcId: string, config: 
         }),
       ),
     );
-    const groups = facts.clusters.ok ? [...new Set(facts.clusters.value.flatMap((c) => ('missing' in c ? [] : c.securityGroupIds)))] : [];
-    if (opts.securityGroupId && groups.length) facts.ingress = await read(async () => ingressOf(ec2, groups));
+  }
+  // The groups in front of the ELBs and web tiers, found by their interfaces: only with the monitor's group to judge.
+  if (opts.securityGroupId) {
+    const fronts = config.targets.filter((t) => t.type === 'elb' || t.type === 'web-tier');
+    if (fronts.length) facts.targetGroups = await read(() => Promise.all(fronts.map((t) => targetGroupsOf(ec2, vpcId, t))));
+    const groups = [
+      ...new Set([
+        ...(facts.clusters?.ok ? facts.clusters.value.flatMap((c) => ('missing' in c ? [] : c.securityGroupIds)) : []),
+        ...(facts.targetGroups?.ok ? facts.targetGroups.value.flatMap((g) => ('groupIds' in g ? g.groupIds : [])) : []),
+      ]),
+    ];
+    if (groups.length) facts.ingress = await read(async () => ingressOf(ec2, groups));
   }
 
   const secretArns = [...new Set(clusters.flatMap((t) => (t.login?.secretArn ? [t.login.secretArn] : [])))];
@@ -129,6 +142,42 @@ export async function readPreflightFacts(region: string, vpcId: string, config: 
     );
   }
   return facts;
+}
+
+/**
+ * A load balancer's name from its DNS name: ALB and CLB `[internal-]<name>-<id>.<region>.elb.amazonaws.com`,
+ * NLB `[internal-]<name>-<hex id>.elb.<region>.amazonaws.com`. Undefined for an alias or a custom name.
+ */
+export function loadBalancerNameOf(host: string): string | undefined {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  const nlb = /^(?:internal-)?(.+)-[0-9a-f]{16}\.elb\.[a-z0-9-]+\.amazonaws\.com$/.exec(h);
+  if (nlb) return nlb[1];
+  return /^(?:internal-)?(.+)-\d+\.[a-z0-9-]+\.elb\.amazonaws\.com$/.exec(h)?.[1];
+}
+
+/**
+ * The security groups in front of an ELB or web-tier target, by its network interfaces: a load
+ * balancer's have the description "ELB app/<name>/<id>" (ALB), "ELB net/<name>/<id>" (NLB) or
+ * "ELB <name>" (CLB); a web tier's carries its URL's address.
+ */
+async function targetGroupsOf(ec2: EC2Client, vpcId: string, t: PreflightConfig['targets'][number]): Promise<TargetGroupsFact> {
+  let filter: { Name: string; Values: string[] };
+  let port: number;
+  if (t.type === 'elb') {
+    const name = loadBalancerNameOf(t.host);
+    if (!name) return { target: t.name, unknown: `${t.host} is not a load balancer's own DNS name (an alias?): its groups are not looked up` };
+    filter = { Name: 'description', Values: [`ELB app/${name}/*`, `ELB net/${name}/*`, `ELB ${name}`] };
+    port = t.port;
+  } else if (t.type === 'web-tier') {
+    const url = new URL(t.url);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host) === 0) return { target: t.name, unknown: `${host} is a name: the web tier's groups are looked up by address only` };
+    filter = { Name: 'addresses.private-ip-address', Values: [host] };
+    port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  } else return { target: t.name, unknown: 'not an ELB or a web tier' };
+  const enis = (await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [filter, { Name: 'vpc-id', Values: [vpcId] }] }))).NetworkInterfaces ?? [];
+  if (enis.length === 0) return { target: t.name, unknown: 'no network interface found for it in this VPC' };
+  return { target: t.name, port, groupIds: [...new Set(enis.flatMap((e) => (e.Groups ?? []).flatMap((g) => (g.GroupId ? [g.GroupId] : []))))] };
 }
 
 /** A route table: its associations and where its default route goes. */

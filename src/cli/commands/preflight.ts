@@ -13,8 +13,8 @@ Checks, with read-only AWS calls (Describe*, Get*), what a deploy of the stack i
 needs, and prints each item with its fix and the -c flags to deploy with: the VPC and its DNS
 support; the subnets and their AZs; a route to every AWS API the functions call (a NAT route,
 or endpoints the VPC has, or -c endpoints=create); with --eni-events, a CloudTrail trail logging
-management writes; from the config, the Aurora clusters (and, with --security-group-id, whether
-their groups admit the monitor), the login secrets and the flow/resolver log groups.
+management writes; from the config, the Aurora clusters, the login secrets and the flow/resolver
+log groups; with --security-group-id, whether each target's groups admit the monitor on its port.
 
 Options:
       --region R             the region you deploy to (required)
