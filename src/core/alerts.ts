@@ -11,6 +11,7 @@
 import type { AlertState, AlertTransition, EvidenceSignal, Finding, FindingKind, Severity } from './types.ts';
 import { recoverySummary } from './recovery.ts';
 import { CLIENT_KEY_PART, EVENT_KINDS, FINDING_KINDS, RISK_KINDS, SEVERITIES, conditionKey } from './types.ts';
+import { MS_PER_MINUTE } from './time-units.ts';
 
 /** Per-target alert options (config defaults apply). */
 export interface AlertPolicy {
@@ -22,8 +23,6 @@ export interface AlertPolicy {
 
 /** True when a finding of this severity waits `openAfterChecks` checks before it pages. */
 const waits = (severity: Severity, policy: AlertPolicy) => severity === 'warning' && (policy.openAfterChecks ?? 1) > 1;
-
-const MS_PER_MINUTE = 60_000;
 
 const rank = (s: Severity) => SEVERITIES.indexOf(s);
 const higher = (a: Severity, b: Severity): Severity => (rank(a) >= rank(b) ? a : b);

@@ -18,9 +18,7 @@ import type { Observed } from './targets/types.ts';
 import type { CachingClient, CensusObservation, Finding } from './types.ts';
 import { finding } from './assess.ts';
 import type { EngineLogger } from './ports.ts';
-
-const MS_PER_SECOND = 1000;
-const MS_PER_MINUTE = 60_000;
+import { MS_PER_MINUTE, MS_PER_SECOND } from './time-units.ts';
 
 /** How long past its last query a connecting host counts as caching: the config's, and never under twice the TTL. */
 export function cachingThresholdMs(cachingAfterSeconds: number, ttlSeconds: number): number {

@@ -10,10 +10,12 @@ import { DEFAULT_FLOW_FORMAT, parseFlowFormat } from './flow-log.ts';
 import { errorMessage } from './error-text.ts';
 import { issueText } from './config-issues.ts';
 import { SECRET_ARN_PATTERN, logGroupRef } from './arn.ts';
+import { IpdriftError } from './errors.ts';
 
 /** A configuration that failed validation; `issues` are `path: message` lines. */
-export class ConfigError extends Error {
+export class ConfigError extends IpdriftError {
   override readonly name = 'ConfigError';
+  readonly code = 'config';
   constructor(
     readonly issues: string[],
     readonly source?: string,

@@ -7,6 +7,7 @@ import { isIPv6 } from 'node:net';
 import { LIMITS } from './constants.ts';
 import type { InterfaceNews } from './interface-change.ts';
 import type { AddressRecord, ResolutionOk } from './types.ts';
+import { MS_PER_MINUTE } from './time-units.ts';
 
 /** The outcome of one diff. */
 export interface AddressDiff {
@@ -18,8 +19,6 @@ export interface AddressDiff {
   /** Retired addresses dropped because their retention ended (or the retired list was full). */
   dropped: string[];
 }
-
-const MS_PER_MINUTE = 60_000;
 
 /** Current (not retired) records. */
 export const currentOf = (records: readonly AddressRecord[]) => records.filter((r) => r.retiredAt === undefined);

@@ -3,8 +3,8 @@ import type { ElbTarget } from './config.ts';
 import type { Observed } from './targets/types.ts';
 import { errorMessage } from './error-text.ts';
 import type { EngineLogger } from './ports.ts';
+import { MS_PER_MINUTE } from './time-units.ts';
 
-const MS_PER_MINUTE = 60_000;
 /** A read is due this much early: a schedule's jitter must not skip a whole interval. */
 export const DUE_SLACK_MS = 5_000;
 

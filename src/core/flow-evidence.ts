@@ -23,8 +23,7 @@ import type { AddressRecord, Finding, FlowObservation, ProbeResult } from './typ
 import { clientKey } from './types.ts';
 import { bareHost } from './probe/web.ts';
 import { readDue, readFailed } from './evidence-reads.ts';
-
-const MS_PER_SECOND = 1000;
+import { MS_PER_SECOND } from './time-units.ts';
 
 /** The retired addresses of one ELB target that no well-behaved cache may still hold. */
 export function flowWatchOf(o: Observed<ElbTarget | AuroraTarget>, now: Date): FlowWatch[] {

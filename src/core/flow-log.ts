@@ -6,6 +6,7 @@
  * target's port by client. Pure: lines in, clients out.
  */
 import { BlockList, isIP } from 'node:net';
+import { IpdriftError } from './errors.ts';
 
 /** Addresses and CIDR blocks as a BlockList (the config validated them). */
 function blockListOf(entries: readonly string[]): BlockList {
@@ -70,8 +71,9 @@ export const FLOW_FIELDS = [
 export type FlowField = (typeof FLOW_FIELDS)[number];
 
 /** The format names a field it cannot have, or lacks what matching needs. */
-export class FlowFormatError extends Error {
+export class FlowFormatError extends IpdriftError {
   override readonly name = 'FlowFormatError';
+  readonly code = 'flow-format';
 }
 
 /**

@@ -7,10 +7,12 @@ import type { CheckReport } from './report.ts';
 import type { AuroraTarget } from './config.ts';
 import type { FlowField, FlowRecord } from './flow-log.ts';
 import type { Asker } from './resolver-log.ts';
+import { IpdriftError } from './errors.ts';
 
 /** Another writer saved the same target first; re-read and re-apply. */
-export class VersionConflictError extends Error {
+export class VersionConflictError extends IpdriftError {
   override readonly name = 'VersionConflictError';
+  readonly code = 'version-conflict';
   constructor(
     readonly target: string,
     readonly expectedVersion: number,
@@ -21,8 +23,9 @@ export class VersionConflictError extends Error {
 }
 
 /** Persisted state could not be read (corrupt, wrong schema); the store left it untouched. */
-export class StateError extends Error {
+export class StateError extends IpdriftError {
   override readonly name = 'StateError';
+  readonly code = 'state';
   constructor(
     message: string,
     readonly location: string,

@@ -4,10 +4,7 @@
  * "Incidents"). The last failure rides along as `was`.
  */
 import type { AlertState, FindingKind } from './types.ts';
-
-const MS_PER_SECOND = 1000;
-const SECONDS_PER_MINUTE = 60;
-const MINUTES_PER_HOUR = 60;
+import { MINUTES_PER_HOUR, MS_PER_SECOND, SECONDS_PER_MINUTE } from './time-units.ts';
 
 /** The healthy state each kind's resolution stands for, as a clause. */
 const RECOVERED: Record<FindingKind, string> = {

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { LIMITS } from './constants.ts';
 import type { ResolutionErrorCode, Resolution, ResolvedAddress, ResolutionOk } from './types.ts';
 import { parseResolver } from './config.ts';
+import { IpdriftError } from './errors.ts';
 
 /** How to reach DNS: explicit servers (`host`/`host:port`) or the system's. */
 export interface ResolveOptions {
@@ -18,7 +19,7 @@ export interface ResolveOptions {
 }
 
 /** A lookup failure with its typed code. */
-export class LookupError extends Error {
+export class LookupError extends IpdriftError {
   override readonly name = 'LookupError';
   constructor(
     readonly code: ResolutionErrorCode,

@@ -19,9 +19,7 @@ import { LIMITS } from './constants.ts';
 import type { ResolverProof } from './resolver-log.ts';
 import type { Observed } from './targets/types.ts';
 import type { CensusObservation, ResolverObservation } from './types.ts';
-
-const MS_PER_MINUTE = 60_000;
-const MS_PER_SECOND = 1000;
+import { MS_PER_MINUTE, MS_PER_SECOND } from './time-units.ts';
 
 /** Reads the resolver evidence into the ELB observations; the figures of the reads, when any ran. */
 export async function readResolverEvidence(

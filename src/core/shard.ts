@@ -14,6 +14,7 @@
  *   are filled to SHARD_DEFAULTS.fillFactor of the size on average, so the bound rarely bites.
  */
 import type { Config, TargetConfig } from './config.ts';
+import { IpdriftError } from './errors.ts';
 
 /** Defaults of sharding. */
 export const SHARD_DEFAULTS = {
@@ -48,8 +49,9 @@ export interface ShardPlan {
 export type ShardableTarget = Pick<TargetConfig, 'name' | 'type'> & { readonly upstream?: string };
 
 /** A shard size that is not a positive whole number. */
-export class ShardSizeError extends Error {
+export class ShardSizeError extends IpdriftError {
   override readonly name = 'ShardSizeError';
+  readonly code = 'shard-size';
 }
 
 /** FNV-1a offset basis and prime (32-bit). */

@@ -32,6 +32,7 @@ import { timelineDocument, timelineSummary } from '../core/aurora/format.ts';
 import type { TimelineMetrics } from '../core/aurora/failover-notice.ts';
 import { CloudWatchTimelineMetrics } from '../adapters/aws/timeline-metrics.ts';
 import { bundleDirOf, errorText, requiredEnv } from './setup.ts';
+import { IpdriftError } from '../core/errors.ts';
 
 /** RDS event IDs of a cluster failover (RDS event categories, "failover"). */
 export const RDS_FAILOVER_EVENTS = {
@@ -70,13 +71,15 @@ export interface RdsClusterEventDetail {
 export type RdsClusterEvent = EventBridgeEvent<'RDS DB Cluster Event', RdsClusterEventDetail>;
 
 /** The event is not an RDS cluster event this function understands. */
-export class UnexpectedEventError extends Error {
+export class UnexpectedEventError extends IpdriftError {
   override readonly name = 'UnexpectedEventError';
+  readonly code = 'unexpected-event';
 }
 
 /** Sampling ran, but a notice, the metrics or the history did not go out; thrown last, for the Errors alarm. */
-export class FailoverWatchDeliveryError extends Error {
+export class FailoverWatchDeliveryError extends IpdriftError {
   override readonly name = 'FailoverWatchDeliveryError';
+  readonly code = 'failover-watch-delivery';
   constructor(
     readonly errors: string[],
     options?: { cause?: unknown },

@@ -33,6 +33,7 @@ import { cloudWatchClient, documentClient, powertoolsLogger, snsClient } from '.
 import { SnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { BUNDLED_CONFIG_FILE, ENV } from '../contract.ts';
 import { SetupError, bundleDirOf, errorText, requiredEnv } from './setup.ts';
+import { IpdriftError } from '../core/errors.ts';
 
 export { SetupError };
 
@@ -47,8 +48,9 @@ export const MONITOR_DEFAULTS = {
 } as const;
 
 /** The store could not save some targets (not a version conflict): their next check repeats work. */
-export class StoreFailureError extends Error {
+export class StoreFailureError extends IpdriftError {
   override readonly name = 'StoreFailureError';
+  readonly code = 'store-failure';
   constructor(
     readonly targets: string[],
     options?: { cause?: unknown },
@@ -58,8 +60,9 @@ export class StoreFailureError extends Error {
 }
 
 /** Some notices were not accepted; they go out again on the next check. */
-export class DeliveryFailureError extends Error {
+export class DeliveryFailureError extends IpdriftError {
   override readonly name = 'DeliveryFailureError';
+  readonly code = 'delivery-failure';
   constructor(
     readonly undelivered: number,
     readonly transitions: number,
@@ -69,8 +72,9 @@ export class DeliveryFailureError extends Error {
 }
 
 /** The check could not run (configuration, or the store unreadable). */
-export class CheckFailedError extends Error {
+export class CheckFailedError extends IpdriftError {
   override readonly name = 'CheckFailedError';
+  readonly code = 'check-failed';
   constructor(
     readonly stage: 'config' | 'check',
     options?: { cause?: unknown },

@@ -21,6 +21,8 @@ import type { TickClaims } from '../adapters/aws/tick-claims.ts';
 import { BUNDLED_CONFIG_FILE, ENV } from '../contract.ts';
 import { documentClient, powertoolsLogger } from '../adapters/aws/runtime.ts';
 import { SetupError, bundleDirOf, errorText, positiveEnv, requiredEnv } from './setup.ts';
+import { MS_PER_SECOND } from '../core/time-units.ts';
+import { IpdriftError } from '../core/errors.ts';
 
 export { SetupError };
 
@@ -85,21 +87,21 @@ export interface SchedulerDeps {
 }
 
 /** The input is not an EventBridge tick (the state machine passes `{id, time, execution}`). */
-export class SchedulerEventError extends Error {
+export class SchedulerEventError extends IpdriftError {
   override readonly name = 'SchedulerEventError';
+  readonly code = 'scheduler-event';
 }
 
 /** The shard list would not fit Step Functions' payload limit. */
-export class FanOutPayloadError extends Error {
+export class FanOutPayloadError extends IpdriftError {
   override readonly name = 'FanOutPayloadError';
+  readonly code = 'fan-out-payload';
   constructor(readonly bytes: number) {
     super(
       `the shard list is ${bytes} bytes, over the ${SCHEDULER_DEFAULTS.maxPayloadBytes}-byte budget for a Step Functions payload: split the config into two stacks`,
     );
   }
 }
-
-const MS_PER_SECOND = 1000;
 
 /** Builds the handler; pass a function to build the deps on first use (a setup error is then an invocation error). */
 export function createSchedulerHandler(deps: SchedulerDeps | (() => SchedulerDeps)) {

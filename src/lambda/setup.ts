@@ -7,10 +7,12 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorWithName } from '../core/error-text.ts';
+import { IpdriftError } from '../core/errors.ts';
 
 /** A required environment variable is missing or malformed: the function is misconfigured, not a target. */
-export class SetupError extends Error {
+export class SetupError extends IpdriftError {
   override readonly name = 'SetupError';
+  readonly code = 'setup';
   constructor(
     readonly variable: string,
     detail = 'is not set',

@@ -15,6 +15,7 @@ import type { ShardSelection } from '../core/shard.ts';
 import { awsDeps, createHandler, emptySummary } from './monitor.ts';
 import type { CheckSummary, MonitorDeps } from './monitor.ts';
 import type { ShardTask } from './scheduler.ts';
+import { IpdriftError } from '../core/errors.ts';
 
 /** Defaults of the worker. */
 export const WORKER_DEFAULTS = {
@@ -36,8 +37,9 @@ export interface WorkerSummary extends CheckSummary {
 }
 
 /** The input is not a ShardTask. */
-export class WorkerEventError extends Error {
+export class WorkerEventError extends IpdriftError {
   override readonly name = 'WorkerEventError';
+  readonly code = 'worker-event';
 }
 
 /** Adds the shard's coordinates to every log line. */

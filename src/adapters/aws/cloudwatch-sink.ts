@@ -10,13 +10,15 @@ import type { MetricsSink } from '../../core/ports.ts';
 import { METRICS } from '../../core/report.ts';
 import type { CheckReport, MetricName } from '../../core/report.ts';
 import { METRIC_NAMESPACE, TARGET_DIMENSION } from '../../contract.ts';
+import { IpdriftError } from '../../core/errors.ts';
 
 /** PutMetricData accepts at most this many data points per request. */
 export const MAX_METRICS_PER_REQUEST = 1000 as const;
 
 /** Some PutMetricData requests failed; `causes` holds each SDK error. */
-export class MetricsPublishError extends Error {
+export class MetricsPublishError extends IpdriftError {
   override readonly name = 'MetricsPublishError';
+  readonly code = 'metrics-publish';
   constructor(
     readonly failed: number,
     readonly requests: number,

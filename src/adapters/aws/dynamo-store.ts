@@ -23,6 +23,8 @@ import { StateError, VersionConflictError } from '../../core/ports.ts';
 import type { AlertState, ChangeRecord, Clock, TargetState } from '../../core/types.ts';
 import { TABLE_KEYS } from '../../contract.ts';
 import { dynamoItemSize } from './item-size.ts';
+import { MS_PER_SECOND, SECONDS_PER_DAY } from '../../core/time-units.ts';
+import { IpdriftError } from '../../core/errors.ts';
 
 /** DynamoDB service limits the store plans around. */
 export const DYNAMO_LIMITS = {
@@ -50,15 +52,14 @@ export const DYNAMO_STORE_DEFAULTS = {
   batchBackoffMs: 50,
 } as const;
 
-const SECONDS_PER_DAY = 86_400;
-const MS_PER_SECOND = 1000;
 /** Digits of the version and index in a change sort key, so keys sort numerically. */
 const VERSION_DIGITS = 10;
 const INDEX_DIGITS = 4;
 
 /** A DynamoDB call failed for a reason other than a version conflict; `cause` is the SDK error. */
-export class DynamoStoreError extends Error {
+export class DynamoStoreError extends IpdriftError {
   override readonly name = 'DynamoStoreError';
+  readonly code = 'dynamo-store';
   constructor(
     readonly operation: 'load' | 'save' | 'history',
     readonly target: string,
@@ -71,8 +72,9 @@ export class DynamoStoreError extends Error {
 }
 
 /** A state or alert item would exceed DynamoDB's 400 KB item limit; nothing was written. */
-export class ItemTooLargeError extends Error {
+export class ItemTooLargeError extends IpdriftError {
   override readonly name = 'ItemTooLargeError';
+  readonly code = 'item-too-large';
   constructor(
     readonly target: string,
     readonly sk: string,
@@ -83,8 +85,9 @@ export class ItemTooLargeError extends Error {
 }
 
 /** A save needs more than one transaction for state and alerts; nothing was written. */
-export class TransactionTooLargeError extends Error {
+export class TransactionTooLargeError extends IpdriftError {
   override readonly name = 'TransactionTooLargeError';
+  readonly code = 'transaction-too-large';
   constructor(
     readonly target: string,
     readonly items: number,
@@ -97,8 +100,9 @@ export class TransactionTooLargeError extends Error {
 }
 
 /** The state was committed but some change records could not be written. */
-export class HistoryWriteError extends Error {
+export class HistoryWriteError extends IpdriftError {
   override readonly name = 'HistoryWriteError';
+  readonly code = 'history-write';
   constructor(
     readonly target: string,
     readonly unwritten: number,

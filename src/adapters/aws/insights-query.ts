@@ -7,6 +7,7 @@ import { setTimeout as wait } from 'node:timers/promises';
 import { GetQueryResultsCommand, StartQueryCommand, StopQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import type { CloudWatchLogsClient, ResultField } from '@aws-sdk/client-cloudwatch-logs';
 import { logGroupRef } from '../../core/arn.ts';
+import { IpdriftError } from '../../core/errors.ts';
 
 /** Polling and size settings. */
 export const INSIGHTS_QUERY = {
@@ -18,8 +19,9 @@ export const INSIGHTS_QUERY = {
 } as const;
 
 /** The query did not complete. */
-export class InsightsQueryError extends Error {
+export class InsightsQueryError extends IpdriftError {
   override readonly name = 'InsightsQueryError';
+  readonly code = 'insights-query';
 }
 
 /** How to wait between polls (tests pass one that does not). */

@@ -11,6 +11,8 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_KEYS } from '../../contract.ts';
 import type { InterfaceChange, InterfaceNews } from '../../core/interface-change.ts';
+import { MS_PER_SECOND } from '../../core/time-units.ts';
+import { IpdriftError } from '../../core/errors.ts';
 
 /** How long a deleted interface's item stays readable. */
 export const INTERFACE_LEDGER_SCHEMA = {
@@ -20,8 +22,6 @@ export const INTERFACE_LEDGER_SCHEMA = {
   /** A live interface's item: long, so one whose deletion was never delivered does not stay forever. */
   liveTtlSeconds: 400 * 86_400,
 } as const;
-
-const MS_PER_SECOND = 1000;
 
 /** Remembers interfaces; turns a change into what a check applies. */
 export interface InterfaceLedger {
@@ -33,8 +33,9 @@ export interface InterfaceLedger {
 }
 
 /** The ledger could not be read or written. */
-export class InterfaceLedgerError extends Error {
+export class InterfaceLedgerError extends IpdriftError {
   override readonly name = 'InterfaceLedgerError';
+  readonly code = 'interface-ledger';
   constructor(
     readonly interfaceId: string,
     options?: { cause?: unknown },

@@ -13,10 +13,12 @@ import type { Audience, NoticeAttributes } from '../../core/notice.ts';
 import type { Notifier } from '../../core/ports.ts';
 import type { AlertTransition } from '../../core/types.ts';
 import { errorWithName } from '../../core/error-text.ts';
+import { IpdriftError } from '../../core/errors.ts';
 
 /** SNS did not accept a notice; `cause` is the SDK error. */
-export class NoticePublishError extends Error {
+export class NoticePublishError extends IpdriftError {
   override readonly name = 'NoticePublishError';
+  readonly code = 'notice-publish';
   constructor(
     readonly key: string,
     readonly topicArn: string,

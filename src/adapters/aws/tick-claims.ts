@@ -8,6 +8,8 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_KEYS } from '../../contract.ts';
+import { MS_PER_SECOND } from '../../core/time-units.ts';
+import { IpdriftError } from '../../core/errors.ts';
 
 /** Where claims live: one partition (a write a minute), sort key `<tick time>#<event id>`. */
 export const TICK_CLAIM_SCHEMA = {
@@ -16,8 +18,6 @@ export const TICK_CLAIM_SCHEMA = {
   /** A claim outlives any retry of its tick by far; then DynamoDB's TTL deletes it. */
   ttlSeconds: 86_400,
 } as const;
-
-const MS_PER_SECOND = 1000;
 
 /** Claims ticks; `true` when this execution may run the tick. */
 export interface TickClaims {
@@ -30,8 +30,9 @@ export interface TickClaims {
 }
 
 /** The claim could not be written for a reason other than "already claimed". */
-export class TickClaimError extends Error {
+export class TickClaimError extends IpdriftError {
   override readonly name = 'TickClaimError';
+  readonly code = 'tick-claim';
   constructor(
     readonly tick: string,
     options?: { cause?: unknown },

@@ -8,8 +8,7 @@ import { METRIC_NAMESPACE, TARGET_DIMENSION } from '../../contract.ts';
 import type { TimelineMetrics } from '../../core/aurora/failover-notice.ts';
 import type { FailoverTimeline } from '../../core/aurora/timeline.ts';
 import { METRICS } from '../../core/report.ts';
-
-const MS_PER_SECOND = 1000;
+import { MS_PER_SECOND } from '../../core/time-units.ts';
 
 /** The PutMetricData input for one timeline: DnsLagSeconds and FailoverSeconds (client outage), at the event time. */
 export function timelineMetricInput(target: string, t: FailoverTimeline): PutMetricDataCommandInput | undefined {

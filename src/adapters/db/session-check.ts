@@ -9,6 +9,7 @@ import type { AuroraTarget } from '../../core/config.ts';
 import type { SessionAnswer, SessionCheck } from '../../core/ports.ts';
 import { abortable } from '../../core/probe/util.ts';
 import { errorMessage } from '../../core/error-text.ts';
+import { IpdriftError } from '../../core/errors.ts';
 
 /** A user and password for one target. */
 export interface DbCredentials {
@@ -20,8 +21,9 @@ export interface DbCredentials {
 export type CredentialSource = (target: AuroraTarget) => Promise<DbCredentials>;
 
 /** The login or the question failed. */
-export class SessionCheckError extends Error {
+export class SessionCheckError extends IpdriftError {
   override readonly name = 'SessionCheckError';
+  readonly code = 'session-check';
 }
 
 /** Databases to log in to when the target names none (each engine's always-present one). */

@@ -6,13 +6,15 @@
 import { constants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { IpdriftError } from '../../core/errors.ts';
 
 /** Why a bounded read failed. */
 export type BoundedReadFailure = 'missing' | 'dangling-symlink' | 'not-regular' | 'too-large' | 'io';
 
 /** A bounded read failed; `reason` says why, the message says it for people, `cause` is the system error. */
-export class BoundedReadError extends Error {
+export class BoundedReadError extends IpdriftError {
   override readonly name = 'BoundedReadError';
+  readonly code = 'bounded-read';
   constructor(
     readonly reason: BoundedReadFailure,
     readonly path: string,

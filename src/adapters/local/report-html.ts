@@ -6,6 +6,7 @@
  * have to be inlined whole to keep the no-network rule (docs/architecture.md, "Report").
  */
 import type { AddressLane, FailoverDoc, Incident, Picture, TargetPicture } from '../../core/picture.ts';
+import { MS_PER_SECOND } from '../../core/time-units.ts';
 
 /** The first lines of every report: `ipdrift report` overwrites only a file that starts so. */
 export const REPORT_MARKER = '<!doctype html>\n<!-- ipdrift report -->';
@@ -17,7 +18,6 @@ const PLOT = W - LABEL - RIGHT;
 const AXIS = 34;
 const LANE = 18;
 const GAP = 6;
-const MS_PER_SECOND = 1000;
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');

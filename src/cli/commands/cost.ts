@@ -17,6 +17,7 @@ import { interfaceEndpointsFor } from '../../core/vpc-endpoints.ts';
 import { parse, parseCount, parseDuration } from '../args.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
+import { MS_PER_MINUTE } from '../../core/time-units.ts';
 
 export const COST_USAGE = `Usage: ipdrift cost --config FILE [--region R] [--interval 1m] [--duration-ms N] [--memory-mb 256]
                     [--prices FILE] [--json] [--vpc-endpoints N|create] [--shard-size N] [--metrics standard|minimal]
@@ -65,8 +66,6 @@ const OPTIONS = {
   'flow-gb-per-hour': { type: 'string' },
   'resolver-gb-per-hour': { type: 'string' },
 } as const;
-
-const MS_PER_MINUTE = 60_000;
 
 /** A positive number (a fraction allowed), or a usage error naming the flag. */
 function parsePositive(text: string, flag: string): number {

@@ -21,6 +21,7 @@ import { parseResolver } from '../../core/config.ts';
 import { painter } from '../../adapters/local/console.ts';
 import { parse, parseCount, parseDuration } from '../args.ts';
 import { EXIT, UsageError } from '../errors.ts';
+import { MS_PER_SECOND } from '../../core/time-units.ts';
 
 /** Help text of `ipdrift failover-drill`. */
 export const FAILOVER_DRILL_USAGE = `Usage: ipdrift failover-drill --cluster ID [--region R] [--host ENDPOINT] [--port P]
@@ -79,8 +80,6 @@ Examples:
   ipdrift demo aurora --engine postgres --lag 1500ms --report failover.html
 
 Exit status: as failover-drill's: 0 settled, 1 not settled before the deadline, 2 usage.`;
-
-const MS_PER_SECOND = 1000;
 
 /** A lab block of its own so the demo never collides with a running test lab. */
 const DEMO_LAB_BLOCK = 90;

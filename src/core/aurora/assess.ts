@@ -16,6 +16,7 @@ import type { ClusterMember, SessionAnswer } from '../ports.ts';
 import type { MetricName } from '../report.ts';
 import type { AddressRecord, Finding, ProbeResult, Resolution, TargetState } from '../types.ts';
 import { dnsWriterOf } from './cname.ts';
+import { MS_PER_SECOND } from '../time-units.ts';
 
 /** What the state remembers about an Aurora target's writer. */
 export type AuroraState = NonNullable<TargetState['aurora']>;
@@ -43,7 +44,6 @@ export interface AuroraInput {
   now: Date;
 }
 
-const MS_PER_SECOND = 1000;
 /** Lags are reported to a tenth of a second. */
 const round1 = (n: number) => Math.round(n * 10) / 10;
 

@@ -3,12 +3,13 @@
  * callers branch on the class rather than on message text. Adapters (src/adapters/aws/, the lab)
  * throw them; the engine catches them and turns them into report errors, never into a crash.
  */
+import { IpdriftError } from '../errors.ts';
 
 /** Why a writer lookup failed. */
 export type WriterLookupErrorCode = 'not-found' | 'no-writer' | 'access-denied' | 'throttled' | 'error';
 
 /** The writer of a cluster could not be read from the RDS API (base class of the lookup failures). */
-export class WriterLookupError extends Error {
+export class WriterLookupError extends IpdriftError {
   override readonly name: string = 'WriterLookupError';
   constructor(
     readonly code: WriterLookupErrorCode,
@@ -44,8 +45,9 @@ export class NoWriterError extends WriterLookupError {
 }
 
 /** RDS refused to start a failover (cluster not available, single instance, target not a member...). */
-export class FailoverRefusedError extends Error {
+export class FailoverRefusedError extends IpdriftError {
   override readonly name = 'FailoverRefusedError';
+  readonly code = 'failover-refused';
   constructor(
     readonly clusterIdentifier: string,
     message: string,

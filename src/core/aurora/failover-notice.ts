@@ -10,6 +10,7 @@ import type { AlertTransition, Finding, TargetState } from '../types.ts';
 import { FINDING_KINDS } from '../types.ts';
 import { timelineBar, timelineDocument, timelineSummary } from './format.ts';
 import type { FailoverTimeline } from './timeline.ts';
+import { MS_PER_SECOND } from '../time-units.ts';
 
 /** The part of the RDS event the notice names. */
 export interface FailoverEvent {
@@ -20,8 +21,6 @@ export interface FailoverEvent {
 export interface TimelineMetrics {
   publishTimeline(target: string, timeline: FailoverTimeline): Promise<void>;
 }
-
-const MS_PER_SECOND = 1000;
 
 /** The one notice of a failover: dns-lag (warning) when DNS lagged past the target's threshold or never followed, else writer-changed (info). */
 export function failoverTransition(target: AuroraTarget, t: FailoverTimeline, event: FailoverEvent, now: Date): AlertTransition {

@@ -3,8 +3,8 @@
  * (CLI, SNS notice), and a JSON document with ISO times (`--json`, history). Pure.
  */
 import type { FailoverTimeline, TimelineStep } from './timeline.ts';
+import { MS_PER_SECOND } from '../time-units.ts';
 
-const MS_PER_SECOND = 1000;
 /** Width of the offset column: "+120000 ms". */
 const OFFSET_WIDTH = 10;
 

@@ -13,6 +13,8 @@ import { planShards } from '../shard.ts';
 import type { ShardableTarget } from '../shard.ts';
 import { metricsMonthlyUsd } from './prices.ts';
 import type { PriceTable } from './prices.ts';
+import { MINUTES_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND, SECONDS_PER_HOUR, SECONDS_PER_MINUTE } from '../time-units.ts';
+import { IpdriftError } from '../errors.ts';
 
 /** What the stack deploys besides the targets' own resources (infra/test holds the stack to it). */
 export const STACK_SHAPE = {
@@ -87,11 +89,7 @@ export const COST_ASSUMPTIONS = {
 
 /** DynamoDB's rounding: writes per 1 KB, strongly consistent reads per 4 KB; a transaction writes twice. */
 const DYNAMO_UNITS = { writeBytes: 1024, readBytes: 4096, transactionFactor: 2 } as const;
-const MINUTES_PER_HOUR = 60;
-const SECONDS_PER_HOUR = 3600;
-const SECONDS_PER_MINUTE = 60;
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
-const MS_PER_MINUTE = 60_000;
 
 /**
  * State writes of one target in a month of `checks`: one per refresh interval while quiet, plus
@@ -103,7 +101,6 @@ function stateWritesPerMonth(checks: number): number {
   return Math.min(checks, refreshes + COST_ASSUMPTIONS.historyItemsPerTargetMonth);
 }
 const MB_PER_GB = 1024;
-const MS_PER_SECOND = 1000;
 /** PutMetricData takes at most this many data points per request. */
 const METRICS_PER_REQUEST = 1000;
 
@@ -186,8 +183,9 @@ export interface CostEstimate {
 }
 
 /** An input the estimate cannot use. */
-export class CostInputError extends Error {
+export class CostInputError extends IpdriftError {
   override readonly name = 'CostInputError';
+  readonly code = 'cost-input';
 }
 
 /** How much longer CPU work takes at `memoryMb` than on one full vCPU (Lambda's share is memory / 1,769 MB). */

@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { formatPath } from '../config.ts';
 import { errorMessage } from '../error-text.ts';
+import { IpdriftError } from '../errors.ts';
 
 /** One price: US dollars per `unit`, and where it was read. */
 export interface Price {
@@ -104,8 +105,9 @@ export const PRICE_TABLE: PriceTable = {
 };
 
 /** A prices file that failed validation; `issues` are `path: message` lines. */
-export class PriceFileError extends Error {
+export class PriceFileError extends IpdriftError {
   override readonly name = 'PriceFileError';
+  readonly code = 'price-file';
   constructor(
     readonly issues: string[],
     readonly source: string,

@@ -8,6 +8,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { connectionReset } from './util.ts';
+import { IpdriftError } from '../errors.ts';
 
 /** Response heads larger than this are refused (Node's own default `maxHeaderSize`). */
 export const MAX_HEAD_BYTES = 16 * 1024;
@@ -30,7 +31,7 @@ const HEX = /^[0-9a-fA-F]+$/;
 const HTTP_PREFIX = 'HTTP/';
 
 /** A response the reader refused; `code` follows llhttp's (HPE_*), which the runner maps to 'protocol'. */
-export class HttpWireError extends Error {
+export class HttpWireError extends IpdriftError {
   override readonly name = 'HttpWireError';
   readonly code: string;
   constructor(code: string, message: string) {

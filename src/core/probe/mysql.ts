@@ -14,6 +14,7 @@
 import { connect } from 'node:net';
 import type { ProbeFn, ProbeOutcome } from './types.ts';
 import { abortable } from './util.ts';
+import { IpdriftError } from '../errors.ts';
 
 /** Layout of the MySQL wire protocol we rely on. */
 const MYSQL = {
@@ -45,13 +46,15 @@ export interface MysqlGreeting {
 }
 
 /** The bytes are not a MySQL greeting (wrong protocol, truncated, too large). */
-export class MysqlGreetingError extends Error {
+export class MysqlGreetingError extends IpdriftError {
   override readonly name = 'MysqlGreetingError';
+  readonly code = 'mysql-greeting';
 }
 
 /** The server answered with an ERR packet instead of a greeting. */
-export class MysqlServerError extends Error {
+export class MysqlServerError extends IpdriftError {
   override readonly name = 'MysqlServerError';
+  readonly code = 'mysql-server';
   constructor(
     readonly errorCode: number,
     readonly sqlState: string | undefined,

@@ -20,6 +20,7 @@ import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { ProbeFn, ProbeOutcome } from './types.ts';
 import { abortable } from './util.ts';
+import { IpdriftError } from '../errors.ts';
 
 /** SSLRequest: Int32 length 8, Int32 code 80877103 (1234 << 16 | 5679), big-endian. */
 export const SSL_REQUEST_CODE = 80_877_103;
@@ -42,8 +43,9 @@ const FIELD_MESSAGE = 0x4d; /* M */
 const ERROR_HEADER_BYTES = 5;
 
 /** The answer was neither 'S' nor 'N' (not PostgreSQL, or a server refusing us). */
-export class PostgresAnswerError extends Error {
+export class PostgresAnswerError extends IpdriftError {
   override readonly name = 'PostgresAnswerError';
+  readonly code = 'postgres-answer';
 }
 
 /** Interprets the bytes received after the SSLRequest; undefined while an ErrorResponse is incomplete. */
