@@ -25,8 +25,9 @@ Commands:
 
 Run "ipdrift <command> --help" for a command's options, examples and exit status.
 
-Exit status: 0 no paging alert is open; 1 a paging alert is open; 2 usage, config or state
-error; 3 the check could not complete; 128+N stopped by signal N.`;
+Exit status (check, watch): 0 no paging alert is open; 1 a paging alert is open; 2 usage, config
+or state error; 3 the check could not complete; 128+N stopped by signal N. Other commands say
+theirs in their --help.`;
 
 type Command = (argv: string[]) => Promise<number>;
 

@@ -37,7 +37,13 @@ export async function pictureFromStore(
   const to = window.to.getTime();
   let from = window.from.getTime();
   if (window.fit) {
-    const first = Math.min(...histories.flatMap(([, h]) => h.map((r) => Date.parse(r.at)).filter((t) => t >= from && t <= to)));
+    // A loop, not Math.min(...): a spread of 10,000 records per target would overflow the stack.
+    let first = Number.POSITIVE_INFINITY;
+    for (const [, h] of histories)
+      for (const r of h) {
+        const t = Date.parse(r.at);
+        if (t >= from && t <= to && t < first) first = t;
+      }
     if (Number.isFinite(first)) from = Math.max(from, first - Math.max(FIT_MARGIN.minMs, (to - first) * FIT_MARGIN.share));
   }
   return buildPicture({ from: new Date(from), to: window.to, targets, states, history: new Map(histories), ...extra });

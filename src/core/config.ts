@@ -351,7 +351,7 @@ const logGroupName = z
     (s) => logGroupRef(s) !== undefined,
     'expected a CloudWatch Logs log group name, or its ARN (arn:<partition>:logs:<region>:<account>:log-group:<name>, with or without :*)',
   )
-  .describe('The log group: its name, or its ARN (another region or account: a monitoring account).');
+  .describe("The log group: its name, or its ARN (another account's, from a monitoring account; the function's region).");
 const logFilePath = z.string().min(1, 'expected a file path').describe('A local file, as AWS writes the records.');
 const flowLogsSchema = z.discriminatedUnion(
   'source',

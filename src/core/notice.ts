@@ -167,7 +167,8 @@ export function noticeBody(t: AlertTransition): string {
   if (t.type === 'resolved') {
     const lasted = duration(t.openedAt, t.at);
     lines.push(`Resolved at: ${t.at}`);
-    lines.push(`Opened at:   ${t.openedAt ?? 'unknown'}${lasted ? ` (lasted ${lasted})` : ''}`);
+    // The alert's own span (to this notice, clean checks included); the summary's "incident lasted" ends at its last evidence.
+    lines.push(`Opened at:   ${t.openedAt ?? 'unknown'}${lasted ? ` (alert open ${lasted}, clean checks included)` : ''}`);
   } else {
     lines.push(`Seen at:     ${t.at}`);
     const open = duration(t.openedAt, t.at);

@@ -93,6 +93,8 @@ function toLookupError(err: unknown, host: string): LookupError {
 interface Lookup {
   addresses: ResolvedAddress[];
   failedFamilies: (4 | 6)[];
+  /** Whether every failed family failed by a timeout (asked again alone, it would only wait again). */
+  familiesTimedOut?: boolean;
 }
 
 /**
@@ -111,7 +113,8 @@ async function lookupAddresses(resolver: Resolver, name: string, signal?: AbortS
   const failedFamilies: (4 | 6)[] = [];
   if (v4.status === 'rejected' && !isNoData(v4.reason)) failedFamilies.push(4);
   if (v6.status === 'rejected' && !isNoData(v6.reason)) failedFamilies.push(6);
-  if (out.length > 0) return { addresses: out, failedFamilies };
+  const timedOut = [v4, v6].every((r) => r.status === 'fulfilled' || isNoData(r.reason) || toLookupError(r.reason, name).code === 'timeout');
+  if (out.length > 0) return { addresses: out, failedFamilies, ...(failedFamilies.length && timedOut ? { familiesTimedOut: true } : {}) };
   // Prefer the IPv4 error: it is the one that says why (NXDOMAIN, SERVFAIL, timeout).
   const failure = v4.status === 'rejected' ? v4.reason : v6.status === 'rejected' ? v6.reason : undefined;
   throw failure ? toLookupError(failure, name) : new LookupError('nodata', name, `${name}: ${CODE_TEXT.nodata}`);
@@ -137,7 +140,7 @@ async function lookupIsolated(shared: Resolver, alone: (() => Resolver) | undefi
     if (!alone || signal?.aborted || ANSWERS.has(e.code) || e.code === 'timeout') throw e;
     return lookupAddresses(alone(), name, signal);
   }
-  if (!alone || first.failedFamilies.length === 0 || signal?.aborted) return first;
+  if (!alone || first.failedFamilies.length === 0 || first.familiesTimedOut || signal?.aborted) return first;
   return lookupAddresses(alone(), name, signal).catch(() => first);
 }
 

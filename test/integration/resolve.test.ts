@@ -116,6 +116,27 @@ describe('resolve against the lab DNS server', () => {
     expect(made).toBe(again);
   });
 
+  it.each([
+    ['servfail', 1],
+    ['timeout', 0],
+  ] as const)('half an answer (AAAA %s, A answers) is asked again alone %d time(s): a silent family would only wait again', async (fault, again) => {
+    // Prepare
+    const name = `half-again-${fault}.test`;
+    dns.setA(name, addrs(1), 60);
+    dns.setAAAA(name, ['fd00::9'], 60);
+    dns.setFault(name, fault, 'AAAA');
+    let made = 0;
+    const alone = () => {
+      made++;
+      return fresh();
+    };
+    // Act
+    const r = await resolveName(name, fresh(), undefined, alone);
+    // Assess: the A answer stands either way, the AAAA family marked failed.
+    expect(r).toMatchObject({ ok: true, failedFamilies: [6] });
+    expect(made).toBe(again);
+  });
+
   it('NXDOMAIN is a typed failure', async () => {
     const r = await resolveElb('missing.elb.test', fresh);
     expect(r).toMatchObject({ ok: false, code: 'nxdomain' });

@@ -22,7 +22,7 @@ import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { RouteTable } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { assessPreflight, preflightExit } from '../../src/adapters/aws/preflight-assess.ts';
+import { assessPreflight, cidrContains, preflightExit } from '../../src/adapters/aws/preflight-assess.ts';
 import type { PreflightConfig, PreflightOptions } from '../../src/adapters/aws/preflight-assess.ts';
 import { loadBalancerNameOf, readPreflightFacts } from '../../src/adapters/aws/preflight-facts.ts';
 import { parseConfig } from '../../src/core/config.ts';
@@ -30,8 +30,22 @@ import { parseConfig } from '../../src/core/config.ts';
 const REGION = 'eu-west-1';
 const VPC = 'vpc-0123456789abcdef0';
 const SUBNETS = [
-  { SubnetId: 'subnet-0aaaaaaaaaaaaaaa1', VpcId: VPC, AvailabilityZone: 'eu-west-1a', AvailabilityZoneId: 'euw1-az1', State: 'available' },
-  { SubnetId: 'subnet-0bbbbbbbbbbbbbbb2', VpcId: VPC, AvailabilityZone: 'eu-west-1b', AvailabilityZoneId: 'euw1-az2', State: 'available' },
+  {
+    SubnetId: 'subnet-0aaaaaaaaaaaaaaa1',
+    VpcId: VPC,
+    CidrBlock: '10.0.1.0/24',
+    AvailabilityZone: 'eu-west-1a',
+    AvailabilityZoneId: 'euw1-az1',
+    State: 'available',
+  },
+  {
+    SubnetId: 'subnet-0bbbbbbbbbbbbbbb2',
+    VpcId: VPC,
+    CidrBlock: '10.0.2.0/24',
+    AvailabilityZone: 'eu-west-1b',
+    AvailabilityZoneId: 'euw1-az2',
+    State: 'available',
+  },
 ] as const;
 const MONITOR_SG = 'sg-0123456789abcdef0';
 const CLUSTER_SG = 'sg-0fedcba9876543210';
@@ -178,7 +192,7 @@ describe('preflight', () => {
       ],
     });
     // Act
-    const r = await run(config());
+    const r = await run(config(), { subnetIds: SUBNETS.map((x) => x.SubnetId) });
     // Assess
     expect(r.line('routes')[0]).toContain('an internet gateway, which a Lambda function in a VPC cannot use');
     expect(r.line('endpoints')).toEqual([
@@ -303,8 +317,87 @@ describe('preflight', () => {
     expect(r.exit).toBe(0);
   });
 
+  it('without --subnet-ids, only the private subnets count: a public one (its own table routes to an internet gateway) is left out', async () => {
+    // Prepare: a third subnet, public, with its own route table.
+    const PUBLIC = 'subnet-0ddddddddddddddd4';
+    ec2
+      .on(DescribeSubnetsCommand)
+      .resolves({ Subnets: [...SUBNETS, { SubnetId: PUBLIC, VpcId: VPC, CidrBlock: '10.0.100.0/24', AvailabilityZone: 'eu-west-1a' }] });
+    ec2.on(DescribeRouteTablesCommand).resolves({
+      RouteTables: [
+        natTable,
+        {
+          RouteTableId: 'rtb-0ppppppppppppppp1',
+          VpcId: VPC,
+          Associations: [{ Main: false, SubnetId: PUBLIC }],
+          Routes: [natTable.Routes![0]!, { DestinationCidrBlock: '0.0.0.0/0', GatewayId: 'igw-0123456789abcdef0', State: 'active' }],
+        },
+      ],
+    });
+    // Act
+    const r = await run(config());
+    // Assess
+    expect(r.exit).toBe(0);
+    expect(r.line('subnets')[0]).toContain('-c subnetIds=subnet-0aaaaaaaaaaaaaaa1,subnet-0bbbbbbbbbbbbbbb2 ');
+    expect(r.line('routes')).toEqual(['ok: every subnet has a default route through NAT (or a gateway that is not an internet gateway)']);
+  });
+
+  it('a target group that admits the monitor by a CIDR block holding its subnets admits it; an NLB without groups is said, not failed', async () => {
+    // Prepare
+    const ALB_SG = 'sg-0aaaaaaaaaaaaaaa1';
+    const cfg = config({
+      targets: [
+        { name: 'app-alb', type: 'elb', host: 'internal-app-alb-1234567890.eu-west-1.elb.amazonaws.com', port: 443 },
+        { name: 'nlb', type: 'elb', host: 'my-nlb-0123456789abcdef.elb.eu-west-1.amazonaws.com', port: 8443 },
+      ],
+    });
+    ec2
+      .on(DescribeNetworkInterfacesCommand)
+      .callsFake((input: { Filters: { Name: string; Values: string[] }[] }) =>
+        input.Filters[0]!.Values.includes('ELB app/app-alb/*')
+          ? { NetworkInterfaces: [{ NetworkInterfaceId: 'eni-0a', Groups: [{ GroupId: ALB_SG }] }] }
+          : { NetworkInterfaces: [{ NetworkInterfaceId: 'eni-0n', Description: 'ELB net/my-nlb/0123456789abcdef', Groups: [] }] },
+      );
+    ec2.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [{ GroupId: ALB_SG, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '10.0.0.0/16' }] }] }],
+    });
+    // Act
+    const r = await run(cfg, { securityGroupId: MONITOR_SG });
+    // Assess
+    expect(r.line('ingress')).toEqual([
+      `ok: app-alb admits ${MONITOR_SG} on 443`,
+      'info: nlb: no security group on its interfaces (an NLB without groups): the groups behind it decide',
+    ]);
+  });
+
+  it('a log group given by an ARN of another region fails (Logs Insights queries its own region); of another account, it is not checked', async () => {
+    // Prepare: DescribeVpcs names the account (OwnerId).
+    ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: VPC, OwnerId: '123456789012', State: 'available' }] });
+    const logsOf = (group: string) => config({ resolverLogs: { source: 'cloudwatch', logGroup: group } });
+    // Act
+    const otherRegion = await run(logsOf('arn:aws:logs:us-east-1:123456789012:log-group:/resolver'));
+    const otherAccount = await run(logsOf('arn:aws:logs:eu-west-1:111122223333:log-group:/resolver:*'));
+    // Assess
+    expect(otherRegion.exit).toBe(1);
+    expect(otherRegion.line('log-group')[0]).toContain('is in another region: Logs Insights queries only the region the function runs in');
+    expect(otherAccount.line('log-group')).toEqual([
+      'info: log group arn:aws:logs:eu-west-1:111122223333:log-group:/resolver:* is in another account: not checked from here',
+    ]);
+  });
+
+  it.each([
+    ['10.0.0.0/16', '10.0.1.0/24', true],
+    ['10.0.0.0/16', '10.1.0.0/24', false],
+    ['0.0.0.0/0', '192.168.1.0/24', true],
+    ['10.0.1.0/24', '10.0.0.0/16', false],
+    ['10.0.1.0/24', 'fd00::/64', false],
+  ])('cidrContains(%s, %s) is %s', (outer, inner, want) => {
+    expect(cidrContains(outer, inner)).toBe(want);
+  });
+
   it.each([
     ['internal-my-load-balancer-1234567890.us-west-2.elb.amazonaws.com', 'my-load-balancer'],
+    ['dualstack.my-load-balancer-1234567890.us-west-2.elb.amazonaws.com', 'my-load-balancer'],
     ['my-load-balancer-1234567890.us-west-2.elb.amazonaws.com', 'my-load-balancer'],
     ['my-load-balancer-1234567890abcdef.elb.us-east-2.amazonaws.com', 'my-load-balancer'],
     ['app.corp.internal', undefined],

@@ -27,6 +27,8 @@ export interface SubnetFact {
   subnetId: string;
   vpcId: string;
   availabilityZone: string;
+  /** Its IPv4 block: the monitor's addresses come from it (a target admitting a CIDR may cover them). */
+  cidr?: string;
 }
 
 export interface RouteTableFact {
@@ -88,7 +90,7 @@ export interface PreflightFacts {
   /** The clusters' and targets' security groups' ingress, when the monitor's group is known. */
   ingress?: Read<IngressFact[]>;
   secrets?: Read<{ arn: string; exists: boolean; kmsKeyId?: string }[]>;
-  logGroups?: Read<{ spec: string; exists: boolean | 'elsewhere' }[]>;
+  logGroups?: Read<{ spec: string; exists: boolean | 'elsewhere' | 'other-region' }[]>;
 }
 
 /** What of the config preflight reads (without one: no Aurora, no logs). */
@@ -140,7 +142,11 @@ export function assessPreflight(facts: PreflightFacts, config: PreflightConfig, 
   // Subnets: in the VPC, and their AZs (an interface endpoint takes one per AZ).
   const subnetError = fromRead('subnets', facts.subnets, 'subnets');
   const subnets = facts.subnets.ok ? facts.subnets.value : [];
-  const wanted = opts.subnetIds ?? subnets.map((s) => s.subnetId);
+  const tables = facts.routeTables.ok ? facts.routeTables.value : [];
+  const tableOf = (subnetId: string) => tables.find((t) => t.subnetIds.includes(subnetId)) ?? tables.find((t) => t.main);
+  // Without --subnet-ids: the private subnets (a public one routes to an internet gateway, which a function cannot use).
+  const isPublic = (subnetId: string) => tableOf(subnetId)?.defaultRoute?.startsWith('igw-') === true;
+  const wanted = opts.subnetIds ?? subnets.filter((s) => !isPublic(s.subnetId)).map((s) => s.subnetId);
   if (subnetError) items.push(subnetError);
   else {
     const missing = wanted.filter((id) => !subnets.some((s) => s.subnetId === id && s.vpcId === v));
@@ -151,7 +157,13 @@ export function assessPreflight(facts: PreflightFacts, config: PreflightConfig, 
         what: `not subnets of ${v}: ${missing.join(', ')}`,
         fix: `aws ec2 describe-subnets --filters Name=vpc-id,Values=${v}`,
       });
-    else if (wanted.length === 0) items.push({ id: 'subnets', status: 'fail', what: `${v} has no subnets`, fix: 'create private subnets for the function' });
+    else if (wanted.length === 0)
+      items.push({
+        id: 'subnets',
+        status: 'fail',
+        what: `${v} has no private subnets (every one routes to an internet gateway)`,
+        fix: 'create private subnets for the function, or give --subnet-ids',
+      });
     else {
       const azs = wanted.map((id) => subnets.find((s) => s.subnetId === id)!.availabilityZone);
       items.push({
@@ -169,9 +181,7 @@ export function assessPreflight(facts: PreflightFacts, config: PreflightConfig, 
   push(routeError);
   push(endpointError);
   if (!routeError && !endpointError && facts.routeTables.ok && facts.endpoints.ok) {
-    const tables = facts.routeTables.value;
     const endpoints = facts.endpoints.value.filter((e) => e.state.toLowerCase() === 'available');
-    const tableOf = (subnetId: string) => tables.find((t) => t.subnetIds.includes(subnetId)) ?? tables.find((t) => t.main);
     const needed = neededServices(config);
     const noNat = wanted.filter((id) => {
       const route = tableOf(id)?.defaultRoute;
@@ -249,6 +259,7 @@ export function assessPreflight(facts: PreflightFacts, config: PreflightConfig, 
   }
 
   // What the config names: clusters (and the monitor's admission), secrets, log groups.
+  const monitorCidrs = wanted.flatMap((id) => subnets.find((s) => s.subnetId === id)?.cidr ?? []);
   if (facts.clusters) {
     const err = fromRead('aurora', facts.clusters, 'Aurora clusters');
     if (err) items.push(err);
@@ -265,7 +276,7 @@ export function assessPreflight(facts: PreflightFacts, config: PreflightConfig, 
         }
         items.push({ id: 'aurora', status: 'ok', what: `DB cluster ${c.identifier}` });
         if (opts.securityGroupId && facts.ingress?.ok && c.port !== undefined)
-          items.push(admission(c.identifier, c.securityGroupIds, c.port, opts.securityGroupId, facts.ingress.value));
+          items.push(admission(c.identifier, c.securityGroupIds, c.port, opts.securityGroupId, facts.ingress.value, monitorCidrs));
       }
   }
   if (facts.targetGroups && opts.securityGroupId) {
@@ -276,9 +287,11 @@ export function assessPreflight(facts: PreflightFacts, config: PreflightConfig, 
         items.push(
           'unknown' in g
             ? { id: 'ingress', status: 'info', what: `${g.target}: not checked: ${g.unknown}` }
-            : facts.ingress?.ok
-              ? admission(g.target, g.groupIds, g.port, opts.securityGroupId, facts.ingress.value)
-              : { id: 'ingress', status: 'error', what: `${g.target}: its groups' rules could not be read` },
+            : g.groupIds.length === 0
+              ? { id: 'ingress', status: 'info', what: `${g.target}: no security group on its interfaces (an NLB without groups): the groups behind it decide` }
+              : facts.ingress?.ok
+                ? admission(g.target, g.groupIds, g.port, opts.securityGroupId, facts.ingress.value, monitorCidrs)
+                : { id: 'ingress', status: 'error', what: `${g.target}: its groups' rules could not be read` },
         );
   }
   if (facts.secrets) {
@@ -312,25 +325,44 @@ export function assessPreflight(facts: PreflightFacts, config: PreflightConfig, 
           g.exists === true
             ? { id: 'log-group', status: 'ok', what: `log group ${logGroupRef(g.spec)?.name ?? g.spec}` }
             : g.exists === 'elsewhere'
-              ? { id: 'log-group', status: 'info', what: `log group ${g.spec} is in another account or region: not checked` }
-              : {
-                  id: 'log-group',
-                  status: 'fail',
-                  what: `no log group ${g.spec} in ${facts.region}`,
-                  fix: 'check flowLogs/resolverLogs.logGroup (or give its ARN)',
-                },
+              ? { id: 'log-group', status: 'info', what: `log group ${g.spec} is in another account: not checked from here` }
+              : g.exists === 'other-region'
+                ? {
+                    id: 'log-group',
+                    status: 'fail',
+                    what: `log group ${g.spec} is in another region: Logs Insights queries only the region the function runs in`,
+                    fix: `deploy to that region, or send the logs to a group in ${facts.region}`,
+                  }
+                : {
+                    id: 'log-group',
+                    status: 'fail',
+                    what: `no log group ${g.spec} in ${facts.region}`,
+                    fix: 'check flowLogs/resolverLogs.logGroup (or give its ARN)',
+                  },
         );
   }
   return items;
 }
 
-/** Whether `groupIds` admit `monitor` on `port` (a rule for the port, or all traffic, naming the monitor's group). */
-function admission(who: string, groupIds: readonly string[], port: number, monitor: string, ingress: readonly IngressFact[]): PreflightItem {
+/**
+ * Whether `groupIds` admit `monitor` on `port`: a rule for the port (or all traffic) naming the
+ * monitor's group, or a CIDR block holding every subnet the monitor runs in.
+ */
+function admission(
+  who: string,
+  groupIds: readonly string[],
+  port: number,
+  monitor: string,
+  ingress: readonly IngressFact[],
+  monitorCidrs: readonly string[],
+): PreflightItem {
   const admits = ingress
     .filter((g) => groupIds.includes(g.groupId))
     .some((g) =>
       g.rules.some(
-        (r) => (r.protocol === '-1' || (r.protocol === 'tcp' && (r.fromPort ?? 0) <= port && port <= (r.toPort ?? 65535))) && r.groupIds.includes(monitor),
+        (r) =>
+          (r.protocol === '-1' || (r.protocol === 'tcp' && (r.fromPort ?? 0) <= port && port <= (r.toPort ?? 65535))) &&
+          (r.groupIds.includes(monitor) || (monitorCidrs.length > 0 && monitorCidrs.every((m) => r.cidrs.some((c) => cidrContains(c, m))))),
       ),
     );
   return admits
@@ -341,6 +373,22 @@ function admission(who: string, groupIds: readonly string[], port: number, monit
         what: `${who}: its security group(s) do not admit ${monitor} on ${port}: every probe would time out`,
         fix: `aws ec2 authorize-security-group-ingress --group-id ${groupIds[0] ?? 'TARGET_SG'} --protocol tcp --port ${port} --source-group ${monitor}`,
       };
+}
+
+/** IPv4 `outer` holds all of `inner` (both "a.b.c.d/n"); false for anything else. */
+export function cidrContains(outer: string, inner: string): boolean {
+  const parse = (c: string) => {
+    const [ip, bits] = c.split('/');
+    const parts = (ip ?? '').split('.').map(Number);
+    const n = Number(bits);
+    if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255) || !Number.isInteger(n) || n < 0 || n > 32) return undefined;
+    return { base: ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0, bits: n };
+  };
+  const o = parse(outer);
+  const i = parse(inner);
+  if (!o || !i || i.bits < o.bits) return false;
+  const mask = o.bits === 0 ? 0 : (~0 << (32 - o.bits)) >>> 0;
+  return (o.base & mask) >>> 0 === (i.base & mask) >>> 0;
 }
 
 /** Exit status: 0 a deploy would work; 1 it would not; 3 something could not be checked. */

@@ -65,6 +65,7 @@ export async function readPreflightFacts(region: string, vpcId: string, config: 
         subnetId: s.SubnetId ?? '',
         vpcId: s.VpcId ?? '',
         availabilityZone: s.AvailabilityZone ?? '',
+        ...(s.CidrBlock ? { cidr: s.CidrBlock } : {}),
       })),
     ),
     read(async () => ((await ec2.send(new DescribeRouteTablesCommand({ Filters: vpcFilter }))).RouteTables ?? []).map(routeTableOf)),
@@ -128,12 +129,15 @@ export async function readPreflightFacts(region: string, vpcId: string, config: 
   const specs = [config.flowLogs, config.resolverLogs].flatMap((l) => (l?.source === 'cloudwatch' ? [l.logGroup] : []));
   if (specs.length) {
     const logs = new CloudWatchLogsClient({ region });
+    // The caller's account, from the VPC's owner (no STS call needed).
+    const accountOf = async () => (await ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }))).Vpcs?.[0]?.OwnerId;
     facts.logGroups = await read(() =>
       Promise.all(
         specs.map(async (spec) => {
           const ref = logGroupRef(spec);
-          // A group in another region or account (a monitoring account's source) is not visible from here.
-          if (ref?.arn && ref.arn.split(':')[3] !== region) return { spec, exists: 'elsewhere' as const };
+          // Logs Insights queries its own region only; a group of another account (a monitoring account's source) is not visible from here.
+          if (ref?.arn && ref.arn.split(':')[3] !== region) return { spec, exists: 'other-region' as const };
+          if (ref?.arn && ref.arn.split(':')[4] !== (await accountOf())) return { spec, exists: 'elsewhere' as const };
           const name = ref?.name ?? spec;
           const found = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name, limit: 50 }))).logGroups ?? [];
           return { spec, exists: found.some((g) => g.logGroupName === name) };
@@ -149,7 +153,10 @@ export async function readPreflightFacts(region: string, vpcId: string, config: 
  * NLB `[internal-]<name>-<hex id>.elb.<region>.amazonaws.com`. Undefined for an alias or a custom name.
  */
 export function loadBalancerNameOf(host: string): string | undefined {
-  const h = host.toLowerCase().replace(/\.$/, '');
+  const h = host
+    .toLowerCase()
+    .replace(/\.$/, '')
+    .replace(/^dualstack\./, '');
   const nlb = /^(?:internal-)?(.+)-[0-9a-f]{16}\.elb\.[a-z0-9-]+\.amazonaws\.com$/.exec(h);
   if (nlb) return nlb[1];
   return /^(?:internal-)?(.+)-\d+\.[a-z0-9-]+\.elb\.amazonaws\.com$/.exec(h)?.[1];
@@ -191,11 +198,23 @@ function routeTableOf(t: {
     TransitGatewayId?: string;
     NetworkInterfaceId?: string;
     InstanceId?: string;
+    VpcPeeringConnectionId?: string;
+    CoreNetworkArn?: string;
+    LocalGatewayId?: string;
     State?: string;
   }[];
 }): RouteTableFact {
   const d = (t.Routes ?? []).find((r) => r.DestinationCidrBlock === '0.0.0.0/0' && r.State !== 'blackhole');
-  const target = d ? (d.NatGatewayId ?? d.TransitGatewayId ?? d.NetworkInterfaceId ?? d.InstanceId ?? d.GatewayId) : undefined;
+  const target = d
+    ? (d.NatGatewayId ??
+      d.TransitGatewayId ??
+      d.NetworkInterfaceId ??
+      d.InstanceId ??
+      d.VpcPeeringConnectionId ??
+      d.CoreNetworkArn ??
+      d.LocalGatewayId ??
+      d.GatewayId)
+    : undefined;
   return {
     routeTableId: t.RouteTableId ?? '',
     main: (t.Associations ?? []).some((a) => a.Main === true),
@@ -226,7 +245,8 @@ function endpointOf(e: {
 /** The region's trails: logging, management writes recorded, this region covered. */
 async function trailsOf(client: CloudTrailClient, region: string): Promise<TrailFact[]> {
   const trails = (await client.send(new DescribeTrailsCommand({ includeShadowTrails: true }))).trailList ?? [];
-  return Promise.all(
+  // One trail that cannot be read (an organization's, seen from a member account) must not hide the others.
+  const read = await Promise.allSettled(
     trails.map(async (t) => {
       const id = t.TrailARN ?? t.Name ?? '';
       const [status, selectors] = await Promise.all([
@@ -237,7 +257,8 @@ async function trailsOf(client: CloudTrailClient, region: string): Promise<Trail
       const advanced = (selectors.AdvancedEventSelectors ?? []).some((s) => {
         const category = s.FieldSelectors?.find((f) => f.Field === 'eventCategory');
         const readOnly = s.FieldSelectors?.find((f) => f.Field === 'readOnly');
-        return category?.Equals?.includes('Management') === true && !readOnly?.Equals?.includes('true');
+        const readsOnly = readOnly?.Equals?.includes('true') === true || readOnly?.NotEquals?.includes('false') === true;
+        return category?.Equals?.includes('Management') === true && !readsOnly;
       });
       return {
         name: t.Name ?? id,
@@ -247,6 +268,9 @@ async function trailsOf(client: CloudTrailClient, region: string): Promise<Trail
       };
     }),
   );
+  const readable = read.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (readable.length === 0 && read[0]?.status === 'rejected') throw read[0].reason;
+  return readable;
 }
 
 /** The ingress rules of the clusters' security groups. */

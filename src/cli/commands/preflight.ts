@@ -20,7 +20,7 @@ Options:
       --region R             the region you deploy to (required)
       --vpc-id V             the VPC (required)
   -c, --config FILE          the config you deploy (default: ELB targets only, no logs)
-      --subnet-ids a,b       the subnets you give -c subnetIds (default: every subnet of the VPC)
+      --subnet-ids a,b       the subnets you give -c subnetIds (default: the VPC's private ones)
       --security-group-id SG the monitor's security group, when you give -c securityGroupId
       --endpoints MODE       as you give -c endpoints: create, or existing
       --eni-events           as -c eniEvents=true: a trail must record the ELB's interface calls
