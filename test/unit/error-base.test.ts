@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/config.ts';
-import { IpdriftError } from '../../src/core/errors.ts';
+import { IpdriftError, UnreachableError, unreachable } from '../../src/core/errors.ts';
 import { LookupError } from '../../src/core/resolve.ts';
 import { UsageError } from '../../src/cli/errors.ts';
 
@@ -40,5 +40,10 @@ describe('errors', () => {
       [true, 'timeout', 'LookupError'],
     ]);
     expect(errors[0]!.cause).toBe(cause);
+  });
+
+  it('unreachable: the default of an exhaustive switch throws what it was given, if the types were bypassed', () => {
+    // Act / Assess
+    expect(() => unreachable('queue' as never, 'target type')).toThrow(new UnreachableError('target type: "queue" is not handled'));
   });
 });

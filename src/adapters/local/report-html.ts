@@ -28,12 +28,17 @@ const duration = (ms: number) => {
   return `${(ms / 3_600_000).toFixed(1)} h`;
 };
 
+type Section = 'elb' | 'tier' | 'aurora';
+/** Where each target type is drawn: a Record, so that a new type fails to compile until it has a section (never dropped). */
+const SECTION_OF: Record<TargetPicture['target']['type'], Section> = { elb: 'elb', 'web-tier': 'tier', aurora: 'aurora' };
+
 /** Renders the picture; `title` heads the page, `generatedAt` is stated in it. */
 export function renderReport(p: Picture, opts: { title: string; generatedAt: Date; source: string }): string {
   const x = (t: number) => LABEL + ((Math.min(Math.max(t, p.from), p.to) - p.from) / Math.max(1, p.to - p.from)) * PLOT;
-  const elbs = p.targets.filter((t) => t.target.type === 'elb');
-  const tiers = p.targets.filter((t) => t.target.type === 'web-tier');
-  const auroras = p.targets.filter((t) => t.target.type === 'aurora');
+  const of = (section: Section) => p.targets.filter((t) => SECTION_OF[t.target.type] === section);
+  const elbs = of('elb');
+  const tiers = of('tier');
+  const auroras = of('aurora');
   const behind = (elb: string) => tiers.filter((t) => t.target.upstream === elb);
   const orphanTiers = tiers.filter((t) => !elbs.some((e) => e.target.name === t.target.upstream));
   const sections = [

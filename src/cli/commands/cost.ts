@@ -18,6 +18,7 @@ import { parse, parseCount, parseDuration } from '../args.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
 import { MS_PER_MINUTE } from '../../core/time-units.ts';
+import { unreachable } from '../../core/errors.ts';
 
 export const COST_USAGE = `Usage: ipdrift cost --config FILE [--region R] [--interval 1m] [--duration-ms N] [--memory-mb 256]
                     [--prices FILE] [--json] [--vpc-endpoints N|create] [--shard-size N] [--metrics standard|minimal]
@@ -102,21 +103,29 @@ export function representativeStateItem(target: TargetConfig, at = new Date(0).t
     lastProbe: { at, ok: true, latencyMs: 12 },
   });
   const state: TargetState = { schemaVersion: STATE_SCHEMA_VERSION, target: target.name, version: 43_800, updatedAt: at, addresses: [], alerts: {} };
-  if (target.type === 'elb') {
-    const identity =
-      target.probe.protocol === 'tls'
-        ? `tls:${'A'.repeat(REPRESENTATIVE_STATE.tlsFingerprintChars)}`
-        : target.probe.protocol === 'tcp'
-          ? undefined
-          : 'http:awselb/2.0';
-    state.addresses = Array.from({ length: REPRESENTATIVE_STATE.elbAddresses }, () => address(identity));
-  } else if (target.type === 'aurora') {
-    state.addresses = Array.from({ length: REPRESENTATIVE_STATE.auroraAddresses }, () =>
-      address(target.engine === 'postgres' ? 'postgres:ssl=S' : 'mysql:8.0.mysql_aurora.3.05.2'),
-    );
-    state.aurora = { apiWriter: `${target.clusterIdentifier}-instance-1`, dnsWriter: `${target.clusterIdentifier}-instance-1` };
-  } else {
-    state.latencies = Array.from({ length: REPRESENTATIVE_STATE.latencySamples }, () => 123);
+  switch (target.type) {
+    case 'elb': {
+      const identity =
+        target.probe.protocol === 'tls'
+          ? `tls:${'A'.repeat(REPRESENTATIVE_STATE.tlsFingerprintChars)}`
+          : target.probe.protocol === 'tcp'
+            ? undefined
+            : 'http:awselb/2.0';
+      state.addresses = Array.from({ length: REPRESENTATIVE_STATE.elbAddresses }, () => address(identity));
+      break;
+    }
+    case 'aurora':
+      state.addresses = Array.from({ length: REPRESENTATIVE_STATE.auroraAddresses }, () =>
+        address(target.engine === 'postgres' ? 'postgres:ssl=S' : 'mysql:8.0.mysql_aurora.3.05.2'),
+      );
+      state.aurora = { apiWriter: `${target.clusterIdentifier}-instance-1`, dnsWriter: `${target.clusterIdentifier}-instance-1` };
+      break;
+    case 'web-tier':
+      state.latencies = Array.from({ length: REPRESENTATIVE_STATE.latencySamples }, () => 123);
+      break;
+    default:
+      // A new target type must say what its state holds: priced as a web tier, it would be priced wrong.
+      unreachable(target, 'representativeStateItem: target type');
   }
   const { alerts: _alerts, ...fields } = state;
   return { ...fields, [TABLE_KEYS.partitionKey]: `${TABLE_KEYS.targetPrefix}${target.name}`, [TABLE_KEYS.sortKey]: TABLE_KEYS.stateSk, alertIndex: {} };
