@@ -385,6 +385,55 @@ describe('preflight', () => {
     ]);
   });
 
+  it("the VPC's own endpoints (no NAT) must admit the monitor on 443: one that does not fails, naming the command", async () => {
+    // Prepare: SNS and CloudWatch endpoints with private DNS, a DynamoDB gateway; the SNS endpoint's group admits the VPC, CloudWatch's only itself.
+    const SNS_SG = 'sg-0ssssssssssssssss';
+    const CW_SG = 'sg-0cccccccccccccccc';
+    ec2.on(DescribeRouteTablesCommand).resolves({ RouteTables: [isolatedTable] });
+    ec2.on(DescribeVpcEndpointsCommand).resolves({
+      VpcEndpoints: [
+        {
+          VpcEndpointId: 'vpce-0sns',
+          VpcEndpointType: 'Interface',
+          ServiceName: 'com.amazonaws.eu-west-1.sns',
+          State: 'Available',
+          PrivateDnsEnabled: true,
+          Groups: [{ GroupId: SNS_SG }],
+        },
+        {
+          VpcEndpointId: 'vpce-0cw',
+          VpcEndpointType: 'Interface',
+          ServiceName: 'com.amazonaws.eu-west-1.monitoring',
+          State: 'Available',
+          PrivateDnsEnabled: true,
+          Groups: [{ GroupId: CW_SG }],
+        },
+        {
+          VpcEndpointId: 'vpce-0ddb',
+          VpcEndpointType: 'Gateway',
+          ServiceName: 'com.amazonaws.eu-west-1.dynamodb',
+          State: 'Available',
+          RouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1'],
+        },
+      ],
+    });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [
+        { GroupId: SNS_SG, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '10.0.0.0/16' }] }] },
+        { GroupId: CW_SG, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, UserIdGroupPairs: [{ GroupId: CW_SG }] }] },
+      ],
+    });
+    // Act
+    const r = await run(config(), { securityGroupId: MONITOR_SG });
+    // Assess
+    expect(r.exit).toBe(1);
+    expect(r.line('endpoints')).toEqual(['ok: the VPC has endpoints for dynamodb, sns, monitoring | -c endpoints=existing']);
+    expect(r.line('endpoint-ingress')).toEqual([
+      `ok: the sns endpoint vpce-0sns admits ${MONITOR_SG} on 443`,
+      `fail: the monitoring endpoint vpce-0cw: its security group(s) do not admit ${MONITOR_SG} on 443: every call to that API would time out | aws ec2 authorize-security-group-ingress --group-id ${CW_SG} --protocol tcp --port 443 --source-group ${MONITOR_SG}`,
+    ]);
+  });
+
   it.each([
     ['10.0.0.0/16', '10.0.1.0/24', true],
     ['10.0.0.0/16', '10.1.0.0/24', false],

@@ -47,6 +47,8 @@ export interface EndpointFact {
   state: string;
   privateDns: boolean;
   routeTableIds: string[];
+  /** An interface endpoint's security groups: they must admit the monitor on 443. */
+  groupIds?: string[];
 }
 
 export interface TrailFact {
@@ -107,6 +109,9 @@ export interface PreflightOptions {
 const fromRead = <T>(id: string, r: Read<T> | undefined, what: string): PreflightItem | undefined =>
   r && !r.ok ? { id, status: 'error', what: `${what}: could not be read (${r.error})` } : undefined;
 
+/** The port of the AWS APIs behind an interface endpoint. */
+const HTTPS_PORT = 443;
+
 /** The services whose route the functions need for `config`: the interface endpoints' and DynamoDB. */
 export function neededServices(config: PreflightConfig): EndpointService[] {
   return ['dynamodb', ...interfaceEndpointsFor(config)];
@@ -147,6 +152,7 @@ export function assessPreflight(facts: PreflightFacts, config: PreflightConfig, 
   // Without --subnet-ids: the private subnets (a public one routes to an internet gateway, which a function cannot use).
   const isPublic = (subnetId: string) => tableOf(subnetId)?.defaultRoute?.startsWith('igw-') === true;
   const wanted = opts.subnetIds ?? subnets.filter((s) => !isPublic(s.subnetId)).map((s) => s.subnetId);
+  const monitorCidrs = wanted.flatMap((id) => subnets.find((s) => s.subnetId === id)?.cidr ?? []);
   if (subnetError) items.push(subnetError);
   else {
     const missing = wanted.filter((id) => !subnets.some((s) => s.subnetId === id && s.vpcId === v));
@@ -203,6 +209,21 @@ export function assessPreflight(facts: PreflightFacts, config: PreflightConfig, 
             : e.service === service && e.type === 'Interface' && e.privateDns,
         );
       const missing = needed.filter((s) => !reach(s));
+      // An endpoint the function will use must admit it on 443, or every call to that API times out.
+      if (opts.securityGroupId && facts.ingress?.ok)
+        for (const service of needed.filter((s) => s !== 'dynamodb' && reach(s))) {
+          const e = endpoints.find((x) => x.service === service && x.type === 'Interface' && x.privateDns)!;
+          const verdict = admission(
+            `the ${service} endpoint ${e.id}`,
+            e.groupIds ?? [],
+            HTTPS_PORT,
+            opts.securityGroupId,
+            facts.ingress.value,
+            monitorCidrs,
+            'every call to that API would time out',
+          );
+          items.push({ ...verdict, id: 'endpoint-ingress', ...(verdict.status === 'warn' ? { status: 'fail' as const } : {}) });
+        }
       if (missing.length === 0)
         items.push({ id: 'endpoints', status: 'ok', what: `the VPC has endpoints for ${needed.join(', ')}`, fix: '-c endpoints=existing' });
       else if (opts.endpoints === 'create') {
@@ -259,7 +280,6 @@ export function assessPreflight(facts: PreflightFacts, config: PreflightConfig, 
   }
 
   // What the config names: clusters (and the monitor's admission), secrets, log groups.
-  const monitorCidrs = wanted.flatMap((id) => subnets.find((s) => s.subnetId === id)?.cidr ?? []);
   if (facts.clusters) {
     const err = fromRead('aurora', facts.clusters, 'Aurora clusters');
     if (err) items.push(err);
@@ -355,6 +375,7 @@ function admission(
   monitor: string,
   ingress: readonly IngressFact[],
   monitorCidrs: readonly string[],
+  consequence = 'every probe would time out',
 ): PreflightItem {
   const admits = ingress
     .filter((g) => groupIds.includes(g.groupId))
@@ -370,7 +391,7 @@ function admission(
     : {
         id: 'ingress',
         status: 'warn',
-        what: `${who}: its security group(s) do not admit ${monitor} on ${port}: every probe would time out`,
+        what: `${who}: its security group(s) do not admit ${monitor} on ${port}: ${consequence}`,
         fix: `aws ec2 authorize-security-group-ingress --group-id ${groupIds[0] ?? 'TARGET_SG'} --protocol tcp --port ${port} --source-group ${monitor}`,
       };
 }

@@ -104,6 +104,7 @@ export async function readPreflightFacts(region: string, vpcId: string, config: 
       ...new Set([
         ...(facts.clusters?.ok ? facts.clusters.value.flatMap((c) => ('missing' in c ? [] : c.securityGroupIds)) : []),
         ...(facts.targetGroups?.ok ? facts.targetGroups.value.flatMap((g) => ('groupIds' in g ? g.groupIds : [])) : []),
+        ...(facts.endpoints.ok ? facts.endpoints.value.flatMap((e) => e.groupIds ?? []) : []),
       ]),
     ];
     if (groups.length) facts.ingress = await read(async () => ingressOf(ec2, groups));
@@ -231,6 +232,7 @@ function endpointOf(e: {
   State?: string;
   PrivateDnsEnabled?: boolean;
   RouteTableIds?: string[];
+  Groups?: { GroupId?: string }[];
 }): EndpointFact {
   return {
     id: e.VpcEndpointId ?? '',
@@ -239,6 +241,7 @@ function endpointOf(e: {
     state: e.State ?? '',
     privateDns: e.PrivateDnsEnabled === true,
     routeTableIds: e.RouteTableIds ?? [],
+    groupIds: (e.Groups ?? []).flatMap((g) => (g.GroupId ? [g.GroupId] : [])),
   };
 }
 
