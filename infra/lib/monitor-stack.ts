@@ -457,7 +457,7 @@ export class MonitorStack extends Stack {
 
   /**
    * A log group's ARN and its streams' (`:*`), the form IAM documents for CloudWatch Logs actions:
-   * the ARN the config gives (another region or account), else the group's in the stack's.
+   * the ARN the config gives (another account's), else the group's in the stack's account and region.
    */
   private logGroupArns(spec: string): string[] {
     const ref = logGroupRef(spec);

@@ -83,6 +83,23 @@ function bindDeadline(resolver: Resolver, signal: AbortSignal | undefined): () =
   return () => signal.removeEventListener('abort', cancel);
 }
 
+/**
+ * Resolvers tied to the deadline for one lookup: `bind` ties one (a fresh one from `make` when
+ * none is given), `release` unties them all when the lookup is done.
+ */
+function deadlineBound(signal: AbortSignal | undefined, make: () => Resolver) {
+  const unbinds: (() => void)[] = [];
+  return {
+    bind: (r: Resolver = make()) => {
+      unbinds.push(bindDeadline(r, signal));
+      return r;
+    },
+    release: () => {
+      for (const unbind of unbinds) unbind();
+    },
+  };
+}
+
 function toLookupError(err: unknown, host: string): LookupError {
   const code = DNS_ERROR_CODES[(err as { code?: string })?.code ?? ''] ?? 'error';
   const detail = code === 'error' && err instanceof Error ? `: ${err.message}` : '';
@@ -113,8 +130,10 @@ async function lookupAddresses(resolver: Resolver, name: string, signal?: AbortS
   const failedFamilies: (4 | 6)[] = [];
   if (v4.status === 'rejected' && !isNoData(v4.reason)) failedFamilies.push(4);
   if (v6.status === 'rejected' && !isNoData(v6.reason)) failedFamilies.push(6);
-  const timedOut = [v4, v6].every((r) => r.status === 'fulfilled' || isNoData(r.reason) || toLookupError(r.reason, name).code === 'timeout');
-  if (out.length > 0) return { addresses: out, failedFamilies, ...(failedFamilies.length && timedOut ? { familiesTimedOut: true } : {}) };
+  if (out.length > 0) {
+    const timedOut = [v4, v6].every((r) => r.status === 'fulfilled' || isNoData(r.reason) || toLookupError(r.reason, name).code === 'timeout');
+    return { addresses: out, failedFamilies, ...(failedFamilies.length && timedOut ? { familiesTimedOut: true } : {}) };
+  }
   // Prefer the IPv4 error: it is the one that says why (NXDOMAIN, SERVFAIL, timeout).
   const failure = v4.status === 'rejected' ? v4.reason : v6.status === 'rejected' ? v6.reason : undefined;
   throw failure ? toLookupError(failure, name) : new LookupError('nodata', name, `${name}: ${CODE_TEXT.nodata}`);
@@ -191,16 +210,13 @@ export function compareAddresses(a: ResolvedAddress, b: ResolvedAddress): number
  */
 export async function resolveName(host: string, resolver: Resolver, signal?: AbortSignal, alone?: () => Resolver): Promise<Resolution> {
   const start = performance.now();
-  const unbinds = [bindDeadline(resolver, signal)];
-  const own = alone
-    ? () => {
-        const r = alone();
-        unbinds.push(bindDeadline(r, signal));
-        return r;
-      }
-    : undefined;
+  const bound = deadlineBound(signal, alone ?? (() => resolver));
+  bound.bind(resolver);
   try {
-    const [lookup, cname] = await Promise.all([lookupIsolated(resolver, own, host, signal), cnameChain(resolver, host, signal)]);
+    const [lookup, cname] = await Promise.all([
+      lookupIsolated(resolver, alone ? () => bound.bind() : undefined, host, signal),
+      cnameChain(resolver, host, signal),
+    ]);
     return {
       ok: true,
       host,
@@ -215,7 +231,7 @@ export async function resolveName(host: string, resolver: Resolver, signal?: Abo
   } catch (err) {
     return failed(host, err, start);
   } finally {
-    for (const unbind of unbinds) unbind();
+    bound.release();
   }
 }
 
@@ -240,14 +256,10 @@ export async function resolveElb(host: string, newResolver: () => Resolver, sign
   const start = performance.now();
   const bare = host.replace(/\.$/, '');
   const allName = `all.${bare}`;
-  const unbinds: (() => void)[] = [];
-  const bound = (r: Resolver = newResolver()) => {
-    unbinds.push(bindDeadline(r, signal));
-    return r;
-  };
+  const bound = deadlineBound(signal, newResolver);
   try {
-    const resolver = bound(shared);
-    const alone = shared ? () => bound() : undefined;
+    const resolver = bound.bind(shared);
+    const alone = shared ? () => bound.bind() : undefined;
     const all = await lookupIsolated(resolver, alone, allName, signal).catch((err: unknown) => {
       const e = err instanceof LookupError ? err : toLookupError(err, allName);
       // Any failure of `all.` falls back to the plain name: usually there is no `all.` record
@@ -261,12 +273,12 @@ export async function resolveElb(host: string, newResolver: () => Resolver, sign
     }
     const [first, cname] = await Promise.all([lookupIsolated(resolver, alone, bare, signal), cnameChain(resolver, bare, signal)]);
     if (first.addresses.length < LIMITS.elbAnswerCap) return ok(bare, [first], cname, true, 2);
-    const more = await Promise.all(Array.from({ length: LIMITS.incompleteLookups - 1 }, () => lookupAddresses(bound(), bare, signal)));
+    const more = await Promise.all(Array.from({ length: LIMITS.incompleteLookups - 1 }, () => lookupAddresses(bound.bind(), bare, signal)));
     return ok(bare, [first, ...more], cname, false, 1 + LIMITS.incompleteLookups);
   } catch (err) {
     return failed(host, err, start);
   } finally {
-    for (const unbind of unbinds) unbind();
+    bound.release();
   }
 
   function ok(queried: string, results: Lookup[], cname: string[], complete: boolean, lookups: number): ResolutionOk {

@@ -49,10 +49,14 @@ const notFound = (err: unknown, ...names: string[]) => names.includes((err as { 
 export async function readPreflightFacts(region: string, vpcId: string, config: PreflightConfig, opts: PreflightOptions): Promise<PreflightFacts> {
   const ec2 = new EC2Client({ region });
   const vpcFilter = [{ Name: 'vpc-id', Values: [vpcId] }];
+  // The caller's account: the VPC's owner, read with the VPC (no STS call needed).
+  let ownerId: string | undefined;
   const [vpcExists, dnsSupport, dnsHostnames, subnets, routeTables, endpoints] = await Promise.all([
     read(async () => {
       try {
-        return ((await ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }))).Vpcs ?? []).length > 0;
+        const vpcs = (await ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }))).Vpcs ?? [];
+        ownerId = vpcs[0]?.OwnerId;
+        return vpcs.length > 0;
       } catch (err) {
         if (notFound(err, 'InvalidVpcID.NotFound')) return false;
         throw err;
@@ -130,15 +134,13 @@ export async function readPreflightFacts(region: string, vpcId: string, config: 
   const specs = [config.flowLogs, config.resolverLogs].flatMap((l) => (l?.source === 'cloudwatch' ? [l.logGroup] : []));
   if (specs.length) {
     const logs = new CloudWatchLogsClient({ region });
-    // The caller's account, from the VPC's owner (no STS call needed).
-    const accountOf = async () => (await ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }))).Vpcs?.[0]?.OwnerId;
     facts.logGroups = await read(() =>
       Promise.all(
         specs.map(async (spec) => {
           const ref = logGroupRef(spec);
           // Logs Insights queries its own region only; a group of another account (a monitoring account's source) is not visible from here.
           if (ref?.arn && ref.arn.split(':')[3] !== region) return { spec, exists: 'other-region' as const };
-          if (ref?.arn && ref.arn.split(':')[4] !== (await accountOf())) return { spec, exists: 'elsewhere' as const };
+          if (ref?.arn && ref.arn.split(':')[4] !== ownerId) return { spec, exists: 'elsewhere' as const };
           const name = ref?.name ?? spec;
           const found = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name, limit: 50 }))).logGroups ?? [];
           return { spec, exists: found.some((g) => g.logGroupName === name) };

@@ -86,6 +86,9 @@ export const CHECK_OPTIONS = {
 export const exitFor = (report: CheckReport) =>
   report.unsaved.length > 0 || report.targets.some((t) => !t.completed) ? EXIT.incomplete : report.openPaging.length > 0 ? EXIT.findings : EXIT.ok;
 
+/** A report error that lost a target's state (an error, exit 3); the rest are warnings (core/check.ts writes "save <target>: ..."). */
+export const isSaveError = (e: string) => e.startsWith('save ');
+
 /** The `--json` document. */
 export function reportJson(report: CheckReport) {
   return {
@@ -141,15 +144,21 @@ export async function checkCommand(argv: string[]): Promise<number> {
     () => undefined,
   );
   // Whatever the output format, a lost save is said on stderr.
-  for (const e of report.errors.filter((x) => x.startsWith('save '))) console.error(`error: ${printable(e)}`);
+  for (const e of report.errors.filter(isSaveError)) console.error(`error: ${printable(e)}`);
+  const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  // The notices this check sent (as the Lambda would to SNS): a cron user tells a new incident from a running one.
+  const notices = () => {
+    for (const t of report.transitions) console.log(`-> ${formatTransition(t, colour)}`);
+  };
+  const warnings = () => {
+    for (const e of report.errors.filter((x) => !isSaveError(x))) console.error(`warning: ${printable(e)}`);
+  };
   if (values.json) console.log(JSON.stringify(reportJson(report), null, 2));
   else if (values.quiet) {
     // For cron: only what changed for on-call (the notices) and the problems; the exit status says the rest.
-    const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-    for (const t of report.transitions) console.log(`-> ${formatTransition(t, colour)}`);
-    for (const e of report.errors.filter((x) => !x.startsWith('save '))) console.error(`warning: ${printable(e)}`);
+    notices();
+    warnings();
   } else {
-    const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
     for (const t of report.targets) {
       const addr =
         t.type === 'web-tier'
@@ -161,9 +170,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
     }
     console.log('');
     console.log(formatFindings(report.findings, colour));
-    // The notices this check sent (as the Lambda would to SNS): a cron user tells a new incident from a running one.
-    for (const t of report.transitions) console.log(`-> ${formatTransition(t, colour)}`);
-    for (const e of report.errors.filter((x) => !x.startsWith('save '))) console.error(`warning: ${printable(e)}`);
+    notices();
+    warnings();
     console.log(`\nchecked ${report.targets.length} target(s) in ${report.durationMs} ms; state in ${values.state}`);
   }
   return exitFor(report);

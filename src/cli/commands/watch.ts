@@ -5,7 +5,7 @@ import { prepareStateDir } from '../../adapters/local/state-dir.ts';
 import { DURATION_LIMITS, parse, parseCount, parseDuration } from '../args.ts';
 import { EXIT } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
-import { CHECK_OPTIONS, checkOnce, exitFor, reportJson } from './check.ts';
+import { CHECK_OPTIONS, checkOnce, exitFor, isSaveError, reportJson } from './check.ts';
 import { constants as osConstants } from 'node:os';
 import { readPasswordFile } from '../db-password.ts';
 import { printable } from '../../adapters/local/printable.ts';
@@ -52,14 +52,12 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const stop = new AbortController();
   // A signal stops the watch (the check in flight is cut at its next step); the exit says which, 128+N.
   let received: 'SIGINT' | 'SIGTERM' | undefined;
-  const onInt = () => {
-    received = 'SIGINT';
+  const on = (signal: 'SIGINT' | 'SIGTERM') => () => {
+    received = signal;
     stop.abort();
   };
-  const onTerm = () => {
-    received = 'SIGTERM';
-    stop.abort();
-  };
+  const onInt = on('SIGINT');
+  const onTerm = on('SIGTERM');
   process.once('SIGINT', onInt);
   process.once('SIGTERM', onTerm);
   let exit: number = EXIT.ok;
@@ -77,7 +75,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
       if (values.json) console.log(JSON.stringify(reportJson(report)));
       else if (report.transitions.length === 0 && !values.quiet)
         console.log(`${report.finishedAt} check ${n}: ${report.findings.length} finding(s), no change (${report.durationMs} ms)`);
-      for (const e of report.errors) console.error(`${e.startsWith('save ') ? 'error' : 'warning'}: ${printable(e)}`);
+      for (const e of report.errors) console.error(`${isSaveError(e) ? 'error' : 'warning'}: ${printable(e)}`);
       // State that cannot be saved will not be saved next time either: stop, as check does.
       if (report.unsaved.length > 0) return EXIT.incomplete;
       // watch --count exits like its last check.
