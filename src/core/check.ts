@@ -182,7 +182,9 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     // Opened and paging (warning, critical): what on-call holds open once this check's notices are out.
     openPaging: work.flatMap((w) =>
       Object.values(w.state.alerts).flatMap((a) =>
-        !a.event && a.pending === undefined && !a.resolving && pages(a.severity) ? [{ key: a.key, severity: a.severity }] : [],
+        !a.event && a.pending === undefined && !a.resolving && pages(a.severity)
+          ? [{ key: a.key, severity: a.severity, target: a.target, kind: a.kind, openedAt: a.openedAt, summary: a.summary }]
+          : [],
       ),
     ),
     errors,

@@ -447,6 +447,75 @@ const resolverLogsSchema = z.discriminatedUnion(
   { error: 'expected "source" to be "cloudwatch" or "file"' },
 );
 
+/** Who a notify sink hears (core/notice.ts audienceOf): the pages, the events, or both. */
+export const NOTIFY_AUDIENCES = ['on-call', 'events', 'all'] as const;
+const sinkName = targetName.describe(
+  'The sink\'s name (its queue of undelivered notices in the state directory is kept under it); default "<type>-<position>".',
+);
+const sinkAudience = z
+  .enum(NOTIFY_AUDIENCES, { error: 'expected "on-call", "events" or "all"' })
+  .default('on-call')
+  .describe(
+    '"on-call": the paging transitions (warning and critical: opened, updated, reminder, resolved); "events": address and writer changes and info findings; "all": both.',
+  );
+const sinkTimeoutMs = (byDefault: number) =>
+  positiveInt('milliseconds').max(60_000, 'must be at most 60000').default(byDefault).describe('How long one delivery may take, ms.');
+const webhookSink = z.strictObject({
+  type: z.literal('webhook').describe('POST each notice as JSON to a URL (README, "Notifications from the CLI").'),
+  name: sinkName.optional(),
+  url: httpUrl.describe('The receiver (http:// or https://).'),
+  audience: sinkAudience,
+  secretFile: z
+    .string()
+    .min(1, 'expected a file path')
+    .optional()
+    .describe('A file holding the HMAC key: each POST carries X-Ipdrift-Signature: sha256=<hex HMAC-SHA256 of the body>.'),
+  timeoutMs: sinkTimeoutMs(5000),
+  attempts: z
+    .number()
+    .int('expected a whole number')
+    .min(1, 'expected at least 1')
+    .max(10, 'expected at most 10')
+    .default(3)
+    .describe('Tries per check before the notice waits for the next check.'),
+});
+const execSink = z.strictObject({
+  type: z.literal('exec').describe('Run a command with each notice as JSON on its stdin; exit 0 means delivered.'),
+  name: sinkName.optional(),
+  command: z
+    .array(z.string().min(1, 'must not be empty'), { error: 'expected the program and its arguments, e.g. ["/usr/local/bin/page-me", "--team", "sre"]' })
+    .min(1, 'expected the program and its arguments, e.g. ["/usr/local/bin/page-me"]')
+    .describe('The program and its arguments (no shell).'),
+  audience: sinkAudience,
+  timeoutMs: sinkTimeoutMs(10_000),
+});
+const labelName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const alertmanagerSink = z.strictObject({
+  type: z.literal('alertmanager').describe("Alertmanager's v2 API: each paging alert posted while open, and closed (endsAt) when it resolves."),
+  name: sinkName.optional(),
+  url: httpUrl.describe("Alertmanager's base URL, e.g. http://127.0.0.1:9093 (alerts go to /api/v2/alerts)."),
+  timeoutMs: sinkTimeoutMs(5000),
+  holdMinutes: z
+    .number()
+    .int('expected whole minutes')
+    .min(1, 'expected at least 1 minute')
+    .max(1440, 'expected at most 1440 minutes')
+    .default(15)
+    .describe('An open alert is re-posted every check with endsAt this far ahead: keep it over 3 check intervals, or Alertmanager resolves it between checks.'),
+  labels: z
+    .record(z.string(), z.string({ error: 'expected a string' }))
+    .superRefine((labels, ctx) => {
+      for (const name of Object.keys(labels))
+        if (!labelName.test(name))
+          ctx.addIssue({ code: 'custom', path: [name], message: 'expected a label name: letters, digits and "_", not starting with a digit' });
+    })
+    .optional()
+    .describe('Labels added to every alert (e.g. {"team": "sre"}), for routing.'),
+});
+const notifySchema = z.discriminatedUnion('type', [webhookSink, execSink, alertmanagerSink], {
+  error: 'expected "type" to be one of "webhook", "exec", "alertmanager"',
+});
+
 const targetSchema = z.discriminatedUnion('type', [elbTarget, webTierTarget, auroraTarget], {
   error: 'expected "type" to be one of "elb", "web-tier", "aurora"',
 });
@@ -482,8 +551,20 @@ export const configSchema = z
     flowLogs: flowLogsSchema.optional().describe('VPC Flow Logs as evidence of who still sends to a retired address.'),
     /** Route 53 Resolver query logs as proof a client will not move (core/resolver-log.ts). */
     resolverLogs: resolverLogsSchema.optional().describe('Route 53 Resolver query logs: who stopped asking for a name (proof, and the cache census).'),
+    /** Where `check` and `watch` deliver notices besides the terminal (the Lambda uses its SNS topics). */
+    notify: z
+      .array(notifySchema)
+      .optional()
+      .describe('Where check and watch deliver notices besides the terminal: webhook, exec, alertmanager (the Lambda uses its SNS topics).'),
   })
   .superRefine((cfg, ctx) => {
+    const sinks = new Map<string, number>();
+    cfg.notify?.forEach((n, i) => {
+      const name = sinkNameOf(n, i);
+      const first = sinks.get(name);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['notify', i, 'name'], message: `duplicate sink name "${name}" (also notify[${first}])` });
+      else sinks.set(name, i);
+    });
     const seen = new Map<string, number>();
     cfg.targets.forEach((t, i) => {
       const first = seen.get(t.name);
@@ -506,6 +587,10 @@ export type TargetConfig = Config['targets'][number];
 export type ElbTarget = Extract<TargetConfig, { type: 'elb' }>;
 export type WebTierTarget = Extract<TargetConfig, { type: 'web-tier' }>;
 export type AuroraTarget = Extract<TargetConfig, { type: 'aurora' }>;
+export type NotifyConfig = NonNullable<Config['notify']>[number];
+
+/** A sink's name: its own, or `<type>-<position from 1>`. */
+export const sinkNameOf = (sink: Pick<NotifyConfig, 'type' | 'name'>, index: number) => sink.name ?? `${sink.type}-${index + 1}`;
 
 /** `targets[1].port` from a zod path. */
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -1,5 +1,5 @@
 /** What one check produced: per-target observations, findings, metrics and alert transitions. */
-import type { AlertTransition, Finding, ProbeResult, Resolution, Severity, WebTierObservation } from './types.ts';
+import type { AlertTransition, Finding, FindingKind, ProbeResult, Resolution, Severity, WebTierObservation } from './types.ts';
 
 /**
  * Metric names per target (CloudWatch namespace `ipdrift`, dimension `Target` only).
@@ -39,6 +39,16 @@ export interface TargetReport {
   completed: boolean;
 }
 
+/** A paging alert open after a check: enough for a receiver that must be told again (Alertmanager). */
+export interface OpenPagingAlert {
+  key: string;
+  severity: Severity;
+  target: string;
+  kind: FindingKind;
+  openedAt: string;
+  summary: string;
+}
+
 /** One check of every target. */
 export interface CheckReport {
   startedAt: string;
@@ -64,7 +74,7 @@ export interface CheckReport {
    * The alerts that page and are open after this check (opened: not pending, not resolved), each
    * target's; a target the check could not complete keeps its earlier ones.
    */
-  openPaging: { key: string; severity: Severity }[];
+  openPaging: OpenPagingAlert[];
   /** Problems that did not stop the check (metrics sink down, store conflict retried...). */
   errors: string[];
 }

@@ -255,6 +255,8 @@ export function createHandler(deps: MonitorDeps | (() => MonitorDeps), options: 
       const c0 = performance.now();
       config = await d.loadConfig();
       summary.configMs = Math.round(performance.now() - c0);
+      // `notify` is the CLI's (README, "Notifications from the CLI"): here the notices go to the stack's SNS topics.
+      if (config.notify?.length) logger.warn('the config\'s "notify" sinks are for check and watch; this function notifies through its SNS topics only');
     } catch (err) {
       summary.errors.push(`config: ${errorText(err)}`);
       finish('error');

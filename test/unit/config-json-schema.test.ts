@@ -36,6 +36,7 @@ const SHAPE_FAULTS = [
   'invalid-metrics.json',
   'invalid-missing-port.json',
   'invalid-no-targets.json',
+  'invalid-notify.json',
   'invalid-port-type.json',
   'invalid-port.json',
   'invalid-protocol.json',

@@ -52,6 +52,16 @@ const INVALID: Record<string, string[]> = {
     'resolverLogs: unknown key "pth" (did you mean "path"?)',
     '(root): unknown key "metric" (did you mean "metrics"?)',
   ],
+  'invalid-notify.json': [
+    'notify[0].url: expected an http:// or https:// URL without credentials',
+    'notify[0].audience: expected "on-call", "events" or "all"',
+    'notify[1].command: expected the program and its arguments, e.g. ["/usr/local/bin/page-me"]',
+    'notify[2].holdMinutes: expected at least 1 minute',
+    'notify[2].labels.0team: expected a label name: letters, digits and "_", not starting with a digit',
+    'notify[3].type: expected "type" to be one of "webhook", "exec", "alertmanager"',
+    'notify[4]: unknown key "atempts" (did you mean "attempts"?)',
+  ],
+  'invalid-notify-names.json': ['notify[1].name: duplicate sink name "exec-1" (also notify[0])'],
   'invalid-url.json': [
     'targets[0].url: expected an http:// or https:// URL without credentials',
     'targets[0].upstream: "w" is a web-tier target; expected an elb target',

@@ -18,19 +18,24 @@ const target = (over: Partial<TargetReport> = {}): TargetReport => ({
   ...over,
 });
 const warning = finding('app', 'current-address-unhealthy', 'app: 10.0.1.5 fails', {});
+/** An open paging alert of `key` (its other facts do not change the exit). */
+const open = (key: string, severity: 'warning' | 'critical') => ({
+  key,
+  severity,
+  target: 'app',
+  kind: 'current-address-unhealthy' as const,
+  openedAt: AT,
+  summary: key,
+});
 const report = (over: Partial<CheckReport>, targets = [target()]): CheckReport => ({ ...reportOf(targets, AT), ...over });
 
 describe('exitFor', () => {
   it.each([
     ['nothing open', report({}), 0],
     ['a warning seen once, waiting for openAfterChecks: it pages nobody', report({ findings: [warning] }), 0],
-    [
-      'a paging alert open (opened, not resolved)',
-      report({ findings: [warning], openPaging: [{ key: 'app/current-address-unhealthy', severity: 'warning' }] }),
-      1,
-    ],
-    ['a paging alert still open while this check saw nothing new', report({ openPaging: [{ key: 'web/stale-upstream', severity: 'critical' }] }), 1],
-    ['a state that could not be saved', report({ unsaved: ['app'], openPaging: [{ key: 'app/x', severity: 'critical' }] }), 3],
+    ['a paging alert open (opened, not resolved)', report({ findings: [warning], openPaging: [open('app/current-address-unhealthy', 'warning')] }), 1],
+    ['a paging alert still open while this check saw nothing new', report({ openPaging: [open('web/stale-upstream', 'critical')] }), 1],
+    ['a state that could not be saved', report({ unsaved: ['app'], openPaging: [open('app/x', 'critical')] }), 3],
     ['a target the deadline cut', report({}, [target({ completed: false })]), 3],
   ] as const)('%s: exit %s', (_what, r, code) => {
     expect(exitFor(r)).toBe(code);

@@ -3,10 +3,11 @@ import { runCheck } from '../../core/check.ts';
 import type { Config } from '../../core/config.ts';
 import type { FlowSource, ResolverLogSource } from '../../core/ports.ts';
 import type { CheckReport } from '../../core/report.ts';
-import type { AlertTransition } from '../../core/types.ts';
 import { FileStore } from '../../adapters/local/file-store.ts';
 import { prepareStateDir } from '../../adapters/local/state-dir.ts';
-import { ConsoleNotifier, formatFindings, formatTransition } from '../../adapters/local/console.ts';
+import { formatFindings, formatTransition } from '../../adapters/local/console.ts';
+import type { DeliveryNotifier, SinkFlush } from '../../adapters/local/notify/delivery.ts';
+import { cliDelivery } from '../notify-setup.ts';
 import { DURATION_LIMITS, parse, parseDuration } from '../args.ts';
 import { EXIT } from '../errors.ts';
 import { loadConfigFile } from '../load-config.ts';
@@ -109,15 +110,24 @@ export function reportJson(report: CheckReport) {
   };
 }
 
-/** Runs one check with the file store; transitions go to `onTransition`. */
+/**
+ * Delivery after a check gets what is left of its deadline, and at least this (a check that used
+ * its whole deadline still delivers what it found).
+ */
+const MIN_DELIVERY_BUDGET_MS = 1000;
+
+/**
+ * Runs one check with the file store, then delivers the queued notices to the config's sinks
+ * (README, "Notifications from the CLI"); a delivery problem is one of the report's errors.
+ */
 export async function checkOnce(
   config: Config,
   opts: { state: string; deadlineMs?: number; insecureTls: boolean; signal?: AbortSignal; dbPassword?: string },
-  onTransition: (t: AlertTransition) => void,
-) {
-  return runCheck(config, {
+  delivery: DeliveryNotifier,
+): Promise<{ report: CheckReport; flushes: SinkFlush[] }> {
+  const report = await runCheck(config, {
     store: new FileStore(opts.state),
-    notifier: new ConsoleNotifier(onTransition),
+    notifier: delivery,
     clock: systemClock,
     insecureTls: opts.insecureTls,
     ...(opts.deadlineMs ? { deadlineMs: opts.deadlineMs } : {}),
@@ -125,6 +135,10 @@ export async function checkOnce(
     ...(opts.dbPassword ? { sessionCheck: cliSessionCheck(opts.dbPassword) } : {}),
     ...(await evidenceSourcesOf(config)),
   });
+  const budget = Math.max(MIN_DELIVERY_BUDGET_MS, (opts.deadlineMs ?? config.deadlineMs) - report.durationMs);
+  const flushes = await delivery.flush(report, budget, opts.signal);
+  for (const f of flushes) for (const e of f.errors) report.errors.push(`notify ${f.sink}: ${e}`);
+  return { report, flushes };
 }
 
 export async function checkCommand(argv: string[]): Promise<number> {
@@ -138,10 +152,11 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const dbPassword = values['db-password-file'] ? await readPasswordFile(values['db-password-file'], CHECK_USAGE) : undefined;
   // Before any work: a state directory that cannot hold the result fails now, not after the check.
   await prepareStateDir(values.state!);
-  const report = await checkOnce(
+  const delivery = await cliDelivery(config, values.state!, CHECK_USAGE, () => undefined);
+  const { report } = await checkOnce(
     config,
     { state: values.state!, insecureTls: values['insecure-tls']!, ...(deadlineMs ? { deadlineMs } : {}), ...(dbPassword ? { dbPassword } : {}) },
-    () => undefined,
+    delivery,
   );
   // Whatever the output format, a lost save is said on stderr.
   for (const e of report.errors.filter(isSaveError)) console.error(`error: ${printable(e)}`);

@@ -3,7 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatTransition } from '../../adapters/local/console.ts';
 import { prepareStateDir } from '../../adapters/local/state-dir.ts';
 import { DURATION_LIMITS, parse, parseCount, parseDuration } from '../args.ts';
-import { EXIT } from '../errors.ts';
+import { EXIT, UsageError } from '../errors.ts';
+import { sinkNameOf } from '../../core/config.ts';
+import { closeServer, parseListen, serveMetrics, writeMetricsFile } from '../metrics-endpoint.ts';
+import { cliDelivery } from '../notify-setup.ts';
 import { loadConfigFile } from '../load-config.ts';
 import { CHECK_OPTIONS, checkOnce, exitFor, isSaveError, reportJson } from './check.ts';
 import { constants as osConstants } from 'node:os';
@@ -11,6 +14,7 @@ import { readPasswordFile } from '../db-password.ts';
 import { printable } from '../../adapters/local/printable.ts';
 
 export const WATCH_USAGE = `Usage: ipdrift watch --config FILE [--interval 10s] [--count N] [--state DIR] [--json]
+                     [--metrics-listen ADDR:PORT] [--metrics-file PATH]
 
 Runs a check every interval and prints alert transitions (opened, reminder, resolved, events)
 as they happen. Ctrl-C or SIGTERM stops it: the check in flight is cut at its next step.
@@ -24,6 +28,10 @@ Options:
   -q, --quiet          print only the notices (no line for a check that changed nothing)
       --insecure-tls   accept self-signed certificates (names are still checked)
       --db-password-file FILE  as for "check": log in to Aurora targets with a "login"
+      --metrics-listen ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics
+                       ("9464" alone listens on 127.0.0.1; README "With Prometheus")
+      --metrics-file PATH  write the same text to PATH after each check (node_exporter's
+                       textfile collector: a .prom file in its directory)
   -h, --help           this help
 
 Exit status: as check's, by the last check (with --count); stopped by a signal, 128+N
@@ -32,12 +40,19 @@ Exit status: as check's, by the last check (with --count); stopped by a signal, 
 Examples:
   ipdrift watch -c ipdrift.json                  a check every 10 s until Ctrl-C
   ipdrift watch -c ipdrift.json -i 1m30s -q      every 90 s, only the notices
-  ipdrift watch -c ipdrift.json -n 3             three checks; exit like the last one`;
+  ipdrift watch -c ipdrift.json -n 3             three checks; exit like the last one
+  ipdrift watch -c ipdrift.json --metrics-listen 127.0.0.1:9464   scrape it with Prometheus`;
 
 export async function watchCommand(argv: string[]): Promise<number> {
   const { values } = parse(
     argv,
-    { ...CHECK_OPTIONS, interval: { type: 'string', short: 'i', default: '10s' }, count: { type: 'string', short: 'n' } },
+    {
+      ...CHECK_OPTIONS,
+      interval: { type: 'string', short: 'i', default: '10s' },
+      count: { type: 'string', short: 'n' },
+      'metrics-listen': { type: 'string' },
+      'metrics-file': { type: 'string' },
+    },
     WATCH_USAGE,
   );
   if (values.help) {
@@ -48,7 +63,27 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const intervalMs = parseDuration(values.interval!, '--interval', WATCH_USAGE, DURATION_LIMITS.intervalMaxMs);
   const count = values.count ? parseCount(values.count, '--count', WATCH_USAGE) : Infinity;
   const dbPassword = values['db-password-file'] ? await readPasswordFile(values['db-password-file'], WATCH_USAGE) : undefined;
+  const listen = values['metrics-listen'] !== undefined ? parseListen(values['metrics-listen'], WATCH_USAGE) : undefined;
+  const metricsFile = values['metrics-file'];
   await prepareStateDir(values.state!);
+  const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  const delivery = await cliDelivery(config, values.state!, WATCH_USAGE, (t) => {
+    if (!values.json) console.log(`${new Date().toISOString()} ${formatTransition(t, colour)}`);
+  });
+  const exporter =
+    listen || metricsFile !== undefined
+      ? new (await import('../../adapters/local/prometheus.ts')).PromExporter(
+          config.targets,
+          (config.notify ?? []).map((n, i) => sinkNameOf(n, i)),
+        )
+      : undefined;
+  // Before the first check: a file that cannot be written or a port in use is a usage error now.
+  if (exporter && metricsFile !== undefined)
+    await writeMetricsFile(metricsFile, exporter).catch((err: Error) => {
+      throw new UsageError(`--metrics-file ${metricsFile}: cannot write (${(err as NodeJS.ErrnoException).code ?? err.message})`, WATCH_USAGE);
+    });
+  const served = exporter && listen ? await serveMetrics(listen, exporter, WATCH_USAGE) : undefined;
+  if (served) console.error(`metrics: ${served.url}`);
   const stop = new AbortController();
   // A signal stops the watch (the check in flight is cut at its next step); the exit says which, 128+N.
   let received: 'SIGINT' | 'SIGTERM' | undefined;
@@ -61,17 +96,19 @@ export async function watchCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', onInt);
   process.once('SIGTERM', onTerm);
   let exit: number = EXIT.ok;
-  const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
   try {
     for (let n = 1; n <= count && !stop.signal.aborted; n++) {
       const started = Date.now();
-      const report = await checkOnce(
+      const { report, flushes } = await checkOnce(
         config,
         { state: values.state!, insecureTls: values['insecure-tls']!, signal: stop.signal, ...(dbPassword ? { dbPassword } : {}) },
-        (t) => {
-          if (!values.json) console.log(`${new Date().toISOString()} ${formatTransition(t, colour)}`);
-        },
+        delivery,
       );
+      if (exporter) {
+        exporter.record(report, flushes);
+        if (metricsFile !== undefined)
+          await writeMetricsFile(metricsFile, exporter).catch((err: Error) => report.errors.push(`metrics file ${metricsFile}: ${err.message}`));
+      }
       if (values.json) console.log(JSON.stringify(reportJson(report)));
       else if (report.transitions.length === 0 && !values.quiet)
         console.log(`${report.finishedAt} check ${n}: ${report.findings.length} finding(s), no change (${report.durationMs} ms)`);
@@ -85,6 +122,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
+    if (served) await closeServer(served.server);
   }
   return received ? SIGNAL_EXIT_BASE + osConstants.signals[received] : exit;
 }

@@ -1,0 +1,101 @@
+/**
+ * The CLI's notifier: each transition is printed and queued, durably, for every sink that hears
+ * it (outbox.ts); after the check, `flush` delivers each sink's queue in order within a budget.
+ * A notice a sink could not deliver stays queued and goes first next check: never lost, never
+ * sent twice to a sink that took it, and a down receiver never holds up the others.
+ */
+import type { Notifier } from '../../../core/ports.ts';
+import type { CheckReport } from '../../../core/report.ts';
+import type { AlertTransition, Clock } from '../../../core/types.ts';
+import { errorMessage } from '../../../core/error-text.ts';
+import type { Outbox } from './outbox.ts';
+import { DeliveryError } from './types.ts';
+import type { Sink } from './types.ts';
+
+/** Notices delivered per sink per check at most (bounded work; the rest go next check). */
+export const MAX_DELIVERIES_PER_FLUSH = 100;
+
+/** What one sink's flush did. */
+export interface SinkFlush {
+  sink: string;
+  delivered: number;
+  /** Still queued after the flush (retried next check). */
+  queued: number;
+  /** Refused for good and set aside (paths in `errors`). */
+  refused: number;
+  /** A delivery or the re-post failed (the notices stay queued). */
+  failed: boolean;
+  /** The open alerts were re-posted (Alertmanager). */
+  refreshed?: boolean;
+  /** Why something was not delivered; empty when all went well. */
+  errors: string[];
+}
+
+/** Prints and queues transitions (the engine's Notifier), then delivers the queues. */
+export class DeliveryNotifier implements Notifier {
+  constructor(
+    private readonly sinks: readonly Sink[],
+    private readonly outbox: Outbox,
+    private readonly clock: Clock,
+    private readonly print: (t: AlertTransition) => void,
+  ) {}
+
+  /** Accepted once every sink that hears `t` has it on disk; a failed write throws (the engine re-sends next check). */
+  async notify(t: AlertTransition): Promise<void> {
+    const now = this.clock.now();
+    const id = this.outbox.newId(now);
+    for (const sink of this.sinks) if (sink.wants(t)) await this.outbox.put(sink.name, t, id, now);
+    this.print(t);
+  }
+
+  /**
+   * Delivers every sink's queue, oldest first, stopping a sink at its first failure (order per
+   * sink is kept), then lets sinks that need it re-post the open alerts. All sinks at once,
+   * all within `budgetMs`.
+   */
+  async flush(report: CheckReport, budgetMs: number, stop?: AbortSignal): Promise<SinkFlush[]> {
+    const signal = AbortSignal.any([AbortSignal.timeout(Math.max(1, budgetMs)), ...(stop ? [stop] : [])]);
+    return Promise.all(this.sinks.map((sink) => this.flushOne(sink, report, signal)));
+  }
+
+  private async flushOne(sink: Sink, report: CheckReport, signal: AbortSignal): Promise<SinkFlush> {
+    const out: SinkFlush = { sink: sink.name, delivered: 0, queued: 0, refused: 0, failed: false, errors: [] };
+    try {
+      const { queued, total, unreadable } = await this.outbox.list(sink.name, MAX_DELIVERIES_PER_FLUSH);
+      out.errors.push(...unreadable.map((u) => `queued notice unreadable, left in place: ${u}`));
+      out.queued = total;
+      for (const q of queued) {
+        if (signal.aborted) {
+          out.errors.push(`the delivery budget ran out; ${out.queued} notice(s) wait for the next check`);
+          break;
+        }
+        try {
+          await sink.deliver(q.delivery, signal);
+          await this.outbox.done(q);
+          out.delivered++;
+          out.queued--;
+        } catch (err) {
+          if (err instanceof DeliveryError && err.permanent) {
+            const kept = await this.outbox.refuse(sink.name, q, err.message);
+            out.refused++;
+            out.queued--;
+            out.errors.push(`${err.message}: refused for good, set aside in ${kept}`);
+            continue;
+          }
+          out.failed = true;
+          out.errors.push(`${errorMessage(err)}; ${out.queued} notice(s) kept, retried next check`);
+          break;
+        }
+      }
+      if (sink.refresh && !signal.aborted) {
+        const open = report.openPaging.filter((a) => report.targets.some((t) => t.target === a.target));
+        await sink.refresh(open, this.clock.now(), signal);
+        out.refreshed = true;
+      }
+    } catch (err) {
+      out.failed = true;
+      out.errors.push(errorMessage(err));
+    }
+    return out;
+  }
+}

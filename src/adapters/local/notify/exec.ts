@@ -1,0 +1,77 @@
+/**
+ * `exec`: a command (no shell) given each notice as JSON on stdin, and its facts in IPDRIFT_*
+ * variables; exit 0 means delivered. Bounded: SIGTERM at `timeoutMs`, SIGKILL shortly after.
+ */
+import { spawn } from 'node:child_process';
+import type { NotifyConfig } from '../../../core/config.ts';
+import { formatNotice } from '../../../core/notice.ts';
+import { noticeDocument } from './payload.ts';
+import { DeliveryError } from './types.ts';
+import type { Delivery, Sink } from './types.ts';
+import { hears } from './webhook.ts';
+
+type ExecConfig = Extract<NotifyConfig, { type: 'exec' }>;
+
+/** How long a command has to exit after SIGTERM before SIGKILL. */
+const KILL_GRACE_MS = 2000;
+/** Bytes of the command's stderr kept for the error line. */
+const STDERR_KEPT_BYTES = 2048;
+
+/** An exec sink. */
+export function execSink(cfg: ExecConfig, name: string): Sink {
+  const [program, ...args] = cfg.command as [string, ...string[]];
+  return {
+    name,
+    wants: (t) => hears(cfg.audience, t),
+    deliver: (d: Delivery, signal: AbortSignal) =>
+      new Promise<void>((resolve, reject) => {
+        const t = d.transition;
+        const child = spawn(program, args, {
+          stdio: ['pipe', 'ignore', 'pipe'],
+          env: {
+            ...process.env,
+            IPDRIFT_DELIVERY: d.id,
+            IPDRIFT_TRANSITION: t.type,
+            IPDRIFT_KEY: t.key,
+            IPDRIFT_TARGET: t.target,
+            IPDRIFT_KIND: t.kind,
+            IPDRIFT_SEVERITY: t.severity,
+            IPDRIFT_SUBJECT: formatNotice(t).subject,
+          },
+        });
+        let stderr = '';
+        let why: string | undefined;
+        const stop = (reason: string) => {
+          why ??= reason;
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS).unref();
+        };
+        const timer = setTimeout(() => stop(`did not exit within ${cfg.timeoutMs} ms`), cfg.timeoutMs);
+        const onAbort = () => stop('stopped: the delivery budget ran out');
+        signal.addEventListener('abort', onAbort, { once: true });
+        child.stderr.on('data', (chunk: Buffer) => {
+          if (stderr.length < STDERR_KEPT_BYTES) stderr += chunk.toString('utf8').slice(0, STDERR_KEPT_BYTES - stderr.length);
+        });
+        // A command that does not read its stdin closes the pipe: not a failure of the notice.
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(JSON.stringify(noticeDocument(d)));
+        let settled = false;
+        const done = (err?: DeliveryError) => {
+          // A spawn that fails emits "error" and may still emit "close".
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          if (err) reject(err);
+          else resolve();
+        };
+        child.on('error', (err) => done(new DeliveryError(`${program}: ${err.message}`, false, { cause: err })));
+        child.on('close', (code, sig) => {
+          if (code === 0 && why === undefined) return done();
+          const said = stderr.replace(/\s+/g, ' ').trim();
+          const how = why ?? (sig ? `killed by ${sig}` : `exit ${code}`);
+          done(new DeliveryError(`${program}: ${how}${said ? ` (${said})` : ''}`, false));
+        });
+      }),
+  };
+}
