@@ -1,10 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
+import { NotifyReceiver } from '../integration/notify-receiver.ts';
+import { Scrape } from '../integration/prom-scrape.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/ipdrift.mjs');
 const FIXTURES = join(import.meta.dirname, '../fixtures/config');
@@ -275,6 +277,62 @@ describe('ipdrift check against a lab ELB', () => {
     // Assess
     expect(code).toBe(143);
     expect(Date.now() - sent).toBeLessThan(10_000);
+  });
+
+  it('check with a webhook that is down: the notice is kept (a warning says so), the exit as ever; the next check delivers it, once', async () => {
+    // Prepare: the node refuses (a warning opens); the receiver is down.
+    const state = join(dir, 'notify');
+    const receiver = await NotifyReceiver.start();
+    const withHook = join(dir, 'notify.json');
+    const base = JSON.parse(await readFile(configPath, 'utf8'));
+    await writeFile(withHook, JSON.stringify({ ...base, notify: [{ type: 'webhook', url: `${receiver.url}/hook`, attempts: 1, timeoutMs: 1000 }] }));
+    dns.setA(`all.${NAME}`, ['127.0.51.12'], 60);
+    await nodes[1]!.setMode('refuse');
+    await receiver.down();
+    try {
+      // Act
+      const first = await cli(['check', '--config', withHook, '--state', state, '-q']);
+      await receiver.up();
+      const second = await cli(['check', '--config', withHook, '--state', state, '-q']);
+      const third = await cli(['check', '--config', withHook, '--state', state, '-q']);
+      // Assess
+      expect(first.code).toBe(1);
+      expect(first.stdout).toMatch(/^-> OPENED\s+\[WARNING\] app: /);
+      expect(first.stderr).toMatch(/^warning: notify webhook-1: POST http:\/\/127\.0\.0\.1:\d+\/hook: .*; 1 notice\(s\) kept, retried next check$/m);
+      expect([second.code, second.stdout, second.stderr]).toEqual([1, '', '']);
+      expect([third.code, third.stdout, third.stderr]).toEqual([1, '', '']);
+      expect(receiver.json().map((n) => `${n.type} ${n.key}`)).toEqual(['opened app/current-address-unhealthy']);
+    } finally {
+      await nodes[1]!.setMode('serve');
+      await receiver.down();
+    }
+  });
+
+  it('watch --metrics-file: the text after each check (parsed), no temp file left; a bad --metrics-listen or a port in use: exit 2', async () => {
+    // Prepare
+    const file = join(dir, 'ipdrift.prom');
+    const taken = await NotifyReceiver.start();
+    try {
+      // Act
+      const r = await cli(['watch', '--config', configPath, '--state', join(dir, 'metrics'), '--count', '2', '--interval', '100ms', '--metrics-file', file]);
+      const bad = await cli(['watch', '--config', configPath, '--metrics-listen', 'localhost']);
+      const inUse = await cli(['watch', '--config', configPath, '--state', join(dir, 'metrics'), '--metrics-listen', `127.0.0.1:${taken.port}`]);
+      const noDir = await cli(['watch', '--config', configPath, '--state', join(dir, 'metrics'), '--metrics-file', join(dir, 'nowhere', 'x.prom')]);
+      // Assess
+      expect(r.code).toBe(0);
+      const scrape = new Scrape(await readFile(file, 'utf8'));
+      expect(scrape.value('ipdrift_checks_total', { result: 'complete' })).toBe(2);
+      expect(scrape.value('ipdrift_addresses', { target: 'app', state: 'current' })).toBe(1);
+      expect((await readdir(dir)).filter((f) => f.startsWith('ipdrift.prom.'))).toEqual([]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--metrics-listen: expected ADDRESS:PORT or PORT ("127.0.0.1:9464", "[::1]:9464", "9464"), got "localhost"');
+      expect(inUse.code).toBe(2);
+      expect(inUse.stderr).toContain(`--metrics-listen 127.0.0.1:${taken.port}: cannot listen (EADDRINUSE)`);
+      expect(noDir.code).toBe(2);
+      expect(noDir.stderr).toContain(`--metrics-file ${join(dir, 'nowhere', 'x.prom')}: cannot write (ENOENT)`);
+    } finally {
+      await taken.down();
+    }
   });
 
   it('a corrupt state file: exit 2, its path named, the file left untouched', async () => {

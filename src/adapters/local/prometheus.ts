@@ -31,18 +31,12 @@ export class PromExporter {
     'target',
     'state',
   ]);
-  private readonly probeFailures = new Counter({
-    name: 'ipdrift_probe_failures_total',
-    help: 'Probes that failed (current addresses, or the web tier).',
-    labelNames: ['target'],
-    registers: [this.registry],
-  });
-  private readonly resolutionFailures = new Counter({
-    name: 'ipdrift_resolution_failures_total',
-    help: 'Checks whose lookup of the name failed (timeout, SERVFAIL, NXDOMAIN).',
-    labelNames: ['target'],
-    registers: [this.registry],
-  });
+  private readonly probeFailures = this.counter('ipdrift_probe_failures_total', 'Probes that failed (current addresses, or the web tier).', ['target']);
+  private readonly resolutionFailures = this.counter(
+    'ipdrift_resolution_failures_total',
+    'Checks whose lookup of the name failed (timeout, SERVFAIL, NXDOMAIN).',
+    ['target'],
+  );
   private readonly findings = this.gauge('ipdrift_findings', 'Findings of the last check, by kind and severity.', ['target', 'kind', 'severity']);
   private readonly staleEvidence = this.gauge(
     'ipdrift_stale_evidence',
@@ -62,19 +56,17 @@ export class PromExporter {
     buckets: CHECK_DURATION_BUCKETS,
     registers: [this.registry],
   });
-  private readonly checks = new Counter({
-    name: 'ipdrift_checks_total',
-    help: 'Checks run: complete, or incomplete (the deadline cut a target, or a state could not be saved).',
-    labelNames: ['result'],
-    registers: [this.registry],
-  });
+  private readonly checks = this.counter(
+    'ipdrift_checks_total',
+    'Checks run: complete, or incomplete (the deadline cut a target, or a state could not be saved).',
+    ['result'],
+  );
   private readonly lastSuccess = this.gauge('ipdrift_last_success_timestamp_seconds', 'When the last complete check finished (Unix time).', []);
-  private readonly notices = new Counter({
-    name: 'ipdrift_notices_total',
-    help: 'Notices by sink: delivered, refused for good (set aside), or failed (a try that left it queued).',
-    labelNames: ['sink', 'result'],
-    registers: [this.registry],
-  });
+  private readonly notices = this.counter(
+    'ipdrift_notices_total',
+    'Notices by sink: delivered, refused for good (set aside), or failed (a try that left it queued).',
+    ['sink', 'result'],
+  );
   /** Per target, the kind and severity pairs seen so far (`kind\0severity`). */
   private readonly seenFindings = new Map<string, Set<string>>();
   private readonly queued = this.gauge('ipdrift_notices_queued', 'Notices waiting for delivery, by sink.', ['sink']);
@@ -96,6 +88,10 @@ export class PromExporter {
 
   private gauge<L extends string>(name: string, help: string, labelNames: L[]) {
     return new Gauge<L>({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: L[]) {
+    return new Counter<L>({ name, help, labelNames, registers: [this.registry] });
   }
 
   /** Takes in one check's report and what the delivery after it did. */

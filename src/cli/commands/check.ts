@@ -41,7 +41,9 @@ export const CHECK_USAGE = `Usage: ipdrift check --config FILE [--state DIR] [--
                      [--db-password-file FILE]
 
 Runs one check of every target: resolves each name, diffs against the saved addresses,
-probes every current and recently retired address, and reports findings.
+probes every current and recently retired address, and reports findings. The notices it
+causes are printed, and delivered to the config's "notify" sinks (webhook, exec, alertmanager);
+one a sink did not take waits in the state directory for the next check.
 
 Options:
   -c, --config FILE   configuration (JSON; see README "Configuration")
