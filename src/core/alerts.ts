@@ -10,7 +10,7 @@
  */
 import type { AlertState, AlertTransition, EvidenceSignal, Finding, FindingKind, Severity } from './types.ts';
 import { recoverySummary } from './recovery.ts';
-import { CLIENT_KEY_PART, EVENT_KINDS, FINDING_KINDS, RISK_KINDS, SEVERITIES, conditionKey } from './types.ts';
+import { EVENT_KINDS, RISK_KINDS, SEVERITIES } from './types.ts';
 import { MS_PER_MINUTE } from './time-units.ts';
 
 /** Per-target alert options (config defaults apply). */
@@ -25,7 +25,8 @@ export interface AlertPolicy {
 const waits = (severity: Severity, policy: AlertPolicy) => severity === 'warning' && (policy.openAfterChecks ?? 1) > 1;
 
 const rank = (s: Severity) => SEVERITIES.indexOf(s);
-const higher = (a: Severity, b: Severity): Severity => (rank(a) >= rank(b) ? a : b);
+/** The higher of two severities. */
+export const higher = (a: Severity, b: Severity): Severity => (rank(a) >= rank(b) ? a : b);
 
 /** What an alert saved before signals existed had told on-call, by its kind. */
 const LEGACY_SIGNALS: Partial<Record<FindingKind, EvidenceSignal[]>> = {
@@ -34,11 +35,12 @@ const LEGACY_SIGNALS: Partial<Record<FindingKind, EvidenceSignal[]>> = {
 };
 
 /** What on-call has been told of an alert: the severity and evidence signals of its delivered notices. */
-function notifiedOf(prev: AlertState): { severity: Severity; signals: EvidenceSignal[] } {
+export function notifiedOf(prev: AlertState): { severity: Severity; signals: EvidenceSignal[] } {
   return { severity: prev.notifiedSeverity ?? prev.severity, signals: prev.notifiedSignals ?? LEGACY_SIGNALS[prev.kind] ?? [] };
 }
 
-const unionOf = (...lists: (readonly EvidenceSignal[] | undefined)[]): EvidenceSignal[] => [...new Set(lists.flatMap((l) => l ?? []))].sort();
+/** The signals of every list, once each, sorted. */
+export const unionOf = (...lists: (readonly EvidenceSignal[] | undefined)[]): EvidenceSignal[] => [...new Set(lists.flatMap((l) => l ?? []))].sort();
 
 /**
  * True when the alert (its worst severity, every signal it has shown) holds more than on-call
@@ -47,51 +49,6 @@ const unionOf = (...lists: (readonly EvidenceSignal[] | undefined)[]): EvidenceS
 function isWorse(alert: AlertState): boolean {
   const told = notifiedOf(alert);
   return rank(alert.severity) > rank(told.severity) || (alert.signals ?? []).some((s) => !told.signals.includes(s));
-}
-
-/** A flow client's alert key by its source address, when it was saved under another name of the client. */
-function flowClientKey(key: string, alert: AlertState): string | undefined {
-  const at = key.indexOf(CLIENT_KEY_PART);
-  const source = alert.finding?.evidence.sourceAddress;
-  if (at < 0 || typeof source !== 'string') return undefined;
-  return `${key.slice(0, at)}${CLIENT_KEY_PART}${source}`;
-}
-
-/**
- * Alerts saved under an older key scheme (one key per kind) moved to their condition's key, so
- * an upgrade neither resolves the old alert nor opens a second one. Two old alerts of one
- * condition merge into the earlier one, notified if either was.
- */
-export function rekeyAlerts(previous: Readonly<Record<string, AlertState>>): Record<string, AlertState> {
-  const out: Record<string, AlertState> = {};
-  for (const [key, alert] of Object.entries(previous)) {
-    // A kind that became information (retired-address-dead) no longer pages: an alert of it that
-    // was never announced is dropped; an announced one resolves as usual (on-call heard "opened").
-    if (!alert.event && FINDING_KINDS[alert.kind] === 'info' && !RISK_KINDS.has(alert.kind) && alert.lastNotifiedAt === undefined) continue;
-    // Only the old per-kind keys (`<target>/<kind>`) move to their condition's; a key of its own
-    // (a flow client's `<elb>/stale-client-seen/<client>`) stays, but for the client's name: it
-    // was its instance or interface before one connection seen at both ends was one client, and is
-    // its source address since (README, the migration note).
-    const want = flowClientKey(key, alert) ?? (alert.event || key !== `${alert.target}/${alert.kind}` ? key : conditionKey(alert.target, alert.kind));
-    const other = out[want];
-    if (!other) {
-      out[want] = want === key ? alert : { ...alert, key: want };
-      continue;
-    }
-    const [first, second] = Date.parse(other.openedAt) <= Date.parse(alert.openedAt) ? [other, { ...alert, key: want }] : [{ ...alert, key: want }, other];
-    const merged =
-      first.lastNotifiedAt === undefined && second.lastNotifiedAt !== undefined
-        ? { ...first, lastNotifiedAt: second.lastNotifiedAt, notifications: second.notifications }
-        : { ...first };
-    // On-call heard of both: the merged alert counts as having told everything either told.
-    const told = [first, second].filter((a) => a.lastNotifiedAt !== undefined).map((a) => notifiedOf(a));
-    if (told.length > 0) {
-      merged.notifiedSignals = unionOf(...told.map((t) => t.signals));
-      merged.notifiedSeverity = told.map((t) => t.severity).reduce(higher);
-    }
-    out[want] = merged;
-  }
-  return out;
 }
 
 /** Findings that take part in alerting: warnings, criticals and one-off events. */
@@ -141,8 +98,8 @@ export function evaluateAlerts(
   // Events not yet delivered, by key; at most one per finding key, so an outage of the notifier
   // cannot grow the state without bound (a newer event absorbs the older ones).
   const pendingEvents = new Map<string, AlertState>();
-  for (const [key, prev] of Object.entries(rekeyAlerts(previous))) {
-    if (prev.event) {
+  for (const [key, prev] of Object.entries(previous)) {
+    if (prev.status === 'event') {
       pendingEvents.set(key, prev);
       continue;
     }
@@ -165,17 +122,18 @@ export function evaluateAlerts(
         summary: f.summary,
         finding: f,
         ...(signals.length ? { signals } : {}),
+        status: 'open',
       };
-      delete alert.resolving;
+      delete alert.seenChecks;
       alerts[key] = alert;
-      if (prev.pending !== undefined) {
-        const seen = prev.pending + 1;
+      if (prev.status === 'pending') {
+        const seen = (prev.seenChecks ?? 1) + 1;
         if (waits(alert.severity, policy) && seen < (policy.openAfterChecks ?? 1)) {
-          alert.pending = seen;
+          alert.status = 'pending';
+          alert.seenChecks = seen;
           continue;
         }
         // Due now: never announced, so the line below opens it.
-        delete alert.pending;
       }
       // Never told, or told only as a risk (events topic): on-call hears "opened".
       if (alert.lastNotifiedAt === undefined || firstPageDue(alert, prev)) transitions.push(transition('opened', alert, at, f));
@@ -185,12 +143,12 @@ export function evaluateAlerts(
       continue;
     }
     // Gone before it was due: never announced, so nothing to resolve either.
-    if (prev.pending !== undefined) continue;
+    if (prev.status === 'pending') continue;
     const absent = prev.absentChecks + 1;
     const alert: AlertState = { ...prev, absentChecks: absent };
     alerts[key] = alert;
-    if (absent < policy.resolveAfterChecks && !prev.resolving) continue;
-    alert.resolving = true;
+    if (absent < policy.resolveAfterChecks && prev.status !== 'resolving') continue;
+    alert.status = 'resolving';
     // Never send "resolved" for an alert whose "opened" never went out: send both, in order.
     if (alert.lastNotifiedAt === undefined || firstPageDue(alert, prev)) transitions.push(transition('opened', alert, at, alert.finding));
     transitions.push(transition('resolved', alert, at));
@@ -207,6 +165,7 @@ export function evaluateAlerts(
       continue;
     }
     const alert: AlertState = {
+      status: isEvent ? 'event' : 'open',
       key,
       target: f.target,
       kind: f.kind,
@@ -217,14 +176,13 @@ export function evaluateAlerts(
       absentChecks: 0,
       summary: f.summary,
       finding: f,
-      ...(isEvent ? { event: true } : {}),
     };
     if (isEvent) {
       pendingEvents.set(key, alert);
       continue;
     }
     if (waits(f.severity, policy)) {
-      alerts[key] = { ...alert, pending: 1 };
+      alerts[key] = { ...alert, status: 'pending', seenChecks: 1 };
       continue;
     }
     alerts[key] = alert;

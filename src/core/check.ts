@@ -6,7 +6,7 @@
 import type { Resolver } from 'node:dns/promises';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { evaluateAlerts, markDelivered, pages, rekeyAlerts } from './alerts.ts';
+import { evaluateAlerts, markDelivered, pages } from './alerts.ts';
 import { LIMITS } from './constants.ts';
 import type { Config, ElbTarget } from './config.ts';
 import { currentOf, diffAddresses } from './diff.ts';
@@ -20,7 +20,7 @@ import { readCacheCensus } from './cache-census.ts';
 import type { CheckReport, TargetReport } from './report.ts';
 import { createResolver } from './resolve.ts';
 import { emptyState, isQuiet, saveWithRetry } from './save.ts';
-import { checkTargetState } from './state.ts';
+import { loadStates } from './state.ts';
 import { applyReleases } from './targets/elb.ts';
 import { targetTypeOf } from './targets/registry.ts';
 import type { CheckContext, Observed } from './targets/types.ts';
@@ -80,9 +80,10 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
   const lookups = limiter(LIMITS.maxConcurrentLookups);
 
   // 1. State.
-  const loaded = await deps.store.load(config.targets.map((t) => t.name));
-  // Persisted state is input too: a damaged one stops the check before anything is probed or saved.
-  for (const [name, state] of loaded) if (state !== undefined) checkTargetState(state, name, `state of target "${name}"`);
+  const loaded = await loadStates(
+    deps.store,
+    config.targets.map((t) => t.name),
+  );
   const observed = new Map<string, Observed>(
     config.targets.map((t) => {
       const previous = loaded.get(t.name) ?? emptyState(t.name);
@@ -182,7 +183,7 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
     // Opened and paging (warning, critical): what on-call holds open once this check's notices are out.
     openPaging: work.flatMap((w) =>
       Object.values(w.state.alerts).flatMap((a) =>
-        !a.event && a.pending === undefined && !a.resolving && pages(a.severity)
+        a.status === 'open' && pages(a.severity)
           ? [{ key: a.key, severity: a.severity, target: a.target, kind: a.kind, openedAt: a.openedAt, summary: a.summary }]
           : [],
       ),
@@ -395,7 +396,7 @@ function changeRecords(o: Observed, findings: Finding[], now: Date): ChangeRecor
       });
     }
   }
-  const alerts = rekeyAlerts(o.previous.alerts);
+  const alerts = o.previous.alerts;
   for (const f of findings) {
     if (f.kind === 'retired-address-dead') {
       // Address lifecycle is history, not a page: record when an address goes silent, once.

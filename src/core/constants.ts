@@ -89,8 +89,14 @@ export const LIMITS = {
   publishBudgetMs: 3000,
 } as const;
 
-/** Schema version of the persisted target state. */
-export const STATE_SCHEMA_VERSION = 1 as const;
+/**
+ * Schema version of the persisted target state, as written. 2: an alert's `status` says where it
+ * stands (1 implied it by optional `pending`, `resolving`, `event`); core/state-migration.ts
+ * reads 1 and upgrades it at load.
+ */
+export const STATE_SCHEMA_VERSION = 2 as const;
+/** The versions a store reads (and the engine upgrades to STATE_SCHEMA_VERSION at load). */
+export const READABLE_STATE_VERSIONS: readonly number[] = [1, STATE_SCHEMA_VERSION];
 
 /** An AWS region name (`ap-northeast-2`), as the config and `ipdrift cost --region` accept it. */
 export const AWS_REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;

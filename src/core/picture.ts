@@ -242,7 +242,7 @@ function incidentsOf(history: readonly ChangeRecord[], state: TargetState | unde
   }
   // An alert open in the state whose opening predates the notice records still shows.
   for (const a of Object.values(state?.alerts ?? {})) {
-    if (a.pending !== undefined || a.event || open.has(a.key)) continue;
+    if (a.status === 'pending' || a.status === 'event' || open.has(a.key)) continue;
     open.set(a.key, {
       key: a.key,
       kind: kindOf(a.key),

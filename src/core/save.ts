@@ -6,6 +6,7 @@
 import { STATE_SCHEMA_VERSION } from './constants.ts';
 import type { Store } from './ports.ts';
 import { VersionConflictError } from './ports.ts';
+import { loadStates } from './state.ts';
 import type { ChangeRecord, TargetState } from './types.ts';
 
 /** A fresh, never-saved state. */
@@ -41,7 +42,7 @@ export async function saveWithRetry(
   redo: (fresh: TargetState) => SaveAttempt | undefined,
   retry: SaveRetry,
 ): Promise<boolean> {
-  const fromStore = async () => redo((await store.load([target])).get(target) ?? emptyState(target));
+  const fromStore = async () => redo((await loadStates(store, [target])).get(target) ?? emptyState(target));
   let attempt = first ?? (await fromStore());
   for (let n = 1; ; n++) {
     if (!attempt) return false;

@@ -8,8 +8,12 @@ import * as z from 'zod';
 import { isIP } from 'node:net';
 import { formatPath } from './config.ts';
 import { StateError } from './ports.ts';
+import type { Store } from './ports.ts';
 import { FINDING_KINDS, SEVERITIES } from './types.ts';
-import type { EvidenceSignal, FindingKind, TargetState } from './types.ts';
+import type { AlertStatus, EvidenceSignal, FindingKind, TargetState } from './types.ts';
+import { READABLE_STATE_VERSIONS, STATE_SCHEMA_VERSION } from './constants.ts';
+import { upgradeState } from './state-migration.ts';
+import type { StoredState } from './state-migration.ts';
 
 /** Problems listed in one error before "... and N more". */
 const ISSUES_SHOWN = 5;
@@ -62,6 +66,9 @@ const alertState = z.looseObject({
   lastNotifiedAt: isoTime.optional(),
   notifications: count,
   absentChecks: count,
+  // Version 2 says where the alert stands; version 1 implied it by the three fields after.
+  status: z.enum(['pending', 'open', 'resolving', 'event'] as const satisfies readonly AlertStatus[]).optional(),
+  seenChecks: count.optional(),
   pending: count.optional(),
   resolving: z.boolean().optional(),
   event: z.boolean().optional(),
@@ -74,7 +81,9 @@ const alertState = z.looseObject({
 
 const targetStateSchema = z
   .looseObject({
-    schemaVersion: z.literal(1),
+    schemaVersion: z.union([z.literal(1), z.literal(STATE_SCHEMA_VERSION)], {
+      error: `expected a schema version ipdrift reads (${READABLE_STATE_VERSIONS.join(', ')})`,
+    }),
     target: z.string(),
     version: count,
     updatedAt: isoTime.optional(),
@@ -96,9 +105,19 @@ const targetStateSchema = z
   });
 
 /**
+ * The states of `targets` from `store`, each checked and in today's shape: the engine's only way
+ * to read state (a damaged one stops the check before anything is probed or saved).
+ */
+export async function loadStates(store: Pick<Store, 'load'>, targets: readonly string[]): Promise<Map<string, TargetState | undefined>> {
+  const loaded = await store.load(targets);
+  return new Map([...loaded].map(([name, state]) => [name, state === undefined ? undefined : checkTargetState(state, name, `state of target "${name}"`)]));
+}
+
+/**
  * Checks that `value` is the persisted state of `target` as the engine reads it. Throws a
  * StateError at `location` (a file path, a table key) listing the first problems with their
- * paths (`addresses[2].firstSeen: expected an ISO-8601 time`). Returns the value, typed.
+ * paths (`addresses[2].firstSeen: expected an ISO-8601 time`). Returns it in today's shape
+ * (core/state-migration.ts: the one migration, at load).
  */
 export function checkTargetState(value: unknown, target: string, location: string): TargetState {
   const result = targetStateSchema.safeParse(value);
@@ -107,7 +126,7 @@ export function checkTargetState(value: unknown, target: string, location: strin
     const more = issues.length > ISSUES_SHOWN ? `; ... and ${issues.length - ISSUES_SHOWN} more` : '';
     throw new StateError(`corrupt state (left untouched): ${issues.slice(0, ISSUES_SHOWN).join('; ')}${more}`, location);
   }
-  const state = value as TargetState;
+  const state = value as StoredState;
   if (state.target !== target) throw new StateError(`state belongs to target "${state.target}", not "${target}" (left untouched)`, location);
-  return state;
+  return upgradeState(state);
 }

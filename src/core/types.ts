@@ -2,6 +2,7 @@
  * Shared engine types: observations (resolutions, probes), persisted state, findings and alerts.
  * Everything here is plain data so that it serialises to JSON unchanged (file store, DynamoDB, --json).
  */
+import type { STATE_SCHEMA_VERSION } from './constants.ts';
 import type { StaleClient } from './flow-log.ts';
 import type { Asker } from './resolver-log.ts';
 
@@ -242,8 +243,17 @@ export interface AddressRecord {
   goneSince?: string;
 }
 
+/**
+ * Where an alert stands (core/alerts.ts). `pending`: a warning seen, not yet announced (it opens
+ * at `openAfterChecks`; gone before, it is dropped without a word). `open`: announced, or due to
+ * be. `resolving`: gone long enough; deleted once its "resolved" is delivered. `event`: a one-off
+ * notice (address-set-changed, writer-changed) waiting to be delivered: never open, never resolved.
+ */
+export type AlertStatus = 'pending' | 'open' | 'resolving' | 'event';
+
 /** Alert lifecycle for one finding key. */
 export interface AlertState {
+  status: AlertStatus;
   key: string;
   target: string;
   kind: FindingKind;
@@ -255,15 +265,8 @@ export interface AlertState {
   notifications: number;
   /** Consecutive checks in which the finding was absent. */
   absentChecks: number;
-  /**
-   * A warning not yet announced: the consecutive checks that saw it so far (it opens at
-   * `openAfterChecks`; gone before that, it is dropped without a word).
-   */
-  pending?: number;
-  /** True once the finding has been gone long enough; the alert is deleted when the notice is delivered. */
-  resolving?: boolean;
-  /** One-off event (address-set-changed, writer-changed): deleted once delivered. */
-  event?: boolean;
+  /** `pending`: the consecutive checks that saw it so far. */
+  seenChecks?: number;
   /** Earlier undelivered events of the same key folded into this one. */
   mergedEvents?: number;
   summary: string;
@@ -299,7 +302,7 @@ export interface ChangeRecord {
 
 /** Persisted state of one target (one DynamoDB state item + alert items; one file locally). */
 export interface TargetState {
-  schemaVersion: 1;
+  schemaVersion: typeof STATE_SCHEMA_VERSION;
   target: string;
   /** Optimistic-locking counter; 0 means "never saved". */
   version: number;

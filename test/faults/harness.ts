@@ -7,6 +7,7 @@
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Resolver } from 'node:dns/promises';
 import { parseConfig } from '../../src/core/config.ts';
+import { STATE_SCHEMA_VERSION } from '../../src/core/constants.ts';
 import type { Config, ConfigInput } from '../../src/core/config.ts';
 import { createResolver } from '../../src/core/resolve.ts';
 import type { MetricsSink, Notifier } from '../../src/core/ports.ts';
@@ -288,7 +289,7 @@ export function alertViolations(delivered: readonly AlertTransition[], states: I
 export function stateViolations(state: TargetState, target: string): string[] {
   const out: string[] = [];
   if (state.target !== target) out.push(`state of ${target} names ${state.target}`);
-  if (state.schemaVersion !== 1) out.push(`${target}: schemaVersion ${String(state.schemaVersion)}`);
+  if (state.schemaVersion !== STATE_SCHEMA_VERSION) out.push(`${target}: schemaVersion ${String(state.schemaVersion)}`);
   if (!Number.isInteger(state.version) || state.version < 1) out.push(`${target}: version ${state.version}`);
   const seen = new Set<string>();
   for (const a of state.addresses) {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertState, AlertTransition, TargetState } from '../../src/core/types.ts';
 import { Rng, alertViolations, credentialsIn, stateViolations } from './harness.ts';
+import { STATE_SCHEMA_VERSION } from '../../src/core/constants.ts';
 
 const AT = '2026-11-25T00:00:00.000Z';
 const LATER = '2026-11-25T00:05:00.000Z';
@@ -22,6 +23,7 @@ const notice = (type: AlertTransition['type'], openedAt = AT): AlertTransition =
 });
 
 const alert = (extra: Partial<AlertState> = {}): AlertState => ({
+  status: 'open',
   key: KEY,
   target: 'app',
   kind: 'current-address-unhealthy',
@@ -35,7 +37,7 @@ const alert = (extra: Partial<AlertState> = {}): AlertState => ({
 });
 
 const state = (alerts: AlertState[], addresses: TargetState['addresses'] = []): TargetState => ({
-  schemaVersion: 1,
+  schemaVersion: STATE_SCHEMA_VERSION,
   target: 'app',
   version: 1,
   addresses,

@@ -344,7 +344,7 @@ export class Ledger {
   verifyRecovered(label: string): void {
     for (const s of this.store.states.values()) {
       for (const a of Object.values(s.alerts)) {
-        if (a.event) this.#fail(label, `event ${a.key} still pending`);
+        if (a.status === 'event') this.#fail(label, `event ${a.key} still pending`);
         else if (a.lastNotifiedAt === undefined) this.#fail(label, `alert ${a.key} open but never notified`);
       }
     }

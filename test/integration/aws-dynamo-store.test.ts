@@ -9,6 +9,7 @@ import { StateError, VersionConflictError } from '../../src/core/ports.ts';
 import type { AddressRecord, AlertState, ChangeRecord, ResolutionOk, TargetState } from '../../src/core/types.ts';
 import { startLocalDynamo } from './aws-dynalite.ts';
 import type { LocalDynamo } from './aws-dynalite.ts';
+import { STATE_SCHEMA_VERSION } from '../../src/core/constants.ts';
 
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 const iso = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
@@ -17,6 +18,7 @@ const HISTORY_DAYS = 30;
 
 function alert(target: string, kind: AlertState['kind'], extra: Partial<AlertState> = {}): AlertState {
   return {
+    status: 'open',
     key: `${target}/${kind}`,
     target,
     kind,
@@ -42,7 +44,7 @@ function alert(target: string, kind: AlertState['kind'], extra: Partial<AlertSta
 
 function state(target: string, version: number, alerts: AlertState[] = [], addresses: AddressRecord[] = []): TargetState {
   return {
-    schemaVersion: 1,
+    schemaVersion: STATE_SCHEMA_VERSION,
     target,
     version,
     updatedAt: iso(version),

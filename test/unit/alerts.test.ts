@@ -2,12 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { evaluateAlerts, markDelivered } from '../../src/core/alerts.ts';
 import { finding } from '../../src/core/assess.ts';
 import type { AlertState, AlertTransition, Finding } from '../../src/core/types.ts';
+import { upgradeState } from '../../src/core/state-migration.ts';
+import type { StoredAlert } from '../../src/core/state-migration.ts';
+
+/** Alerts an earlier version saved, as the engine reads them: through the one migration at load. */
+const loaded = (alerts: Record<string, StoredAlert>) => upgradeState({ schemaVersion: 1, target: 'web', version: 1, addresses: [], alerts }).alerts;
 
 const POLICY = { renotifyMinutes: 60, resolveAfterChecks: 2 };
 const T0 = Date.parse('2026-11-25T00:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000);
-/** A critical alert an earlier version saved under `key`, opened and paged at minute 0. */
-const pagedAt0 = (key: string, kind: AlertState['kind'], summary: string): AlertState => ({
+/** A critical alert an earlier version (state version 1) saved under `key`, opened and paged at minute 0. */
+const pagedAt0 = (key: string, kind: AlertState['kind'], summary: string): StoredAlert => ({
   key,
   target: key.slice(0, key.indexOf('/')),
   kind,
@@ -99,7 +104,7 @@ describe('alerts', () => {
     expect(s3.types).toEqual(['resolved:stale-address-confirmed']);
     expect(s4.types).toEqual(['resolved:stale-address-confirmed']);
     expect(s5.types).toEqual([]);
-    expect(s5.alerts[stale.key]?.resolving).toBeUndefined();
+    expect(s5.alerts[stale.key]?.status).toBe('open');
   });
 
   it('a finding that flaps back within resolveAfterChecks does not resolve', () => {
@@ -165,7 +170,7 @@ describe('one incident per condition', () => {
 
   it('alerts saved under the old per-kind keys join their condition: no second page, no false "resolved"', () => {
     // Prepare: an older version opened (and notified) two alerts for the one stale tier.
-    const old = (kind: 'stale-address-confirmed' | 'stale-address-suspected', minute: number): AlertState => ({
+    const old = (kind: 'stale-address-confirmed' | 'stale-address-suspected', minute: number): StoredAlert => ({
       key: `web/${kind}`,
       target: 'web',
       kind,
@@ -179,7 +184,7 @@ describe('one incident per condition', () => {
     });
     // Act
     const s1 = step(
-      { 'web/stale-address-confirmed': old('stale-address-confirmed', 0), 'web/stale-address-suspected': old('stale-address-suspected', 1) },
+      loaded({ 'web/stale-address-confirmed': old('stale-address-confirmed', 0), 'web/stale-address-suspected': old('stale-address-suspected', 1) }),
       [suspected(['failing'])],
       2,
     );
@@ -195,12 +200,12 @@ describe('one incident per condition', () => {
       sourceAddress: '10.0.5.7',
       client: 'eni-0abc',
     });
-    const old: AlertState = {
+    const old: StoredAlert = {
       ...pagedAt0('app/stale-client-seen/eni-0abc', 'stale-client-seen', seen.summary),
       finding: { ...seen, key: 'app/stale-client-seen/eni-0abc' },
     };
     // Act: this version names it by its address.
-    const s1 = step({ [old.key]: old }, [{ ...seen, key: 'app/stale-client-seen/10.0.5.7' }], 1);
+    const s1 = step(loaded({ [old.key]: old }), [{ ...seen, key: 'app/stale-client-seen/10.0.5.7' }], 1);
     // Assess
     expect(s1.types).toEqual([]);
     expect(Object.keys(s1.alerts)).toEqual(['app/stale-client-seen/10.0.5.7']);
@@ -241,13 +246,13 @@ describe('one incident per condition', () => {
 
   it('upgrade: an old notified "suspected" alert escalates when the echo now proves it', () => {
     const old = pagedAt0('web/stale-address-suspected', 'stale-address-suspected', 'old');
-    const s1 = step({ [old.key]: old }, [confirmed(['echo', 'failing'])], 1);
+    const s1 = step(loaded({ [old.key]: old }), [confirmed(['echo', 'failing'])], 1);
     expect(s1.types).toEqual(['updated:stale-address-confirmed']);
     expect(Object.keys(s1.alerts)).toEqual(['web/stale-upstream']);
   });
 
   it('upgrade: an old never-announced alert of a kind that is now information is dropped silently', () => {
-    const old: AlertState = {
+    const old: StoredAlert = {
       key: 'app/retired-address-dead',
       target: 'app',
       kind: 'retired-address-dead',
@@ -258,7 +263,7 @@ describe('one incident per condition', () => {
       absentChecks: 0,
       summary: 'old',
     };
-    const s1 = step({ [old.key]: old }, [], 1);
+    const s1 = step(loaded({ [old.key]: old }), [], 1);
     const s2 = step(s1.alerts, [], 2);
     expect([s1.types, s2.types]).toEqual([[], []]);
     expect(s2.alerts).toEqual({});
@@ -295,7 +300,7 @@ describe('a warning waits openAfterChecks checks in a row; a critical pages at o
     expect(r.types).toEqual([[], [], ['opened:current-address-unhealthy'], []]);
     const alert = r.alerts[unhealthy.key]!;
     expect(alert.openedAt).toBe(at(0).toISOString());
-    expect(alert.pending).toBeUndefined();
+    expect(alert.status).toBe('open');
   });
 
   it('a blip shorter than openAfterChecks never pages and leaves nothing behind: no "resolved" either', () => {

@@ -8,12 +8,13 @@ import { DynamoStore, DynamoStoreError } from '../../src/adapters/aws/dynamo-sto
 import { dynamoItemSize } from '../../src/adapters/aws/item-size.ts';
 import { VersionConflictError } from '../../src/core/ports.ts';
 import type { TargetState } from '../../src/core/types.ts';
+import { STATE_SCHEMA_VERSION } from '../../src/core/constants.ts';
 
 expect.extend(allCustomMatcher);
 
 const TABLE = 'ipdrift';
 const state = (version: number): TargetState => ({
-  schemaVersion: 1,
+  schemaVersion: STATE_SCHEMA_VERSION,
   target: 'app',
   version,
   updatedAt: '2026-03-01T00:00:00.000Z',
@@ -41,7 +42,7 @@ describe('DynamoStore request shapes and error mapping', () => {
     ddb
       .on(GetCommand)
       .resolvesOnce({})
-      .resolves({ Item: { pk: 'target#app', sk: 'state', schemaVersion: 1, target: 'app', version: 1, addresses: [], alertIndex: {} } });
+      .resolves({ Item: { pk: 'target#app', sk: 'state', schemaVersion: STATE_SCHEMA_VERSION, target: 'app', version: 1, addresses: [], alertIndex: {} } });
     const store = new DynamoStore(doc, TABLE);
     // Act
     await store.save(state(1), 0, []);
@@ -55,7 +56,7 @@ describe('DynamoStore request shapes and error mapping', () => {
           Item: {
             pk: 'target#app',
             sk: 'state',
-            schemaVersion: 1,
+            schemaVersion: STATE_SCHEMA_VERSION,
             target: 'app',
             version: 1,
             updatedAt: '2026-03-01T00:00:00.000Z',
@@ -91,7 +92,9 @@ describe('DynamoStore request shapes and error mapping', () => {
 
   it('fails fast with VersionConflictError when the stored version is not the expected one', async () => {
     // Prepare
-    ddb.on(GetCommand).resolves({ Item: { pk: 'target#app', sk: 'state', schemaVersion: 1, target: 'app', version: 5, addresses: [], alertIndex: {} } });
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: { pk: 'target#app', sk: 'state', schemaVersion: STATE_SCHEMA_VERSION, target: 'app', version: 5, addresses: [], alertIndex: {} } });
     // Act
     const save = new DynamoStore(doc, TABLE).save(state(4), 3, []);
     // Assess
@@ -120,7 +123,7 @@ describe('DynamoStore request shapes and error mapping', () => {
   it('loads many targets with consistent BatchGetItem requests of at most 100 keys, and reads unprocessed keys one by one', async () => {
     // Prepare: 150 targets; the service leaves target t-7 unprocessed (throttling).
     const names = Array.from({ length: 150 }, (_, i) => `t-${i}`);
-    const item = (t: string) => ({ pk: `target#${t}`, sk: 'state', schemaVersion: 1, target: t, version: 3, addresses: [], alertIndex: {} });
+    const item = (t: string) => ({ pk: `target#${t}`, sk: 'state', schemaVersion: STATE_SCHEMA_VERSION, target: t, version: 3, addresses: [], alertIndex: {} });
     ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: { pk: string }[] }> }) => {
       const keys = input.RequestItems[TABLE]!.Keys;
       const names = keys.map((k) => k.pk.slice('target#'.length));

@@ -9,6 +9,7 @@ import { resolverProof } from '../../src/core/resolver-evidence.ts';
 import type { Asker } from '../../src/core/resolver-log.ts';
 import type { Observed } from '../../src/core/targets/types.ts';
 import type { AddressRecord, TargetState } from '../../src/core/types.ts';
+import { STATE_SCHEMA_VERSION } from '../../src/core/constants.ts';
 
 const T0 = Date.parse('2026-12-06T10:00:00Z');
 const MIN = 60_000;
@@ -35,7 +36,7 @@ const conn = (src: string, ago: number, instanceId?: string, tcpFlags = 2): Flow
 const asker = (srcaddr: string, ago: number): Asker => ({ srcaddr, queries: 3, firstAsked: T0 - 50 * MIN, lastAsked: T0 - ago });
 
 function observed(records: AddressRecord[], previous: Partial<TargetState> = {}): Map<string, Observed> {
-  const prev: TargetState = { schemaVersion: 1, target: 'app-alb', version: 1, addresses: [], alerts: {}, ...previous };
+  const prev: TargetState = { schemaVersion: STATE_SCHEMA_VERSION, target: 'app-alb', version: 1, addresses: [], alerts: {}, ...previous };
   return new Map([['app-alb', { target, previous: prev, records, probes: new Map() } as Observed]]);
 }
 

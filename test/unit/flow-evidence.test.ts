@@ -7,6 +7,7 @@ import type { Observed } from '../../src/core/targets/types.ts';
 import type { TargetState } from '../../src/core/types.ts';
 import { DEFAULT_FLOW_FORMAT, parseFlowFormat, parseFlowLine } from '../../src/core/flow-log.ts';
 import type { FlowRecord } from '../../src/core/flow-log.ts';
+import { STATE_SCHEMA_VERSION } from '../../src/core/constants.ts';
 
 const V2 = parseFlowFormat(DEFAULT_FLOW_FORMAT);
 
@@ -20,7 +21,14 @@ const config = parseConfig({
 const target = config.targets[0] as ElbTarget;
 
 function observed(previousFlow?: TargetState['flow']): Map<string, Observed> {
-  const previous: TargetState = { schemaVersion: 1, target: 'app-alb', version: 1, addresses: [], alerts: {}, ...(previousFlow ? { flow: previousFlow } : {}) };
+  const previous: TargetState = {
+    schemaVersion: STATE_SCHEMA_VERSION,
+    target: 'app-alb',
+    version: 1,
+    addresses: [],
+    alerts: {},
+    ...(previousFlow ? { flow: previousFlow } : {}),
+  };
   const records = [
     {
       address: '10.0.1.5',

@@ -3,10 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { buildPicture } from '../../src/core/picture.ts';
 import type { PictureInput } from '../../src/core/picture.ts';
 import type { ChangeRecord, TargetState } from '../../src/core/types.ts';
+import { STATE_SCHEMA_VERSION } from '../../src/core/constants.ts';
 
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 const at = (min: number) => new Date(T0 + min * 60_000).toISOString();
-const base = (target: string, over: Partial<TargetState> = {}): TargetState => ({ schemaVersion: 1, target, version: 3, addresses: [], alerts: {}, ...over });
+const base = (target: string, over: Partial<TargetState> = {}): TargetState => ({
+  schemaVersion: STATE_SCHEMA_VERSION,
+  target,
+  version: 3,
+  addresses: [],
+  alerts: {},
+  ...over,
+});
 const notice = (target: string, min: number, type: string, audience: 'on-call' | 'events', severity = 'critical' as const): ChangeRecord => ({
   at: at(min),
   target,
@@ -125,6 +133,7 @@ describe('buildPicture', () => {
           lastSeenAt: at(20),
           notifications: 1,
           absentChecks: 0,
+          status: 'open',
           summary: 'stale',
         },
       },

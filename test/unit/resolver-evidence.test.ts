@@ -6,6 +6,7 @@ import type { ResolverLogSource } from '../../src/core/ports.ts';
 import { readResolverEvidence, resolverProof } from '../../src/core/resolver-evidence.ts';
 import type { Observed } from '../../src/core/targets/types.ts';
 import type { AddressRecord, TargetState } from '../../src/core/types.ts';
+import { STATE_SCHEMA_VERSION } from '../../src/core/constants.ts';
 
 const T0 = Date.parse('2026-12-06T10:00:00Z');
 const MIN = 60_000;
@@ -25,7 +26,7 @@ const RETIRED: AddressRecord = {
 const CURRENT: AddressRecord = { address: '10.0.1.6', firstSeen: new Date(T0 - 10 * MIN).toISOString(), lastSeen: new Date(T0).toISOString() };
 
 function observed(records: AddressRecord[], previous: Partial<TargetState> = {}): Map<string, Observed> {
-  const prev: TargetState = { schemaVersion: 1, target: 'app-alb', version: 1, addresses: [], alerts: {}, ...previous };
+  const prev: TargetState = { schemaVersion: STATE_SCHEMA_VERSION, target: 'app-alb', version: 1, addresses: [], alerts: {}, ...previous };
   return new Map([['app-alb', { target, previous: prev, records, probes: new Map() } as Observed]]);
 }
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { QUIET_WRITE_EVERY_MS, isQuiet, refreshSlot } from '../../src/core/save.ts';
 import type { TargetState } from '../../src/core/types.ts';
+import { STATE_SCHEMA_VERSION } from '../../src/core/constants.ts';
 
 const BASE = Date.parse('2026-12-01T10:00:00Z');
 const SECOND = 1000;
@@ -14,7 +15,7 @@ const slotStart = (target: string) => {
 const T0 = slotStart('app-alb');
 const at = (ms: number) => new Date(T0 + ms);
 const state = (over: Partial<TargetState> = {}): TargetState => ({
-  schemaVersion: 1,
+  schemaVersion: STATE_SCHEMA_VERSION,
   target: 'app-alb',
   version: 7,
   updatedAt: at(0).toISOString(),
@@ -95,7 +96,7 @@ describe('isQuiet', () => {
       ],
       version: 8,
       target: 'app-alb',
-      schemaVersion: 1,
+      schemaVersion: STATE_SCHEMA_VERSION,
     };
     // Act / Assess
     expect(isQuiet(prev, rebuilt, [], at(60_000))).toBe(true);
@@ -126,7 +127,8 @@ describe('isQuiet', () => {
             lastSeenAt: at(0).toISOString(),
             notifications: 0,
             absentChecks: 0,
-            pending: 1,
+            status: 'pending' as const,
+            seenChecks: 1,
             summary: 'x',
           },
         },

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { BatchGetCommand, BatchWriteCommand, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { BatchGetCommandOutput, DynamoDBDocumentClient, QueryCommandInput, QueryCommandOutput, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { batches } from '../../core/batches.ts';
-import { STATE_SCHEMA_VERSION } from '../../core/constants.ts';
+import { READABLE_STATE_VERSIONS, STATE_SCHEMA_VERSION } from '../../core/constants.ts';
 import type { Store } from '../../core/ports.ts';
 import { StateError, VersionConflictError } from '../../core/ports.ts';
 import type { AlertState, ChangeRecord, Clock, TargetState } from '../../core/types.ts';
@@ -390,8 +390,11 @@ export class DynamoStore implements Store {
   /** Validates a state item; a foreign or corrupt one is reported, never overwritten. */
   #checkState(item: Item, target: string): StateItem {
     const s = item as Partial<StateItem>;
-    if (s.schemaVersion !== STATE_SCHEMA_VERSION || typeof s.version !== 'number' || !Array.isArray(s.addresses)) {
-      throw new StateError(`not an ipdrift state item of schema version ${STATE_SCHEMA_VERSION}; left untouched`, this.#location(target));
+    if (!READABLE_STATE_VERSIONS.includes(s.schemaVersion as number) || typeof s.version !== 'number' || !Array.isArray(s.addresses)) {
+      throw new StateError(
+        `not an ipdrift state item of a schema version it reads (${READABLE_STATE_VERSIONS.join(', ')}); left untouched`,
+        this.#location(target),
+      );
     }
     if (s.target !== target) throw new StateError(`state item belongs to target "${String(s.target)}"; left untouched`, this.#location(target));
     const index = s.alertIndex ?? {};

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { BoundedReadError, readBoundedFile } from './bounded-read.ts';
-import { LIMITS, STATE_SCHEMA_VERSION } from '../../core/constants.ts';
+import { LIMITS, READABLE_STATE_VERSIONS, STATE_SCHEMA_VERSION } from '../../core/constants.ts';
 import type { Store } from '../../core/ports.ts';
 import { StateError, VersionConflictError } from '../../core/ports.ts';
 import { checkTargetState } from '../../core/state.ts';
@@ -167,13 +167,13 @@ export class FileStore implements Store {
     if (
       typeof file !== 'object' ||
       file === null ||
-      file.schemaVersion !== STATE_SCHEMA_VERSION ||
+      !READABLE_STATE_VERSIONS.includes(file.schemaVersion as number) ||
       typeof file.state !== 'object' ||
       file.state === null ||
       !Array.isArray(file.state.addresses) ||
       typeof file.state.version !== 'number'
     ) {
-      throw new StateError(`not an ipdrift state file of schema version ${STATE_SCHEMA_VERSION}; left untouched`, path);
+      throw new StateError(`not an ipdrift state file of a schema version it reads (${READABLE_STATE_VERSIONS.join(', ')}); left untouched`, path);
     }
     if (file.state.target !== target)
       throw new StateError(`state file belongs to target "${String(file.state.target)}", not "${target}"; left untouched`, path);

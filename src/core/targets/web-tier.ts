@@ -5,7 +5,6 @@
  */
 import { isIP } from 'node:net';
 import { isLocalName, screenResolution } from '../address-class.ts';
-import { rekeyAlerts } from '../alerts.ts';
 import { assessWebTier } from '../assess.ts';
 import type { ElbTarget, WebTierTarget } from '../config.ts';
 import { LIMITS } from '../constants.ts';
@@ -88,7 +87,7 @@ export const webTier: TargetType<WebTierTarget> = {
   assess(o, all, now) {
     const t = o.target;
     const up = all.get(t.upstream)!;
-    const incident = rekeyAlerts(o.previous.alerts)[conditionKey(t.name, 'stale-address-suspected')];
+    const incident = o.previous.alerts[conditionKey(t.name, 'stale-address-suspected')];
     const sources = tierSourceAddresses(t, o.web);
     const flowClients = (up.flow?.clients ?? []).filter((c) => c.sourceAddress !== undefined && sources.has(c.sourceAddress));
     // Proof the tier will not move: its host has not asked for the name since the address it reaches retired.
@@ -101,7 +100,9 @@ export const webTier: TargetType<WebTierTarget> = {
     const assessed = assessWebTier({
       // Open, or resolving with its "resolved" not yet delivered: on-call still holds it open.
       // Pending (not yet due to page) is not open, nor is a risk (info) never paged: on-call has heard nothing.
-      ...(incident && incident.pending === undefined && incident.severity !== 'info' ? { openIncident: { since: incident.openedAt } } : {}),
+      ...(incident && (incident.status === 'open' || incident.status === 'resolving') && incident.severity !== 'info'
+        ? { openIncident: { since: incident.openedAt } }
+        : {}),
       target: t,
       web: o.web!,
       recentLatencies: o.previous.latencies ?? [],
