@@ -71,6 +71,7 @@ function transition(type: AlertTransition['type'], alert: AlertState, at: string
     summary: type === 'resolved' ? recoverySummary(alert) : (finding?.summary ?? alert.summary),
     ...(type === 'resolved' ? { was: alert.summary } : {}),
     openedAt: alert.openedAt,
+    sequence: alert.notifications,
     ...(finding ? { finding } : {}),
   };
 }

@@ -360,6 +360,12 @@ export interface AlertTransition {
   /** For "resolved": the last evidence of the condition, before it recovered. */
   was?: string;
   openedAt?: string;
+  /**
+   * Notices of this alert delivered before this one. With the key, `openedAt` and the type it
+   * names this notice whenever it is re-sent (after a failed delivery or save), so a receiver
+   * can tell a repeat from a new notice.
+   */
+  sequence?: number;
 }
 
 /** Clock injected into the engine: the only source of "now". */

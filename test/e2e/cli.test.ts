@@ -298,7 +298,7 @@ describe('ipdrift check against a lab ELB', () => {
       // Assess
       expect(first.code).toBe(1);
       expect(first.stdout).toMatch(/^-> OPENED\s+\[WARNING\] app: /);
-      expect(first.stderr).toMatch(/^warning: notify webhook-1: POST http:\/\/127\.0\.0\.1:\d+\/hook: .*; 1 notice\(s\) kept, retried next check$/m);
+      expect(first.stderr).toMatch(/^warning: notify webhook-1: POST http:\/\/127\.0\.0\.1:\d+\/\.\.\.: .*; 1 notice\(s\) kept, retried next check$/m);
       expect([second.code, second.stdout, second.stderr]).toEqual([1, '', '']);
       expect([third.code, third.stdout, third.stderr]).toEqual([1, '', '']);
       expect(receiver.json().map((n) => `${n.type} ${n.key}`)).toEqual(['opened app/current-address-unhealthy']);

@@ -161,7 +161,7 @@ describe.skipIf(!existsSync(ALERTMANAGER) && !IN_CI)('watch with Prometheus, Ale
       const baseline = await scrapeUntil((s) => (s.value('ipdrift_checks_total', { result: 'complete' }) ?? 0) >= 2, 'two complete checks');
       expect(baseline.value('ipdrift_addresses', { target: 'app-alb', state: 'current' })).toBe(2);
       expect(baseline.value('ipdrift_addresses', { target: 'app-alb', state: 'retired' })).toBe(0);
-      expect(baseline.value('ipdrift_alerts_open', { severity: 'critical' })).toBe(0);
+      expect(baseline.value('ipdrift_alerts_open', { target: 'web-stale', severity: 'critical' })).toBe(0);
       expect(baseline.value('ipdrift_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 30);
 
       // The ELB replaces its nodes: two retired addresses, still answering.
@@ -180,7 +180,7 @@ describe.skipIf(!existsSync(ALERTMANAGER) && !IN_CI)('watch with Prometheus, Ale
       await step('release');
       await waitFor(() => notices(hook).some((n) => n.type === 'opened'), { ...WAIT, what: 'OPENED at the webhook' });
       const openedAt = checks();
-      const open = await scrapeUntil((s) => s.value('ipdrift_alerts_open', { severity: 'critical' }) === 1, 'one critical incident open');
+      const open = await scrapeUntil((s) => s.value('ipdrift_alerts_open', { target: 'web-stale', severity: 'critical' }) === 1, 'one critical incident open');
       expect(open.value('ipdrift_notices_queued', { sink: 'hook' })).toBe(0);
       const during = await scrapeUntil(
         (s) => s.value('ipdrift_addresses_answering', { target: 'app-alb', state: 'retired' }) === 0,
@@ -210,7 +210,7 @@ describe.skipIf(!existsSync(ALERTMANAGER) && !IN_CI)('watch with Prometheus, Ale
       await step('restart');
       await waitFor(() => notices(hook).some((n) => n.type === 'resolved'), { ...WAIT, what: 'RESOLVED at the webhook' });
       await waitFor(() => notices(flaky).some((n) => n.type === 'resolved'), { ...WAIT, what: 'RESOLVED at the receiver that was down' });
-      await scrapeUntil((s) => s.value('ipdrift_alerts_open', { severity: 'critical' }) === 0, 'no incident open');
+      await scrapeUntil((s) => s.value('ipdrift_alerts_open', { target: 'web-stale', severity: 'critical' }) === 0, 'no incident open');
       await waitFor(() => amNotifications().some((n) => n.status === 'resolved'), { ...WAIT, what: "Alertmanager's resolved notification" });
       // A few more checks: nothing more arrives.
       const settled = checks();
@@ -231,11 +231,11 @@ describe.skipIf(!existsSync(ALERTMANAGER) && !IN_CI)('watch with Prometheus, Ale
           .map((n) => n.id)
           .slice(0, notices(flaky).length),
       );
-      expect(stderr).toMatch(/warning: notify flaky: POST http:\/\/127\.0\.0\.1:\d+\/ipdrift: .*; 1 notice\(s\) kept, retried next check/);
+      expect(stderr).toMatch(/warning: notify flaky: POST http:\/\/127\.0\.0\.1:\d+\/\.\.\.: .*; 1 notice\(s\) kept, retried next check/);
       // Alertmanager: one incident, firing then resolved.
       const am = amNotifications();
       expect(am.at(-1)!.status).toBe('resolved');
-      expect(new Set(am.flatMap((n) => n.alerts.map((a) => a.labels.alertname)))).toEqual(new Set(['IpdriftStaleAddressSuspected']));
+      expect(new Set(am.flatMap((n) => n.alerts.map((a) => a.labels.alertname)))).toEqual(new Set(['IpdriftStaleUpstream']));
       expect(code).toBe(143);
     },
     STORY_TIMEOUT_MS,

@@ -80,6 +80,8 @@ describe('notify sinks and the outbox', () => {
     return new DeliveryNotifier(sinksOf(config, new Map([['/hook.key', SECRET]])), new Outbox(dir), clock, (t) => printed.push(t));
   };
   const report = reportOf([], AT);
+  /** The notices queued for `sink` (its files; not its sent/ and refused/ folders). */
+  const queueOf = async (sink: string) => (await readdir(join(dir, OUTBOX_DIR, sink)).catch(() => [])).filter((f) => f.endsWith('.json'));
 
   it('webhook: POSTs the notice as JSON, signed (HMAC-SHA256 of the exact body), with its delivery id', async () => {
     // Prepare
@@ -110,7 +112,7 @@ describe('notify sinks and the outbox', () => {
     expect(doc.subject).toMatch(/^\[CRITICAL\] web: /);
     expect(doc.advice).toEqual(expect.any(String));
     // Delivered: nothing left in the queue.
-    expect(await readdir(join(dir, OUTBOX_DIR, 'webhook-1'))).toEqual([]);
+    expect(await queueOf('webhook-1')).toEqual([]);
   });
 
   it('webhook: a 503 is tried again within the check; a receiver down keeps the notices, in order, for the next check', async () => {
@@ -133,7 +135,7 @@ describe('notify sinks and the outbox', () => {
     expect(retried).toMatchObject({ delivered: 1, failed: false });
     expect(hook.requests).toBeGreaterThanOrEqual(2);
     expect(down1).toMatchObject({ delivered: 0, queued: 1, failed: true });
-    expect(down1!.errors[0]).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+: .*; 1 notice\(s\) kept, retried next check$/);
+    expect(down1!.errors[0]).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+\/: .*; 1 notice\(s\) kept, retried next check$/);
     expect(down2).toMatchObject({ delivered: 0, queued: 2, failed: true });
     expect(back).toMatchObject({ delivered: 2, queued: 0, failed: false });
     expect(again).toMatchObject({ delivered: 0, queued: 0 });
@@ -242,8 +244,9 @@ else appendFileSync(${JSON.stringify(out)}, JSON.stringify({ stdin: JSON.parse(r
   it('alertmanager: opened fires with endsAt holdMinutes ahead, an escalation closes the other severity, resolved closes it; open alerts are re-posted every check', async () => {
     // Prepare
     const n = notifierOf([{ type: 'alertmanager', url: `${hook.url}/`, holdMinutes: 5, labels: { team: 'sre' } }]);
-    const warned = { ...opened(), severity: 'warning' as const, type: 'opened' as const };
-    const escalated = { ...opened(), type: 'updated' as const, at: '2026-12-06T03:01:00.000Z' };
+    // One incident whose kind follows its evidence (suspected, then confirmed): one alert throughout.
+    const warned = { ...opened(), kind: 'stale-address-suspected' as const, severity: 'warning' as const, type: 'opened' as const, sequence: 0 };
+    const escalated = { ...opened(), type: 'updated' as const, at: '2026-12-06T03:01:00.000Z', sequence: 1 };
     const open = [
       { key: 'web/stale-upstream', severity: 'critical' as const, target: 'web', kind: 'stale-address-confirmed' as const, openedAt: AT, summary: 'still' },
     ];
@@ -257,14 +260,9 @@ else appendFileSync(${JSON.stringify(out)}, JSON.stringify({ stdin: JSON.parse(r
     // Assess: events never reach it; every post went to the v2 API.
     const posts = hook.json<Array<Record<string, any>>>('/api/v2/alerts');
     expect(hook.received.every((r) => r.path === '/api/v2/alerts')).toBe(true);
-    const labels = {
-      alertname: alertNameOf('stale-address-confirmed'),
-      key: 'web/stale-upstream',
-      target: 'web',
-      kind: 'stale-address-confirmed',
-      team: 'sre',
-    };
-    expect(labels.alertname).toBe('IpdriftStaleAddressConfirmed');
+    const labels = { alertname: alertNameOf('web/stale-upstream', 'web'), key: 'web/stale-upstream', target: 'web', team: 'sre' };
+    expect(labels.alertname).toBe('IpdriftStaleUpstream');
+    expect(alertNameOf('app/stale-client-seen/10.0.5.7', 'app')).toBe('IpdriftStaleClientSeen');
     expect(posts).toEqual([
       [expect.objectContaining({ labels: { ...labels, severity: 'warning' }, startsAt: AT, endsAt: '2026-12-06T03:05:00.000Z' })],
       [
@@ -278,21 +276,112 @@ else appendFileSync(${JSON.stringify(out)}, JSON.stringify({ stdin: JSON.parse(r
     expect(posts[0]![0]!.annotations).toMatchObject({
       summary: expect.stringMatching(/^\[WARNING\] web: /),
       description: warned.summary,
+      kind: 'stale-address-suspected',
       advice: expect.any(String),
     });
+    expect(posts[1]![0]!.annotations.kind).toBe('stale-address-confirmed');
+  });
+
+  it('webhook: a 404 or 401 (a redeploy, a rotated key) keeps the queue, in order; only a 400, 413 or 422 sets one notice aside', async () => {
+    // Prepare
+    const n = notifierOf([{ type: 'webhook', url: hook.url, attempts: 1 }]);
+    hook.next.push(404, 401);
+    await n.notify(opened('a/x'));
+    // Act
+    const [notFound] = await n.flush(report, 5000);
+    const [unauthorised] = await n.flush(report, 5000);
+    const [back] = await n.flush(report, 5000);
+    // Assess
+    expect(notFound).toMatchObject({ delivered: 0, refused: 0, queued: 1, failed: true });
+    expect(notFound!.errors[0]).toContain('HTTP 404');
+    expect(unauthorised).toMatchObject({ delivered: 0, refused: 0, queued: 1 });
+    expect(back).toMatchObject({ delivered: 1, queued: 0 });
+    expect(hook.json().map((d) => d.key)).toEqual(['a/x']);
+  });
+
+  it('a notice the engine sends again (a failed save, a second process) is queued once and delivered once, under one id', async () => {
+    // Prepare
+    const n = notifierOf([{ type: 'webhook', url: hook.url }]);
+    const t = { ...opened(), sequence: 0 };
+    // Act: queued twice before a flush; then again after it was delivered (the save that would have recorded it failed).
+    await n.notify(t);
+    await n.notify({ ...t, at: '2026-12-06T03:01:00.000Z' });
+    const [first] = await n.flush(report, 5000);
+    await n.notify({ ...t, at: '2026-12-06T03:02:00.000Z' });
+    const [second] = await n.flush(report, 5000);
+    // A reminder of the same incident is a new notice.
+    await n.notify({ ...t, type: 'reminder', sequence: 1 });
+    const [third] = await n.flush(report, 5000);
+    // Assess
+    expect([first!.delivered, second!.delivered, third!.delivered]).toEqual([1, 0, 1]);
+    expect(hook.json().map((d) => d.type)).toEqual(['opened', 'reminder']);
+    expect(new Set(hook.received.map((r) => r.headers['x-ipdrift-delivery'])).size).toBe(2);
+  });
+
+  it('a sink removed from the config: its queue is kept and said, once per process', async () => {
+    // Prepare
+    await hook.down();
+    const before = notifierOf([{ type: 'webhook', name: 'pager', url: hook.url, attempts: 1 }]);
+    await before.notify(opened('a/x'));
+    await before.flush(report, 5000);
+    const after = notifierOf([{ type: 'exec', name: 'script', command: ['/bin/true'] }]);
+    // Act
+    const first = await after.flush(report, 5000);
+    const second = await after.flush(report, 5000);
+    // Assess
+    expect(first.find((f) => f.sink === 'pager')).toMatchObject({
+      queued: 1,
+      errors: ['1 notice(s) queued for a sink the config no longer names; kept, not sent'],
+    });
+    expect(second.map((f) => f.sink)).toEqual(['script']);
+    expect(await queueOf('pager')).toHaveLength(1);
+  });
+
+  it('exec: a command that leaves a child holding its stderr is still bounded by timeoutMs (the whole group is killed)', async () => {
+    // Prepare: the shell starts a sleeper that inherits stderr, then sleeps itself.
+    const n = notifierOf([{ type: 'exec', command: ['/bin/sh', '-c', 'sleep 30 & sleep 30'], timeoutMs: 500 }]);
+    await n.notify(opened());
+    // Act
+    const started = Date.now();
+    const [flush] = await n.flush(report, 10_000);
+    // Assess
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(flush!.errors[0]).toContain('did not exit within 500 ms');
+    expect(flush!.queued).toBe(1);
+  });
+
+  it('a queue left for another receiver (the list reordered, a URL changed) is never sent to this one', async () => {
+    // Prepare: webhook-1 queued a page for the pager, which is down.
+    await hook.down();
+    const before = notifierOf([{ type: 'webhook', url: hook.url, attempts: 1 }]);
+    await before.notify(opened('a/x'));
+    await before.flush(report, 5000);
+    await hook.up();
+    // Act: an events hook is put first in the list; it is webhook-1 now; the pager is webhook-2.
+    const after = notifierOf([
+      { type: 'webhook', url: other.url, audience: 'events' },
+      { type: 'exec', name: 'script', command: ['/bin/true'] },
+    ]);
+    const flushes = await after.flush(report, 5000);
+    // Assess
+    expect(other.received).toEqual([]);
+    expect(flushes[0]).toMatchObject({ sink: 'webhook-1', delivered: 0, refused: 1, queued: 0 });
+    expect(flushes[0]!.errors[0]).toMatch(/^a notice queued for another receiver of "webhook-1" \(the config changed\): not sent, set aside in .*refused/);
+    expect(await readdir(join(dir, OUTBOX_DIR, 'webhook-1', REFUSED_DIR))).toHaveLength(1);
   });
 
   it('a queued notice that cannot be read back is named and left in place; the others go', async () => {
     // Prepare
     const n = notifierOf([{ type: 'webhook', url: hook.url }]);
     await n.notify(opened());
-    const broken = join(dir, OUTBOX_DIR, 'webhook-1', '0000000000001-000000-deadbeef.json');
+    const broken = join(dir, OUTBOX_DIR, 'webhook-1', '0000000000001-000000-00000000deadbeef.json');
     await writeFile(broken, '{"half');
     // Act
     const [flush] = await n.flush(report, 5000);
     // Assess
     expect(flush!.delivered).toBe(1);
     expect(flush!.errors[0]).toContain(`queued notice unreadable, left in place: ${broken}`);
-    expect(await readdir(join(dir, OUTBOX_DIR, 'webhook-1'))).toEqual(['0000000000001-000000-deadbeef.json']);
+    expect(flush!.queued).toBe(0);
+    expect(await queueOf('webhook-1')).toEqual(['0000000000001-000000-00000000deadbeef.json']);
   });
 });

@@ -9,13 +9,16 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CheckReport } from '../../core/report.ts';
-import { CONDITION_OF, FINDING_KINDS, SEVERITIES } from '../../core/types.ts';
+import { CONDITION_OF, FINDING_KINDS } from '../../core/types.ts';
 import type { FindingKind } from '../../core/types.ts';
 import { MS_PER_SECOND } from '../../core/time-units.ts';
 import type { SinkFlush } from './notify/delivery.ts';
 
 /** Finding kinds that say a client may be on a retired address: the stale-upstream condition's evidence. */
 export const STALE_EVIDENCE_KINDS = (Object.keys(FINDING_KINDS) as FindingKind[]).filter((k) => CONDITION_OF[k] === 'stale-upstream');
+
+/** The severities that page (info never opens an incident). */
+const PAGING = ['warning', 'critical'] as const;
 
 /** Buckets of the check duration, seconds: a healthy check takes well under a second; the deadline is 25 s by default. */
 const CHECK_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60];
@@ -43,7 +46,11 @@ export class PromExporter {
     `Findings of the last check that say a client may be on a retired address (${STALE_EVIDENCE_KINDS.join(', ')}).`,
     ['target', 'kind'],
   );
-  private readonly alertsOpen = this.gauge('ipdrift_alerts_open', 'Paging alerts open after the last check (opened, not resolved).', ['severity']);
+  private readonly alertsOpen = this.gauge(
+    'ipdrift_alerts_open',
+    'Paging incidents open after the last check (opened, not resolved), by target and severity.',
+    ['target', 'severity'],
+  );
   private readonly dnsLag = this.gauge(
     'ipdrift_dns_lag_seconds',
     'How long an Aurora cluster endpoint has named the old writer since the writer changed (0: it follows).',
@@ -64,7 +71,7 @@ export class PromExporter {
   private readonly lastSuccess = this.gauge('ipdrift_last_success_timestamp_seconds', 'When the last complete check finished (Unix time).', []);
   private readonly notices = this.counter(
     'ipdrift_notices_total',
-    'Notices by sink: delivered, refused for good (set aside), or failed (a try that left it queued).',
+    'Notices by sink: delivered, or set aside (refused); failed counts the checks whose delivery to the sink failed (the notices stay queued).',
     ['sink', 'result'],
   );
   /** Per target, the kind and severity pairs seen so far (`kind\0severity`). */
@@ -73,8 +80,8 @@ export class PromExporter {
 
   constructor(targets: readonly { name: string }[], sinks: readonly string[]) {
     // Every series from the start, at 0: a rule on "increase" or "> 0" sees the first change.
-    for (const severity of SEVERITIES) if (severity !== 'info') this.alertsOpen.set({ severity }, 0);
     for (const { name } of targets) {
+      for (const severity of PAGING) this.alertsOpen.set({ target: name, severity }, 0);
       this.probeFailures.inc({ target: name }, 0);
       this.resolutionFailures.inc({ target: name }, 0);
       for (const kind of STALE_EVIDENCE_KINDS) this.staleEvidence.set({ target: name, kind }, 0);
@@ -107,8 +114,11 @@ export class PromExporter {
       }
       this.probeFailures.inc({ target }, t.metrics.ProbeFailures ?? 0);
       this.resolutionFailures.inc({ target }, t.metrics.ResolutionFailed ?? 0);
+      // A check without the figure (the writer unknown, the tier failed) removes it: an old value would read as today's.
       if (t.metrics.DnsLagSeconds !== undefined) this.dnsLag.set({ target }, t.metrics.DnsLagSeconds);
+      else this.dnsLag.remove({ target });
       if (t.metrics.WebLatencyMs !== undefined) this.webLatency.set({ target }, t.metrics.WebLatencyMs / MS_PER_SECOND);
+      else this.webLatency.remove({ target });
       // A kind seen before and gone now reads 0, not a missing series.
       const counts = new Map<string, number>();
       for (const f of t.findings) counts.set(`${f.kind}\0${f.severity}`, (counts.get(`${f.kind}\0${f.severity}`) ?? 0) + 1);
@@ -121,8 +131,10 @@ export class PromExporter {
       }
       for (const kind of STALE_EVIDENCE_KINDS) this.staleEvidence.set({ target, kind }, t.findings.filter((f) => f.kind === kind).length);
     }
-    for (const severity of SEVERITIES)
-      if (severity !== 'info') this.alertsOpen.set({ severity }, report.openPaging.filter((a) => a.severity === severity).length);
+    // A target the check did not finish keeps its incidents (openPaging has them too).
+    for (const t of report.targets)
+      for (const severity of PAGING)
+        this.alertsOpen.set({ target: t.target, severity }, report.openPaging.filter((a) => a.target === t.target && a.severity === severity).length);
     this.duration.observe(report.durationMs / MS_PER_SECOND);
     const complete = report.unsaved.length === 0 && report.targets.every((t) => t.completed);
     this.checks.inc({ result: complete ? 'complete' : 'incomplete' });

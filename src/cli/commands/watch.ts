@@ -1,4 +1,5 @@
 /** `ipdrift watch`: repeated checks; prints alert transitions as they happen. A signal stops it, 128+N. */
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatTransition } from '../../adapters/local/console.ts';
 import { prepareStateDir } from '../../adapters/local/state-dir.ts';
@@ -31,7 +32,8 @@ Options:
       --metrics-listen ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics
                        ("9464" alone listens on 127.0.0.1; README "With Prometheus")
       --metrics-file PATH  write the same text to PATH after each check (node_exporter's
-                       textfile collector: a .prom file in its directory)
+                       textfile collector: a .prom file in its directory); removed when a
+                       signal stops watch, kept after --count
   -h, --help           this help
 
 Exit status: as check's, by the last check (with --count); stopped by a signal, 128+N
@@ -123,6 +125,9 @@ export async function watchCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     if (served) await closeServer(served.server);
+    // Stopped (a service stopping): its last figures are not today's (IpdriftNotChecking sees the file gone).
+    // A run bounded by --count keeps its file: cron's `watch --count 1 --metrics-file` is a textfile of its own.
+    if (received && metricsFile !== undefined) await rm(metricsFile, { force: true });
   }
   return received ? SIGNAL_EXIT_BASE + osConstants.signals[received] : exit;
 }

@@ -7,8 +7,9 @@
 import type { NotifyConfig } from '../../../core/config.ts';
 import { audienceOf, formatNotice, noticeSubject } from '../../../core/notice.ts';
 import { MS_PER_MINUTE } from '../../../core/time-units.ts';
-import type { AlertTransition, FindingKind, Severity } from '../../../core/types.ts';
+import type { AlertTransition, Severity } from '../../../core/types.ts';
 import { postJson } from './http-post.ts';
+import { destinationOf } from './types.ts';
 import type { Delivery, OpenAlert, Sink } from './types.ts';
 
 type AlertmanagerConfig = Extract<NotifyConfig, { type: 'alertmanager' }>;
@@ -16,8 +17,16 @@ type AlertmanagerConfig = Extract<NotifyConfig, { type: 'alertmanager' }>;
 /** The API path under the configured base URL. */
 export const ALERTMANAGER_ALERTS_PATH = '/api/v2/alerts';
 
-/** `stale-address-confirmed` -> `IpdriftStaleAddressConfirmed` (alert names are CamelCase by convention). */
-export const alertNameOf = (kind: FindingKind) => `Ipdrift${kind.replace(/(^|-)([a-z])/g, (_, _dash: string, c: string) => c.toUpperCase())}`;
+/**
+ * The alert's name, from its incident's condition (the key's part after the target):
+ * `web/stale-upstream` -> `IpdriftStaleUpstream` (CamelCase, as alert names are by convention).
+ * Never from the kind: one incident's kind follows its latest evidence (suspected, confirmed,
+ * a flow client), and a label that changed would make Alertmanager see a second alert.
+ */
+export const alertNameOf = (key: string, target: string) => {
+  const condition = key.slice(target.length + 1).split('/')[0] ?? key;
+  return `Ipdrift${condition.replace(/(^|-)([a-z])/g, (_, _dash: string, c: string) => c.toUpperCase())}`;
+};
 
 /** A postable alert (Alertmanager's OpenAPI `postableAlert`). */
 interface PostableAlert {
@@ -31,24 +40,25 @@ interface PostableAlert {
 export function alertmanagerSink(cfg: AlertmanagerConfig, name: string): Sink {
   const url = `${cfg.url.replace(/\/+$/, '')}${ALERTMANAGER_ALERTS_PATH}`;
   const holdMs = cfg.holdMinutes * MS_PER_MINUTE;
-  // The labels identify the alert (its fingerprint): the condition key, and its severity for routing.
-  const labelsOf = (a: { key: string; target: string; kind: FindingKind }, severity: Severity) => ({
+  // The labels identify the alert (its fingerprint): the incident's key, and its severity for
+  // routing; all else (the kind of the latest evidence) is an annotation.
+  const labelsOf = (a: { key: string; target: string }, severity: Severity) => ({
     ...cfg.labels,
-    alertname: alertNameOf(a.kind),
+    alertname: alertNameOf(a.key, a.target),
     key: a.key,
     target: a.target,
-    kind: a.kind,
     severity,
   });
   const alertOf = (a: OpenAlert | AlertTransition, severity: Severity, startsAt: string, endsAt: Date, subject: string, advice?: string): PostableAlert => ({
     labels: labelsOf(a, severity),
-    annotations: { summary: subject, description: a.summary, ...(advice ? { advice } : {}) },
+    annotations: { summary: subject, description: a.summary, kind: a.kind, ...(advice ? { advice } : {}) },
     startsAt,
     endsAt: endsAt.toISOString(),
   });
   const post = (alerts: PostableAlert[], signal: AbortSignal) => postJson(url, JSON.stringify(alerts), {}, cfg.timeoutMs, signal);
   return {
     name,
+    destination: destinationOf('alertmanager', url),
     wants: (t) => audienceOf(t) === 'on-call',
     deliver(d: Delivery, signal: AbortSignal) {
       const t = d.transition;

@@ -40,12 +40,15 @@ export class DeliveryNotifier implements Notifier {
     private readonly print: (t: AlertTransition) => void,
   ) {}
 
-  /** Accepted once every sink that hears `t` has it on disk; a failed write throws (the engine re-sends next check). */
+  /**
+   * Printed, then accepted once every sink that hears `t` has it on disk; a failed write throws
+   * (the engine sends it again next check; a sink that has it already is not given it twice).
+   */
   async notify(t: AlertTransition): Promise<void> {
-    const now = this.clock.now();
-    const id = this.outbox.newId(now);
-    for (const sink of this.sinks) if (sink.wants(t)) await this.outbox.put(sink.name, t, id, now);
+    // First: a full disk must not hide the notice from the terminal too.
     this.print(t);
+    const now = this.clock.now();
+    for (const sink of this.sinks) if (sink.wants(t)) await this.outbox.put(sink.name, t, sink.destination, now);
   }
 
   /**
@@ -55,8 +58,29 @@ export class DeliveryNotifier implements Notifier {
    */
   async flush(report: CheckReport, budgetMs: number, stop?: AbortSignal): Promise<SinkFlush[]> {
     const signal = AbortSignal.any([AbortSignal.timeout(Math.max(1, budgetMs)), ...(stop ? [stop] : [])]);
-    return Promise.all(this.sinks.map((sink) => this.flushOne(sink, report, signal)));
+    const flushes = await Promise.all(this.sinks.map((sink) => this.flushOne(sink, report, signal)));
+    // Once per process: queues left by a sink the config no longer has (renamed, removed) are said, never sent elsewhere.
+    if (!this.straysTold) {
+      this.straysTold = true;
+      const known = new Set(this.sinks.map((s) => s.name));
+      for (const dir of await this.outbox.sinks()) {
+        if (known.has(dir)) continue;
+        const { total } = await this.outbox.list(dir, 0);
+        if (total > 0)
+          flushes.push({
+            sink: dir,
+            delivered: 0,
+            queued: total,
+            refused: 0,
+            failed: true,
+            errors: [`${total} notice(s) queued for a sink the config no longer names; kept, not sent`],
+          });
+      }
+    }
+    return flushes;
   }
+
+  private straysTold = false;
 
   private async flushOne(sink: Sink, report: CheckReport, signal: AbortSignal): Promise<SinkFlush> {
     const out: SinkFlush = { sink: sink.name, delivered: 0, queued: 0, refused: 0, failed: false, errors: [] };
@@ -65,13 +89,21 @@ export class DeliveryNotifier implements Notifier {
       out.errors.push(...unreadable.map((u) => `queued notice unreadable, left in place: ${u}`));
       out.queued = total;
       for (const q of queued) {
+        // Queued for another receiver (the list was reordered, a URL changed): never sent to this one.
+        if (q.delivery.destination !== sink.destination) {
+          const kept = await this.outbox.refuse(sink.name, q, 'queued for another receiver of this sink name');
+          out.refused++;
+          out.queued--;
+          out.errors.push(`a notice queued for another receiver of "${sink.name}" (the config changed): not sent, set aside in ${kept}`);
+          continue;
+        }
         if (signal.aborted) {
           out.errors.push(`the delivery budget ran out; ${out.queued} notice(s) wait for the next check`);
           break;
         }
         try {
           await sink.deliver(q.delivery, signal);
-          await this.outbox.done(q);
+          await this.outbox.done(sink.name, q);
           out.delivered++;
           out.queued--;
         } catch (err) {
@@ -87,6 +119,7 @@ export class DeliveryNotifier implements Notifier {
           break;
         }
       }
+      if (out.delivered > 0) await this.outbox.prune(sink.name);
       if (sink.refresh && !signal.aborted) {
         const open = report.openPaging.filter((a) => report.targets.some((t) => t.target === a.target));
         await sink.refresh(open, this.clock.now(), signal);

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import type { NotifyConfig } from '../../../core/config.ts';
 import { formatNotice } from '../../../core/notice.ts';
 import { noticeDocument } from './payload.ts';
-import { DeliveryError } from './types.ts';
+import { DeliveryError, destinationOf } from './types.ts';
 import type { Delivery, Sink } from './types.ts';
 import { hears } from './webhook.ts';
 
@@ -14,6 +14,8 @@ type ExecConfig = Extract<NotifyConfig, { type: 'exec' }>;
 
 /** How long a command has to exit after SIGTERM before SIGKILL. */
 const KILL_GRACE_MS = 2000;
+/** How long after the command exits its stderr may still be read (a child it left may hold the pipe). */
+const STDERR_DRAIN_MS = 200;
 /** Bytes of the command's stderr kept for the error line. */
 const STDERR_KEPT_BYTES = 2048;
 
@@ -22,12 +24,15 @@ export function execSink(cfg: ExecConfig, name: string): Sink {
   const [program, ...args] = cfg.command as [string, ...string[]];
   return {
     name,
+    destination: destinationOf('exec', ...cfg.command),
     wants: (t) => hears(cfg.audience, t),
     deliver: (d: Delivery, signal: AbortSignal) =>
       new Promise<void>((resolve, reject) => {
         const t = d.transition;
         const child = spawn(program, args, {
           stdio: ['pipe', 'ignore', 'pipe'],
+          // A process group of its own: the kill reaches what the command started too (`sh -c "x &"`).
+          detached: true,
           env: {
             ...process.env,
             IPDRIFT_DELIVERY: d.id,
@@ -41,10 +46,17 @@ export function execSink(cfg: ExecConfig, name: string): Sink {
         });
         let stderr = '';
         let why: string | undefined;
+        const killGroup = (sig: NodeJS.Signals) => {
+          try {
+            if (child.pid !== undefined) process.kill(-child.pid, sig);
+          } catch {
+            // Gone already.
+          }
+        };
         const stop = (reason: string) => {
           why ??= reason;
-          child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS).unref();
+          killGroup('SIGTERM');
+          setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
         };
         const timer = setTimeout(() => stop(`did not exit within ${cfg.timeoutMs} ms`), cfg.timeoutMs);
         const onAbort = () => stop('stopped: the delivery budget ran out');
@@ -66,12 +78,16 @@ export function execSink(cfg: ExecConfig, name: string): Sink {
           else resolve();
         };
         child.on('error', (err) => done(new DeliveryError(`${program}: ${err.message}`, false, { cause: err })));
-        child.on('close', (code, sig) => {
+        const settle = (code: number | null, sig: NodeJS.Signals | null) => {
           if (code === 0 && why === undefined) return done();
           const said = stderr.replace(/\s+/g, ' ').trim();
           const how = why ?? (sig ? `killed by ${sig}` : `exit ${code}`);
           done(new DeliveryError(`${program}: ${how}${said ? ` (${said})` : ''}`, false));
-        });
+        };
+        // "close" (stderr read to its end) normally; but a process the command left behind may
+        // hold stderr open for ever, so "exit" settles it shortly after.
+        child.on('close', settle);
+        child.on('exit', (code, sig) => setTimeout(() => settle(code, sig), STDERR_DRAIN_MS));
       }),
   };
 }

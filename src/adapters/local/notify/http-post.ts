@@ -6,15 +6,29 @@ import { DeliveryError } from './types.ts';
 /** Characters of a refusal's body quoted in the error (receivers say why in it). */
 const REFUSAL_TEXT_CHARS = 200;
 
-/** HTTP statuses that say "later" rather than "never": the notice is retried. */
-const RETRYABLE_4XX = new Set([408, 425, 429]);
+/**
+ * HTTP statuses that say "this notice, never" (it is malformed or too large for the receiver).
+ * Any other refusal (401, 403 and 404 after a key rotation or a redeploy, 429, 5xx) is the
+ * receiver's state, not the notice's: the queue waits for it.
+ */
+const REFUSES_THE_NOTICE = new Set([400, 413, 422]);
 
 /**
- * POSTs `body` to `url` within `timeoutMs` (and `signal`); resolves on 2xx. A 4xx other than
- * 408/425/429 is a permanent DeliveryError (this notice will never be accepted); anything else
- * (5xx, a redirect, no answer) is a transient one.
+ * The URL as errors and logs show it: its origin and "/..." for a path. Chat webhooks carry
+ * their token in the path (Slack, Discord, Teams), and errors reach stderr and files.
+ */
+export function shownUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname === '/' && u.search === '' ? '/' : '/...'}`;
+}
+
+/**
+ * POSTs `body` to `url` within `timeoutMs` (and `signal`); resolves on 2xx. A 400, 413 or 422 is
+ * a permanent DeliveryError (this notice will never be accepted); anything else (another 4xx, a
+ * 5xx, a redirect, no answer) is a transient one.
  */
 export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  const where = shownUrl(url);
   let res: Response;
   try {
     res = await fetch(url, {
@@ -27,13 +41,12 @@ export async function postJson(url: string, body: string, headers: Record<string
     });
   } catch (err) {
     const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : errorMessage((err as { cause?: unknown }).cause ?? err);
-    throw new DeliveryError(`POST ${url}: ${why}`, false, { cause: err });
+    throw new DeliveryError(`POST ${where}: ${why}`, false, { cause: err });
   }
   if (res.status >= 200 && res.status < 300) {
     await res.body?.cancel();
     return;
   }
   const text = (await res.text().catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, REFUSAL_TEXT_CHARS);
-  const permanent = res.status >= 400 && res.status < 500 && !RETRYABLE_4XX.has(res.status);
-  throw new DeliveryError(`POST ${url}: HTTP ${res.status}${text ? ` (${text})` : ''}`, permanent);
+  throw new DeliveryError(`POST ${where}: HTTP ${res.status}${text ? ` (${text})` : ''}`, REFUSES_THE_NOTICE.has(res.status));
 }

@@ -1,11 +1,13 @@
 /**
  * The queue of notices not yet delivered, per sink, in the state directory: one file per notice
- * (`<state>/outbox/<sink>/<ms>-<seq>-<random>.json`, written to a temp name and renamed), so two
+ * (`<state>/outbox/<sink>/<ms>-<seq>-<id>.json`, written to a temp name and renamed), so two
  * processes sharing a state directory never overwrite each other's notices, and a crash loses
- * none. A notice a receiver refused for good moves to `<sink>/refused/` (kept, and said).
+ * none. A delivered notice moves to `<sink>/sent/<id>.json` (the newest SENT_KEPT are kept): a
+ * notice the engine sends again (after a failed save, or from a second process) has the same id
+ * and is not queued twice. One a receiver refused for good moves to `<sink>/refused/` (kept, and said).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { access, mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AlertTransition } from '../../../core/types.ts';
 import { readBoundedFile } from '../bounded-read.ts';
@@ -17,13 +19,30 @@ const MAX_QUEUED_BYTES = 1024 * 1024;
 export const OUTBOX_DIR = 'outbox';
 /** A sink's set-aside notices, under its queue. */
 export const REFUSED_DIR = 'refused';
-const QUEUED_RE = /^\d{13}-\d{6}-[0-9a-f]{8}\.json$/;
+/** A sink's delivered notices (their ids keep a repeat out of the queue), under its queue. */
+export const SENT_DIR = 'sent';
+/** Delivered notices kept per sink (a repeat comes within minutes; this is days of a busy system). */
+const SENT_KEPT = 1000;
+const QUEUED_RE = /^\d{13}-\d{6}-[0-9a-f]{16}\.json$/;
+
+/**
+ * The id of a transition's notice: the same whenever the engine sends it again (same alert key,
+ * incident, type and count of notices delivered before), another for any new notice.
+ */
+export function noticeId(t: AlertTransition): string {
+  const basis = [t.type, t.key, t.openedAt ?? t.at, t.sequence ?? t.at].join('\0');
+  return createHash('sha256').update(basis).digest('hex').slice(0, 16);
+}
 
 /** A queued notice and its file. */
 export interface Queued {
   file: string;
   delivery: Delivery;
 }
+
+const missingOk = (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'ENOENT') throw err;
+};
 
 /** The per-sink queues under `<state>/outbox`. */
 export class Outbox {
@@ -34,31 +53,36 @@ export class Outbox {
     return join(this.root, OUTBOX_DIR, sink);
   }
 
-  /** A new notice's id (and its queue files' name): time, then sequence, so names sort in the order notices happened. */
-  newId(now: Date): string {
-    const seq = String(this.seq++ % 1_000_000).padStart(6, '0');
-    return `${String(now.getTime()).padStart(13, '0')}-${seq}-${randomBytes(4).toString('hex')}`;
-  }
-
-  /** Queues `t` for `sink` as notice `id` (one id for every sink); resolves once it is on disk (then it counts as accepted). */
-  async put(sink: string, t: AlertTransition, id: string, now: Date): Promise<Delivery> {
+  /**
+   * Queues `t` for `sink` (whose destination is `destination`); resolves once the notice is on
+   * disk (then it counts as accepted), or at once when this notice is queued or sent already.
+   */
+  async put(sink: string, t: AlertTransition, destination: string, now: Date): Promise<Delivery | undefined> {
     const dir = this.dirOf(sink);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const delivery: Delivery = { id, queuedAt: now.toISOString(), transition: t };
-    const tmp = join(dir, `.${id}.${process.pid}.tmp`);
+    const id = noticeId(t);
+    const queued = (await readdir(dir)).some((n) => n.endsWith(`-${id}.json`));
+    const sent = await access(join(dir, SENT_DIR, `${id}.json`)).then(
+      () => true,
+      () => false,
+    );
+    if (queued || sent) return undefined;
+    const name = `${String(now.getTime()).padStart(13, '0')}-${String(this.seq++ % 1_000_000).padStart(6, '0')}-${id}`;
+    const delivery: Delivery = { id, queuedAt: now.toISOString(), destination, transition: t };
+    const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     await writeFile(tmp, JSON.stringify(delivery), { mode: 0o600 });
-    await rename(tmp, join(dir, `${id}.json`));
+    await rename(tmp, join(dir, `${name}.json`));
     return delivery;
   }
 
   /**
    * The oldest `limit` notices queued for `sink`, in order. A file that cannot be read back is
-   * named in `unreadable` and left where it is (never deleted).
+   * named in `unreadable` and left where it is (never deleted, never counted as queued).
    */
   async list(sink: string, limit: number): Promise<{ queued: Queued[]; total: number; unreadable: string[] }> {
     const names = await readdir(this.dirOf(sink)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return [] as string[];
-      throw err;
+      missingOk(err);
+      return [] as string[];
     });
     const files = names.filter((n) => QUEUED_RE.test(n)).sort();
     const queued: Queued[] = [];
@@ -71,24 +95,40 @@ export class Outbox {
         unreadable.push(`${file}: ${(err as Error).message}`);
       }
     }
-    return { queued, total: files.length, unreadable };
+    return { queued, total: files.length - unreadable.length, unreadable };
   }
 
-  /** The notice was delivered. */
-  async done(q: Queued): Promise<void> {
-    await unlink(q.file).catch((err: NodeJS.ErrnoException) => {
-      // Another process sharing the state directory delivered it too.
-      if (err.code !== 'ENOENT') throw err;
-    });
+  /** The notice was delivered: it moves to the sink's sent notices. */
+  async done(sink: string, q: Queued): Promise<void> {
+    const dir = join(this.dirOf(sink), SENT_DIR);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Another process sharing the state directory may have delivered it too.
+    await rename(q.file, join(dir, `${q.delivery.id}.json`)).catch(missingOk);
   }
 
-  /** The receiver refused the notice for good: set it aside with the reason, out of the queue. */
+  /** Keeps the newest SENT_KEPT sent notices of `sink`. */
+  async prune(sink: string): Promise<void> {
+    const dir = join(this.dirOf(sink), SENT_DIR);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    if (names.length <= SENT_KEPT) return;
+    const aged = await Promise.all(names.map(async (n) => ({ n, t: (await stat(join(dir, n)).catch(() => undefined))?.mtimeMs ?? 0 })));
+    aged.sort((a, b) => b.t - a.t);
+    await Promise.all(aged.slice(SENT_KEPT).map(({ n }) => unlink(join(dir, n)).catch(missingOk)));
+  }
+
+  /** Set aside, with the reason, out of the queue (refused for good, or queued for another destination). */
   async refuse(sink: string, q: Queued, reason: string): Promise<string> {
     const dir = join(this.dirOf(sink), REFUSED_DIR);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const kept = join(dir, `${q.delivery.id}.json`);
     await writeFile(kept, JSON.stringify({ ...q.delivery, refused: reason }), { mode: 0o600 });
-    await this.done(q);
+    await unlink(q.file).catch(missingOk);
     return kept;
+  }
+
+  /** The queue directories under the outbox (one per sink that ever had a notice). */
+  async sinks(): Promise<string[]> {
+    const entries = await readdir(join(this.root, OUTBOX_DIR), { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
   }
 }

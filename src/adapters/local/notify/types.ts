@@ -3,14 +3,17 @@
  * one shape (blackbox_exporter's prober/ model); `delivery.ts` owns the queue, the order, the
  * budget and the retries across checks.
  */
+import { createHash } from 'node:crypto';
 import { IpdriftError } from '../../../core/errors.ts';
 import type { AlertTransition, FindingKind, Severity } from '../../../core/types.ts';
 
 /** One queued notice: a transition and the id receivers may deduplicate on. */
 export interface Delivery {
-  /** Stable across retries: `X-Ipdrift-Delivery`, the JSON's `id`. */
+  /** The same for every sink and every re-send of this notice (outbox.ts noticeId): `X-Ipdrift-Delivery`, the JSON's `id`. */
   id: string;
   queuedAt: string;
+  /** Which receiver it was queued for (a digest of the sink's type and URL or command). */
+  destination: string;
   transition: AlertTransition;
 }
 
@@ -27,12 +30,17 @@ export interface OpenAlert {
 /** Where notices go. `deliver` throws a DeliveryError when the notice was not delivered. */
 export interface Sink {
   readonly name: string;
+  /** A digest of the receiver (type and URL or command): a queue left for another receiver is never sent to this one. */
+  readonly destination: string;
   /** Whether this sink hears `t` (its audience). */
   wants(t: AlertTransition): boolean;
   deliver(d: Delivery, signal: AbortSignal): Promise<void>;
   /** After each check, with the paging alerts open now: a sink whose receiver forgets (Alertmanager) re-posts them. */
   refresh?(open: readonly OpenAlert[], now: Date, signal: AbortSignal): Promise<void>;
 }
+
+/** A sink's destination digest from its type and receiver (URL, or program and arguments). */
+export const destinationOf = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
 
 /**
  * A notice was not delivered. `permanent`: the receiver refused this notice itself (HTTP 4xx other

@@ -10,7 +10,7 @@ import { audienceOf } from '../../../core/notice.ts';
 import type { AlertTransition } from '../../../core/types.ts';
 import { postJson } from './http-post.ts';
 import { noticeDocument } from './payload.ts';
-import { DeliveryError } from './types.ts';
+import { DeliveryError, destinationOf } from './types.ts';
 import type { Delivery, Sink } from './types.ts';
 
 type WebhookConfig = Extract<NotifyConfig, { type: 'webhook' }>;
@@ -31,6 +31,7 @@ export const hears = (audience: 'on-call' | 'events' | 'all', t: AlertTransition
 export function webhookSink(cfg: WebhookConfig, name: string, secret: string | undefined): Sink {
   return {
     name,
+    destination: destinationOf('webhook', cfg.url),
     wants: (t) => hears(cfg.audience, t),
     async deliver(d: Delivery, signal: AbortSignal) {
       const body = JSON.stringify(noticeDocument(d));
