@@ -31,7 +31,7 @@ import { BUNDLE_CONFIG, LAMBDA_CHECKS, lambdaCheck, lambdaShape } from './lambda
 import type { LambdaCheckResult } from './lambda.ts';
 import { cliCheckUnavailable, runCliChecks } from './cli-check.ts';
 import type { CliCheckResult } from './cli-check.ts';
-import { predictedCheckMs } from '../src/core/cost/estimate.ts';
+import { predictedCheckMs } from '../src/planning/cost/estimate.ts';
 import type { LambdaResult } from './lambda.ts';
 import { formatSummary, summarise } from './profile.ts';
 import type { ProfileSummary } from './profile.ts';

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseConfigText } from '../../src/core/config.ts';
-import { ENDPOINT_SERVICES } from '../../src/core/vpc-endpoints.ts';
-import type { EndpointService } from '../../src/core/vpc-endpoints.ts';
+import { ENDPOINT_SERVICES } from '../../src/planning/vpc-endpoints.ts';
+import type { EndpointService } from '../../src/planning/vpc-endpoints.ts';
 import type { ConfigInput } from '../../src/core/config.ts';
 import type { MonitorStackProps } from './monitor-stack.ts';
 

@@ -37,7 +37,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { STACK_SHAPE } from '../../src/core/cost/estimate.ts';
+import { STACK_SHAPE } from '../../src/planning/cost/estimate.ts';
 import { ownLogsStatement } from './statements.ts';
 import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
 import { ENV, TABLE_KEYS } from '../../src/contract.ts';

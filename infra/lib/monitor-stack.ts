@@ -27,8 +27,8 @@ import { FanOut } from './fan-out.ts';
 import { BUNDLE_ENTRIES, BUNDLE_FILES, LAMBDA_TASK_ROOT, stageLambdaBundle } from './lambda-bundle.ts';
 import { ownLogsStatement, putMetricsStatement, vpcEniStatement } from './statements.ts';
 import { VpcRequiredError, targetsNeedingVpc } from './network.ts';
-import { ENDPOINT_URL_ENV, interfaceEndpointsFor } from '../../src/core/vpc-endpoints.ts';
-import type { EndpointService } from '../../src/core/vpc-endpoints.ts';
+import { ENDPOINT_URL_ENV, interfaceEndpointsFor } from '../../src/planning/vpc-endpoints.ts';
+import type { EndpointService } from '../../src/planning/vpc-endpoints.ts';
 import { logGroupRef } from '../../src/core/arn.ts';
 import { createAlarms } from './alarms.ts';
 import { createDashboard } from './dashboard.ts';
@@ -70,7 +70,7 @@ export interface MonitorVpcOptions {
    * Create the VPC endpoints the functions need instead of relying on a NAT gateway: a DynamoDB
    * gateway endpoint on `routeTableIds`, interface endpoints for SNS, CloudWatch metrics and
    * (with Aurora targets) RDS in one subnet per AZ, admitting the function's group on 443, with
-   * private DNS off (core/vpc-endpoints.ts ENDPOINT_URL_ENV says why and how the functions reach them).
+   * private DNS off (planning/vpc-endpoints.ts ENDPOINT_URL_ENV says why and how the functions reach them).
    */
   readonly createEndpoints?: boolean;
   /** Services whose endpoint the VPC already has (with private DNS, or a route): not created. */
@@ -486,7 +486,7 @@ export class MonitorStack extends Stack {
   }
 
   /**
-   * The VPC endpoints the functions need (core/vpc-endpoints.ts) that the VPC does not already
+   * The VPC endpoints the functions need (planning/vpc-endpoints.ts) that the VPC does not already
    * have: the DynamoDB gateway on the route tables, and interface endpoints in one subnet per AZ,
    * behind a group that admits the function's group on 443 only. Private DNS is off: on, it would
    * send every workload in the VPC that calls these services to endpoints that admit only the

@@ -7,7 +7,7 @@
 import { App, NestedStack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { COST_ASSUMPTIONS, STACK_SHAPE } from '../../src/core/cost/estimate.ts';
+import { COST_ASSUMPTIONS, STACK_SHAPE } from '../../src/planning/cost/estimate.ts';
 import type { ConfigInput } from '../../src/core/config.ts';
 import { alarmedMetrics } from '../../src/core/metric-sets.ts';
 import { SCHEDULER_DEFAULTS } from '../../src/lambda/scheduler.ts';

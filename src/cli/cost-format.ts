@@ -1,8 +1,8 @@
 /** Text and JSON forms of a cost estimate (`ipdrift cost`). Pure. */
-import type { CostEstimate, CostLine } from '../core/cost/estimate.ts';
-import { COST_ASSUMPTIONS } from '../core/cost/estimate.ts';
-import type { recommendMemory } from '../core/cost/estimate.ts';
-import type { PriceTable } from '../core/cost/prices.ts';
+import type { CostEstimate, CostLine } from '../planning/cost/estimate.ts';
+import { COST_ASSUMPTIONS } from '../planning/cost/estimate.ts';
+import type { recommendMemory } from '../planning/cost/estimate.ts';
+import type { PriceTable } from '../planning/cost/prices.ts';
 
 /** What the text needs besides the estimate. */
 export interface FormatOptions {

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink, writeFile } from 'node:fs/promises';
-import { buildPicture } from '../core/picture.ts';
-import type { FailoverDoc, Picture, PictureTarget } from '../core/picture.ts';
+import { buildPicture } from '../presentation/picture.ts';
+import type { FailoverDoc, Picture, PictureTarget } from '../presentation/picture.ts';
 import type { Store } from '../core/ports.ts';
 import type { ChangeRecord } from '../core/types.ts';
 import { REPORT_MARKER } from '../adapters/local/report-html.ts';

@@ -5,6 +5,7 @@
  * was checked against the servers' own documentation and sources (README, "Advice").
  */
 import type { FindingKind } from './types.ts';
+import { FINDING_CATALOGUE } from './finding-catalogue.ts';
 
 /** The web servers whose fixes ipdrift knows. */
 export type WebServer = 'apache' | 'nginx' | 'haproxy';
@@ -113,57 +114,16 @@ export function serverFix(info: ServerInfo): string {
   return haproxyFix(info.version);
 }
 
-const GENERIC_STALE =
-  "The web tier cached the upstream name's old addresses. Make it re-resolve the name within the record's TTL " +
-  '(60 s for ELB names): httpd `addressttl`, nginx `resolve` or `resolver` + variable, HAProxy `resolvers`; a JVM ' +
-  'client `networkaddress.cache.ttl` at most 60 s; pooled keep-alive connections ignore DNS changes (cap their lifetime). ' +
-  'Or put an NLB (fixed addresses) in between. Restart or reload the web tier now to recover.';
-
-const CACHE_RISK =
-  'Nothing fails yet: this host keeps using the load balancer but has not asked DNS for its name for far longer than the TTL, ' +
-  'so it cached the answer (a JVM with networkaddress.cache.ttl=-1 or a security manager, a process that resolves once at start, ' +
-  'httpd before 2.4.59 without addressttl, nginx with a static proxy_pass) or rides connections opened long ago. At the next node ' +
-  'change it will keep the old addresses: give it a DNS TTL (networkaddress.cache.ttl=60, a pool max lifetime of a few minutes, ' +
-  'httpd addressttl, nginx resolve, HAProxy resolvers). A host whose queries the Route 53 Resolver answered from its cache is not ' +
-  'logged: if many hosts ask for this name, check this one before you change it.';
-
 /** A flow-log client of an Aurora cluster's old writer. */
 const OLD_WRITER_CLIENT =
   'This host still connects to the old writer after the failover: if it connects through the cluster endpoint, it kept the old answer, and its writes fail (read-only). ' +
   'Make it re-resolve (JVM networkaddress.cache.ttl at most 5 s), drop pooled connections after a failover (a pool max lifetime), or use a failover-aware driver (AWS Advanced JDBC Wrapper) or RDS Proxy. ' +
   'A client of the reader endpoint connects there on purpose: nothing to do for it.';
 
-const AT_RISK =
-  'No page yet: a client still reaches a retired node that still answers (it drains). Either it keeps a pooled keep-alive connection ' +
-  '(Go, Envoy, undici, nginx upstream `keepalive`): it moves by itself when the node closes it, and nothing is wrong; or it cached the ' +
-  "name's answer: it fails when the node goes, and ipdrift pages at once then. Nothing to do now unless you know the client resolves once.";
+const AT_RISK = FINDING_CATALOGUE['stale-address-at-risk'].advice;
 
-const ADVICE: Record<FindingKind, string> = {
-  'address-set-changed':
-    'No action needed: the load balancer scaled or replaced nodes, as designed. Clients that cache DNS answers longer than the TTL keep using the addresses that left.',
-  'retired-address-answering':
-    'No action needed: a replaced node drains before its address is released. Clients that cached it still work for now; ipdrift pages only if one of them is seen failing.',
-  'retired-address-dead':
-    'No action needed: the load balancer released a retired node, as designed. It matters only if a client still uses the address; ipdrift pages when a web tier shows it does.',
-  'retired-address-reassigned':
-    'A retired address now answers as another service: a client that still caches it sends traffic (and credentials) there. Find such clients (web tiers, JVMs, connection pools that resolved the name once), restart them and fix their DNS caching.',
-  'current-address-unhealthy':
-    "An address in the current answer fails its probe: check the load balancer node, its security groups (they must admit the monitor) and the targets' health.",
-  'resolution-failed': 'The lookup failed; history was left unchanged. Check the resolver (VPC DNS, Route 53 Resolver rules) and the name.',
-  'unusable-address':
-    'The resolver answered with an address no load balancer node or database instance can have; ipdrift did not probe it (it would have tested this host or the metadata service). Clients that use this answer fail. Check the record, private hosted zones and Route 53 Resolver rules that override the name, and the resolver itself.',
-  'stale-address-at-risk': AT_RISK,
-  'stale-address-suspected': GENERIC_STALE,
-  'stale-address-confirmed': GENERIC_STALE,
-  'writer-changed': 'No action needed by itself. Clients must reconnect to the new writer; watch the dns-lag finding and failover timeline.',
-  'dns-lag':
-    'The cluster endpoint still names the old writer. Clients that connect now reach a reader or nothing. Consider the AWS Advanced JDBC Wrapper failover plugin, or connect via the instance endpoint the API names.',
-  'stale-client-seen':
-    'The flow logs name a client that still sends to an address the load balancer gave back: it resolved the name once and keeps the answer. Find the process on that host: a JVM caches DNS forever with a security manager (networkaddress.cache.ttl; 30 s without), connection pools keep connections to the old address, and some resolvers and proxies resolve only at start (httpd before 2.4.59 without addressttl, nginx with a static proxy_pass). Restart it now; then give it a DNS TTL (networkaddress.cache.ttl=60, pool max lifetime under a few minutes, httpd addressttl, nginx resolve, HAProxy resolvers).',
-  'dns-cache-at-risk': CACHE_RISK,
-  'endpoint-reaches-reader':
-    'A login through the writer endpoint landed on a read-only instance, so clients connecting now get "cannot execute ... in a read-only transaction" (PostgreSQL) or ERROR 1290 "--read-only" (MySQL) on every write. Right after a failover this is the old writer, still named by DNS or by a cache: see dns-lag and the failover timeline; drop and reopen pooled connections once DNS names the new writer. To take DNS out of the path: the AWS Advanced JDBC Wrapper failover plugin, or RDS Proxy.',
-};
+/** The generic advice per kind (src/core/finding-catalogue.ts). */
+const ADVICE = Object.fromEntries(Object.entries(FINDING_CATALOGUE).map(([k, e]) => [k, e.advice])) as Record<FindingKind, string>;
 
 /** Where a target type's own words replace the generic ones. */
 const TYPE_ADVICE: Partial<Record<AdviceTargetType, Partial<Record<FindingKind, string>>>> = {

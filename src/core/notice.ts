@@ -4,6 +4,7 @@
  * CLI render exactly the same notice.
  */
 import { spanText } from './recovery.ts';
+import { FINDING_CATALOGUE } from './finding-catalogue.ts';
 import type { AlertTransition, Finding, FindingKind, Severity, TransitionType } from './types.ts';
 
 /** Bounds of a notice. SNS: subject < 100 printable ASCII characters, message <= 256 KB. */
@@ -52,29 +53,8 @@ export interface Notice {
   attributes: NoticeAttributes;
 }
 
-/** What each finding kind means, in one line (docs/architecture.md, "Findings and incidents"). */
-export const KIND_MEANING: Record<FindingKind, string> = {
-  'address-set-changed': "the name's addresses changed: which came, which left",
-  'retired-address-answering': 'a retired address still accepts probes: cached clients still work, for now',
-  'retired-address-dead': 'a retired address stopped answering (the node was released): expected; it matters only with evidence that a client still uses it',
-  'retired-address-reassigned':
-    'a retired address answers as someone else (certificate or identity mismatch); critical only with evidence that a client still sends to it',
-  'current-address-unhealthy': 'an address in the current answer fails its probe',
-  'resolution-failed': 'the lookup failed (timeout, SERVFAIL, NXDOMAIN); never read as "no addresses"',
-  'unusable-address': 'the answer names an address no node can have (unspecified, loopback, link-local or metadata, multicast, broadcast); it is never probed',
-  'stale-address-at-risk':
-    'a client (a web tier by its echo, or a flow-log client) still reaches a retired address that still answers: a cached answer, or a pooled connection that moves by itself when the node goes; not a page',
-  'stale-address-suspected':
-    "the web tier fails or slows while its upstream's current addresses are healthy, past the TTL after the upstream retired addresses",
-  'stale-address-confirmed':
-    'the echo shows the web tier still reaches a retired upstream address after it stopped answering, was released or now answers as another service, or with proof the tier will not move',
-  'writer-changed': 'the Aurora writer moved to another instance',
-  'dns-lag': 'the cluster endpoint still names the old writer after the writer changed',
-  'endpoint-reaches-reader': 'a session through the writer (cluster) endpoint landed on a read-only instance: writes fail',
-  'stale-client-seen': 'the VPC flow logs show a client still sending to a retired address, past its TTL',
-  'dns-cache-at-risk':
-    "the flow logs show a client using the ELB's addresses, and the resolver query logs show it has not asked for the name for much longer than the TTL: it caches the answer and will be stuck at the next node change; not a page",
-};
+/** What each finding kind means, in one line (src/core/finding-catalogue.ts). */
+export const KIND_MEANING = Object.fromEntries(Object.entries(FINDING_CATALOGUE).map(([k, e]) => [k, e.meaning])) as Record<FindingKind, string>;
 
 const TRANSITION_TEXT: Record<TransitionType, string> = {
   opened: 'OPENED',

@@ -3,27 +3,12 @@
  * never the last failure as its headline (at 3 a.m. that reads as a new failure; README,
  * "Incidents"). The last failure rides along as `was`.
  */
+import { FINDING_CATALOGUE } from './finding-catalogue.ts';
 import type { AlertState, FindingKind } from './types.ts';
 import { MINUTES_PER_HOUR, MS_PER_SECOND, SECONDS_PER_MINUTE } from './time-units.ts';
 
 /** The healthy state each kind's resolution stands for, as a clause. */
-const RECOVERED: Record<FindingKind, string> = {
-  'address-set-changed': 'the address set is steady',
-  'retired-address-answering': 'no retired address answers any more',
-  'retired-address-dead': 'no retired address is missed',
-  'retired-address-reassigned': 'no retired address answers as another service',
-  'current-address-unhealthy': 'every current address passes its probe',
-  'resolution-failed': 'the name resolves',
-  'unusable-address': 'the answer names only addresses a node can have',
-  'stale-address-at-risk': 'no client reaches a retired address',
-  'stale-address-suspected': 'the web tier answers, on healthy upstream addresses',
-  'stale-address-confirmed': 'the web tier no longer reaches a retired address',
-  'writer-changed': 'the writer is steady',
-  'dns-lag': 'the cluster endpoint names the writer',
-  'endpoint-reaches-reader': 'sessions through the writer endpoint reach the writer',
-  'stale-client-seen': 'the flow logs show no client sending to a retired address',
-  'dns-cache-at-risk': 'the host asks for the name again, or no longer connects',
-};
+const RECOVERED = Object.fromEntries(Object.entries(FINDING_CATALOGUE).map(([k, e]) => [k, e.recovered])) as Record<FindingKind, string>;
 
 /** "45 s", "4 min 10 s", "2 h 5 min": a span for a person, to the second under an hour. */
 export function spanText(ms: number): string {

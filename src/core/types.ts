@@ -3,6 +3,8 @@
  * Everything here is plain data so that it serialises to JSON unchanged (file store, DynamoDB, --json).
  */
 import type { STATE_SCHEMA_VERSION } from './constants.ts';
+import { FINDING_CATALOGUE } from './finding-catalogue.ts';
+import type { FindingKindEntry } from './finding-catalogue.ts';
 import type { StaleClient } from './flow-log.ts';
 import type { Asker } from './resolver-log.ts';
 
@@ -57,28 +59,19 @@ export interface FlowObservation {
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** Stable finding identifiers (docs/architecture.md); the CLI's --json and SNS messages use them. */
-export const FINDING_KINDS = {
-  'address-set-changed': 'info',
-  'retired-address-answering': 'info',
-  'retired-address-dead': 'info',
-  'retired-address-reassigned': 'warning',
-  'current-address-unhealthy': 'warning',
-  'resolution-failed': 'warning',
-  'unusable-address': 'warning',
-  'stale-address-at-risk': 'info',
-  'stale-address-suspected': 'critical',
-  'stale-address-confirmed': 'critical',
-  'writer-changed': 'info',
-  'dns-lag': 'warning',
-  'endpoint-reaches-reader': 'critical',
-  'stale-client-seen': 'critical',
-  'dns-cache-at-risk': 'info',
-} as const satisfies Record<string, Severity>;
-export type FindingKind = keyof typeof FINDING_KINDS;
+/** Stable finding identifiers (src/core/finding-catalogue.ts); the CLI's --json and SNS messages use them. */
+export type FindingKind = keyof typeof FINDING_CATALOGUE;
+
+const KINDS = Object.keys(FINDING_CATALOGUE) as FindingKind[];
+const kindsWhere = (has: (e: FindingKindEntry) => boolean) => new Set(KINDS.filter((k) => has(FINDING_CATALOGUE[k])));
+
+/** Each kind's severity, from the catalogue. */
+export const FINDING_KINDS = Object.fromEntries(KINDS.map((k) => [k, FINDING_CATALOGUE[k].severity])) as {
+  readonly [K in FindingKind]: (typeof FINDING_CATALOGUE)[K]['severity'];
+};
 
 /** Kinds that are one-off events: notified once, never open, never resolved. */
-export const EVENT_KINDS: ReadonlySet<FindingKind> = new Set(['address-set-changed', 'writer-changed']);
+export const EVENT_KINDS: ReadonlySet<FindingKind> = kindsWhere((e) => e.event === true);
 
 /**
  * Information that is tracked as an alert all the same: a risk that may become the incident of
@@ -87,24 +80,19 @@ export const EVENT_KINDS: ReadonlySet<FindingKind> = new Set(['address-set-chang
  * reminders. When later evidence of the same condition pages, on-call hears "opened": it was never
  * told of the risk.
  */
-export const RISK_KINDS: ReadonlySet<FindingKind> = new Set(['stale-address-at-risk', 'dns-cache-at-risk']);
+export const RISK_KINDS: ReadonlySet<FindingKind> = kindsWhere((e) => e.risk === true);
 
 /**
  * Kinds that are evidence of one shared condition: a web tier stuck on retired upstream
  * addresses is one incident whether the echo proves it or failures suggest it, so both kinds
  * share one alert key and escalate it in place (docs: "Incidents and notices").
  */
-export const CONDITION_OF: Partial<Record<FindingKind, string>> = {
-  // The risk and the incident are one condition: the risk's alert escalates in place when the node goes.
-  'stale-address-at-risk': 'stale-upstream',
-  'stale-address-suspected': 'stale-upstream',
-  'stale-address-confirmed': 'stale-upstream',
-  // A configured web tier seen in the flow logs joins its stale-upstream incident; other
-  // clients get a key of their own per client (core/assess.ts clientFindings).
-  'stale-client-seen': 'stale-upstream',
-  // A tier that caches is at risk on the same condition: the risk escalates in place at the next change.
-  'dns-cache-at-risk': 'stale-upstream',
-};
+export const CONDITION_OF: Partial<Record<FindingKind, string>> = Object.fromEntries(
+  KINDS.flatMap((k) => {
+    const e: FindingKindEntry = FINDING_CATALOGUE[k];
+    return e.condition === undefined ? [] : [[k, e.condition]];
+  }),
+);
 
 /** The alert key of a finding kind on a target: one per condition. */
 export const conditionKey = (target: string, kind: FindingKind) => `${target}/${CONDITION_OF[kind] ?? kind}`;

@@ -1,6 +1,6 @@
 /**
  * The stack's VPC endpoints have private DNS off, and the functions reach them through the SDK's
- * service-specific endpoint variables (core/vpc-endpoints.ts ENDPOINT_URL_ENV). Proven here with
+ * service-specific endpoint variables (planning/vpc-endpoints.ts ENDPOINT_URL_ENV). Proven here with
  * the SDK clients the handlers use: each sends its request to the endpoint's own DNS name when
  * its variable is set, and to the regional name when it is not. No request leaves the process:
  * a request handler records where it would go, and refuses.
@@ -11,8 +11,8 @@ import { DescribeDBClustersCommand, RDSClient } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ENDPOINT_URL_ENV } from '../../src/core/vpc-endpoints.ts';
-import type { InterfaceEndpointService } from '../../src/core/vpc-endpoints.ts';
+import { ENDPOINT_URL_ENV } from '../../src/planning/vpc-endpoints.ts';
+import type { InterfaceEndpointService } from '../../src/planning/vpc-endpoints.ts';
 
 const REGION = 'eu-west-1';
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };

@@ -1,12 +1,12 @@
 /**
- * The monthly estimate (core/cost/estimate.ts): metric and alarm counts from the one metric
+ * The monthly estimate (planning/cost/estimate.ts): metric and alarm counts from the one metric
  * table, DynamoDB units from the store's item layout, fan-out past the shard size, the goal.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { COST_ASSUMPTIONS, CostInputError, STACK_SHAPE, estimateCost, modelledInvocationMs, recommendMemory } from '../../src/core/cost/estimate.ts';
-import type { CostEstimate, CostInput, CostTarget } from '../../src/core/cost/estimate.ts';
-import { PRICE_TABLE } from '../../src/core/cost/prices.ts';
+import { COST_ASSUMPTIONS, CostInputError, STACK_SHAPE, estimateCost, modelledInvocationMs, recommendMemory } from '../../src/planning/cost/estimate.ts';
+import type { CostEstimate, CostInput, CostTarget } from '../../src/planning/cost/estimate.ts';
+import { PRICE_TABLE } from '../../src/planning/cost/prices.ts';
 import { parseConfig } from '../../src/core/config.ts';
 import type { ConfigInput } from '../../src/core/config.ts';
 import { alarmedMetrics, emittedMetrics } from '../../src/core/metric-sets.ts';

@@ -1,8 +1,8 @@
-/** The price table (core/cost/prices.ts): sources and date, the override file, metric tiers. */
+/** The price table (planning/cost/prices.ts): sources and date, the override file, metric tiers. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PRICE_KEYS, PRICE_TABLE, PriceFileError, applyPriceFile, applyPriceText, metricsMonthlyUsd } from '../../src/core/cost/prices.ts';
+import { PRICE_KEYS, PRICE_TABLE, PriceFileError, applyPriceFile, applyPriceText, metricsMonthlyUsd } from '../../src/planning/cost/prices.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/prices');
 

@@ -1,7 +1,7 @@
 /** The report's picture, from state and history alone (pure). */
 import { describe, expect, it } from 'vitest';
-import { buildPicture } from '../../src/core/picture.ts';
-import type { PictureInput } from '../../src/core/picture.ts';
+import { buildPicture } from '../../src/presentation/picture.ts';
+import type { PictureInput } from '../../src/presentation/picture.ts';
 import type { ChangeRecord, TargetState } from '../../src/core/types.ts';
 import { STATE_SCHEMA_VERSION } from '../../src/core/constants.ts';
 

@@ -6,8 +6,8 @@
  */
 import type { Config } from '../../core/config.ts';
 import { logGroupRef } from '../../core/arn.ts';
-import { interfaceEndpointsFor } from '../../core/vpc-endpoints.ts';
-import type { EndpointService } from '../../core/vpc-endpoints.ts';
+import { interfaceEndpointsFor } from '../../planning/vpc-endpoints.ts';
+import type { EndpointService } from '../../planning/vpc-endpoints.ts';
 
 /** One item's verdict: `error` means it could not be checked (an API call failed). */
 export type PreflightStatus = 'ok' | 'info' | 'warn' | 'fail' | 'error';

@@ -5,7 +5,7 @@
  * than a chart library: swimlanes and a timeline are rectangles and text, and a library would
  * have to be inlined whole to keep the no-network rule (docs/architecture.md, "Report").
  */
-import type { AddressLane, FailoverDoc, Incident, Picture, TargetPicture } from '../../core/picture.ts';
+import type { AddressLane, FailoverDoc, Incident, Picture, TargetPicture } from '../../presentation/picture.ts';
 import { MS_PER_SECOND } from '../../core/time-units.ts';
 
 /** The first lines of every report: `ipdrift report` overwrites only a file that starts so. */

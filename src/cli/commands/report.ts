@@ -1,6 +1,6 @@
 /** `ipdrift report`: one self-contained HTML picture of what the saved history knows. */
 import type { Config } from '../../core/config.ts';
-import type { PictureTarget } from '../../core/picture.ts';
+import type { PictureTarget } from '../../presentation/picture.ts';
 import { FileStore } from '../../adapters/local/file-store.ts';
 import { renderReport } from '../../adapters/local/report-html.ts';
 import { parse, parseDuration } from '../args.ts';

@@ -5,7 +5,7 @@
  * bands (from the notice records); per Aurora target each failover's timeline; a summary. Pure:
  * times in, numbers out; the HTML is the renderer's (src/adapters/local/report-html.ts).
  */
-import type { ChangeRecord, Severity, TargetState } from './types.ts';
+import type { ChangeRecord, Severity, TargetState } from '../core/types.ts';
 
 /** A target as the report knows it (from the config, or from its saved state alone). */
 export interface PictureTarget {

@@ -4,7 +4,7 @@
  * the rest are interface endpoints ($0.01 per AZ-hour each, plus data). The function never calls
  * CloudWatch Logs (Lambda ships its logs) unless it queries flow logs there, nor KMS (SNS encrypts for it).
  */
-import type { Config } from './config.ts';
+import type { Config } from '../core/config.ts';
 
 /** Interface endpoint services, by their service name suffix (`com.amazonaws.<region>.<name>`). */
 export type InterfaceEndpointService = 'sns' | 'monitoring' | 'rds' | 'secretsmanager' | 'logs';

@@ -4,9 +4,9 @@
  * is shared with everything else in it). A JSON file (`--prices FILE`) overrides any of them.
  */
 import * as z from 'zod';
-import { formatPath } from '../config.ts';
-import { errorMessage } from '../error-text.ts';
-import { IpdriftError } from '../errors.ts';
+import { formatPath } from '../../core/config.ts';
+import { errorMessage } from '../../core/error-text.ts';
+import { IpdriftError } from '../../core/errors.ts';
 
 /** One price: US dollars per `unit`, and where it was read. */
 export interface Price {

@@ -4,17 +4,17 @@
  * the store's own layout), and the metric and alarm counts come from core/metric-sets.ts, the
  * table the Lambda's metrics output and the stack's alarms follow.
  */
-import { LIMITS } from '../constants.ts';
-import { alarmedMetrics, emittedMetrics } from '../metric-sets.ts';
-import type { MetricSet, TargetType } from '../metric-sets.ts';
-import type { MetricName } from '../report.ts';
-import { QUIET_WRITE_EVERY_MS } from '../save.ts';
-import { planShards } from '../shard.ts';
-import type { ShardableTarget } from '../shard.ts';
+import { LIMITS } from '../../core/constants.ts';
+import { alarmedMetrics, emittedMetrics } from '../../core/metric-sets.ts';
+import type { MetricSet, TargetType } from '../../core/metric-sets.ts';
+import type { MetricName } from '../../core/report.ts';
+import { QUIET_WRITE_EVERY_MS } from '../../core/save.ts';
+import { planShards } from '../../core/shard.ts';
+import type { ShardableTarget } from '../../core/shard.ts';
 import { metricsMonthlyUsd } from './prices.ts';
 import type { PriceTable } from './prices.ts';
-import { MINUTES_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND, SECONDS_PER_HOUR, SECONDS_PER_MINUTE } from '../time-units.ts';
-import { IpdriftError } from '../errors.ts';
+import { MINUTES_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND, SECONDS_PER_HOUR, SECONDS_PER_MINUTE } from '../../core/time-units.ts';
+import { IpdriftError } from '../../core/errors.ts';
 
 /** What the stack deploys besides the targets' own resources (infra/test holds the stack to it). */
 export const STACK_SHAPE = {
