@@ -8,6 +8,13 @@ import type { ProbeResult, Resolution } from '../types.ts';
 import type { CheckContext, Observed } from './types.ts';
 
 /** Screens and applies one lookup of the target's name: unusable addresses out, then the diff. */
+/** A name's diff against the fresh history another writer saved (a failed lookup changes none). */
+export function rediffAddresses(redo: Observed<ElbTarget | AuroraTarget>, resolution: Resolution | undefined, now: Date): void {
+  if (!resolution?.ok) return;
+  redo.diff = diffAddresses(redo.previous.addresses, resolution, now, redo.target.retainRetiredMinutes);
+  redo.records = redo.diff.addresses;
+}
+
 export function applyResolution(o: Observed<ElbTarget | AuroraTarget>, resolution: Resolution, ctx: CheckContext): void {
   // A lookup the deadline stopped proves nothing: the target's check is cut.
   if (!resolution.ok && ctx.deadline.aborted) o.resolutionCut = true;

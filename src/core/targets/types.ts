@@ -83,4 +83,15 @@ export interface TargetType<T extends TargetConfig> {
   probeJobs(o: Observed<T>, ctx: CheckContext): (() => Promise<void>)[];
   /** Step 5: findings and metrics; `all` holds every target (a web tier is judged against its upstream). */
   assess(o: Observed<T>, all: ReadonlyMap<string, Observed>, now: Date): Assessment;
+  /**
+   * The targets whose cut (by the deadline) cuts this one too: a web tier is judged against its
+   * upstream's probes. None for a name of its own.
+   */
+  judgedWith(o: Observed<T>): readonly string[];
+  /**
+   * After a save conflict: this check's observation re-applied to the state another writer saved
+   * (`redo` already holds the fresh state and its records): the diff against the fresh history,
+   * and what else the type learnt this check (an ELB's released addresses).
+   */
+  rediff(redo: Observed<T>, resolution: Resolution | undefined, now: Date, interfaces: InterfaceNews | undefined): void;
 }

@@ -83,6 +83,9 @@ function lastOpenedTo(clients: readonly StaleClient[], address: string): number 
 export const webTier: TargetType<WebTierTarget> = {
   // A web tier has no name of its own to watch: its URL host is resolved with its probe.
   observe: async () => undefined,
+  judgedWith: (o) => [o.target.upstream],
+  // No name of its own: nothing to diff against the fresh history.
+  rediff: () => undefined,
   probeJobs: (o, ctx) => [() => observeWebTier(o.target, ctx).then((w) => void (o.web = w))],
   assess(o, all, now) {
     const t = o.target;
