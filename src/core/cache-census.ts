@@ -7,6 +7,7 @@
  * (`dns-cache-at-risk`, info) and the first suspects at the next change: seen on a retired
  * address, they are proof at once (core/resolver-evidence.ts).
  */
+import type { ProblemLog } from './problems.ts';
 import type { Config, ElbTarget } from './config.ts';
 import { LIMITS } from './constants.ts';
 import { parseFlowFormat, staleClients } from './flow-log.ts';
@@ -38,7 +39,7 @@ export async function readCacheCensus(
   sources: { flow?: FlowSource; resolver?: ResolverLogSource },
   startedAt: Date,
   signal: AbortSignal,
-  errors: string[],
+  errors: ProblemLog,
   logger?: EngineLogger,
 ): Promise<{ elbs: number; caching: number } | undefined> {
   const flow = config.flowLogs;
@@ -106,7 +107,7 @@ export async function readCacheCensus(
       o.census = census;
       return caching.length;
     } catch (err) {
-      readFailed(`cache census (${o.target.name})`, err, errors, logger);
+      readFailed('cache-census', `cache census (${o.target.name})`, err, errors, logger, {}, o.target.name);
       if (prev) o.census = prev;
       return undefined;
     }

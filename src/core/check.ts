@@ -15,6 +15,7 @@ import type { EngineLogger, FlowSource, MetricsSink, Notifier, ResolverLogSource
 import type { CheckReport } from './report.ts';
 import { createResolver } from './resolve.ts';
 import { loadStates } from './state.ts';
+import { ProblemLog } from './problems.ts';
 import type { Clock } from './types.ts';
 import { assessTargets } from './phases/assess.ts';
 import { decide } from './phases/decide.ts';
@@ -55,7 +56,7 @@ export interface CheckDeps {
 export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckReport> {
   const t0 = performance.now();
   const startedAt = deps.clock.now();
-  const errors: string[] = [];
+  const errors = new ProblemLog();
   const deadline = AbortSignal.any([AbortSignal.timeout(deps.deadlineMs ?? config.deadlineMs), ...(deps.signal ? [deps.signal] : [])]);
   // Every probe listens on the deadline (a 500-address answer: 500 listeners, each removed when
   // its probe ends): not a leak, so no MaxListenersExceededWarning in the logs.
@@ -92,7 +93,8 @@ export async function runCheck(config: Config, deps: CheckDeps): Promise<CheckRe
           : [],
       ),
     ),
-    errors,
+    errors: errors.lines,
+    problems: errors.problems,
     ...(flow ? { flow } : {}),
     ...(resolver ? { resolver } : {}),
     ...(census ? { census } : {}),

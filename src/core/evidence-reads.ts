@@ -1,4 +1,5 @@
 /** What the log evidence readers share (flow, resolver, census): when a read is due, the names a host asks for an ELB by, a failed read. */
+import type { ProblemCode, ProblemLog } from './problems.ts';
 import type { ElbTarget } from './config.ts';
 import type { Observed } from './targets/types.ts';
 import { errorMessage } from './error-text.ts';
@@ -21,8 +22,16 @@ export function namesOf(o: Observed<ElbTarget>): string[] {
 }
 
 /** A log read that failed: one error line for the report (`<what>: <why>`) and a warning; the caller keeps the last read. */
-export function readFailed(what: string, err: unknown, errors: string[], logger: EngineLogger | undefined, extra: Record<string, unknown> = {}): void {
+export function readFailed(
+  code: ProblemCode,
+  what: string,
+  err: unknown,
+  errors: ProblemLog,
+  logger: EngineLogger | undefined,
+  extra: Record<string, unknown> = {},
+  target?: string,
+): void {
   const why = errorMessage(err);
-  errors.push(`${what}: ${why}`);
+  errors.add(code, `${what}: ${why}`, target);
   logger?.warn(`${what} failed; the last read stands`, { ...extra, error: why });
 }

@@ -7,6 +7,7 @@
  * when it found nobody); in between, the last read's clients stand, so an incident they opened
  * neither flaps nor resolves between reads, whatever the schedule.
  */
+import type { ProblemLog } from './problems.ts';
 import { isIP } from 'node:net';
 import { adviceFor } from './advice.ts';
 import { GONE_TEXT, finding, goneOf, pastTtlGrace, retiredStateOf, sentAfterGone } from './assess.ts';
@@ -39,7 +40,7 @@ export async function readFlowEvidence(
   source: FlowSource | undefined,
   startedAt: Date,
   signal: AbortSignal,
-  errors: string[],
+  errors: ProblemLog,
   logger?: EngineLogger,
 ): Promise<CheckReport['flow'] | undefined> {
   const settings = config.flowLogs;
@@ -82,7 +83,7 @@ export async function readFlowEvidence(
       signal,
     });
     // Clients past the cut are missed: say so here and in every finding of this read.
-    if (read.truncated) errors.push(`flow logs: the read returned its maximum of ${read.rows} rows; some clients may be missing`);
+    if (read.truncated) errors.add('flow-logs', `flow logs: the read returned its maximum of ${read.rows} rows; some clients may be missing`);
     let matched = 0;
     let clients = 0;
     for (const o of targets) {
@@ -97,7 +98,7 @@ export async function readFlowEvidence(
     }
     return { lines: read.rows, matched, clients, ...(read.scannedBytes !== undefined ? { scannedBytes: read.scannedBytes } : {}) };
   } catch (err) {
-    readFailed('flow logs', err, errors, logger);
+    readFailed('flow-logs', 'flow logs', err, errors, logger);
     carry();
     return undefined;
   }

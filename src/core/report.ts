@@ -1,4 +1,5 @@
 /** What one check produced: per-target observations, findings, metrics and alert transitions. */
+import type { CheckProblem } from './problems.ts';
 import type { AlertTransition, Finding, FindingKind, ProbeResult, Resolution, Severity, WebTierObservation } from './types.ts';
 
 /**
@@ -75,6 +76,8 @@ export interface CheckReport {
    * target's; a target the check could not complete keeps its earlier ones.
    */
   openPaging: OpenPagingAlert[];
-  /** Problems that did not stop the check (metrics sink down, store conflict retried...). */
+  /** Problems that did not stop the check (metrics sink down, store conflict retried...), as lines. */
   errors: string[];
+  /** The same problems with their codes and targets (core/problems.ts): what code sorts on. */
+  problems: CheckProblem[];
 }

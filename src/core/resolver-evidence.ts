@@ -9,6 +9,7 @@
  * covers the time since before the change, the next reads only what came since (merged), so a
  * read scans minutes of the log, not the whole retention.
  */
+import type { ProblemLog } from './problems.ts';
 import { pastTtlGrace } from './assess.ts';
 import type { Config, ElbTarget } from './config.ts';
 import { retiredOf } from './diff.ts';
@@ -28,7 +29,7 @@ export async function readResolverEvidence(
   source: ResolverLogSource | undefined,
   startedAt: Date,
   signal: AbortSignal,
-  errors: string[],
+  errors: ProblemLog,
   logger?: EngineLogger,
 ): Promise<{ reads: number; askers: number; scannedBytes?: number } | undefined> {
   const settings = config.resolverLogs;
@@ -54,7 +55,12 @@ export async function readResolverEvidence(
         const covered = prev !== undefined && Date.parse(prev.from) <= from;
         const readFrom = covered ? Math.max(from, Date.parse(prev.queriedAt) - LIMITS.resolverDeliverySlackSeconds * MS_PER_SECOND) : from;
         const read = await source.read({ names: namesOf(o), addresses: o.records.map((r) => r.address), from: readFrom, to: startedAt.getTime(), signal });
-        if (read.truncated) errors.push(`resolver logs (${o.target.name}): the read returned its maximum of ${read.rows} rows; some hosts may be missing`);
+        if (read.truncated)
+          errors.add(
+            'resolver-logs',
+            `resolver logs (${o.target.name}): the read returned its maximum of ${read.rows} rows; some hosts may be missing`,
+            o.target.name,
+          );
         o.resolver = {
           queriedAt: startedAt.toISOString(),
           clientCacheSeconds: settings.clientCacheSeconds,
@@ -64,7 +70,7 @@ export async function readResolverEvidence(
         };
         return read;
       } catch (err) {
-        readFailed(`resolver logs (${o.target.name})`, err, errors, logger);
+        readFailed('resolver-logs', `resolver logs (${o.target.name})`, err, errors, logger, {}, o.target.name);
         if (prev) o.resolver = prev;
         return undefined;
       }

@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { runCheck } from '../../src/core/check.ts';
+import { isSaveError } from '../../src/cli/commands/check.ts';
 import type { Config } from '../../src/core/config.ts';
 import type { CheckReport } from '../../src/core/report.ts';
 import type { ResolutionErrorCode, TargetState } from '../../src/core/types.ts';
@@ -287,7 +288,7 @@ export class Ledger {
     const { world } = this;
     if (elapsedMs > world.opts.deadlineMs + DEADLINE_GRACE_MS)
       this.#fail(label, `check took ${Math.round(elapsedMs)} ms (deadline ${world.opts.deadlineMs} ms)`);
-    const saveErrors = report.errors.filter((e) => e.startsWith('save '));
+    const saveErrors = report.problems.filter(isSaveError).map((p) => p.message);
     if (saveErrors.length) this.#fail(label, `save failed: ${saveErrors.join('; ')}`);
     for (const t of report.transitions) {
       if (t.type === 'opened') this.#opened.add(`${t.key}|${t.openedAt}`);

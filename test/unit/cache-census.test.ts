@@ -1,4 +1,5 @@
 /** The cache census (pure, with fake sources): who caches the name before any change, and how that proves it after one. */
+import { ProblemLog } from '../../src/core/problems.ts';
 import { describe, expect, it } from 'vitest';
 import { cachingThresholdMs, readCacheCensus } from '../../src/core/cache-census.ts';
 import { parseConfig } from '../../src/core/config.ts';
@@ -62,7 +63,7 @@ describe('readCacheCensus', () => {
     };
     const o = observed([CURRENT]);
     // Act
-    const figures = await readCacheCensus(config, o, { flow, resolver }, new Date(T0), AbortSignal.timeout(1000), []);
+    const figures = await readCacheCensus(config, o, { flow, resolver }, new Date(T0), AbortSignal.timeout(1000), new ProblemLog());
     // Assess: the monitor (10.0.8.0/24, ignored) is never a host.
     expect(figures).toEqual({ elbs: 1, caching: 1 });
     const census = o.get('app-alb')!.census!;
@@ -132,7 +133,7 @@ describe('readCacheCensus', () => {
     };
     const resolver: ResolverLogSource = { read: async () => ({ askers: [], rows: 0 }) };
     const last = { queriedAt: new Date(T0 - 10 * MIN).toISOString(), from: new Date(T0 - 70 * MIN).toISOString(), thresholdMs: 1_800_000, clients: [] };
-    const errors: string[] = [];
+    const errors = new ProblemLog();
     // Act
     const between = observed([CURRENT], { census: last });
     await readCacheCensus(config, between, { flow: failing, resolver }, new Date(T0), AbortSignal.timeout(1000), errors);
@@ -142,6 +143,6 @@ describe('readCacheCensus', () => {
     expect(between.get('app-alb')!.census).toEqual(last);
     expect(due.get('app-alb')!.census).toEqual(last);
     expect(reads).toBe(1);
-    expect(errors).toEqual(['cache census (app-alb): AccessDeniedException']);
+    expect(errors.lines).toEqual(['cache census (app-alb): AccessDeniedException']);
   });
 });

@@ -1,4 +1,5 @@
 /** When the flow evidence is read, and what stands between reads (pure, with a fake source). */
+import { ProblemLog } from '../../src/core/problems.ts';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config.ts';
 import type { ElbTarget } from '../../src/core/config.ts';
@@ -54,7 +55,7 @@ describe('readFlowEvidence', () => {
     };
     const run = async (at: number, prev?: TargetState['flow']) => {
       const o = observed(prev);
-      const figures = await readFlowEvidence(config, o, source, new Date(at), AbortSignal.timeout(1000), []);
+      const figures = await readFlowEvidence(config, o, source, new Date(at), AbortSignal.timeout(1000), new ProblemLog());
       return { figures, flow: o.get('app-alb')!.flow };
     };
     // Act
@@ -75,7 +76,7 @@ describe('readFlowEvidence', () => {
 
   it('a failed read is an error line; the last read stands and the next check tries again', async () => {
     // Prepare
-    const errors: string[] = [];
+    const errors = new ProblemLog();
     const prev = { queriedAt: new Date(T0 - 10 * MIN).toISOString(), clients: [] };
     const o = observed(prev);
     // Act
@@ -89,7 +90,7 @@ describe('readFlowEvidence', () => {
     );
     // Assess
     expect(figures).toBeUndefined();
-    expect(errors).toEqual(['flow logs: AccessDeniedException']);
+    expect(errors.lines).toEqual(['flow logs: AccessDeniedException']);
     expect(o.get('app-alb')!.flow).toEqual(prev);
   });
 });

@@ -13,4 +13,5 @@ export const reportOf = (targets: TargetReport[], at: string): CheckReport => ({
   openPaging: [],
   unsaved: [],
   errors: [],
+  problems: [],
 });

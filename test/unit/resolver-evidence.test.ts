@@ -1,4 +1,5 @@
 /** When the resolver evidence is read, over which range, and what stands between reads (pure, with a fake source). */
+import { ProblemLog } from '../../src/core/problems.ts';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config.ts';
 import type { ElbTarget } from '../../src/core/config.ts';
@@ -42,7 +43,7 @@ describe('readResolverEvidence', () => {
     };
     const o = observed([RETIRED, CURRENT]);
     // Act
-    const figures = await readResolverEvidence(config, o, source, new Date(T0), AbortSignal.timeout(1000), []);
+    const figures = await readResolverEvidence(config, o, source, new Date(T0), AbortSignal.timeout(1000), new ProblemLog());
     // Assess
     expect(figures).toEqual({ reads: 1, askers: 1 });
     expect(asked).toEqual([
@@ -75,7 +76,7 @@ describe('readResolverEvidence', () => {
     };
     const o = observed([RETIRED], { resolver: last });
     // Act
-    await readResolverEvidence(config, o, source, new Date(T0 + 5 * MIN), AbortSignal.timeout(1000), []);
+    await readResolverEvidence(config, o, source, new Date(T0 + 5 * MIN), AbortSignal.timeout(1000), new ProblemLog());
     // Assess
     expect(asked).toEqual([T0 - 10 * MIN]);
     expect(o.get('app-alb')!.resolver).toEqual({
@@ -96,7 +97,7 @@ describe('readResolverEvidence', () => {
       },
     };
     const last = { queriedAt: new Date(T0 - 2 * MIN).toISOString(), from: new Date(T0 - 40 * MIN).toISOString(), clientCacheSeconds: 30, askers: [] };
-    const errors: string[] = [];
+    const errors = new ProblemLog();
     // Act
     const none = observed([CURRENT]);
     await readResolverEvidence(config, none, source, new Date(T0), AbortSignal.timeout(1000), errors);
@@ -109,6 +110,6 @@ describe('readResolverEvidence', () => {
     expect(between.get('app-alb')!.resolver).toEqual(last);
     expect(failed.get('app-alb')!.resolver).toEqual(last);
     expect(reads).toBe(1);
-    expect(errors).toEqual(['resolver logs (app-alb): AccessDeniedException']);
+    expect(errors.lines).toEqual(['resolver logs (app-alb): AccessDeniedException']);
   });
 });

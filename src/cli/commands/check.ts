@@ -3,6 +3,7 @@ import { runCheck } from '../../core/check.ts';
 import type { Config } from '../../core/config.ts';
 import type { FlowSource, ResolverLogSource } from '../../core/ports.ts';
 import type { CheckReport } from '../../core/report.ts';
+import type { CheckProblem, ProblemCode } from '../../core/problems.ts';
 import { FileStore } from '../../adapters/local/file-store.ts';
 import { prepareStateDir } from '../../adapters/local/state-dir.ts';
 import { formatFindings, formatTransition } from '../../adapters/local/console.ts';
@@ -89,8 +90,14 @@ export const CHECK_OPTIONS = {
 export const exitFor = (report: CheckReport) =>
   report.unsaved.length > 0 || report.targets.some((t) => !t.completed) ? EXIT.incomplete : report.openPaging.length > 0 ? EXIT.findings : EXIT.ok;
 
-/** A report error that lost a target's state (an error, exit 3); the rest are warnings (core/check.ts writes "save <target>: ..."). */
-export const isSaveError = (e: string) => e.startsWith('save ');
+/** A problem that lost a target's state (an error, exit 3); the rest are warnings. */
+export const isSaveError = (p: CheckProblem) => p.code === 'save';
+
+/** Adds a problem the CLI met after the engine's check (a delivery, the metrics file) to the report, as the engine adds its own. */
+export function addProblem(report: CheckReport, code: ProblemCode, message: string): void {
+  report.problems.push({ code, message });
+  report.errors.push(message);
+}
 
 /** The `--json` document. */
 export function reportJson(report: CheckReport) {
@@ -109,6 +116,7 @@ export function reportJson(report: CheckReport) {
     })),
     unsaved: report.unsaved,
     errors: report.errors,
+    problems: report.problems,
   };
 }
 
@@ -139,7 +147,7 @@ export async function checkOnce(
   });
   const budget = Math.max(MIN_DELIVERY_BUDGET_MS, (opts.deadlineMs ?? config.deadlineMs) - report.durationMs);
   const flushes = await delivery.flush(report, budget, opts.signal);
-  for (const f of flushes) for (const e of f.errors) report.errors.push(`notify ${f.sink}: ${e}`);
+  for (const f of flushes) for (const e of f.errors) addProblem(report, 'delivery', `notify ${f.sink}: ${e}`);
   return { report, flushes };
 }
 
@@ -161,14 +169,14 @@ export async function checkCommand(argv: string[]): Promise<number> {
     delivery,
   );
   // Whatever the output format, a lost save is said on stderr.
-  for (const e of report.errors.filter(isSaveError)) console.error(`error: ${printable(e)}`);
+  for (const p of report.problems.filter(isSaveError)) console.error(`error: ${printable(p.message)}`);
   const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
   // The notices this check sent (as the Lambda would to SNS): a cron user tells a new incident from a running one.
   const notices = () => {
     for (const t of report.transitions) console.log(`-> ${formatTransition(t, colour)}`);
   };
   const warnings = () => {
-    for (const e of report.errors.filter((x) => !isSaveError(x))) console.error(`warning: ${printable(e)}`);
+    for (const p of report.problems.filter((x) => !isSaveError(x))) console.error(`warning: ${printable(p.message)}`);
   };
   if (values.json) console.log(JSON.stringify(reportJson(report), null, 2));
   else if (values.quiet) {

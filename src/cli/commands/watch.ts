@@ -9,7 +9,7 @@ import { sinkNameOf } from '../../core/config.ts';
 import { closeServer, parseListen, serveMetrics, writeMetricsFile } from '../metrics-endpoint.ts';
 import { cliDelivery } from '../notify-setup.ts';
 import { loadConfigFile } from '../load-config.ts';
-import { CHECK_OPTIONS, checkOnce, exitFor, isSaveError, reportJson } from './check.ts';
+import { CHECK_OPTIONS, addProblem, checkOnce, exitFor, isSaveError, reportJson } from './check.ts';
 import { constants as osConstants } from 'node:os';
 import { readPasswordFile } from '../db-password.ts';
 import { printable } from '../../adapters/local/printable.ts';
@@ -109,12 +109,12 @@ export async function watchCommand(argv: string[]): Promise<number> {
       if (exporter) {
         exporter.record(report, flushes);
         if (metricsFile !== undefined)
-          await writeMetricsFile(metricsFile, exporter).catch((err: Error) => report.errors.push(`metrics file ${metricsFile}: ${err.message}`));
+          await writeMetricsFile(metricsFile, exporter).catch((err: Error) => addProblem(report, 'metrics', `metrics file ${metricsFile}: ${err.message}`));
       }
       if (values.json) console.log(JSON.stringify(reportJson(report)));
       else if (report.transitions.length === 0 && !values.quiet)
         console.log(`${report.finishedAt} check ${n}: ${report.findings.length} finding(s), no change (${report.durationMs} ms)`);
-      for (const e of report.errors) console.error(`${isSaveError(e) ? 'error' : 'warning'}: ${printable(e)}`);
+      for (const p of report.problems) console.error(`${isSaveError(p) ? 'error' : 'warning'}: ${printable(p.message)}`);
       // State that cannot be saved will not be saved next time either: stop, as check does.
       if (report.unsaved.length > 0) return EXIT.incomplete;
       // watch --count exits like its last check.

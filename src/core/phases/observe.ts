@@ -16,6 +16,7 @@ import { emptyState } from '../save.ts';
 import { targetTypeOf } from '../targets/registry.ts';
 import type { CheckContext, Observed } from '../targets/types.ts';
 import type { TargetState } from '../types.ts';
+import type { ProblemLog } from '../problems.ts';
 
 /** What the check saw: every target's observation, and what the evidence reads found. */
 export interface Observation {
@@ -31,7 +32,7 @@ export async function observe(
   deps: CheckDeps,
   loaded: ReadonlyMap<string, TargetState | undefined>,
   at: { startedAt: Date; deadline: AbortSignal; newResolver: () => Resolver },
-  errors: string[],
+  errors: ProblemLog,
 ): Promise<Observation> {
   const { startedAt, deadline, newResolver } = at;
   const observed = new Map<string, Observed>(

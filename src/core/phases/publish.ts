@@ -9,12 +9,13 @@ import { LIMITS } from '../constants.ts';
 import { errorMessage } from '../error-text.ts';
 import type { CheckReport } from '../report.ts';
 import type { AlertTransition } from '../types.ts';
+import type { ProblemLog } from '../problems.ts';
 
 /** Publishes `report`'s metrics and notices; returns the transitions the notifier accepted. Problems go to `errors`. */
 export async function publish(
   report: CheckReport,
   deps: Pick<CheckDeps, 'metrics' | 'notifier' | 'logger' | 'publishBudgetMs'>,
-  errors: string[],
+  errors: ProblemLog,
 ): Promise<AlertTransition[]> {
   const publishBy = performance.now() + (deps.publishBudgetMs ?? LIMITS.publishBudgetMs);
   const inBudget = <T>(work: Promise<T>, what: string) => withTimeout(work, Math.max(0, publishBy - performance.now()), what);
@@ -22,7 +23,7 @@ export async function publish(
     try {
       await inBudget(deps.metrics.publishMetrics(report), 'metrics publish');
     } catch (err) {
-      errors.push(`metrics: ${errorMessage(err)}`);
+      errors.add('metrics', `metrics: ${errorMessage(err)}`);
       deps.logger?.error('metrics publish failed', { error: errorMessage(err) });
     }
   }
@@ -38,7 +39,7 @@ export async function publish(
       delivered.push(t);
     } catch (err) {
       failedKeys.add(t.key);
-      errors.push(`notify ${t.key}: ${errorMessage(err)}`);
+      errors.add('notify', `notify ${t.key}: ${errorMessage(err)}`, t.target);
       deps.logger?.error('notification failed; it will be re-sent next check', { key: t.key, type: t.type, error: errorMessage(err) });
     }
   }

@@ -15,6 +15,7 @@ import { targetTypeOf } from '../targets/registry.ts';
 import type { Observed } from '../targets/types.ts';
 import type { AlertTransition, ChangeRecord, TargetState } from '../types.ts';
 import type { Decided } from './decide.ts';
+import type { ProblemLog } from '../problems.ts';
 import { applyDeliveries, changeRecords, nextState, noticeRecords } from './records.ts';
 
 /**
@@ -42,7 +43,7 @@ export async function saveAll(
   now: Date,
   deps: Pick<CheckDeps, 'store' | 'interfaces' | 'logger'>,
   report: CheckReport,
-  errors: string[],
+  errors: ProblemLog,
 ): Promise<void> {
   const { delivered, at: deliveredAt } = deliveries;
   const saves = limiter(LIMITS.maxConcurrentSaves);
@@ -69,7 +70,7 @@ export async function saveAll(
             updatedAt: now.toISOString(),
           });
         } catch (err) {
-          errors.push(`save ${w.o.target.name}: ${errorMessage(err)}`);
+          errors.add('save', `save ${w.o.target.name}: ${errorMessage(err)}`, w.o.target.name);
           report.unsaved.push(w.o.target.name);
           deps.logger?.error('state save failed', { target: w.o.target.name, error: errorMessage(err) });
         }

@@ -48,7 +48,7 @@ function sessionJob(o: Observed<AuroraTarget>, ctx: CheckContext): (() => Promis
         o.session = await check.canWrite(t, address, signal);
       } catch (err) {
         const why = errorMessage(err);
-        ctx.errors.push(`session check ${t.name}: ${why}`);
+        ctx.errors.add('session-check', `session check ${t.name}: ${why}`, t.name);
         ctx.logger?.warn('session check failed; no endpoint-reaches-reader this check', { target: t.name, error: why });
       }
     },
@@ -68,7 +68,7 @@ export const aurora: TargetType<AuroraTarget> = {
     if (reader) o.reader = reader;
     if (api) o.api = api;
     if (api?.ok === false) {
-      ctx.errors.push(`writer lookup ${t.name}: ${api.message}`);
+      ctx.errors.add('writer-lookup', `writer lookup ${t.name}: ${api.message}`, t.name);
       ctx.logger?.warn('writer lookup failed; no writer-changed or dns-lag this check', { target: t.name, code: api.code, error: api.message });
     }
   },

@@ -14,6 +14,7 @@ import type { InterfaceNews } from '../interface-change.ts';
 import type { Limiter } from '../limit.ts';
 import type { EngineLogger, SessionAnswer, SessionCheck, WriterLookup } from '../ports.ts';
 import type { TargetReport } from '../report.ts';
+import type { ProblemLog } from '../problems.ts';
 import type { AddressRecord, Finding, ProbeResult, Resolution, TargetState, WebTierObservation } from '../types.ts';
 
 /** What one check has seen of one target so far. */
@@ -64,8 +65,8 @@ export interface CheckContext {
   /** What the ELBs' interface calls (CloudTrail) said since the last check. */
   interfaces?: InterfaceNews;
   logger?: EngineLogger;
-  /** Problems that do not stop the check (the report's `errors`). */
-  errors: string[];
+  /** Problems that do not stop the check (the report's `problems` and `errors`). */
+  errors: ProblemLog;
 }
 
 /** What assessing one target yields. */
