@@ -5,13 +5,14 @@
  * was checked against the servers' own documentation and sources (README, "Advice").
  */
 import type { FindingKind } from './types.ts';
+import type { TargetTypeName } from './target-types.ts';
 import { FINDING_CATALOGUE } from './finding-catalogue.ts';
 
 /** The web servers whose fixes ipdrift knows. */
 export type WebServer = 'apache' | 'nginx' | 'haproxy';
 
 /** Target types, as the config names them. */
-export type AdviceTargetType = 'elb' | 'web-tier' | 'aurora';
+export type AdviceTargetType = TargetTypeName;
 
 /** A web server and, when its `Server` header said, its version (`2.4.57`). */
 export interface ServerInfo {

@@ -11,6 +11,7 @@ import { errorMessage } from './error-text.ts';
 import { issueText } from './config-issues.ts';
 import { SECRET_ARN_PATTERN, logGroupRef } from './arn.ts';
 import { IpdriftError } from './errors.ts';
+import { TARGET_TYPE_DESCRIPTORS, TARGET_TYPE_NAMES } from './target-types.ts';
 
 /** A configuration that failed validation; `issues` are `path: message` lines. */
 export class ConfigError extends IpdriftError {
@@ -204,7 +205,7 @@ const probeSchema = z.strictObject({
 
 const elbTarget = z.strictObject({
   ...common,
-  type: z.literal('elb').describe('An ELB (ALB/CLB/NLB) name: every node address resolved, diffed and probed.'),
+  type: z.literal('elb').describe(TARGET_TYPE_DESCRIPTORS.elb.summary),
   host: hostName.describe("The ELB's DNS name, as clients use it."),
   port: port.describe('The port to probe on every address.'),
   probe: probeSchema.default({ protocol: 'tcp', path: '/' }).describe('How each address is probed.'),
@@ -224,7 +225,7 @@ const httpUrl = z
 
 const webTierTarget = z.strictObject({
   ...common,
-  type: z.literal('web-tier').describe('A web tier (httpd, nginx, HAProxy) in front of an elb target: is it stuck on retired addresses?'),
+  type: z.literal('web-tier').describe(TARGET_TYPE_DESCRIPTORS['web-tier'].summary),
   url: httpUrl.describe('A URL through the web tier to the application behind `upstream`.'),
   /** Name of the `elb` target this web tier proxies to. */
   upstream: targetName.describe('The elb target this web tier proxies to.'),
@@ -247,7 +248,7 @@ const webTierTarget = z.strictObject({
 
 const auroraTarget = z.strictObject({
   ...common,
-  type: z.literal('aurora').describe('An Aurora cluster endpoint: does its DNS follow the writer?'),
+  type: z.literal('aurora').describe(TARGET_TYPE_DESCRIPTORS.aurora.summary),
   host: hostName.describe('The cluster (writer) endpoint.'),
   port: port.describe('The database port.'),
   engine: z.enum(['mysql', 'postgres'], { error: 'expected "mysql" or "postgres"' }).describe('How the port is probed (greeting or SSLRequest).'),
@@ -517,7 +518,7 @@ const notifySchema = z.discriminatedUnion('type', [webhookSink, execSink, alertm
 });
 
 const targetSchema = z.discriminatedUnion('type', [elbTarget, webTierTarget, auroraTarget], {
-  error: 'expected "type" to be one of "elb", "web-tier", "aurora"',
+  error: `expected "type" to be one of ${TARGET_TYPE_NAMES.map((t) => `"${t}"`).join(', ')}`,
 });
 
 export const configSchema = z

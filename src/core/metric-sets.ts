@@ -9,6 +9,7 @@
  */
 import type { CheckReport, MetricName, TargetReport } from './report.ts';
 import type { MetricsSink } from './ports.ts';
+import type { TargetTypeName } from './target-types.ts';
 
 /** The config's `metrics` values. */
 export const METRIC_SETS = ['standard', 'minimal'] as const;
@@ -18,7 +19,7 @@ export type MetricSet = (typeof METRIC_SETS)[number];
 export const DEFAULT_METRIC_SET: MetricSet = 'standard';
 
 /** Target types of the config contract. */
-export type TargetType = TargetReport['type'];
+export type TargetType = TargetTypeName;
 
 /** What one target type emits, and which of those an alarm watches. */
 export interface TargetMetricSpec {

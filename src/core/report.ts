@@ -1,5 +1,6 @@
 /** What one check produced: per-target observations, findings, metrics and alert transitions. */
 import type { CheckProblem } from './problems.ts';
+import type { TargetTypeName } from './target-types.ts';
 import type { AlertTransition, Finding, FindingKind, ProbeResult, Resolution, Severity, WebTierObservation } from './types.ts';
 
 /**
@@ -26,7 +27,7 @@ export type MetricUnit = (typeof METRICS)[MetricName];
 /** Everything a check saw and concluded about one target. */
 export interface TargetReport {
   target: string;
-  type: 'elb' | 'web-tier' | 'aurora';
+  type: TargetTypeName;
   resolution?: Resolution;
   probes: ProbeResult[];
   web?: WebTierObservation;

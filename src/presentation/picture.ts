@@ -6,11 +6,12 @@
  * times in, numbers out; the HTML is the renderer's (src/adapters/local/report-html.ts).
  */
 import type { ChangeRecord, Severity, TargetState } from '../core/types.ts';
+import type { TargetTypeName } from '../core/target-types.ts';
 
 /** A target as the report knows it (from the config, or from its saved state alone). */
 export interface PictureTarget {
   name: string;
-  type: 'elb' | 'web-tier' | 'aurora';
+  type: TargetTypeName;
   /** Web tiers: the ELB target in front of it. */
   upstream?: string;
 }

@@ -7,6 +7,8 @@
  */
 import type { AddressLane, FailoverDoc, Incident, Picture, TargetPicture } from '../../presentation/picture.ts';
 import { MS_PER_SECOND } from '../../core/time-units.ts';
+import { TARGET_TYPE_DESCRIPTORS } from '../../core/target-types.ts';
+import type { TargetTypeDescriptor } from '../../core/target-types.ts';
 
 /** The first lines of every report: `ipdrift report` overwrites only a file that starts so. */
 export const REPORT_MARKER = '<!doctype html>\n<!-- ipdrift report -->';
@@ -28,14 +30,14 @@ const duration = (ms: number) => {
   return `${(ms / 3_600_000).toFixed(1)} h`;
 };
 
-type Section = 'elb' | 'tier' | 'aurora';
-/** Where each target type is drawn: a Record, so that a new type fails to compile until it has a section (never dropped). */
-const SECTION_OF: Record<TargetPicture['target']['type'], Section> = { elb: 'elb', 'web-tier': 'tier', aurora: 'aurora' };
+type Section = TargetTypeDescriptor['reportSection'];
+/** Where each target type is drawn (its descriptor says; a new type has one or fails to compile: never dropped). */
+const SECTION_OF = (type: TargetPicture['target']['type']): Section => TARGET_TYPE_DESCRIPTORS[type].reportSection;
 
 /** Renders the picture; `title` heads the page, `generatedAt` is stated in it. */
 export function renderReport(p: Picture, opts: { title: string; generatedAt: Date; source: string }): string {
   const x = (t: number) => LABEL + ((Math.min(Math.max(t, p.from), p.to) - p.from) / Math.max(1, p.to - p.from)) * PLOT;
-  const of = (section: Section) => p.targets.filter((t) => SECTION_OF[t.target.type] === section);
+  const of = (section: Section) => p.targets.filter((t) => SECTION_OF(t.target.type) === section);
   const elbs = of('elb');
   const tiers = of('tier');
   const auroras = of('aurora');
