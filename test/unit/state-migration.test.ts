@@ -6,7 +6,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { historyCommand } from '../../src/cli/commands/history.ts';
 import { FileStore } from '../../src/adapters/local/file-store.ts';
 import { STATE_SCHEMA_VERSION } from '../../src/core/constants.ts';
 import { loadStates } from '../../src/core/state.ts';
@@ -102,6 +103,28 @@ describe('state schema 1 -> 2, at load', () => {
     expect(JSON.stringify(written)).not.toMatch(/"(pending|resolving|event)":/);
     expect(again.alerts).toEqual(state.alerts);
     expect(again.addresses).toEqual(VERSION_1_FILE.state.addresses);
+  });
+
+  it('history --json still shows the schema-1 fields beside status (scripts read them)', async () => {
+    // Prepare
+    await writeFile(join(dir, 'app.json'), JSON.stringify(VERSION_1_FILE));
+    const printed: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+    try {
+      // Act
+      const code = await historyCommand(['app', '--state', dir, '--json']);
+      // Assess
+      expect(code).toBe(0);
+      const alerts = JSON.parse(printed.join('\n')).alerts as Record<string, unknown>[];
+      const byKey = Object.fromEntries(alerts.map((a) => [a.key, a]));
+      expect(byKey['app/current-address-unhealthy']).toMatchObject({ status: 'pending', pending: 1 });
+      expect(byKey['app/resolution-failed']).toMatchObject({ status: 'resolving', resolving: true });
+      expect(byKey['app/address-set-changed@event']).toMatchObject({ status: 'event', event: true });
+      expect(byKey['app/stale-upstream']).toMatchObject({ status: 'open' });
+      expect(byKey['app/stale-upstream']).not.toHaveProperty('pending');
+    } finally {
+      log.mockRestore();
+    }
   });
 
   it('a schema version it does not read is refused, the file left untouched', async () => {

@@ -3,6 +3,7 @@ import { FileStore } from '../../adapters/local/file-store.ts';
 import { parse, parseCount } from '../args.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { printable } from '../../adapters/local/printable.ts';
+import type { AlertState } from '../../core/types.ts';
 
 export const HISTORY_USAGE = `Usage: ipdrift history TARGET [--state DIR] [--limit 50] [--json]
 
@@ -39,7 +40,7 @@ export async function historyCommand(argv: string[]): Promise<number> {
   const state = states.get(target);
   if (!state) throw new UsageError(`no state for target "${target}" in ${values.state} (run a check first, or pass --state)`, HISTORY_USAGE);
   if (values.json) {
-    console.log(JSON.stringify({ target, addresses: state.addresses, alerts: Object.values(state.alerts), changes }, null, 2));
+    console.log(JSON.stringify({ target, addresses: state.addresses, alerts: Object.values(state.alerts).map(withSchema1Fields), changes }, null, 2));
     return EXIT.ok;
   }
   console.log(`${target}: ${state.addresses.length} address(es) known`);
@@ -51,4 +52,18 @@ export async function historyCommand(argv: string[]): Promise<number> {
   console.log(changes.length ? '\nchanges (newest first):' : '\nno changes recorded');
   for (const c of changes) console.log(printable(`  ${c.at}  ${c.kind.padEnd(26)} ${c.summary}`));
   return EXIT.ok;
+}
+
+/**
+ * An alert as `history --json` has always shown it: with `status` (state schema 2), and the
+ * schema-1 fields scripts may read (`pending`, `resolving`, `event`), derived from it. Deprecated:
+ * read `status` (README, "Migration (state schema 2)").
+ */
+function withSchema1Fields(a: AlertState) {
+  return {
+    ...a,
+    ...(a.status === 'pending' ? { pending: a.seenChecks ?? 1 } : {}),
+    ...(a.status === 'resolving' ? { resolving: true } : {}),
+    ...(a.status === 'event' ? { event: true } : {}),
+  };
 }
