@@ -318,6 +318,30 @@ else appendFileSync(${JSON.stringify(out)}, JSON.stringify({ stdin: JSON.parse(r
     expect(new Set(hook.received.map((r) => r.headers['x-ipdrift-delivery'])).size).toBe(2);
   });
 
+  it('a notice that says more under the same count (an escalation, an incident after its risk) is never taken for a repeat', async () => {
+    // Prepare: an "updated" at warning was queued (the receiver down) but the engine never recorded it.
+    await hook.down();
+    const n = notifierOf([{ type: 'webhook', url: hook.url, audience: 'all', attempts: 1 }]);
+    const update = { ...opened(), type: 'updated' as const, severity: 'warning' as const, sequence: 1 };
+    await n.notify(update);
+    await n.flush(report, 5000);
+    await hook.up();
+    // Act: next check the alert is critical: the same type, key, incident and count.
+    await n.notify({ ...update, severity: 'critical' });
+    // A risk told as "opened" (info), then its incident "opened", both before any was recorded.
+    const risk = { ...opened('web/risk'), severity: 'info' as const, sequence: 0 };
+    await n.notify(risk);
+    await n.notify({ ...risk, severity: 'critical' });
+    await n.flush(report, 5000);
+    // Assess: every one of them reached the receiver.
+    expect(hook.json().map((d) => `${d.type} ${d.key} ${d.severity}`)).toEqual([
+      'updated web/stale-upstream warning',
+      'updated web/stale-upstream critical',
+      'opened web/risk info',
+      'opened web/risk critical',
+    ]);
+  });
+
   it('a sink removed from the config: its queue is kept and said, once per process', async () => {
     // Prepare
     await hook.down();
@@ -374,7 +398,7 @@ else appendFileSync(${JSON.stringify(out)}, JSON.stringify({ stdin: JSON.parse(r
     // Prepare
     const n = notifierOf([{ type: 'webhook', url: hook.url }]);
     await n.notify(opened());
-    const broken = join(dir, OUTBOX_DIR, 'webhook-1', '0000000000001-000000-00000000deadbeef.json');
+    const broken = join(dir, OUTBOX_DIR, 'webhook-1', '0000000000001-000000-00000000deadbeef-0000000000000000.json');
     await writeFile(broken, '{"half');
     // Act
     const [flush] = await n.flush(report, 5000);
@@ -382,6 +406,6 @@ else appendFileSync(${JSON.stringify(out)}, JSON.stringify({ stdin: JSON.parse(r
     expect(flush!.delivered).toBe(1);
     expect(flush!.errors[0]).toContain(`queued notice unreadable, left in place: ${broken}`);
     expect(flush!.queued).toBe(0);
-    expect(await queueOf('webhook-1')).toEqual(['0000000000001-000000-00000000deadbeef.json']);
+    expect(await queueOf('webhook-1')).toEqual(['0000000000001-000000-00000000deadbeef-0000000000000000.json']);
   });
 });

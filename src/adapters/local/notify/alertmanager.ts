@@ -58,7 +58,7 @@ export function alertmanagerSink(cfg: AlertmanagerConfig, name: string): Sink {
   const post = (alerts: PostableAlert[], signal: AbortSignal) => postJson(url, JSON.stringify(alerts), {}, cfg.timeoutMs, signal);
   return {
     name,
-    destination: destinationOf('alertmanager', url),
+    destination: destinationOf('alertmanager', new URL(url).origin),
     wants: (t) => audienceOf(t) === 'on-call',
     deliver(d: Delivery, signal: AbortSignal) {
       const t = d.transition;

@@ -65,16 +65,11 @@ export class DeliveryNotifier implements Notifier {
       const known = new Set(this.sinks.map((s) => s.name));
       for (const dir of await this.outbox.sinks()) {
         if (known.has(dir)) continue;
-        const { total } = await this.outbox.list(dir, 0);
-        if (total > 0)
-          flushes.push({
-            sink: dir,
-            delivered: 0,
-            queued: total,
-            refused: 0,
-            failed: true,
-            errors: [`${total} notice(s) queued for a sink the config no longer names; kept, not sent`],
-          });
+        const said = await this.outbox.list(dir, 0).then(
+          ({ total }) => (total > 0 ? { total, text: `${total} notice(s) queued for a sink the config no longer names; kept, not sent` } : undefined),
+          (err: unknown) => ({ total: 0, text: `cannot read the queue of a sink the config no longer names: ${errorMessage(err)}` }),
+        );
+        if (said) flushes.push({ sink: dir, delivered: 0, queued: said.total, refused: 0, failed: true, errors: [said.text] });
       }
     }
     return flushes;

@@ -24,7 +24,7 @@ export function execSink(cfg: ExecConfig, name: string): Sink {
   const [program, ...args] = cfg.command as [string, ...string[]];
   return {
     name,
-    destination: destinationOf('exec', ...cfg.command),
+    destination: destinationOf('exec', program),
     wants: (t) => hears(cfg.audience, t),
     deliver: (d: Delivery, signal: AbortSignal) =>
       new Promise<void>((resolve, reject) => {
@@ -73,6 +73,10 @@ export function execSink(cfg: ExecConfig, name: string): Sink {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
+          // A process the command left behind may hold the pipes: let go of them, so it cannot keep `check` from exiting.
+          child.stderr.destroy();
+          child.stdin.destroy();
+          child.unref();
           signal.removeEventListener('abort', onAbort);
           if (err) reject(err);
           else resolve();

@@ -23,16 +23,22 @@ export const REFUSED_DIR = 'refused';
 export const SENT_DIR = 'sent';
 /** Delivered notices kept per sink (a repeat comes within minutes; this is days of a busy system). */
 const SENT_KEPT = 1000;
-const QUEUED_RE = /^\d{13}-\d{6}-[0-9a-f]{16}\.json$/;
+const QUEUED_RE = /^\d{13}-\d{6}-[0-9a-f]{16}-[0-9a-f]{16}\.json$/;
 
 /**
- * The id of a transition's notice: the same whenever the engine sends it again (same alert key,
- * incident, type and count of notices delivered before), another for any new notice.
+ * The id of a transition's notice: the same whenever the engine sends the same notice again
+ * (alert key, incident, type, notices delivered before, severity, evidence signals; an event's
+ * words too, since later events of a key fold into an undelivered one), another for any notice
+ * that says more. Erring on "new": a repeat costs a second message, a swallowed escalation a page.
  */
 export function noticeId(t: AlertTransition): string {
-  const basis = [t.type, t.key, t.openedAt ?? t.at, t.sequence ?? t.at].join('\0');
+  const signals = [...(t.finding?.signals ?? [])].sort().join(',');
+  const basis = [t.type, t.key, t.openedAt ?? t.at, t.sequence ?? t.at, t.severity, signals, t.type === 'event' ? t.summary : ''].join('\0');
   return createHash('sha256').update(basis).digest('hex').slice(0, 16);
 }
+
+/** A queued notice's file name ends in its id and its destination: a repeat is one for the same receiver only. */
+const suffixOf = (id: string, destination: string) => `${id}-${destination}`;
 
 /** A queued notice and its file. */
 export interface Queued {
@@ -61,13 +67,14 @@ export class Outbox {
     const dir = this.dirOf(sink);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const id = noticeId(t);
-    const queued = (await readdir(dir)).some((n) => n.endsWith(`-${id}.json`));
-    const sent = await access(join(dir, SENT_DIR, `${id}.json`)).then(
+    const suffix = suffixOf(id, destination);
+    const queued = (await readdir(dir)).some((n) => n.endsWith(`-${suffix}.json`));
+    const sent = await access(join(dir, SENT_DIR, `${suffix}.json`)).then(
       () => true,
       () => false,
     );
     if (queued || sent) return undefined;
-    const name = `${String(now.getTime()).padStart(13, '0')}-${String(this.seq++ % 1_000_000).padStart(6, '0')}-${id}`;
+    const name = `${String(now.getTime()).padStart(13, '0')}-${String(this.seq++ % 1_000_000).padStart(6, '0')}-${suffix}`;
     const delivery: Delivery = { id, queuedAt: now.toISOString(), destination, transition: t };
     const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     await writeFile(tmp, JSON.stringify(delivery), { mode: 0o600 });
@@ -103,7 +110,7 @@ export class Outbox {
     const dir = join(this.dirOf(sink), SENT_DIR);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // Another process sharing the state directory may have delivered it too.
-    await rename(q.file, join(dir, `${q.delivery.id}.json`)).catch(missingOk);
+    await rename(q.file, join(dir, `${suffixOf(q.delivery.id, q.delivery.destination)}.json`)).catch(missingOk);
   }
 
   /** Keeps the newest SENT_KEPT sent notices of `sink`. */

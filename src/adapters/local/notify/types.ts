@@ -30,7 +30,10 @@ export interface OpenAlert {
 /** Where notices go. `deliver` throws a DeliveryError when the notice was not delivered. */
 export interface Sink {
   readonly name: string;
-  /** A digest of the receiver (type and URL or command): a queue left for another receiver is never sent to this one. */
+  /**
+   * A digest of the receiver (type, and a URL's origin or a command's program): a queue left for
+   * another receiver is never sent to this one, and a new token in a webhook's path keeps the queue.
+   */
   readonly destination: string;
   /** Whether this sink hears `t` (its audience). */
   wants(t: AlertTransition): boolean;
@@ -39,12 +42,12 @@ export interface Sink {
   refresh?(open: readonly OpenAlert[], now: Date, signal: AbortSignal): Promise<void>;
 }
 
-/** A sink's destination digest from its type and receiver (URL, or program and arguments). */
+/** A sink's destination digest from its type and receiver (a URL's origin, or a program). */
 export const destinationOf = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
 
 /**
- * A notice was not delivered. `permanent`: the receiver refused this notice itself (HTTP 4xx other
- * than 408 and 429): retrying cannot help, so it is set aside (kept, never lost) and the queue goes on.
+ * A notice was not delivered. `permanent`: the receiver refused this notice itself (HTTP 400, 413,
+ * 422): retrying cannot help, so it is set aside (kept, never lost) and the queue goes on.
  */
 export class DeliveryError extends IpdriftError {
   override readonly name = 'DeliveryError';

@@ -31,7 +31,7 @@ export const hears = (audience: 'on-call' | 'events' | 'all', t: AlertTransition
 export function webhookSink(cfg: WebhookConfig, name: string, secret: string | undefined): Sink {
   return {
     name,
-    destination: destinationOf('webhook', cfg.url),
+    destination: destinationOf('webhook', new URL(cfg.url).origin),
     wants: (t) => hears(cfg.audience, t),
     async deliver(d: Delivery, signal: AbortSignal) {
       const body = JSON.stringify(noticeDocument(d));
