@@ -6,7 +6,7 @@
  */
 import type { FindingKind } from './types.ts';
 import type { TargetTypeName } from './target-types.ts';
-import { FINDING_CATALOGUE } from './finding-catalogue.ts';
+import { FINDING_CATALOGUE, kindColumn } from './finding-catalogue.ts';
 
 /** The web servers whose fixes ipdrift knows. */
 export type WebServer = 'apache' | 'nginx' | 'haproxy';
@@ -124,7 +124,7 @@ const OLD_WRITER_CLIENT =
 const AT_RISK = FINDING_CATALOGUE['stale-address-at-risk'].advice;
 
 /** The generic advice per kind (src/core/finding-catalogue.ts). */
-const ADVICE = Object.fromEntries(Object.entries(FINDING_CATALOGUE).map(([k, e]) => [k, e.advice])) as Record<FindingKind, string>;
+const ADVICE: Record<FindingKind, string> = kindColumn('advice');
 
 /** Where a target type's own words replace the generic ones. */
 const TYPE_ADVICE: Partial<Record<AdviceTargetType, Partial<Record<FindingKind, string>>>> = {

@@ -10,7 +10,7 @@
  */
 import type { AlertState, AlertTransition, EvidenceSignal, Finding, FindingKind, Severity } from './types.ts';
 import { recoverySummary } from './recovery.ts';
-import { EVENT_KINDS, RISK_KINDS, SEVERITIES } from './types.ts';
+import { EVENT_KINDS, PAGING_SEVERITIES, RISK_KINDS, SEVERITIES } from './types.ts';
 import { MS_PER_MINUTE } from './time-units.ts';
 
 /** Per-target alert options (config defaults apply). */
@@ -55,7 +55,7 @@ function isWorse(alert: AlertState): boolean {
 export const isAlertable = (f: Finding) => f.severity !== 'info' || EVENT_KINDS.has(f.kind) || RISK_KINDS.has(f.kind);
 
 /** True when an alert's transitions reach on-call: warning or critical (the rest go to the events topic). */
-export const pages = (s: Severity) => s !== 'info';
+export const pages = (s: Severity) => (PAGING_SEVERITIES as readonly Severity[]).includes(s);
 
 /** A risk that turned into the incident: the alert pages now, and on-call has been told nothing yet. */
 const firstPageDue = (alert: AlertState, prev: AlertState) => pages(alert.severity) && !pages(notifiedOf(prev).severity);

@@ -150,3 +150,10 @@ export const FINDING_CATALOGUE = {
       'Nothing fails yet: this host keeps using the load balancer but has not asked DNS for its name for far longer than the TTL, so it cached the answer (a JVM with networkaddress.cache.ttl=-1 or a security manager, a process that resolves once at start, httpd before 2.4.59 without addressttl, nginx with a static proxy_pass) or rides connections opened long ago. At the next node change it will keep the old addresses: give it a DNS TTL (networkaddress.cache.ttl=60, a pool max lifetime of a few minutes, httpd addressttl, nginx resolve, HAProxy resolvers). A host whose queries the Route 53 Resolver answered from its cache is not logged: if many hosts ask for this name, check this one before you change it.',
   },
 } as const satisfies Record<string, FindingKindEntry>;
+
+type Catalogue = typeof FINDING_CATALOGUE;
+
+/** One field of every kind's entry, by kind: the tables the engine derives (severity, meaning, recovered, advice). */
+export function kindColumn<F extends 'severity' | 'meaning' | 'recovered' | 'advice'>(field: F): { readonly [K in keyof Catalogue]: Catalogue[K][F] } {
+  return Object.fromEntries(Object.entries(FINDING_CATALOGUE).map(([k, e]) => [k, e[field]])) as { readonly [K in keyof Catalogue]: Catalogue[K][F] };
+}

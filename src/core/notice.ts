@@ -4,7 +4,7 @@
  * CLI render exactly the same notice.
  */
 import { spanText } from './recovery.ts';
-import { FINDING_CATALOGUE } from './finding-catalogue.ts';
+import { kindColumn } from './finding-catalogue.ts';
 import type { AlertTransition, Finding, FindingKind, Severity, TransitionType } from './types.ts';
 
 /** Bounds of a notice. SNS: subject < 100 printable ASCII characters, message <= 256 KB. */
@@ -54,7 +54,7 @@ export interface Notice {
 }
 
 /** What each finding kind means, in one line (src/core/finding-catalogue.ts). */
-export const KIND_MEANING = Object.fromEntries(Object.entries(FINDING_CATALOGUE).map(([k, e]) => [k, e.meaning])) as Record<FindingKind, string>;
+export const KIND_MEANING: Record<FindingKind, string> = kindColumn('meaning');
 
 const TRANSITION_TEXT: Record<TransitionType, string> = {
   opened: 'OPENED',

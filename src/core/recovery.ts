@@ -3,12 +3,12 @@
  * never the last failure as its headline (at 3 a.m. that reads as a new failure; README,
  * "Incidents"). The last failure rides along as `was`.
  */
-import { FINDING_CATALOGUE } from './finding-catalogue.ts';
+import { kindColumn } from './finding-catalogue.ts';
 import type { AlertState, FindingKind } from './types.ts';
 import { MINUTES_PER_HOUR, MS_PER_SECOND, SECONDS_PER_MINUTE } from './time-units.ts';
 
 /** The healthy state each kind's resolution stands for, as a clause. */
-const RECOVERED = Object.fromEntries(Object.entries(FINDING_CATALOGUE).map(([k, e]) => [k, e.recovered])) as Record<FindingKind, string>;
+const RECOVERED: Record<FindingKind, string> = kindColumn('recovered');
 
 /** "45 s", "4 min 10 s", "2 h 5 min": a span for a person, to the second under an hour. */
 export function spanText(ms: number): string {

@@ -3,7 +3,7 @@
  * Everything here is plain data so that it serialises to JSON unchanged (file store, DynamoDB, --json).
  */
 import type { STATE_SCHEMA_VERSION } from './constants.ts';
-import { FINDING_CATALOGUE } from './finding-catalogue.ts';
+import { FINDING_CATALOGUE, kindColumn } from './finding-catalogue.ts';
 import type { FindingKindEntry } from './finding-catalogue.ts';
 import type { StaleClient } from './flow-log.ts';
 import type { Asker } from './resolver-log.ts';
@@ -58,6 +58,8 @@ export interface FlowObservation {
 /** Finding severities, lowest first. */
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
+/** The severities that page on-call (info never does). */
+export const PAGING_SEVERITIES = ['warning', 'critical'] as const satisfies readonly Severity[];
 
 /** Stable finding identifiers (src/core/finding-catalogue.ts); the CLI's --json and SNS messages use them. */
 export type FindingKind = keyof typeof FINDING_CATALOGUE;
@@ -66,9 +68,7 @@ const KINDS = Object.keys(FINDING_CATALOGUE) as FindingKind[];
 const kindsWhere = (has: (e: FindingKindEntry) => boolean) => new Set(KINDS.filter((k) => has(FINDING_CATALOGUE[k])));
 
 /** Each kind's severity, from the catalogue. */
-export const FINDING_KINDS = Object.fromEntries(KINDS.map((k) => [k, FINDING_CATALOGUE[k].severity])) as {
-  readonly [K in FindingKind]: (typeof FINDING_CATALOGUE)[K]['severity'];
-};
+export const FINDING_KINDS = kindColumn('severity');
 
 /** Kinds that are one-off events: notified once, never open, never resolved. */
 export const EVENT_KINDS: ReadonlySet<FindingKind> = kindsWhere((e) => e.event === true);

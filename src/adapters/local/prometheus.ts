@@ -9,16 +9,13 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CheckReport } from '../../core/report.ts';
-import { CONDITION_OF, FINDING_KINDS } from '../../core/types.ts';
+import { CONDITION_OF, FINDING_KINDS, PAGING_SEVERITIES } from '../../core/types.ts';
 import type { FindingKind } from '../../core/types.ts';
 import { MS_PER_SECOND } from '../../core/time-units.ts';
 import type { SinkFlush } from './notify/delivery.ts';
 
 /** Finding kinds that say a client may be on a retired address: the stale-upstream condition's evidence. */
 export const STALE_EVIDENCE_KINDS = (Object.keys(FINDING_KINDS) as FindingKind[]).filter((k) => CONDITION_OF[k] === 'stale-upstream');
-
-/** The severities that page (info never opens an incident). */
-const PAGING = ['warning', 'critical'] as const;
 
 /** Buckets of the check duration, seconds: a healthy check takes well under a second; the deadline is 25 s by default. */
 const CHECK_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60];
@@ -81,7 +78,7 @@ export class PromExporter {
   constructor(targets: readonly { name: string }[], sinks: readonly string[]) {
     // Every series from the start, at 0: a rule on "increase" or "> 0" sees the first change.
     for (const { name } of targets) {
-      for (const severity of PAGING) this.alertsOpen.set({ target: name, severity }, 0);
+      for (const severity of PAGING_SEVERITIES) this.alertsOpen.set({ target: name, severity }, 0);
       this.probeFailures.inc({ target: name }, 0);
       this.resolutionFailures.inc({ target: name }, 0);
       for (const kind of STALE_EVIDENCE_KINDS) this.staleEvidence.set({ target: name, kind }, 0);
@@ -133,7 +130,7 @@ export class PromExporter {
     }
     // A target the check did not finish keeps its incidents (openPaging has them too).
     for (const t of report.targets)
-      for (const severity of PAGING)
+      for (const severity of PAGING_SEVERITIES)
         this.alertsOpen.set({ target: t.target, severity }, report.openPaging.filter((a) => a.target === t.target && a.severity === severity).length);
     this.duration.observe(report.durationMs / MS_PER_SECOND);
     const complete = report.unsaved.length === 0 && report.targets.every((t) => t.completed);

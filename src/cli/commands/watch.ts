@@ -5,7 +5,6 @@ import { formatTransition } from '../../adapters/local/console.ts';
 import { prepareStateDir } from '../../adapters/local/state-dir.ts';
 import { DURATION_LIMITS, parse, parseCount, parseDuration } from '../args.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { sinkNameOf } from '../../core/config.ts';
 import { closeServer, parseListen, serveMetrics, writeMetricsFile } from '../metrics-endpoint.ts';
 import { cliDelivery } from '../notify-setup.ts';
 import { loadConfigFile } from '../load-config.ts';
@@ -73,12 +72,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     if (!values.json) console.log(`${new Date().toISOString()} ${formatTransition(t, colour)}`);
   });
   const exporter =
-    listen || metricsFile !== undefined
-      ? new (await import('../../adapters/local/prometheus.ts')).PromExporter(
-          config.targets,
-          (config.notify ?? []).map((n, i) => sinkNameOf(n, i)),
-        )
-      : undefined;
+    listen || metricsFile !== undefined ? new (await import('../../adapters/local/prometheus.ts')).PromExporter(config.targets, delivery.sinkNames) : undefined;
   // Before the first check: a file that cannot be written or a port in use is a usage error now.
   if (exporter && metricsFile !== undefined)
     await writeMetricsFile(metricsFile, exporter).catch((err: Error) => {

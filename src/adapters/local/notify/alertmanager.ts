@@ -8,6 +8,7 @@ import type { NotifyConfig } from '../../../core/config.ts';
 import { audienceOf, formatNotice, noticeSubject } from '../../../core/notice.ts';
 import { MS_PER_MINUTE } from '../../../core/time-units.ts';
 import type { AlertTransition, Severity } from '../../../core/types.ts';
+import { PAGING_SEVERITIES } from '../../../core/types.ts';
 import { postJson } from './http-post.ts';
 import { destinationOf } from './types.ts';
 import type { Delivery, OpenAlert, Sink } from './types.ts';
@@ -68,7 +69,7 @@ export function alertmanagerSink(cfg: AlertmanagerConfig, name: string): Sink {
       if (t.type === 'resolved') return post([alertOf(t, t.severity, startsAt, at, subject)], signal);
       const alerts = [alertOf(t, t.severity, startsAt, new Date(at.getTime() + holdMs), subject, t.finding?.advice)];
       // An escalation changes the severity label, so the old alert is another one: close it.
-      if (t.type === 'updated') for (const other of PAGING.filter((s) => s !== t.severity)) alerts.push(alertOf(t, other, startsAt, at, subject));
+      if (t.type === 'updated') for (const other of PAGING_SEVERITIES.filter((s) => s !== t.severity)) alerts.push(alertOf(t, other, startsAt, at, subject));
       return post(alerts, signal);
     },
     refresh(open: readonly OpenAlert[], now: Date, signal: AbortSignal) {
@@ -81,6 +82,3 @@ export function alertmanagerSink(cfg: AlertmanagerConfig, name: string): Sink {
     },
   };
 }
-
-/** The severities that page (the others never reach this sink). */
-const PAGING: readonly Severity[] = ['warning', 'critical'];

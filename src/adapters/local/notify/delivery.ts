@@ -8,7 +8,7 @@ import type { Notifier } from '../../../core/ports.ts';
 import type { CheckReport } from '../../../core/report.ts';
 import type { AlertTransition, Clock } from '../../../core/types.ts';
 import { errorMessage } from '../../../core/error-text.ts';
-import type { Outbox } from './outbox.ts';
+import type { Outbox, Queued } from './outbox.ts';
 import { DeliveryError } from './types.ts';
 import type { Sink } from './types.ts';
 
@@ -39,6 +39,11 @@ export class DeliveryNotifier implements Notifier {
     private readonly clock: Clock,
     private readonly print: (t: AlertTransition) => void,
   ) {}
+
+  /** The sinks' names, in the config's order (the exporter's `sink` label). */
+  get sinkNames(): string[] {
+    return this.sinks.map((s) => s.name);
+  }
 
   /**
    * Printed, then accepted once every sink that hears `t` has it on disk; a failed write throws
@@ -79,6 +84,13 @@ export class DeliveryNotifier implements Notifier {
 
   private async flushOne(sink: Sink, report: CheckReport, signal: AbortSignal): Promise<SinkFlush> {
     const out: SinkFlush = { sink: sink.name, delivered: 0, queued: 0, refused: 0, failed: false, errors: [] };
+    /** Takes `q` out of the queue into refused/, and says why (`say` gets where it was kept). */
+    const setAside = async (q: Queued, reason: string, say: (kept: string) => string) => {
+      const kept = await this.outbox.refuse(sink.name, q, reason);
+      out.refused++;
+      out.queued--;
+      out.errors.push(say(kept));
+    };
     try {
       const { queued, total, unreadable } = await this.outbox.list(sink.name, MAX_DELIVERIES_PER_FLUSH);
       out.errors.push(...unreadable.map((u) => `queued notice unreadable, left in place: ${u}`));
@@ -86,10 +98,11 @@ export class DeliveryNotifier implements Notifier {
       for (const q of queued) {
         // Queued for another receiver (the list was reordered, a URL changed): never sent to this one.
         if (q.delivery.destination !== sink.destination) {
-          const kept = await this.outbox.refuse(sink.name, q, 'queued for another receiver of this sink name');
-          out.refused++;
-          out.queued--;
-          out.errors.push(`a notice queued for another receiver of "${sink.name}" (the config changed): not sent, set aside in ${kept}`);
+          await setAside(
+            q,
+            'queued for another receiver of this sink name',
+            (kept) => `a notice queued for another receiver of "${sink.name}" (the config changed): not sent, set aside in ${kept}`,
+          );
           continue;
         }
         if (signal.aborted) {
@@ -103,10 +116,7 @@ export class DeliveryNotifier implements Notifier {
           out.queued--;
         } catch (err) {
           if (err instanceof DeliveryError && err.permanent) {
-            const kept = await this.outbox.refuse(sink.name, q, err.message);
-            out.refused++;
-            out.queued--;
-            out.errors.push(`${err.message}: refused for good, set aside in ${kept}`);
+            await setAside(q, err.message, (kept) => `${err.message}: refused for good, set aside in ${kept}`);
             continue;
           }
           out.failed = true;
