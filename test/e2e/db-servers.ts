@@ -7,7 +7,7 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { chmod, chown, mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -235,16 +235,24 @@ export async function startMariadb(args: readonly string[] = []): Promise<MariaS
   const dir = await mkdtemp(join(tmpdir(), 'ipdrift-mariadb-'));
   const dataDir = join(dir, 'data');
   const socket = join(dir, 'sock');
+  // A server of its own tmpdir: mariadbd deletes every `#sql*` file in its tmpdir when it starts,
+  // so two servers sharing /tmp (this suite starts two at once) delete each other's bootstrap
+  // tables ("Unknown table 'mysql.tmp_user_sys'").
+  const tmp = join(dir, 'tmp');
+  await mkdir(tmp);
   const user = IS_ROOT ? ['--user=root'] : [];
-  await run('mariadb-install-db', ['--no-defaults', `--datadir=${dataDir}`, ...user, '--auth-root-authentication-method=normal', '--skip-test-db'], {
-    timeout: COMMAND_TIMEOUT_MS,
-  });
+  await run(
+    'mariadb-install-db',
+    ['--no-defaults', `--datadir=${dataDir}`, `--tmpdir=${tmp}`, ...user, '--auth-root-authentication-method=normal', '--skip-test-db'],
+    { timeout: COMMAND_TIMEOUT_MS },
+  );
   const port = await freePort();
   const child: ChildProcess = spawn(
     '/usr/sbin/mariadbd',
     [
       '--no-defaults',
       `--datadir=${dataDir}`,
+      `--tmpdir=${tmp}`,
       ...user,
       `--port=${port}`,
       `--bind-address=${LOOPBACK}`,
