@@ -194,11 +194,13 @@ export class LabWebTier {
   /**
    * Sends one request upstream. Stale and fresh: a new connection to the picked address. Pooled:
    * through the keep-alive agent, a new connection resolving the name then; a request that fails
-   * on a reused connection before any answer (the node closed it) is sent once more on a new one,
-   * as Go's Transport and nginx do for idempotent requests.
+   * on a reused connection before any answer (the node closed it as it went idle) is sent once
+   * more on a new connection, never another pooled one (idle connections expire together, so the
+   * next in the pool may be closing too), as Go's Transport and nginx retry idempotent requests.
    */
   #forward(req: IncomingMessage, res: ServerResponse, pick: () => string, body: Buffer | undefined, mayRetry: boolean): void {
     const pooled = this.mode === 'pooled';
+    const viaPool = pooled && mayRetry;
     const chosen = pooled ? undefined : pick();
     const target = () => `${chosen ?? plainIPv4(upstream.socket?.remoteAddress)}:${this.#opts.upstreamPort}`;
     const upstream = request({
@@ -208,7 +210,7 @@ export class LabWebTier {
       path: req.url,
       headers: forwardHeaders(req, `${this.#opts.upstreamHost}:${this.#opts.upstreamPort}`),
       // Stale and fresh: a new connection per request, so every request meets the address it was sent to.
-      agent: pooled ? this.#agent : false,
+      agent: viaPool ? this.#agent : false,
       ...(pooled ? { lookup: poolLookup(pick), autoSelectFamily: false } : {}),
       localAddress: this.host,
     });

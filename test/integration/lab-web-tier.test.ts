@@ -1,15 +1,27 @@
 /**
  * Lab web tiers in front of an upstream name that moves: the incident, reproduced by changing
  * DNS records by hand. Addresses: DNS 127.0.0.120, ELB nodes .121 (retired) and .122 (new),
- * tiers .123 (stale, httpd <= 2.4.58) and .124 (fresh).
+ * tiers .123 (stale, httpd <= 2.4.58), .124 (fresh) and .125 (pooled); .126 an upstream that resets
+ * a reused connection.
  */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Lab } from '../../lab/index.ts';
 import type { LabNode, LabWebTier } from '../../lab/index.ts';
 import { WEB_TIER_SERVER_HEADERS, WEB_TIER_UPSTREAM_HEADER } from '../../lab/web-tier.ts';
 import { labGet, waitFor } from '../../lab/client.ts';
 
-const HOSTS = { dns: '127.0.0.120', oldNode: '127.0.0.121', newNode: '127.0.0.122', stale: '127.0.0.123', fresh: '127.0.0.124' } as const;
+const HOSTS = {
+  dns: '127.0.0.120',
+  oldNode: '127.0.0.121',
+  newNode: '127.0.0.122',
+  stale: '127.0.0.123',
+  fresh: '127.0.0.124',
+  pooled: '127.0.0.125',
+  closing: '127.0.0.126',
+} as const;
 const UPSTREAM = 'internal-app.elb.lab.test';
 /** Short TTL so the fresh tier follows within about a second. */
 const TTL_S = 1;
@@ -161,5 +173,39 @@ describe('web tier proxying', () => {
     // Assess
     expect(performance.now() - started).toBeLessThan(1000);
     expect(outcome).toBe('ECONNRESET');
+  });
+
+  it('pooled: a request reset on a reused connection is sent once more on a new connection, never on another pooled one', async () => {
+    // Prepare: an upstream that answers each connection's first request (keep-alive) and resets the
+    // connection when a second one arrives on it: the race of a node closing an idle connection just
+    // as the proxy reuses it. Two requests at once leave two idle connections in the tier's pool.
+    const connections = new Set<Socket>();
+    const upstream = createServer((req, res) => {
+      const socket = req.socket as Socket & { served?: number };
+      socket.served = (socket.served ?? 0) + 1;
+      if (socket.served > 1) return socket.resetAndDestroy();
+      res.end('ok');
+    });
+    upstream.on('connection', (c: Socket) => connections.add(c));
+    upstream.listen(0, HOSTS.closing);
+    await once(upstream, 'listening');
+    const port = (upstream.address() as { port: number }).port;
+    lab.dns.setA(UPSTREAM, [HOSTS.closing], 60);
+    const pooled = await lab.startWebTier({ host: HOSTS.pooled, upstreamHost: UPSTREAM, upstreamPort: port, mode: 'pooled', upstreamTimeoutMs: 2000 });
+    try {
+      const warm = await Promise.all([labGet(`${pooled.url}/a`), labGet(`${pooled.url}/b`)]);
+      expect(warm.map((r) => r.status)).toEqual([200, 200]);
+      expect(connections.size).toBe(2);
+
+      // Act: the next request rides a pooled connection, which the upstream resets.
+      const r = await labGet(`${pooled.url}/c`);
+
+      // Assess: answered on a third, new connection (a retry on the other pooled one would be reset too: 502).
+      expect([r.status, r.body]).toEqual([200, 'ok']);
+      expect(connections.size).toBe(3);
+    } finally {
+      upstream.closeAllConnections();
+      upstream.close();
+    }
   });
 });
