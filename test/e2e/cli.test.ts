@@ -20,6 +20,27 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
+/** The pid a command wrote to `file`, once it has (bounded: 10 s). */
+async function waitForPid(file: string): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    if (text.endsWith('\n')) return Number(text.trim());
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${file}: no pid within 10 s`);
+}
+
+/** Whether process `pid` has gone within 3 s. */
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 60; i++) {
+    // A killed process whose parent has exited may linger as a zombie until it is reaped: gone too.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (stat === '' || / Z /.test(stat)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
 describe('ipdrift CLI: usage and bad input', () => {
   it.each([['check'], ['watch'], ['validate'], ['history'], ['demo'], ['report'], ['cost'], ['failover-drill'], ['preflight'], ['demo', 'aurora'], ['start']])(
     '%s %s --help prints usage, examples and the exit status, and exits 0',
@@ -305,6 +326,43 @@ describe('ipdrift check against a lab ELB', () => {
     } finally {
       await nodes[1]!.setMode('serve');
       await receiver.down();
+    }
+  });
+
+  it('check stopped by Ctrl-C while a notify command runs: exit 130, the command stopped, the notice kept for the next check', async () => {
+    // Prepare: a warning opens; the exec sink's command says its pid and hangs (it has a process group of its own, which the terminal's Ctrl-C does not reach).
+    const state = join(dir, 'interrupt');
+    const pidFile = join(dir, 'notify-command.pid');
+    const withExec = join(dir, 'exec.json');
+    const base = JSON.parse(await readFile(configPath, 'utf8'));
+    await writeFile(
+      withExec,
+      JSON.stringify({ ...base, notify: [{ type: 'exec', command: ['/bin/sh', '-c', `echo $$ > ${pidFile}; exec sleep 30`], timeoutMs: 60_000 }] }),
+    );
+    dns.setA(`all.${NAME}`, ['127.0.51.12'], 60);
+    await nodes[1]!.setMode('refuse');
+    const child = spawn(process.execPath, [BIN, 'check', '--config', withExec, '--state', state, '-q'], { env: { ...process.env, NO_COLOR: '1' } });
+    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    try {
+      // Act: once the command runs, Ctrl-C (SIGINT to the check alone, as the terminal sends it to its foreground group).
+      const pid = await waitForPid(pidFile);
+      const sent = Date.now();
+      child.kill('SIGINT');
+      const code = await exited;
+      // Assess
+      expect(code).toBe(130);
+      expect(Date.now() - sent).toBeLessThan(5_000);
+      expect(await gone(pid)).toBe(true);
+      expect(stderr).toMatch(/^warning: notify exec-1: \/bin\/sh: stopped: ipdrift was stopped; 1 notice\(s\) kept, retried next check$/m);
+      expect(await readdir(join(state, 'outbox', 'exec-1'))).toEqual([expect.stringMatching(/\.json$/)]);
+    } finally {
+      clearTimeout(guard);
+      await nodes[1]!.setMode('serve');
     }
   });
 

@@ -374,6 +374,25 @@ else appendFileSync(${JSON.stringify(out)}, JSON.stringify({ stdin: JSON.parse(r
     expect(flush!.queued).toBe(1);
   });
 
+  it('exec: a command still running when the budget runs out, or when ipdrift is stopped, is killed; the notice is kept; each says why', async () => {
+    // Prepare: a command that would run 30 s (timeoutMs far away).
+    const hang = () => notifierOf([{ type: 'exec', command: ['/bin/sh', '-c', 'exec sleep 30'], timeoutMs: 60_000 }]);
+    const byBudget = hang();
+    await byBudget.notify(opened());
+    // Act: a 300 ms budget; then a stop (Ctrl-C) 300 ms into a 10 s budget.
+    const started = Date.now();
+    const [budget] = await byBudget.flush(report, 300);
+    const byStop = hang();
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 300);
+    const [stopped] = await byStop.flush(report, 10_000, stop.signal);
+    // Assess
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(budget!.errors[0]).toMatch(/^\/bin\/sh: stopped: the delivery budget ran out; 1 notice\(s\) kept, retried next check$/);
+    expect(stopped!.errors[0]).toMatch(/^\/bin\/sh: stopped: ipdrift was stopped; 1 notice\(s\) kept, retried next check$/);
+    expect([budget!.queued, stopped!.queued]).toEqual([1, 1]);
+  });
+
   it('a queue left for another receiver (the list reordered, a URL changed) is never sent to this one', async () => {
     // Prepare: webhook-1 queued a page for the pager, which is down.
     await hook.down();

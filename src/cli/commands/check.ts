@@ -11,6 +11,7 @@ import type { DeliveryNotifier, SinkFlush } from '../../adapters/local/notify/de
 import { cliDelivery } from '../notify-setup.ts';
 import { DURATION_LIMITS, parse, parseDuration } from '../args.ts';
 import { EXIT } from '../errors.ts';
+import { stopOnSignals } from '../signals.ts';
 import { loadConfigFile } from '../load-config.ts';
 import { systemClock } from '../clock.ts';
 import { printable } from '../../adapters/local/printable.ts';
@@ -64,6 +65,8 @@ Exit status (the same for watch --count, by its last check):
   2  usage, config or state error (a state directory that cannot hold the state, a corrupt file)
   3  the check could not complete: the deadline cut a target, or its state could not be saved
      (its path and why are on stderr)
+  128+N  stopped by signal N (130 Ctrl-C, 143 SIGTERM): the check is cut at its next step and a
+     notify command it started is stopped; a second Ctrl-C exits at once
 
 Examples:
   ipdrift check -c ipdrift.json                         findings, notices, advice
@@ -163,11 +166,19 @@ export async function checkCommand(argv: string[]): Promise<number> {
   // Before any work: a state directory that cannot hold the result fails now, not after the check.
   await prepareStateDir(values.state!);
   const delivery = await cliDelivery(config, values.state!, CHECK_USAGE, () => undefined);
+  // Ctrl-C cuts the check at its next step and stops a notify command it started (its own process group, which the terminal's signal does not reach).
+  const stop = stopOnSignals();
   const { report } = await checkOnce(
     config,
-    { state: values.state!, insecureTls: values['insecure-tls']!, ...(deadlineMs ? { deadlineMs } : {}), ...(dbPassword ? { dbPassword } : {}) },
+    {
+      state: values.state!,
+      insecureTls: values['insecure-tls']!,
+      signal: stop.signal,
+      ...(deadlineMs ? { deadlineMs } : {}),
+      ...(dbPassword ? { dbPassword } : {}),
+    },
     delivery,
-  );
+  ).finally(() => stop.dispose());
   // Whatever the output format, a lost save is said on stderr.
   for (const p of report.problems.filter(isSaveError)) console.error(`error: ${printable(p.message)}`);
   const colour = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
@@ -199,5 +210,5 @@ export async function checkCommand(argv: string[]): Promise<number> {
     warnings();
     console.log(`\nchecked ${report.targets.length} target(s) in ${report.durationMs} ms; state in ${values.state}`);
   }
-  return exitFor(report);
+  return stop.exitCode(exitFor(report));
 }

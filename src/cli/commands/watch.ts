@@ -9,7 +9,7 @@ import { closeServer, parseListen, serveMetrics, writeMetricsFile } from '../met
 import { cliDelivery } from '../notify-setup.ts';
 import { loadConfigFile } from '../load-config.ts';
 import { CHECK_OPTIONS, addProblem, checkOnce, exitFor, isSaveError, reportJson } from './check.ts';
-import { constants as osConstants } from 'node:os';
+import { stopOnSignals } from '../signals.ts';
 import { readPasswordFile } from '../db-password.ts';
 import { printable } from '../../adapters/local/printable.ts';
 
@@ -80,17 +80,8 @@ export async function watchCommand(argv: string[]): Promise<number> {
     });
   const served = exporter && listen ? await serveMetrics(listen, exporter, WATCH_USAGE) : undefined;
   if (served) console.error(`metrics: ${served.url}`);
-  const stop = new AbortController();
   // A signal stops the watch (the check in flight is cut at its next step); the exit says which, 128+N.
-  let received: 'SIGINT' | 'SIGTERM' | undefined;
-  const on = (signal: 'SIGINT' | 'SIGTERM') => () => {
-    received = signal;
-    stop.abort();
-  };
-  const onInt = on('SIGINT');
-  const onTerm = on('SIGTERM');
-  process.once('SIGINT', onInt);
-  process.once('SIGTERM', onTerm);
+  const stop = stopOnSignals();
   let exit: number = EXIT.ok;
   try {
     for (let n = 1; n <= count && !stop.signal.aborted; n++) {
@@ -116,15 +107,11 @@ export async function watchCommand(argv: string[]): Promise<number> {
       if (n < count) await sleep(Math.max(0, intervalMs - (Date.now() - started)), undefined, { signal: stop.signal }).catch(() => undefined);
     }
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    stop.dispose();
     if (served) await closeServer(served.server);
     // Stopped (a service stopping): its last figures are not today's (IpdriftNotChecking sees the file gone).
     // A run bounded by --count keeps its file: cron's `watch --count 1 --metrics-file` is a textfile of its own.
-    if (received && metricsFile !== undefined) await rm(metricsFile, { force: true });
+    if (stop.received() && metricsFile !== undefined) await rm(metricsFile, { force: true });
   }
-  return received ? SIGNAL_EXIT_BASE + osConstants.signals[received] : exit;
+  return stop.exitCode(exit);
 }
-
-/** A process stopped by signal N exits 128+N (the shell's convention: 130 for Ctrl-C, 143 for SIGTERM). */
-const SIGNAL_EXIT_BASE = 128;

@@ -9,7 +9,7 @@ import type { CheckReport } from '../../../core/report.ts';
 import type { AlertTransition, Clock } from '../../../core/types.ts';
 import { errorMessage } from '../../../core/error-text.ts';
 import type { Outbox, Queued } from './outbox.ts';
-import { DeliveryError } from './types.ts';
+import { DeliveryError, stoppedBecause } from './types.ts';
 import type { Sink } from './types.ts';
 
 /** Notices delivered per sink per check at most (bounded work; the rest go next check). */
@@ -106,7 +106,7 @@ export class DeliveryNotifier implements Notifier {
           continue;
         }
         if (signal.aborted) {
-          out.errors.push(`the delivery budget ran out; ${out.queued} notice(s) wait for the next check`);
+          out.errors.push(`${stoppedBecause(signal)}; ${out.queued} notice(s) wait for the next check`);
           break;
         }
         try {

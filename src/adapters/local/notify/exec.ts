@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import type { NotifyConfig } from '../../../core/config.ts';
 import { formatNotice } from '../../../core/notice.ts';
 import { noticeDocument } from './payload.ts';
-import { DeliveryError, destinationOf } from './types.ts';
+import { DeliveryError, destinationOf, stoppedBecause } from './types.ts';
 import type { Delivery, Sink } from './types.ts';
 import { hears } from './webhook.ts';
 
@@ -59,7 +59,7 @@ export function execSink(cfg: ExecConfig, name: string): Sink {
           setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
         };
         const timer = setTimeout(() => stop(`did not exit within ${cfg.timeoutMs} ms`), cfg.timeoutMs);
-        const onAbort = () => stop('stopped: the delivery budget ran out');
+        const onAbort = () => stop(`stopped: ${stoppedBecause(signal)}`);
         signal.addEventListener('abort', onAbort, { once: true });
         child.stderr.on('data', (chunk: Buffer) => {
           if (stderr.length < STDERR_KEPT_BYTES) stderr += chunk.toString('utf8').slice(0, STDERR_KEPT_BYTES - stderr.length);

@@ -42,6 +42,10 @@ export interface Sink {
   refresh?(open: readonly OpenAlert[], now: Date, signal: AbortSignal): Promise<void>;
 }
 
+/** Why a delivery's signal stopped it: its budget (a timeout), or ipdrift itself stopping (Ctrl-C, SIGTERM). */
+export const stoppedBecause = (signal: AbortSignal) =>
+  (signal.reason as Error | undefined)?.name === 'TimeoutError' ? 'the delivery budget ran out' : 'ipdrift was stopped';
+
 /** A sink's destination digest from its type and receiver (a URL's origin, or a program). */
 export const destinationOf = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
 
