@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { isIP } from 'node:net';
-import { rename, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../adapters/local/atomic-write.ts';
 import type { PromExporter } from '../adapters/local/prometheus.ts';
 import { UsageError } from './errors.ts';
 
@@ -59,9 +59,7 @@ export function serveMetrics(listen: { host: string; port: number }, exporter: P
 
 /** Writes the exporter's text to `path` (temp file in the same directory, then rename). */
 export async function writeMetricsFile(path: string, exporter: PromExporter): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, await exporter.metrics(), { mode: 0o644 });
-  await rename(tmp, path);
+  await writeFileAtomic(path, await exporter.metrics(), 0o644);
 }
 
 /** Stops serving: the listener and any open scrape connection. */

@@ -3,8 +3,8 @@
  * and history into a picture, and writing the HTML without ever overwriting a file that is not
  * an earlier report.
  */
-import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { writeFileAtomic } from '../adapters/local/atomic-write.ts';
 import { buildPicture } from '../presentation/picture.ts';
 import type { FailoverDoc, Picture, PictureTarget } from '../presentation/picture.ts';
 import type { Store } from '../core/ports.ts';
@@ -56,12 +56,9 @@ export async function pictureFromStore(
  */
 export async function writeReport(path: string, html: string, usage: string, flag = '--out'): Promise<void> {
   await checkReportPath(path, usage, flag);
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await writeFile(tmp, html, { mode: 0o644, flag: 'wx' });
-    await rename(tmp, path);
+    await writeFileAtomic(path, html, 0o644);
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
     throw new UsageError(`${flag} ${path}: cannot write the report: ${(err as Error).message}`, usage);
   }
 }

@@ -8,11 +8,12 @@
  * The saves of one check share one hold of it.
  */
 import { readFileSync } from 'node:fs';
-import { link, lstat, mkdir, readdir, rename, writeFile, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, writeFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from './atomic-write.ts';
 import { BoundedReadError, readBoundedFile } from './bounded-read.ts';
 import { LIMITS, READABLE_STATE_VERSIONS, STATE_SCHEMA_VERSION } from '../../core/constants.ts';
 import type { Store } from '../../core/ports.ts';
@@ -371,14 +372,7 @@ export class FileStore implements Store {
       state: { ...state, version: expectedVersion + 1 },
       changes: [...(current?.changes ?? []), ...changes].slice(-LIMITS.maxChangesKept),
     };
-    const tmp = `${this.pathOf(state.target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      await writeFile(tmp, `${JSON.stringify(file, null, 1)}\n`, { mode: 0o600 });
-      await rename(tmp, this.pathOf(state.target));
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
+    await writeFileAtomic(this.pathOf(state.target), `${JSON.stringify(file, null, 1)}\n`, 0o600);
   }
 
   async history(target: string, limit: number): Promise<ChangeRecord[]> {

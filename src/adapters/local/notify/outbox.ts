@@ -6,10 +6,11 @@
  * notice the engine sends again (after a failed save, or from a second process) has the same id
  * and is not queued twice. One a receiver refused for good moves to `<sink>/refused/` (kept, and said).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { access, mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AlertTransition } from '../../../core/types.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
 import { readBoundedFile } from '../bounded-read.ts';
 import type { Delivery } from './types.ts';
 
@@ -76,9 +77,7 @@ export class Outbox {
     if (queued || sent) return undefined;
     const name = `${String(now.getTime()).padStart(13, '0')}-${String(this.seq++ % 1_000_000).padStart(6, '0')}-${suffix}`;
     const delivery: Delivery = { id, queuedAt: now.toISOString(), destination, transition: t };
-    const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    await writeFile(tmp, JSON.stringify(delivery), { mode: 0o600 });
-    await rename(tmp, join(dir, `${name}.json`));
+    await writeFileAtomic(join(dir, `${name}.json`), JSON.stringify(delivery), 0o600);
     return delivery;
   }
 
