@@ -5,12 +5,12 @@
  * incident is posted with `endsAt` at its resolution, which closes it. Only paging transitions.
  */
 import type { NotifyConfig } from '../../../core/config.ts';
-import { audienceOf, formatNotice, noticeSubject } from '../../../core/notice.ts';
+import { formatNotice, noticeSubject } from '../../../core/notice.ts';
 import { MS_PER_MINUTE } from '../../../core/time-units.ts';
 import type { AlertTransition, Severity } from '../../../core/types.ts';
 import { PAGING_SEVERITIES } from '../../../core/types.ts';
 import { postJson } from './http-post.ts';
-import { destinationOf } from './types.ts';
+import { destinationOf, hears } from './types.ts';
 import type { Delivery, OpenAlert, Sink } from './types.ts';
 
 type AlertmanagerConfig = Extract<NotifyConfig, { type: 'alertmanager' }>;
@@ -60,7 +60,7 @@ export function alertmanagerSink(cfg: AlertmanagerConfig, name: string): Sink {
   return {
     name,
     destination: destinationOf('alertmanager', new URL(url).origin),
-    wants: (t) => audienceOf(t) === 'on-call',
+    wants: (t) => hears('on-call', t),
     deliver(d: Delivery, signal: AbortSignal) {
       const t = d.transition;
       const subject = formatNotice(t).subject;

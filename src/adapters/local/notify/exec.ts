@@ -6,9 +6,8 @@ import { spawn } from 'node:child_process';
 import type { NotifyConfig } from '../../../core/config.ts';
 import { formatNotice } from '../../../core/notice.ts';
 import { noticeDocument } from './payload.ts';
-import { DeliveryError, destinationOf, stoppedBecause } from './types.ts';
+import { DeliveryError, destinationOf, hears, stoppedBecause } from './types.ts';
 import type { Delivery, Sink } from './types.ts';
-import { hears } from './webhook.ts';
 
 type ExecConfig = Extract<NotifyConfig, { type: 'exec' }>;
 

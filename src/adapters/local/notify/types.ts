@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { IpdriftError } from '../../../core/errors.ts';
+import type { NOTIFY_AUDIENCES } from '../../../core/config.ts';
+import { audienceOf } from '../../../core/notice.ts';
 import type { AlertTransition, FindingKind, Severity } from '../../../core/types.ts';
 
 /** One queued notice: a transition and the id receivers may deduplicate on. */
@@ -45,6 +47,9 @@ export interface Sink {
 /** Why a delivery's signal stopped it: its budget (a timeout), or ipdrift itself stopping (Ctrl-C, SIGTERM). */
 export const stoppedBecause = (signal: AbortSignal) =>
   (signal.reason as Error | undefined)?.name === 'TimeoutError' ? 'the delivery budget ran out' : 'ipdrift was stopped';
+
+/** Whether a sink of `audience` (its config's) hears `t`: the SNS rule (core/notice.ts audienceOf), or both. */
+export const hears = (audience: (typeof NOTIFY_AUDIENCES)[number], t: AlertTransition) => audience === 'all' || audience === audienceOf(t);
 
 /** A sink's destination digest from its type and receiver (a URL's origin, or a program). */
 export const destinationOf = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);

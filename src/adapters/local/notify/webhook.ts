@@ -6,11 +6,9 @@
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NotifyConfig } from '../../../core/config.ts';
-import { audienceOf } from '../../../core/notice.ts';
-import type { AlertTransition } from '../../../core/types.ts';
 import { postJson } from './http-post.ts';
 import { noticeDocument } from './payload.ts';
-import { DeliveryError, destinationOf } from './types.ts';
+import { DeliveryError, destinationOf, hears } from './types.ts';
 import type { Delivery, Sink } from './types.ts';
 
 type WebhookConfig = Extract<NotifyConfig, { type: 'webhook' }>;
@@ -23,9 +21,6 @@ export const WEBHOOK_HEADERS = { delivery: 'x-ipdrift-delivery', event: 'x-ipdri
 
 /** `sha256=<hex>` of `body` under `secret`. */
 export const signatureOf = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-
-/** Whether a sink of `audience` hears `t`. */
-export const hears = (audience: 'on-call' | 'events' | 'all', t: AlertTransition) => audience === 'all' || audience === audienceOf(t);
 
 /** A webhook sink; `secret` is the content of `secretFile` (read once, at start). */
 export function webhookSink(cfg: WebhookConfig, name: string, secret: string | undefined): Sink {
