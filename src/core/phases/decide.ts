@@ -6,18 +6,16 @@ import { evaluateAlerts } from '../alerts.ts';
 import { currentOf } from '../diff.ts';
 import type { TargetReport } from '../report.ts';
 import type { Observed } from '../targets/types.ts';
-import type { AlertTransition, ChangeRecord, Finding, TargetState } from '../types.ts';
+import type { AlertTransition, ChangeRecord, TargetState } from '../types.ts';
 import type { Assessed } from './assess.ts';
 import { changeRecords, nextState } from './records.ts';
 
-/** One target decided: what to save and what to tell. */
+/** One target decided: what to save and what to tell (its findings and completeness are in `report`). */
 export interface Decided {
   o: Observed;
   state: TargetState;
-  findings: Finding[];
   transitions: AlertTransition[];
   changes: ChangeRecord[];
-  completed: boolean;
   report: TargetReport;
 }
 
@@ -45,6 +43,6 @@ export function decide(assessed: readonly Assessed[], now: Date): Decided[] {
       metrics,
       completed,
     };
-    return { o, state, findings, transitions, changes: changeRecords(o, findings, now), completed, report };
+    return { o, state, transitions, changes: changeRecords(o, findings, now), report };
   });
 }

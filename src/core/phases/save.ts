@@ -60,7 +60,7 @@ export async function saveAll(
         }
         // A conflict wrote nothing: re-apply this check, history included, on what the other writer saved.
         const redo = (fresh: TargetState) => ({
-          ...reapply(w.o, fresh, observed, now, w.completed, deliveries, deps.interfaces),
+          ...reapply(w.o, fresh, observed, now, w.report.completed, deliveries, deps.interfaces),
           expected: fresh.version,
         });
         try {
