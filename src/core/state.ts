@@ -11,7 +11,7 @@ import { StateError } from './ports.ts';
 import type { Store } from './ports.ts';
 import { FINDING_KINDS, SEVERITIES } from './types.ts';
 import type { AlertStatus, EvidenceSignal, FindingKind, TargetState } from './types.ts';
-import { READABLE_STATE_VERSIONS, STATE_SCHEMA_VERSION } from './constants.ts';
+import { READABLE_STATE_VERSIONS } from './constants.ts';
 import { upgradeState } from './state-migration.ts';
 import type { StoredState } from './state-migration.ts';
 
@@ -81,7 +81,7 @@ const alertState = z.looseObject({
 
 const targetStateSchema = z
   .looseObject({
-    schemaVersion: z.union([z.literal(1), z.literal(STATE_SCHEMA_VERSION)], {
+    schemaVersion: z.literal(READABLE_STATE_VERSIONS, {
       error: `expected a schema version ipdrift reads (${READABLE_STATE_VERSIONS.join(', ')})`,
     }),
     target: z.string(),

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { historyCommand } from '../../src/cli/commands/history.ts';
 import { FileStore } from '../../src/adapters/local/file-store.ts';
 import { STATE_SCHEMA_VERSION } from '../../src/core/constants.ts';
-import { loadStates } from '../../src/core/state.ts';
+import { checkTargetState, loadStates } from '../../src/core/state.ts';
 import { upgradeAlert } from '../../src/core/state-migration.ts';
 import type { StoredAlert } from '../../src/core/state-migration.ts';
 
@@ -134,5 +134,15 @@ describe('state schema 1 -> 2, at load', () => {
     // Act / Assess
     await expect(loadStates(new FileStore(dir), ['app'])).rejects.toThrow('not an ipdrift state file of a schema version it reads (1, 2); left untouched');
     expect(await readFile(join(dir, 'app.json'), 'utf8')).toBe(file);
+  });
+
+  it('a state of a schema version it does not read, from a store without an envelope (DynamoDB), is refused at load', () => {
+    // Prepare
+    const state = { target: 'app', version: 1, addresses: [], alerts: {} };
+    // Act / Assess
+    expect(checkTargetState({ ...state, schemaVersion: 1 }, 'app', 'item app').schemaVersion).toBe(STATE_SCHEMA_VERSION);
+    expect(() => checkTargetState({ ...state, schemaVersion: 3 }, 'app', 'item app')).toThrow(
+      'item app: corrupt state (left untouched): schemaVersion: expected a schema version ipdrift reads (1, 2)',
+    );
   });
 });
