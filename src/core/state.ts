@@ -9,8 +9,8 @@ import { isIP } from 'node:net';
 import { formatPath } from './config.ts';
 import { StateError } from './ports.ts';
 import type { Store } from './ports.ts';
-import { FINDING_KINDS, SEVERITIES } from './types.ts';
-import type { AlertStatus, EvidenceSignal, FindingKind, TargetState } from './types.ts';
+import { ALERT_STATUSES, FINDING_KINDS, SEVERITIES } from './types.ts';
+import type { EvidenceSignal, FindingKind, TargetState } from './types.ts';
 import { READABLE_STATE_VERSIONS } from './constants.ts';
 import { upgradeState } from './state-migration.ts';
 import type { StoredState } from './state-migration.ts';
@@ -67,7 +67,7 @@ const alertState = z.looseObject({
   notifications: count,
   absentChecks: count,
   // Version 2 says where the alert stands; version 1 implied it by the three fields after.
-  status: z.enum(['pending', 'open', 'resolving', 'event'] as const satisfies readonly AlertStatus[]).optional(),
+  status: z.enum(ALERT_STATUSES).optional(),
   seenChecks: count.optional(),
   pending: count.optional(),
   resolving: z.boolean().optional(),

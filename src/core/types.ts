@@ -237,7 +237,8 @@ export interface AddressRecord {
  * be. `resolving`: gone long enough; deleted once its "resolved" is delivered. `event`: a one-off
  * notice (address-set-changed, writer-changed) waiting to be delivered: never open, never resolved.
  */
-export type AlertStatus = 'pending' | 'open' | 'resolving' | 'event';
+export const ALERT_STATUSES = ['pending', 'open', 'resolving', 'event'] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 /** Alert lifecycle for one finding key. */
 export interface AlertState {
