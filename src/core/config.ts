@@ -521,6 +521,16 @@ const targetSchema = z.discriminatedUnion('type', [elbTarget, webTierTarget, aur
   error: `expected "type" to be one of ${TARGET_TYPE_NAMES.map((t) => `"${t}"`).join(', ')}`,
 });
 
+/** An issue at `<list>[i].name` for each name already taken earlier in the list (the first place named). */
+function flagDuplicateNames(ctx: z.RefinementCtx, list: 'targets' | 'notify', names: readonly string[], what: string): void {
+  const first = new Map<string, number>();
+  names.forEach((name, i) => {
+    const at = first.get(name);
+    if (at !== undefined) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `duplicate ${what} name "${name}" (also ${list}[${at}])` });
+    else first.set(name, i);
+  });
+}
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional().describe("This file's JSON Schema, for editors (config.schema.json in the package)."),
@@ -559,20 +569,13 @@ export const configSchema = z
       .describe('Where check and watch deliver notices besides the terminal: webhook, exec, alertmanager (the Lambda uses its SNS topics).'),
   })
   .superRefine((cfg, ctx) => {
-    const sinks = new Map<string, number>();
-    cfg.notify?.forEach((n, i) => {
-      const name = sinkNameOf(n, i);
-      const first = sinks.get(name);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['notify', i, 'name'], message: `duplicate sink name "${name}" (also notify[${first}])` });
-      else sinks.set(name, i);
-    });
-    const seen = new Map<string, number>();
-    cfg.targets.forEach((t, i) => {
-      const first = seen.get(t.name);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name "${t.name}" (also targets[${first}])` });
-      } else seen.set(t.name, i);
-    });
+    flagDuplicateNames(ctx, 'notify', (cfg.notify ?? []).map(sinkNameOf), 'sink');
+    flagDuplicateNames(
+      ctx,
+      'targets',
+      cfg.targets.map((t) => t.name),
+      'target',
+    );
     cfg.targets.forEach((t, i) => {
       if (t.type !== 'web-tier') return;
       const up = cfg.targets.find((u) => u.name === t.upstream);
