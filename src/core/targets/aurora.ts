@@ -10,7 +10,7 @@ import type { AuroraTarget } from '../config.ts';
 import { LIMITS } from '../constants.ts';
 import type { ProbeSpec } from '../probe/types.ts';
 import { resolveName } from '../resolve.ts';
-import { addressProbeJobs, applyResolution, diffForAssess, rediffAddresses } from './names.ts';
+import { addressProbeJobs, applyResolution, diffForAssess, diffAgainstHistory } from './names.ts';
 import type { CheckContext, Observed, TargetType } from './types.ts';
 import { errorMessage } from '../error-text.ts';
 import { oldWriterClientFindings } from '../flow-evidence.ts';
@@ -74,7 +74,7 @@ export const aurora: TargetType<AuroraTarget> = {
   },
   probeJobs: (o, ctx) => [...addressProbeJobs(o, auroraSpec(o.target), ctx), ...sessionJob(o, ctx)],
   judgedWith: () => [],
-  rediff: (redo, resolution, now) => rediffAddresses(redo, resolution, now),
+  rediff: (redo, resolution, now) => diffAgainstHistory(redo, resolution, now),
   assess(o, _all, now) {
     const assessed = assessAurora({
       target: o.target,

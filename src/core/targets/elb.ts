@@ -6,7 +6,7 @@ import { applyInterfaceNews } from '../diff.ts';
 import type { InterfaceNews } from '../interface-change.ts';
 import type { ProbeSpec } from '../probe/types.ts';
 import { resolveElb } from '../resolve.ts';
-import { addressProbeJobs, applyResolution, diffForAssess, rediffAddresses } from './names.ts';
+import { addressProbeJobs, applyResolution, diffForAssess, diffAgainstHistory } from './names.ts';
 import type { Observed, TargetType } from './types.ts';
 import { tierSourceAddresses, unconfiguredClientFindings } from '../flow-evidence.ts';
 import { resolverProof } from '../resolver-evidence.ts';
@@ -49,7 +49,7 @@ export const elb: TargetType<ElbTarget> = {
   probeJobs: (o, ctx) => addressProbeJobs(o, elbSpec(o.target, ctx.insecureTls), ctx),
   judgedWith: () => [],
   rediff(redo, resolution, now, interfaces) {
-    rediffAddresses(redo, resolution, now);
+    diffAgainstHistory(redo, resolution, now);
     // The other writer may have recorded the release already: then it is not news here.
     if (interfaces) applyReleases(redo, interfaces);
   },

@@ -7,14 +7,17 @@ import type { ProbeSpec } from '../probe/types.ts';
 import type { ProbeResult, Resolution } from '../types.ts';
 import type { CheckContext, Observed } from './types.ts';
 
-/** Screens and applies one lookup of the target's name: unusable addresses out, then the diff. */
-/** A name's diff against the fresh history another writer saved (a failed lookup changes none). */
-export function rediffAddresses(redo: Observed<ElbTarget | AuroraTarget>, resolution: Resolution | undefined, now: Date): void {
+/**
+ * A name's diff against the history in `o.previous` at `at` (a failed lookup changes none): this
+ * check's, or after a save conflict the fresh history another writer saved.
+ */
+export function diffAgainstHistory(o: Observed<ElbTarget | AuroraTarget>, resolution: Resolution | undefined, at: Date): void {
   if (!resolution?.ok) return;
-  redo.diff = diffAddresses(redo.previous.addresses, resolution, now, redo.target.retainRetiredMinutes);
-  redo.records = redo.diff.addresses;
+  o.diff = diffAddresses(o.previous.addresses, resolution, at, o.target.retainRetiredMinutes);
+  o.records = o.diff.addresses;
 }
 
+/** Screens and applies one lookup of the target's name: unusable addresses out, then the diff. */
 export function applyResolution(o: Observed<ElbTarget | AuroraTarget>, resolution: Resolution, ctx: CheckContext): void {
   // A lookup the deadline stopped proves nothing: the target's check is cut.
   if (!resolution.ok && ctx.deadline.aborted) o.resolutionCut = true;
@@ -22,10 +25,7 @@ export function applyResolution(o: Observed<ElbTarget | AuroraTarget>, resolutio
   const screened = screenResolution(resolution, ctx.config.allowLoopback || isLocalName(o.target.host));
   o.resolution = screened.resolution;
   o.unusable = screened.unusable;
-  if (o.resolution.ok) {
-    o.diff = diffAddresses(o.previous.addresses, o.resolution, ctx.startedAt, o.target.retainRetiredMinutes);
-    o.records = o.diff.addresses;
-  }
+  diffAgainstHistory(o, o.resolution, ctx.startedAt);
 }
 
 /** A probe job per known address (current and retained retired), each with the target's timeout. */
