@@ -145,6 +145,11 @@ export const TIMING = {
   /** Pooled story: checks while the old nodes drain (past the TTL and its grace for most), and after they go. */
   pooledDrainChecks: 5,
   pooledGoneChecks: 3,
+  /**
+   * Pooled story: a request started this close to the moment the old nodes reset their connections
+   * may be the one a pooling proxy sends on a connection it has not yet seen reset (at most one).
+   */
+  pooledSwitchGraceMs: 1000,
 } as const;
 
 /** Client requests of one phase, summarised. */
@@ -195,6 +200,8 @@ export interface ScenarioResult {
   traffic: { baseline: TrafficSummary; drain: TrafficSummary; after: TrafficSummary };
   /** Churn story: every check, in order. */
   churn?: ChurnCheck[];
+  /** Pooled story: client requests after the DNS change that got no 200, timed from when the old nodes went. */
+  unserved?: { afterGoneMs: number; ms: number; outcome: string }[];
   /** Tail of the server's error log, for the reader of a failure. */
   serverLog?: string;
   durationMs: number;

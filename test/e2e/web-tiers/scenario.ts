@@ -164,7 +164,7 @@ async function runStory(spec: ScenarioSpec, dir: string, log: (msg: string) => v
     await traffic?.stop({ cut: true }).catch(() => undefined);
     await procs.stopAll();
     await Promise.allSettled(stoppers.map((s) => s.stop()));
-    if (!result.ok || process.env.WEB_TIERS_LOGS) result.serverLog = readTail(def.errorLog(dir), server);
+    if (!result.ok || spec.story === 'pooled' || process.env.WEB_TIERS_LOGS) result.serverLog = readTail(def.errorLog(dir), server);
     result.durationMs = Math.round(performance.now() - started);
   }
   return result;
@@ -318,6 +318,9 @@ export function runPooled(spec: ScenarioSpec, dir: string, log: (msg: string) =>
     const changeAt = t0 + result.oldNodesChangedAtMs;
     result.traffic.drain = traffic.summary((c) => c.at >= t0 && c.at < changeAt, NS.oldNodes, NS.newNodes);
     result.traffic.after = traffic.summary((c) => c.at >= changeAt, NS.oldNodes, NS.newNodes);
+    result.unserved = traffic.samples
+      .filter((c) => c.at >= t0 && c.outcome !== '200')
+      .map((c) => ({ afterGoneMs: Math.round(c.at - changeAt), ms: c.ms, outcome: c.outcome }));
   });
 }
 
