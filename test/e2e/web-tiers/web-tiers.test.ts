@@ -219,7 +219,7 @@ describe.each(SERVERS.filter((s) => SERVER_DEFS[s].pooledTemplate))('web tier th
       // TIMING.pooledSwitchGraceMs of it). HAProxy's manual
       // (`http-reuse`) keeps `always` for paths that never break connections just released; the old
       // nodes reset theirs, and a request HAProxy sends on one before it has read the reset can get
-      // a 502 (one CI run in 2026-12 got one after the reset; 0 in 30 reruns). Any later failure, or a second one, fails the test.
+      // a 502 (one CI run in 2026-12 got one after the reset; 0 in 40 reruns). Any later failure, or a second one, fails the test.
       const why = `unserved: ${JSON.stringify(r.unserved)}\n${r.serverLog ?? ''}`;
       const unserved = r.unserved ?? [];
       expect(
