@@ -107,7 +107,7 @@ export async function readCacheCensus(
       o.census = census;
       return caching.length;
     } catch (err) {
-      readFailed('cache-census', `cache census (${o.target.name})`, err, errors, logger, {}, o.target.name);
+      readFailed('cache-census', `cache census (${o.target.name})`, err, errors, logger, o.target.name);
       if (prev) o.census = prev;
       return undefined;
     }

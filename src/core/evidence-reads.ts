@@ -22,16 +22,8 @@ export function namesOf(o: Observed<ElbTarget>): string[] {
 }
 
 /** A log read that failed: one error line for the report (`<what>: <why>`) and a warning; the caller keeps the last read. */
-export function readFailed(
-  code: ProblemCode,
-  what: string,
-  err: unknown,
-  errors: ProblemLog,
-  logger: EngineLogger | undefined,
-  extra: Record<string, unknown> = {},
-  target?: string,
-): void {
+export function readFailed(code: ProblemCode, what: string, err: unknown, errors: ProblemLog, logger: EngineLogger | undefined, target?: string): void {
   const why = errorMessage(err);
   errors.add(code, `${what}: ${why}`, target);
-  logger?.warn(`${what} failed; the last read stands`, { ...extra, error: why });
+  logger?.warn(`${what} failed; the last read stands`, { error: why });
 }

@@ -70,7 +70,7 @@ export async function readResolverEvidence(
         };
         return read;
       } catch (err) {
-        readFailed('resolver-logs', `resolver logs (${o.target.name})`, err, errors, logger, {}, o.target.name);
+        readFailed('resolver-logs', `resolver logs (${o.target.name})`, err, errors, logger, o.target.name);
         if (prev) o.resolver = prev;
         return undefined;
       }
