@@ -17,11 +17,16 @@ export interface CheckProblem {
   target?: string;
 }
 
-/** A check's problems as they happen: each both a record and a line. */
+/**
+ * A check's problems as they happen: each both a record and a line. Given a report's two lists, it
+ * appends to them (the CLI's problems after the engine's check).
+ */
 export class ProblemLog {
-  readonly problems: CheckProblem[] = [];
-  /** The same, as lines (the report's `errors`). */
-  readonly lines: string[] = [];
+  constructor(
+    readonly problems: CheckProblem[] = [],
+    /** The same, as lines (the report's `errors`). */
+    readonly lines: string[] = [],
+  ) {}
 
   add(code: ProblemCode, message: string, target?: string): void {
     this.problems.push({ code, message, ...(target !== undefined ? { target } : {}) });

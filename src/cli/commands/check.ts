@@ -3,6 +3,7 @@ import { runCheck } from '../../core/check.ts';
 import type { Config } from '../../core/config.ts';
 import type { FlowSource, ResolverLogSource } from '../../core/ports.ts';
 import type { CheckReport } from '../../core/report.ts';
+import { ProblemLog } from '../../core/problems.ts';
 import type { CheckProblem, ProblemCode } from '../../core/problems.ts';
 import { FileStore } from '../../adapters/local/file-store.ts';
 import { prepareStateDir } from '../../adapters/local/state-dir.ts';
@@ -98,8 +99,7 @@ export const isSaveError = (p: CheckProblem) => p.code === 'save';
 
 /** Adds a problem the CLI met after the engine's check (a delivery, the metrics file) to the report, as the engine adds its own. */
 export function addProblem(report: CheckReport, code: ProblemCode, message: string): void {
-  report.problems.push({ code, message });
-  report.errors.push(message);
+  new ProblemLog(report.problems, report.errors).add(code, message);
 }
 
 /** The `--json` document. */
