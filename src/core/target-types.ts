@@ -17,7 +17,7 @@ export interface TargetTypeDescriptor {
   readonly summary: string;
   /** The report section it is drawn in. */
   readonly reportSection: 'elb' | 'tier' | 'aurora';
-  /** A name of its own that resolves to addresses (history, lanes); a web tier has a URL instead. */
+  /** A name of its own that resolves to addresses (the report's lanes and counts, the address series); a web tier has a URL instead. */
   readonly hasAddresses: boolean;
 }
 

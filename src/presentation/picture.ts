@@ -6,6 +6,7 @@
  * times in, numbers out; the HTML is the renderer's (src/adapters/local/report-html.ts).
  */
 import type { ChangeRecord, Severity, TargetState } from '../core/types.ts';
+import { TARGET_TYPE_DESCRIPTORS } from '../core/target-types.ts';
 import type { TargetTypeName } from '../core/target-types.ts';
 
 /** A target as the report knows it (from the config, or from its saved state alone). */
@@ -115,7 +116,7 @@ export function buildPicture(input: PictureInput): Picture {
     const failovers = [...(input.failovers?.get(target.name) ?? []), ...history.flatMap((c) => failoverOf(c))].filter((f) => inWindow(Date.parse(f.eventAt)));
     return {
       target,
-      lanes: target.type === 'web-tier' ? [] : lanesOf(state, history, from, to),
+      lanes: TARGET_TYPE_DESCRIPTORS[target.type].hasAddresses ? lanesOf(state, history, from, to) : [],
       changes,
       ticks: [...new Set(ticks)].sort((a, b) => a - b),
       incidents: incidentsOf(history, state, from, to),

@@ -12,6 +12,7 @@ import type { CheckReport } from '../../core/report.ts';
 import { CONDITION_OF, FINDING_KINDS, PAGING_SEVERITIES } from '../../core/types.ts';
 import type { FindingKind } from '../../core/types.ts';
 import { MS_PER_SECOND } from '../../core/time-units.ts';
+import { TARGET_TYPE_DESCRIPTORS } from '../../core/target-types.ts';
 import type { SinkFlush } from './notify/delivery.ts';
 
 /** Finding kinds that say a client may be on a retired address: the stale-upstream condition's evidence. */
@@ -103,7 +104,7 @@ export class PromExporter {
     for (const t of report.targets) {
       const target = t.target;
       const ok = new Set(t.probes.filter((p) => p.ok).map((p) => p.address));
-      if (t.type !== 'web-tier') {
+      if (TARGET_TYPE_DESCRIPTORS[t.type].hasAddresses) {
         this.addresses.set({ target, state: 'current' }, t.current.length);
         this.addresses.set({ target, state: 'retired' }, t.retired.length);
         this.answering.set({ target, state: 'current' }, t.current.filter((a) => ok.has(a)).length);

@@ -78,7 +78,7 @@ function summarySection(p: Picture): string {
     const detection = t.incidents.flatMap((i) => (i.detectedAfterTtlMs === undefined ? [] : [duration(i.detectedAfterTtlMs)]));
     const afterSilent = t.incidents.flatMap((i) => (i.detectedAfterSilentMs === undefined ? [] : [duration(i.detectedAfterSilentMs)]));
     const current = t.lanes.filter((l) => l.status === 'current').length;
-    return `<tr data-summary="${esc(t.target.name)}"><td>${esc(t.target.name)}</td><td>${t.target.type}</td><td>${t.target.type === 'web-tier' ? '-' : `${current} / ${t.lanes.length - current}`}</td><td>${opened}</td><td>${resolved}</td><td>${pages}</td><td>${detection.join(', ') || '-'}</td><td>${afterSilent.join(', ') || '-'}</td></tr>`;
+    return `<tr data-summary="${esc(t.target.name)}"><td>${esc(t.target.name)}</td><td>${t.target.type}</td><td>${TARGET_TYPE_DESCRIPTORS[t.target.type].hasAddresses ? `${current} / ${t.lanes.length - current}` : '-'}</td><td>${opened}</td><td>${resolved}</td><td>${pages}</td><td>${detection.join(', ') || '-'}</td><td>${afterSilent.join(', ') || '-'}</td></tr>`;
   });
   const tot = p.totals;
   return `<section class="summary">
