@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabDnsServer } from '../../lab/dns-server.ts';
 import { LabNode } from '../../lab/nodes.ts';
+import { waitFor } from '../../lab/client.ts';
 import { NotifyReceiver } from '../integration/notify-receiver.ts';
 import { Scrape } from '../integration/prom-scrape.ts';
 
@@ -21,25 +22,28 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 }
 
 /** The pid a command wrote to `file`, once it has (bounded: 10 s). */
-async function waitForPid(file: string): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const text = await readFile(file, 'utf8').catch(() => '');
-    if (text.endsWith('\n')) return Number(text.trim());
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${file}: no pid within 10 s`);
-}
+const waitForPid = (file: string): Promise<number> =>
+  waitFor(
+    async () => {
+      const text = await readFile(file, 'utf8').catch(() => '');
+      return text.endsWith('\n') ? Number(text.trim()) : undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 50, what: `a pid in ${file}` },
+  );
 
 /** Whether process `pid` has gone within 3 s. */
-async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 60; i++) {
-    // A killed process whose parent has exited may linger as a zombie until it is reaped: gone too.
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    if (stat === '' || / Z /.test(stat)) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
+const gone = (pid: number): Promise<boolean> =>
+  waitFor(
+    async () => {
+      // A killed process whose parent has exited may linger as a zombie until it is reaped: gone too.
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      return stat === '' || / Z /.test(stat);
+    },
+    { timeoutMs: 3_000, intervalMs: 50, what: `process ${pid} gone` },
+  ).then(
+    () => true,
+    () => false,
+  );
 
 describe('ipdrift CLI: usage and bad input', () => {
   it.each([['check'], ['watch'], ['validate'], ['history'], ['demo'], ['report'], ['cost'], ['failover-drill'], ['preflight'], ['demo', 'aurora'], ['start']])(
